@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package poe needs to build, test, fuzz and benchmark.
+# Idempotent: when every package is already installed it does not touch apt at all.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config ccache git python3 openssl
+  # clang + libFuzzer for the fuzz targets
+  clang libclang-rt-14-dev
+  # protocol core and wire layer
+  libssl-dev capnproto libcapnp-dev
+  # runtime, store, metrics
+  libcaf-dev librocksdb-dev prometheus-cpp-dev prometheus
+  # media
+  libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev ffmpeg
+  # support libraries
+  libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
+  # tests and benchmarks
+  catch2 libbenchmark-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${#missing[@]} package(s): ${missing[*]}"
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"

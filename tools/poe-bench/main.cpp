@@ -1,0 +1,76 @@
+// poe-bench — Google Benchmark runner that also prints, for every benchmark with an anchor
+// measured in the same run, the ratio ours / anchor.
+//
+// Pairs: "poe_verify/X" against "openssl_verify/X". Absolute anchors from the issue text
+// (e.g. the Merkle root's 0.6 ms) are printed beside the figure.
+
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <map>
+#include <string>
+
+namespace {
+
+struct figure {
+  double items_per_second = 0;
+  double bytes_per_second = 0;
+  double real_time_ms = 0;
+};
+
+class ratio_reporter : public benchmark::ConsoleReporter {
+public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    ConsoleReporter::ReportRuns(runs);
+    for (const auto& r : runs) {
+      // With repetitions, keep the median aggregate; without, the single run.
+      if (r.run_type == Run::RT_Aggregate && r.aggregate_name != "median") continue;
+      auto name = r.run_name.str();
+      figure f;
+      if (auto it = r.counters.find("items_per_second"); it != r.counters.end())
+        f.items_per_second = it->second.value;
+      if (auto it = r.counters.find("bytes_per_second"); it != r.counters.end())
+        f.bytes_per_second = it->second.value;
+      f.real_time_ms = r.GetAdjustedRealTime() *
+                       (r.time_unit == benchmark::kMillisecond ? 1.0
+                        : r.time_unit == benchmark::kMicrosecond ? 1e-3
+                        : r.time_unit == benchmark::kNanosecond  ? 1e-6
+                                                                 : 1e3);
+      figures_[name] = f;
+    }
+  }
+
+  void print_ratios() const {
+    std::printf("\n%-28s %14s %14s %8s\n", "ratio (ours / anchor)", "ours", "anchor", "ratio");
+    for (const auto& [name, f] : figures_) {
+      if (name.rfind("poe_verify/", 0) != 0) continue;
+      auto anchor = figures_.find("openssl_verify/" + name.substr(11));
+      if (anchor == figures_.end() || anchor->second.items_per_second == 0) continue;
+      std::printf("%-28s %12.0f/s %12.0f/s %7.1f%%\n", name.c_str(), f.items_per_second,
+                  anchor->second.items_per_second,
+                  100.0 * f.items_per_second / anchor->second.items_per_second);
+    }
+    if (auto it = figures_.find("merkle_root/4096"); it != figures_.end())
+      std::printf("%-28s %12.3fms %12.3fms %7.1f%%  (anchor: issue figure, lower is better)\n",
+                  "merkle_root/4096", it->second.real_time_ms, 0.6,
+                  100.0 * it->second.real_time_ms / 0.6);
+    for (const auto& [name, f] : figures_)
+      if (name.rfind("sha256/", 0) == 0)
+        std::printf("%-28s %10.0f MB/s\n", name.c_str(), f.bytes_per_second / 1e6);
+  }
+
+private:
+  std::map<std::string, figure> figures_;
+};
+
+} // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  ratio_reporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  reporter.print_ratios();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,19 @@
+// poe-cli — the operator and developer command line of poe.
+
+#include "commands.hpp"
+
+#include <CLI/CLI.hpp>
+
+int main(int argc, char** argv) {
+  CLI::App app{"poe-cli: command line of the poe Proof-of-Execution network"};
+  app.require_subcommand(1);
+  poe::cli::add_poe_commands(app);
+  poe::cli::add_merkle_commands(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    auto code = app.exit(e);
+    return code == 0 ? 0 : poe::cli::usage;
+  }
+  return 0;
+}
