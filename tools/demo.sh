@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# A walk through what poe does today, with the real binaries: two node keys, a PoE v1
+# commitment over a result and its verification (and a forged one refused), and a Merkle
+# tree over receipts with an inclusion proof checked against its root.
+#
+#   tools/demo.sh [BUILD_DIR]      (default: build/)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$root/build}
+bin="$build/tools"
+[ -x "$bin/poe-cli" ] || { echo "demo: build first (see README.md)" >&2; exit 1; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+echo "== keys"
+rsa=$("$bin/poe-keygen" --type rsa2048 --out "$work/exec-rsa")
+ed=$("$bin/poe-keygen" --type ed25519 --out "$work/exec-ed")
+echo "executor A (rsa2048) node id $rsa"
+echo "executor B (ed25519) node id $ed"
+
+echo "== PoE v1: executor A commits to a result"
+head -c 4096 /dev/urandom > "$work/result.bin"
+rid=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+"$bin/poe-cli" poe commit --key "$work/exec-rsa/node.key" --request-id "$rid" \
+  --result "$work/result.bin" | tee "$work/proof.json"
+poe=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['poe'])" "$work/proof.json")
+sig=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['sig'])" "$work/proof.json")
+
+echo "== the coordinator verifies it"
+"$bin/poe-cli" poe verify --pub "$work/exec-rsa/node.pub" --request-id "$rid" \
+  --result "$work/result.bin" --poe "$poe" --sig "$sig"
+echo "== a changed result is refused"
+printf 'x' >> "$work/result.bin"
+"$bin/poe-cli" poe verify --pub "$work/exec-rsa/node.pub" --request-id "$rid" \
+  --result "$work/result.bin" --poe "$poe" --sig "$sig" || echo "(exit $?)"
+echo "== executor B's key cannot claim A's work"
+"$bin/poe-cli" poe verify --pub "$work/exec-ed/node.pub" --node-id "$rsa" --request-id "$rid" \
+  --result "$work/result.bin" --poe "$poe" --sig "$sig" || echo "(exit $?)"
+
+echo "== Merkle tree over 5 receipts, proof of receipt 3"
+for i in 0 1 2 3 4; do echo "receipt $i" > "$work/r$i"; done
+root_hash=$("$bin/poe-cli" merkle root "$work"/r{0,1,2,3,4})
+echo "root $root_hash"
+"$bin/poe-cli" merkle proof --index 3 "$work"/r{0,1,2,3,4} > "$work/mproof.json"
+"$bin/poe-cli" merkle verify --proof "$work/mproof.json" --root "$root_hash" "$work/r3"
+echo "demo: done"
