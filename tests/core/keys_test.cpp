@@ -21,14 +21,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    char tmpl[] = "/tmp/poe-keys-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~temp_dir() { fs::remove_all(path); }
-};
+using poe::test::temp_dir;
+
 
 void write(const fs::path& p, const std::string& s) { std::ofstream(p) << s; }
 

@@ -24,6 +24,8 @@ using poe::test::trim;
 
 namespace {
 
+using poe::test::temp_dir;
+
 struct outcome {
   int code;
   std::string out;
@@ -40,15 +42,6 @@ outcome sh(const std::string& cmd) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    char tmpl[] = "/tmp/poe-tools-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~temp_dir() { fs::remove_all(path); }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
 
 const std::string keygen = POE_KEYGEN;
 const std::string cli = POE_CLI;
