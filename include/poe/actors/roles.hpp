@@ -1,0 +1,18 @@
+#pragma once
+/// @file
+/// The roles of this build. Every role lives in its own folder under actors/ and adds itself
+/// here; roles of later issues are listed already, marked "not in this build".
+
+#include "poe/runtime/role.hpp"
+
+namespace poe::actors {
+
+/// `probe`: a diagnostic role that answers pings, echoes any registered message and counts
+/// one-way payloads. Used by devnet status, the transport benchmark and the type round-trip
+/// test.
+runtime::role_info probe_role();
+
+/// Every role poe-node knows.
+runtime::role_registry builtin_roles();
+
+} // namespace poe::actors

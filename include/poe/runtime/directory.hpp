@@ -1,0 +1,61 @@
+#pragma once
+/// @file
+/// The directory: the one actor each node publishes. It knows which roles run where, local
+/// and remote, and connects the node to its peers.
+///
+/// For roles (all asynchronous; `ctx.directory` is the handle):
+///
+///     request(dir, t, lookup_atom, "storage")      -> std::vector<role_entry>
+///     send(dir, subscribe_atom, "validator")        -> now and on every change:
+///         (members_atom, std::string role, std::vector<role_entry> members)
+///     request(dir, t, peers_atom)                   -> std::vector<peer_info>
+///     send(dir, register_atom, role, handle)        (the supervisor does this for roles)
+///
+/// Between nodes the directory runs the identity handshake of peer_auth.hpp, announces its
+/// local roles to every authenticated peer on each change, sends a heartbeat every
+/// `net.heartbeat-interval` and drops a peer silent for `net.connection-timeout` (or whose
+/// connection CAF reports down), then redials it with capped exponential backoff. Messages
+/// between directories are one-way and carry their reply-to handles, so they work the same
+/// through CAF's network and through the test harness's fault-injecting seam.
+
+#include "poe/core/keys.hpp"
+#include "poe/runtime/log.hpp"
+#include "poe/runtime/peer_auth.hpp"
+#include "poe/runtime/settings.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/error.hpp>
+#include <caf/fwd.hpp>
+
+#include <functional>
+#include <memory>
+
+namespace poe::metrics {
+struct node_metrics;
+}
+
+namespace poe::runtime {
+
+/// Dials `to` and calls `done` (in the directory's context) with the remote directory
+/// handle or an error. The node's connector goes through CAF's middleman (TLS or plain);
+/// the test harness's goes through its seam.
+using connector = std::function<void(caf::event_based_actor* self, const endpoint& to,
+                                     std::function<void(caf::actor, caf::error)> done)>;
+
+struct directory_args {
+  std::string node_id; ///< hex
+  std::string node_name;
+  std::shared_ptr<const private_key> key;
+  std::string chain_id;
+  peer_policy policy;
+  std::vector<endpoint> peers; ///< dialled at start and redialled when lost
+  net_settings net;
+  std::uint64_t incarnation = 0; ///< random per process start
+  connector connect;
+  logger log;
+  metrics::node_metrics* metrics = nullptr; ///< may be null
+};
+
+caf::actor spawn_directory(caf::actor_system& sys, directory_args args);
+
+} // namespace poe::runtime

@@ -1,0 +1,154 @@
+#pragma once
+/// @file
+/// Every message type and atom the runtime sends between actors and nodes, and the one
+/// function that registers them all (`register_messages`). Every process calls it; the
+/// `runtime: registered types round-trip between two processes` test sends each of them
+/// across a real connection, because a registration mismatch is otherwise silent.
+///
+/// Later issues add their types to `register_messages` (messages.cpp) and a sample of each to
+/// `message_samples()` so the round-trip test covers them.
+
+#include <caf/actor.hpp>
+#include <caf/atom.hpp>
+#include <caf/fwd.hpp>
+#include <caf/meta/type_name.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace poe::runtime {
+
+// -- atoms (at most 10 characters) ----------------------------------------------------------
+
+/// Directory API, for roles (see directory.hpp).
+using register_atom = caf::atom_constant<caf::atom("dir_reg")>;
+using lookup_atom = caf::atom_constant<caf::atom("dir_lookup")>;
+using subscribe_atom = caf::atom_constant<caf::atom("dir_sub")>;
+using members_atom = caf::atom_constant<caf::atom("dir_member")>;
+using peers_atom = caf::atom_constant<caf::atom("dir_peers")>;
+/// Node-to-node handshake and announcements (directory to directory).
+using hello_atom = caf::atom_constant<caf::atom("p_hello")>;
+using welcome_atom = caf::atom_constant<caf::atom("p_welcome")>;
+using proof_atom = caf::atom_constant<caf::atom("p_proof")>;
+using announce_atom = caf::atom_constant<caf::atom("p_announce")>;
+using refuse_atom = caf::atom_constant<caf::atom("p_refuse")>;
+using heartbeat_atom = caf::atom_constant<caf::atom("p_beat")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+/// Node host.
+using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
+using failed_atom = caf::atom_constant<caf::atom("failed")>;
+using restart_atom = caf::atom_constant<caf::atom("restart")>;
+using status_atom = caf::atom_constant<caf::atom("status")>;
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
+using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
+/// The `probe` diagnostic role.
+using ping_atom = caf::atom_constant<caf::atom("probe_ping")>;
+using echo_atom = caf::atom_constant<caf::atom("probe_echo")>;
+using sink_atom = caf::atom_constant<caf::atom("probe_sink")>;
+using count_atom = caf::atom_constant<caf::atom("probe_cnt")>;
+
+// -- types ----------------------------------------------------------------------------------
+
+/// One role instance: its name, the node id (hex) hosting it and its handle.
+struct role_entry {
+  std::string role;
+  std::string node;
+  caf::actor handle;
+  friend bool operator==(const role_entry& a, const role_entry& b) {
+    return a.role == b.role && a.node == b.node && a.handle == b.handle;
+  }
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, role_entry& x) {
+  return f(caf::meta::type_name("poe.role_entry"), x.role, x.node, x.handle);
+}
+
+/// Handshake step 1, initiator → responder (see peer_auth.hpp).
+struct peer_hello {
+  std::string chain_id;
+  std::vector<std::uint8_t> public_key; ///< DER SubjectPublicKeyInfo
+  std::vector<std::uint8_t> nonce;
+  caf::actor directory; ///< the initiator's directory
+  friend bool operator==(const peer_hello&, const peer_hello&) = default;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, peer_hello& x) {
+  return f(caf::meta::type_name("poe.peer_hello"), x.chain_id, x.public_key, x.nonce,
+           x.directory);
+}
+
+/// Handshake step 2, responder → initiator (to `peer_hello::directory`).
+struct peer_welcome {
+  std::string chain_id;
+  std::vector<std::uint8_t> public_key;
+  std::vector<std::uint8_t> your_nonce; ///< the initiator's nonce, echoed
+  std::vector<std::uint8_t> nonce;
+  std::vector<std::uint8_t> signature;
+  caf::actor directory; ///< the responder's directory
+  friend bool operator==(const peer_welcome&, const peer_welcome&) = default;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, peer_welcome& x) {
+  return f(caf::meta::type_name("poe.peer_welcome"), x.chain_id, x.public_key, x.your_nonce,
+           x.nonce, x.signature, x.directory);
+}
+
+/// A node's full set of local roles, sent to every authenticated peer on each change.
+struct role_announcement {
+  std::string node; ///< node id (hex) of the sender
+  std::uint64_t incarnation = 0;
+  std::uint64_t version = 0;
+  std::vector<role_entry> roles;
+  friend bool operator==(const role_announcement&, const role_announcement&) = default;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, role_announcement& x) {
+  return f(caf::meta::type_name("poe.role_announcement"), x.node, x.incarnation, x.version,
+           x.roles);
+}
+
+/// Handshake step 3, initiator → responder, with the initiator's roles.
+struct peer_proof {
+  std::vector<std::uint8_t> your_nonce; ///< the responder's nonce, echoed
+  std::vector<std::uint8_t> signature;
+  role_announcement roles;
+  friend bool operator==(const peer_proof&, const peer_proof&) = default;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, peer_proof& x) {
+  return f(caf::meta::type_name("poe.peer_proof"), x.your_nonce, x.signature, x.roles);
+}
+
+/// A refusal at any handshake step, with the reason (auth_reject's name and text).
+struct peer_refusal {
+  std::vector<std::uint8_t> your_nonce;
+  std::string reason;
+  friend bool operator==(const peer_refusal&, const peer_refusal&) = default;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, peer_refusal& x) {
+  return f(caf::meta::type_name("poe.peer_refusal"), x.your_nonce, x.reason);
+}
+
+/// One connected peer, as reported by `(peers_atom)`.
+struct peer_info {
+  std::string node;    ///< node id (hex)
+  std::string address; ///< "host:port" we dialled, or "inbound"
+  bool outbound = false;
+  std::uint32_t roles = 0;
+  friend bool operator==(const peer_info&, const peer_info&) = default;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, peer_info& x) {
+  return f(caf::meta::type_name("poe.peer_info"), x.node, x.address, x.outbound, x.roles);
+}
+
+/// Registers every type above (and, as they land, every later issue's types) with `cfg`.
+void register_messages(caf::actor_system_config& cfg);
+
+/// One sample value of every registered type, wrapped in a message, for the round-trip
+/// test. Handles inside are left empty.
+std::vector<caf::message> message_samples();
+
+} // namespace poe::runtime

@@ -1,0 +1,107 @@
+#pragma once
+/// @file
+/// Roles: what a node can run. A role is a name plus a behavior function; the supervisor
+/// spawns it as a `role_actor`, which counts the messages it handles and turns an exception
+/// into an exit reason that keeps the exception's message.
+///
+/// Writing a role (see actors/probe/ for a complete one):
+///
+///     role_info my_role() {
+///       return {"storage", "content-addressed media store",
+///               [](caf::event_based_actor* self, const role_context& ctx) -> caf::behavior {
+///                 auto st = std::make_shared<my_state>(ctx);   // state lives in the closure
+///                 self->send(ctx.directory, register_atom::value, ...); // not needed: the
+///                 // supervisor registers every role with the directory itself
+///                 return { [st](some_atom, int x) { ... } };
+///               }};
+///     }
+///
+/// On shutdown a role receives an exit message with reason `user_shutdown`; a role with
+/// something to flush sets an exit handler (`self->set_exit_handler`) and quits after it.
+
+#include "poe/runtime/log.hpp"
+#include "poe/runtime/settings.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/behavior.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/fwd.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace poe {
+class private_key;
+namespace metrics {
+class factory;
+struct counter;
+} // namespace metrics
+namespace store {
+class db;
+} // namespace store
+} // namespace poe
+
+namespace poe::runtime {
+
+/// What a role gets from its node. Copyable; every pointer outlives the role.
+struct role_context {
+  std::string role;      ///< this role's name
+  std::string node_name; ///< operator label (node.name)
+  std::string node_id;   ///< hex node id
+  std::string chain_id;
+  std::shared_ptr<const private_key> key; ///< the node key (signing)
+  caf::actor directory;                   ///< lookups and subscriptions (directory.hpp)
+  logger log;                             ///< named "<node>/<role>"
+  metrics::factory* metrics = nullptr;    ///< never null: a no-op factory by default
+  store::db* store = nullptr; ///< the node's store; the role's column family is its name
+  std::shared_ptr<const node_settings> settings;
+};
+
+using role_body = std::function<caf::behavior(caf::event_based_actor*, const role_context&)>;
+
+struct role_info {
+  std::string name;
+  std::string summary;
+  role_body body;              ///< empty: known but not in this build
+  std::string unavailable_why; ///< when `body` is empty, says when it arrives
+};
+
+/// Name → role. A node validates `node.roles` against it; tests build their own.
+class role_registry {
+public:
+  void add(role_info info);
+  const role_info* find(const std::string& name) const;
+  /// Every known name, in registration order.
+  std::vector<std::string> names() const;
+
+private:
+  std::vector<role_info> roles_;
+};
+
+/// The actor type every role runs as.
+class role_actor : public caf::event_based_actor {
+public:
+  role_actor(caf::actor_config& cfg, role_body body, role_context ctx,
+             std::shared_ptr<metrics::counter> handled);
+  caf::behavior make_behavior() override;
+  caf::invoke_message_result consume(caf::mailbox_element& x) override;
+  const char* name() const override { return name_.c_str(); }
+
+private:
+  role_body body_;
+  role_context ctx_;
+  std::shared_ptr<metrics::counter> handled_;
+  std::string name_;
+};
+
+/// Spawns `info` as a role actor (not yet monitored).
+caf::actor spawn_role(caf::actor_system& sys, const role_info& info, role_context ctx,
+                      std::shared_ptr<metrics::counter> handled);
+
+/// Renders an exit reason for logs: an exception's message when there is one, CAF's
+/// rendering otherwise.
+std::string describe_exit(caf::actor_system& sys, const caf::error& reason);
+
+} // namespace poe::runtime

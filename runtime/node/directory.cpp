@@ -1,0 +1,406 @@
+// The directory actor: adapter around directory_state (who hosts what) and the peer
+// handshake of peer_auth.hpp. All node-to-node traffic here is one-way messages.
+#include "poe/runtime/directory.hpp"
+
+#include "poe/runtime/directory_state.hpp"
+#include "poe/runtime/messages.hpp"
+#include "poe/runtime/metrics.hpp"
+#include "poe/runtime/role.hpp"
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include <map>
+#include <optional>
+
+namespace poe::runtime {
+
+namespace {
+
+using dir_state = directory_state<caf::actor>;
+
+instant now(caf::event_based_actor* self) {
+  return std::chrono::duration_cast<instant>(self->clock().now().time_since_epoch());
+}
+
+std::string short_id(const std::string& hex) { return hex.substr(0, 12); }
+
+/// One configured peer we dial.
+struct outbound {
+  enum class phase { waiting, connecting, handshaking, up };
+  endpoint ep;
+  phase st = phase::waiting;
+  std::uint32_t attempts = 0;
+  std::uint64_t generation = 0; // bumps on every new attempt; stale callbacks check it
+  bytes nonce_i;
+  caf::actor remote;
+  instant deadline{0};
+  std::string last_error;
+};
+
+/// An inbound handshake waiting for the initiator's proof.
+struct pending_in {
+  bytes nonce_i;
+  bytes nonce_r;
+  public_key key;
+  caf::actor dir;
+  instant deadline{0};
+};
+
+/// An authenticated peer.
+struct peer {
+  std::string node;
+  caf::actor dir;
+  std::optional<std::size_t> out; // index into `outs` when we dialled it
+  instant last_seen{0};
+};
+
+struct dir_data {
+  explicit dir_data(directory_args a) : args(std::move(a)), state(args.node_id) {}
+  directory_args args;
+  dir_state state;
+  std::vector<outbound> outs;
+  std::map<bytes, pending_in> pending; // by nonce_r
+  std::map<std::string, peer> peers;   // by node id
+  std::vector<caf::actor> subscribers; // monitored, for cleanup
+  logger log;
+};
+
+std::vector<role_entry> to_entries(const std::vector<dir_state::entry>& xs) {
+  std::vector<role_entry> out;
+  out.reserve(xs.size());
+  for (auto& e : xs)
+    out.push_back(role_entry{e.role, e.node, e.handle});
+  return out;
+}
+
+role_announcement announcement(dir_data& d) {
+  return role_announcement{d.args.node_id, d.args.incarnation, d.state.version(),
+                           to_entries(d.state.local_entries())};
+}
+
+void count_event(dir_data& d, const char* event) {
+  if (d.args.metrics) d.args.metrics->connection_events(event).inc();
+}
+
+void update_peer_gauge(dir_data& d) {
+  double n = 0;
+  for (auto& [_, p] : d.peers)
+    if (p.dir) ++n;
+  if (d.args.metrics) d.args.metrics->peers_connected->set(n);
+}
+
+void notify(caf::event_based_actor* self, dir_data& d, const dir_state::changed& roles) {
+  for (auto& role : roles) {
+    auto members = to_entries(d.state.members(role));
+    for (auto& sub : d.state.subscribers(role))
+      self->send(sub, members_atom::value, role, members);
+  }
+}
+
+void announce_all(caf::event_based_actor* self, dir_data& d) {
+  auto ann = announcement(d);
+  for (auto& [_, p] : d.peers)
+    self->send(p.dir, announce_atom::value, ann);
+}
+
+void dial(caf::event_based_actor* self, dir_data& d, std::size_t idx);
+
+void schedule_redial(caf::event_based_actor* self, dir_data& d, std::size_t idx,
+                     const std::string& why) {
+  auto& o = d.outs[idx];
+  o.st = outbound::phase::waiting;
+  o.remote = nullptr;
+  o.nonce_i.clear();
+  ++o.attempts;
+  ++o.generation;
+  auto delay = backoff_delay(d.args.net.reconnect_initial, d.args.net.reconnect_max, o.attempts);
+  // Log the first failure and every change of cause; repeats go to debug.
+  if (why != o.last_error) {
+    d.log->warn("peer {}: {}; retrying with backoff (next in {} ms)", o.ep.text(), why,
+                std::chrono::duration_cast<std::chrono::milliseconds>(delay).count());
+    o.last_error = why;
+  } else {
+    d.log->debug("peer {}: {} (attempt {})", o.ep.text(), why, o.attempts);
+  }
+  self->delayed_send(self, delay, retry_atom::value, static_cast<std::uint64_t>(idx),
+                     o.generation);
+}
+
+void dial(caf::event_based_actor* self, dir_data& d, std::size_t idx) {
+  auto& o = d.outs[idx];
+  o.st = outbound::phase::connecting;
+  auto gen = ++o.generation;
+  o.deadline = now(self) + d.args.net.connect_timeout + d.args.net.handshake_timeout;
+  d.log->debug("dialling {}", o.ep.text());
+  d.args.connect(self, o.ep, [self, &d, idx, gen](caf::actor remote, caf::error err) {
+    auto& o = d.outs[idx];
+    if (o.generation != gen || o.st != outbound::phase::connecting) return; // stale
+    if (err || !remote) {
+      count_event(d, "connect_failed");
+      schedule_redial(self, d, idx,
+                      "cannot connect: " + (err ? self->system().render(err) : "no actor"));
+      return;
+    }
+    o.remote = remote;
+    o.nonce_i = random_nonce();
+    o.st = outbound::phase::handshaking;
+    o.deadline = now(self) + d.args.net.handshake_timeout;
+    self->send(remote, hello_atom::value,
+               peer_hello{d.args.chain_id, d.args.key->pub().der(), o.nonce_i,
+                          caf::actor_cast<caf::actor>(self)});
+  });
+}
+
+void peer_up(caf::event_based_actor* self, dir_data& d, const std::string& node, caf::actor dir,
+             std::optional<std::size_t> out, const role_announcement& ann) {
+  auto& p = d.peers[node];
+  bool fresh = !p.dir;
+  p.node = node;
+  p.dir = dir;
+  if (out) p.out = out;
+  p.last_seen = now(self);
+  self->monitor(dir);
+  if (fresh) {
+    count_event(d, "connected");
+    update_peer_gauge(d);
+    d.log->info("peer {} connected ({})", short_id(node),
+                out ? "outbound " + d.outs[*out].ep.text() : std::string{"inbound"});
+  }
+  auto changed = d.state.set_remote(node, ann.incarnation, ann.version,
+                                    [&] {
+                                      std::vector<dir_state::entry> xs;
+                                      for (auto& e : ann.roles)
+                                        xs.push_back(dir_state::entry{e.role, node, e.handle});
+                                      return xs;
+                                    }());
+  notify(self, d, changed);
+}
+
+void peer_lost(caf::event_based_actor* self, dir_data& d, const std::string& node,
+               const std::string& why) {
+  auto i = d.peers.find(node);
+  if (i == d.peers.end()) return;
+  auto out = i->second.out;
+  d.peers.erase(i);
+  count_event(d, "disconnected");
+  update_peer_gauge(d);
+  d.log->warn("peer {} lost: {}", short_id(node), why);
+  notify(self, d, d.state.drop_node(node));
+  if (out) schedule_redial(self, d, *out, "lost (" + why + ")");
+}
+
+void refuse(caf::event_based_actor* self, dir_data& d, const caf::actor& to, const bytes& nonce,
+            auth_reject reason, const std::string& text) {
+  count_event(d, "auth_failed");
+  d.log->warn("refused a peer: {} ({})", text, to_string(reason));
+  if (to)
+    self->send(to, refuse_atom::value,
+               peer_refusal{nonce, std::string(to_string(reason)) + ": " + text});
+}
+
+} // namespace
+
+caf::actor spawn_directory(caf::actor_system& sys, directory_args args) {
+  return sys.spawn([args = std::move(args)](caf::event_based_actor* self) mutable {
+    auto d = std::make_shared<dir_data>(std::move(args));
+    d->log = d->args.log;
+    for (auto& ep : d->args.peers) {
+      outbound o;
+      o.ep = ep;
+      d->outs.push_back(std::move(o));
+    }
+    for (std::size_t i = 0; i < d->outs.size(); ++i)
+      dial(self, *d, i);
+    if (d->args.net.heartbeat_interval > duration::zero())
+      self->delayed_send(self, d->args.net.heartbeat_interval, tick_atom::value);
+
+    self->set_down_handler([self, d](caf::down_msg& dm) {
+      auto changed = [&] {
+        dir_state::changed out;
+        for (auto& e : d->state.local_entries())
+          if (e.handle.address() == dm.source) {
+            auto x = d->state.remove_local(e.handle);
+            out.insert(x.begin(), x.end());
+            break;
+          }
+        return out;
+      }();
+      if (!changed.empty()) {
+        notify(self, *d, changed);
+        announce_all(self, *d);
+      }
+      for (auto& s : d->subscribers)
+        if (s.address() == dm.source) d->state.unsubscribe(s);
+      std::string lost;
+      for (auto& [node, p] : d->peers)
+        if (p.dir.address() == dm.source) lost = node;
+      if (!lost.empty()) peer_lost(self, *d, lost, describe_exit(self->system(), dm.reason));
+    });
+
+    return caf::behavior{
+      // -- local API --------------------------------------------------------------------------
+      [self, d](register_atom, const std::string& role, const caf::actor& h) {
+        self->monitor(h);
+        notify(self, *d, d->state.add_local(role, h));
+        announce_all(self, *d);
+      },
+      [d](lookup_atom, const std::string& role) { return to_entries(d->state.members(role)); },
+      [self, d](subscribe_atom, const std::string& role) {
+        auto who = caf::actor_cast<caf::actor>(self->current_sender());
+        if (!who) return;
+        d->state.subscribe(role, who);
+        d->subscribers.push_back(who);
+        self->monitor(who);
+        self->send(who, members_atom::value, role, to_entries(d->state.members(role)));
+      },
+      [d](peers_atom) {
+        std::vector<peer_info> out;
+        for (auto& [node, p] : d->peers) {
+          if (!p.dir) continue;
+          std::uint32_t n = 0;
+          for (auto& e : d->state.all())
+            if (e.node == node) ++n;
+          out.push_back(peer_info{node, p.out ? d->outs[*p.out].ep.text() : "inbound",
+                                  p.out.has_value(), n});
+        }
+        return out;
+      },
+      // -- handshake, responder side ------------------------------------------------------------
+      [self, d](hello_atom, const peer_hello& h) {
+        auth_reject why{};
+        auto key = check_peer_key(d->args.chain_id, h.chain_id, h.public_key, h.nonce,
+                                  d->args.key->id(), d->args.policy, why);
+        if (!key) {
+          refuse(self, *d, h.directory, h.nonce, why, key.err().message);
+          return;
+        }
+        pending_in p{h.nonce, random_nonce(), *key, h.directory,
+                     now(self) + d->args.net.handshake_timeout};
+        auth_transcript t{d->args.chain_id, p.nonce_i, p.nonce_r, key->id(), d->args.key->id()};
+        auto sig = sign_auth(*d->args.key, t, auth_side::responder);
+        self->send(h.directory, welcome_atom::value,
+                   peer_welcome{d->args.chain_id, d->args.key->pub().der(), p.nonce_i, p.nonce_r,
+                                sig, caf::actor_cast<caf::actor>(self)});
+        d->pending.emplace(p.nonce_r, std::move(p));
+      },
+      [self, d](proof_atom, const peer_proof& pr) {
+        auto i = d->pending.find(pr.your_nonce);
+        if (i == d->pending.end()) return; // unknown or timed out
+        auto p = std::move(i->second);
+        d->pending.erase(i);
+        auth_transcript t{d->args.chain_id, p.nonce_i, p.nonce_r, p.key.id(), d->args.key->id()};
+        if (!verify_auth(p.key, t, auth_side::initiator, pr.signature)) {
+          refuse(self, *d, p.dir, p.nonce_r, auth_reject::bad_signature,
+                 "node " + short_id(p.key.id().hex()) + " failed the challenge");
+          return;
+        }
+        if (pr.roles.node != p.key.id().hex()) {
+          refuse(self, *d, p.dir, p.nonce_r, auth_reject::bad_key,
+                 "announcement names another node");
+          return;
+        }
+        peer_up(self, *d, p.key.id().hex(), p.dir, std::nullopt, pr.roles);
+        self->send(p.dir, announce_atom::value, announcement(*d));
+      },
+      // -- handshake, initiator side ------------------------------------------------------------
+      [self, d](welcome_atom, const peer_welcome& w) {
+        std::optional<std::size_t> idx;
+        for (std::size_t i = 0; i < d->outs.size(); ++i)
+          if (d->outs[i].st == outbound::phase::handshaking && d->outs[i].nonce_i == w.your_nonce)
+            idx = i;
+        if (!idx) return;
+        auth_reject why{};
+        auto key = check_peer_key(d->args.chain_id, w.chain_id, w.public_key, w.nonce,
+                                  d->args.key->id(), d->args.policy, why);
+        auth_transcript t{d->args.chain_id, w.your_nonce, w.nonce, d->args.key->id(),
+                          key ? key->id() : node_id{}};
+        if (key && !verify_auth(*key, t, auth_side::responder, w.signature)) {
+          why = auth_reject::bad_signature;
+          key = fail(errc::verify_failed, "node " + short_id(key->id().hex()) +
+                                              " failed the challenge");
+        }
+        if (!key) {
+          refuse(self, *d, w.directory, w.nonce, why, key.err().message);
+          schedule_redial(self, *d, *idx, "refused by us: " + key.err().message);
+          return;
+        }
+        auto& o = d->outs[*idx];
+        o.st = outbound::phase::up;
+        o.attempts = 0;
+        o.last_error.clear();
+        auto sig = sign_auth(*d->args.key, t, auth_side::initiator);
+        self->send(w.directory, proof_atom::value, peer_proof{w.nonce, sig, announcement(*d)});
+        // The peer is up for us once its first announcement arrives (below).
+        d->peers[key->id().hex()].out = *idx;
+      },
+      [self, d](refuse_atom, const peer_refusal& r) {
+        for (std::size_t i = 0; i < d->outs.size(); ++i)
+          if (!r.your_nonce.empty() && d->outs[i].nonce_i == r.your_nonce) {
+            count_event(*d, "auth_failed");
+            schedule_redial(self, *d, i, "refused by peer: " + r.reason);
+          }
+      },
+      // -- between authenticated peers -------------------------------------------------------
+      [self, d](announce_atom, const role_announcement& ann) {
+        auto i = d->peers.find(ann.node);
+        if (i == d->peers.end()) return; // not authenticated
+        if (!i->second.dir) {
+          // First announcement after our proof: the handshake is complete.
+          auto out = i->second.out;
+          if (!out || d->outs[*out].st != outbound::phase::up) return;
+          peer_up(self, *d, ann.node, d->outs[*out].remote, out, ann);
+          return;
+        }
+        i->second.last_seen = now(self);
+        notify(self, *d,
+               d->state.set_remote(ann.node, ann.incarnation, ann.version, [&] {
+                 std::vector<dir_state::entry> xs;
+                 for (auto& e : ann.roles)
+                   xs.push_back(dir_state::entry{e.role, ann.node, e.handle});
+                 return xs;
+               }()));
+      },
+      [self, d](heartbeat_atom, const std::string& node) {
+        auto i = d->peers.find(node);
+        if (i != d->peers.end()) i->second.last_seen = now(self);
+      },
+      [self, d](tick_atom) {
+        auto t = now(self);
+        for (auto& [_, p] : d->peers)
+          if (p.dir) self->send(p.dir, heartbeat_atom::value, d->args.node_id);
+        std::vector<std::string> silent;
+        for (auto& [node, p] : d->peers)
+          if (p.dir && t - p.last_seen > d->args.net.connection_timeout) silent.push_back(node);
+        for (auto& node : silent) {
+          count_event(*d, "heartbeat_timeout");
+          peer_lost(self, *d, node, "silent for longer than net.connection-timeout");
+        }
+        for (auto i = d->pending.begin(); i != d->pending.end();)
+          i = t > i->second.deadline ? d->pending.erase(i) : std::next(i);
+        for (std::size_t i = 0; i < d->outs.size(); ++i) {
+          auto& o = d->outs[i];
+          bool in_progress =
+            o.st == outbound::phase::connecting || o.st == outbound::phase::handshaking;
+          if (in_progress && t > o.deadline)
+            schedule_redial(self, *d, i, "handshake timed out");
+          // Handshake accepted by us but the peer never announced: start over.
+          if (o.st == outbound::phase::up) {
+            bool live = false;
+            for (auto& [_, p] : d->peers)
+              if (p.out == i && p.dir) live = true;
+            if (!live && t > o.deadline) schedule_redial(self, *d, i, "no announcement");
+          }
+        }
+        self->delayed_send(self, d->args.net.heartbeat_interval, tick_atom::value);
+      },
+      [self, d](retry_atom, std::uint64_t idx, std::uint64_t gen) {
+        if (idx < d->outs.size() && d->outs[idx].generation == gen &&
+            d->outs[idx].st == outbound::phase::waiting)
+          dial(self, *d, idx);
+      },
+    };
+  });
+}
+
+} // namespace poe::runtime

@@ -1,0 +1,294 @@
+// The node host: configuration → store → metrics → directory → supervisor → wait → shutdown.
+#include "poe/runtime/node.hpp"
+
+#include "poe/build_info.hpp"
+#include "poe/core/keys.hpp"
+#include "poe/runtime/directory.hpp"
+#include "poe/runtime/messages.hpp"
+#include "poe/runtime/metrics.hpp"
+#include "poe/runtime/node_config.hpp"
+#include "poe/runtime/supervisor.hpp"
+#include "poe/store/store.hpp"
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <random>
+#include <thread>
+
+
+namespace poe::runtime {
+
+namespace {
+
+/// Config errors: exit 2, every line prefixed so it stands out in a terminal or a log.
+int config_error(const std::string& text) {
+  std::istringstream lines(text);
+  std::cerr << "poe-node: configuration error:\n";
+  for (std::string line; std::getline(lines, line);)
+    std::cerr << "  " << line << "\n";
+  return 2;
+}
+
+/// Whether `host:port` can be bound now (the directory binds it a moment later).
+status check_port_free(const std::string& host, std::uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return fail(errc::io_error, std::strerror(errno));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  auto ip = host == "localhost" ? std::string("127.0.0.1") : host;
+  if (::inet_pton(AF_INET, ip.c_str(), &addr.sin_addr) != 1) {
+    ::close(fd);
+    return fail(errc::invalid_argument, "'" + host + "' is not an IPv4 address");
+  }
+  int rc = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  int err = errno;
+  ::close(fd);
+  if (rc != 0)
+    return fail(errc::io_error, "cannot bind " + host + ":" + std::to_string(port) + ": " +
+                                  std::strerror(err) +
+                                  (err == EADDRINUSE ? " (another process uses this port)" : ""));
+  return {};
+}
+
+status check_readable(const std::string& key, const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    return fail(errc::io_error, key + ": file '" + path + "' does not exist");
+  if (::access(path.c_str(), R_OK) != 0)
+    return fail(errc::io_error, key + ": file '" + path + "' is not readable");
+  return {};
+}
+
+connector make_connector(bool tls, duration timeout) {
+  return [tls, timeout](caf::event_based_actor* self, const endpoint& ep,
+                        std::function<void(caf::actor, caf::error)> done) {
+    auto mm = tls ? self->system().openssl_manager().actor_handle()
+                  : self->system().middleman().actor_handle();
+    self->request(mm, caf::timespan{timeout.count()}, caf::connect_atom::value, ep.host, ep.port)
+      .then(
+        [done](const caf::node_id&, caf::strong_actor_ptr& p, const std::set<std::string>&) {
+          done(caf::actor_cast<caf::actor>(p), caf::error{});
+        },
+        [done](caf::error& err) { done(nullptr, err); });
+  };
+}
+
+/// Delivers SIGINT/SIGTERM as a message. The signals are blocked in every thread (before
+/// CAF starts its threads) and taken here with sigwait, so no handler runs async code.
+class signal_thread {
+public:
+  explicit signal_thread(caf::actor target) {
+    thread_ = std::thread([target] {
+      sigset_t set;
+      sigemptyset(&set);
+      sigaddset(&set, SIGINT);
+      sigaddset(&set, SIGTERM);
+      sigaddset(&set, SIGUSR2);
+      int sig = 0;
+      while (sigwait(&set, &sig) == 0) {
+        if (sig == SIGUSR2) return; // our own wake-up at teardown
+        caf::anon_send(target, shutdown_atom::value, std::string(strsignal(sig)));
+      }
+    });
+  }
+  ~signal_thread() {
+    pthread_kill(thread_.native_handle(), SIGUSR2);
+    thread_.join();
+  }
+
+private:
+  std::thread thread_;
+};
+
+} // namespace
+
+int run_node(std::vector<std::string> args, const role_registry& registry) {
+  // Block the shutdown signals before any thread exists; signal_thread takes them.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGUSR2);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  node_config cfg;
+  register_messages(cfg);
+  switch (cfg.load(std::move(args), registry.names())) {
+    case node_config::outcome::help:
+      std::cout << cfg.help_text();
+      return 0;
+    case node_config::outcome::error:
+      return config_error(cfg.error_text());
+    case node_config::outcome::run:
+      break;
+  }
+  auto s = std::make_shared<node_settings>(cfg.settings());
+
+  // Roles known but not runnable in this build.
+  std::vector<role_info> roles;
+  for (auto& name : s->roles) {
+    auto* info = registry.find(name);
+    if (!info->body)
+      return config_error("node.roles: role '" + name + "' is " + info->unavailable_why);
+    roles.push_back(*info);
+  }
+
+  auto key_loaded = private_key::load(s->key_file);
+  if (!key_loaded) return config_error("node.key-file: " + key_loaded.err().message);
+  auto key = std::make_shared<const private_key>(std::move(*key_loaded));
+  auto id = key->id().hex();
+  if (s->name.empty()) s->name = id.substr(0, 8);
+
+  bool tls = !s->insecure_plaintext;
+  if (tls) {
+    for (auto& [k, path] : {std::pair{"tls.certificate", s->tls.certificate},
+                            std::pair{"tls.ca-file", s->tls.ca_file}})
+      if (auto st = check_readable(k, path); !st) return config_error(st.err().message);
+    cfg.set("openssl.certificate", s->tls.certificate);
+    cfg.set("openssl.key", s->key_file);
+    cfg.set("openssl.cafile", s->tls.ca_file);
+  }
+  if (s->port != 0)
+    if (auto st = check_port_free(s->listen, s->port); !st)
+      return config_error("node.port: " + st.err().message);
+  if (s->net.heartbeat_interval > duration::zero()) {
+    cfg.set("middleman.heartbeat-interval", caf::timespan{s->net.heartbeat_interval.count()});
+    cfg.set("middleman.connection-timeout", caf::timespan{s->net.connection_timeout.count()});
+  }
+
+  auto log = make_node_logger(s->name, s->log_level);
+  if (!tls)
+    log->warn("node.insecure-plaintext is set: peers connect over plain TCP without TLS — "
+              "development only");
+
+  // Metrics first: a taken metrics port is a configuration error like a taken node port.
+  metrics::registry registry_metrics;
+  if (auto st = registry_metrics.serve(s->metrics_address); !st)
+    return config_error("metrics.address: " + st.err().message);
+  metrics::node_metrics nm(registry_metrics, id, POE_VERSION, POE_GIT_REVISION);
+  nm.start_time_seconds->set(static_cast<double>(
+    std::chrono::duration_cast<std::chrono::seconds>(
+      std::chrono::system_clock::now().time_since_epoch())
+      .count()));
+
+  std::vector<std::string> cfs{"node"};
+  cfs.insert(cfs.end(), s->roles.begin(), s->roles.end());
+  store::options sopts;
+  sopts.sync = s->store_sync;
+  auto db = store::db::open(std::filesystem::path(s->data_dir) / "store", cfs, sopts);
+  if (!db) {
+    log->error("{}", db.err().message);
+    std::cerr << "poe-node: " << db.err().message << "\n";
+    return 1;
+  }
+
+  auto& base_cfg = static_cast<caf::actor_system_config&>(cfg); // load() is hidden
+  base_cfg.load<caf::io::middleman>();
+  if (tls) base_cfg.load<caf::openssl::manager>();
+  int rc = 0;
+  {
+    caf::actor_system sys{cfg};
+    caf::scoped_actor self{sys};
+
+    peer_policy policy;
+    policy.allowed.insert(s->allowed_peers.begin(), s->allowed_peers.end());
+    policy.allow_any = !tls && s->allowed_peers.empty();
+    if (policy.allow_any)
+      log->warn("node.allowed-peers is empty and TLS is off: any node id is accepted");
+
+    std::random_device rd;
+    directory_args dargs;
+    dargs.node_id = id;
+    dargs.node_name = s->name;
+    dargs.key = key;
+    dargs.chain_id = s->chain_id;
+    dargs.policy = policy;
+    dargs.peers = s->peers;
+    dargs.net = s->net;
+    dargs.incarnation = (std::uint64_t{rd()} << 32) | rd();
+    dargs.connect = make_connector(tls, s->net.connect_timeout);
+    dargs.log = child_logger(log, s->name, "directory");
+    dargs.metrics = &nm;
+    auto dir = spawn_directory(sys, std::move(dargs));
+
+    if (s->port != 0) {
+      auto published = tls ? caf::openssl::publish(dir, s->port, s->listen.c_str(), false)
+                           : sys.middleman().publish(dir, s->port, s->listen.c_str(), false);
+      if (!published) {
+        std::cerr << "poe-node: cannot listen on " << s->listen << ":" << s->port << ": "
+                  << sys.render(published.error()) << "\n";
+        self->send_exit(dir, caf::exit_reason::user_shutdown);
+        return 1;
+      }
+    }
+
+    role_context base;
+    base.node_name = s->name;
+    base.node_id = id;
+    base.chain_id = s->chain_id;
+    base.key = key;
+    base.directory = dir;
+    base.metrics = &registry_metrics;
+    base.store = &*db;
+    base.settings = s;
+    supervisor_args sargs{s->supervisor, roles, base, self, child_logger(log, s->name, "supervisor"),
+                          &nm};
+    auto sup = spawn_supervisor(sys, std::move(sargs));
+
+    log->info("node {} ready: id {} chain {} {} {}:{} roles [{}] metrics {}", s->name, id,
+              s->chain_id, tls ? "tls" : "plaintext", s->listen, s->port,
+              [&] {
+                std::string r;
+                for (auto& x : s->roles)
+                  r += (r.empty() ? "" : ",") + x;
+                return r;
+              }(),
+              s->metrics_address.empty()
+                ? std::string("off")
+                : "http://127.0.0.1:" + std::to_string(registry_metrics.port()) + "/metrics");
+
+    signal_thread signals{caf::actor_cast<caf::actor>(self)};
+    std::string failure;
+    self->receive(
+      [&](shutdown_atom, const std::string& signal) {
+        log->info("{}: shutting down", signal);
+      },
+      [&](failed_atom, const std::string& reason) { failure = reason; });
+    if (failure.empty()) {
+      self->request(sup, std::chrono::seconds(30), shutdown_atom::value)
+        .receive([&](shutdown_atom) { log->info("all roles stopped"); },
+                 [&](caf::error& err) {
+                   log->error("roles did not stop in time: {}", sys.render(err));
+                   rc = 1;
+                 });
+    } else {
+      std::cerr << "poe-node: stopping: " << failure << "\n";
+      rc = 1;
+    }
+    self->send_exit(sup, caf::exit_reason::user_shutdown);
+    self->send_exit(dir, caf::exit_reason::user_shutdown);
+  }
+  if (auto st = db->flush(); !st) {
+    log->error("store flush failed: {}", st.err().message);
+    rc = 1;
+  }
+  log->info("stopped");
+  return rc;
+}
+
+} // namespace poe::runtime
