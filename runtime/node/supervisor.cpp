@@ -75,6 +75,11 @@ caf::actor spawn_supervisor(caf::actor_system& sys, supervisor_args args) {
     }
     for (auto& name : d->state.children())
       start_child(self, *d, name);
+    // Children do not outlive their supervisor.
+    self->attach_functor([d] {
+      for (auto& [_, slot] : d->children)
+        if (slot.handle) caf::anon_send_exit(slot.handle, caf::exit_reason::kill);
+    });
     self->set_down_handler([self, d](caf::down_msg& dm) {
       std::string name;
       for (auto& [n, slot] : d->children)

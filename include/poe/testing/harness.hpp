@@ -1,0 +1,186 @@
+#pragma once
+/// @file
+/// The deterministic harness: several simulated poe nodes in one actor system on CAF's
+/// `test_coordinator`, connected through a seam that a seeded fault injector controls.
+/// docs/testing.md is the guide; tests/runtime/harness_test.cpp shows every feature.
+///
+///     poe::testing::harness h{seed};              // or harness{} : POE_TEST_SEED or 1
+///     auto a = h.add_node({"a", {my_role()}});      // roles as for poe-node
+///     auto b = h.add_node({"b", {my_role()}, {a}}); // b dials a
+///     h.start_all();
+///     h.advance(std::chrono::seconds(2));           // simulated time; no sleeping
+///     REQUIRE(h.members(b, "my-role").size() == 2);
+///     h.faults({.drop = 0.1, .duplicate = 0.05, .delay = 0.2});
+///     h.partition({a}, {b}); ... h.heal();
+///     h.crash(a); h.restart(a);
+///
+/// Everything that decides a run — message order (the coordinator is FIFO), fault rolls,
+/// delays — comes from the seed, so a failing seed replays the same run: the harness's
+/// `describe()` names it; put `INFO(h.describe())` in a test so Catch2 prints it on failure.
+///
+/// The seam: node X sees node Y's actors only through proxies. A proxy forwards one-way
+/// messages after the fault injector decides (drop, duplicate, delay, or partitioned); handles
+/// inside forwarded messages are rewritten to proxies in the other direction, so replies cross
+/// the seam too. Requests are forwarded with their sender and id (drop and partitions apply;
+/// the response returns directly). Later issues register rewriters for their own message
+/// types that carry handles (`add_rewriter`).
+
+#include "poe/core/keys.hpp"
+#include "poe/runtime/messages.hpp"
+#include "poe/runtime/role.hpp"
+#include "poe/runtime/settings.hpp"
+#include "poe/runtime/supervisor_state.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/message.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace poe::testing {
+
+using node_index = std::size_t;
+
+/// One simulated node.
+struct node_spec {
+  std::string name;
+  std::vector<runtime::role_info> roles; ///< started in order under the node's supervisor
+  std::vector<node_index> peers;         ///< nodes this one dials
+  runtime::restart_policy supervisor{};
+  runtime::net_settings net{};
+  bool allowed = true; ///< false: no other node accepts this one (its key is not allowed)
+};
+
+/// Probabilities per forwarded message; delays are uniform in [0, max_delay].
+struct fault_plan {
+  double drop = 0;
+  double duplicate = 0;
+  double delay = 0; ///< delayed messages overtake others: this is the reordering
+  runtime::duration max_delay = std::chrono::milliseconds(300);
+};
+
+/// Rewrites handles inside message element `i` of `msg` (if it has a type it knows) with
+/// `wrap`; returns true if it handled the element.
+using rewriter = std::function<bool(caf::message& msg, std::size_t i,
+                                    const std::function<caf::actor(const caf::actor&)>& wrap)>;
+
+class harness {
+public:
+  /// `seed` 0 means: POE_TEST_SEED from the environment, or 1.
+  explicit harness(std::uint64_t seed = 0);
+  ~harness();
+  harness(const harness&) = delete;
+  harness& operator=(const harness&) = delete;
+
+  std::uint64_t seed() const { return seed_; }
+  /// "harness seed N (replay: POE_TEST_SEED=N)" plus the fault plan.
+  std::string describe() const;
+
+  caf::actor_system& system() { return *sys_; }
+  caf::scheduler::test_coordinator& scheduler() { return *sched_; }
+
+  // -- nodes ---------------------------------------------------------------------------------
+
+  node_index add_node(node_spec spec);
+  void start(node_index n);
+  void start_all();
+  /// Kills every actor of `n` at once (as a process crash would); peers see its connection
+  /// drop. `start(n)` brings it back with a fresh incarnation and the same key.
+  void crash(node_index n);
+  bool running(node_index n) const;
+  /// Set when `n`'s supervisor gave up (restart limit): the reason it reported.
+  std::optional<std::string> failure(node_index n) const;
+
+  const std::string& node_id(node_index n) const;
+  caf::actor directory(node_index n) const;
+  caf::actor supervisor(node_index n) const;
+
+  // -- the seam ------------------------------------------------------------------------------
+
+  void faults(fault_plan plan) { plan_ = plan; }
+  const fault_plan& faults() const { return plan_; }
+  /// Messages between the two groups are dropped until `heal()`.
+  void partition(const std::set<node_index>& a, const std::set<node_index>& b);
+  void heal();
+  void add_rewriter(rewriter r) { rewriters_.push_back(std::move(r)); }
+
+  struct counters {
+    std::uint64_t forwarded = 0, dropped = 0, duplicated = 0, delayed = 0, partitioned = 0;
+  };
+  const counters& seam_counters() const { return counters_; }
+
+  // -- time ----------------------------------------------------------------------------------
+
+  /// Runs every ready job without moving the clock.
+  void run();
+  /// Moves simulated time forward by `d` in `step`s, running ready jobs at each step.
+  void advance(runtime::duration d, runtime::duration step = std::chrono::milliseconds(10));
+  /// Advances until `pred()` holds or `limit` elapsed; returns whether it held.
+  bool advance_until(const std::function<bool()>& pred, runtime::duration limit,
+                     runtime::duration step = std::chrono::milliseconds(10));
+
+  // -- queries (run the system until answered) -----------------------------------------------
+
+  /// Asks `target` with `msg` and returns the single-value answer of type `R` (nullopt on an
+  /// error or no answer within `limit` of simulated time).
+  template <class R>
+  std::optional<R> ask(const caf::actor& target, caf::message msg,
+                       runtime::duration limit = std::chrono::seconds(5)) {
+    auto out = std::make_shared<std::optional<R>>();
+    auto done = std::make_shared<bool>(false);
+    system().spawn([=](caf::event_based_actor* self) {
+      self->request(target, caf::timespan{limit.count()}, msg)
+        .then([=](R& r) { *out = std::move(r); *done = true; },
+              [=](caf::error&) { *done = true; });
+    });
+    advance_until([&] { return *done; }, limit + std::chrono::milliseconds(100));
+    return std::move(*out);
+  }
+  std::vector<runtime::role_entry> members(node_index n, const std::string& role);
+  std::vector<runtime::peer_info> peers(node_index n);
+
+  /// The seeded random source the harness uses (tests may draw from it too).
+  std::mt19937_64& rng() { return rng_; }
+
+private:
+  struct node;
+  struct proxy_info {
+    node_index from;     // the node that holds the proxy
+    node_index to;       // the node of the target
+    caf::actor target;
+  };
+  friend struct harness_access;
+
+  caf::actor proxy_for(node_index from, node_index to, const caf::actor& target);
+  caf::actor wrap_for(node_index from_node, node_index to_node, const caf::actor& h);
+  std::optional<node_index> owner_of(const caf::actor& h) const;
+  void forward(node_index from, node_index to, const caf::actor& target, caf::message msg,
+               bool allow_delay);
+  bool blocked(node_index a, node_index b) const;
+  void rewrite(caf::message& msg, node_index from, node_index to);
+
+  std::uint64_t seed_;
+  std::mt19937_64 rng_;
+  std::unique_ptr<caf::actor_system_config> cfg_;
+  std::unique_ptr<caf::actor_system> sys_;
+  caf::scheduler::test_coordinator* sched_ = nullptr;
+  std::vector<std::unique_ptr<node>> nodes_;
+  fault_plan plan_;
+  std::vector<std::pair<std::set<node_index>, std::set<node_index>>> partitions_;
+  std::vector<rewriter> rewriters_;
+  std::map<caf::actor_addr, proxy_info> proxies_;               // proxy → what it stands for
+  std::map<std::tuple<node_index, caf::actor_addr>, caf::actor> proxy_cache_; // (from, target)
+  counters counters_;
+};
+
+} // namespace poe::testing

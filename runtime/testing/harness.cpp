@@ -1,0 +1,337 @@
+#include "poe/testing/harness.hpp"
+
+#include "poe/runtime/directory.hpp"
+#include "poe/runtime/metrics.hpp"
+#include "poe/runtime/supervisor.hpp"
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <sstream>
+
+namespace poe::testing {
+
+using namespace poe::runtime;
+
+namespace {
+
+using deliver_atom = caf::atom_constant<caf::atom("sim_dlv")>;
+
+std::uint64_t seed_from_env() {
+  if (auto* s = std::getenv("POE_TEST_SEED")) return std::strtoull(s, nullptr, 10);
+  return 1;
+}
+
+} // namespace
+
+struct harness::node {
+  node_spec spec;
+  std::shared_ptr<const private_key> key;
+  std::string id;
+  bool running = false;
+  std::uint64_t incarnation = 0;
+  caf::actor directory, supervisor, host;
+  std::shared_ptr<std::optional<std::string>> failure =
+    std::make_shared<std::optional<std::string>>();
+};
+
+harness::harness(std::uint64_t seed)
+  : seed_(seed == 0 ? seed_from_env() : seed), rng_(seed_) {
+  cfg_ = std::make_unique<caf::actor_system_config>();
+  cfg_->set("scheduler.policy", caf::atom("testing"));
+  cfg_->set("logger.verbosity", caf::atom("quiet"));
+  cfg_->set("logger.console", caf::atom("none"));
+  register_messages(*cfg_);
+  sys_ = std::make_unique<caf::actor_system>(*cfg_);
+  sched_ = &dynamic_cast<caf::scheduler::test_coordinator&>(sys_->scheduler());
+  // Built-in rewriters: every runtime type that carries a handle.
+  add_rewriter([](caf::message& m, std::size_t i, const auto& wrap) {
+    if (m.match_element<caf::actor>(i)) {
+      auto& h = m.get_mutable_as<caf::actor>(i);
+      h = wrap(h);
+      return true;
+    }
+    if (m.match_element<role_entry>(i)) {
+      auto& e = m.get_mutable_as<role_entry>(i);
+      e.handle = wrap(e.handle);
+      return true;
+    }
+    if (m.match_element<std::vector<role_entry>>(i)) {
+      for (auto& e : m.get_mutable_as<std::vector<role_entry>>(i))
+        e.handle = wrap(e.handle);
+      return true;
+    }
+    if (m.match_element<role_announcement>(i)) {
+      for (auto& e : m.get_mutable_as<role_announcement>(i).roles)
+        e.handle = wrap(e.handle);
+      return true;
+    }
+    if (m.match_element<peer_hello>(i)) {
+      auto& x = m.get_mutable_as<peer_hello>(i);
+      x.directory = wrap(x.directory);
+      return true;
+    }
+    if (m.match_element<peer_welcome>(i)) {
+      auto& x = m.get_mutable_as<peer_welcome>(i);
+      x.directory = wrap(x.directory);
+      return true;
+    }
+    if (m.match_element<peer_proof>(i)) {
+      for (auto& e : m.get_mutable_as<peer_proof>(i).roles.roles)
+        e.handle = wrap(e.handle);
+      return true;
+    }
+    return false;
+  });
+}
+
+harness::~harness() {
+  for (auto& n : nodes_)
+    if (n->running) {
+      caf::anon_send_exit(n->supervisor, caf::exit_reason::kill);
+      caf::anon_send_exit(n->directory, caf::exit_reason::kill);
+      caf::anon_send_exit(n->host, caf::exit_reason::kill);
+    }
+  for (auto& [addr, p] : proxies_)
+    if (auto h = caf::actor_cast<caf::actor>(addr)) caf::anon_send_exit(h, caf::exit_reason::kill);
+  sched_->run();
+}
+
+std::string harness::describe() const {
+  std::ostringstream out;
+  out << "harness seed " << seed_ << " (replay: POE_TEST_SEED=" << seed_ << ")"
+      << "; faults drop=" << plan_.drop << " duplicate=" << plan_.duplicate
+      << " delay=" << plan_.delay;
+  return out.str();
+}
+
+node_index harness::add_node(node_spec spec) {
+  auto n = std::make_unique<node>();
+  auto key = private_key::generate(key_type::ed25519);
+  n->key = std::make_shared<const private_key>(std::move(*key));
+  n->id = n->key->id().hex();
+  if (spec.name.empty()) spec.name = "n" + std::to_string(nodes_.size());
+  n->spec = std::move(spec);
+  nodes_.push_back(std::move(n));
+  return nodes_.size() - 1;
+}
+
+const std::string& harness::node_id(node_index n) const { return nodes_.at(n)->id; }
+caf::actor harness::directory(node_index n) const { return nodes_.at(n)->directory; }
+caf::actor harness::supervisor(node_index n) const { return nodes_.at(n)->supervisor; }
+bool harness::running(node_index n) const { return nodes_.at(n)->running; }
+std::optional<std::string> harness::failure(node_index n) const { return *nodes_.at(n)->failure; }
+
+void harness::start(node_index idx) {
+  auto& n = *nodes_.at(idx);
+  if (n.running) return;
+  n.running = true;
+  ++n.incarnation;
+  *n.failure = std::nullopt;
+  auto level = std::getenv("POE_TEST_LOG") ? std::getenv("POE_TEST_LOG") : "off";
+  auto log = make_node_logger(n.spec.name, level);
+
+  peer_policy policy;
+  for (auto& other : nodes_)
+    if (other->spec.allowed) policy.allowed.insert(other->key->id());
+
+  directory_args d;
+  d.node_id = n.id;
+  d.node_name = n.spec.name;
+  d.key = n.key;
+  d.chain_id = "poe-sim";
+  d.policy = policy;
+  for (auto p : n.spec.peers)
+    d.peers.push_back(endpoint{"sim", static_cast<std::uint16_t>(p + 1)});
+  d.net = n.spec.net;
+  d.incarnation = n.incarnation;
+  d.connect = [this, idx](caf::event_based_actor*, const endpoint& ep,
+                          std::function<void(caf::actor, caf::error)> done) {
+    node_index to = ep.port - 1;
+    if (to >= nodes_.size() || !nodes_[to]->running || blocked(idx, to)) {
+      done(nullptr, caf::make_error(caf::sec::cannot_connect_to_node));
+      return;
+    }
+    done(proxy_for(idx, to, nodes_[to]->directory), caf::error{});
+  };
+  d.log = child_logger(log, n.spec.name, "directory");
+  n.directory = spawn_directory(*sys_, std::move(d));
+
+  auto failure = n.failure;
+  n.host = sys_->spawn([failure](caf::event_based_actor*) -> caf::behavior {
+    return {[failure](failed_atom, const std::string& reason) { *failure = reason; }};
+  });
+
+  role_context base;
+  base.node_name = n.spec.name;
+  base.node_id = n.id;
+  base.chain_id = "poe-sim";
+  base.key = n.key;
+  base.directory = n.directory;
+  base.metrics = &metrics::noop_factory();
+  base.settings = std::make_shared<node_settings>();
+  supervisor_args s{n.spec.supervisor, n.spec.roles, base, n.host,
+                    child_logger(log, n.spec.name, "supervisor"), nullptr};
+  n.supervisor = spawn_supervisor(*sys_, std::move(s));
+  run();
+}
+
+void harness::start_all() {
+  for (node_index i = 0; i < nodes_.size(); ++i)
+    start(i);
+}
+
+void harness::crash(node_index idx) {
+  auto& n = *nodes_.at(idx);
+  if (!n.running) return;
+  n.running = false;
+  caf::anon_send_exit(n.supervisor, caf::exit_reason::kill);
+  caf::anon_send_exit(n.directory, caf::exit_reason::kill);
+  caf::anon_send_exit(n.host, caf::exit_reason::kill);
+  // Every connection to or from the node breaks: its proxies die as CAF's do.
+  for (auto i = proxies_.begin(); i != proxies_.end();) {
+    if (i->second.from == idx || i->second.to == idx) {
+      if (auto h = caf::actor_cast<caf::actor>(i->first))
+        caf::anon_send_exit(h, caf::exit_reason::remote_link_unreachable);
+      i = proxies_.erase(i);
+    } else {
+      ++i;
+    }
+  }
+  for (auto i = proxy_cache_.begin(); i != proxy_cache_.end();) {
+    auto from = std::get<0>(i->first);
+    bool gone = from == idx || !proxies_.count(i->second.address());
+    i = gone ? proxy_cache_.erase(i) : std::next(i);
+  }
+  run();
+}
+
+void harness::partition(const std::set<node_index>& a, const std::set<node_index>& b) {
+  partitions_.emplace_back(a, b);
+}
+
+void harness::heal() { partitions_.clear(); }
+
+bool harness::blocked(node_index a, node_index b) const {
+  for (auto& [x, y] : partitions_)
+    if ((x.count(a) && y.count(b)) || (x.count(b) && y.count(a))) return true;
+  return false;
+}
+
+caf::actor harness::proxy_for(node_index from, node_index to, const caf::actor& target) {
+  auto key = std::make_tuple(from, target.address());
+  if (auto i = proxy_cache_.find(key); i != proxy_cache_.end()) return i->second;
+  auto proxy = sys_->spawn([this, from, to, target](caf::event_based_actor* self) {
+    self->set_default_handler([this, from, to, target](caf::scheduled_actor* me,
+                                                       caf::message_view& view)
+                                -> caf::result<caf::message> {
+      auto msg = view.copy_content_to_message();
+      auto* elem = me->current_mailbox_element();
+      if (elem->mid.is_request()) {
+        // Requests keep sender and id so the answer goes straight back.
+        if (!nodes_[to]->running || blocked(from, to)) {
+          ++counters_.partitioned;
+          return caf::delegated<caf::message>{};
+        }
+        std::bernoulli_distribution drop(plan_.drop);
+        if (drop(rng_)) {
+          ++counters_.dropped;
+          return caf::delegated<caf::message>{};
+        }
+        rewrite(msg, from, to);
+        ++counters_.forwarded;
+        caf::actor_cast<caf::abstract_actor*>(target)->enqueue(
+          caf::make_mailbox_element(elem->sender, elem->mid, {}, std::move(msg)), me->context());
+        return caf::delegated<caf::message>{};
+      }
+      forward(from, to, target, std::move(msg), true);
+      return caf::delegated<caf::message>{};
+    });
+    return caf::behavior{[](deliver_atom) {}};
+  });
+  proxies_.emplace(proxy.address(), proxy_info{from, to, target});
+  proxy_cache_.emplace(key, proxy);
+  return proxy;
+}
+
+caf::actor harness::wrap_for(node_index from, node_index to, const caf::actor& h) {
+  if (!h) return h;
+  if (auto i = proxies_.find(h.address()); i != proxies_.end()) {
+    auto info = i->second;
+    if (info.to == to) return info.target; // back home: the real actor
+    return proxy_for(to, info.to, info.target);
+  }
+  // Not a proxy: an actor of the sending node.
+  if (from == to) return h;
+  return proxy_for(to, from, h);
+}
+
+void harness::rewrite(caf::message& msg, node_index from, node_index to) {
+  auto wrap = [&](const caf::actor& h) { return wrap_for(from, to, h); };
+  for (std::size_t i = 0; i < msg.size(); ++i)
+    for (auto& r : rewriters_)
+      if (r(msg, i, wrap)) break;
+}
+
+void harness::forward(node_index from, node_index to, const caf::actor& target, caf::message msg,
+                      bool allow_delay) {
+  if (!nodes_[to]->running || !nodes_[from]->running || blocked(from, to)) {
+    ++counters_.partitioned;
+    return;
+  }
+  std::bernoulli_distribution drop(plan_.drop), dup(plan_.duplicate), delay(plan_.delay);
+  if (drop(rng_)) {
+    ++counters_.dropped;
+    return;
+  }
+  int copies = dup(rng_) ? 2 : 1;
+  if (copies == 2) ++counters_.duplicated;
+  rewrite(msg, from, to);
+  for (int c = 0; c < copies; ++c) {
+    ++counters_.forwarded;
+    auto elem = caf::make_mailbox_element(nullptr, caf::make_message_id(), {}, msg);
+    if (allow_delay && delay(rng_)) {
+      ++counters_.delayed;
+      std::uniform_int_distribution<std::int64_t> ns(0, plan_.max_delay.count());
+      auto when = sys_->clock().now() + caf::timespan{ns(rng_)};
+      sys_->clock().schedule_message(when, caf::actor_cast<caf::strong_actor_ptr>(target),
+                                     std::move(elem));
+    } else {
+      caf::actor_cast<caf::abstract_actor*>(target)->enqueue(std::move(elem), nullptr);
+    }
+  }
+}
+
+void harness::run() { sched_->run(); }
+
+void harness::advance(runtime::duration d, runtime::duration step) {
+  run();
+  for (runtime::duration t{0}; t < d; t += step) {
+    sched_->advance_time(caf::timespan{step.count()});
+    run();
+  }
+}
+
+bool harness::advance_until(const std::function<bool()>& pred, runtime::duration limit,
+                            runtime::duration step) {
+  run();
+  for (runtime::duration t{0}; !pred(); t += step) {
+    if (t >= limit) return false;
+    sched_->advance_time(caf::timespan{step.count()});
+    run();
+  }
+  return true;
+}
+
+std::vector<role_entry> harness::members(node_index n, const std::string& role) {
+  auto r = ask<std::vector<role_entry>>(directory(n), caf::make_message(lookup_atom::value, role));
+  return r ? *r : std::vector<role_entry>{};
+}
+
+std::vector<peer_info> harness::peers(node_index n) {
+  auto r = ask<std::vector<peer_info>>(directory(n), caf::make_message(peers_atom::value));
+  return r ? *r : std::vector<peer_info>{};
+}
+
+} // namespace poe::testing
