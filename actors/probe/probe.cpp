@@ -22,7 +22,10 @@ runtime::role_info probe_role() {
             ctx.log->debug("probe ready");
             return {
               [](ping_atom, std::uint64_t n) { return n; },
-              [](echo_atom, caf::message& m) { return m; },
+              // The echo is wrapped (echo_atom, message) so a client can match it whole.
+              [](echo_atom, caf::message& m) {
+                return caf::make_message(echo_atom::value, std::move(m));
+              },
               [received, bytes](sink_atom, const std::vector<std::uint8_t>& payload) {
                 ++*received;
                 *bytes += payload.size();
