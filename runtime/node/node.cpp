@@ -47,6 +47,10 @@ int config_error(const std::string& text) {
 status check_port_free(const std::string& host, std::uint16_t port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return fail(errc::io_error, std::strerror(errno));
+  // Like the directory's own socket: connections of a previous run in TIME_WAIT do not
+  // count, a live listener does.
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
@@ -227,8 +231,8 @@ int run_node(std::vector<std::string> args, const role_registry& registry) {
     auto dir = spawn_directory(sys, std::move(dargs));
 
     if (s->port != 0) {
-      auto published = tls ? caf::openssl::publish(dir, s->port, s->listen.c_str(), false)
-                           : sys.middleman().publish(dir, s->port, s->listen.c_str(), false);
+      auto published = tls ? caf::openssl::publish(dir, s->port, s->listen.c_str(), true)
+                           : sys.middleman().publish(dir, s->port, s->listen.c_str(), true);
       if (!published) {
         std::cerr << "poe-node: cannot listen on " << s->listen << ":" << s->port << ": "
                   << sys.render(published.error()) << "\n";
