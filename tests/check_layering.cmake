@@ -1,26 +1,76 @@
-# Enforces the dependency graph of docs/architecture.md: the protocol core (include/poe/core,
-# runtime/core) and every state machine (*_state.hpp/.cpp) include no CAF, RocksDB,
-# Cap'n Proto, kj or FFmpeg header. Run: cmake -DSOURCE_DIR=<repo> -P check_layering.cmake
+# Enforces the dependency graph of docs/architecture.md. Run:
+#   cmake -DSOURCE_DIR=<repo> -P check_layering.cmake
+#
+# - The protocol core (include/poe/core, runtime/core), every state machine
+#   (*_state.hpp/.cpp) and the runtime's pure logic (runtime/logic, poe_runtime_logic, and its
+#   public headers below) include no CAF, RocksDB, Cap'n Proto (nor generated *.capnp.h), kj,
+#   FFmpeg, prometheus-cpp or spdlog header.
+# - The runtime logic includes of poe's own headers only poe/core/* and the pure runtime
+#   headers, so nothing forbidden comes in through another poe header (e.g. log.hpp, role.hpp).
+set(pure_runtime_headers supervisor_state directory_state peer_auth settings)
+
 file(GLOB_RECURSE core_files
   "${SOURCE_DIR}/include/poe/core/*.hpp"
   "${SOURCE_DIR}/runtime/core/*.hpp"
   "${SOURCE_DIR}/runtime/core/*.cpp")
 file(GLOB_RECURSE state_files
   "${SOURCE_DIR}/actors/*_state.hpp" "${SOURCE_DIR}/actors/*_state.cpp"
+  "${SOURCE_DIR}/include/poe/*_state.hpp"
   "${SOURCE_DIR}/runtime/*_state.hpp" "${SOURCE_DIR}/runtime/*_state.cpp")
+file(GLOB_RECURSE logic_files
+  "${SOURCE_DIR}/runtime/logic/*.hpp" "${SOURCE_DIR}/runtime/logic/*.cpp")
+set(allowed_poe_includes "poe/core/")
+foreach(h IN LISTS pure_runtime_headers)
+  set(f "${SOURCE_DIR}/include/poe/runtime/${h}.hpp")
+  if(NOT EXISTS "${f}")
+    message(FATAL_ERROR "layering check: pure runtime header ${f} is missing "
+                        "(renamed? update pure_runtime_headers in check_layering.cmake)")
+  endif()
+  list(APPEND logic_files "${f}")
+  list(APPEND allowed_poe_includes "poe/runtime/${h}.hpp")
+endforeach()
+
+set(checked ${core_files} ${state_files} ${logic_files})
+list(REMOVE_DUPLICATES checked)
 set(violations "")
-foreach(f IN LISTS core_files state_files)
-  file(STRINGS "${f}" hits REGEX "^[ \t]*#[ \t]*include[ \t]*[<\"](caf/|rocksdb/|capnp/|kj/|libav|libsw)")
+set(count 0)
+foreach(f IN LISTS checked)
+  file(RELATIVE_PATH rel "${SOURCE_DIR}" "${f}")
+  file(STRINGS "${f}" hits REGEX
+    "^[ \t]*#[ \t]*include[ \t]*[<\"](caf/|rocksdb/|capnp/|kj/|libav|libsw|prometheus/|spdlog/|[^>\"]*\\.capnp\\.h)")
   foreach(h IN LISTS hits)
-    file(RELATIVE_PATH rel "${SOURCE_DIR}" "${f}")
     string(APPEND violations "  ${rel}: ${h}\n")
+    math(EXPR count "${count} + 1")
   endforeach()
 endforeach()
-list(LENGTH core_files n)
-if(n EQUAL 0)
+foreach(f IN LISTS logic_files)
+  file(RELATIVE_PATH rel "${SOURCE_DIR}" "${f}")
+  file(STRINGS "${f}" hits REGEX "^[ \t]*#[ \t]*include[ \t]*[<\"]poe/")
+  foreach(h IN LISTS hits)
+    string(REGEX REPLACE "^[ \t]*#[ \t]*include[ \t]*[<\"](poe/[^>\"]*)[>\"].*$" "\\1" inc "${h}")
+    set(ok FALSE)
+    foreach(prefix IN LISTS allowed_poe_includes)
+      string(FIND "${inc}" "${prefix}" at)
+      if(at EQUAL 0)
+        set(ok TRUE)
+      endif()
+    endforeach()
+    if(NOT ok)
+      string(APPEND violations "  ${rel}: ${h}  (runtime logic may include only poe/core/* "
+                               "and the pure runtime headers)\n")
+      math(EXPR count "${count} + 1")
+    endif()
+  endforeach()
+endforeach()
+
+list(LENGTH core_files n_core)
+list(LENGTH logic_files n_logic)
+list(LENGTH checked n)
+if(n_core EQUAL 0)
   message(FATAL_ERROR "layering check found no core files under ${SOURCE_DIR}")
 endif()
 if(violations)
-  message(FATAL_ERROR "core/state-machine files include forbidden headers:\n${violations}")
+  message(FATAL_ERROR "${count} forbidden includes in core, state-machine and runtime-logic "
+                      "files:\n${violations}")
 endif()
-message(STATUS "layering: ${n} core files clean")
+message(STATUS "layering: ${n} files clean (${n_core} core, ${n_logic} runtime logic)")

@@ -1,5 +1,7 @@
 #include "poe/runtime/settings.hpp"
 
+#include "poe/core/domain.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -64,8 +66,10 @@ status check_settings(const node_settings& s, const std::vector<std::string>& kn
     problem("log.level", "'" + s.log_level + "' is not one of " + join(log_levels()));
   if (s.data_dir.empty()) problem("node.data-dir", "must be set (the node's RocksDB lives there)");
   if (s.key_file.empty()) problem("node.key-file", "must be set (make one with poe-keygen)");
-  if (s.chain_id.empty() || s.chain_id.size() > 64)
-    problem("node.chain-id", "must be 1..64 characters");
+  // The same rule as signing (domain_prefix throws on an invalid chain id), so a bad one is
+  // refused here rather than when the first handshake signs.
+  if (auto st = check_chain_id(s.chain_id); !st)
+    problem("node.chain-id", "'" + s.chain_id + "': " + st.err().message);
   if (!s.insecure_plaintext) {
     if (s.tls.certificate.empty())
       problem("tls.certificate",

@@ -21,11 +21,14 @@ bool parse_restart_strategy(std::string_view text, restart_strategy& out) {
 }
 
 duration backoff_delay(duration initial, duration max, std::uint32_t attempt) {
-  if (attempt <= 1) return std::min(initial, max);
-  auto d = initial;
-  for (std::uint32_t i = 1; i < attempt && d < max; ++i)
+  auto d = std::min(initial, max);
+  // Doubling stops at the cap before it could overflow (a cap near duration::max() used to
+  // wrap to negative delays), and a zero delay stays zero without looping through `attempt`.
+  for (std::uint32_t i = 1; i < attempt && d > duration::zero(); ++i) {
+    if (d > max - d) return max;
     d *= 2;
-  return std::min(d, max);
+  }
+  return d;
 }
 
 supervisor_state::supervisor_state(restart_policy policy) : policy_(policy) {}

@@ -32,7 +32,8 @@ std::string_view to_string(restart_strategy s);
 /// Parses "one-for-one" or "one-for-all"; false on anything else.
 bool parse_restart_strategy(std::string_view text, restart_strategy& out);
 
-/// `min(initial * 2^(attempt-1), max)` for attempt >= 1; `initial` for attempt 0.
+/// `min(initial * 2^(attempt-1), max)` for attempt >= 1; attempt 0 counts as 1. Never
+/// overflows, whatever `attempt` and `max`.
 duration backoff_delay(duration initial, duration max, std::uint32_t attempt);
 
 struct restart_policy {
