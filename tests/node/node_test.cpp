@@ -212,6 +212,11 @@ TEST_CASE("three nodes over mutual TLS find each other's roles") {
   auto n1 = c.start(1);
   auto n2 = c.start(2);
   const std::set<std::string> all(c.ids.begin(), c.ids.end());
+  // Status queries (short-lived TLS clients) must not disturb the mesh.
+  for (int k = 0; k < 3; ++k)
+    c.status(2, 0);
+  for (auto* n : {n0.get(), n1.get(), n2.get()})
+    CHECK(n->output().find(" lost") == std::string::npos);
   for (std::size_t i = 0; i < 3; ++i) {
     INFO("node " << i);
     CHECK(eventually(
@@ -259,6 +264,12 @@ TEST_CASE("a killed node is reported at once and found again after a restart") {
   CHECK(n0->logged("peer " + c.ids[2].substr(0, 12) + " lost", 3s));
   CHECK(std::chrono::steady_clock::now() - t0 < 2s); // "at once": not a heartbeat timeout
   CHECK(eventually([&] { return c.probes_seen_by(0) == 2; }, 5s));
+  // Only the dead node's connections go: n0–n1 stays up (regression: CAF's TLS sessions
+  // used to report a stale OpenSSL error on every other connection; openssl_errqueue_fix).
+  std::this_thread::sleep_for(1s);
+  CHECK(n0->output().find("peer " + c.ids[1].substr(0, 12) + " lost") == std::string::npos);
+  CHECK(n1->output().find("lost") == std::string::npos ||
+        n1->output().find("peer " + c.ids[0].substr(0, 12) + " lost") == std::string::npos);
   n2.reset();
   n2 = c.start(2);
   CHECK(eventually([&] { return c.peers_of(0) == 2 && c.probes_seen_by(1) == 3; }, 10s));

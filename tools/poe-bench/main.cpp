@@ -6,7 +6,9 @@
 
 #include <benchmark/benchmark.h>
 
+#include <cstdint>
 #include <cstdio>
+#include <unistd.h>
 #include <map>
 #include <string>
 
@@ -65,7 +67,21 @@ private:
 
 } // namespace
 
+std::string self_path() {
+  char buf[4096];
+  auto n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  return std::string(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
+}
+
+int run_transport(int argc, char** argv, const std::string& self_path);
+int run_caf_echo_server(std::uint16_t port, const std::string& tls_dir);
+
 int main(int argc, char** argv) {
+  // `poe-bench transport ...`: multi-process transport benchmark (transport_bench.cpp).
+  if (argc >= 2 && std::string(argv[1]) == "transport")
+    return run_transport(argc - 1, argv + 1, self_path());
+  if (argc >= 4 && std::string(argv[1]) == "--caf-echo-server")
+    return run_caf_echo_server(static_cast<std::uint16_t>(std::stoi(argv[2])), argv[3]);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   ratio_reporter reporter;
