@@ -70,6 +70,7 @@ caf::actor spawn_supervisor(caf::actor_system& sys, supervisor_args args) {
   return sys.spawn([args = std::move(args)](caf::event_based_actor* self) mutable {
     auto d = std::make_shared<supervisor_data>(std::move(args));
     for (auto& r : d->args.roles) {
+      if (d->args.metrics) d->args.metrics->role_restarts(r.name); // exported from 0 on
       d->state.add_child(r.name);
       d->children.emplace(r.name, child_slot{r, caf::actor{}});
     }

@@ -14,6 +14,8 @@
 //  8. The restart limit stops the node with exit code 1 and the role's exception message.
 //  9. SIGTERM and SIGINT shut down in order: roles stop, exit code 0.
 // 10. A second node on the same data directory fails with "locked".
+// 11. The metrics endpoint serves build info, roles, peers and connection events, and its
+//     output passes `promtool check metrics`.
 #include "../core/test_util.hpp"
 
 #include <catch2/catch.hpp>
@@ -431,4 +433,33 @@ TEST_CASE("a second node on the same data directory fails with 'locked'") {
                        std::to_string(free_port()));
   CHECK(rc == 1);
   CHECK(out.find("is locked by another process") != std::string::npos);
+}
+
+TEST_CASE("the metrics endpoint passes promtool and reports roles and peers") {
+  cluster c;
+  c.add();
+  c.add();
+  auto mport = free_port();
+  c.ini(0, {}, {}, "[metrics]\naddress=\"127.0.0.1:" + std::to_string(mport) + "\"\n");
+  c.ini(1, {0});
+  auto n0 = c.start(0);
+  auto n1 = c.start(1);
+  REQUIRE(eventually([&] { return c.peers_of(0) == 1; }, 10s));
+  auto scrape = c.dir / "metrics.txt";
+  auto [rc, out] = run("python3 -c 'import urllib.request,sys; sys.stdout.write(urllib.request."
+                       "urlopen(\"http://127.0.0.1:" + std::to_string(mport) +
+                       "/metrics\").read().decode())' > " + scrape);
+  REQUIRE(rc == 0);
+  auto text = slurp(scrape);
+  INFO(text);
+  CHECK(text.find("poe_build_info{") != std::string::npos);
+  CHECK(text.find("node_id=\"" + c.ids[0] + "\"") != std::string::npos);
+  CHECK(text.find("poe_role_running{role=\"probe\"} 1") != std::string::npos);
+  CHECK(text.find("poe_peers_connected 1") != std::string::npos);
+  CHECK(text.find("poe_connection_events_total{event=\"connected\"} 1") != std::string::npos);
+  CHECK(text.find("poe_role_restarts_total") != std::string::npos);
+  CHECK(text.find("poe_messages_handled_total{role=\"probe\"}") != std::string::npos);
+  auto [prc, pout] = run("promtool check metrics < " + scrape);
+  INFO(pout);
+  CHECK(prc == 0);
 }
