@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # A walk through what poe does today, with the real binaries: two node keys, a PoE v1
-# commitment over a result and its verification (and a forged one refused), and a Merkle
-# tree over receipts with an inclusion proof checked against its root.
+# commitment over a result and its verification (and a forged one refused), a Merkle
+# tree over receipts with an inclusion proof checked against its root; then a 4-node devnet
+# of separate poe-node processes over mutual TLS (tools/devnet), its status, what one node's
+# directory knows (poe-status) and its metrics. The devnet keeps running; stop it with
+# `tools/devnet down`.
 #
 #   tools/demo.sh [BUILD_DIR]      (default: build/)
 set -euo pipefail
@@ -43,4 +46,21 @@ root_hash=$("$bin/poe-cli" merkle root "$work"/r{0,1,2,3,4})
 echo "root $root_hash"
 "$bin/poe-cli" merkle proof --index 3 "$work"/r{0,1,2,3,4} > "$work/mproof.json"
 "$bin/poe-cli" merkle verify --proof "$work/mproof.json" --root "$root_hash" "$work/r3"
-echo "demo: done"
+
+echo "== devnet: 4 poe-node processes on 127.0.0.1, mutual TLS, a private CA"
+devnet="$root/tools/devnet"
+"$devnet" down --dir "$root/devnet" >/dev/null 2>&1 || true
+"$devnet" up -n 4 --dir "$root/devnet" --build "$build"
+"$devnet" status --dir "$root/devnet"
+echo "== what node-0's directory knows (poe-status)"
+nd="$root/devnet/node-0"
+"$bin/poe-status" --target 127.0.0.1:7400 --key "$nd/node.key" --cert "$nd/node.crt" \
+  --ca "$root/devnet/ca/ca.crt"
+echo "== every registered message type round-trips to node-1's probe"
+"$bin/poe-status" --roundtrip --target 127.0.0.1:7401 --key "$nd/node.key" \
+  --cert "$nd/node.crt" --ca "$root/devnet/ca/ca.crt" | sed 's/^/  /' | cut -c1-60
+echo "== metrics of node-0 (http://127.0.0.1:9400/metrics)"
+python3 -c 'import urllib.request; print(urllib.request.urlopen("http://127.0.0.1:9400/metrics").read().decode())' \
+  | grep '^poe_' | sed 's/^/  /'
+echo
+echo "demo: done. The devnet keeps running (logs: tools/devnet logs; stop: tools/devnet down)."
