@@ -35,6 +35,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 using namespace std::chrono_literals;
 using poe::test::temp_dir;
@@ -190,6 +191,20 @@ struct cluster {
     return nlohmann::json::parse(out, nullptr, false);
   }
 
+  /// Three running nodes: 0; 1 dials 0; 2 dials 0 and 1.
+  std::tuple<std::unique_ptr<process>, std::unique_ptr<process>, std::unique_ptr<process>>
+  triangle() {
+    for (int i = 0; i < 3; ++i)
+      add();
+    ini(0, {});
+    ini(1, {0});
+    ini(2, {0, 1});
+    auto n0 = start(0);
+    auto n1 = start(1);
+    auto n2 = start(2);
+    return {std::move(n0), std::move(n1), std::move(n2)};
+  }
+
   std::size_t peers_of(std::size_t target) {
     auto j = status(target, target);
     return j.is_object() ? j["peers"].size() : 0;
@@ -205,14 +220,7 @@ struct cluster {
 
 TEST_CASE("three nodes over mutual TLS find each other's roles") {
   cluster c;
-  for (int i = 0; i < 3; ++i)
-    c.add();
-  c.ini(0, {});
-  c.ini(1, {0});
-  c.ini(2, {0, 1});
-  auto n0 = c.start(0);
-  auto n1 = c.start(1);
-  auto n2 = c.start(2);
+  auto [n0, n1, n2] = c.triangle();
   const std::set<std::string> all(c.ids.begin(), c.ids.end());
   // Status queries (short-lived TLS clients) must not disturb the mesh.
   for (int k = 0; k < 3; ++k)
@@ -252,14 +260,7 @@ TEST_CASE("every registered message type round-trips between two processes") {
 
 TEST_CASE("a killed node is reported at once and found again after a restart") {
   cluster c;
-  for (int i = 0; i < 3; ++i)
-    c.add();
-  c.ini(0, {});
-  c.ini(1, {0});
-  c.ini(2, {0, 1});
-  auto n0 = c.start(0);
-  auto n1 = c.start(1);
-  auto n2 = c.start(2);
+  auto [n0, n1, n2] = c.triangle();
   REQUIRE(eventually([&] { return c.peers_of(0) == 2; }, 10s));
   n2->signal(SIGKILL);
   auto t0 = std::chrono::steady_clock::now();

@@ -211,6 +211,9 @@ int run_transport(int argc, char** argv, const std::string& self_path) {
     caf::actor_system_config cfg;
     register_messages(cfg);
     cfg.set("logger.verbosity", caf::atom("quiet"));
+    // Like every poe process: heartbeats, so the nodes' connection timeout never fires on a
+    // client that is busy sending.
+    cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::seconds(1)});
     cfg.load<caf::io::middleman>();
     tls_settings(cfg, dir, "client");
     cfg.load<caf::openssl::manager>();
@@ -248,10 +251,12 @@ int run_transport(int argc, char** argv, const std::string& self_path) {
       };
       series s[4];
       const caf::actor* hs[4] = {&ours_plain, &bare_plain, &ours_tls, &bare_tls};
+      const char* labels[4] = {"poe plain", "CAF plain", "poe TLS", "CAF TLS"};
       measure(self, ours_plain, messages / 10, rts / 10); // warm-up
       measure(self, bare_plain, messages / 10, rts / 10);
       for (int r = 0; r < rounds; ++r)
         for (int k = 0; k < 4; ++k) {
+          std::fprintf(stderr, "round %d: %s\n", r + 1, labels[k]);
           auto f = measure(self, *hs[k], messages, rts);
           s[k].one_way.push_back(f.one_way);
           s[k].batched.push_back(f.batched);

@@ -47,6 +47,8 @@ int main(int argc, char** argv) {
   caf::actor_system_config cfg;
   register_messages(cfg);
   cfg.set("logger.verbosity", caf::atom("quiet"));
+  // Nodes drop a connection that stays silent longer than their net.connection-timeout.
+  cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::seconds(1)});
   cfg.load<caf::io::middleman>();
   if (!plaintext) {
     cfg.set("openssl.certificate", cert);
