@@ -81,6 +81,12 @@ status check_settings(const node_settings& s, const std::vector<std::string>& kn
     problem("supervisor.max-restarts", "must be at least 1");
   if (s.supervisor.window <= duration::zero())
     problem("supervisor.window", "must be positive");
+  for (auto [key, d] : {std::pair{"supervisor.backoff-initial", s.supervisor.backoff_initial},
+                        std::pair{"net.reconnect-initial", s.net.reconnect_initial},
+                        std::pair{"net.heartbeat-interval", s.net.heartbeat_interval},
+                        std::pair{"net.connect-timeout", s.net.connect_timeout},
+                        std::pair{"net.handshake-timeout", s.net.handshake_timeout}})
+    if (d < duration::zero()) problem(key, "must not be negative");
   if (s.supervisor.backoff_initial > s.supervisor.backoff_max)
     problem("supervisor.backoff-initial", "must not exceed supervisor.backoff-max");
   if (s.net.reconnect_initial > s.net.reconnect_max)

@@ -321,6 +321,22 @@ TEST_CASE("net timeouts must be in order") {
   }
 }
 
+TEST_CASE("negative delays are refused, naming their key") {
+  auto s = good();
+  SECTION("backoff-initial") {
+    s.supervisor.backoff_initial = -1s;
+    CHECK(starts_with(only_problem(s), "'supervisor.backoff-initial': must not be negative"));
+  }
+  SECTION("reconnect-initial") {
+    s.net.reconnect_initial = -5ms;
+    CHECK(starts_with(only_problem(s), "'net.reconnect-initial': must not be negative"));
+  }
+  SECTION("handshake-timeout") {
+    s.net.handshake_timeout = -1s;
+    CHECK(starts_with(only_problem(s), "'net.handshake-timeout': must not be negative"));
+  }
+}
+
 TEST_CASE("a bad metrics address names metrics.address") {
   auto s = good();
   for (auto a : {"9100", "localhost:99999", "bad host:9100"}) {
