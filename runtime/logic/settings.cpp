@@ -94,7 +94,7 @@ status check_settings(const node_settings& s, const std::vector<std::string>& kn
   if (s.net.heartbeat_interval > duration::zero() &&
       s.net.connection_timeout <= s.net.heartbeat_interval)
     problem("net.connection-timeout", "must be longer than net.heartbeat-interval");
-  if (!s.metrics_address.empty()) {
+  if (!s.metrics_address.empty() && s.metrics_address != "off") {
     auto ep = parse_endpoint(s.metrics_address, true);
     if (!ep) problem("metrics.address", ep.err().message);
   }

@@ -241,6 +241,12 @@ caf::actor spawn_directory(caf::actor_system& sys, directory_args args) {
     return caf::behavior{
       // -- local API --------------------------------------------------------------------------
       [self, d](register_atom, const std::string& role, const caf::actor& h) {
+        // Only actors of this process host our roles; a remote peer cannot add entries.
+        auto sender = self->current_sender();
+        if (!h || (sender && sender->node() != self->node()) || h->node() != self->node()) {
+          d->log->warn("ignored a role registration for '{}' from another node", role);
+          return;
+        }
         self->monitor(h);
         notify(self, *d, d->state.add_local(role, h));
         announce_all(self, *d);
@@ -291,12 +297,12 @@ caf::actor spawn_directory(caf::actor_system& sys, directory_args args) {
         d->pending.erase(i);
         auth_transcript t{d->args.chain_id, p.nonce_i, p.nonce_r, p.key.id(), d->args.key->id()};
         if (!verify_auth(p.key, t, auth_side::initiator, pr.signature)) {
-          refuse(self, *d, p.dir, p.nonce_r, auth_reject::bad_signature,
+          refuse(self, *d, p.dir, p.nonce_i, auth_reject::bad_signature,
                  "node " + short_id(p.key.id().hex()) + " failed the challenge");
           return;
         }
         if (pr.roles.node != p.key.id().hex()) {
-          refuse(self, *d, p.dir, p.nonce_r, auth_reject::bad_key,
+          refuse(self, *d, p.dir, p.nonce_i, auth_reject::bad_key,
                  "announcement names another node");
           return;
         }

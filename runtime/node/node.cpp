@@ -148,12 +148,14 @@ int run_node(std::vector<std::string> args, const role_registry& registry) {
   for (auto& name : s->roles) {
     auto* info = registry.find(name);
     if (!info->body)
-      return config_error("node.roles: role '" + name + "' is " + info->unavailable_why);
+      return config_error(cfg.where("node.roles") + ": role '" + name + "' is " +
+                          info->unavailable_why);
     roles.push_back(*info);
   }
 
   auto key_loaded = private_key::load(s->key_file);
-  if (!key_loaded) return config_error("node.key-file: " + key_loaded.err().message);
+  if (!key_loaded)
+    return config_error(cfg.where("node.key-file") + ": " + key_loaded.err().message);
   auto key = std::make_shared<const private_key>(std::move(*key_loaded));
   auto id = key->id().hex();
   if (s->name.empty()) s->name = id.substr(0, 8);
@@ -162,14 +164,15 @@ int run_node(std::vector<std::string> args, const role_registry& registry) {
   if (tls) {
     for (auto& [k, path] : {std::pair{"tls.certificate", s->tls.certificate},
                             std::pair{"tls.ca-file", s->tls.ca_file}})
-      if (auto st = check_readable(k, path); !st) return config_error(st.err().message);
+      if (auto st = check_readable(cfg.where(k), path); !st)
+        return config_error(st.err().message);
     cfg.set("openssl.certificate", s->tls.certificate);
     cfg.set("openssl.key", s->key_file);
     cfg.set("openssl.cafile", s->tls.ca_file);
   }
   if (s->port != 0)
     if (auto st = check_port_free(s->listen, s->port); !st)
-      return config_error("node.port: " + st.err().message);
+      return config_error(cfg.where("node.port") + ": " + st.err().message);
   if (s->net.heartbeat_interval > duration::zero()) {
     cfg.set("middleman.heartbeat-interval", caf::timespan{s->net.heartbeat_interval.count()});
     cfg.set("middleman.connection-timeout", caf::timespan{s->net.connection_timeout.count()});
@@ -183,7 +186,7 @@ int run_node(std::vector<std::string> args, const role_registry& registry) {
   // Metrics first: a taken metrics port is a configuration error like a taken node port.
   metrics::registry registry_metrics;
   if (auto st = registry_metrics.serve(s->metrics_address); !st)
-    return config_error("metrics.address: " + st.err().message);
+    return config_error(cfg.where("metrics.address") + ": " + st.err().message);
   metrics::node_metrics nm(registry_metrics, id, POE_VERSION, POE_GIT_REVISION);
   nm.start_time_seconds->set(static_cast<double>(
     std::chrono::duration_cast<std::chrono::seconds>(
@@ -262,17 +265,24 @@ int run_node(std::vector<std::string> args, const role_registry& registry) {
                   r += (r.empty() ? "" : ",") + x;
                 return r;
               }(),
-              s->metrics_address.empty()
+              registry_metrics.port() == 0
                 ? std::string("off")
-                : "http://127.0.0.1:" + std::to_string(registry_metrics.port()) + "/metrics");
+                : "http://" + s->metrics_address.substr(0, s->metrics_address.rfind(':')) + ":" +
+                    std::to_string(registry_metrics.port()) + "/metrics");
 
     signal_thread signals{caf::actor_cast<caf::actor>(self)};
     std::string failure;
+    // The directory is the node's network presence: if it dies, the node stops too.
+    self->monitor(dir);
     self->receive(
       [&](shutdown_atom, const std::string& signal) {
         log->info("{}: shutting down", signal);
       },
-      [&](failed_atom, const std::string& reason) { failure = reason; });
+      [&](failed_atom, const std::string& reason) { failure = reason; },
+      [&](caf::down_msg& dm) {
+        failure = "the directory exited: " + describe_exit(sys, dm.reason);
+        log->error("{}", failure);
+      });
     if (failure.empty()) {
       self->request(sup, std::chrono::seconds(30), shutdown_atom::value)
         .receive([&](shutdown_atom) { log->info("all roles stopped"); },

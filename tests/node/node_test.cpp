@@ -352,9 +352,10 @@ TEST_CASE("each kind of configuration error gives its message and exit code 2") 
      "unknown role 'miner' (known roles: probe, validator"},
     {"role not in build", node + " --node.roles='[\"validator\"]'", "not in this build yet"},
     {"missing key file", node + " --node.key-file=/nonexistent/node.key",
-     "private key file '/nonexistent/node.key' does not exist"},
+     "node.key-file (set in command line): private key file '/nonexistent/node.key' does "
+     "not exist"},
     {"missing certificate", node + " --tls.certificate=/nonexistent.crt",
-     "tls.certificate: file '/nonexistent.crt' does not exist"},
+     "tls.certificate (set in command line): file '/nonexistent.crt' does not exist"},
     {"bad peer", node + " --node.peers='[\"nohost\"]'", "node.peers"},
     {"bad allowed id", node + " --node.allowed-peers='[\"xyz\"]'",
      "'xyz' is not a node id"},
@@ -382,8 +383,8 @@ TEST_CASE("each kind of configuration error gives its message and exit code 2") 
   ::close(fd);
   INFO(out);
   CHECK(rc == 2);
-  CHECK(out.find("node.port: cannot bind 127.0.0.1:" + std::to_string(c.ports[0]) +
-                 ": Address already in use") != std::string::npos);
+  CHECK(out.find("node.port (set in '" + good + "'): cannot bind 127.0.0.1:" +
+                 std::to_string(c.ports[0]) + ": Address already in use") != std::string::npos);
   // --help lists every poe option.
   auto [hrc, help] = run(bin + "/poe-node --help");
   CHECK(hrc == 0);

@@ -164,6 +164,12 @@ TEST_CASE("a seed replays the same run") {
   };
   CHECK(run(42) == run(42));
   CHECK(run(42) != run(43));
+  // Node keys come from the seed too.
+  harness a{7}, b{7}, c{8};
+  for (auto* h : {&a, &b, &c})
+    h->add_node({"x", {}, {}});
+  CHECK(a.node_id(0) == b.node_id(0));
+  CHECK(a.node_id(0) != c.node_id(0));
 }
 
 TEST_CASE("a remote role's handle works across the seam") {

@@ -119,7 +119,7 @@ TEST_CASE("one-for-all restarts the siblings of a failed role") {
 
 TEST_CASE("orderly shutdown stops every role and answers") {
   harness h;
-  auto n = h.add_node({"a", {test::worker_role(), test::worker_role("other")}});
+  auto n = h.add_node({"a", {test::worker_role(), test::worker_role("other")}, {}});
   h.start(n);
   REQUIRE(h.members(n, "worker").size() == 1);
   auto done = h.ask<shutdown_atom>(h.supervisor(n), caf::make_message(shutdown_atom::value));

@@ -33,6 +33,8 @@ public:
   const std::string& error_text() const { return error_; }
   /// Every poe option (and CAF's), grouped, with type and default.
   std::string help_text() const;
+  /// "node.port (set in 'configs/x.ini')": a key and where its value came from, for messages.
+  std::string where(const std::string& key) const { return key + " (set in " + origin(key) + ")"; }
 
 private:
   outcome failed(std::string text);

@@ -53,8 +53,9 @@ bytes sign_auth(const private_key& key, const auth_transcript& t, auth_side sign
 bool verify_auth(const public_key& key, const auth_transcript& t, auth_side signer,
                  byte_view sig);
 
-/// Who may connect: a set of node ids, or anyone (only with insecure plaintext for
-/// development, or when the operator explicitly allows any CA-certified node).
+/// Who may connect: a set of node ids (node.allowed-peers; the chain issue adds the validator
+/// and operator set), or anyone — only for insecure plaintext development runs with an empty
+/// allow list.
 struct peer_policy {
   std::set<node_id> allowed;
   bool allow_any = false;

@@ -12,10 +12,10 @@
 ///     REQUIRE(h.members(b, "my-role").size() == 2);
 ///     h.faults({.drop = 0.1, .duplicate = 0.05, .delay = 0.2});
 ///     h.partition({a}, {b}); ... h.heal();
-///     h.crash(a); h.restart(a);
+///     h.crash(a); h.start(a);
 ///
 /// Everything that decides a run — message order (the coordinator is FIFO), fault rolls,
-/// delays — comes from the seed, so a failing seed replays the same run: the harness's
+/// delays, the nodes' keys (hence their ids and every order keyed by id) — comes from the seed, so a failing seed replays the same run: the harness's
 /// `describe()` names it; put `INFO(h.describe())` in a test so Catch2 prints it on failure.
 ///
 /// The seam: node X sees node Y's actors only through proxies. A proxy forwards one-way
