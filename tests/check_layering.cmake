@@ -7,6 +7,8 @@
 #   FFmpeg, prometheus-cpp or spdlog header.
 # - The runtime logic includes of poe's own headers only poe/core/* and the pure runtime
 #   headers, so nothing forbidden comes in through another poe header (e.g. log.hpp, role.hpp).
+# - The chain's pure logic (runtime/chain, poe_chain, and include/poe/chain) is held to the
+#   same rules; of poe's own headers it includes only poe/core/* and poe/chain/*.
 set(pure_runtime_headers supervisor_state directory_state peer_auth settings)
 
 file(GLOB_RECURSE core_files
@@ -19,7 +21,11 @@ file(GLOB_RECURSE state_files
   "${SOURCE_DIR}/runtime/*_state.hpp" "${SOURCE_DIR}/runtime/*_state.cpp")
 file(GLOB_RECURSE logic_files
   "${SOURCE_DIR}/runtime/logic/*.hpp" "${SOURCE_DIR}/runtime/logic/*.cpp")
+file(GLOB_RECURSE chain_files
+  "${SOURCE_DIR}/include/poe/chain/*.hpp"
+  "${SOURCE_DIR}/runtime/chain/*.hpp" "${SOURCE_DIR}/runtime/chain/*.cpp")
 set(allowed_poe_includes "poe/core/")
+set(allowed_chain_includes "poe/core/" "poe/chain/")
 foreach(h IN LISTS pure_runtime_headers)
   set(f "${SOURCE_DIR}/include/poe/runtime/${h}.hpp")
   if(NOT EXISTS "${f}")
@@ -30,7 +36,7 @@ foreach(h IN LISTS pure_runtime_headers)
   list(APPEND allowed_poe_includes "poe/runtime/${h}.hpp")
 endforeach()
 
-set(checked ${core_files} ${state_files} ${logic_files})
+set(checked ${core_files} ${state_files} ${logic_files} ${chain_files})
 list(REMOVE_DUPLICATES checked)
 set(violations "")
 set(count 0)
@@ -43,34 +49,44 @@ foreach(f IN LISTS checked)
     math(EXPR count "${count} + 1")
   endforeach()
 endforeach()
-foreach(f IN LISTS logic_files)
-  file(RELATIVE_PATH rel "${SOURCE_DIR}" "${f}")
-  file(STRINGS "${f}" hits REGEX "^[ \t]*#[ \t]*include[ \t]*[<\"]poe/")
-  foreach(h IN LISTS hits)
-    string(REGEX REPLACE "^[ \t]*#[ \t]*include[ \t]*[<\"](poe/[^>\"]*)[>\"].*$" "\\1" inc "${h}")
-    set(ok FALSE)
-    foreach(prefix IN LISTS allowed_poe_includes)
-      string(FIND "${inc}" "${prefix}" at)
-      if(at EQUAL 0)
-        set(ok TRUE)
+# Reports every include of a poe header in `files` that starts with none of `prefixes`.
+function(check_poe_includes files prefixes what)
+  foreach(f IN LISTS files)
+    file(RELATIVE_PATH rel "${SOURCE_DIR}" "${f}")
+    file(STRINGS "${f}" hits REGEX "^[ \t]*#[ \t]*include[ \t]*[<\"]poe/")
+    foreach(h IN LISTS hits)
+      string(REGEX REPLACE "^[ \t]*#[ \t]*include[ \t]*[<\"](poe/[^>\"]*)[>\"].*$" "\\1" inc "${h}")
+      set(ok FALSE)
+      foreach(prefix IN LISTS prefixes)
+        string(FIND "${inc}" "${prefix}" at)
+        if(at EQUAL 0)
+          set(ok TRUE)
+        endif()
+      endforeach()
+      if(NOT ok)
+        string(APPEND violations "  ${rel}: ${h}  (${what})\n")
+        math(EXPR count "${count} + 1")
       endif()
     endforeach()
-    if(NOT ok)
-      string(APPEND violations "  ${rel}: ${h}  (runtime logic may include only poe/core/* "
-                               "and the pure runtime headers)\n")
-      math(EXPR count "${count} + 1")
-    endif()
   endforeach()
-endforeach()
+  set(violations "${violations}" PARENT_SCOPE)
+  set(count "${count}" PARENT_SCOPE)
+endfunction()
+check_poe_includes("${logic_files}" "${allowed_poe_includes}"
+  "runtime logic may include only poe/core/* and the pure runtime headers")
+check_poe_includes("${chain_files}" "${allowed_chain_includes}"
+  "chain logic may include only poe/core/* and poe/chain/*")
 
 list(LENGTH core_files n_core)
 list(LENGTH logic_files n_logic)
+list(LENGTH chain_files n_chain)
 list(LENGTH checked n)
 if(n_core EQUAL 0)
   message(FATAL_ERROR "layering check found no core files under ${SOURCE_DIR}")
 endif()
 if(violations)
-  message(FATAL_ERROR "${count} forbidden includes in core, state-machine and runtime-logic "
-                      "files:\n${violations}")
+  message(FATAL_ERROR "${count} forbidden includes in core, state-machine, runtime-logic and "
+                      "chain files:\n${violations}")
 endif()
-message(STATUS "layering: ${n} files clean (${n_core} core, ${n_logic} runtime logic)")
+message(STATUS "layering: ${n} files clean (${n_core} core, ${n_logic} runtime logic, "
+               "${n_chain} chain)")

@@ -1,0 +1,157 @@
+#pragma once
+/// @file
+/// The ledger: deterministic state transitions over integer money.
+///
+/// State:
+/// - accounts: balance and nonce per node id. An account exists once it has received value
+///   or sent a transaction; it is never deleted (its nonce guards against replays).
+/// - stake per (account, role); zero stakes are removed.
+/// - unbonding entries (account, role, release height, amount); entries with the same
+///   account, role and release height are merged.
+/// - public keys of every account that has staked (and of the genesis validators): the
+///   validator set needs them.
+/// - jailed accounts: removed from the validator set for good (`remove_validator`).
+/// - the slashing pool: slashed value, kept apart (not burnt) so supply is conserved.
+///
+/// Supply: genesis mints the balances and the validators' stake (as validator-role stake)
+/// out of nothing; nothing mints afterwards. Every transition conserves
+/// `total_supply() = Σ balances + Σ stakes + Σ unbonding + slashing pool`, which therefore
+/// always equals `minted()` and fits in 64 bits.
+///
+/// Transitions (`apply` is atomic: a refused transaction changes nothing):
+/// - every transaction: nonce must equal the account's (lower: stale_nonce, higher:
+///   bad_nonce), fee >= min_fee; the fee goes to the block's proposer; nonce += 1.
+/// - transfer: balance -= value + fee; to.balance += value.
+/// - stake: balance -= value + fee; stake(sender, role) += value; the sender's key is
+///   recorded. Validator stake by a jailed account is refused.
+/// - unstake: balance -= fee; stake(sender, role) -= value; an unbonding entry of value is
+///   released into the balance by `begin_block(height + unbonding_blocks)`.
+/// - slash: a ppm share (floor) of the bonded stake of a role and of each of its unbonding
+///   entries moves to the slashing pool: unbonding does not escape a slash.
+///
+/// State root: the RFC 6962 Merkle root over one leaf per item, leaves sorted by their bytes
+/// (every leaf starts with a kind byte followed by its fixed-width key, so this is the order
+/// of (kind, key)). Integers big-endian:
+///
+///     account    0x01 ‖ id (32) ‖ balance u64 ‖ nonce u64                      49 bytes
+///     stake      0x02 ‖ id (32) ‖ role u8 ‖ amount u64                          42 bytes
+///     unbonding  0x03 ‖ id (32) ‖ role u8 ‖ release_height u64 ‖ amount u64    50 bytes
+///     key        0x04 ‖ id (32) ‖ u16 len ‖ DER SPKI
+///     jailed     0x05 ‖ id (32)                                                 33 bytes
+///     pool       0x06 ‖ pool u8 (1 = slashing) ‖ amount u64                     10 bytes
+///
+/// The pool leaf is always present; the others exist for each non-empty item.
+
+#include "poe/chain/genesis.hpp"
+#include "poe/chain/transaction.hpp"
+
+#include <map>
+#include <optional>
+#include <set>
+#include <tuple>
+#include <vector>
+
+namespace poe::chain {
+
+struct account {
+  amount balance;
+  std::uint64_t nonce = 0;
+  friend bool operator==(const account&, const account&) = default;
+};
+
+struct unbonding_entry {
+  node_id account;
+  stake_role role = stake_role::validator;
+  amount value;
+  std::uint64_t release_height = 0;
+  friend bool operator==(const unbonding_entry&, const unbonding_entry&) = default;
+};
+
+/// A member of the validator set.
+struct validator_info {
+  node_id id;
+  public_key key;
+  amount stake;
+};
+
+/// Leaf kinds of the state root (see the file comment). Values are part of the protocol.
+enum class state_leaf : std::uint8_t {
+  account = 1,
+  stake = 2,
+  unbonding = 3,
+  key = 4,
+  jailed = 5,
+  pool = 6,
+};
+
+class ledger {
+public:
+  /// The state after genesis: balances credited, validators' stake bonded in the validator
+  /// role and their keys recorded. Checks the genesis (`check_genesis`).
+  static result<ledger> from_genesis(const genesis& g);
+
+  const std::string& chain_id() const { return chain_id_; }
+  const chain_params& params() const { return params_; }
+
+  /// Applies one transaction included at `height` in a block proposed by `proposer`.
+  /// Runs the contextual checks, and repeats the cheap context-free ones (chain, key, zero
+  /// amount, self transfer) so that apply alone never corrupts the state; the size and the
+  /// signature are not checked here: run `check_transaction` first. A rejected transaction
+  /// changes nothing.
+  tx_status apply(const transaction& tx, std::uint64_t height, const node_id& proposer);
+
+  /// Start of block `height`: releases every unbonding entry with release_height <= height
+  /// into its account's balance. Returns the released total. (Scans all entries: fine while
+  /// unbonding is rare; index by release height if it is not.)
+  amount begin_block(std::uint64_t height);
+
+  /// Moves floor(x * ppm / 1e6) of `who`'s bonded stake of `role` and of each of its
+  /// unbonding entries of `role` to the slashing pool; returns the total slashed.
+  /// ppm > 1'000'000 is errc::invalid_argument.
+  result<amount> slash(const node_id& who, stake_role role, std::uint32_t ppm);
+
+  /// Jails `who`: it leaves the validator set for good (its stake stays bonded, slashable and
+  /// unstakeable). Idempotent; returns true when `who` was not jailed before.
+  bool remove_validator(const node_id& who);
+
+  /// Accounts with validator stake >= min_validator_stake, not jailed, and with a known key,
+  /// sorted by node id.
+  std::vector<validator_info> validator_set() const;
+
+  /// The state commitment (file comment).
+  hash256 state_root() const;
+  /// The leaves of the state root, in order (for proofs and the reference test).
+  std::vector<bytes> state_leaves() const;
+
+  /// Σ balances + Σ stakes + Σ unbonding + slashing pool.
+  amount total_supply() const;
+  /// What genesis minted; equals total_supply() after every transition.
+  amount minted() const { return minted_; }
+
+  /// A missing account reads as {0, 0}.
+  account account_of(const node_id& id) const;
+  amount stake_of(const node_id& id, stake_role role) const;
+  /// Unbonding entries, ordered by (account, role, release height).
+  std::vector<unbonding_entry> unbonding() const;
+  amount slashing_pool() const { return slashing_pool_; }
+  bool is_jailed(const node_id& id) const;
+  /// The recorded key of `id`, if it has staked or is a genesis validator.
+  std::optional<public_key> key_of(const node_id& id) const;
+  std::size_t account_count() const { return accounts_.size(); }
+
+private:
+  using stake_key = std::pair<node_id, stake_role>;
+  using unbonding_key = std::tuple<node_id, stake_role, std::uint64_t>; // release height
+
+  std::string chain_id_;
+  chain_params params_;
+  std::map<node_id, account> accounts_;
+  std::map<stake_key, amount> stakes_;
+  std::map<unbonding_key, amount> unbonding_;
+  std::map<node_id, public_key> keys_;
+  std::set<node_id> jailed_;
+  amount slashing_pool_;
+  amount minted_;
+};
+
+} // namespace poe::chain

@@ -1,0 +1,303 @@
+#include "poe/chain/ledger.hpp"
+
+#include "poe/core/merkle.hpp"
+
+#include <limits>
+#include <stdexcept>
+
+namespace poe::chain {
+
+namespace {
+
+constexpr std::uint8_t slashing_pool_id = 1;
+constexpr std::uint64_t ppm_denominator = 1'000'000;
+
+/// A credit that the supply invariant rules out from overflowing; if it ever did, the
+/// ledger's state would be corrupt, which is a broken invariant, not a peer's fault.
+amount must_add(amount a, amount b) {
+  auto sum = checked_add(a, b);
+  if (!sum) throw std::logic_error("ledger invariant broken: " + sum.err().message);
+  return *sum;
+}
+
+bytes leaf(state_leaf kind, const node_id& id) {
+  bytes out;
+  out.reserve(64);
+  out.push_back(static_cast<std::uint8_t>(kind));
+  append(out, id.view());
+  return out;
+}
+
+} // namespace
+
+result<ledger> ledger::from_genesis(const genesis& g) {
+  if (auto ok = check_genesis(g); !ok) return ok.err();
+  ledger l;
+  l.chain_id_ = g.chain_id;
+  l.params_ = g.params;
+  for (const auto& v : g.validators) {
+    l.stakes_[{v.id(), stake_role::validator}] = v.stake;
+    l.keys_.emplace(v.id(), v.key);
+    l.minted_ = must_add(l.minted_, v.stake); // check_genesis proved the sum fits
+  }
+  for (const auto& b : g.balances) {
+    l.accounts_[b.account].balance = b.value;
+    l.minted_ = must_add(l.minted_, b.value);
+  }
+  return l;
+}
+
+tx_status ledger::apply(const transaction& tx, std::uint64_t height, const node_id& proposer) {
+  // The cheap context-free checks again, so that apply alone never corrupts the state; the
+  // size and the signature are check_transaction's.
+  if (tx.chain_id != chain_id_)
+    return reject(reject_reason::wrong_chain, "signed for chain '" + tx.chain_id + "'");
+  auto key = public_key::from_der(tx.sender_key);
+  if (!key) return reject(reject_reason::bad_key, "sender_key: " + key.err().message);
+  const node_id sender = key->id();
+  amount value = std::visit([](const auto& b) { return b.value; }, tx.body);
+  if (value == amount{0}) return reject(reject_reason::zero_amount, "value is 0");
+  if (auto* t = std::get_if<transfer>(&tx.body); t && t->to == sender)
+    return reject(reject_reason::self_transfer, "transfer to the sender's own account");
+
+  const account from = account_of(sender);
+  if (tx.nonce < from.nonce)
+    return reject(reject_reason::stale_nonce, "nonce " + std::to_string(tx.nonce) +
+                                                  " already used (account nonce " +
+                                                  std::to_string(from.nonce) + ")");
+  if (tx.nonce > from.nonce)
+    return reject(reject_reason::bad_nonce, "nonce " + std::to_string(tx.nonce) +
+                                                " is ahead of the account nonce " +
+                                                std::to_string(from.nonce));
+  if (from.nonce == std::numeric_limits<std::uint64_t>::max())
+    return reject(reject_reason::overflow, "account nonce exhausted");
+  if (tx.fee < params_.min_fee)
+    return reject(reject_reason::fee_too_low,
+                  "fee " + tx.fee.to_string() + " below minimum " + params_.min_fee.to_string());
+
+  // Stage every change on copies; commit only when all of them succeeded. Accounts are
+  // staged by id, so a sender who is also the proposer (or the recipient) is handled.
+  std::map<node_id, account> staged;
+  auto acct = [&](const node_id& id) -> account& {
+    auto it = staged.find(id);
+    if (it == staged.end()) it = staged.emplace(id, account_of(id)).first;
+    return it->second;
+  };
+  auto debit = [&](const node_id& id, amount a) -> tx_status {
+    auto& x = acct(id);
+    auto left = checked_sub(x.balance, a);
+    if (!left)
+      return reject(reject_reason::insufficient_funds,
+                    "balance " + x.balance.to_string() + " does not cover " + a.to_string());
+    x.balance = *left;
+    return {};
+  };
+  auto credit = [&](const node_id& id, amount a) -> tx_status {
+    auto& x = acct(id);
+    auto sum = checked_add(x.balance, a);
+    if (!sum) return reject(reject_reason::overflow, sum.err().message);
+    x.balance = *sum;
+    return {};
+  };
+
+  std::optional<std::pair<stake_key, amount>> new_stake;
+  std::optional<std::pair<unbonding_key, amount>> new_unbonding;
+
+  if (auto* t = std::get_if<transfer>(&tx.body)) {
+    auto cost = checked_add(t->value, tx.fee);
+    if (!cost) return reject(reject_reason::overflow, cost.err().message);
+    if (auto ok = debit(sender, *cost); !ok) return ok;
+    if (auto ok = credit(t->to, t->value); !ok) return ok;
+  } else if (auto* s = std::get_if<stake>(&tx.body)) {
+    if (s->role == stake_role::validator && is_jailed(sender))
+      return reject(reject_reason::jailed, "account was removed from the validator set");
+    auto cost = checked_add(s->value, tx.fee);
+    if (!cost) return reject(reject_reason::overflow, cost.err().message);
+    if (auto ok = debit(sender, *cost); !ok) return ok;
+    auto total = checked_add(stake_of(sender, s->role), s->value);
+    if (!total) return reject(reject_reason::overflow, total.err().message);
+    new_stake.emplace(stake_key{sender, s->role}, *total);
+  } else {
+    const auto& u = std::get<unstake>(tx.body);
+    auto left = checked_sub(stake_of(sender, u.role), u.value);
+    if (!left)
+      return reject(reject_reason::insufficient_stake, std::string{to_string(u.role)} + " stake " +
+                                                           stake_of(sender, u.role).to_string() +
+                                                           " is less than " + u.value.to_string());
+    std::uint64_t release;
+    if (__builtin_add_overflow(height, params_.unbonding_blocks, &release))
+      return reject(reject_reason::overflow, "release height exceeds 2^64-1");
+    if (auto ok = debit(sender, tx.fee); !ok) return ok;
+    unbonding_key k{sender, u.role, release};
+    auto it = unbonding_.find(k);
+    auto pending = checked_add(it == unbonding_.end() ? amount{} : it->second, u.value);
+    if (!pending) return reject(reject_reason::overflow, pending.err().message);
+    new_stake.emplace(stake_key{sender, u.role}, *left);
+    new_unbonding.emplace(k, *pending);
+  }
+  if (tx.fee > amount{0})
+    if (auto ok = credit(proposer, tx.fee); !ok) return ok;
+  acct(sender).nonce = from.nonce + 1;
+
+  // Commit: nothing below can fail.
+  for (auto& [id, a] : staged)
+    accounts_[id] = a;
+  if (new_stake) {
+    if (new_stake->second == amount{0})
+      stakes_.erase(new_stake->first);
+    else
+      stakes_[new_stake->first] = new_stake->second;
+  }
+  if (new_unbonding) unbonding_[new_unbonding->first] = new_unbonding->second;
+  if (std::holds_alternative<stake>(tx.body)) keys_.emplace(sender, *key);
+  return {};
+}
+
+amount ledger::begin_block(std::uint64_t height) {
+  amount released;
+  for (auto it = unbonding_.begin(); it != unbonding_.end();) {
+    const auto& [id, role, release] = it->first;
+    if (release <= height) {
+      auto& a = accounts_[id];
+      a.balance = must_add(a.balance, it->second);
+      released = must_add(released, it->second);
+      it = unbonding_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return released;
+}
+
+result<amount> ledger::slash(const node_id& who, stake_role role, std::uint32_t ppm) {
+  if (ppm > ppm_denominator)
+    return fail(errc::invalid_argument,
+                "slash share " + std::to_string(ppm) + " ppm exceeds 1000000");
+  amount total;
+  auto take = [&](amount& from) {
+    auto share = mul_div(from, ppm, ppm_denominator); // <= from: cannot fail
+    from = amount{from.units() - share->units()};
+    total = must_add(total, *share);
+  };
+  if (auto it = stakes_.find({who, role}); it != stakes_.end()) {
+    take(it->second);
+    if (it->second == amount{0}) stakes_.erase(it);
+  }
+  for (auto it = unbonding_.lower_bound({who, role, 0});
+       it != unbonding_.end() && std::get<0>(it->first) == who && std::get<1>(it->first) == role;) {
+    take(it->second);
+    if (it->second == amount{0})
+      it = unbonding_.erase(it);
+    else
+      ++it;
+  }
+  slashing_pool_ = must_add(slashing_pool_, total);
+  return total;
+}
+
+bool ledger::remove_validator(const node_id& who) {
+  return jailed_.insert(who).second;
+}
+
+std::vector<validator_info> ledger::validator_set() const {
+  std::vector<validator_info> out;
+  for (const auto& [k, value] : stakes_) {
+    const auto& [id, role] = k;
+    if (role != stake_role::validator || value < params_.min_validator_stake || is_jailed(id))
+      continue;
+    auto key = keys_.find(id);
+    if (key == keys_.end()) continue; // cannot happen: staking records the key
+    out.push_back({id, key->second, value});
+  }
+  return out; // map order: sorted by node id
+}
+
+std::vector<bytes> ledger::state_leaves() const {
+  // Each map iterates in the byte order of its leaves (fixed-width big-endian keys right
+  // after the kind byte), and kinds are emitted in ascending order: the result is sorted.
+  std::vector<bytes> out;
+  out.reserve(accounts_.size() + stakes_.size() + unbonding_.size() + keys_.size() +
+              jailed_.size() + 1);
+  for (const auto& [id, a] : accounts_) {
+    auto l = leaf(state_leaf::account, id);
+    append_u64_be(l, a.balance.units());
+    append_u64_be(l, a.nonce);
+    out.push_back(std::move(l));
+  }
+  for (const auto& [k, value] : stakes_) {
+    auto l = leaf(state_leaf::stake, k.first);
+    l.push_back(static_cast<std::uint8_t>(k.second));
+    append_u64_be(l, value.units());
+    out.push_back(std::move(l));
+  }
+  for (const auto& [k, value] : unbonding_) {
+    const auto& [id, role, release] = k;
+    auto l = leaf(state_leaf::unbonding, id);
+    l.push_back(static_cast<std::uint8_t>(role));
+    append_u64_be(l, release);
+    append_u64_be(l, value.units());
+    out.push_back(std::move(l));
+  }
+  for (const auto& [id, key] : keys_) {
+    auto l = leaf(state_leaf::key, id);
+    const auto& der = key.der();
+    l.push_back(static_cast<std::uint8_t>(der.size() >> 8));
+    l.push_back(static_cast<std::uint8_t>(der.size()));
+    append(l, der);
+    out.push_back(std::move(l));
+  }
+  for (const auto& id : jailed_)
+    out.push_back(leaf(state_leaf::jailed, id));
+  bytes pool{static_cast<std::uint8_t>(state_leaf::pool), slashing_pool_id};
+  append_u64_be(pool, slashing_pool_.units());
+  out.push_back(std::move(pool));
+  return out;
+}
+
+hash256 ledger::state_root() const {
+  auto leaves = state_leaves();
+  return merkle::root_of(leaves);
+}
+
+amount ledger::total_supply() const {
+  amount sum = slashing_pool_;
+  for (const auto& [id, a] : accounts_)
+    sum = must_add(sum, a.balance);
+  for (const auto& [k, v] : stakes_)
+    sum = must_add(sum, v);
+  for (const auto& [k, v] : unbonding_)
+    sum = must_add(sum, v);
+  return sum;
+}
+
+account ledger::account_of(const node_id& id) const {
+  auto it = accounts_.find(id);
+  return it == accounts_.end() ? account{} : it->second;
+}
+
+amount ledger::stake_of(const node_id& id, stake_role role) const {
+  auto it = stakes_.find({id, role});
+  return it == stakes_.end() ? amount{} : it->second;
+}
+
+std::vector<unbonding_entry> ledger::unbonding() const {
+  std::vector<unbonding_entry> out;
+  out.reserve(unbonding_.size());
+  for (const auto& [k, value] : unbonding_) {
+    const auto& [id, role, release] = k;
+    out.push_back({id, role, value, release});
+  }
+  return out;
+}
+
+bool ledger::is_jailed(const node_id& id) const {
+  return jailed_.contains(id);
+}
+
+std::optional<public_key> ledger::key_of(const node_id& id) const {
+  auto it = keys_.find(id);
+  if (it == keys_.end()) return std::nullopt;
+  return it->second;
+}
+
+} // namespace poe::chain

@@ -1,0 +1,308 @@
+#include "poe/chain/transaction.hpp"
+
+#include "poe/core/domain.hpp"
+#include "poe/core/sha256.hpp"
+
+#include <limits>
+#include <stdexcept>
+
+namespace poe::chain {
+
+namespace {
+
+constexpr std::uint8_t body_transfer = 1;
+constexpr std::uint8_t body_stake = 2;
+constexpr std::uint8_t body_unstake = 3;
+
+void append_u16_be(bytes& out, std::size_t v) {
+  out.push_back(static_cast<std::uint8_t>(v >> 8));
+  out.push_back(static_cast<std::uint8_t>(v));
+}
+
+void append_string(bytes& out, byte_view v, const char* field) {
+  if (v.size() > std::numeric_limits<std::uint16_t>::max())
+    throw std::invalid_argument(std::string{"transaction "} + field + " longer than 65535 bytes");
+  append_u16_be(out, v.size());
+  append(out, v);
+}
+
+/// Reads the fields of an untrusted encoding; every failure names the field.
+class reader {
+public:
+  explicit reader(byte_view in) : in_(in) {}
+
+  bool done() const { return pos_ == in_.size(); }
+  std::size_t pos() const { return pos_; }
+
+  result<std::uint8_t> u8(const char* field) {
+    if (auto ok = need(1, field); !ok) return ok.err();
+    return in_[pos_++];
+  }
+  result<std::uint64_t> u64(const char* field) {
+    if (auto ok = need(8, field); !ok) return ok.err();
+    auto v = get_u64_be(in_.data() + pos_);
+    pos_ += 8;
+    return v;
+  }
+  result<byte_view> string(const char* field, std::size_t max) {
+    if (auto ok = need(2, field); !ok) return ok.err();
+    std::size_t len = (std::size_t{in_[pos_]} << 8) | in_[pos_ + 1];
+    pos_ += 2;
+    if (len > max)
+      return fail(errc::decode_error, std::string{field} + " is " + std::to_string(len) +
+                                          " bytes (at most " + std::to_string(max) + ")");
+    if (auto ok = need(len, field); !ok) return ok.err();
+    byte_view out = in_.subspan(pos_, len);
+    pos_ += len;
+    return out;
+  }
+  result<node_id> id(const char* field) {
+    if (auto ok = need(node_id::size, field); !ok) return ok.err();
+    node_id out;
+    std::copy_n(in_.data() + pos_, node_id::size, out.data.begin());
+    pos_ += node_id::size;
+    return out;
+  }
+
+private:
+  status need(std::size_t n, const char* field) {
+    if (in_.size() - pos_ < n)
+      return fail(errc::decode_error,
+                  std::string{"truncated at "} + field + " (offset " + std::to_string(pos_) + ")");
+    return {};
+  }
+  byte_view in_;
+  std::size_t pos_ = 0;
+};
+
+bytes encode_unsigned(const transaction& tx) {
+  bytes out;
+  out.reserve(1 + 2 + tx.chain_id.size() + 2 + tx.sender_key.size() + 16 + 1 + 40 + 2 +
+              tx.signature.size());
+  out.push_back(tx_version);
+  append_string(out, as_bytes(tx.chain_id), "chain_id");
+  append_string(out, tx.sender_key, "sender_key");
+  append_u64_be(out, tx.nonce);
+  append_u64_be(out, tx.fee.units());
+  std::visit(
+      [&out](const auto& b) {
+        using T = std::decay_t<decltype(b)>;
+        if constexpr (std::is_same_v<T, transfer>) {
+          out.push_back(body_transfer);
+          append(out, b.to.view());
+        } else {
+          out.push_back(std::is_same_v<T, stake> ? body_stake : body_unstake);
+          out.push_back(static_cast<std::uint8_t>(b.role));
+        }
+        append_u64_be(out, b.value.units());
+      },
+      tx.body);
+  return out;
+}
+
+amount body_value(const tx_body& body) {
+  return std::visit([](const auto& b) { return b.value; }, body);
+}
+
+bool known_role(stake_role r) {
+  auto raw = static_cast<std::uint8_t>(r);
+  return raw >= 1 && raw <= 4;
+}
+
+} // namespace
+
+std::string_view to_string(stake_role r) {
+  switch (r) {
+  case stake_role::validator:
+    return "validator";
+  case stake_role::executor:
+    return "executor";
+  case stake_role::storage:
+    return "storage";
+  case stake_role::builder:
+    return "builder";
+  }
+  return "unknown";
+}
+
+result<stake_role> parse_stake_role(std::string_view text) {
+  for (auto r : all_stake_roles)
+    if (to_string(r) == text) return r;
+  return fail(errc::invalid_argument, "unknown stake role '" + std::string{text} +
+                                          "' (expected validator, executor, storage or builder)");
+}
+
+result<stake_role> to_stake_role(std::uint8_t raw) {
+  if (raw < 1 || raw > 4)
+    return fail(errc::decode_error, "unknown stake role " + std::to_string(raw));
+  return static_cast<stake_role>(raw);
+}
+
+bytes signing_payload(const transaction& tx) {
+  return encode_unsigned(tx);
+}
+
+bytes encode(const transaction& tx) {
+  auto out = encode_unsigned(tx);
+  append_string(out, tx.signature, "signature");
+  return out;
+}
+
+hash256 tx_id(const transaction& tx) {
+  return sha256::digest(encode(tx));
+}
+
+void sign(transaction& tx, const private_key& key) {
+  tx.sender_key = key.pub().der();
+  tx.signature = sign_in_domain(key, tx.chain_id, msg_type::transaction, signing_payload(tx));
+}
+
+result<transaction> decode_transaction(byte_view in) {
+  reader r{in};
+  transaction tx;
+  auto version = r.u8("version");
+  if (!version) return version.err();
+  if (*version != tx_version)
+    return fail(errc::decode_error, "unknown transaction version " + std::to_string(*version));
+
+  auto chain = r.string("chain_id", 64);
+  if (!chain) return chain.err();
+  tx.chain_id.assign(chain->begin(), chain->end());
+  if (auto ok = check_chain_id(tx.chain_id); !ok)
+    return fail(errc::decode_error, "chain_id: " + ok.err().message);
+
+  auto key = r.string("sender_key", max_sender_key_size);
+  if (!key) return key.err();
+  if (key->empty()) return fail(errc::decode_error, "sender_key is empty");
+  tx.sender_key.assign(key->begin(), key->end());
+
+  auto nonce = r.u64("nonce");
+  if (!nonce) return nonce.err();
+  tx.nonce = *nonce;
+  auto fee = r.u64("fee");
+  if (!fee) return fee.err();
+  tx.fee = amount{*fee};
+
+  auto type = r.u8("body type");
+  if (!type) return type.err();
+  switch (*type) {
+  case body_transfer: {
+    auto to = r.id("transfer.to");
+    if (!to) return to.err();
+    auto value = r.u64("transfer.value");
+    if (!value) return value.err();
+    tx.body = transfer{*to, amount{*value}};
+    break;
+  }
+  case body_stake:
+  case body_unstake: {
+    auto raw_role = r.u8("role");
+    if (!raw_role) return raw_role.err();
+    auto role = to_stake_role(*raw_role);
+    if (!role) return role.err();
+    auto value = r.u64("value");
+    if (!value) return value.err();
+    if (*type == body_stake)
+      tx.body = stake{*role, amount{*value}};
+    else
+      tx.body = unstake{*role, amount{*value}};
+    break;
+  }
+  default:
+    return fail(errc::decode_error, "unknown body type " + std::to_string(*type));
+  }
+
+  auto sig = r.string("signature", max_signature_size);
+  if (!sig) return sig.err();
+  tx.signature.assign(sig->begin(), sig->end());
+  if (!r.done())
+    return fail(errc::decode_error,
+                std::to_string(in.size() - r.pos()) + " trailing bytes after the transaction");
+  return tx;
+}
+
+std::string_view to_string(reject_reason r) {
+  switch (r) {
+  case reject_reason::bad_encoding:
+    return "bad_encoding";
+  case reject_reason::wrong_chain:
+    return "wrong_chain";
+  case reject_reason::bad_key:
+    return "bad_key";
+  case reject_reason::bad_signature:
+    return "bad_signature";
+  case reject_reason::oversized:
+    return "oversized";
+  case reject_reason::zero_amount:
+    return "zero_amount";
+  case reject_reason::self_transfer:
+    return "self_transfer";
+  case reject_reason::stale_nonce:
+    return "stale_nonce";
+  case reject_reason::bad_nonce:
+    return "bad_nonce";
+  case reject_reason::fee_too_low:
+    return "fee_too_low";
+  case reject_reason::insufficient_funds:
+    return "insufficient_funds";
+  case reject_reason::insufficient_stake:
+    return "insufficient_stake";
+  case reject_reason::jailed:
+    return "jailed";
+  case reject_reason::overflow:
+    return "overflow";
+  }
+  return "unknown";
+}
+
+std::string tx_status::text() const {
+  if (ok()) return "accepted";
+  return std::string{to_string(rejection_.reason)} + ": " + rejection_.message;
+}
+
+result<node_id> sender_of(const transaction& tx) {
+  auto key = public_key::from_der(tx.sender_key);
+  if (!key) return key.err();
+  return key->id();
+}
+
+tx_status check_transaction(const transaction& tx, std::string_view chain_id,
+                            std::size_t max_size) {
+  // Field bounds first: they decide whether the transaction has an encoding at all.
+  if (tx.chain_id.size() > 64 || tx.sender_key.size() > max_sender_key_size ||
+      tx.signature.size() > max_signature_size)
+    return reject(reject_reason::bad_encoding, "a field exceeds its bound");
+  std::size_t size = signing_payload(tx).size() + 2 + tx.signature.size();
+  if (size > max_size)
+    return reject(reject_reason::oversized, "encoding is " + std::to_string(size) +
+                                                " bytes (at most " + std::to_string(max_size) +
+                                                ")");
+  if (tx.chain_id != chain_id)
+    return reject(reject_reason::wrong_chain, "signed for chain '" + tx.chain_id + "', this is '" +
+                                                  std::string{chain_id} + "'");
+  if (auto ok = check_chain_id(tx.chain_id); !ok)
+    return reject(reject_reason::bad_encoding, "chain_id: " + ok.err().message);
+  if (auto* b = std::get_if<stake>(&tx.body); b && !known_role(b->role))
+    return reject(reject_reason::bad_encoding, "unknown stake role");
+  if (auto* b = std::get_if<unstake>(&tx.body); b && !known_role(b->role))
+    return reject(reject_reason::bad_encoding, "unknown stake role");
+
+  auto key = public_key::from_der(tx.sender_key);
+  if (!key) return reject(reject_reason::bad_key, "sender_key: " + key.err().message);
+
+  if (body_value(tx.body) == amount{0}) return reject(reject_reason::zero_amount, "value is 0");
+  if (auto* t = std::get_if<transfer>(&tx.body); t && t->to == key->id())
+    return reject(reject_reason::self_transfer, "transfer to the sender's own account");
+
+  if (tx.signature.size() != key->signature_size())
+    return reject(reject_reason::bad_signature,
+                  "signature is " + std::to_string(tx.signature.size()) + " bytes, " +
+                      std::string{poe::to_string(key->type())} + " signatures are " +
+                      std::to_string(key->signature_size()));
+  if (!verify_in_domain(*key, tx.chain_id, msg_type::transaction, signing_payload(tx),
+                        tx.signature))
+    return reject(reject_reason::bad_signature, "signature does not verify");
+  return {};
+}
+
+} // namespace poe::chain
