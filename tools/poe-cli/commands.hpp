@@ -12,6 +12,9 @@ void add_poe_commands(CLI::App& app);
 /// `merkle root`, `merkle proof`, `merkle verify` — RFC 6962 trees over files.
 void add_merkle_commands(CLI::App& app);
 
+/// `evidence verify` — evidence of misbehaviour, checked offline.
+void add_evidence_commands(CLI::App& app);
+
 /// Exit codes shared by every command.
 enum exit_code : int { ok = 0, invalid = 1, usage = 2 };
 

@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   poe::cli::add_poe_commands(app);
   poe::cli::add_merkle_commands(app);
+  poe::cli::add_evidence_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -64,6 +64,12 @@ struct message {
   bytes signature;                    ///< over signing_payload()
 };
 
+/// Canonical wire encoding (docs/protocol.md): fixed fields, then u32-length-prefixed seal,
+/// block, justifications (each an encoded message, at most two levels deep) and signature.
+bytes encode(const message& m);
+/// Decodes exactly one canonical message of at most `max_bytes`; anything else is an error.
+result<message> decode_message(byte_view data, std::size_t max_bytes = 8 << 20);
+
 /// What is signed: kind-specific fields, nested justifications by their own signatures'
 /// hashes (they are verified on their own).
 bytes signing_payload(const message& m);

@@ -1,0 +1,102 @@
+#include "poe/chain/evidence.hpp"
+
+#include "poe/core/domain.hpp"
+
+#include <cstring>
+
+namespace poe::chain {
+
+namespace {
+
+constexpr char magic[] = "poe/evidence/v1";
+constexpr std::size_t magic_len = sizeof(magic) - 1;
+
+void put_blob(bytes& out, byte_view b) {
+  auto n = static_cast<std::uint32_t>(b.size());
+  for (int i = 3; i >= 0; --i)
+    out.push_back(static_cast<std::uint8_t>(n >> (8 * i)));
+  append(out, b);
+}
+
+bool take_blob(byte_view in, std::size_t& pos, bytes& out) {
+  if (in.size() - pos < 4) return false;
+  std::uint32_t n = 0;
+  for (int i = 0; i < 4; ++i)
+    n = (n << 8) | in[pos + i];
+  pos += 4;
+  if (in.size() - pos < n) return false;
+  out.assign(in.begin() + pos, in.begin() + pos + n);
+  pos += n;
+  return true;
+}
+
+bool same_content(const qbft::message& a, const qbft::message& b) {
+  return a.digest == b.digest && a.prepared == b.prepared &&
+         a.prepared_round == b.prepared_round && a.prepared_digest == b.prepared_digest;
+}
+
+} // namespace
+
+bytes encode(const equivocation_evidence& e) {
+  bytes out(magic, magic + magic_len);
+  out.push_back(1);
+  out.push_back(static_cast<std::uint8_t>(e.chain_id.size()));
+  append(out, as_bytes(e.chain_id));
+  put_blob(out, e.offender_key);
+  put_blob(out, qbft::encode(e.first));
+  put_blob(out, qbft::encode(e.second));
+  return out;
+}
+
+result<equivocation_evidence> decode_evidence(byte_view in) {
+  if (in.size() < magic_len + 2 || std::memcmp(in.data(), magic, magic_len) != 0)
+    return fail(errc::decode_error, "not a poe evidence file (magic \"poe/evidence/v1\" missing)");
+  std::size_t pos = magic_len;
+  if (in[pos++] != 1) return fail(errc::decode_error, "unknown evidence kind");
+  equivocation_evidence e;
+  auto len = in[pos++];
+  if (in.size() - pos < len) return fail(errc::decode_error, "evidence truncated");
+  e.chain_id.assign(in.begin() + pos, in.begin() + pos + len);
+  pos += len;
+  bytes first, second;
+  if (!take_blob(in, pos, e.offender_key) || !take_blob(in, pos, first) ||
+      !take_blob(in, pos, second))
+    return fail(errc::decode_error, "evidence truncated");
+  if (pos != in.size()) return fail(errc::decode_error, "trailing bytes after the evidence");
+  auto a = qbft::decode_message(first);
+  if (!a) return fail(errc::decode_error, "first message: " + a.err().message);
+  auto b = qbft::decode_message(second);
+  if (!b) return fail(errc::decode_error, "second message: " + b.err().message);
+  e.first = std::move(*a);
+  e.second = std::move(*b);
+  return e;
+}
+
+equivocation_evidence make_evidence(const std::string& chain_id, const public_key& offender,
+                                    const qbft::equivocation& eq) {
+  return {chain_id, offender.der(), eq.first, eq.second};
+}
+
+status verify_evidence(const equivocation_evidence& e) {
+  auto key = public_key::from_der(e.offender_key);
+  if (!key) return fail(errc::verify_failed, "offender key: " + key.err().message);
+  auto& a = e.first;
+  auto& b = e.second;
+  if (a.from != key->id() || b.from != key->id())
+    return fail(errc::verify_failed, "the messages are not from the offender's node id " +
+                                       key->id().hex());
+  if (a.type != b.type || a.height != b.height || a.round != b.round)
+    return fail(errc::verify_failed,
+                "the messages differ in kind, height or round: not an equivocation");
+  if (same_content(a, b))
+    return fail(errc::verify_failed, "the two messages carry the same content");
+  for (auto* m : {&a, &b})
+    if (!verify_in_domain(*key, e.chain_id, qbft::domain_of(m->type), qbft::signing_payload(*m),
+                          m->signature))
+      return fail(errc::verify_failed, std::string(m == &a ? "first" : "second") +
+                                         " message: signature does not verify for chain '" +
+                                         e.chain_id + "'");
+  return {};
+}
+
+} // namespace poe::chain
