@@ -251,6 +251,10 @@ std::string_view to_string(reject_reason r) {
     return "jailed";
   case reject_reason::overflow:
     return "overflow";
+  case reject_reason::duplicate:
+    return "duplicate";
+  case reject_reason::mempool_full:
+    return "mempool_full";
   }
   return "unknown";
 }

@@ -125,6 +125,9 @@ enum class reject_reason : std::uint8_t {
   insufficient_stake, ///< unstake of more than is bonded for that role
   jailed,             ///< validator stake by an account removed from the validator set
   overflow,           ///< an amount or height would exceed 2^64-1
+  // mempool
+  duplicate,    ///< the same transaction is already pending
+  mempool_full, ///< the pool is at its bound and this transaction does not pay more
 };
 
 /// Stable lower-case name ("stale_nonce", ...).

@@ -1,0 +1,54 @@
+#pragma once
+/// @file
+/// The mempool (no CAF include): signed transactions waiting for a block. Bounded; every
+/// refusal is a `reject_reason` with a message: a bad encoding, signature or chain, an
+/// oversized transaction, a replay (`stale_nonce`), a nonce gap too far ahead (`bad_nonce`),
+/// insufficient funds for value + fee, a duplicate, a full pool.
+///
+/// Selection for a block takes, per sender, consecutive nonces from the account's current one,
+/// highest fee first across senders (ties by tx id), and keeps only what executes on a copy of
+/// the ledger.
+
+#include "poe/chain/ledger.hpp"
+#include "poe/chain/transaction.hpp"
+
+#include <map>
+#include <vector>
+
+namespace poe::chain {
+
+struct mempool_limits {
+  std::size_t max_txs = 50'000;
+  std::size_t max_per_sender = 64;
+  std::uint64_t max_nonce_gap = 64; ///< nonce may be at most this far above the account's
+};
+
+class mempool {
+public:
+  mempool(std::string chain_id, mempool_limits limits = {});
+
+  /// Checks `tx` (context-free, then against `state`) and keeps it.
+  tx_status add(const transaction& tx, const ledger& state);
+  std::size_t size() const { return by_id_.size(); }
+  bool contains(const hash256& id) const { return by_id_.count(id) > 0; }
+
+  /// Up to `max` transactions that apply in order on `state` at `height` (not modified).
+  std::vector<transaction> select(const ledger& state, std::uint64_t height,
+                                  const node_id& proposer, std::size_t max) const;
+
+  /// After a block: drops what it included and what `state` made stale.
+  void prune(const ledger& state);
+
+private:
+  struct entry {
+    transaction tx;
+    node_id sender;
+    hash256 id;
+  };
+  std::string chain_id_;
+  mempool_limits limits_;
+  std::map<hash256, entry> by_id_;
+  std::map<node_id, std::map<std::uint64_t, hash256>> by_sender_; // nonce → id
+};
+
+} // namespace poe::chain

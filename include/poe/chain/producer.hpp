@@ -1,0 +1,43 @@
+#pragma once
+/// @file
+/// Making and checking blocks against the ledger (no CAF include). The proposer builds a
+/// block from mempool transactions; every validator re-executes a proposed block and refuses
+/// it unless every transaction applies and the resulting state root equals the header's.
+///
+/// Execution of block h on state S: S.begin_block(h) (unbonding releases), then each
+/// transaction in order with the block's proposer as fee recipient; the header's state_root
+/// is the root after the last one.
+
+#include "poe/chain/block.hpp"
+#include "poe/chain/ledger.hpp"
+#include "poe/chain/transaction.hpp"
+
+#include <vector>
+
+namespace poe::chain {
+
+/// The last finalized block, as the next one needs it.
+struct chain_tip {
+  std::uint64_t height = 0; ///< 0: genesis
+  hash256 id;               ///< block id (zero for genesis)
+  std::uint64_t timestamp_ms = 0;
+};
+
+/// Block tip.height + 1 with those of `txs` that apply, in order (the others are left out),
+/// timestamp max(now_ms, parent + 1).
+block build_block(const ledger& state, const chain_tip& tip, const std::vector<transaction>& txs,
+                  const node_id& proposer, std::uint64_t round, std::uint64_t now_ms);
+
+/// The state after executing `b` on `state`; an error names the first transaction that does
+/// not decode, verify or apply, or a state root that does not match the header
+/// ("bad_state_root").
+result<ledger> execute_block(const ledger& state, const block& b);
+
+/// check_block (chain, height, parent, timestamps, body roots) and then execute_block.
+status validate_block(const ledger& state, const chain_tip& tip, const block& b,
+                      std::uint64_t now_ms, std::uint64_t max_drift_ms = 2000);
+
+/// The tip after `b`.
+chain_tip tip_of(const block& b);
+
+} // namespace poe::chain

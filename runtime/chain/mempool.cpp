@@ -1,0 +1,112 @@
+#include "poe/chain/mempool.hpp"
+
+#include <algorithm>
+
+namespace poe::chain {
+
+mempool::mempool(std::string chain_id, mempool_limits limits)
+  : chain_id_(std::move(chain_id)), limits_(limits) {}
+
+namespace {
+
+amount spend_of(const transaction& tx) {
+  amount value{0};
+  if (auto* t = std::get_if<transfer>(&tx.body)) value = t->value;
+  else if (auto* s = std::get_if<stake>(&tx.body)) value = s->value;
+  auto total = checked_add(value, tx.fee);
+  return total ? *total : amount{UINT64_MAX};
+}
+
+} // namespace
+
+tx_status mempool::add(const transaction& tx, const ledger& state) {
+  if (auto st = check_transaction(tx, chain_id_, state.params().max_tx_bytes); !st) return st;
+  auto id = tx_id(tx);
+  if (by_id_.count(id)) return reject(reject_reason::duplicate, "already pending: " + id.hex());
+  auto sender = *sender_of(tx);
+  auto acct = state.account_of(sender);
+  if (tx.nonce < acct.nonce)
+    return reject(reject_reason::stale_nonce, "nonce " + std::to_string(tx.nonce) +
+                                                " is below the account's " +
+                                                std::to_string(acct.nonce) + " (a replay)");
+  if (tx.nonce > acct.nonce + limits_.max_nonce_gap)
+    return reject(reject_reason::bad_nonce, "nonce " + std::to_string(tx.nonce) +
+                                              " is too far ahead of the account's " +
+                                              std::to_string(acct.nonce));
+  if (tx.fee < state.params().min_fee)
+    return reject(reject_reason::fee_too_low, "fee " + tx.fee.to_string() + " is below " +
+                                                state.params().min_fee.to_string());
+  if (spend_of(tx) > acct.balance)
+    return reject(reject_reason::insufficient_funds,
+                  "balance " + acct.balance.to_string() + " does not cover value + fee " +
+                    spend_of(tx).to_string());
+  auto& mine = by_sender_[sender];
+  if (mine.count(tx.nonce))
+    return reject(reject_reason::duplicate,
+                  "a transaction with nonce " + std::to_string(tx.nonce) + " is pending");
+  if (mine.size() >= limits_.max_per_sender || by_id_.size() >= limits_.max_txs)
+    return reject(reject_reason::mempool_full, "the mempool holds " +
+                                                 std::to_string(by_id_.size()) +
+                                                 " transactions (its bound)");
+  mine.emplace(tx.nonce, id);
+  by_id_.emplace(id, entry{tx, sender, id});
+  return {};
+}
+
+std::vector<transaction> mempool::select(const ledger& state, std::uint64_t height,
+                                         const node_id& proposer, std::size_t max) const {
+  // Candidates: per sender, the run of consecutive nonces from the account's.
+  struct cand {
+    const entry* e;
+  };
+  std::vector<std::vector<const entry*>> runs;
+  for (auto& [sender, nonces] : by_sender_) {
+    std::vector<const entry*> run;
+    auto next = state.account_of(sender).nonce;
+    for (auto& [nonce, id] : nonces) {
+      if (nonce < next) continue;
+      if (nonce != next) break;
+      run.push_back(&by_id_.at(id));
+      ++next;
+    }
+    if (!run.empty()) runs.push_back(std::move(run));
+  }
+  // Merge: repeatedly take the best head (highest fee, then smallest id).
+  std::vector<std::size_t> pos(runs.size(), 0);
+  ledger scratch = state;
+  std::vector<transaction> out;
+  while (out.size() < max) {
+    const entry* best = nullptr;
+    std::size_t best_run = 0;
+    for (std::size_t r = 0; r < runs.size(); ++r) {
+      if (pos[r] >= runs[r].size()) continue;
+      auto* e = runs[r][pos[r]];
+      if (!best || e->tx.fee > best->tx.fee || (e->tx.fee == best->tx.fee && e->id < best->id)) {
+        best = e;
+        best_run = r;
+      }
+    }
+    if (!best) break;
+    if (scratch.apply(best->tx, height, proposer)) {
+      out.push_back(best->tx);
+      ++pos[best_run];
+    } else {
+      pos[best_run] = runs[best_run].size(); // the rest of this sender's run cannot apply
+    }
+  }
+  return out;
+}
+
+void mempool::prune(const ledger& state) {
+  for (auto s = by_sender_.begin(); s != by_sender_.end();) {
+    auto next = state.account_of(s->first).nonce;
+    auto& nonces = s->second;
+    for (auto i = nonces.begin(); i != nonces.end() && i->first < next;) {
+      by_id_.erase(i->second);
+      i = nonces.erase(i);
+    }
+    s = nonces.empty() ? by_sender_.erase(s) : std::next(s);
+  }
+}
+
+} // namespace poe::chain
