@@ -286,6 +286,7 @@ void state::sign(message& m) const {
 }
 
 void state::send(message m, effects& out) {
+  if (cfg_.before_sign && !cfg_.before_sign(m)) return; // the signing record says no
   sign(m);
   effects local;
   record(m, local); // our own message counts at once

@@ -92,11 +92,17 @@ private:
   std::vector<public_key> keys_;
 };
 
+struct message;
+
 struct config {
   std::string chain_id;
   duration round_timeout = std::chrono::seconds(1);
   duration round_timeout_max = std::chrono::seconds(30);
   std::size_t max_block_bytes = 4 << 20;
+  /// Called before this validator signs anything; false withholds the message. The node
+  /// backs it with a durable signing record (signing_guard) so that a restarted validator
+  /// never signs two different messages for one height, round and kind.
+  std::function<bool(const message&)> before_sign;
 };
 
 struct decision {
