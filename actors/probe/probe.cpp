@@ -45,10 +45,10 @@ runtime::role_info probe_role() {
 runtime::role_registry builtin_roles() {
   runtime::role_registry r;
   r.add(probe_role());
+  r.add(validator_role());
   auto later = [&](const char* name, const char* summary, const char* issue) {
     r.add({name, summary, {}, std::string("not in this build yet (arrives with ") + issue + ")"});
   };
-  later("validator", "QBFT consensus, ledger", "the chain issue");
   later("storage", "content-addressed replicated media store", "the storage issue");
   later("execution", "transcoding under PoE", "the execution issue");
   later("verifier", "PoE checks and sampled re-execution", "the execution issue");

@@ -65,6 +65,8 @@ node_config::node_config() {
     .add(reconnect_initial_, "reconnect-initial", "first redial delay, e.g. 200ms")
     .add(reconnect_max_, "reconnect-max", "cap of the doubling redial delay, e.g. 5s")
     .add(handshake_timeout_, "handshake-timeout", "limit of the identity handshake, e.g. 5s");
+  caf::config_option_adder{custom_options_, "validator"}.add(
+    validator_genesis_, "genesis", "genesis JSON file of the chain (validators, balances, ...)");
   caf::config_option_adder{custom_options_, "probe"}.add<bool>(
     "crash-on-start", "fault drill: the probe role throws at start (tests the supervisor)");
 }
@@ -226,6 +228,7 @@ node_config::outcome node_config::load(std::vector<std::string> args,
   s.net.reconnect_initial = dur(reconnect_initial_);
   s.net.reconnect_max = dur(reconnect_max_);
   s.net.handshake_timeout = dur(handshake_timeout_);
+  if (!validator_genesis_.empty()) s.role_options["validator.genesis"] = validator_genesis_;
   if (auto st = check_settings(s, known_roles); !st) {
     std::istringstream lines(st.err().message);
     for (std::string line; std::getline(lines, line);) {
@@ -255,7 +258,8 @@ std::string node_config::help_text() const {
   for (auto& o : custom_options_)
     opts.push_back(&o);
   auto is_poe = [](caf::string_view c) {
-    for (auto g : {"node", "tls", "supervisor", "metrics", "log", "store", "net", "probe"})
+    for (auto g : {"node", "tls", "supervisor", "metrics", "log", "store", "net", "validator",
+                   "probe"})
       if (c == g) return true;
     return false;
   };

@@ -9,7 +9,12 @@
 
 #include <openssl/evp.h>
 
+#include "poe/store/store.hpp"
+
+#include <unistd.h>
+
 #include <cstdlib>
+#include <filesystem>
 #include <sstream>
 
 namespace poe::testing {
@@ -51,6 +56,8 @@ std::uint64_t seed_from_env() {
 
 struct harness::node {
   node_spec spec;
+  std::filesystem::path store_dir;
+  std::unique_ptr<store::db> store;
   std::shared_ptr<const private_key> key;
   std::string id;
   bool running = false;
@@ -111,6 +118,17 @@ harness::harness(std::uint64_t seed)
 }
 
 harness::~harness() {
+  struct cleanup {
+    std::vector<std::filesystem::path> dirs;
+    ~cleanup() {
+      for (auto& d : dirs) {
+        std::error_code ec;
+        std::filesystem::remove_all(d, ec);
+      }
+    }
+  } dirs;
+  for (auto& n : nodes_)
+    if (!n->store_dir.empty()) dirs.dirs.push_back(n->store_dir);
   for (auto& n : nodes_)
     if (n->running) {
       caf::anon_send_exit(n->supervisor, caf::exit_reason::kill);
@@ -120,6 +138,8 @@ harness::~harness() {
   for (auto& [addr, p] : proxies_)
     if (auto h = caf::actor_cast<caf::actor>(addr)) caf::anon_send_exit(h, caf::exit_reason::kill);
   sched_->run();
+  for (auto& n : nodes_)
+    n->store.reset(); // closed before `dirs` removes the directories
 }
 
 std::string harness::describe() const {
@@ -141,6 +161,7 @@ node_index harness::add_node(node_spec spec) {
 }
 
 const std::string& harness::node_id(node_index n) const { return nodes_.at(n)->id; }
+const private_key& harness::key(node_index n) const { return *nodes_.at(n)->key; }
 caf::actor harness::directory(node_index n) const { return nodes_.at(n)->directory; }
 caf::actor harness::supervisor(node_index n) const { return nodes_.at(n)->supervisor; }
 bool harness::running(node_index n) const { return nodes_.at(n)->running; }
@@ -193,7 +214,21 @@ void harness::start(node_index idx) {
   base.key = n.key;
   base.directory = n.directory;
   base.metrics = &metrics::noop_factory();
-  base.settings = std::make_shared<node_settings>();
+  auto settings = std::make_shared<node_settings>();
+  settings->role_options = role_options_;
+  base.settings = settings;
+  if (n.spec.store && !n.store) {
+    n.store_dir = std::filesystem::temp_directory_path() /
+                  ("poe-harness-" + std::to_string(::getpid()) + "-" + std::to_string(seed_) + "-" +
+                   std::to_string(idx));
+    std::vector<std::string> cfs;
+    for (auto& r : n.spec.roles)
+      cfs.push_back(r.name);
+    auto db = store::db::open(n.store_dir, cfs);
+    if (!db) throw std::runtime_error("harness store: " + db.err().message);
+    n.store = std::make_unique<store::db>(std::move(*db));
+  }
+  base.store = n.store.get();
   supervisor_args s{n.spec.supervisor, n.spec.roles, base, n.host,
                     child_logger(log, n.spec.name, "supervisor"), nullptr};
   n.supervisor = spawn_supervisor(*sys_, std::move(s));

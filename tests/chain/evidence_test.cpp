@@ -114,7 +114,7 @@ TEST_CASE("a validator's conflicting prepares become verifiable evidence") {
   std::vector<public_key> keys;
   for (int i = 0; i < 4; ++i)
     keys.push_back(key(i).pub());
-  qbft::state st({chain_id}, key(0), [](byte_view) { return true; });
+  qbft::state st(qbft::config::make(chain_id), key(0), [](byte_view) { return true; });
   st.start(3, qbft::validator_set(keys));
   auto a = signed_msg(2, qbft::kind::prepare, 3, 0, "block A");
   auto b = signed_msg(2, qbft::kind::prepare, 3, 0, "block B");

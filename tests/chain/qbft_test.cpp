@@ -90,7 +90,7 @@ public:
     for (std::size_t i = 0; i < n; ++i) {
       auto* node = this;
       std::size_t idx = i;
-      qbft::config cfg{chain_id, 100ms, 3200ms};
+      auto cfg = qbft::config::make(chain_id, 100ms, 3200ms);
       nodes_.emplace_back(cfg, keys_[i], [node, idx](byte_view b) {
         return block_valid_at(b, node->nodes_[idx].height());
       });
@@ -489,7 +489,7 @@ TEST_CASE("bad consensus messages are rejected with their reason") {
 }
 
 TEST_CASE("the round timer doubles up to its cap and restarts at each height") {
-  qbft::state st({chain_id, 100ms, 1s}, derived_key(9, 0), [](byte_view) { return true; });
+  qbft::state st(qbft::config::make(chain_id, 100ms, 1s), derived_key(9, 0), [](byte_view) { return true; });
   CHECK(st.timeout_of(0) == 100ms);
   CHECK(st.timeout_of(1) == 200ms);
   CHECK(st.timeout_of(3) == 800ms);

@@ -124,7 +124,7 @@ TEST_CASE("a restarted validator does not prepare a second block in the same rou
   auto x = proposal(proposer, 1, 0, "block X");
   auto y = proposal(proposer, 1, 0, "block Y"); // the proposer equivocates
   auto make = [&](store::db& db, signing_guard& g) {
-    qbft::config cfg{t::chain};
+    auto cfg = qbft::config::make(t::chain);
     cfg.before_sign = [&g](const qbft::message& m) { return g.allow(m); };
     return qbft::state(cfg, t::key(me), [](byte_view) { return true; });
   };

@@ -12,6 +12,10 @@ namespace poe::actors {
 /// test.
 runtime::role_info probe_role();
 
+/// `validator`: QBFT consensus, blocks, the ledger (chain issue; in progress: no transaction
+/// gossip or CLI yet). Needs `validator.genesis` and the node's store.
+runtime::role_info validator_role();
+
 /// Every role poe-node knows.
 runtime::role_registry builtin_roles();
 

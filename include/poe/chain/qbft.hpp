@@ -103,6 +103,15 @@ struct config {
   /// backs it with a durable signing record (signing_guard) so that a restarted validator
   /// never signs two different messages for one height, round and kind.
   std::function<bool(const message&)> before_sign;
+
+  static config make(std::string chain_id, duration timeout = std::chrono::seconds(1),
+                     duration timeout_max = std::chrono::seconds(30)) {
+    config c;
+    c.chain_id = std::move(chain_id);
+    c.round_timeout = timeout;
+    c.round_timeout_max = timeout_max;
+    return c;
+  }
 };
 
 struct decision {

@@ -55,6 +55,7 @@ private:
   caf::timespan heartbeat_, conn_timeout_, connect_timeout_, reconnect_initial_,
     reconnect_max_, handshake_timeout_;
   std::size_t max_restarts_ = 5;
+  std::string validator_genesis_;
 };
 
 } // namespace poe::runtime

@@ -9,6 +9,7 @@
 #include "poe/runtime/supervisor_state.hpp"
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,8 @@ struct node_settings {
   std::string log_level = "info";
   bool store_sync = false;
   net_settings net;
+  /// Options of individual roles by "group.key" (e.g. "validator.genesis").
+  std::map<std::string, std::string> role_options;
 };
 
 /// Log levels accepted by `log.level`.

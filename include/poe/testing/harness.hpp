@@ -59,6 +59,7 @@ struct node_spec {
   runtime::restart_policy supervisor{};
   runtime::net_settings net{};
   bool allowed = true; ///< false: no other node accepts this one (its key is not allowed)
+  bool store = false;  ///< give the roles a RocksDB store (a temp dir; survives crash/start)
 };
 
 /// Probabilities per forwarded message; delays are uniform in [0, max_delay].
@@ -102,6 +103,10 @@ public:
   std::optional<std::string> failure(node_index n) const;
 
   const std::string& node_id(node_index n) const;
+  const private_key& key(node_index n) const;
+  /// Sets a role option ("validator.genesis", ...) every node's roles see in
+  /// `ctx.settings->role_options` from their next start on.
+  void set(const std::string& key, const std::string& value) { role_options_[key] = value; }
   caf::actor directory(node_index n) const;
   caf::actor supervisor(node_index n) const;
 
@@ -181,6 +186,7 @@ private:
   std::map<caf::actor_addr, proxy_info> proxies_;               // proxy → what it stands for
   std::map<std::tuple<node_index, caf::actor_addr>, caf::actor> proxy_cache_; // (from, target)
   counters counters_;
+  std::map<std::string, std::string> role_options_;
 };
 
 } // namespace poe::testing

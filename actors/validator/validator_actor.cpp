@@ -1,0 +1,317 @@
+// The validator role: a thin CAF adapter around the chain's pure pieces — qbft::state
+// (consensus), ledger + producer (blocks), mempool, signing_guard (durable signing record) —
+// with blocks persisted in the node's store (column family "validator").
+//
+// Between validators: (vcons, bytes) carries an encoded consensus message; (vblock, bytes,
+// seals) carries a finalized block to a validator that is behind (block sync: the receiver
+// checks the commit seals with qbft::verify_decision before taking it).
+#include "poe/actors/roles.hpp"
+#include "poe/chain/evidence.hpp"
+#include "poe/chain/genesis.hpp"
+#include "poe/chain/ledger.hpp"
+#include "poe/chain/mempool.hpp"
+#include "poe/chain/producer.hpp"
+#include "poe/chain/qbft.hpp"
+#include "poe/chain/signing_guard.hpp"
+#include "poe/core/sha256.hpp"
+#include "poe/runtime/messages.hpp"
+#include "poe/runtime/metrics.hpp"
+#include "poe/store/store.hpp"
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <stdexcept>
+
+namespace poe::actors {
+
+using namespace poe::runtime;
+using namespace poe::chain;
+
+namespace {
+
+using cons_atom = caf::atom_constant<caf::atom("v_cons")>;
+using vtimer_atom = caf::atom_constant<caf::atom("v_timer")>;
+using vnext_atom = caf::atom_constant<caf::atom("v_next")>;
+using vblock_atom = caf::atom_constant<caf::atom("v_block")>;
+
+constexpr const char* cf = "validator";
+
+bytes block_key(std::uint64_t height) {
+  bytes k{'b', '/'};
+  append_u64_be(k, height);
+  return k;
+}
+
+/// A finalized block as stored and as sent by block sync: u64 round ‖ u32 n ‖ (id 32 ‖ u32 len
+/// ‖ seal)… ‖ block bytes.
+bytes encode_final(const qbft::decision& d) {
+  bytes out;
+  append_u64_be(out, d.round);
+  append_u64_be(out, d.seals.size());
+  for (auto& [who, seal] : d.seals) {
+    append(out, who.view());
+    append_u64_be(out, seal.size());
+    append(out, seal);
+  }
+  append(out, d.block);
+  return out;
+}
+
+std::optional<qbft::decision> decode_final(byte_view in, std::uint64_t height) {
+  std::size_t pos = 0;
+  auto u64 = [&](std::uint64_t& v) {
+    if (in.size() - pos < 8) return false;
+    v = get_u64_be(in.data() + pos);
+    pos += 8;
+    return true;
+  };
+  qbft::decision d;
+  d.height = height;
+  std::uint64_t n = 0;
+  if (!u64(d.round) || !u64(n) || n > 1000) return std::nullopt;
+  for (std::uint64_t i = 0; i < n; ++i) {
+    if (in.size() - pos < 32) return std::nullopt;
+    auto id = node_id::from_view(in.subspan(pos, 32));
+    pos += 32;
+    std::uint64_t len = 0;
+    if (!u64(len) || in.size() - pos < len) return std::nullopt;
+    d.seals.emplace_back(*id, bytes(in.begin() + pos, in.begin() + pos + len));
+    pos += len;
+  }
+  d.block.assign(in.begin() + pos, in.end());
+  d.digest = sha256::digest(d.block);
+  return d;
+}
+
+struct vstate {
+  role_context ctx;
+  genesis gen;
+  ledger state;
+  chain_tip tip;
+  mempool pool;
+  signing_guard guard;
+  std::unique_ptr<qbft::state> cons;
+  std::map<std::string, caf::actor> peers;          // node id hex → validator role handle
+  std::multimap<std::uint64_t, bytes> future;        // buffered messages of later heights
+  std::shared_ptr<metrics::gauge> height_g, round_g, mempool_g;
+  std::shared_ptr<metrics::counter> round_changes, evidence_c, commits;
+  std::shared_ptr<metrics::histogram> commit_latency;
+  std::chrono::steady_clock::time_point height_started;
+
+  vstate(role_context c, genesis g, ledger l)
+    : ctx(std::move(c)), gen(std::move(g)), state(std::move(l)), pool(gen.chain_id),
+      guard([this](byte_view k, byte_view v) {
+        return ctx.store->put(cf, bytes_concat("s/", k), v, store::write_mode::sync);
+      }) {}
+
+  static bytes bytes_concat(const char* prefix, byte_view k) {
+    bytes out(prefix, prefix + std::strlen(prefix));
+    append(out, k);
+    return out;
+  }
+
+  qbft::validator_set validators() const {
+    std::vector<public_key> keys;
+    for (auto& v : state.validator_set())
+      keys.push_back(v.key);
+    return qbft::validator_set(std::move(keys));
+  }
+};
+
+std::uint64_t now_ms() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count());
+}
+
+void apply_effects(caf::event_based_actor* self, vstate& s, qbft::effects fx);
+
+void broadcast(caf::event_based_actor* self, vstate& s, const qbft::message& m) {
+  auto wire = qbft::encode(m);
+  for (auto& [node, h] : s.peers)
+    if (node != s.ctx.node_id) self->send(h, cons_atom::value, wire);
+}
+
+void start_height(caf::event_based_actor* self, vstate& s) {
+  s.height_started = std::chrono::steady_clock::now();
+  apply_effects(self, s, s.cons->start(s.tip.height + 1, s.validators()));
+  if (s.height_g) s.height_g->set(static_cast<double>(s.tip.height));
+  // Messages that arrived early for this height.
+  auto range = s.future.equal_range(s.tip.height + 1);
+  std::vector<bytes> held;
+  for (auto i = range.first; i != range.second; ++i)
+    held.push_back(i->second);
+  s.future.erase(s.future.begin(), range.second);
+  for (auto& wire : held)
+    if (auto m = qbft::decode_message(wire)) apply_effects(self, s, s.cons->on_message(*m));
+}
+
+/// Takes a finalized block: execute, persist, move the tip. False if it does not fit.
+bool finalize(caf::event_based_actor* self, vstate& s, const qbft::decision& d) {
+  auto b = decode_block(d.block);
+  if (!b || b->header.height != s.tip.height + 1 || b->header.parent != s.tip.id) return false;
+  auto next = execute_block(s.state, *b);
+  if (!next) {
+    s.ctx.log->error("finalized block {} does not execute: {}", d.height, next.err().message);
+    return false;
+  }
+  if (auto st = s.ctx.store->put(cf, block_key(d.height), encode_final(d), store::write_mode::sync);
+      !st) {
+    s.ctx.log->error("cannot persist block {}: {}", d.height, st.err().message);
+    return false;
+  }
+  s.state = std::move(*next);
+  s.tip = tip_of(*b);
+  s.pool.prune(s.state);
+  s.guard.forget_below(s.tip.height + 1);
+  if (s.commits) s.commits->inc();
+  if (s.commit_latency)
+    s.commit_latency->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                                            s.height_started)
+                                .count());
+  if (s.height_g) s.height_g->set(static_cast<double>(s.tip.height));
+  if (s.mempool_g) s.mempool_g->set(static_cast<double>(s.pool.size()));
+  s.ctx.log->info("committed height {} round {} block {} ({} txs)", d.height, d.round,
+                  s.tip.id.hex().substr(0, 16), b->transactions.size());
+  return true;
+}
+
+void apply_effects(caf::event_based_actor* self, vstate& s, qbft::effects fx) {
+  for (auto& m : fx.broadcast)
+    broadcast(self, s, m);
+  for (auto& eq : fx.evidence) {
+    if (s.evidence_c) s.evidence_c->inc();
+    s.ctx.log->warn("equivocation by validator {} at height {} round {} ({})",
+                    eq.first.from.hex().substr(0, 12), eq.first.height, eq.first.round,
+                    qbft::to_string(eq.first.type));
+  }
+  if (fx.set_timer) {
+    if (s.round_g) s.round_g->set(static_cast<double>(fx.timer_round));
+    if (fx.timer_round > 0 && s.round_changes) s.round_changes->inc();
+    self->delayed_send(self, fx.timer, vtimer_atom::value, s.cons->height(), fx.timer_round);
+  }
+  if (fx.need_block) {
+    auto txs = s.pool.select(s.state, s.tip.height + 1, s.cons->id(),
+                             s.gen.params.max_block_txs);
+    auto b = build_block(s.state, s.tip, txs, s.cons->id(), s.cons->round(), now_ms());
+    apply_effects(self, s, s.cons->propose(encode(b)));
+  }
+  if (fx.decided && finalize(self, s, *fx.decided)) {
+    auto interval = std::chrono::milliseconds(s.gen.params.block_interval_ms);
+    self->delayed_send(self, interval, vnext_atom::value);
+  }
+}
+
+} // namespace
+
+runtime::role_info validator_role() {
+  return {
+    "validator", "QBFT consensus over blocks of transactions and PoE headers; the ledger",
+    [](caf::event_based_actor* self, const role_context& ctx) -> caf::behavior {
+      std::string path;
+      if (ctx.settings)
+        if (auto i = ctx.settings->role_options.find("validator.genesis");
+            i != ctx.settings->role_options.end())
+          path = i->second;
+      if (path.empty()) throw std::runtime_error("validator.genesis is not set");
+      auto g = load_genesis(path);
+      if (!g) throw std::runtime_error("validator.genesis: " + g.err().message);
+      if (!ctx.store) throw std::runtime_error("the validator role needs the node's store");
+      auto l = ledger::from_genesis(*g);
+      if (!l) throw std::runtime_error("genesis: " + l.err().message);
+      auto s = std::make_shared<vstate>(ctx, *g, std::move(*l));
+      // Recovery: signing record, then every stored block in order.
+      auto st = ctx.store->for_each(cf, as_bytes("s/"), [&](byte_view k, byte_view v) {
+        return bool(s->guard.load(k.subspan(2), v));
+      });
+      if (!st) throw std::runtime_error("signing record: " + st.err().message);
+      for (std::uint64_t h = 1;; ++h) {
+        auto raw = ctx.store->get(cf, block_key(h));
+        if (!raw || !*raw) break;
+        auto d = decode_final(**raw, h);
+        if (!d || !finalize(self, *s, *d))
+          throw std::runtime_error("stored block " + std::to_string(h) + " does not replay");
+      }
+      qbft::config qc;
+      qc.chain_id = g->chain_id;
+      qc.round_timeout =
+        std::chrono::milliseconds(std::max<std::uint64_t>(200, 2 * g->params.block_interval_ms));
+      qc.round_timeout_max = std::chrono::seconds(10);
+      qc.before_sign = [s](const qbft::message& m) { return s->guard.allow(m); };
+      s->cons = std::make_unique<qbft::state>(qc, *ctx.key, [s](byte_view block) {
+        auto b = decode_block(block);
+        return b && bool(validate_block(s->state, s->tip, *b, now_ms()));
+      });
+      auto& f = *ctx.metrics;
+      s->height_g = f.make_gauge("poe_chain_height", "Height of the last finalized block.");
+      s->round_g = f.make_gauge("poe_consensus_round", "Current QBFT round.");
+      s->mempool_g = f.make_gauge("poe_mempool_transactions", "Transactions in the mempool.");
+      s->round_changes =
+        f.make_counter("poe_consensus_round_changes_total", "Rounds entered after round 0.");
+      s->evidence_c =
+        f.make_counter("poe_consensus_evidence_total", "Equivocations detected.");
+      s->commits = f.make_counter("poe_chain_blocks_committed_total", "Blocks finalized.");
+      s->commit_latency = f.make_histogram(
+        "poe_chain_commit_seconds", "Time from the start of a height to its commit.",
+        {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
+      ctx.log->info("validator at height {} ({} validators, chain {})", s->tip.height,
+                    s->validators().size(), g->chain_id);
+      self->send(ctx.directory, subscribe_atom::value, std::string("validator"));
+      start_height(self, *s);
+      return {
+        [s](members_atom, const std::string&, const std::vector<role_entry>& members) {
+          s->peers.clear();
+          for (auto& e : members)
+            s->peers[e.node] = e.handle;
+        },
+        [self, s](cons_atom, const std::vector<std::uint8_t>& wire) {
+          auto m = qbft::decode_message(wire);
+          if (!m) return;
+          auto h = s->tip.height + 1;
+          if (m->height > h) {
+            if (m->height <= h + 4 && s->future.size() < 10'000) s->future.emplace(m->height, wire);
+            return;
+          }
+          if (m->height < h) {
+            // A validator behind us: send it the finalized block it is working on.
+            auto raw = s->ctx.store->get(cf, block_key(m->height));
+            auto peer = s->peers.find(m->from.hex());
+            if (raw && *raw && peer != s->peers.end())
+              self->send(peer->second, vblock_atom::value, m->height, **raw);
+            return;
+          }
+          if (!s->cons->decided()) apply_effects(self, *s, s->cons->on_message(*m));
+        },
+        [self, s](vblock_atom, std::uint64_t height, const std::vector<std::uint8_t>& raw) {
+          if (height != s->tip.height + 1) return;
+          auto d = decode_final(raw, height);
+          if (!d || !qbft::verify_decision(s->validators(), s->gen.chain_id, *d)) {
+            s->ctx.log->warn("refused a synced block {} (seals do not verify)", height);
+            return;
+          }
+          if (finalize(self, *s, *d)) start_height(self, *s);
+        },
+        [self, s](vtimer_atom, std::uint64_t height, std::uint64_t round) {
+          if (height == s->cons->height() && !s->cons->decided())
+            apply_effects(self, *s, s->cons->on_timeout(round));
+        },
+        [self, s](vnext_atom) {
+          if (s->cons->decided()) start_height(self, *s);
+        },
+        [s](status_atom) { return s->tip.height; },
+        [s](status_atom, std::uint64_t height) -> std::string {
+          auto raw = s->ctx.store->get(cf, block_key(height));
+          if (!raw || !*raw) return {};
+          auto d = decode_final(**raw, height);
+          return d ? d->digest.hex() : std::string{};
+        },
+      };
+    },
+    {}};
+}
+
+} // namespace poe::actors
