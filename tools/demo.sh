@@ -47,10 +47,15 @@ echo "root $root_hash"
 "$bin/poe-cli" merkle proof --index 3 "$work"/r{0,1,2,3,4} > "$work/mproof.json"
 "$bin/poe-cli" merkle verify --proof "$work/mproof.json" --root "$root_hash" "$work/r3"
 
-echo "== devnet: 4 poe-node processes on 127.0.0.1, mutual TLS, a private CA"
+echo "== devnet: 4 poe-node processes on 127.0.0.1, mutual TLS, a private CA; each a QBFT validator"
 devnet="$root/tools/devnet"
 "$devnet" down --dir "$root/devnet" >/dev/null 2>&1 || true
-"$devnet" up -n 4 --dir "$root/devnet" --build "$build"
+"$devnet" up -n 4 --dir "$root/devnet" --build "$build" --roles '["validator","probe"]'
+echo "== the chain: blocks committed by the 4 validators (1 s interval)"
+sleep 4
+for i in 0 1 2 3; do
+  grep -h "committed height" "$root/devnet/node-$i/node.log" | tail -n 1 | sed "s/^/  node-$i: /"
+done
 "$devnet" status --dir "$root/devnet"
 echo "== what node-0's directory knows (poe-status)"
 nd="$root/devnet/node-0"
@@ -61,6 +66,7 @@ echo "== every registered message type round-trips to node-1's probe"
   --cert "$nd/node.crt" --ca "$root/devnet/ca/ca.crt" | sed 's/^/  /' | cut -c1-60
 echo "== metrics of node-0 (http://127.0.0.1:9400/metrics)"
 python3 -c 'import urllib.request; print(urllib.request.urlopen("http://127.0.0.1:9400/metrics").read().decode())' \
-  | grep '^poe_' | sed 's/^/  /'
+  | grep -E '^poe_(build_info|peers_connected|role_running|chain_height|consensus_round|chain_blocks)' \
+  | sed 's/^/  /'
 echo
 echo "demo: done. The devnet keeps running (logs: tools/devnet logs; stop: tools/devnet down)."

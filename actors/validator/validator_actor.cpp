@@ -37,6 +37,7 @@ using cons_atom = caf::atom_constant<caf::atom("v_cons")>;
 using vtimer_atom = caf::atom_constant<caf::atom("v_timer")>;
 using vnext_atom = caf::atom_constant<caf::atom("v_next")>;
 using vblock_atom = caf::atom_constant<caf::atom("v_block")>;
+using vneed_atom = caf::atom_constant<caf::atom("v_need")>;
 
 constexpr const char* cf = "validator";
 
@@ -97,6 +98,7 @@ struct vstate {
   std::unique_ptr<qbft::state> cons;
   std::map<std::string, caf::actor> peers;          // node id hex → validator role handle
   std::multimap<std::uint64_t, bytes> future;        // buffered messages of later heights
+  std::uint64_t asked = 0;                           // last height asked for by block sync
   std::shared_ptr<metrics::gauge> height_g, round_g, mempool_g;
   std::shared_ptr<metrics::counter> round_changes, evidence_c, commits;
   std::shared_ptr<metrics::histogram> commit_latency;
@@ -274,6 +276,12 @@ runtime::role_info validator_role() {
           auto h = s->tip.height + 1;
           if (m->height > h) {
             if (m->height <= h + 4 && s->future.size() < 10'000) s->future.emplace(m->height, wire);
+            // We are behind: ask the sender for the block we are missing (once per height).
+            auto peer = s->peers.find(m->from.hex());
+            if (s->asked != h && peer != s->peers.end()) {
+              s->asked = h;
+              self->send(peer->second, vneed_atom::value, h, caf::actor_cast<caf::actor>(self));
+            }
             return;
           }
           if (m->height < h) {
@@ -285,6 +293,11 @@ runtime::role_info validator_role() {
             return;
           }
           if (!s->cons->decided()) apply_effects(self, *s, s->cons->on_message(*m));
+        },
+        [self, s](vneed_atom, std::uint64_t height, const caf::actor& reply_to) {
+          // Messages between nodes name their reply-to handle (they also cross the test seam).
+          auto raw = s->ctx.store->get(cf, block_key(height));
+          if (raw && *raw && reply_to) self->send(reply_to, vblock_atom::value, height, **raw);
         },
         [self, s](vblock_atom, std::uint64_t height, const std::vector<std::uint8_t>& raw) {
           if (height != s->tip.height + 1) return;
