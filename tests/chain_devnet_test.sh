@@ -2,6 +2,8 @@
 # Four validator processes over loopback TLS (tools/devnet): the chain commits; one validator
 # killed → the chain goes on; restarted → it replays its store, catches up and has the same
 # block hashes; two of four stopped → no block is committed; restarted → progress resumes.
+# Also: a transfer signed with poe-cli and submitted with poe-status is committed everywhere
+# and its replay refused.
 #
 #   tests/chain_devnet_test.sh BUILD_DIR
 #
@@ -58,6 +60,22 @@ echo "== 4 validators up (TLS) in $dir"
   --roles '["validator"]' || fail "devnet up failed"
 remember
 for i in 0 1 2 3; do wait_height "$i" 3 30; done
+
+echo "== a transfer from the CLI: accepted, committed on every validator, its replay refused"
+n0="$dir/node-0"
+to=$(openssl pkey -pubin -in "$dir/node-1/node.pub" -outform DER | openssl dgst -sha256 -r | cut -c1-64)
+status() { "$build/tools/poe-status" --timeout 5 --key "$n0/node.key" --cert "$n0/node.crt" \
+             --ca "$dir/ca/ca.crt" --target "127.0.0.1:$1" "${@:2}"; }
+"$build/tools/poe-cli" tx transfer --key "$n0/node.key" --to "$to" --amount 777 --nonce 0 \
+  --fee 3 --out "$dir/tx0" >/dev/null || fail "poe-cli tx transfer failed"
+status 7700 --submit "$dir/tx0" | grep -q '^accepted ' || fail "the transfer was not accepted"
+end=$((SECONDS + 30))
+until status 7703 --account "$to" | grep -q '"balance":1000000777'; do
+  [ $SECONDS -lt "$end" ] || fail "the transfer never reached node-3's ledger"
+  sleep 0.5
+done
+out=$(status 7701 --submit "$dir/tx0" || true)
+echo "$out" | grep -q 'rejected: stale_nonce' || fail "a replay was not refused: $out"
 
 echo "== kill node-3: the chain goes on"
 kill -KILL "$(cat "$dir/node-3/pid")"

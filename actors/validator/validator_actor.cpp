@@ -315,6 +315,29 @@ runtime::role_info validator_role() {
         [self, s](vnext_atom) {
           if (s->cons->decided()) start_height(self, *s);
         },
+        [self, s](tx_atom, const std::vector<std::uint8_t>& wire) -> std::string {
+          auto tx = decode_transaction(wire);
+          if (!tx) return "rejected: bad_encoding: " + tx.err().message;
+          if (auto st = s->pool.add(*tx, s->state); !st) return "rejected: " + st.text();
+          if (s->mempool_g) s->mempool_g->set(static_cast<double>(s->pool.size()));
+          for (auto& [node, h] : s->peers) // gossip once to the other validators
+            if (node != s->ctx.node_id) self->send(h, txgossip_atom::value, wire);
+          return "accepted " + tx_id(*tx).hex();
+        },
+        [s](txgossip_atom, const std::vector<std::uint8_t>& wire) {
+          if (auto tx = decode_transaction(wire)) {
+            auto st = s->pool.add(*tx, s->state); // a refusal here is normal (already known)
+            (void)st;
+          }
+        },
+        [s](account_atom, const std::string& id_hex) -> std::string {
+          auto id = node_id::from_hex(id_hex);
+          if (!id) return "{\"error\":\"" + id.err().message + "\"}";
+          auto a = s->state.account_of(*id);
+          return "{\"account\":\"" + id_hex + "\",\"balance\":" + a.balance.to_string() +
+                 ",\"nonce\":" + std::to_string(a.nonce) + ",\"height\":" +
+                 std::to_string(s->tip.height) + "}";
+        },
         [s](status_atom) { return s->tip.height; },
         [s](status_atom, std::uint64_t height) -> std::string {
           auto raw = s->ctx.store->get(cf, block_key(height));

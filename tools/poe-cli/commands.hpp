@@ -15,6 +15,9 @@ void add_merkle_commands(CLI::App& app);
 /// `evidence verify` — evidence of misbehaviour, checked offline.
 void add_evidence_commands(CLI::App& app);
 
+/// `tx transfer`, `tx stake` — transactions signed offline.
+void add_tx_commands(CLI::App& app);
+
 /// Exit codes shared by every command.
 enum exit_code : int { ok = 0, invalid = 1, usage = 2 };
 

@@ -42,6 +42,12 @@ using restart_atom = caf::atom_constant<caf::atom("restart")>;
 using status_atom = caf::atom_constant<caf::atom("status")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
+/// The `validator` role, for clients: (tx_atom, bytes) → std::string "accepted <id>" or
+/// "rejected: <reason>: <message>"; (account_atom, std::string node_id_hex) → std::string JSON
+/// {"account","balance","nonce"}; (status_atom) → std::uint64_t height.
+using tx_atom = caf::atom_constant<caf::atom("v_tx")>;
+using txgossip_atom = caf::atom_constant<caf::atom("v_txg")>;
+using account_atom = caf::atom_constant<caf::atom("v_acct")>;
 /// The `probe` diagnostic role.
 using ping_atom = caf::atom_constant<caf::atom("probe_ping")>;
 using echo_atom = caf::atom_constant<caf::atom("probe_echo")>;
