@@ -13,6 +13,7 @@
 #include "poe/chain/producer.hpp"
 #include "poe/chain/qbft.hpp"
 #include "poe/chain/signing_guard.hpp"
+#include "poe/core/byte_io.hpp"
 #include "poe/core/sha256.hpp"
 #include "poe/runtime/messages.hpp"
 #include "poe/runtime/metrics.hpp"
@@ -47,43 +48,33 @@ bytes block_key(std::uint64_t height) {
   return k;
 }
 
-/// A finalized block as stored and as sent by block sync: u64 round ‖ u32 n ‖ (id 32 ‖ u32 len
-/// ‖ seal)… ‖ block bytes.
+/// A finalized block as stored and as sent by block sync:
+/// u64 round ‖ u32 n ‖ (id 32 ‖ blob(seal))… ‖ blob(block).
 bytes encode_final(const qbft::decision& d) {
   bytes out;
   append_u64_be(out, d.round);
-  append_u64_be(out, d.seals.size());
+  append_u32_be(out, static_cast<std::uint32_t>(d.seals.size()));
   for (auto& [who, seal] : d.seals) {
     append(out, who.view());
-    append_u64_be(out, seal.size());
-    append(out, seal);
+    append_blob(out, seal);
   }
-  append(out, d.block);
+  append_blob(out, d.block);
   return out;
 }
 
 std::optional<qbft::decision> decode_final(byte_view in, std::uint64_t height) {
-  std::size_t pos = 0;
-  auto u64 = [&](std::uint64_t& v) {
-    if (in.size() - pos < 8) return false;
-    v = get_u64_be(in.data() + pos);
-    pos += 8;
-    return true;
-  };
+  byte_reader r{in};
   qbft::decision d;
   d.height = height;
-  std::uint64_t n = 0;
-  if (!u64(d.round) || !u64(n) || n > 1000) return std::nullopt;
-  for (std::uint64_t i = 0; i < n; ++i) {
-    if (in.size() - pos < 32) return std::nullopt;
-    auto id = node_id::from_view(in.subspan(pos, 32));
-    pos += 32;
-    std::uint64_t len = 0;
-    if (!u64(len) || in.size() - pos < len) return std::nullopt;
-    d.seals.emplace_back(*id, bytes(in.begin() + pos, in.begin() + pos + len));
-    pos += len;
+  d.round = r.u64();
+  auto n = r.u32();
+  if (!r.ok() || n > r.remaining() / 36) return std::nullopt;
+  for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
+    auto who = r.fixed<node_id>();
+    d.seals.emplace_back(who, r.blob());
   }
-  d.block.assign(in.begin() + pos, in.end());
+  d.block = r.blob();
+  if (!r.done()) return std::nullopt;
   d.digest = sha256::digest(d.block);
   return d;
 }
@@ -152,8 +143,9 @@ void start_height(caf::event_based_actor* self, vstate& s) {
     if (auto m = qbft::decode_message(wire)) apply_effects(self, s, s.cons->on_message(*m));
 }
 
-/// Takes a finalized block: execute, persist, move the tip. False if it does not fit.
-bool finalize(caf::event_based_actor* self, vstate& s, const qbft::decision& d) {
+/// Takes a finalized block: execute, persist (unless replaying it from the store), move the
+/// tip. False if it does not fit.
+bool finalize(vstate& s, const qbft::decision& d, bool persist = true) {
   auto b = decode_block(d.block);
   if (!b || b->header.height != s.tip.height + 1 || b->header.parent != s.tip.id) return false;
   auto next = execute_block(s.state, *b);
@@ -161,7 +153,9 @@ bool finalize(caf::event_based_actor* self, vstate& s, const qbft::decision& d) 
     s.ctx.log->error("finalized block {} does not execute: {}", d.height, next.err().message);
     return false;
   }
-  if (auto st = s.ctx.store->put(cf, block_key(d.height), encode_final(d), store::write_mode::sync);
+  if (auto st = persist ? s.ctx.store->put(cf, block_key(d.height), encode_final(d),
+                                             store::write_mode::sync)
+                         : status{};
       !st) {
     s.ctx.log->error("cannot persist block {}: {}", d.height, st.err().message);
     return false;
@@ -177,7 +171,8 @@ bool finalize(caf::event_based_actor* self, vstate& s, const qbft::decision& d) 
                                 .count());
   if (s.height_g) s.height_g->set(static_cast<double>(s.tip.height));
   if (s.mempool_g) s.mempool_g->set(static_cast<double>(s.pool.size()));
-  s.ctx.log->info("committed height {} round {} block {} ({} txs)", d.height, d.round,
+  s.ctx.log->log(persist ? spdlog::level::info : spdlog::level::debug,
+                 "committed height {} round {} block {} ({} txs)", d.height, d.round,
                   s.tip.id.hex().substr(0, 16), b->transactions.size());
   return true;
 }
@@ -202,7 +197,7 @@ void apply_effects(caf::event_based_actor* self, vstate& s, qbft::effects fx) {
     auto b = build_block(s.state, s.tip, txs, s.cons->id(), s.cons->round(), now_ms());
     apply_effects(self, s, s.cons->propose(encode(b)));
   }
-  if (fx.decided && finalize(self, s, *fx.decided)) {
+  if (fx.decided && finalize(s, *fx.decided)) {
     auto interval = std::chrono::milliseconds(s.gen.params.block_interval_ms);
     self->delayed_send(self, interval, vnext_atom::value);
   }
@@ -235,7 +230,7 @@ runtime::role_info validator_role() {
         auto raw = ctx.store->get(cf, block_key(h));
         if (!raw || !*raw) break;
         auto d = decode_final(**raw, h);
-        if (!d || !finalize(self, *s, *d))
+        if (!d || !finalize(*s, *d, false))
           throw std::runtime_error("stored block " + std::to_string(h) + " does not replay");
       }
       qbft::config qc;
@@ -306,7 +301,7 @@ runtime::role_info validator_role() {
             s->ctx.log->warn("refused a synced block {} (seals do not verify)", height);
             return;
           }
-          if (finalize(self, *s, *d)) start_height(self, *s);
+          if (finalize(*s, *d)) start_height(self, *s);
         },
         [self, s](vtimer_atom, std::uint64_t height, std::uint64_t round) {
           if (height == s->cons->height() && !s->cons->decided())

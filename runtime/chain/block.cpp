@@ -1,16 +1,12 @@
 #include "poe/chain/block.hpp"
 
+#include "poe/core/byte_io.hpp"
 #include "poe/core/merkle.hpp"
 #include "poe/core/sha256.hpp"
 
 namespace poe::chain {
 
 namespace {
-
-void put_u32(bytes& out, std::uint32_t v) {
-  for (int i = 3; i >= 0; --i)
-    out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-}
 
 void encode_header(bytes& out, const block_header& h) {
   out.push_back(static_cast<std::uint8_t>(h.chain_id.size()));
@@ -27,52 +23,10 @@ void encode_header(bytes& out, const block_header& h) {
 }
 
 void encode_list(bytes& out, const std::vector<bytes>& xs) {
-  put_u32(out, static_cast<std::uint32_t>(xs.size()));
-  for (auto& x : xs) {
-    put_u32(out, static_cast<std::uint32_t>(x.size()));
-    append(out, x);
-  }
+  append_u32_be(out, static_cast<std::uint32_t>(xs.size()));
+  for (auto& x : xs)
+    append_blob(out, x);
 }
-
-/// A bounds-checked reader over untrusted bytes.
-struct reader {
-  byte_view data;
-  std::size_t pos = 0;
-  bool ok = true;
-
-  bool need(std::size_t n) {
-    if (!ok || data.size() - pos < n) ok = false;
-    return ok;
-  }
-  std::uint64_t u64() {
-    if (!need(8)) return 0;
-    auto v = get_u64_be(data.data() + pos);
-    pos += 8;
-    return v;
-  }
-  std::uint32_t u32() {
-    if (!need(4)) return 0;
-    std::uint32_t v = 0;
-    for (int i = 0; i < 4; ++i)
-      v = (v << 8) | data[pos + i];
-    pos += 4;
-    return v;
-  }
-  template <class Fixed>
-  Fixed fixed() {
-    Fixed f;
-    if (!need(Fixed::size)) return f;
-    std::copy(data.begin() + pos, data.begin() + pos + Fixed::size, f.data.begin());
-    pos += Fixed::size;
-    return f;
-  }
-  bytes take(std::size_t n) {
-    if (!need(n)) return {};
-    bytes out(data.begin() + pos, data.begin() + pos + n);
-    pos += n;
-    return out;
-  }
-};
 
 hash256 list_root(const std::vector<bytes>& xs) { return merkle::root_of(xs); }
 
@@ -92,14 +46,11 @@ result<block> decode_block(byte_view data, const block_limits& limits) {
     return fail(errc::decode_error, "block of " + std::to_string(data.size()) +
                                       " bytes exceeds the limit of " +
                                       std::to_string(limits.max_bytes));
-  reader r{data};
+  byte_reader r{data};
   block b;
   auto& h = b.header;
-  if (r.need(1)) {
-    auto len = data[r.pos++];
-    auto id = r.take(len);
-    h.chain_id.assign(id.begin(), id.end());
-  }
+  auto id = r.take(r.u8());
+  h.chain_id.assign(id.begin(), id.end());
   h.height = r.u64();
   h.parent = r.fixed<hash256>();
   h.timestamp_ms = r.u64();
@@ -111,19 +62,19 @@ result<block> decode_block(byte_view data, const block_limits& limits) {
   h.evidence_root = r.fixed<hash256>();
   for (auto* list : {&b.transactions, &b.poe_headers, &b.evidence}) {
     auto count = r.u32();
-    if (!r.ok) break;
+    if (!r.ok()) break;
     // Each item needs at least its 4-byte length: bound the count before allocating.
-    if (count > limits.max_items || count > (data.size() - r.pos) / 4)
+    if (count > limits.max_items || count > r.remaining() / 4)
       return fail(errc::decode_error, "block list of " + std::to_string(count) +
                                         " items does not fit");
     list->reserve(count);
-    for (std::uint32_t i = 0; i < count && r.ok; ++i)
-      list->push_back(r.take(r.u32()));
+    for (std::uint32_t i = 0; i < count && r.ok(); ++i)
+      list->push_back(r.blob());
   }
-  if (!r.ok) return fail(errc::decode_error, "block truncated");
-  if (r.pos != data.size())
+  if (!r.ok()) return fail(errc::decode_error, "block truncated");
+  if (!r.done())
     return fail(errc::decode_error,
-                std::to_string(data.size() - r.pos) + " trailing bytes after the block");
+                std::to_string(r.remaining()) + " trailing bytes after the block");
   return b;
 }
 

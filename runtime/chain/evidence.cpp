@@ -1,5 +1,6 @@
 #include "poe/chain/evidence.hpp"
 
+#include "poe/core/byte_io.hpp"
 #include "poe/core/domain.hpp"
 
 #include <cstring>
@@ -10,25 +11,6 @@ namespace {
 
 constexpr char magic[] = "poe/evidence/v1";
 constexpr std::size_t magic_len = sizeof(magic) - 1;
-
-void put_blob(bytes& out, byte_view b) {
-  auto n = static_cast<std::uint32_t>(b.size());
-  for (int i = 3; i >= 0; --i)
-    out.push_back(static_cast<std::uint8_t>(n >> (8 * i)));
-  append(out, b);
-}
-
-bool take_blob(byte_view in, std::size_t& pos, bytes& out) {
-  if (in.size() - pos < 4) return false;
-  std::uint32_t n = 0;
-  for (int i = 0; i < 4; ++i)
-    n = (n << 8) | in[pos + i];
-  pos += 4;
-  if (in.size() - pos < n) return false;
-  out.assign(in.begin() + pos, in.begin() + pos + n);
-  pos += n;
-  return true;
-}
 
 bool same_content(const qbft::message& a, const qbft::message& b) {
   return a.digest == b.digest && a.prepared == b.prepared &&
@@ -42,27 +24,25 @@ bytes encode(const equivocation_evidence& e) {
   out.push_back(1);
   out.push_back(static_cast<std::uint8_t>(e.chain_id.size()));
   append(out, as_bytes(e.chain_id));
-  put_blob(out, e.offender_key);
-  put_blob(out, qbft::encode(e.first));
-  put_blob(out, qbft::encode(e.second));
+  append_blob(out, e.offender_key);
+  append_blob(out, qbft::encode(e.first));
+  append_blob(out, qbft::encode(e.second));
   return out;
 }
 
 result<equivocation_evidence> decode_evidence(byte_view in) {
   if (in.size() < magic_len + 2 || std::memcmp(in.data(), magic, magic_len) != 0)
     return fail(errc::decode_error, "not a poe evidence file (magic \"poe/evidence/v1\" missing)");
-  std::size_t pos = magic_len;
-  if (in[pos++] != 1) return fail(errc::decode_error, "unknown evidence kind");
+  byte_reader r{in.subspan(magic_len)};
+  if (r.u8() != 1) return fail(errc::decode_error, "unknown evidence kind");
   equivocation_evidence e;
-  auto len = in[pos++];
-  if (in.size() - pos < len) return fail(errc::decode_error, "evidence truncated");
-  e.chain_id.assign(in.begin() + pos, in.begin() + pos + len);
-  pos += len;
-  bytes first, second;
-  if (!take_blob(in, pos, e.offender_key) || !take_blob(in, pos, first) ||
-      !take_blob(in, pos, second))
-    return fail(errc::decode_error, "evidence truncated");
-  if (pos != in.size()) return fail(errc::decode_error, "trailing bytes after the evidence");
+  auto chain = r.take(r.u8());
+  e.chain_id.assign(chain.begin(), chain.end());
+  e.offender_key = r.blob();
+  auto first = r.blob();
+  auto second = r.blob();
+  if (!r.ok()) return fail(errc::decode_error, "evidence truncated");
+  if (!r.done()) return fail(errc::decode_error, "trailing bytes after the evidence");
   auto a = qbft::decode_message(first);
   if (!a) return fail(errc::decode_error, "first message: " + a.err().message);
   auto b = qbft::decode_message(second);

@@ -1,5 +1,6 @@
 #include "poe/chain/qbft.hpp"
 
+#include "poe/core/byte_io.hpp"
 #include "poe/core/domain.hpp"
 #include "poe/core/sha256.hpp"
 
@@ -95,56 +96,6 @@ bytes signing_payload(const message& m) {
 
 namespace {
 
-void put_u32(bytes& out, std::uint32_t v) {
-  for (int i = 3; i >= 0; --i)
-    out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-}
-
-void put_blob(bytes& out, byte_view b) {
-  put_u32(out, static_cast<std::uint32_t>(b.size()));
-  append(out, b);
-}
-
-struct cursor {
-  byte_view in;
-  std::size_t pos = 0;
-  bool ok = true;
-  bool need(std::size_t n) {
-    if (!ok || in.size() - pos < n) ok = false;
-    return ok;
-  }
-  std::uint8_t u8() { return need(1) ? in[pos++] : 0; }
-  std::uint64_t u64() {
-    if (!need(8)) return 0;
-    auto v = get_u64_be(in.data() + pos);
-    pos += 8;
-    return v;
-  }
-  std::uint32_t u32() {
-    if (!need(4)) return 0;
-    std::uint32_t v = 0;
-    for (int i = 0; i < 4; ++i)
-      v = (v << 8) | in[pos + i];
-    pos += 4;
-    return v;
-  }
-  template <class Fixed>
-  Fixed fixed() {
-    Fixed f;
-    if (!need(Fixed::size)) return f;
-    std::copy(in.begin() + pos, in.begin() + pos + Fixed::size, f.data.begin());
-    pos += Fixed::size;
-    return f;
-  }
-  bytes blob() {
-    auto n = u32();
-    if (!need(n)) return {};
-    bytes out(in.begin() + pos, in.begin() + pos + n);
-    pos += n;
-    return out;
-  }
-};
-
 void encode_into(bytes& out, const message& m) {
   out.push_back(static_cast<std::uint8_t>(m.type));
   append_u64_be(out, m.height);
@@ -154,17 +105,17 @@ void encode_into(bytes& out, const message& m) {
   out.push_back(m.prepared ? 1 : 0);
   append_u64_be(out, m.prepared_round);
   append(out, m.prepared_digest.view());
-  put_blob(out, m.commit_seal);
-  put_blob(out, m.block);
+  append_blob(out, m.commit_seal);
+  append_blob(out, m.block);
   for (auto* list : {&m.round_changes, &m.prepares}) {
-    put_u32(out, static_cast<std::uint32_t>(list->size()));
+    append_u32_be(out, static_cast<std::uint32_t>(list->size()));
     for (auto& x : *list)
-      put_blob(out, encode(x));
+      append_blob(out, encode(x));
   }
-  put_blob(out, m.signature);
+  append_blob(out, m.signature);
 }
 
-bool decode_from(cursor& c, message& m, int depth) {
+bool decode_from(byte_reader& c, message& m, int depth) {
   auto k = c.u8();
   if (k < 1 || k > 4) return false;
   m.type = static_cast<kind>(k);
@@ -181,19 +132,19 @@ bool decode_from(cursor& c, message& m, int depth) {
   m.block = c.blob();
   for (auto* list : {&m.round_changes, &m.prepares}) {
     auto n = c.u32();
-    if (!c.ok) return false;
+    if (!c.ok()) return false;
     if (n > 0 && depth >= 2) return false; // justifications nest at most two levels
-    if (n > (c.in.size() - c.pos) / 4) return false;
-    for (std::uint32_t i = 0; i < n && c.ok; ++i) {
+    if (n > c.remaining() / 4) return false;
+    for (std::uint32_t i = 0; i < n && c.ok(); ++i) {
       auto inner = c.blob();
-      cursor ic{inner};
+      byte_reader ic{inner};
       message x;
-      if (!c.ok || !decode_from(ic, x, depth + 1) || ic.pos != inner.size()) return false;
+      if (!c.ok() || !decode_from(ic, x, depth + 1) || !ic.done()) return false;
       list->push_back(std::move(x));
     }
   }
   m.signature = c.blob();
-  return c.ok;
+  return c.ok();
 }
 
 } // namespace
@@ -208,10 +159,10 @@ result<message> decode_message(byte_view data, std::size_t max_bytes) {
   if (data.size() > max_bytes)
     return fail(errc::decode_error, "consensus message of " + std::to_string(data.size()) +
                                       " bytes exceeds " + std::to_string(max_bytes));
-  cursor c{data};
+  byte_reader c{data};
   message m;
   if (!decode_from(c, m, 0)) return fail(errc::decode_error, "malformed consensus message");
-  if (c.pos != data.size())
+  if (!c.done())
     return fail(errc::decode_error, "trailing bytes after the consensus message");
   return m;
 }

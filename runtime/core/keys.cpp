@@ -251,6 +251,22 @@ result<private_key> private_key::generate(key_type t) {
   return out;
 }
 
+result<private_key> private_key::ed25519_from_seed(byte_view seed) {
+  if (seed.size() != 32)
+    return fail(errc::invalid_argument,
+                "an Ed25519 seed has 32 bytes, got " + std::to_string(seed.size()));
+  EVP_PKEY* raw =
+    EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, seed.data(), seed.size());
+  if (raw == nullptr)
+    return fail(errc::crypto_error, "Ed25519 key from seed failed: " + ossl::last_error());
+  private_key out;
+  out.key_ = std::make_shared<pkey_handle>(raw);
+  auto pub = make_public(raw);
+  if (!pub) return pub.err();
+  out.pub_ = std::move(*pub);
+  return out;
+}
+
 result<private_key> private_key::from_pem(std::string_view pem) {
   ossl::bio_ptr bio{BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()))};
   EVP_PKEY* raw = PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr);

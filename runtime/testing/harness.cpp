@@ -7,8 +7,6 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include <openssl/evp.h>
-
 #include "poe/store/store.hpp"
 
 #include <unistd.h>
@@ -29,20 +27,13 @@ using deliver_atom = caf::atom_constant<caf::atom("sim_dlv")>;
 /// so every order keyed by node id replays too.
 std::shared_ptr<const private_key> derived_key(std::uint64_t seed, std::size_t index) {
   std::mt19937_64 rng(seed * 1000003u + index);
-  // PKCS#8 for Ed25519 (RFC 8410): a fixed 16-byte prefix, then the 32-byte seed.
-  std::vector<unsigned char> der{0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06,
-                                 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20};
+  bytes ed_seed;
   for (int i = 0; i < 4; ++i) {
     auto x = rng();
     for (int b = 0; b < 8; ++b)
-      der.push_back(static_cast<unsigned char>(x >> (8 * b)));
+      ed_seed.push_back(static_cast<std::uint8_t>(x >> (8 * b)));
   }
-  std::string b64(4 * ((der.size() + 2) / 3) + 1, '\0');
-  auto n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()), der.data(),
-                           static_cast<int>(der.size()));
-  b64.resize(static_cast<std::size_t>(n));
-  auto key = private_key::from_pem("-----BEGIN PRIVATE KEY-----\n" + b64 +
-                                   "\n-----END PRIVATE KEY-----\n");
+  auto key = private_key::ed25519_from_seed(ed_seed);
   if (!key) throw std::logic_error("harness: derived key: " + key.err().message);
   return std::make_shared<const private_key>(std::move(*key));
 }

@@ -18,34 +18,12 @@ namespace poe::chain::test {
 
 inline const std::string chain = "poe-test";
 
-inline std::string base64(byte_view in) {
-  static const char* digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  for (std::size_t i = 0; i < in.size(); i += 3) {
-    std::uint32_t n = std::uint32_t{in[i]} << 16;
-    if (i + 1 < in.size()) n |= std::uint32_t{in[i + 1]} << 8;
-    if (i + 2 < in.size()) n |= in[i + 2];
-    out += digits[(n >> 18) & 63];
-    out += digits[(n >> 12) & 63];
-    out += i + 1 < in.size() ? digits[(n >> 6) & 63] : '=';
-    out += i + 2 < in.size() ? digits[n & 63] : '=';
-  }
-  return out;
-}
-
 /// Ed25519 key number `i`, derived from a fixed seed: the same on every run and machine.
 inline const private_key& key(int i) {
   static std::map<int, private_key> cache;
   if (auto it = cache.find(i); it != cache.end()) return it->second;
   auto seed = sha256::digest(as_bytes("poe-chain-test-key-" + std::to_string(i)));
-  // PKCS#8 PrivateKeyInfo of an Ed25519 key (RFC 8410): fixed prefix ‖ 32-byte seed.
-  static constexpr std::uint8_t prefix[16] = {0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06,
-                                               0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20};
-  bytes der(sizeof(prefix) + seed.size); // sized once: g++ 12 misreads a growing insert
-  std::copy(std::begin(prefix), std::end(prefix), der.begin());
-  std::copy(seed.data.begin(), seed.data.end(), der.begin() + sizeof(prefix));
-  auto pem = "-----BEGIN PRIVATE KEY-----\n" + base64(der) + "\n-----END PRIVATE KEY-----\n";
-  auto k = private_key::from_pem(pem);
+  auto k = private_key::ed25519_from_seed(seed.view());
   if (!k) throw std::runtime_error("test key: " + k.err().message);
   return cache.emplace(i, *k).first->second;
 }

@@ -20,7 +20,6 @@
 #include "poe/core/sha256.hpp"
 
 #include <catch2/catch.hpp>
-#include <openssl/evp.h>
 
 #include <map>
 #include <queue>
@@ -36,19 +35,13 @@ namespace {
 /// Ed25519 key from (seed, index): replays give the same ids, so the same proposer order.
 private_key derived_key(std::uint64_t seed, std::size_t index) {
   std::mt19937_64 rng(seed * 7919u + index + 1);
-  std::vector<unsigned char> der{0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06,
-                                 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20};
+  bytes ed_seed;
   for (int i = 0; i < 4; ++i) {
     auto x = rng();
     for (int b = 0; b < 8; ++b)
-      der.push_back(static_cast<unsigned char>(x >> (8 * b)));
+      ed_seed.push_back(static_cast<std::uint8_t>(x >> (8 * b)));
   }
-  std::string b64(4 * ((der.size() + 2) / 3) + 1, '\0');
-  b64.resize(static_cast<std::size_t>(
-    EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()), der.data(),
-                    static_cast<int>(der.size()))));
-  return *private_key::from_pem("-----BEGIN PRIVATE KEY-----\n" + b64 +
-                                "\n-----END PRIVATE KEY-----\n");
+  return *private_key::ed25519_from_seed(ed_seed);
 }
 
 const std::string chain_id = "poe-test";

@@ -156,3 +156,22 @@ TEST_CASE("public keys from DER: trailing bytes and garbage are refused") {
   CHECK_FALSE(public_key::from_der(test::to_bytes("garbage")));
   CHECK_FALSE(public_key::from_der({}));
 }
+
+TEST_CASE("an Ed25519 key from its seed matches RFC 8032 and is deterministic") {
+  // RFC 8032, section 7.1, test 1.
+  auto seed = from_hex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
+  REQUIRE(seed);
+  auto a = private_key::ed25519_from_seed(*seed);
+  auto b = private_key::ed25519_from_seed(*seed);
+  REQUIRE(a);
+  REQUIRE(b);
+  CHECK(a->type() == key_type::ed25519);
+  auto der = a->pub().der();
+  auto raw = to_hex(byte_view(der).subspan(der.size() - 32));
+  CHECK(raw == "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+  CHECK(a->id() == b->id());
+  auto sig = a->sign(as_bytes(std::string_view{}));
+  CHECK(to_hex(sig) == "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e06522490155"
+                       "5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b");
+  CHECK_FALSE(private_key::ed25519_from_seed(byte_view(seed->data(), 31)));
+}

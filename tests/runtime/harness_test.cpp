@@ -24,22 +24,13 @@ using namespace std::chrono_literals;
 
 namespace {
 
-net_settings fast_net() {
-  net_settings n;
-  n.heartbeat_interval = 200ms;
-  n.connection_timeout = 700ms;
-  n.reconnect_initial = 100ms;
-  n.reconnect_max = 1s;
-  n.handshake_timeout = 1s;
-  return n;
-}
 
 /// Three nodes: 0; 1 dials 0; 2 dials 0 and 1.
 std::vector<node_index> triangle(harness& h) {
   std::vector<node_index> ns;
-  ns.push_back(h.add_node({"n0", {test::worker_role()}, {}, {}, fast_net()}));
-  ns.push_back(h.add_node({"n1", {test::worker_role()}, {0}, {}, fast_net()}));
-  ns.push_back(h.add_node({"n2", {test::worker_role()}, {0, 1}, {}, fast_net()}));
+  ns.push_back(h.add_node({"n0", {test::worker_role()}, {}, {}, test::fast_net()}));
+  ns.push_back(h.add_node({"n1", {test::worker_role()}, {0}, {}, test::fast_net()}));
+  ns.push_back(h.add_node({"n2", {test::worker_role()}, {0, 1}, {}, test::fast_net()}));
   return ns;
 }
 
@@ -141,9 +132,9 @@ TEST_CASE("the mesh forms over a lossy network, for many seeds") {
 TEST_CASE("a node whose id is not allowed is refused") {
   harness h;
   INFO(h.describe());
-  auto a = h.add_node({"a", {test::worker_role()}, {}, {}, fast_net()});
-  auto b = h.add_node({"b", {test::worker_role()}, {a}, {}, fast_net()});
-  auto rogue = h.add_node({"rogue", {test::worker_role()}, {a, b}, {}, fast_net(), false});
+  auto a = h.add_node({"a", {test::worker_role()}, {}, {}, test::fast_net()});
+  auto b = h.add_node({"b", {test::worker_role()}, {a}, {}, test::fast_net()});
+  auto rogue = h.add_node({"rogue", {test::worker_role()}, {a, b}, {}, test::fast_net(), false});
   h.start_all();
   h.advance(3s);
   CHECK(h.members(a, "worker").size() == 2);

@@ -22,4 +22,16 @@ inline runtime::role_info worker_role(std::string name = "worker") {
           {}};
 }
 
+/// Short heartbeats, timeouts and backoff so simulated runs settle in a few seconds.
+inline runtime::net_settings fast_net() {
+  using namespace std::chrono_literals;
+  runtime::net_settings n;
+  n.heartbeat_interval = 200ms;
+  n.connection_timeout = 700ms;
+  n.reconnect_initial = 100ms;
+  n.reconnect_max = 1s;
+  n.handshake_timeout = 1s;
+  return n;
+}
+
 } // namespace poe::test

@@ -10,6 +10,7 @@
 #include "poe/actors/roles.hpp"
 #include "poe/chain/genesis.hpp"
 #include "poe/testing/harness.hpp"
+#include "test_roles.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -24,14 +25,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-net_settings fast_net() {
-  net_settings n;
-  n.heartbeat_interval = 200ms;
-  n.connection_timeout = 1s;
-  n.reconnect_initial = 100ms;
-  n.reconnect_max = 500ms;
-  return n;
-}
 
 struct chain_fixture {
   harness h{11};
@@ -43,7 +36,7 @@ struct chain_fixture {
       testing::node_spec spec{"v" + std::to_string(i), {actors::validator_role()}, {}};
       for (std::size_t j = 0; j < i; ++j)
         spec.peers.push_back(j);
-      spec.net = fast_net();
+      spec.net = test::fast_net();
       spec.store = true;
       ns.push_back(h.add_node(spec));
     }

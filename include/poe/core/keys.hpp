@@ -63,6 +63,9 @@ private:
 class private_key {
 public:
   static result<private_key> generate(key_type t);
+  /// The Ed25519 key whose RFC 8032 private seed is `seed` (32 bytes): deterministic keys
+  /// for tests and simulations that must replay.
+  static result<private_key> ed25519_from_seed(byte_view seed);
   /// Decodes PKCS#8 (or traditional) PEM text holding an RSA-2048 or Ed25519 private key.
   static result<private_key> from_pem(std::string_view pem);
   /// Loads a private key file; errors distinguish a missing file, a file that is not a
