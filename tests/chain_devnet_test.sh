@@ -70,7 +70,7 @@ status() { "$build/tools/poe-status" --timeout 5 --key "$n0/node.key" --cert "$n
   --fee 3 --out "$dir/tx0" >/dev/null || fail "poe-cli tx transfer failed"
 status 7700 --submit "$dir/tx0" | grep -q '^accepted ' || fail "the transfer was not accepted"
 end=$((SECONDS + 30))
-until status 7703 --account "$to" | grep -q '"balance":1000000777'; do
+until status 7703 --account "$to" | grep -q '"balance":"1000000777"'; do
   [ $SECONDS -lt "$end" ] || fail "the transfer never reached node-3's ledger"
   sleep 0.5
 done

@@ -20,6 +20,7 @@
 #include "poe/store/store.hpp"
 
 #include <caf/all.hpp>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -43,40 +44,12 @@ using vneed_atom = caf::atom_constant<caf::atom("v_need")>;
 constexpr const char* cf = "validator";
 
 bytes block_key(std::uint64_t height) {
-  bytes k{'b', '/'};
-  append_u64_be(k, height);
+  bytes k(10, 0);
+  k[0] = 'b';
+  k[1] = '/';
+  for (int i = 0; i < 8; ++i)
+    k[2 + i] = static_cast<std::uint8_t>(height >> (56 - 8 * i));
   return k;
-}
-
-/// A finalized block as stored and as sent by block sync:
-/// u64 round ‖ u32 n ‖ (id 32 ‖ blob(seal))… ‖ blob(block).
-bytes encode_final(const qbft::decision& d) {
-  bytes out;
-  append_u64_be(out, d.round);
-  append_u32_be(out, static_cast<std::uint32_t>(d.seals.size()));
-  for (auto& [who, seal] : d.seals) {
-    append(out, who.view());
-    append_blob(out, seal);
-  }
-  append_blob(out, d.block);
-  return out;
-}
-
-std::optional<qbft::decision> decode_final(byte_view in, std::uint64_t height) {
-  byte_reader r{in};
-  qbft::decision d;
-  d.height = height;
-  d.round = r.u64();
-  auto n = r.u32();
-  if (!r.ok() || n > r.remaining() / 36) return std::nullopt;
-  for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
-    auto who = r.fixed<node_id>();
-    d.seals.emplace_back(who, r.blob());
-  }
-  d.block = r.blob();
-  if (!r.done()) return std::nullopt;
-  d.digest = sha256::digest(d.block);
-  return d;
 }
 
 struct vstate {
@@ -89,9 +62,10 @@ struct vstate {
   std::unique_ptr<qbft::state> cons;
   std::map<std::string, caf::actor> peers;          // node id hex → validator role handle
   std::multimap<std::uint64_t, bytes> future;        // buffered messages of later heights
+  std::map<node_id, bytes> evidence;                 // pending evidence by offender
   std::uint64_t asked = 0;                           // last height asked for by block sync
   std::shared_ptr<metrics::gauge> height_g, round_g, mempool_g;
-  std::shared_ptr<metrics::counter> round_changes, evidence_c, commits;
+  std::shared_ptr<metrics::counter> round_changes, evidence_c, commits, slashes;
   std::shared_ptr<metrics::histogram> commit_latency;
   std::chrono::steady_clock::time_point height_started;
 
@@ -153,16 +127,29 @@ bool finalize(vstate& s, const qbft::decision& d, bool persist = true) {
     s.ctx.log->error("finalized block {} does not execute: {}", d.height, next.err().message);
     return false;
   }
-  if (auto st = persist ? s.ctx.store->put(cf, block_key(d.height), encode_final(d),
+  if (auto st = persist ? s.ctx.store->put(cf, block_key(d.height), qbft::encode(d),
                                              store::write_mode::sync)
                          : status{};
       !st) {
     s.ctx.log->error("cannot persist block {}: {}", d.height, st.err().message);
     return false;
   }
+  for (auto& raw : b->evidence)
+    if (auto e = decode_evidence(raw)) {
+      auto who = offender_of(*e);
+      if (s.slashes) s.slashes->inc();
+      s.ctx.log->log(persist ? spdlog::level::warn : spdlog::level::debug,
+                     "height {}: validator {} slashed ({} stake left) and removed from the set "
+                     "for equivocating at height {} round {}",
+                     d.height, who.hex().substr(0, 12),
+                     next->stake_of(who, stake_role::validator).to_string(), e->first.height,
+                     e->first.round);
+    }
   s.state = std::move(*next);
   s.tip = tip_of(*b);
   s.pool.prune(s.state);
+  for (auto it = s.evidence.begin(); it != s.evidence.end();)
+    it = s.state.is_jailed(it->first) ? s.evidence.erase(it) : std::next(it);
   s.guard.forget_below(s.tip.height + 1);
   if (s.commits) s.commits->inc();
   if (s.commit_latency)
@@ -177,15 +164,30 @@ bool finalize(vstate& s, const qbft::decision& d, bool persist = true) {
   return true;
 }
 
+/// Takes evidence into the pending set (for the next block we propose) and gossips it once
+/// to the other validators. "accepted <offender>" or "rejected: <rule>: ...".
+std::string add_evidence(caf::event_based_actor* self, vstate& s, const bytes& raw) {
+  auto e = check_evidence(s.state, raw, s.tip.height + 1);
+  if (!e) return "rejected: " + e.err().message;
+  auto who = offender_of(*e);
+  if (s.evidence.emplace(who, raw).second) {
+    if (s.evidence_c) s.evidence_c->inc();
+    s.ctx.log->warn("evidence: validator {} equivocated at height {} round {} ({}); pending "
+                    "inclusion",
+                    who.hex().substr(0, 12), e->first.height, e->first.round,
+                    qbft::to_string(e->first.type));
+    for (auto& [node, h] : s.peers)
+      if (node != s.ctx.node_id) self->send(h, evgossip_atom::value, raw);
+  }
+  return "accepted " + who.hex();
+}
+
 void apply_effects(caf::event_based_actor* self, vstate& s, qbft::effects fx) {
   for (auto& m : fx.broadcast)
     broadcast(self, s, m);
-  for (auto& eq : fx.evidence) {
-    if (s.evidence_c) s.evidence_c->inc();
-    s.ctx.log->warn("equivocation by validator {} at height {} round {} ({})",
-                    eq.first.from.hex().substr(0, 12), eq.first.height, eq.first.round,
-                    qbft::to_string(eq.first.type));
-  }
+  for (auto& eq : fx.evidence)
+    if (auto key = s.state.key_of(eq.first.from))
+      add_evidence(self, s, encode(make_evidence(s.gen.chain_id, *key, eq)));
   if (fx.set_timer) {
     if (s.round_g) s.round_g->set(static_cast<double>(fx.timer_round));
     if (fx.timer_round > 0 && s.round_changes) s.round_changes->inc();
@@ -194,7 +196,10 @@ void apply_effects(caf::event_based_actor* self, vstate& s, qbft::effects fx) {
   if (fx.need_block) {
     auto txs = s.pool.select(s.state, s.tip.height + 1, s.cons->id(),
                              s.gen.params.max_block_txs);
-    auto b = build_block(s.state, s.tip, txs, s.cons->id(), s.cons->round(), now_ms());
+    std::vector<bytes> evidence;
+    for (auto& [who, raw] : s.evidence)
+      evidence.push_back(raw);
+    auto b = build_block(s.state, s.tip, txs, s.cons->id(), s.cons->round(), now_ms(), evidence);
     apply_effects(self, s, s.cons->propose(encode(b)));
   }
   if (fx.decided && finalize(s, *fx.decided)) {
@@ -229,7 +234,7 @@ runtime::role_info validator_role() {
       for (std::uint64_t h = 1;; ++h) {
         auto raw = ctx.store->get(cf, block_key(h));
         if (!raw || !*raw) break;
-        auto d = decode_final(**raw, h);
+        auto d = qbft::decode_decision(**raw, h);
         if (!d || !finalize(*s, *d, false))
           throw std::runtime_error("stored block " + std::to_string(h) + " does not replay");
       }
@@ -249,8 +254,10 @@ runtime::role_info validator_role() {
       s->mempool_g = f.make_gauge("poe_mempool_transactions", "Transactions in the mempool.");
       s->round_changes =
         f.make_counter("poe_consensus_round_changes_total", "Rounds entered after round 0.");
-      s->evidence_c =
-        f.make_counter("poe_consensus_evidence_total", "Equivocations detected.");
+      s->evidence_c = f.make_counter("poe_consensus_evidence_total",
+                                     "Equivocation evidence taken (detected or received).");
+      s->slashes = f.make_counter("poe_chain_slashes_total",
+                                  "Validators slashed and removed by evidence in a block.");
       s->commits = f.make_counter("poe_chain_blocks_committed_total", "Blocks finalized.");
       s->commit_latency = f.make_histogram(
         "poe_chain_commit_seconds", "Time from the start of a height to its commit.",
@@ -296,7 +303,7 @@ runtime::role_info validator_role() {
         },
         [self, s](vblock_atom, std::uint64_t height, const std::vector<std::uint8_t>& raw) {
           if (height != s->tip.height + 1) return;
-          auto d = decode_final(raw, height);
+          auto d = qbft::decode_decision(raw, height);
           if (!d || !qbft::verify_decision(s->validators(), s->gen.chain_id, *d)) {
             s->ctx.log->warn("refused a synced block {} (seals do not verify)", height);
             return;
@@ -325,19 +332,61 @@ runtime::role_info validator_role() {
             (void)st;
           }
         },
+        [self, s](evidence_atom, const std::vector<std::uint8_t>& raw) {
+          return add_evidence(self, *s, raw);
+        },
+        [self, s](evgossip_atom, const std::vector<std::uint8_t>& raw) {
+          (void)add_evidence(self, *s, raw); // a refusal here is normal (already known)
+        },
         [s](account_atom, const std::string& id_hex) -> std::string {
           auto id = node_id::from_hex(id_hex);
-          if (!id) return "{\"error\":\"" + id.err().message + "\"}";
+          if (!id) return nlohmann::json{{"error", id.err().message}}.dump();
           auto a = s->state.account_of(*id);
-          return "{\"account\":\"" + id_hex + "\",\"balance\":" + a.balance.to_string() +
-                 ",\"nonce\":" + std::to_string(a.nonce) + ",\"height\":" +
-                 std::to_string(s->tip.height) + "}";
+          nlohmann::json out{{"account", id_hex},
+                             {"balance", a.balance.to_string()},
+                             {"nonce", a.nonce},
+                             {"height", s->tip.height},
+                             {"jailed", s->state.is_jailed(*id)}};
+          auto& stakes = out["stakes"] = nlohmann::json::object();
+          for (auto r : all_stake_roles)
+            if (auto v = s->state.stake_of(*id, r); v != amount{0})
+              stakes[std::string(to_string(r))] = v.to_string();
+          auto& unb = out["unbonding"] = nlohmann::json::array();
+          for (auto& u : s->state.unbonding())
+            if (u.account == *id)
+              unb.push_back({{"role", std::string(to_string(u.role))},
+                             {"amount", u.value.to_string()},
+                             {"release_height", u.release_height}});
+          return out.dump();
+        },
+        [s](chain_atom) -> std::string {
+          nlohmann::json out{{"chain_id", s->gen.chain_id},
+                             {"node", s->ctx.node_id},
+                             {"height", s->tip.height},
+                             {"block", s->tip.id.hex()},
+                             {"timestamp_ms", s->tip.timestamp_ms},
+                             {"round", s->cons->round()},
+                             {"block_interval_ms", s->gen.params.block_interval_ms},
+                             {"mempool", s->pool.size()},
+                             {"pending_evidence", s->evidence.size()},
+                             {"state_root", s->state.state_root().hex()},
+                             {"slashing_pool", s->state.slashing_pool().to_string()},
+                             {"total_supply", s->state.total_supply().to_string()}};
+          auto& vals = out["validators"] = nlohmann::json::array();
+          for (auto& v : s->state.validator_set())
+            vals.push_back({{"id", v.id.hex()}, {"stake", v.stake.to_string()}});
+          return out.dump();
+        },
+        [s](block_atom, std::uint64_t height) -> std::vector<std::uint8_t> {
+          auto raw = s->ctx.store->get(cf, block_key(height));
+          if (!raw || !*raw) return {};
+          return **raw;
         },
         [s](status_atom) { return s->tip.height; },
         [s](status_atom, std::uint64_t height) -> std::string {
           auto raw = s->ctx.store->get(cf, block_key(height));
           if (!raw || !*raw) return {};
-          auto d = decode_final(**raw, height);
+          auto d = qbft::decode_decision(**raw, height);
           return d ? d->digest.hex() : std::string{};
         },
       };

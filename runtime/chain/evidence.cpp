@@ -79,4 +79,41 @@ status verify_evidence(const equivocation_evidence& e) {
   return {};
 }
 
+node_id offender_of(const equivocation_evidence& e) {
+  auto key = public_key::from_der(e.offender_key);
+  return key ? key->id() : node_id{};
+}
+
+result<equivocation_evidence> check_evidence(const ledger& state, byte_view encoded,
+                                             std::uint64_t height) {
+  auto e = decode_evidence(encoded);
+  if (!e) return fail(errc::verify_failed, "invalid: " + e.err().message);
+  if (e->chain_id != state.chain_id())
+    return fail(errc::verify_failed, "wrong_chain: evidence for chain '" + e->chain_id +
+                                       "', this is '" + state.chain_id() + "'");
+  if (auto st = verify_evidence(*e); !st)
+    return fail(errc::verify_failed, "invalid: " + st.err().message);
+  if (e->first.height > height)
+    return fail(errc::verify_failed, "from_future: messages of height " +
+                                       std::to_string(e->first.height) +
+                                       " in evidence for block " + std::to_string(height));
+  auto who = offender_of(*e);
+  auto known = state.key_of(who);
+  if (!known || known->der() != e->offender_key)
+    return fail(errc::verify_failed, "not_a_validator: " + who.hex() + " has no validator key");
+  if (state.is_jailed(who))
+    return fail(errc::verify_failed, "already_punished: " + who.hex() + " was removed before");
+  auto set = state.validator_set();
+  if (set.size() == 1 && set.front().id == who)
+    return fail(errc::verify_failed, "last_validator: removing " + who.hex() +
+                                       " would leave no validator");
+  return e;
+}
+
+amount punish_equivocation(ledger& state, const node_id& offender) {
+  auto slashed = state.slash(offender, stake_role::validator, state.params().slash_share_ppm);
+  state.remove_validator(offender);
+  return slashed ? *slashed : amount{};
+}
+
 } // namespace poe::chain

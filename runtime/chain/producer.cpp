@@ -3,7 +3,8 @@
 namespace poe::chain {
 
 block build_block(const ledger& state, const chain_tip& tip, const std::vector<transaction>& txs,
-                  const node_id& proposer, std::uint64_t round, std::uint64_t now_ms) {
+                  const node_id& proposer, std::uint64_t round, std::uint64_t now_ms,
+                  const std::vector<bytes>& evidence) {
   block b;
   auto& h = b.header;
   h.chain_id = state.chain_id();
@@ -14,6 +15,13 @@ block build_block(const ledger& state, const chain_tip& tip, const std::vector<t
   h.round = round;
   ledger next = state;
   next.begin_block(h.height);
+  for (auto& ev : evidence) {
+    if (b.evidence.size() >= state.params().max_block_txs) break;
+    if (auto e = check_evidence(next, ev, h.height)) {
+      punish_equivocation(next, offender_of(*e));
+      b.evidence.push_back(ev);
+    }
+  }
   for (auto& tx : txs) {
     if (!check_transaction(tx, state.chain_id(), state.params().max_tx_bytes)) continue;
     if (next.apply(tx, h.height, proposer)) b.transactions.push_back(encode(tx));
@@ -26,7 +34,15 @@ block build_block(const ledger& state, const chain_tip& tip, const std::vector<t
 result<ledger> execute_block(const ledger& state, const block& b) {
   ledger next = state;
   auto& h = b.header;
+  if (!b.poe_headers.empty())
+    return fail(errc::verify_failed, "poe_headers: this chain version takes no PoE headers yet");
   next.begin_block(h.height);
+  for (std::size_t i = 0; i < b.evidence.size(); ++i) {
+    auto e = check_evidence(next, b.evidence[i], h.height);
+    if (!e) return fail(errc::verify_failed, "evidence " + std::to_string(i) + ": " +
+                                               e.err().message);
+    punish_equivocation(next, offender_of(*e));
+  }
   for (std::size_t i = 0; i < b.transactions.size(); ++i) {
     auto where = "transaction " + std::to_string(i) + ": ";
     auto tx = decode_transaction(b.transactions[i]);

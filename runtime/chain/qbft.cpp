@@ -237,6 +237,7 @@ void state::sign(message& m) const {
 }
 
 void state::send(message m, effects& out) {
+  if (!vals_.find(id())) return; // not (or no longer) a validator: follow, never sign
   if (cfg_.before_sign && !cfg_.before_sign(m)) return; // the signing record says no
   sign(m);
   effects local;
@@ -537,6 +538,37 @@ void state::try_progress(effects& out) {
       }
     }
   }
+}
+
+bytes encode(const decision& d) {
+  bytes out;
+  append_u64_be(out, d.round);
+  append_u32_be(out, static_cast<std::uint32_t>(d.seals.size()));
+  for (auto& [who, seal] : d.seals) {
+    append(out, who.view());
+    append_blob(out, seal);
+  }
+  append_blob(out, d.block);
+  return out;
+}
+
+result<decision> decode_decision(byte_view in, std::uint64_t height) {
+  byte_reader r{in};
+  decision d;
+  d.height = height;
+  d.round = r.u64();
+  auto n = r.u32();
+  if (!r.ok() || n > r.remaining() / 36)
+    return fail(errc::decode_error, "finalized block: bad seal count");
+  for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
+    auto who = r.fixed<node_id>();
+    d.seals.emplace_back(who, r.blob());
+  }
+  d.block = r.blob();
+  if (!r.ok()) return fail(errc::decode_error, "finalized block: truncated");
+  if (!r.done()) return fail(errc::decode_error, "finalized block: trailing bytes");
+  d.digest = sha256::digest(d.block);
+  return d;
 }
 
 } // namespace poe::chain::qbft

@@ -9,10 +9,16 @@
 //     verifies after an encode/decode round trip.
 //  4. Evidence is refused when: a signature is tampered, both messages carry the same content,
 //     they differ in round, the offender key is someone else's, or the chain id is wrong.
+//  6. Evidence in a block: the offender loses slash_share_ppm of its validator stake to the
+//     slashing pool and leaves the set from the next height; supply is conserved. Evidence is
+//     refused (block invalid, builder leaves it out) when it is for another chain, names a
+//     non-validator, punishes twice, is from a later height, is tampered, or would remove the
+//     last validator.
 //  5. `poe-cli evidence verify FILE`: valid evidence → exit 0 naming the validator; tampered →
 //     "invalid: …", exit 1; a file that is not evidence → exit 2.
 #include "chain_test_util.hpp"
 #include "poe/chain/evidence.hpp"
+#include "poe/chain/producer.hpp"
 #include "poe/chain/qbft.hpp"
 #include "poe/core/domain.hpp"
 
@@ -24,6 +30,11 @@ using namespace poe;
 using namespace poe::chain;
 const std::string& chain_id = poe::chain::test::chain;
 using poe::chain::test::key;
+using poe::chain::test::id;
+using poe::chain::test::make_tx;
+using poe::chain::test::pay;
+using poe::chain::test::small_genesis;
+using poe::chain::test::small_ledger;
 
 namespace {
 
@@ -184,4 +195,107 @@ TEST_CASE("poe-cli evidence verify checks an evidence file") {
   CHECK(rc3 == 2);
   CHECK(out3.find("not a poe evidence file") != std::string::npos);
   std::filesystem::remove_all(dir);
+}
+
+namespace {
+
+bytes equivocation_of(int signer, std::uint64_t h, const std::string& chain = chain_id) {
+  auto a = signed_msg(signer, qbft::kind::prepare, h, 0, "block-a");
+  auto b = signed_msg(signer, qbft::kind::prepare, h, 0, "block-b");
+  if (chain != chain_id) {
+    for (auto* m : {&a, &b})
+      m->signature = sign_in_domain(key(signer), chain, qbft::domain_of(m->type),
+                                    qbft::signing_payload(*m));
+  }
+  return encode(equivocation_evidence{chain, key(signer).pub().der(), a, b});
+}
+
+bool has_member(const ledger& l, int i) {
+  for (auto& v : l.validator_set())
+    if (v.id == id(i)) return true;
+  return false;
+}
+
+} // namespace
+
+TEST_CASE("evidence in a block slashes the offender and removes it from the set") {
+  auto state = small_ledger();
+  chain_tip tip;
+  auto ev = equivocation_of(2, 1);
+  auto b = build_block(state, tip, {pay(10, 0, id(11), 5)}, id(1), 0, 1000, {ev});
+  REQUIRE(b.evidence.size() == 1);
+  REQUIRE(b.transactions.size() == 1);
+  REQUIRE(validate_block(state, tip, b, 1000));
+  auto decoded = decode_block(encode(b));
+  REQUIRE(decoded);
+  auto next = execute_block(state, *decoded);
+  REQUIRE(next);
+  CHECK(next->stake_of(id(2), stake_role::validator) == amount{950}); // 5 % of 1000
+  CHECK(next->slashing_pool() == amount{50});
+  CHECK(next->is_jailed(id(2)));
+  CHECK_FALSE(has_member(*next, 2));
+  CHECK(next->validator_set().size() == 3);
+  CHECK(next->total_supply() == next->minted());
+  // Re-staking as a validator is refused for a removed account.
+  auto again = make_tx(2, 0, stake{stake_role::validator, amount{10}});
+  CHECK(next->apply(again, 2, id(1)).reason() == reject_reason::jailed);
+
+  SECTION("the same offender is not punished twice") {
+    auto tip1 = tip_of(b);
+    auto b2 = build_block(*next, tip1, {}, id(1), 0, 2000, {equivocation_of(2, 1)});
+    CHECK(b2.evidence.empty()); // the builder leaves it out
+    auto forced = b2;
+    forced.evidence = {equivocation_of(2, 1)};
+    seal_roots(forced);
+    auto st = validate_block(*next, tip1, forced, 2000);
+    REQUIRE_FALSE(st);
+    CHECK(st.err().message.find("evidence 0: already_punished") != std::string::npos);
+  }
+}
+
+TEST_CASE("evidence that does not hold makes its block invalid") {
+  auto state = small_ledger();
+  chain_tip tip;
+  auto refused = [&](bytes ev, std::uint64_t height_of_block = 1) {
+    // build_block leaves it out; a block that carries it anyway does not validate.
+    auto b = build_block(state, tip, {}, id(1), 0, 1000, {ev});
+    CHECK(b.evidence.empty());
+    b.evidence = {std::move(ev)};
+    seal_roots(b);
+    b.header.height = height_of_block;
+    auto st = execute_block(state, b);
+    REQUIRE_FALSE(st);
+    return st.err().message;
+  };
+  CHECK(refused(equivocation_of(2, 1, "other-chain")).find("evidence 0: wrong_chain") == 0);
+  CHECK(refused(equivocation_of(11, 1)).find("evidence 0: not_a_validator") == 0);
+  CHECK(refused(equivocation_of(2, 5)).find("evidence 0: from_future") == 0);
+  auto tampered = equivocation_of(2, 1);
+  tampered[tampered.size() - 3] ^= 1; // inside the second message's signature
+  CHECK(refused(tampered).find("evidence 0: invalid") == 0);
+  CHECK(refused(bytes{1, 2, 3}).find("evidence 0: invalid") == 0);
+
+  SECTION("the last validator is never removed") {
+    auto g = small_genesis();
+    g.validators.resize(1);
+    auto one = ledger::from_genesis(g);
+    REQUIRE(one);
+    int who = -1;
+    for (int i = 0; i < 4; ++i)
+      if (key(i).id() == g.validators[0].id()) who = i;
+    auto st = check_evidence(*one, equivocation_of(who, 1), 1);
+    REQUIRE_FALSE(st);
+    CHECK(st.err().message.find("last_validator") == 0);
+  }
+}
+
+TEST_CASE("a block with PoE headers is refused until the notarization layer defines them") {
+  auto state = small_ledger();
+  chain_tip tip;
+  auto b = build_block(state, tip, {}, id(1), 0, 1000);
+  b.poe_headers = {bytes{1, 2, 3}};
+  seal_roots(b);
+  auto st = execute_block(state, b);
+  REQUIRE_FALSE(st);
+  CHECK(st.err().message.find("poe_headers") == 0);
 }

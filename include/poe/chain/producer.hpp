@@ -5,10 +5,12 @@
 /// it unless every transaction applies and the resulting state root equals the header's.
 ///
 /// Execution of block h on state S: S.begin_block(h) (unbonding releases), then each
-/// transaction in order with the block's proposer as fee recipient; the header's state_root
-/// is the root after the last one.
+/// evidence item in order (check_evidence, punish_equivocation: slash and removal from the
+/// validator set, effective from block h + 1), then each transaction in order with the
+/// block's proposer as fee recipient; the header's state_root is the root after the last one.
 
 #include "poe/chain/block.hpp"
+#include "poe/chain/evidence.hpp"
 #include "poe/chain/ledger.hpp"
 #include "poe/chain/transaction.hpp"
 
@@ -23,14 +25,15 @@ struct chain_tip {
   std::uint64_t timestamp_ms = 0;
 };
 
-/// Block tip.height + 1 with those of `txs` that apply, in order (the others are left out),
-/// timestamp max(now_ms, parent + 1).
+/// Block tip.height + 1 with those of `evidence` and then of `txs` that apply, in order (the
+/// others are left out), timestamp max(now_ms, parent + 1).
 block build_block(const ledger& state, const chain_tip& tip, const std::vector<transaction>& txs,
-                  const node_id& proposer, std::uint64_t round, std::uint64_t now_ms);
+                  const node_id& proposer, std::uint64_t round, std::uint64_t now_ms,
+                  const std::vector<bytes>& evidence = {});
 
-/// The state after executing `b` on `state`; an error names the first transaction that does
-/// not decode, verify or apply, or a state root that does not match the header
-/// ("bad_state_root").
+/// The state after executing `b` on `state`; an error names the first evidence item or
+/// transaction that does not decode, verify or apply, or a state root that does not match the
+/// header ("bad_state_root").
 result<ledger> execute_block(const ledger& state, const block& b);
 
 /// check_block (chain, height, parent, timestamps, body roots) and then execute_block.

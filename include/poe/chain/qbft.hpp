@@ -122,6 +122,12 @@ struct decision {
   std::vector<std::pair<node_id, bytes>> seals; ///< a quorum of commit seals
 };
 
+/// A finalized block as stored and as sent by block sync (no height: the block names it):
+/// u64 round ‖ u32 n ‖ (signer id 32 ‖ u32 len ‖ seal)ⁿ ‖ u32 len ‖ block.
+bytes encode(const decision& d);
+/// Decodes exactly one encoded decision for `height`; the digest is recomputed from the block.
+result<decision> decode_decision(byte_view data, std::uint64_t height);
+
 /// Two different signed messages of one validator for the same height, round and kind.
 struct equivocation {
   message first;

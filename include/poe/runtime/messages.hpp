@@ -43,11 +43,18 @@ using status_atom = caf::atom_constant<caf::atom("status")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
 /// The `validator` role, for clients: (tx_atom, bytes) → std::string "accepted <id>" or
-/// "rejected: <reason>: <message>"; (account_atom, std::string node_id_hex) → std::string JSON
-/// {"account","balance","nonce"}; (status_atom) → std::uint64_t height.
+/// "rejected: <reason>: <message>"; (evidence_atom, bytes) → the same for evidence;
+/// (account_atom, std::string node_id_hex) → std::string JSON {"account","balance","nonce",
+/// "stakes","height"}; (chain_atom) → std::string JSON chain status; (block_atom, u64 height)
+/// → bytes of the finalized block (qbft::encode(decision)), empty when unknown;
+/// (status_atom) → std::uint64_t height.
 using tx_atom = caf::atom_constant<caf::atom("v_tx")>;
 using txgossip_atom = caf::atom_constant<caf::atom("v_txg")>;
 using account_atom = caf::atom_constant<caf::atom("v_acct")>;
+using evidence_atom = caf::atom_constant<caf::atom("v_evid")>;
+using evgossip_atom = caf::atom_constant<caf::atom("v_evg")>;
+using chain_atom = caf::atom_constant<caf::atom("v_chain")>;
+using block_atom = caf::atom_constant<caf::atom("v_blk")>;
 /// The `probe` diagnostic role.
 using ping_atom = caf::atom_constant<caf::atom("probe_ping")>;
 using echo_atom = caf::atom_constant<caf::atom("probe_echo")>;
