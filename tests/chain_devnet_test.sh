@@ -2,8 +2,9 @@
 # Four validator processes over loopback TLS (tools/devnet): the chain commits; one validator
 # killed → the chain goes on; restarted → it replays its store, catches up and has the same
 # block hashes; two of four stopped → no block is committed; restarted → progress resumes.
-# Also: a transfer signed with poe-cli and submitted with poe-status is committed everywhere
-# and its replay refused.
+# Also: poe-cli signs a transfer and submits it (nonce read from the node); it is committed
+# everywhere (account show), shows in its block (chain block N --json), its replay is refused;
+# chain status reports the height and the four validators.
 #
 #   tests/chain_devnet_test.sh BUILD_DIR
 #
@@ -64,18 +65,37 @@ for i in 0 1 2 3; do wait_height "$i" 3 30; done
 echo "== a transfer from the CLI: accepted, committed on every validator, its replay refused"
 n0="$dir/node-0"
 to=$(openssl pkey -pubin -in "$dir/node-1/node.pub" -outform DER | openssl dgst -sha256 -r | cut -c1-64)
-status() { "$build/tools/poe-status" --timeout 5 --key "$n0/node.key" --cert "$n0/node.crt" \
-             --ca "$dir/ca/ca.crt" --target "127.0.0.1:$1" "${@:2}"; }
-"$build/tools/poe-cli" tx transfer --key "$n0/node.key" --to "$to" --amount 777 --nonce 0 \
-  --fee 3 --out "$dir/tx0" >/dev/null || fail "poe-cli tx transfer failed"
-status 7700 --submit "$dir/tx0" | grep -q '^accepted ' || fail "the transfer was not accepted"
+export POE_TLS_KEY="$n0/node.key" POE_TLS_CERT="$n0/node.crt" POE_TLS_CA="$dir/ca/ca.crt"
+cli() { "$build/tools/poe-cli" "$@"; }
+out=$(cli tx transfer --key "$n0/node.key" --to "$to" --amount 777 --fee 3 --out "$dir/tx0" \
+        --node 127.0.0.1:7700) || fail "poe-cli tx transfer failed: $out"
+echo "$out" | grep -q '^accepted ' || fail "the transfer was not accepted: $out"
+txid=$(echo "$out" | head -n 1)
 end=$((SECONDS + 30))
-until status 7703 --account "$to" | grep -q '"balance":"1000000777"'; do
+until cli account show "$to" --json --node 127.0.0.1:7703 | grep -q '"balance": "1000000777"'; do
   [ $SECONDS -lt "$end" ] || fail "the transfer never reached node-3's ledger"
   sleep 0.5
 done
-out=$(status 7701 --submit "$dir/tx0" || true)
+cli account show "$to" --node 127.0.0.1:7703 | grep -q 'balance 1000000777' ||
+  fail "account show does not print the balance"
+out=$(cli tx submit "$dir/tx0" --node 127.0.0.1:7701 || true)
 echo "$out" | grep -q 'rejected: stale_nonce' || fail "a replay was not refused: $out"
+st=$(cli chain status --json --node 127.0.0.1:7702) || fail "chain status failed"
+echo "$st" | grep -q '"chain_id": "poe-devnet"' || fail "chain status: $st"
+[ "$(echo "$st" | grep -c '"stake"')" -eq 4 ] || fail "chain status lists not 4 validators: $st"
+found=
+for k in $(seq 1 "$(height 2)"); do
+  if cli chain block "$k" --json --node 127.0.0.1:7702 | grep -q "\"id\": \"$txid\""; then
+    found=$k; break
+  fi
+done
+[ -n "$found" ] || fail "no block carries transaction $txid"
+cli chain block "$found" --node 127.0.0.1:7702 | grep -q "transfer 777" ||
+  fail "chain block $found does not show the transfer"
+out=$(cli chain block 999999 --node 127.0.0.1:7702 2>&1 || true)
+echo "$out" | grep -q 'no finalized block at height 999999' || fail "missing block: $out"
+rc=0; cli chain status --node 127.0.0.1:7799 --timeout 2 >/dev/null 2>&1 || rc=$?
+[ "$rc" -eq 3 ] || fail "an unreachable node must exit 3 (got $rc)"
 
 echo "== kill node-3: the chain goes on"
 kill -KILL "$(cat "$dir/node-3/pid")"

@@ -3,8 +3,9 @@
 # commitment over a result and its verification (and a forged one refused), a Merkle
 # tree over receipts with an inclusion proof checked against its root; then a 4-node devnet
 # of separate poe-node processes over mutual TLS (tools/devnet), its status, what one node's
-# directory knows (poe-status) and its metrics. The devnet keeps running; stop it with
-# `tools/devnet down`.
+# directory knows (poe-status) and its metrics; the chain those 4 nodes run as QBFT validators:
+# a transfer signed and submitted with poe-cli, committed, shown in its block and in both
+# accounts; a summary. The devnet keeps running; stop it with `tools/devnet down`.
 #
 #   tools/demo.sh [BUILD_DIR]      (default: build/)
 set -euo pipefail
@@ -50,13 +51,8 @@ echo "root $root_hash"
 echo "== devnet: 4 poe-node processes on 127.0.0.1, mutual TLS, a private CA; each a QBFT validator"
 devnet="$root/tools/devnet"
 "$devnet" down --dir "$root/devnet" >/dev/null 2>&1 || true
+rm -rf "$root"/devnet/node-*/data # a new chain each run (keys and CA are kept)
 "$devnet" up -n 4 --dir "$root/devnet" --build "$build" --roles '["validator","probe"]'
-echo "== the chain: blocks committed by the 4 validators (1 s interval)"
-sleep 4
-for i in 0 1 2 3; do
-  grep -h "committed height" "$root/devnet/node-$i/node.log" | tail -n 1 | sed "s/^/  node-$i: /"
-done
-"$devnet" status --dir "$root/devnet"
 echo "== what node-0's directory knows (poe-status)"
 nd="$root/devnet/node-0"
 "$bin/poe-status" --target 127.0.0.1:7400 --key "$nd/node.key" --cert "$nd/node.crt" \
@@ -68,5 +64,49 @@ echo "== metrics of node-0 (http://127.0.0.1:9400/metrics)"
 python3 -c 'import urllib.request; print(urllib.request.urlopen("http://127.0.0.1:9400/metrics").read().decode())' \
   | grep -E '^poe_(build_info|peers_connected|role_running|chain_height|consensus_round|chain_blocks)' \
   | sed 's/^/  /'
+
+echo "== the chain: 4 QBFT validators (1 s blocks); poe-cli talks to node-0 over TLS"
+export POE_NODE=127.0.0.1:7400 POE_TLS_KEY="$nd/node.key" POE_TLS_CERT="$nd/node.crt" \
+       POE_TLS_CA="$root/devnet/ca/ca.crt"
+cli() { "$bin/poe-cli" "$@"; }
+id_of() { openssl pkey -pubin -in "$1" -outform DER | openssl dgst -sha256 -r | cut -c1-64; }
+from=$(id_of "$nd/node.pub")
+to=$(id_of "$root/devnet/node-1/node.pub")
+for i in 0 1 2 3; do
+  grep -h "committed height" "$root/devnet/node-$i/node.log" | tail -n 1 | sed "s/^/  node-$i: /"
+done
+echo "== poe-cli tx transfer: node-0 pays node-1 2500 units (fee 10); nonce read from the node"
+answer=$(cli tx transfer --key "$nd/node.key" --to "$to" --amount 2500 --fee 10)
+echo "  $answer"
+txid=${answer#accepted }
+start=$(cli chain status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["height"])')
+included=
+for _ in $(seq 1 40); do
+  h=$(cli chain status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["height"])')
+  for k in $(seq "$start" "$h"); do
+    [ "$k" -ge 1 ] || continue
+    if cli chain block "$k" --json | grep -q "\"id\": \"$txid\""; then included=$k; break 2; fi
+  done
+  start=$h
+  sleep 0.5
+done
+[ -n "$included" ] || { echo "demo: the transfer was not committed" >&2; exit 1; }
+echo "== poe-cli chain block $included"
+cli chain block "$included" | sed 's/^/  /'
+echo "== poe-cli account show (sender, then recipient)"
+cli account show "$from" | sed 's/^/  /'
+cli account show "$to" | sed 's/^/  /'
+echo "== poe-cli chain status"
+cli chain status | sed 's/^/  /'
+echo "== a replay of the same transfer is refused"
+cli tx transfer --key "$nd/node.key" --to "$to" --amount 2500 --fee 10 --nonce 0 | sed 's/^/  /' || true
+
+heights=$(for i in 0 1 2 3; do grep -o 'committed height [0-9]*' "$root/devnet/node-$i/node.log" | tail -n 1 | awk '{print $3}'; done | tr '\n' ' ')
 echo
+echo "== summary"
+echo "  4 validator processes over mutual TLS; committed heights per node: $heights"
+echo "  transfer $txid"
+echo "    committed at height $included (block shown above); the replay refused"
+echo "  look further: tools/devnet status | logs | down;  poe-cli chain status|block N|account show ID"
+echo "    (POE_NODE, POE_TLS_KEY, POE_TLS_CERT, POE_TLS_CA as above);  metrics http://127.0.0.1:9400..9403/metrics"
 echo "demo: done. The devnet keeps running (logs: tools/devnet logs; stop: tools/devnet down)."

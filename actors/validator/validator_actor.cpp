@@ -121,7 +121,17 @@ void start_height(caf::event_based_actor* self, vstate& s) {
 /// tip. False if it does not fit.
 bool finalize(vstate& s, const qbft::decision& d, bool persist = true) {
   auto b = decode_block(d.block);
-  if (!b || b->header.height != s.tip.height + 1 || b->header.parent != s.tip.id) return false;
+  std::string why;
+  if (!b)
+    why = "does not decode: " + b.err().message;
+  else if (b->header.height != s.tip.height + 1)
+    why = "has height " + std::to_string(b->header.height);
+  else if (b->header.parent != s.tip.id)
+    why = "names another parent (" + b->header.parent.hex().substr(0, 16) + ")";
+  if (!why.empty()) {
+    s.ctx.log->error("finalized block {} {}", d.height, why);
+    return false;
+  }
   auto next = execute_block(s.state, *b);
   if (!next) {
     s.ctx.log->error("finalized block {} does not execute: {}", d.height, next.err().message);
@@ -235,8 +245,12 @@ runtime::role_info validator_role() {
         auto raw = ctx.store->get(cf, block_key(h));
         if (!raw || !*raw) break;
         auto d = qbft::decode_decision(**raw, h);
-        if (!d || !finalize(*s, *d, false))
-          throw std::runtime_error("stored block " + std::to_string(h) + " does not replay");
+        if (!d)
+          throw std::runtime_error("stored block " + std::to_string(h) + ": " + d.err().message);
+        if (!finalize(*s, *d, false))
+          throw std::runtime_error("stored block " + std::to_string(h) +
+                                   " does not replay on this genesis (see the log above; a store "
+                                   "from another chain? remove the node's data directory)");
       }
       qbft::config qc;
       qc.chain_id = g->chain_id;

@@ -13,6 +13,7 @@ std::string_view to_string(errc e) {
     case errc::crypto_error: return "crypto_error";
     case errc::decode_error: return "decode_error";
     case errc::verify_failed: return "verify_failed";
+    case errc::unavailable: return "unavailable";
   }
   return "unknown";
 }

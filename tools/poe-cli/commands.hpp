@@ -1,9 +1,16 @@
 #pragma once
+
+#include <memory>
 // Each command group of poe-cli registers its subcommands here.
 
 namespace CLI {
 class App;
 }
+
+namespace poe::tools {
+struct node_target;
+class validator_client;
+} // namespace poe::tools
 
 namespace poe::cli {
 
@@ -15,10 +22,16 @@ void add_merkle_commands(CLI::App& app);
 /// `evidence verify` — evidence of misbehaviour, checked offline.
 void add_evidence_commands(CLI::App& app);
 
-/// `tx transfer`, `tx stake` — transactions signed offline.
+/// `tx transfer|stake|unstake` (signed offline, written and/or submitted), `tx submit`.
 void add_tx_commands(CLI::App& app);
 
+/// `chain status`, `chain block N`, `account show ID` — asked of a validator node.
+void add_chain_commands(CLI::App& app);
+
+/// Connects to the validator role of the node `t` names, or exits (usage: 2, unreachable: 3).
+std::unique_ptr<tools::validator_client> connect_or_die(const tools::node_target& t);
+
 /// Exit codes shared by every command.
-enum exit_code : int { ok = 0, invalid = 1, usage = 2 };
+enum exit_code : int { ok = 0, invalid = 1, usage = 2, unreachable = 3 };
 
 } // namespace poe::cli

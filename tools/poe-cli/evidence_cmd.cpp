@@ -1,9 +1,13 @@
 // poe-cli evidence verify FILE — checks evidence of misbehaviour offline.
+// poe-cli evidence submit FILE --node HOST:PORT — hands it to a validator, which gossips it and
+// includes it in a block: the offender is slashed and removed from the validator set.
+//   → "accepted <offender id>" (exit 0), "rejected: <rule>: <message>" (exit 1)
 //
 //   → "valid: validator <id> signed two different <kind> messages at height H round R", exit 0
 //   → "invalid: <reason>", exit 1 (a file that is not evidence: exit 2)
 
 #include "commands.hpp"
+#include "node_client.hpp"
 #include "poe/chain/evidence.hpp"
 #include "tool_support.hpp"
 
@@ -31,6 +35,17 @@ void add_evidence_commands(CLI::App& app) {
               << chain::qbft::to_string(e->first.type) << " messages at height "
               << e->first.height << " round " << e->first.round << " (chain "
               << e->chain_id << ")\n";
+  });
+  auto* submit = ev->add_subcommand("submit", "hand evidence to a validator for inclusion");
+  auto node = std::make_shared<tools::node_target>();
+  submit->add_option("FILE", *file, "evidence file (poe/evidence/v1)")->required();
+  tools::add_node_options(submit, *node);
+  submit->callback([file, node] {
+    auto data = tools::or_die(tools::read_file(*file), "FILE");
+    auto r = connect_or_die(*node)->submit_evidence(data);
+    if (!r) tools::die(r.err().message, unreachable);
+    std::cout << *r << '\n';
+    if (r->rfind("accepted", 0) != 0) std::exit(invalid);
   });
 }
 

@@ -1,57 +1,94 @@
-// poe-cli tx transfer|stake — signs a transaction offline and writes its canonical bytes.
+// poe-cli tx transfer|stake|unstake — signs a transaction offline; writes its canonical bytes
+// (--out) and/or submits it to a validator node (--node). `tx submit FILE` submits a file.
 //
-//   poe-cli tx transfer --key K --to NODE_ID --amount N --nonce N [--fee F] [--chain-id C] --out F
-//   poe-cli tx stake    --key K --role validator|executor|storage|builder --amount N --nonce N ...
-//   → prints the transaction id; submit the file with `poe-status --submit F --target ...`
+//   poe-cli tx transfer --key K --to NODE_ID --amount N [--nonce N] [--fee F] [--chain-id C]
+//                       [--out FILE] [--node HOST:PORT TLS options]
+//   poe-cli tx stake    --key K --role validator|executor|storage|builder --amount N ...
+//   poe-cli tx unstake  --key K --role ROLE --amount N ...
+//   poe-cli tx submit FILE --node HOST:PORT [TLS options]
+//
+// Without --nonce the sender account's next nonce is read from the node. Prints the
+// transaction id; a submission prints the node's answer: "accepted <id>" (exit 0) or
+// "rejected: <reason>: <message>" (exit 1). Unreachable node: exit 3.
 
 #include "commands.hpp"
+#include "node_client.hpp"
 #include "poe/chain/transaction.hpp"
 #include "tool_support.hpp"
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 namespace poe::cli {
 
 namespace {
 
 struct tx_args {
-  std::string key, to, role, amount, fee = "0", chain_id = "poe-devnet", out;
-  std::uint64_t nonce = 0;
+  std::string key, to, role, amount, fee = "0", chain_id = "poe-devnet", out, file;
+  std::optional<std::uint64_t> nonce;
+  tools::node_target node;
 };
 
+void submit(tools::validator_client& c, const bytes& wire) {
+  auto r = c.submit_transaction(wire);
+  if (!r) tools::die(r.err().message, unreachable);
+  std::cout << *r << '\n';
+  if (r->rfind("accepted", 0) != 0) std::exit(invalid);
+}
+
 void write_tx(const tx_args& a, chain::tx_body body) {
+  if (a.out.empty() && a.node.address.empty())
+    tools::die("give --out FILE, --node HOST:PORT (or POE_NODE), or both", usage);
   auto key = tools::or_die(private_key::load(a.key), "--key");
+  std::unique_ptr<tools::validator_client> client;
+  if (!a.node.address.empty()) client = connect_or_die(a.node);
   chain::transaction tx;
   tx.chain_id = a.chain_id;
-  tx.nonce = a.nonce;
+  if (a.nonce) {
+    tx.nonce = *a.nonce;
+  } else if (client) {
+    auto text = client->account(key.id().hex());
+    if (!text) tools::die(text.err().message, unreachable);
+    auto j = nlohmann::json::parse(*text, nullptr, false);
+    if (j.is_discarded() || !j.contains("nonce")) tools::die("account: " + *text);
+    tx.nonce = j["nonce"].get<std::uint64_t>();
+  } else {
+    tools::die("--nonce is required without --node", usage);
+  }
   tx.fee = tools::or_die(parse_amount(a.fee), "--fee");
   tx.body = std::move(body);
   chain::sign(tx, key);
   if (auto st = chain::check_transaction(tx, a.chain_id, 1 << 20); !st)
     tools::die("transaction refused: " + st.text(), usage);
   auto wire = chain::encode(tx);
-  std::ofstream out(a.out, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(wire.data()), static_cast<std::streamsize>(wire.size()));
-  if (!out) tools::die("--out: cannot write '" + a.out + "'");
-  std::cout << chain::tx_id(tx).hex() << '\n';
+  if (!a.out.empty()) {
+    std::ofstream out(a.out, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(wire.data()),
+              static_cast<std::streamsize>(wire.size()));
+    if (!out) tools::die("--out: cannot write '" + a.out + "'");
+    std::cout << chain::tx_id(tx).hex() << '\n';
+  }
+  if (client) submit(*client, wire);
 }
 
 void common(CLI::App* c, tx_args& a) {
   c->add_option("--key", a.key, "sender's private key (PEM)")->required();
   c->add_option("--amount", a.amount, "base units")->required();
-  c->add_option("--nonce", a.nonce, "the sender account's next nonce")->required();
+  c->add_option("--nonce", a.nonce, "the sender's next nonce (default: asked of --node)");
   c->add_option("--fee", a.fee, "fee in base units (to the block's proposer)");
   c->add_option("--chain-id", a.chain_id, "chain id (default poe-devnet)");
-  c->add_option("--out", a.out, "file for the signed transaction")->required();
+  c->add_option("--out", a.out, "file for the signed transaction");
+  tools::add_node_options(c, a.node, false);
 }
 
 } // namespace
 
 void add_tx_commands(CLI::App& app) {
-  auto* tx = app.add_subcommand("tx", "sign transactions offline");
+  auto* tx = app.add_subcommand("tx", "sign transactions offline and submit them");
   tx->require_subcommand(1);
   auto a = std::make_shared<tx_args>();
   auto* transfer = tx->add_subcommand("transfer", "move base units to another account");
@@ -62,12 +99,25 @@ void add_tx_commands(CLI::App& app) {
     if (!to) tools::die("--to: " + to.err().message, usage);
     write_tx(*a, chain::transfer{*to, tools::or_die(parse_amount(a->amount), "--amount")});
   });
-  auto* stake = tx->add_subcommand("stake", "bond base units to a role");
-  common(stake, *a);
-  stake->add_option("--role", a->role, "validator, executor, storage or builder")->required();
-  stake->callback([a] {
-    auto role = tools::or_die(chain::parse_stake_role(a->role), "--role");
-    write_tx(*a, chain::stake{role, tools::or_die(parse_amount(a->amount), "--amount")});
+  for (auto kind : {"stake", "unstake"}) {
+    bool bond = std::string(kind) == "stake";
+    auto* c = tx->add_subcommand(kind, bond ? "bond base units to a role"
+                                            : "start unbonding base units from a role");
+    common(c, *a);
+    c->add_option("--role", a->role, "validator, executor, storage or builder")->required();
+    c->callback([a, bond] {
+      auto role = tools::or_die(chain::parse_stake_role(a->role), "--role");
+      auto value = tools::or_die(parse_amount(a->amount), "--amount");
+      write_tx(*a, bond ? chain::tx_body{chain::stake{role, value}}
+                        : chain::tx_body{chain::unstake{role, value}});
+    });
+  }
+  auto* sub = tx->add_subcommand("submit", "submit a signed transaction file to a validator");
+  sub->add_option("FILE", a->file, "signed transaction (poe-cli tx ... --out)")->required();
+  tools::add_node_options(sub, a->node);
+  sub->callback([a] {
+    auto wire = tools::or_die(tools::read_file(a->file), "FILE");
+    submit(*connect_or_die(a->node), wire);
   });
 }
 

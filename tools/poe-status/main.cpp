@@ -15,9 +15,7 @@
 #include <caf/openssl/all.hpp>
 #include <nlohmann/json.hpp>
 
-#include <fstream>
 #include <iostream>
-#include <iterator>
 
 using namespace poe::runtime;
 
@@ -25,7 +23,6 @@ int main(int argc, char** argv) {
   CLI::App app{"poe-status: what a running node's directory knows"};
   std::string target, key, cert, ca;
   bool plaintext = false, json = false, roundtrip = false;
-  std::string submit, account;
   int timeout_s = 5;
   app.add_option("--target", target, "host:port of the node")->required();
   app.add_option("--key", key, "PEM private key for TLS (any node key of the cluster)");
@@ -36,8 +33,6 @@ int main(int argc, char** argv) {
   app.add_flag("--roundtrip", roundtrip,
                "send every registered message type to the node's probe and compare the echo");
   app.add_option("--timeout", timeout_s, "seconds to wait for each answer");
-  app.add_option("--submit", submit, "send a signed transaction file (poe-cli tx) to the validator");
-  app.add_option("--account", account, "show an account (node id hex) as the validator sees it");
   CLI11_PARSE(app, argc, argv);
   auto ep = parse_endpoint(target);
   if (!ep) {
@@ -75,37 +70,6 @@ int main(int argc, char** argv) {
         std::cerr << "poe-status: cannot reach " << target << ": " << sys.render(err) << "\n";
       });
   if (!dir) return 3;
-
-  if (!submit.empty() || !account.empty()) {
-    caf::actor validator;
-    self->request(dir, t, lookup_atom::value, std::string("validator"))
-      .receive(
-        [&](std::vector<role_entry>& xs) {
-          if (!xs.empty()) validator = xs.front().handle; // local entries come first
-        },
-        [&](caf::error&) {});
-    if (!validator) {
-      std::cerr << "poe-status: the node at " << target << " runs no validator role\n";
-      return 1;
-    }
-    int rc = 0;
-    if (!submit.empty()) {
-      std::ifstream in(submit, std::ios::binary);
-      std::vector<std::uint8_t> wire((std::istreambuf_iterator<char>(in)), {});
-      if (!in.good() && !in.eof()) {
-        std::cerr << "poe-status: cannot read '" << submit << "'\n";
-        return 2;
-      }
-      self->request(validator, t, tx_atom::value, wire)
-        .receive([&](std::string& r) { std::cout << r << "\n"; rc = r.rfind("accepted", 0) == 0 ? 0 : 1; },
-                 [&](caf::error& e) { std::cerr << "submit: " << sys.render(e) << "\n"; rc = 3; });
-    }
-    if (!account.empty())
-      self->request(validator, t, account_atom::value, account)
-        .receive([&](std::string& r) { std::cout << r << "\n"; },
-                 [&](caf::error& e) { std::cerr << "account: " << sys.render(e) << "\n"; rc = 3; });
-    return rc;
-  }
 
   if (roundtrip) {
     std::vector<role_entry> probes;

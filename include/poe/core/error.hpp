@@ -22,6 +22,7 @@ enum class errc {
   crypto_error,     ///< OpenSSL reported a failure
   decode_error,     ///< untrusted bytes did not decode
   verify_failed,    ///< a signature or commitment did not verify
+  unavailable,      ///< a peer or service could not be reached or did not answer
 };
 
 /// Returns a stable, lower-case name of `e`.

@@ -1,0 +1,116 @@
+#include "node_client.hpp"
+
+#include "poe/runtime/messages.hpp"
+#include "poe/runtime/settings.hpp"
+
+#include <CLI/CLI.hpp>
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
+
+namespace poe::tools {
+
+using namespace poe::runtime;
+
+void add_node_options(CLI::App* cmd, node_target& t, bool required) {
+  auto* node = cmd->add_option("--node", t.address, "host:port of a validator node")
+                 ->envname("POE_NODE");
+  if (required) node->required();
+  cmd->add_option("--tls-key", t.key, "PEM private key for TLS (a key of the cluster)")
+    ->envname("POE_TLS_KEY");
+  cmd->add_option("--tls-cert", t.cert, "PEM certificate of that key (cluster CA)")
+    ->envname("POE_TLS_CERT");
+  cmd->add_option("--tls-ca", t.ca, "PEM certificate of the cluster CA")->envname("POE_TLS_CA");
+  cmd->add_flag("--plaintext", t.plaintext, "plain TCP (node.insecure-plaintext nodes)");
+  cmd->add_option("--timeout", t.timeout_s, "seconds to wait for the node (default 5)");
+}
+
+struct validator_client::impl {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  std::unique_ptr<caf::scoped_actor> self;
+  caf::actor validator;
+  std::chrono::seconds timeout{5};
+
+  template <class R, class... Ts>
+  result<R> ask(Ts&&... xs) {
+    result<R> out = fail(errc::unavailable, "no answer");
+    (*self)
+      ->request(validator, timeout, std::forward<Ts>(xs)...)
+      .receive([&](R& r) { out = std::move(r); },
+               [&](caf::error& e) {
+                 out = fail(errc::unavailable, "the validator did not answer: " + sys->render(e));
+               });
+    return out;
+  }
+};
+
+validator_client::validator_client(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+validator_client::~validator_client() = default;
+
+result<std::unique_ptr<validator_client>> validator_client::connect(const node_target& t) {
+  auto ep = parse_endpoint(t.address);
+  if (!ep) return fail(errc::invalid_argument, "--node: " + ep.err().message);
+  if (!t.plaintext && (t.key.empty() || t.cert.empty() || t.ca.empty()))
+    return fail(errc::invalid_argument,
+                "TLS needs --tls-key, --tls-cert and --tls-ca (or POE_TLS_KEY, POE_TLS_CERT, "
+                "POE_TLS_CA), or --plaintext");
+  auto p = std::make_unique<impl>();
+  p->timeout = std::chrono::seconds(std::max(1, t.timeout_s));
+  register_messages(p->cfg);
+  p->cfg.set("logger.verbosity", caf::atom("quiet"));
+  // Nodes drop a connection that stays silent longer than their net.connection-timeout.
+  p->cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::seconds(1)});
+  p->cfg.load<caf::io::middleman>();
+  if (!t.plaintext) {
+    p->cfg.set("openssl.certificate", t.cert);
+    p->cfg.set("openssl.key", t.key);
+    p->cfg.set("openssl.cafile", t.ca);
+    p->cfg.load<caf::openssl::manager>();
+  }
+  p->sys = std::make_unique<caf::actor_system>(p->cfg);
+  p->self = std::make_unique<caf::scoped_actor>(*p->sys);
+  auto& sys = *p->sys;
+  auto& self = *p->self;
+  caf::actor dir;
+  std::string why;
+  auto mm = t.plaintext ? sys.middleman().actor_handle() : sys.openssl_manager().actor_handle();
+  self->request(mm, p->timeout, caf::connect_atom::value, ep->host, ep->port)
+    .receive(
+      [&](const caf::node_id&, caf::strong_actor_ptr& h, const std::set<std::string>&) {
+        dir = caf::actor_cast<caf::actor>(h);
+      },
+      [&](caf::error& err) { why = sys.render(err); });
+  if (!dir) return fail(errc::unavailable, "cannot reach " + t.address + ": " + why);
+  self->request(dir, p->timeout, lookup_atom::value, std::string("validator"))
+    .receive(
+      [&](std::vector<role_entry>& xs) {
+        if (!xs.empty()) p->validator = xs.front().handle; // local entries come first
+      },
+      [&](caf::error& err) { why = sys.render(err); });
+  if (!p->validator)
+    return fail(errc::unavailable, "the node at " + t.address + " runs no validator role");
+  return std::unique_ptr<validator_client>(new validator_client(std::move(p)));
+}
+
+result<std::string> validator_client::submit_transaction(const bytes& wire) {
+  return impl_->ask<std::string>(tx_atom::value, wire);
+}
+
+result<std::string> validator_client::submit_evidence(const bytes& wire) {
+  return impl_->ask<std::string>(evidence_atom::value, wire);
+}
+
+result<std::string> validator_client::chain_status() {
+  return impl_->ask<std::string>(chain_atom::value);
+}
+
+result<std::string> validator_client::account(const std::string& id_hex) {
+  return impl_->ask<std::string>(account_atom::value, id_hex);
+}
+
+result<bytes> validator_client::block(std::uint64_t height) {
+  return impl_->ask<std::vector<std::uint8_t>>(block_atom::value, height);
+}
+
+} // namespace poe::tools

@@ -1,0 +1,54 @@
+#pragma once
+// A client of a running node's validator role, for the command-line tools. No CAF in this
+// header: poe-cli's offline commands stay free of it.
+//
+// Connects to the node's published directory (mutual TLS with a cluster key, or plain TCP for
+// nodes run with node.insecure-plaintext), looks up the local `validator` role and asks it.
+
+#include "poe/core/error.hpp"
+#include "poe/core/types.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace CLI {
+class App;
+}
+
+namespace poe::tools {
+
+struct node_target {
+  std::string address; ///< host:port of the node
+  std::string key, cert, ca;
+  bool plaintext = false;
+  int timeout_s = 5;
+};
+
+/// --node (env POE_NODE), --tls-key/--tls-cert/--tls-ca (env POE_TLS_KEY, POE_TLS_CERT,
+/// POE_TLS_CA), --plaintext, --timeout. `required`: --node must be given (else it is optional).
+void add_node_options(CLI::App* cmd, node_target& t, bool required = true);
+
+class validator_client {
+public:
+  /// Connects and finds the validator role. Errors: errc::invalid_argument (options),
+  /// errc::unavailable (unreachable, or the node runs no validator role).
+  static result<std::unique_ptr<validator_client>> connect(const node_target& t);
+  ~validator_client();
+
+  /// "accepted <id>" or "rejected: <reason>: <message>".
+  result<std::string> submit_transaction(const bytes& wire);
+  result<std::string> submit_evidence(const bytes& wire);
+  /// JSON texts (see the validator role's messages in poe/runtime/messages.hpp).
+  result<std::string> chain_status();
+  result<std::string> account(const std::string& id_hex);
+  /// The finalized block at `height` (qbft::encode(decision)); empty when there is none.
+  result<bytes> block(std::uint64_t height);
+
+private:
+  struct impl;
+  explicit validator_client(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace poe::tools
