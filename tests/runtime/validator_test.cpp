@@ -7,8 +7,20 @@
 //     its stored blocks and catches up through block sync; hashes match.
 //  3. Two of four crashed: no block is committed (no quorum); nothing unsafe. Restarted, progress
 //     resumes.
+//  4. Seven validators, f = 2 of them silent from the start: the five others commit.
+//  5. An equivocating validator (two conflicting signed PREPAREs of one height and round, sent
+//     to every validator besides its honest traffic): detected, the evidence goes into a block,
+//     every node slashes it (5 % of its stake into the slashing pool) and removes it; the three
+//     others go on; the removed node follows the chain without signing.
+//  6. Lossy network from seeds (drops, duplicates, delays that reorder, a partition that heals):
+//     agreement at every height on every node, and progress once the network is clean.
+//     (The 1000-seed sweeps of the consensus rules themselves are in tests/chain/qbft_test.cpp.)
 #include "poe/actors/roles.hpp"
+#include "poe/chain/block.hpp"
+#include "poe/chain/evidence.hpp"
 #include "poe/chain/genesis.hpp"
+#include "poe/chain/qbft.hpp"
+#include "poe/core/sha256.hpp"
 #include "poe/testing/harness.hpp"
 #include "test_roles.hpp"
 
@@ -26,13 +38,22 @@ using namespace std::chrono_literals;
 namespace {
 
 
+using cons_atom = caf::atom_constant<caf::atom("v_cons")>; // the validators' consensus channel
+
+std::size_t count(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto i = text.find(what); i != std::string::npos; i = text.find(what, i + 1))
+    ++n;
+  return n;
+}
+
 struct chain_fixture {
-  harness h{11};
+  harness h;
   std::string genesis_path = "/tmp/poe-genesis-" + std::to_string(::getpid()) + ".json";
   std::vector<node_index> ns;
 
-  chain_fixture() {
-    for (std::size_t i = 0; i < 4; ++i) {
+  explicit chain_fixture(std::size_t n = 4, std::uint64_t seed = 11) : h(seed) {
+    for (std::size_t i = 0; i < n; ++i) {
       testing::node_spec spec{"v" + std::to_string(i), {actors::validator_role()}, {}};
       for (std::size_t j = 0; j < i; ++j)
         spec.peers.push_back(j);
@@ -64,6 +85,17 @@ struct chain_fixture {
     if (!v) return 0;
     auto r = h.ask<std::uint64_t>(v, caf::make_message(status_atom::value));
     return r ? *r : 0;
+  }
+
+  std::string chain_status(node_index n) {
+    auto r = h.ask<std::string>(validator(n), caf::make_message(chain_atom::value));
+    return r ? *r : std::string{};
+  }
+
+  std::string account(node_index n, node_index of) {
+    auto r = h.ask<std::string>(validator(n), caf::make_message(account_atom::value,
+                                                                 h.node_id(of)));
+    return r ? *r : std::string{};
   }
 
   std::string block_at(node_index n, std::uint64_t height) {
@@ -125,4 +157,93 @@ TEST_CASE("without a quorum nothing is committed and progress resumes after rest
   f.h.start(3);
   REQUIRE(f.h.advance_until([&] { return f.all_at_least(f.ns, stalled + 3); }, 90s, 20ms));
   f.same_chain(f.ns, stalled + 3);
+}
+
+TEST_CASE("seven validators commit with two of them silent") {
+  chain_fixture f(7, 17);
+  for (node_index n = 0; n < 5; ++n)
+    f.h.start(n);
+  std::vector<node_index> live{0, 1, 2, 3, 4};
+  REQUIRE(f.h.advance_until([&] { return f.all_at_least(live, 4); }, 90s, 20ms));
+  f.same_chain(live, 4);
+  CHECK(count(f.chain_status(0), "\"stake\"") == 7); // silent, not removed
+}
+
+TEST_CASE("an equivocating validator is slashed and removed and the others go on") {
+  chain_fixture f;
+  f.h.start_all();
+  REQUIRE(f.h.advance_until([&] { return f.all_at_least(f.ns, 2); }, 30s, 20ms));
+  // Validator 3 signs two different PREPAREs for a height two ahead (buffered by the others
+  // until they get there) and sends both to everyone.
+  auto target = f.height(0) + 2;
+  auto prepare = [&](const char* content) {
+    chain::qbft::message m;
+    m.type = chain::qbft::kind::prepare;
+    m.height = target;
+    m.round = 0;
+    m.digest = sha256::digest(as_bytes(std::string(content)));
+    m.from = f.h.key(3).id();
+    m.signature = sign_in_domain(f.h.key(3), "poe-sim", chain::qbft::domain_of(m.type),
+                                 chain::qbft::signing_payload(m));
+    return chain::qbft::encode(m);
+  };
+  for (auto n : f.ns) {
+    caf::anon_send(f.validator(n), cons_atom::value, prepare("one block"));
+    caf::anon_send(f.validator(n), cons_atom::value, prepare("another block"));
+  }
+  std::vector<node_index> honest{0, 1, 2};
+  auto removed = [&](node_index n) {
+    auto st = f.chain_status(n);
+    return count(st, "\"stake\"") == 3 && st.find(f.h.node_id(3)) == std::string::npos;
+  };
+  REQUIRE(f.h.advance_until([&] { return removed(0) && removed(1) && removed(2); }, 60s, 20ms));
+  for (auto n : honest) {
+    auto st = f.chain_status(n);
+    CHECK(st.find("\"slashing_pool\":\"50\"") != std::string::npos); // 5 % of 1000
+    auto acct = f.account(n, 3);
+    CHECK(acct.find("\"jailed\":true") != std::string::npos);
+    CHECK(acct.find("\"validator\":\"950\"") != std::string::npos);
+  }
+  // Three validators go on; the removed one follows.
+  auto now = f.height(0);
+  REQUIRE(f.h.advance_until([&] { return f.all_at_least(f.ns, now + 3); }, 60s, 20ms));
+  f.same_chain(f.ns, now + 3);
+  // Evidence is in exactly one block, and the same one everywhere.
+  std::size_t with_evidence = 0;
+  for (std::uint64_t k = 1; k <= now + 3; ++k) {
+    auto raw = f.h.ask<std::vector<std::uint8_t>>(f.validator(0),
+                                                  caf::make_message(block_atom::value, k));
+    REQUIRE(raw);
+    auto d = chain::qbft::decode_decision(*raw, k);
+    REQUIRE(d);
+    auto b = chain::decode_block(d->block);
+    REQUIRE(b);
+    if (b->evidence.empty()) continue;
+    ++with_evidence;
+    auto e = chain::decode_evidence(b->evidence.front());
+    REQUIRE(e);
+    CHECK(chain::offender_of(*e).hex() == f.h.node_id(3));
+  }
+  CHECK(with_evidence == 1);
+}
+
+TEST_CASE("validators agree under lossy networks from seeds and progress once it heals") {
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    CAPTURE(seed);
+    chain_fixture f(4, seed);
+    f.h.faults({0.05, 0.05, 0.2, 150ms});
+    f.h.start_all();
+    f.h.advance(4s, 20ms);
+    f.h.partition({0, 1}, {2, 3}); // no side has a quorum
+    f.h.advance(2s, 20ms);
+    f.h.heal();
+    f.h.advance(2s, 20ms);
+    f.h.faults({});
+    CHECK(f.h.seam_counters().dropped > 0);
+    CHECK(f.h.seam_counters().delayed > 0);
+    CHECK(f.h.seam_counters().partitioned > 0);
+    auto top = std::max({f.height(0), f.height(1), f.height(2), f.height(3)});
+    REQUIRE(f.h.advance_until([&] { return f.all_at_least(f.ns, top + 2); }, 120s, 20ms));
+    f.same_chain(f.ns, top + 2);
+  }
 }
