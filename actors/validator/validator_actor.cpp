@@ -40,6 +40,12 @@ using vtimer_atom = caf::atom_constant<caf::atom("v_timer")>;
 using vnext_atom = caf::atom_constant<caf::atom("v_next")>;
 using vblock_atom = caf::atom_constant<caf::atom("v_block")>;
 using vneed_atom = caf::atom_constant<caf::atom("v_need")>;
+using vflush_atom = caf::atom_constant<caf::atom("v_flush")>;
+
+// Consensus traffic (messages, timers, block sync) goes ahead of the transaction backlog in
+// every validator's mailbox: a flood of submissions must not delay a commit.
+constexpr auto high = caf::message_priority::high;
+constexpr auto gossip_delay = std::chrono::milliseconds(5);
 
 constexpr const char* cf = "validator";
 
@@ -63,6 +69,11 @@ struct vstate {
   std::map<std::string, caf::actor> peers;          // node id hex → validator role handle
   std::multimap<std::uint64_t, bytes> future;        // buffered messages of later heights
   std::map<node_id, bytes> evidence;                 // pending evidence by offender
+  verified_txs verified;                             // signatures checked once per node
+  hash256 validated_digest;                          // the last block validated, and the
+  std::optional<ledger> validated;                   // state after it (finalize reuses it)
+  std::uint64_t transactions = 0;                    // in the chain, since genesis
+  std::vector<std::vector<std::uint8_t>> outbox;     // accepted, not yet gossiped
   std::uint64_t asked = 0;                           // last height asked for by block sync
   std::shared_ptr<metrics::gauge> height_g, round_g, mempool_g;
   std::shared_ptr<metrics::counter> round_changes, evidence_c, commits, slashes;
@@ -100,7 +111,7 @@ void apply_effects(caf::event_based_actor* self, vstate& s, qbft::effects fx);
 void broadcast(caf::event_based_actor* self, vstate& s, const qbft::message& m) {
   auto wire = qbft::encode(m);
   for (auto& [node, h] : s.peers)
-    if (node != s.ctx.node_id) self->send(h, cons_atom::value, wire);
+    if (node != s.ctx.node_id) self->send<high>(h, cons_atom::value, wire);
 }
 
 void start_height(caf::event_based_actor* self, vstate& s) {
@@ -132,7 +143,10 @@ bool finalize(vstate& s, const qbft::decision& d, bool persist = true) {
     s.ctx.log->error("finalized block {} {}", d.height, why);
     return false;
   }
-  auto next = execute_block(s.state, *b);
+  auto next = s.validated && s.validated_digest == d.digest
+                ? result<ledger>(std::move(*s.validated))
+                : execute_block(s.state, *b, &s.verified);
+  s.validated.reset();
   if (!next) {
     s.ctx.log->error("finalized block {} does not execute: {}", d.height, next.err().message);
     return false;
@@ -162,15 +176,15 @@ bool finalize(vstate& s, const qbft::decision& d, bool persist = true) {
     it = s.state.is_jailed(it->first) ? s.evidence.erase(it) : std::next(it);
   s.guard.forget_below(s.tip.height + 1);
   if (s.commits) s.commits->inc();
-  if (s.commit_latency)
-    s.commit_latency->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                                            s.height_started)
-                                .count());
+  s.transactions += b->transactions.size();
+  auto latency =
+    std::chrono::duration<double>(std::chrono::steady_clock::now() - s.height_started).count();
+  if (s.commit_latency) s.commit_latency->observe(latency);
   if (s.height_g) s.height_g->set(static_cast<double>(s.tip.height));
   if (s.mempool_g) s.mempool_g->set(static_cast<double>(s.pool.size()));
   s.ctx.log->log(persist ? spdlog::level::info : spdlog::level::debug,
-                 "committed height {} round {} block {} ({} txs)", d.height, d.round,
-                  s.tip.id.hex().substr(0, 16), b->transactions.size());
+                 "committed height {} round {} block {} ({} txs, {:.1f} ms)", d.height, d.round,
+                 s.tip.id.hex().substr(0, 16), b->transactions.size(), latency * 1000);
   return true;
 }
 
@@ -201,7 +215,8 @@ void apply_effects(caf::event_based_actor* self, vstate& s, qbft::effects fx) {
   if (fx.set_timer) {
     if (s.round_g) s.round_g->set(static_cast<double>(fx.timer_round));
     if (fx.timer_round > 0 && s.round_changes) s.round_changes->inc();
-    self->delayed_send(self, fx.timer, vtimer_atom::value, s.cons->height(), fx.timer_round);
+    self->delayed_send<high>(self, fx.timer, vtimer_atom::value, s.cons->height(),
+                             fx.timer_round);
   }
   if (fx.need_block) {
     auto txs = s.pool.select(s.state, s.tip.height + 1, s.cons->id(),
@@ -209,13 +224,25 @@ void apply_effects(caf::event_based_actor* self, vstate& s, qbft::effects fx) {
     std::vector<bytes> evidence;
     for (auto& [who, raw] : s.evidence)
       evidence.push_back(raw);
-    auto b = build_block(s.state, s.tip, txs, s.cons->id(), s.cons->round(), now_ms(), evidence);
+    auto b = build_block(s.state, s.tip, txs, s.cons->id(), s.cons->round(), now_ms(), evidence,
+                         &s.verified);
     apply_effects(self, s, s.cons->propose(encode(b)));
   }
   if (fx.decided && finalize(s, *fx.decided)) {
     auto interval = std::chrono::milliseconds(s.gen.params.block_interval_ms);
-    self->delayed_send(self, interval, vnext_atom::value);
+    self->delayed_send<high>(self, interval, vnext_atom::value);
   }
+}
+
+/// Admits a submitted transaction to the mempool; accepted ones are gossiped in batches.
+std::string admit(caf::event_based_actor* self, vstate& s, const std::vector<std::uint8_t>& wire) {
+  auto tx = decode_transaction(wire);
+  if (!tx) return "rejected: bad_encoding: " + tx.err().message;
+  if (auto st = s.pool.add(*tx, s.state, &s.verified); !st) return "rejected: " + st.text();
+  if (s.mempool_g) s.mempool_g->set(static_cast<double>(s.pool.size()));
+  if (s.outbox.empty()) self->delayed_send(self, gossip_delay, vflush_atom::value);
+  s.outbox.push_back(wire);
+  return "accepted " + tx_id(*tx).hex();
 }
 
 } // namespace
@@ -254,13 +281,21 @@ runtime::role_info validator_role() {
       }
       qbft::config qc;
       qc.chain_id = g->chain_id;
+      // Round 0 must leave time to validate a full block (signatures not yet seen included):
+      // at least 1 s, or two block intervals.
       qc.round_timeout =
-        std::chrono::milliseconds(std::max<std::uint64_t>(200, 2 * g->params.block_interval_ms));
+        std::chrono::milliseconds(std::max<std::uint64_t>(1000, 2 * g->params.block_interval_ms));
       qc.round_timeout_max = std::chrono::seconds(10);
       qc.before_sign = [s](const qbft::message& m) { return s->guard.allow(m); };
       s->cons = std::make_unique<qbft::state>(qc, *ctx.key, [s](byte_view block) {
         auto b = decode_block(block);
-        return b && bool(validate_block(s->state, s->tip, *b, now_ms()));
+        if (!b) return false;
+        std::optional<ledger> after;
+        if (!validate_block(s->state, s->tip, *b, now_ms(), 2000, &s->verified, &after))
+          return false;
+        s->validated_digest = sha256::digest(block);
+        s->validated = std::move(after);
+        return true;
       });
       auto& f = *ctx.metrics;
       s->height_g = f.make_gauge("poe_chain_height", "Height of the last finalized block.");
@@ -290,13 +325,20 @@ runtime::role_info validator_role() {
           auto m = qbft::decode_message(wire);
           if (!m) return;
           auto h = s->tip.height + 1;
+          // Between a commit and the start of the next height (the block interval), messages
+          // of that next height are kept for it, like those of later heights.
+          if (m->height == h && s->cons->height() != h) {
+            if (s->future.size() < 10'000) s->future.emplace(m->height, wire);
+            return;
+          }
           if (m->height > h) {
             if (m->height <= h + 4 && s->future.size() < 10'000) s->future.emplace(m->height, wire);
             // We are behind: ask the sender for the block we are missing (once per height).
             auto peer = s->peers.find(m->from.hex());
             if (s->asked != h && peer != s->peers.end()) {
               s->asked = h;
-              self->send(peer->second, vneed_atom::value, h, caf::actor_cast<caf::actor>(self));
+              self->send<high>(peer->second, vneed_atom::value, h,
+                               caf::actor_cast<caf::actor>(self));
             }
             return;
           }
@@ -305,7 +347,7 @@ runtime::role_info validator_role() {
             auto raw = s->ctx.store->get(cf, block_key(m->height));
             auto peer = s->peers.find(m->from.hex());
             if (raw && *raw && peer != s->peers.end())
-              self->send(peer->second, vblock_atom::value, m->height, **raw);
+              self->send<high>(peer->second, vblock_atom::value, m->height, **raw);
             return;
           }
           if (!s->cons->decided()) apply_effects(self, *s, s->cons->on_message(*m));
@@ -313,7 +355,8 @@ runtime::role_info validator_role() {
         [self, s](vneed_atom, std::uint64_t height, const caf::actor& reply_to) {
           // Messages between nodes name their reply-to handle (they also cross the test seam).
           auto raw = s->ctx.store->get(cf, block_key(height));
-          if (raw && *raw && reply_to) self->send(reply_to, vblock_atom::value, height, **raw);
+          if (raw && *raw && reply_to)
+            self->send<high>(reply_to, vblock_atom::value, height, **raw);
         },
         [self, s](vblock_atom, std::uint64_t height, const std::vector<std::uint8_t>& raw) {
           if (height != s->tip.height + 1) return;
@@ -331,20 +374,29 @@ runtime::role_info validator_role() {
         [self, s](vnext_atom) {
           if (s->cons->decided()) start_height(self, *s);
         },
-        [self, s](tx_atom, const std::vector<std::uint8_t>& wire) -> std::string {
-          auto tx = decode_transaction(wire);
-          if (!tx) return "rejected: bad_encoding: " + tx.err().message;
-          if (auto st = s->pool.add(*tx, s->state); !st) return "rejected: " + st.text();
-          if (s->mempool_g) s->mempool_g->set(static_cast<double>(s->pool.size()));
-          for (auto& [node, h] : s->peers) // gossip once to the other validators
-            if (node != s->ctx.node_id) self->send(h, txgossip_atom::value, wire);
-          return "accepted " + tx_id(*tx).hex();
+        [self, s](tx_atom, const std::vector<std::uint8_t>& wire) {
+          return admit(self, *s, wire);
         },
-        [s](txgossip_atom, const std::vector<std::uint8_t>& wire) {
-          if (auto tx = decode_transaction(wire)) {
-            auto st = s->pool.add(*tx, s->state); // a refusal here is normal (already known)
-            (void)st;
-          }
+        [self, s](tx_atom, const std::vector<std::vector<std::uint8_t>>& batch) {
+          std::vector<std::string> out;
+          out.reserve(batch.size());
+          for (auto& wire : batch)
+            out.push_back(admit(self, *s, wire));
+          return out;
+        },
+        [self, s](vflush_atom) {
+          auto batch = std::move(s->outbox);
+          s->outbox.clear();
+          for (auto& [node, h] : s->peers) // gossip once to the other validators
+            if (node != s->ctx.node_id) self->send(h, txgossip_atom::value, batch);
+        },
+        [s](txgossip_atom, const std::vector<std::vector<std::uint8_t>>& batch) {
+          for (auto& wire : batch)
+            if (auto tx = decode_transaction(wire)) {
+              auto st = s->pool.add(*tx, s->state, &s->verified); // refusals are normal here
+              (void)st;
+            }
+          if (s->mempool_g) s->mempool_g->set(static_cast<double>(s->pool.size()));
         },
         [self, s](evidence_atom, const std::vector<std::uint8_t>& raw) {
           return add_evidence(self, *s, raw);
@@ -382,6 +434,7 @@ runtime::role_info validator_role() {
                              {"round", s->cons->round()},
                              {"block_interval_ms", s->gen.params.block_interval_ms},
                              {"mempool", s->pool.size()},
+                             {"transactions", s->transactions},
                              {"pending_evidence", s->evidence.size()},
                              {"state_root", s->state.state_root().hex()},
                              {"slashing_pool", s->state.slashing_pool().to_string()},

@@ -19,10 +19,12 @@ amount spend_of(const transaction& tx) {
 
 } // namespace
 
-tx_status mempool::add(const transaction& tx, const ledger& state) {
-  if (auto st = check_transaction(tx, chain_id_, state.params().max_tx_bytes); !st) return st;
+tx_status mempool::add(const transaction& tx, const ledger& state, verified_txs* known) {
   auto id = tx_id(tx);
+  // Duplicates first: gossip brings every transaction again; no need to verify it twice.
   if (by_id_.count(id)) return reject(reject_reason::duplicate, "already pending: " + id.hex());
+  if (auto st = check_transaction(tx, chain_id_, state.params().max_tx_bytes, known); !st)
+    return st;
   auto sender = *sender_of(tx);
   auto acct = state.account_of(sender);
   if (tx.nonce < acct.nonce)

@@ -4,7 +4,7 @@ namespace poe::chain {
 
 block build_block(const ledger& state, const chain_tip& tip, const std::vector<transaction>& txs,
                   const node_id& proposer, std::uint64_t round, std::uint64_t now_ms,
-                  const std::vector<bytes>& evidence) {
+                  const std::vector<bytes>& evidence, verified_txs* known) {
   block b;
   auto& h = b.header;
   h.chain_id = state.chain_id();
@@ -23,7 +23,7 @@ block build_block(const ledger& state, const chain_tip& tip, const std::vector<t
     }
   }
   for (auto& tx : txs) {
-    if (!check_transaction(tx, state.chain_id(), state.params().max_tx_bytes)) continue;
+    if (!check_transaction(tx, state.chain_id(), state.params().max_tx_bytes, known)) continue;
     if (next.apply(tx, h.height, proposer)) b.transactions.push_back(encode(tx));
   }
   h.state_root = next.state_root();
@@ -31,7 +31,7 @@ block build_block(const ledger& state, const chain_tip& tip, const std::vector<t
   return b;
 }
 
-result<ledger> execute_block(const ledger& state, const block& b) {
+result<ledger> execute_block(const ledger& state, const block& b, verified_txs* known) {
   ledger next = state;
   auto& h = b.header;
   if (!b.poe_headers.empty())
@@ -47,7 +47,8 @@ result<ledger> execute_block(const ledger& state, const block& b) {
     auto where = "transaction " + std::to_string(i) + ": ";
     auto tx = decode_transaction(b.transactions[i]);
     if (!tx) return fail(errc::verify_failed, where + "bad_encoding: " + tx.err().message);
-    if (auto st = check_transaction(*tx, state.chain_id(), state.params().max_tx_bytes); !st)
+    if (auto st = check_transaction(*tx, state.chain_id(), state.params().max_tx_bytes, known);
+        !st)
       return fail(errc::verify_failed, where + st.text());
     if (auto st = next.apply(*tx, h.height, h.proposer); !st)
       return fail(errc::verify_failed, where + st.text());
@@ -59,13 +60,15 @@ result<ledger> execute_block(const ledger& state, const block& b) {
 }
 
 status validate_block(const ledger& state, const chain_tip& tip, const block& b,
-                      std::uint64_t now_ms, std::uint64_t max_drift_ms) {
+                      std::uint64_t now_ms, std::uint64_t max_drift_ms, verified_txs* known,
+                      std::optional<ledger>* after) {
   block_context ctx{state.chain_id(), tip.height + 1, tip.id, tip.timestamp_ms, now_ms,
                     max_drift_ms};
   if (auto r = check_block(b, ctx); r != block_reject::none)
     return fail(errc::verify_failed, std::string(to_string(r)));
-  auto next = execute_block(state, b);
+  auto next = execute_block(state, b, known);
   if (!next) return next.err();
+  if (after) *after = std::move(*next);
   return {};
 }
 

@@ -271,7 +271,7 @@ result<node_id> sender_of(const transaction& tx) {
 }
 
 tx_status check_transaction(const transaction& tx, std::string_view chain_id,
-                            std::size_t max_size) {
+                            std::size_t max_size, verified_txs* known) {
   // Field bounds first: they decide whether the transaction has an encoding at all.
   if (tx.chain_id.size() > 64 || tx.sender_key.size() > max_sender_key_size ||
       tx.signature.size() > max_signature_size)
@@ -303,9 +303,15 @@ tx_status check_transaction(const transaction& tx, std::string_view chain_id,
                   "signature is " + std::to_string(tx.signature.size()) + " bytes, " +
                       std::string{poe::to_string(key->type())} + " signatures are " +
                       std::to_string(key->signature_size()));
+  hash256 id;
+  if (known) {
+    id = tx_id(tx);
+    if (known->contains(id)) return {};
+  }
   if (!verify_in_domain(*key, tx.chain_id, msg_type::transaction, signing_payload(tx),
                         tx.signature))
     return reject(reject_reason::bad_signature, "signature does not verify");
+  if (known) known->insert(id);
   return {};
 }
 

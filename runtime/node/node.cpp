@@ -207,6 +207,11 @@ int run_node(std::vector<std::string> args, const role_registry& registry) {
   auto& base_cfg = static_cast<caf::actor_system_config&>(cfg); // load() is hidden
   base_cfg.load<caf::io::middleman>();
   if (tls) base_cfg.load<caf::openssl::manager>();
+  // CAF's idle workers poll 600 times (500 of them with 50 µs sleeps) before they block. On a
+  // shared or virtualized host that polling costs more CPU than the work itself (the chain
+  // benchmark measured most of its cycles there); poll briefly, then block until work comes.
+  base_cfg.set("work-stealing.aggressive-poll-attempts", std::size_t{10});
+  base_cfg.set("work-stealing.moderate-poll-attempts", std::size_t{10});
   int rc = 0;
   {
     caf::actor_system sys{cfg};

@@ -6,6 +6,7 @@
 //   merkle_root/4096     RFC 6962 root of 4096 leaf hashes (anchor: 0.6 ms)
 //   sha256/<bytes>       streaming SHA-256 throughput
 
+#include "poe/chain/producer.hpp"
 #include "poe/core/merkle.hpp"
 #include "poe/core/poe_v1.hpp"
 #include "poe/core/sha256.hpp"
@@ -15,6 +16,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include <map>
 #include <stdexcept>
 
 namespace {
@@ -128,3 +130,82 @@ void sha256_bench(benchmark::State& state) {
 BENCHMARK(sha256_bench)->Name("sha256")->Arg(1024)->Arg(16384);
 
 } // namespace
+
+// -- chain execution (single core) ---------------------------------------------------------------
+//   chain_check_tx        context-free checks of one signed transfer, signature included
+//   chain_execute/N       execute a block of N transfers from N/10 senders (signatures
+//                         verified), the single-core bound of a validator's execution
+//   chain_execute_known/N the same with every signature already verified (the node's cache)
+
+
+namespace {
+
+struct chain_fixture {
+  chain::ledger state;
+  chain::block blk;
+  std::vector<chain::transaction> txs;
+
+  explicit chain_fixture(int n) : state(make_state(n)) {
+    for (int k = 0; k < 10; ++k)
+      for (int s = 0; s < n / 10; ++s) {
+        chain::transaction tx;
+        tx.chain_id = "bench";
+        tx.nonce = static_cast<std::uint64_t>(k);
+        tx.fee = amount{1};
+        tx.body = chain::transfer{sender(s + 1).id(), amount{1}};
+        chain::sign(tx, sender(s));
+        txs.push_back(tx);
+      }
+    blk = chain::build_block(state, {}, txs, sender(0).id(), 0, 1000);
+    if (blk.transactions.size() != txs.size()) throw std::runtime_error("bench block incomplete");
+  }
+  static const private_key& sender(int i) {
+    static std::map<int, private_key> keys;
+    auto it = keys.find(i);
+    if (it == keys.end()) {
+      auto seed = sha256::digest(as_bytes("bench-sender-" + std::to_string(i)));
+      it = keys.emplace(i, *private_key::ed25519_from_seed(seed.view())).first;
+    }
+    return it->second;
+  }
+  static chain::ledger make_state(int n) {
+    chain::genesis g;
+    g.chain_id = "bench";
+    g.validators.push_back({sender(-1).pub(), amount{1000}});
+    for (int s = 0; s <= n / 10; ++s)
+      g.balances.push_back({sender(s).id(), amount{1'000'000}});
+    std::sort(g.balances.begin(), g.balances.end(),
+              [](auto& a, auto& b) { return a.account < b.account; });
+    return *chain::ledger::from_genesis(g);
+  }
+};
+
+void chain_check_tx_bench(benchmark::State& st) {
+  static chain_fixture f(100);
+  std::size_t i = 0;
+  for (auto _ : st) {
+    auto ok = chain::check_transaction(f.txs[i++ % f.txs.size()], "bench", 4096);
+    benchmark::DoNotOptimize(ok);
+  }
+}
+
+void chain_execute_bench(benchmark::State& st, bool known) {
+  auto n = static_cast<int>(st.range(0));
+  chain_fixture f(n);
+  chain::verified_txs cache;
+  if (known)
+    for (auto& tx : f.txs)
+      cache.insert(chain::tx_id(tx));
+  for (auto _ : st) {
+    auto next = chain::execute_block(f.state, f.blk, known ? &cache : nullptr);
+    if (!next) st.SkipWithError(next.err().message.c_str());
+    benchmark::DoNotOptimize(next);
+  }
+  st.SetItemsProcessed(st.iterations() * n);
+}
+
+} // namespace
+
+BENCHMARK(chain_check_tx_bench)->Name("chain_check_tx");
+BENCHMARK_CAPTURE(chain_execute_bench, plain, false)->Name("chain_execute")->Arg(1000)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(chain_execute_bench, known, true)->Name("chain_execute_known")->Arg(1000)->Unit(benchmark::kMillisecond);

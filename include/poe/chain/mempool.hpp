@@ -28,7 +28,8 @@ public:
   mempool(std::string chain_id, mempool_limits limits = {});
 
   /// Checks `tx` (context-free, then against `state`) and keeps it.
-  tx_status add(const transaction& tx, const ledger& state);
+  /// `known`: signatures already verified (the node's cache; verified ones are added).
+  tx_status add(const transaction& tx, const ledger& state, verified_txs* known = nullptr);
   std::size_t size() const { return by_id_.size(); }
   bool contains(const hash256& id) const { return by_id_.count(id) > 0; }
 

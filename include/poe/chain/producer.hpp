@@ -29,16 +29,19 @@ struct chain_tip {
 /// others are left out), timestamp max(now_ms, parent + 1).
 block build_block(const ledger& state, const chain_tip& tip, const std::vector<transaction>& txs,
                   const node_id& proposer, std::uint64_t round, std::uint64_t now_ms,
-                  const std::vector<bytes>& evidence = {});
+                  const std::vector<bytes>& evidence = {}, verified_txs* known = nullptr);
 
 /// The state after executing `b` on `state`; an error names the first evidence item or
 /// transaction that does not decode, verify or apply, or a state root that does not match the
 /// header ("bad_state_root").
-result<ledger> execute_block(const ledger& state, const block& b);
+/// `known` (here and below): signatures already verified by this node (see verified_txs).
+result<ledger> execute_block(const ledger& state, const block& b, verified_txs* known = nullptr);
 
-/// check_block (chain, height, parent, timestamps, body roots) and then execute_block.
+/// check_block (chain, height, parent, timestamps, body roots) and then execute_block; the
+/// resulting state goes to `after` when given.
 status validate_block(const ledger& state, const chain_tip& tip, const block& b,
-                      std::uint64_t now_ms, std::uint64_t max_drift_ms = 2000);
+                      std::uint64_t now_ms, std::uint64_t max_drift_ms = 2000,
+                      verified_txs* known = nullptr, std::optional<ledger>* after = nullptr);
 
 /// The tip after `b`.
 chain_tip tip_of(const block& b);

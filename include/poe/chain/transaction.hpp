@@ -33,6 +33,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <set>
 #include <variant>
 
 namespace poe::chain {
@@ -166,7 +167,27 @@ inline rejection reject(reject_reason r, std::string message) {
 /// The context-free check, cheapest first: bad_encoding (a byte string over its bound),
 /// oversized (encoding > max_size), wrong_chain, bad_encoding (invalid chain id, unknown
 /// role), bad_key, zero_amount, self_transfer, bad_signature (length, then verification).
-tx_status check_transaction(const transaction& tx, std::string_view chain_id, std::size_t max_size);
+/// Signatures a node has already verified, by transaction id (which covers the signature), so
+/// that each transaction's signature is checked once per node — at admission — and not again
+/// when the block is built, validated and executed. Bounded: it forgets everything once it
+/// holds `capacity` ids.
+class verified_txs {
+public:
+  explicit verified_txs(std::size_t capacity = 1 << 20) : capacity_(capacity) {}
+  bool contains(const hash256& id) const { return ids_.count(id) > 0; }
+  void insert(const hash256& id) {
+    if (ids_.size() >= capacity_) ids_.clear();
+    ids_.insert(id);
+  }
+  std::size_t size() const { return ids_.size(); }
+
+private:
+  std::size_t capacity_;
+  std::set<hash256> ids_;
+};
+
+tx_status check_transaction(const transaction& tx, std::string_view chain_id, std::size_t max_size,
+                            verified_txs* known = nullptr);
 
 /// The sender's node id, or bad_key.
 result<node_id> sender_of(const transaction& tx);

@@ -51,6 +51,8 @@ public:
   friend bool operator==(const public_key& a, const public_key& b) { return a.der_ == b.der_; }
 
 private:
+  /// The uncached parse behind from_der.
+  static result<public_key> parse_der(byte_view spki_der);
   friend class private_key;
   friend class verifier;
   std::shared_ptr<detail::pkey_handle> key_;

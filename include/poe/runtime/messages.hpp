@@ -43,7 +43,8 @@ using status_atom = caf::atom_constant<caf::atom("status")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
 /// The `validator` role, for clients: (tx_atom, bytes) → std::string "accepted <id>" or
-/// "rejected: <reason>: <message>"; (evidence_atom, bytes) → the same for evidence;
+/// "rejected: <reason>: <message>"; (tx_atom, std::vector<bytes>) → one such answer per
+/// transaction (std::vector<std::string>); (evidence_atom, bytes) → the same for evidence;
 /// (account_atom, std::string node_id_hex) → std::string JSON {"account","balance","nonce",
 /// "stakes","height"}; (chain_atom) → std::string JSON chain status; (block_atom, u64 height)
 /// → bytes of the finalized block (qbft::encode(decision)), empty when unknown;
