@@ -312,3 +312,40 @@ TEST_CASE("role and reason names are stable") {
   CHECK_FALSE(names.contains("unknown"));
   CHECK(tx_status{}.text() == "accepted");
 }
+
+TEST_CASE("a verified signature is checked once and a changed one again") {
+  auto tx = make_tx(10, 0, transfer{chain::test::id(11), amount{5}});
+  verified_txs known;
+  REQUIRE(check_transaction(tx, chain::test::chain, 4096, &known));
+  CHECK(known.contains(tx_id(tx)));
+  CHECK(check_transaction(tx, chain::test::chain, 4096, &known)); // from the cache
+  auto forged = tx;
+  forged.signature[3] ^= 1; // another id: verified, and refused
+  auto st = check_transaction(forged, chain::test::chain, 4096, &known);
+  REQUIRE_FALSE(st);
+  CHECK(st.reason() == reject_reason::bad_signature);
+  CHECK_FALSE(known.contains(tx_id(forged)));
+  // Context-free checks still run for cached ids.
+  CHECK(check_transaction(tx, "other-chain", 4096, &known).reason() == reject_reason::wrong_chain);
+
+  verified_txs tiny(2); // bounded: forgets everything when full
+  tiny.insert(tx_id(tx));
+  tiny.insert(tx_id(forged));
+  tiny.insert(hash256{});
+  CHECK(tiny.size() == 1);
+}
+
+TEST_CASE("parsed keys come from a cache that keeps ids and refusals exact") {
+  auto der = chain::test::key(3).pub().der();
+  auto a = public_key::from_der(der);
+  auto b = public_key::from_der(der);
+  REQUIRE(a);
+  REQUIRE(b);
+  CHECK(a->id() == b->id());
+  CHECK(a->id() == chain::test::key(3).id());
+  auto longer = der;
+  longer.push_back(0); // never cached: refused every time
+  CHECK_FALSE(public_key::from_der(longer));
+  CHECK_FALSE(public_key::from_der(longer));
+  CHECK(public_key::from_der(der));
+}

@@ -12,6 +12,8 @@
 //     to every validator besides its honest traffic): detected, the evidence goes into a block,
 //     every node slashes it (5 % of its stake into the slashing pool) and removes it; the three
 //     others go on; the removed node follows the chain without signing.
+//  7. A batch of submissions: each gets its own answer (a bad one is refused with its reason),
+//     the accepted ones are gossiped, committed and visible on every node.
 //  6. Lossy network from seeds (drops, duplicates, delays that reorder, a partition that heals):
 //     agreement at every height on every node, and progress once the network is clean.
 //     (The 1000-seed sweeps of the consensus rules themselves are in tests/chain/qbft_test.cpp.)
@@ -20,6 +22,7 @@
 #include "poe/chain/evidence.hpp"
 #include "poe/chain/genesis.hpp"
 #include "poe/chain/qbft.hpp"
+#include "poe/chain/transaction.hpp"
 #include "poe/core/sha256.hpp"
 #include "poe/testing/harness.hpp"
 #include "test_roles.hpp"
@@ -68,6 +71,7 @@ struct chain_fixture {
     std::sort(g.validators.begin(), g.validators.end(),
               [](auto& a, auto& b) { return a.id() < b.id(); });
     g.params.block_interval_ms = 50;
+    g.balances.push_back({h.key(ns[0]).id(), amount{1'000'000}});
     std::ofstream(genesis_path) << chain::to_json(g);
     h.set("validator.genesis", genesis_path);
   }
@@ -246,4 +250,42 @@ TEST_CASE("validators agree under lossy networks from seeds and progress once it
     REQUIRE(f.h.advance_until([&] { return f.all_at_least(f.ns, top + 2); }, 120s, 20ms));
     f.same_chain(f.ns, top + 2);
   }
+}
+
+TEST_CASE("a batch of transactions is answered one by one and committed everywhere") {
+  chain_fixture f;
+  f.h.start_all();
+  REQUIRE(f.h.advance_until([&] { return f.all_at_least(f.ns, 1); }, 30s, 20ms));
+  auto pay = [&](std::uint64_t nonce, node_index to, std::uint64_t value) {
+    chain::transaction tx;
+    tx.chain_id = "poe-sim";
+    tx.nonce = nonce;
+    tx.fee = amount{1};
+    tx.body = chain::transfer{f.h.key(to).id(), amount{value}};
+    chain::sign(tx, f.h.key(0));
+    return chain::encode(tx);
+  };
+  std::vector<std::vector<std::uint8_t>> batch{pay(0, 1, 100), pay(1, 2, 200), {1, 2, 3},
+                                               pay(0, 3, 5)};
+  auto answers = f.h.ask<std::vector<std::string>>(
+    f.validator(0), caf::make_message(tx_atom::value, batch));
+  REQUIRE(answers);
+  REQUIRE(answers->size() == 4);
+  CHECK((*answers)[0].rfind("accepted ", 0) == 0);
+  CHECK((*answers)[1].rfind("accepted ", 0) == 0);
+  CHECK((*answers)[2].rfind("rejected: bad_encoding", 0) == 0);
+  // Another transaction with a nonce already pending: refused (no replacement by fee).
+  CHECK((*answers)[3].find("rejected: duplicate: a transaction with nonce 0 is pending") == 0);
+  auto has = [&](node_index n, node_index who, const std::string& balance) {
+    return f.account(n, who).find("\"balance\":\"" + balance + "\"") != std::string::npos;
+  };
+  REQUIRE(f.h.advance_until(
+    [&] {
+      for (auto n : f.ns)
+        if (!has(n, 2, "200")) return false;
+      return true;
+    },
+    30s, 20ms));
+  for (auto n : f.ns)
+    CHECK(f.account(n, 0).find("\"nonce\":2") != std::string::npos);
 }
