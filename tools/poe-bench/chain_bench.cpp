@@ -73,6 +73,8 @@ int run_chain(int argc, char** argv, const std::string& self_path) {
     if (a == "--senders") senders = std::stoi(argv[i + 1]);
     if (a == "--max-block-txs") max_block = std::stoi(argv[i + 1]);
   }
+  // A mempool keeps at most 64 pending transactions per sender: at most 50 per sender here.
+  senders = std::max(senders, (transfers + 49) / 50);
   auto bin = fs::path(self_path).parent_path();
   auto build = bin.parent_path();
   auto src = fs::path(POE_SOURCE_DIR);
