@@ -79,6 +79,7 @@ struct vstate {
   std::shared_ptr<metrics::counter> round_changes, evidence_c, commits, slashes;
   std::shared_ptr<metrics::histogram> commit_latency;
   std::chrono::steady_clock::time_point height_started;
+  double t_prepare = 0, t_commit = 0; // ms from the height's start to our PREPARE / COMMIT
 
   vstate(role_context c, genesis g, ledger l)
     : ctx(std::move(c)), gen(std::move(g)), state(std::move(l)), pool(gen.chain_id),
@@ -183,8 +184,11 @@ bool finalize(vstate& s, const qbft::decision& d, bool persist = true) {
   if (s.height_g) s.height_g->set(static_cast<double>(s.tip.height));
   if (s.mempool_g) s.mempool_g->set(static_cast<double>(s.pool.size()));
   s.ctx.log->log(persist ? spdlog::level::info : spdlog::level::debug,
-                 "committed height {} round {} block {} ({} txs, {:.1f} ms)", d.height, d.round,
-                 s.tip.id.hex().substr(0, 16), b->transactions.size(), latency * 1000);
+                 "committed height {} round {} block {} ({} txs, {:.1f} ms; prepared at {:.1f}, "
+                 "committed at {:.1f})",
+                 d.height, d.round, s.tip.id.hex().substr(0, 16), b->transactions.size(),
+                 latency * 1000, s.t_prepare, s.t_commit);
+  s.t_prepare = s.t_commit = 0;
   return true;
 }
 
@@ -207,8 +211,15 @@ std::string add_evidence(caf::event_based_actor* self, vstate& s, const bytes& r
 }
 
 void apply_effects(caf::event_based_actor* self, vstate& s, qbft::effects fx) {
-  for (auto& m : fx.broadcast)
+  for (auto& m : fx.broadcast) {
+    if (m.type == qbft::kind::prepare || m.type == qbft::kind::commit) {
+      auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                          s.height_started)
+                  .count();
+      (m.type == qbft::kind::prepare ? s.t_prepare : s.t_commit) = ms;
+    }
     broadcast(self, s, m);
+  }
   for (auto& eq : fx.evidence)
     if (auto key = s.state.key_of(eq.first.from))
       add_evidence(self, s, encode(make_evidence(s.gen.chain_id, *key, eq)));

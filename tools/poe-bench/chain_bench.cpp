@@ -39,7 +39,7 @@ namespace {
 
 /// Commit latencies (ms) that node logs report for heights in (from, to].
 std::vector<double> latencies(const fs::path& dir, std::uint64_t from, std::uint64_t to) {
-  static const std::regex line(R"(committed height (\d+) round \d+ block [0-9a-f]+ \((\d+) txs, ([0-9.]+) ms\))");
+  static const std::regex line(R"(committed height (\d+) round \d+ block [0-9a-f]+ \((\d+) txs, ([0-9.]+) ms)");
   std::vector<double> out;
   for (int i = 0; i < 4; ++i) {
     std::ifstream in(dir / ("node-" + std::to_string(i)) / "node.log");
