@@ -9,6 +9,8 @@
 #   headers, so nothing forbidden comes in through another poe header (e.g. log.hpp, role.hpp).
 # - The chain's pure logic (runtime/chain, poe_chain, and include/poe/chain) is held to the
 #   same rules; of poe's own headers it includes only poe/core/* and poe/chain/*.
+# - So is the storage role's pure logic (runtime/storage, poe_storage, include/poe/storage):
+#   only poe/core/* and poe/storage/*.
 set(pure_runtime_headers supervisor_state directory_state peer_auth settings)
 
 file(GLOB_RECURSE core_files
@@ -24,7 +26,11 @@ file(GLOB_RECURSE logic_files
 file(GLOB_RECURSE chain_files
   "${SOURCE_DIR}/include/poe/chain/*.hpp"
   "${SOURCE_DIR}/runtime/chain/*.hpp" "${SOURCE_DIR}/runtime/chain/*.cpp")
+file(GLOB_RECURSE storage_files
+  "${SOURCE_DIR}/include/poe/storage/*.hpp"
+  "${SOURCE_DIR}/runtime/storage/*.hpp" "${SOURCE_DIR}/runtime/storage/*.cpp")
 set(allowed_poe_includes "poe/core/")
+set(allowed_storage_includes "poe/core/" "poe/storage/")
 set(allowed_chain_includes "poe/core/" "poe/chain/")
 foreach(h IN LISTS pure_runtime_headers)
   set(f "${SOURCE_DIR}/include/poe/runtime/${h}.hpp")
@@ -36,7 +42,7 @@ foreach(h IN LISTS pure_runtime_headers)
   list(APPEND allowed_poe_includes "poe/runtime/${h}.hpp")
 endforeach()
 
-set(checked ${core_files} ${state_files} ${logic_files} ${chain_files})
+set(checked ${core_files} ${state_files} ${logic_files} ${chain_files} ${storage_files})
 list(REMOVE_DUPLICATES checked)
 set(violations "")
 set(count 0)
@@ -76,10 +82,13 @@ check_poe_includes("${logic_files}" "${allowed_poe_includes}"
   "runtime logic may include only poe/core/* and the pure runtime headers")
 check_poe_includes("${chain_files}" "${allowed_chain_includes}"
   "chain logic may include only poe/core/* and poe/chain/*")
+check_poe_includes("${storage_files}" "${allowed_storage_includes}"
+  "storage logic may include only poe/core/* and poe/storage/*")
 
 list(LENGTH core_files n_core)
 list(LENGTH logic_files n_logic)
 list(LENGTH chain_files n_chain)
+list(LENGTH storage_files n_storage)
 list(LENGTH checked n)
 if(n_core EQUAL 0)
   message(FATAL_ERROR "layering check found no core files under ${SOURCE_DIR}")
@@ -89,4 +98,4 @@ if(violations)
                       "chain files:\n${violations}")
 endif()
 message(STATUS "layering: ${n} files clean (${n_core} core, ${n_logic} runtime logic, "
-               "${n_chain} chain)")
+               "${n_chain} chain, ${n_storage} storage)")
