@@ -46,10 +46,10 @@ runtime::role_registry builtin_roles() {
   runtime::role_registry r;
   r.add(probe_role());
   r.add(validator_role());
+  r.add(storage_role());
   auto later = [&](const char* name, const char* summary, const char* issue) {
     r.add({name, summary, {}, std::string("not in this build yet (arrives with ") + issue + ")"});
   };
-  later("storage", "content-addressed replicated media store", "the storage issue");
   later("execution", "transcoding under PoE", "the execution issue");
   later("verifier", "PoE checks and sampled re-execution", "the execution issue");
   later("builder", "receipts to LogBlocks to PoE headers, PBS bids", "the notarization issue");

@@ -78,11 +78,12 @@ std::uint32_t chunk_store::refs(const cid& id) const {
 }
 
 result<cid> chunk_store::put_manifest(byte_view encoded, const std::string& owner,
-                                      std::uint64_t now_ms) {
+                                      std::uint64_t now_ms, bool require_chunks) {
   auto m = storage::decode_manifest(encoded, max_object_);
   if (!m) return fail(errc::invalid_argument, "manifest refused: " + m.err().message);
-  for (auto& c : m->chunks)
-    if (!has(c.id)) return fail(errc::invalid_argument, "chunk missing: " + c.id.str());
+  if (require_chunks)
+    for (auto& c : m->chunks)
+      if (!has(c.id)) return fail(errc::invalid_argument, "chunk missing: " + c.id.str());
   auto id = storage::manifest_cid(*m);
   if (has(id)) return id;
   store::batch b;
@@ -97,6 +98,30 @@ result<cid> chunk_store::put_manifest(byte_view encoded, const std::string& owne
   b.put(cf, key('o', id), o);
   if (auto st = db_.write(b, store::write_mode::sync); !st) return st.err();
   return id;
+}
+
+status chunk_store::repair_chunk(const cid& id, byte_view data) {
+  if (!id.matches(data)) return fail(errc::verify_failed, "repair refused: bytes do not match");
+  auto old = db_.get(cf, key('c', id));
+  if (!old) return old.err();
+  if (auto st = db_.put(cf, key('c', id), data, store::write_mode::sync); !st) return st;
+  if (!*old) {
+    bytes_ += data.size();
+    ++chunks_;
+  }
+  return {};
+}
+
+result<std::vector<cid>> chunk_store::all() const {
+  std::vector<cid> out;
+  for (auto prefix : {"c/", "m/"}) {
+    auto st = db_.for_each(cf, as_bytes(prefix), [&](byte_view k, byte_view) {
+      if (auto id = cid::from_bytes(k.subspan(2))) out.push_back(*id);
+      return true;
+    });
+    if (!st) return st.err();
+  }
+  return out;
 }
 
 result<storage::manifest> chunk_store::get_manifest(const cid& id) const {

@@ -38,8 +38,14 @@ public:
   bool has(const storage::cid& id) const;
 
   /// Stores a manifest whose chunks are all present (else the first missing one is named).
+  /// `require_chunks` false: a replica of the manifest on a node that holds only some chunks
+  /// (references are counted for the chunks held here).
   result<storage::cid> put_manifest(byte_view encoded, const std::string& owner,
-                                    std::uint64_t now_ms);
+                                    std::uint64_t now_ms, bool require_chunks = true);
+  /// Replaces a chunk found corrupt with bytes that match its CID (repair from a replica).
+  status repair_chunk(const storage::cid& id, byte_view data);
+  /// Every stored chunk and manifest CID.
+  result<std::vector<storage::cid>> all() const;
   result<storage::manifest> get_manifest(const storage::cid& id) const;
 
   struct stat_info {

@@ -67,6 +67,10 @@ node_config::node_config() {
     .add(handshake_timeout_, "handshake-timeout", "limit of the identity handshake, e.g. 5s");
   caf::config_option_adder{custom_options_, "validator"}.add(
     validator_genesis_, "genesis", "genesis JSON file of the chain (validators, balances, ...)");
+  caf::config_option_adder{custom_options_, "storage"}
+    .add(storage_replicas_, "replicas", "copies of every chunk on distinct storage nodes (1..16)")
+    .add(storage_acks_, "acks", "stored copies a put waits for (1..replicas; 0: all replicas)")
+    .add(storage_max_object_mib_, "max-object-mib", "largest file accepted, in MiB (1..1048576)");
   caf::config_option_adder{custom_options_, "probe"}.add<bool>(
     "crash-on-start", "fault drill: the probe role throws at start (tests the supervisor)");
 }
@@ -229,6 +233,18 @@ node_config::outcome node_config::load(std::vector<std::string> args,
   s.net.reconnect_max = dur(reconnect_max_);
   s.net.handshake_timeout = dur(handshake_timeout_);
   if (!validator_genesis_.empty()) s.role_options["validator.genesis"] = validator_genesis_;
+  if (storage_replicas_ < 1 || storage_replicas_ > 16)
+    problem("storage.replicas", std::to_string(storage_replicas_) + " is not in 1..16");
+  if (storage_acks_ > storage_replicas_)
+    problem("storage.acks", std::to_string(storage_acks_) + " exceeds storage.replicas (" +
+                              std::to_string(storage_replicas_) + ")");
+  if (storage_max_object_mib_ < 1 || storage_max_object_mib_ > 1048576)
+    problem("storage.max-object-mib", std::to_string(storage_max_object_mib_) +
+                                        " is not in 1..1048576");
+  s.role_options["storage.replicas"] = std::to_string(storage_replicas_);
+  s.role_options["storage.acks"] =
+    std::to_string(storage_acks_ == 0 ? storage_replicas_ : storage_acks_);
+  s.role_options["storage.max-object-mib"] = std::to_string(storage_max_object_mib_);
   if (auto st = check_settings(s, known_roles); !st) {
     std::istringstream lines(st.err().message);
     for (std::string line; std::getline(lines, line);) {
@@ -259,7 +275,7 @@ std::string node_config::help_text() const {
     opts.push_back(&o);
   auto is_poe = [](caf::string_view c) {
     for (auto g : {"node", "tls", "supervisor", "metrics", "log", "store", "net", "validator",
-                   "probe"})
+                   "storage", "probe"})
       if (c == g) return true;
     return false;
   };

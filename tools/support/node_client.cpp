@@ -25,12 +25,14 @@ void add_node_options(CLI::App* cmd, node_target& t, bool required) {
   cmd->add_option("--timeout", t.timeout_s, "seconds to wait for the node (default 5)");
 }
 
-struct validator_client::impl {
+struct detail::connection {
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
   std::unique_ptr<caf::scoped_actor> self;
   caf::actor validator;
   std::chrono::seconds timeout{5};
+
+  std::string role;
 
   template <class R, class... Ts>
   result<R> ask(Ts&&... xs) {
@@ -39,23 +41,65 @@ struct validator_client::impl {
       ->request(validator, timeout, std::forward<Ts>(xs)...)
       .receive([&](R& r) { out = std::move(r); },
                [&](caf::error& e) {
-                 out = fail(errc::unavailable, "the validator did not answer: " + sys->render(e));
+                 // A refusal by the role carries its reason as the error's context.
+                 if (e.category() == caf::atom("system") &&
+                     e.code() == static_cast<std::uint8_t>(caf::sec::runtime_error) &&
+                     !e.context().empty() && e.context().match_elements<std::string>())
+                   out = fail(errc::invalid_argument, e.context().get_as<std::string>(0));
+                 else
+                   out = fail(errc::unavailable, "the " + role + " role did not answer: " +
+                                                   sys->render(e));
                });
     return out;
   }
+
+  static result<std::unique_ptr<connection>> open(const node_target& t, const std::string& role);
 };
 
-validator_client::validator_client(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+validator_client::validator_client(std::unique_ptr<detail::connection> p) : impl_(std::move(p)) {}
 validator_client::~validator_client() = default;
 
 result<std::unique_ptr<validator_client>> validator_client::connect(const node_target& t) {
+  auto c = detail::connection::open(t, "validator");
+  if (!c) return c.err();
+  return std::unique_ptr<validator_client>(new validator_client(std::move(*c)));
+}
+
+storage_client::storage_client(std::unique_ptr<detail::connection> p) : impl_(std::move(p)) {}
+storage_client::~storage_client() = default;
+
+result<std::unique_ptr<storage_client>> storage_client::connect(const node_target& t) {
+  auto c = detail::connection::open(t, "storage");
+  if (!c) return c.err();
+  return std::unique_ptr<storage_client>(new storage_client(std::move(*c)));
+}
+
+result<std::string> storage_client::put_chunk(const bytes& chunk) {
+  return impl_->ask<std::string>(st_put_atom::value, chunk);
+}
+
+result<std::string> storage_client::put_manifest(const bytes& m, const std::string& owner) {
+  return impl_->ask<std::string>(st_putm_atom::value, m, owner);
+}
+
+result<bytes> storage_client::get(const std::string& cid) {
+  return impl_->ask<std::vector<std::uint8_t>>(st_get_atom::value, cid);
+}
+
+result<std::string> storage_client::stat(const std::string& cid) {
+  return impl_->ask<std::string>(st_stat_atom::value, cid);
+}
+
+result<std::unique_ptr<detail::connection>> detail::connection::open(const node_target& t,
+                                                                     const std::string& role) {
   auto ep = parse_endpoint(t.address);
   if (!ep) return fail(errc::invalid_argument, "--node: " + ep.err().message);
   if (!t.plaintext && (t.key.empty() || t.cert.empty() || t.ca.empty()))
     return fail(errc::invalid_argument,
                 "TLS needs --tls-key, --tls-cert and --tls-ca (or POE_TLS_KEY, POE_TLS_CERT, "
                 "POE_TLS_CA), or --plaintext");
-  auto p = std::make_unique<impl>();
+  auto p = std::make_unique<connection>();
+  p->role = role;
   p->timeout = std::chrono::seconds(std::max(1, t.timeout_s));
   register_messages(p->cfg);
   p->cfg.set("logger.verbosity", caf::atom("quiet"));
@@ -82,15 +126,15 @@ result<std::unique_ptr<validator_client>> validator_client::connect(const node_t
       },
       [&](caf::error& err) { why = sys.render(err); });
   if (!dir) return fail(errc::unavailable, "cannot reach " + t.address + ": " + why);
-  self->request(dir, p->timeout, lookup_atom::value, std::string("validator"))
+  self->request(dir, p->timeout, lookup_atom::value, role)
     .receive(
       [&](std::vector<role_entry>& xs) {
         if (!xs.empty()) p->validator = xs.front().handle; // local entries come first
       },
       [&](caf::error& err) { why = sys.render(err); });
   if (!p->validator)
-    return fail(errc::unavailable, "the node at " + t.address + " runs no validator role");
-  return std::unique_ptr<validator_client>(new validator_client(std::move(p)));
+    return fail(errc::unavailable, "the node at " + t.address + " runs no " + role + " role");
+  return p;
 }
 
 result<std::string> validator_client::submit_transaction(const bytes& wire) {

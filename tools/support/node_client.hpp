@@ -29,6 +29,10 @@ struct node_target {
 /// POE_TLS_CA), --plaintext, --timeout. `required`: --node must be given (else it is optional).
 void add_node_options(CLI::App* cmd, node_target& t, bool required = true);
 
+namespace detail {
+struct connection; // a CAF actor system connected to one node's role
+} // namespace detail
+
 class validator_client {
 public:
   /// Connects and finds the validator role. Errors: errc::invalid_argument (options),
@@ -46,9 +50,28 @@ public:
   result<bytes> block(std::uint64_t height);
 
 private:
-  struct impl;
-  explicit validator_client(std::unique_ptr<impl> p);
-  std::unique_ptr<impl> impl_;
+  explicit validator_client(std::unique_ptr<detail::connection> p);
+  std::unique_ptr<detail::connection> impl_;
+};
+
+/// A client of a node's `storage` role. Errors carry the node's reason.
+class storage_client {
+public:
+  static result<std::unique_ptr<storage_client>> connect(const node_target& t);
+  ~storage_client();
+
+  /// The chunk's CID once the node stored the configured number of copies.
+  result<std::string> put_chunk(const bytes& chunk);
+  /// The manifest's CID (all its chunks must be stored first).
+  result<std::string> put_manifest(const bytes& manifest, const std::string& owner);
+  /// A chunk's or manifest's bytes (the node fetches from a replica if needed).
+  result<bytes> get(const std::string& cid);
+  /// JSON (see the storage role's messages).
+  result<std::string> stat(const std::string& cid);
+
+private:
+  explicit storage_client(std::unique_ptr<detail::connection> p);
+  std::unique_ptr<detail::connection> impl_;
 };
 
 } // namespace poe::tools

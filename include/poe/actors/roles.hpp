@@ -16,6 +16,8 @@ runtime::role_info probe_role();
 /// gossip or CLI yet). Needs `validator.genesis` and the node's store.
 runtime::role_info validator_role();
 
+runtime::role_info storage_role();
+
 /// Every role poe-node knows.
 runtime::role_registry builtin_roles();
 

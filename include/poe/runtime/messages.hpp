@@ -56,6 +56,24 @@ using evidence_atom = caf::atom_constant<caf::atom("v_evid")>;
 using evgossip_atom = caf::atom_constant<caf::atom("v_evg")>;
 using chain_atom = caf::atom_constant<caf::atom("v_chain")>;
 using block_atom = caf::atom_constant<caf::atom("v_blk")>;
+/// The `storage` role (docs/protocol.md): chunks and manifests by CID (text "b…").
+/// (st_put, bytes chunk) → string CID after `storage.acks` copies; (st_putm, bytes manifest,
+/// string owner) → string CID; (st_get, string cid) → bytes (chunk or manifest; fetched from a
+/// replica when missing or corrupt here); (st_stat, string cid) → string JSON; (st_pin, string
+/// cid, bool pin) → string "ok"; (st_del, string cid) → "ok"; (st_list) → string JSON;
+/// (st_chal, string cid, bytes nonce) → bytes SHA-256(nonce ‖ chunk). Between storage nodes:
+/// (st_rep, bytes chunk) → "ok" and (st_fetch, string cid) → bytes (this node only).
+/// Failures are errors (caf::sec::runtime_error) whose context says why.
+using st_put_atom = caf::atom_constant<caf::atom("st_put")>;
+using st_putm_atom = caf::atom_constant<caf::atom("st_putm")>;
+using st_get_atom = caf::atom_constant<caf::atom("st_get")>;
+using st_stat_atom = caf::atom_constant<caf::atom("st_stat")>;
+using st_pin_atom = caf::atom_constant<caf::atom("st_pin")>;
+using st_del_atom = caf::atom_constant<caf::atom("st_del")>;
+using st_list_atom = caf::atom_constant<caf::atom("st_list")>;
+using st_chal_atom = caf::atom_constant<caf::atom("st_chal")>;
+using st_rep_atom = caf::atom_constant<caf::atom("st_rep")>;
+using st_fetch_atom = caf::atom_constant<caf::atom("st_fetch")>;
 /// The `probe` diagnostic role.
 using ping_atom = caf::atom_constant<caf::atom("probe_ping")>;
 using echo_atom = caf::atom_constant<caf::atom("probe_echo")>;

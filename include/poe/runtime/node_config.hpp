@@ -56,6 +56,8 @@ private:
     reconnect_max_, handshake_timeout_;
   std::size_t max_restarts_ = 5;
   std::string validator_genesis_;
+  std::size_t storage_replicas_ = 2, storage_acks_ = 0;
+  std::size_t storage_max_object_mib_ = 4096;
 };
 
 } // namespace poe::runtime

@@ -1,0 +1,388 @@
+// The storage role: a thin CAF adapter around chunk_store (the engine) and the pure placement
+// of poe/storage. A node that receives a put coordinates it: it keeps a copy and sends the
+// chunk to the `storage.replicas` nodes that rendezvous hashing picks among the storage
+// members the directory knows, and answers once `storage.acks` of them hold it. A get that
+// misses here, or finds the chunk corrupt, fetches it from a replica, checks it against the
+// CID and repairs the local copy. When a storage member goes away, every node pushes the
+// chunks and manifests it holds to the nodes that now should hold them.
+#include "chunk_store.hpp"
+#include "poe/actors/roles.hpp"
+#include "poe/storage/placement.hpp"
+#include "poe/runtime/messages.hpp"
+#include "poe/runtime/metrics.hpp"
+
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <set>
+
+namespace poe::actors {
+
+using namespace poe::runtime;
+using storage::cid;
+
+namespace {
+
+using bytes_t = std::vector<std::uint8_t>;
+constexpr auto peer_timeout = std::chrono::seconds(30);
+
+caf::error failure(const std::string& why) {
+  return caf::make_error(caf::sec::runtime_error, why);
+}
+
+std::uint64_t now_ms() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count());
+}
+
+std::size_t option(const role_context& ctx, const std::string& key, std::size_t fallback) {
+  if (ctx.settings)
+    if (auto i = ctx.settings->role_options.find(key); i != ctx.settings->role_options.end())
+      return static_cast<std::size_t>(std::stoull(i->second));
+  return fallback;
+}
+
+struct sstate {
+  role_context ctx;
+  std::unique_ptr<chunk_store> cs;
+  std::size_t replicas = 2, acks = 2;
+  std::map<node_id, caf::actor> members; // storage roles by node (this one included)
+  node_id self_id;
+  std::shared_ptr<metrics::gauge> bytes_g, chunks_g;
+  std::shared_ptr<metrics::counter> puts, gets, repairs, rereplicated, refused, challenges;
+
+  std::vector<node_id> member_ids() const {
+    std::vector<node_id> out;
+    for (auto& [id, _] : members)
+      out.push_back(id);
+    return out;
+  }
+  std::vector<node_id> targets(const cid& c) const {
+    auto ids = member_ids();
+    if (ids.empty()) ids.push_back(self_id);
+    return storage::place(c, ids, replicas);
+  }
+  void update_gauges() {
+    if (bytes_g) bytes_g->set(static_cast<double>(cs->bytes_stored()));
+    if (chunks_g) chunks_g->set(static_cast<double>(cs->chunks_stored()));
+  }
+};
+
+/// Sends `msg` (a replication of `c`) to every target but this node; delivers `ok` to `rp`
+/// once `need` copies exist (the local one counts when this node is a target).
+template <class Msg>
+void replicate(caf::event_based_actor* self, const std::shared_ptr<sstate>& s, const cid& c,
+               Msg msg, caf::response_promise rp, bool local_counts) {
+  auto targets = s->targets(c);
+  auto need = std::min(s->acks, targets.size());
+  auto acked = std::make_shared<std::size_t>(0), failed = std::make_shared<std::size_t>(0);
+  auto remote = std::make_shared<std::size_t>(0);
+  auto done = std::make_shared<bool>(false);
+  auto text = c.str();
+  for (auto& t : targets)
+    if (t == s->self_id && local_counts) ++*acked;
+  auto finish_if = [=]() mutable {
+    if (*done) return;
+    if (*acked >= need) {
+      *done = true;
+      rp.deliver(text);
+    } else if (*acked + (*remote - *failed) < need) {
+      *done = true;
+      rp.deliver(failure("only " + std::to_string(*acked) + " of " + std::to_string(need) +
+                         " copies of " + text + " could be stored"));
+    }
+  };
+  for (auto& t : targets) {
+    if (t == s->self_id) continue;
+    auto h = s->members.find(t);
+    if (h == s->members.end()) continue;
+    ++*remote;
+    self->request(h->second, peer_timeout, msg)
+      .then([=](const std::string&) mutable { ++*acked; finish_if(); },
+            [=](caf::error& e) mutable {
+              s->ctx.log->warn("replica of {} on {} failed: {}", text, t.hex().substr(0, 12),
+                               self->system().render(e));
+              ++*failed;
+              finish_if();
+            });
+  }
+  finish_if();
+}
+
+using fetched = std::function<void(result<bytes_t>)>;
+
+/// Fetches `c` from the other holders in placement order, checks it, stores the local copy
+/// (replacing a corrupt one: a repair) and hands it to `done`.
+void fetch_remote(caf::event_based_actor* self, const std::shared_ptr<sstate>& s, const cid& c,
+                  std::vector<node_id> holders, fetched done, std::string why,
+                  bool corrupt_here) {
+  while (!holders.empty() && (holders.front() == s->self_id || !s->members.count(holders.front())))
+    holders.erase(holders.begin());
+  if (holders.empty()) {
+    done(fail(errc::invalid_argument, why.empty() ? "not stored: " + c.str() : why));
+    return;
+  }
+  auto next = holders.front();
+  holders.erase(holders.begin());
+  self->request(s->members[next], peer_timeout, st_fetch_atom::value, c.str())
+    .then(
+      [=](bytes_t& data) mutable {
+        if (!c.matches(data)) {
+          fetch_remote(self, s, c, holders, done, "every replica of " + c.str() + " is corrupt",
+                       corrupt_here);
+          return;
+        }
+        if (c.is_manifest()) {
+          (void)s->cs->put_manifest(data, "", now_ms(), false);
+        } else if (auto st = s->cs->repair_chunk(c, data); st && corrupt_here) {
+          if (s->repairs) s->repairs->inc();
+          s->ctx.log->warn("chunk {} was corrupt here: repaired from {}", c.str(),
+                           next.hex().substr(0, 12));
+        }
+        s->update_gauges();
+        done(std::move(data));
+      },
+      [=](caf::error&) mutable { fetch_remote(self, s, c, holders, done, why, corrupt_here); });
+}
+
+/// Delivers a fetch result to a response promise.
+fetched deliver_to(caf::response_promise rp) {
+  return [rp](result<bytes_t> r) mutable {
+    if (r)
+      rp.deliver(std::move(*r));
+    else
+      rp.deliver(failure(r.err().message));
+  };
+}
+
+/// After a storage member left: push every chunk and manifest held here to the nodes that
+/// should hold it now (idempotent on the receivers).
+void rereplicate(caf::event_based_actor* self, const std::shared_ptr<sstate>& s) {
+  auto all = s->cs->all();
+  if (!all) return;
+  std::size_t pushed = 0;
+  for (auto& c : *all) {
+    auto targets = s->targets(c);
+    bool mine = std::find(targets.begin(), targets.end(), s->self_id) != targets.end();
+    if (!mine) continue; // a coordinator's extra copy: not this node's duty
+    bytes_t data;
+    if (c.is_manifest()) {
+      auto m = s->cs->get_manifest(c);
+      if (!m) continue;
+      data = storage::encode(*m);
+    } else {
+      auto d = s->cs->get_chunk(c);
+      if (!d) continue;
+      data = std::move(*d);
+    }
+    for (auto& t : targets) {
+      if (t == s->self_id) continue;
+      auto h = s->members.find(t);
+      if (h == s->members.end()) continue;
+      ++pushed;
+      self->request(h->second, peer_timeout, st_rep_atom::value, data)
+        .then([s](const std::string&) {
+                if (s->rereplicated) s->rereplicated->inc();
+              },
+              [](caf::error&) {});
+    }
+  }
+  s->ctx.log->info("a storage member left: {} copies sent to restore {} replicas", pushed,
+                   s->replicas);
+}
+
+nlohmann::json stat_json(const std::shared_ptr<sstate>& s, const cid& c,
+                         const chunk_store::stat_info& st) {
+  nlohmann::json j{{"cid", c.str()},
+                   {"kind", st.manifest ? "file" : "chunk"},
+                   {"size", st.size},
+                   {"pinned", st.pinned}};
+  if (st.manifest) {
+    j["chunks"] = st.chunks;
+    j["chunks_here"] = st.present;
+    j["media_type"] = st.media_type;
+    j["owner"] = st.owner;
+    j["stored_at_ms"] = st.stored_at_ms;
+  } else {
+    j["references"] = st.references;
+  }
+  auto& holders = j["placement"] = nlohmann::json::array();
+  for (auto& t : s->targets(c))
+    holders.push_back(t.hex());
+  return j;
+}
+
+} // namespace
+
+runtime::role_info storage_role() {
+  return {
+    "storage", "content-addressed replicated media store",
+    [](caf::event_based_actor* self, const role_context& ctx) -> caf::behavior {
+      if (!ctx.store) throw std::runtime_error("the storage role needs the node's store");
+      auto s = std::make_shared<sstate>();
+      s->ctx = ctx;
+      s->replicas = option(ctx, "storage.replicas", 2);
+      s->acks = std::min(s->replicas, option(ctx, "storage.acks", s->replicas));
+      auto max_object = option(ctx, "storage.max-object-mib", 4096) << 20;
+      s->cs = std::make_unique<chunk_store>(*ctx.store, max_object);
+      auto id = node_id::from_hex(ctx.node_id);
+      if (!id) throw std::runtime_error("node id: " + id.err().message);
+      s->self_id = *id;
+      auto& f = *ctx.metrics;
+      s->bytes_g = f.make_gauge("poe_storage_bytes", "Bytes of chunks stored on this node.");
+      s->chunks_g = f.make_gauge("poe_storage_chunks", "Chunks stored on this node.");
+      s->puts = f.make_counter("poe_storage_puts_total", "Chunks and manifests put here.");
+      s->gets = f.make_counter("poe_storage_gets_total", "Chunks and manifests read here.");
+      s->repairs = f.make_counter("poe_storage_repairs_total",
+                                  "Chunks fetched from a replica (missing or corrupt here).");
+      s->rereplicated = f.make_counter("poe_storage_rereplicated_total",
+                                       "Copies sent to restore replication after a node left.");
+      s->refused = f.make_counter("poe_storage_refused_total",
+                                  "Puts refused (bad bytes, limits, full disk).");
+      s->challenges = f.make_counter("poe_storage_challenges_answered_total",
+                                     "Storage challenges answered by this node.");
+      s->update_gauges();
+      ctx.log->info("storage: {} chunks, {} bytes; {} replicas, put waits for {}",
+                    s->cs->chunks_stored(), s->cs->bytes_stored(), s->replicas, s->acks);
+      self->send(ctx.directory, subscribe_atom::value, std::string("storage"));
+      return {
+        [self, s](members_atom, const std::string&, const std::vector<role_entry>& ms) {
+          std::map<node_id, caf::actor> next;
+          for (auto& e : ms)
+            if (auto id = node_id::from_hex(e.node)) next[*id] = e.handle;
+          bool lost = false;
+          for (auto& [id, _] : s->members)
+            if (!next.count(id)) lost = true;
+          s->members = std::move(next);
+          if (lost) rereplicate(self, s);
+        },
+        [self, s](st_put_atom, const bytes_t& data) -> caf::result<std::string> {
+          auto c = s->cs->put_chunk(data);
+          if (!c) {
+            if (s->refused) s->refused->inc();
+            return failure(c.err().message);
+          }
+          if (s->puts) s->puts->inc();
+          s->update_gauges();
+          auto rp = self->make_response_promise();
+          replicate(self, s, *c, caf::make_message(st_rep_atom::value, data), rp, true);
+          return caf::delegated<std::string>{};
+        },
+        [self, s](st_putm_atom, const bytes_t& data,
+                  const std::string& owner) -> caf::result<std::string> {
+          auto c = s->cs->put_manifest(data, owner, now_ms());
+          if (!c) {
+            if (s->refused) s->refused->inc();
+            return failure(c.err().message);
+          }
+          if (s->puts) s->puts->inc();
+          auto rp = self->make_response_promise();
+          replicate(self, s, *c, caf::make_message(st_rep_atom::value, data), rp, true);
+          return caf::delegated<std::string>{};
+        },
+        [s](st_rep_atom, const bytes_t& data) -> caf::result<std::string> {
+          // A replica: a chunk, or a manifest (recognized by its magic).
+          status st;
+          if (storage::decode_manifest(data)) {
+            auto c = s->cs->put_manifest(data, "", now_ms(), false);
+            if (!c) st = c.err();
+          } else {
+            auto c = s->cs->put_chunk(data);
+            if (!c) st = c.err();
+          }
+          if (!st) return failure(st.err().message);
+          s->update_gauges();
+          return std::string("ok");
+        },
+        [self, s](st_get_atom, const std::string& text) -> caf::result<bytes_t> {
+          auto c = cid::parse(text);
+          if (!c) return failure(c.err().message);
+          if (s->gets) s->gets->inc();
+          bool corrupt = false;
+          if (c->is_manifest()) {
+            if (auto m = s->cs->get_manifest(*c)) return storage::encode(*m);
+          } else if (auto d = s->cs->get_chunk(*c)) {
+            return std::move(*d);
+          } else if (d.err().code == errc::verify_failed) {
+            corrupt = true;
+            s->ctx.log->warn("{}: fetching it from a replica", d.err().message);
+          }
+          auto rp = self->make_response_promise();
+          fetch_remote(self, s, *c, s->targets(*c), deliver_to(rp), {}, corrupt);
+          return caf::delegated<bytes_t>{};
+        },
+        [s](st_fetch_atom, const std::string& text) -> caf::result<bytes_t> {
+          auto c = cid::parse(text);
+          if (!c) return failure(c.err().message);
+          if (c->is_manifest()) {
+            auto m = s->cs->get_manifest(*c);
+            if (!m) return failure(m.err().message);
+            return storage::encode(*m);
+          }
+          auto d = s->cs->get_chunk(*c);
+          if (!d) return failure(d.err().message);
+          return std::move(*d);
+        },
+        [self, s](st_stat_atom, const std::string& text) -> caf::result<std::string> {
+          auto c = cid::parse(text);
+          if (!c) return failure(c.err().message);
+          if (auto st = s->cs->stat(*c)) return stat_json(s, *c, *st).dump();
+          // Not here: ask the nodes that should hold it (a file's manifest is kept here then).
+          auto rp = self->make_response_promise();
+          auto id = *c;
+          fetch_remote(self, s, id, s->targets(id),
+                       [s, rp, id](result<bytes_t> r) mutable {
+                         if (!r) return rp.deliver(failure(r.err().message)), void();
+                         chunk_store::stat_info st;
+                         if (auto local = s->cs->stat(id)) st = *local;
+                         else st.size = r->size();
+                         rp.deliver(stat_json(s, id, st).dump());
+                       },
+                       {}, false);
+          return caf::delegated<std::string>{};
+        },
+        [s](st_pin_atom, const std::string& text, bool pin) -> caf::result<std::string> {
+          auto c = cid::parse(text);
+          if (!c) return failure(c.err().message);
+          auto st = pin ? s->cs->pin(*c) : s->cs->unpin(*c);
+          if (!st) return failure(st.err().message);
+          return std::string("ok");
+        },
+        [s](st_del_atom, const std::string& text) -> caf::result<std::string> {
+          auto c = cid::parse(text);
+          if (!c) return failure(c.err().message);
+          auto st = s->cs->remove(*c);
+          if (!st) return failure(st.err().message);
+          s->update_gauges();
+          return std::string("ok");
+        },
+        [s](st_list_atom) -> caf::result<std::string> {
+          auto l = s->cs->list();
+          if (!l) return failure(l.err().message);
+          auto out = nlohmann::json::array();
+          for (auto& e : *l)
+            out.push_back({{"cid", e.id.str()}, {"size", e.size}, {"pinned", e.pinned}});
+          return out.dump();
+        },
+        [s](st_chal_atom, const std::string& text, const bytes_t& nonce) -> caf::result<bytes_t> {
+          auto c = cid::parse(text);
+          if (!c) return failure(c.err().message);
+          auto n = hash256::from_view(nonce);
+          if (!n) return failure("nonce: " + n.err().message);
+          auto d = s->cs->get_chunk(*c);
+          if (!d) return failure(d.err().message);
+          if (s->challenges) s->challenges->inc();
+          auto a = storage::challenge_answer(*n, *d);
+          return bytes_t(a.data.begin(), a.data.end());
+        },
+      };
+    },
+    {}};
+}
+
+} // namespace poe::actors

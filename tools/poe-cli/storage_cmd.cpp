@@ -1,0 +1,165 @@
+// poe-cli put FILE | get CID -o FILE | stat CID — files in the storage role, streamed one
+// chunk at a time (a file is never held whole in memory).
+//
+//   poe-cli put FILE [--media-type T] [--owner NAME] --node HOST:PORT [TLS options]
+//       → progress on stderr, the file's CID on stdout
+//   poe-cli get CID -o FILE --node ...   (every chunk checked against its CID; written to
+//       FILE.part and renamed when complete)
+//   poe-cli stat CID [--json] --node ...
+// Exit codes: 0 ok, 1 refused or not found, 2 usage, 3 node unreachable.
+
+#include "commands.hpp"
+#include "node_client.hpp"
+#include "poe/storage/manifest.hpp"
+#include "tool_support.hpp"
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <unistd.h>
+
+namespace poe::cli {
+
+namespace {
+
+std::unique_ptr<tools::storage_client> storage_or_die(const tools::node_target& t) {
+  auto c = tools::storage_client::connect(t);
+  if (!c) tools::die(c.err().message, c.err().code == errc::invalid_argument ? usage : unreachable);
+  return std::move(*c);
+}
+
+template <class T>
+T or_exit(result<T> r) {
+  if (!r) tools::die(r.err().message, r.err().code == errc::unavailable ? unreachable : invalid);
+  return std::move(*r);
+}
+
+/// "\r<verb> 12.5 / 50.0 MiB (25%)" on stderr, at most every 1 % on a terminal.
+class progress {
+public:
+  progress(const char* verb, std::uint64_t total) : verb_(verb), total_(total) {}
+  void update(std::uint64_t done) {
+    int pct = total_ ? static_cast<int>(done * 100 / total_) : 100;
+    if (pct == last_) return;
+    last_ = pct;
+    if (!tty_ && pct % 25 != 0) return;
+    std::fprintf(stderr, "%s%s %.1f / %.1f MiB (%d%%)%s", tty_ ? "\r" : "", verb_,
+                 static_cast<double>(done) / 1048576.0, static_cast<double>(total_) / 1048576.0,
+                 pct, tty_ ? "" : "\n");
+  }
+  ~progress() {
+    if (tty_) std::fputc('\n', stderr);
+  }
+
+private:
+  const char* verb_;
+  std::uint64_t total_;
+  int last_ = -1;
+  bool tty_ = ::isatty(2) != 0;
+};
+
+} // namespace
+
+void add_storage_commands(CLI::App& app) {
+  struct args {
+    tools::node_target node;
+    std::string file, cid, out, media_type = "application/octet-stream", owner;
+    bool json_out = false;
+  };
+  auto a = std::make_shared<args>();
+
+  auto* put = app.add_subcommand("put", "store a file (chunks, then its manifest); prints its CID");
+  put->add_option("FILE", a->file, "the file")->required()->check(CLI::ExistingFile);
+  put->add_option("--media-type", a->media_type, "media type recorded in the manifest");
+  put->add_option("--owner", a->owner, "owner recorded for accounting (default: the TLS key's file name)");
+  tools::add_node_options(put, a->node);
+  put->callback([a] {
+    auto c = storage_or_die(a->node);
+    std::ifstream in(a->file, std::ios::binary);
+    if (!in) tools::die("cannot read '" + a->file + "'", usage);
+    auto total = std::filesystem::file_size(a->file);
+    storage::manifest_builder mb(a->media_type);
+    bytes chunk(storage::default_chunk_size);
+    std::uint64_t done = 0;
+    progress bar("put", total);
+    while (in) {
+      in.read(reinterpret_cast<char*>(chunk.data()), static_cast<std::streamsize>(chunk.size()));
+      auto n = static_cast<std::size_t>(in.gcount());
+      if (n == 0) break;
+      bytes part(chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(n));
+      auto id = mb.add(part);
+      if (!id) tools::die(id.err().message);
+      auto stored = or_exit(c->put_chunk(part));
+      if (stored != id->str()) tools::die("the node stored " + stored + ", expected " + id->str());
+      done += n;
+      bar.update(done);
+    }
+    auto m = std::move(mb).finish();
+    if (m.chunks.empty()) tools::die("'" + a->file + "' is empty", usage);
+    auto owner = a->owner.empty() ? a->node.key : a->owner;
+    std::cout << or_exit(c->put_manifest(storage::encode(m), owner)) << '\n';
+  });
+
+  auto* get = app.add_subcommand("get", "fetch a file by its CID");
+  get->add_option("CID", a->cid, "the file's CID (b…)")->required();
+  get->add_option("-o,--out", a->out, "where to write it")->required();
+  tools::add_node_options(get, a->node);
+  get->callback([a] {
+    auto id = storage::cid::parse(a->cid);
+    if (!id) tools::die("CID: " + id.err().message, usage);
+    if (!id->is_manifest()) tools::die(a->cid + " is a chunk, not a file", usage);
+    auto c = storage_or_die(a->node);
+    auto raw = or_exit(c->get(a->cid));
+    if (!id->matches(raw)) tools::die("the node sent a manifest that does not match " + a->cid);
+    auto m = storage::decode_manifest(raw);
+    if (!m) tools::die("manifest: " + m.err().message);
+    auto part = a->out + ".part";
+    std::ofstream out(part, std::ios::binary | std::ios::trunc);
+    if (!out) tools::die("cannot write '" + part + "'", usage);
+    progress bar("get", m->total_size);
+    std::uint64_t done = 0;
+    for (auto& ch : m->chunks) {
+      auto data = or_exit(c->get(ch.id.str()));
+      if (!ch.id.matches(data) || data.size() != ch.size) {
+        std::filesystem::remove(part);
+        tools::die("chunk " + ch.id.str() + " does not match its CID");
+      }
+      out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
+      done += data.size();
+      bar.update(done);
+    }
+    out.close();
+    if (!out) tools::die("cannot write '" + part + "'");
+    std::filesystem::rename(part, a->out);
+  });
+
+  auto* stat = app.add_subcommand("stat", "what the storage knows of a CID");
+  stat->add_option("CID", a->cid, "a file's or a chunk's CID")->required();
+  stat->add_flag("--json", a->json_out, "print JSON");
+  tools::add_node_options(stat, a->node);
+  stat->callback([a] {
+    if (auto id = storage::cid::parse(a->cid); !id) tools::die("CID: " + id.err().message, usage);
+    auto text = or_exit(storage_or_die(a->node)->stat(a->cid));
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    if (a->json_out || j.is_discarded()) {
+      std::cout << (j.is_discarded() ? text : j.dump(2)) << '\n';
+      return;
+    }
+    std::cout << j.value("kind", "?") << " " << j.value("cid", "") << "\n  size "
+              << j.value("size", 0) << " bytes";
+    if (j.value("kind", "") == "file")
+      std::cout << " in " << j.value("chunks", 0) << " chunks (" << j.value("chunks_here", 0)
+                << " on this node), " << j.value("media_type", "") << ", owner "
+                << j.value("owner", "");
+    std::cout << (j.value("pinned", false) ? ", pinned" : "") << "\n  placement:";
+    for (auto& p : j["placement"])
+      std::cout << " " << p.get<std::string>().substr(0, 12);
+    std::cout << "\n";
+  });
+}
+
+} // namespace poe::cli
