@@ -34,19 +34,23 @@ chunk_store::chunk_store(store::db& db, std::uint64_t max_object) : db_(db), max
 }
 
 result<cid> chunk_store::put_chunk(byte_view data) {
-  auto id = cid::of(data);
-  if (auto st = put_chunk(id, data); !st) return st.err();
+  auto id = cid::of(data); // hashed once: the CID is the bytes' own
+  if (auto st = store_chunk(id, data); !st) return st.err();
   return id;
 }
 
 status chunk_store::put_chunk(const cid& id, byte_view data) {
   if (id.codec() != storage::codec_raw) return fail(errc::invalid_argument, "not a chunk CID");
+  if (!id.matches(data))
+    return fail(errc::verify_failed, "refused: the bytes do not match " + id.str());
+  return store_chunk(id, data);
+}
+
+status chunk_store::store_chunk(const cid& id, byte_view data) {
   if (data.empty() || data.size() > storage::max_chunk_size)
     return fail(errc::invalid_argument, "chunk of " + std::to_string(data.size()) +
                                           " bytes (1.." + std::to_string(storage::max_chunk_size) +
                                           ")");
-  if (!id.matches(data))
-    return fail(errc::verify_failed, "refused: the bytes do not match " + id.str());
   auto k = key('c', id);
   auto there = db_.contains(cf, k);
   if (!there) return there.err();

@@ -81,6 +81,7 @@ public:
 
 private:
   static bytes key(char kind, const storage::cid& id);
+  status store_chunk(const storage::cid& id, byte_view data); // id already checked
   std::uint32_t refs(const storage::cid& id) const;
 
   store::db& db_;

@@ -75,9 +75,8 @@ struct sstate {
 
 /// Sends `msg` (a replication of `c`) to every target but this node; delivers `ok` to `rp`
 /// once `need` copies exist (the local one counts when this node is a target).
-template <class Msg>
 void replicate(caf::event_based_actor* self, const std::shared_ptr<sstate>& s, const cid& c,
-               Msg msg, caf::response_promise rp, bool local_counts) {
+               const bytes_t& data, caf::response_promise rp, bool local_counts) {
   auto targets = s->targets(c);
   auto need = std::min(s->acks, targets.size());
   auto acked = std::make_shared<std::size_t>(0), failed = std::make_shared<std::size_t>(0);
@@ -102,7 +101,7 @@ void replicate(caf::event_based_actor* self, const std::shared_ptr<sstate>& s, c
     auto h = s->members.find(t);
     if (h == s->members.end()) continue;
     ++*remote;
-    self->request(h->second, peer_timeout, msg)
+    self->request(h->second, peer_timeout, st_rep_atom::value, data)
       .then([=](const std::string&) mutable { ++*acked; finish_if(); },
             [=](caf::error& e) mutable {
               s->ctx.log->warn("replica of {} on {} failed: {}", text, t.hex().substr(0, 12),
@@ -270,7 +269,7 @@ runtime::role_info storage_role() {
           if (s->puts) s->puts->inc();
           s->update_gauges();
           auto rp = self->make_response_promise();
-          replicate(self, s, *c, caf::make_message(st_rep_atom::value, data), rp, true);
+          replicate(self, s, *c, data, rp, true);
           return caf::delegated<std::string>{};
         },
         [self, s](st_putm_atom, const bytes_t& data,
@@ -282,7 +281,7 @@ runtime::role_info storage_role() {
           }
           if (s->puts) s->puts->inc();
           auto rp = self->make_response_promise();
-          replicate(self, s, *c, caf::make_message(st_rep_atom::value, data), rp, true);
+          replicate(self, s, *c, data, rp, true);
           return caf::delegated<std::string>{};
         },
         [s](st_rep_atom, const bytes_t& data) -> caf::result<std::string> {

@@ -265,9 +265,19 @@ result<std::optional<bytes>> db::get(std::string_view cf, byte_view key) const {
 }
 
 result<bool> db::contains(std::string_view cf, byte_view key) const {
-  auto v = get(cf, key);
-  if (!v) return v.err();
-  return v->has_value();
+  if (!impl_) return fail(errc::invalid_argument, "store was moved from");
+  auto h = impl_->handle(cf);
+  if (!h) return h.err();
+  std::string ignored; // not filled: no value_found flag is passed
+  // Cheap negative answers from the memtable and bloom filters; a positive "may exist" is
+  // confirmed with a pinned read (no copy of the value).
+  if (!impl_->rdb->KeyMayExist(rocksdb::ReadOptions{}, *h, to_slice(key), &ignored, static_cast<bool*>(nullptr)))
+    return false;
+  rocksdb::PinnableSlice value;
+  auto s = impl_->rdb->Get(rocksdb::ReadOptions{}, *h, to_slice(key), &value);
+  if (s.IsNotFound()) return false;
+  if (!s.ok()) return impl_->check(s).err();
+  return true;
 }
 
 status db::put(std::string_view cf, byte_view key, byte_view value, write_mode mode) {

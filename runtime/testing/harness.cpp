@@ -154,6 +154,7 @@ node_index harness::add_node(node_spec spec) {
 const std::string& harness::node_id(node_index n) const { return nodes_.at(n)->id; }
 const private_key& harness::key(node_index n) const { return *nodes_.at(n)->key; }
 caf::actor harness::directory(node_index n) const { return nodes_.at(n)->directory; }
+store::db* harness::store_of(node_index n) const { return nodes_.at(n)->store.get(); }
 caf::actor harness::supervisor(node_index n) const { return nodes_.at(n)->supervisor; }
 bool harness::running(node_index n) const { return nodes_.at(n)->running; }
 std::optional<std::string> harness::failure(node_index n) const { return *nodes_.at(n)->failure; }

@@ -47,6 +47,10 @@
 #include <string>
 #include <vector>
 
+namespace poe::store {
+class db;
+}
+
 namespace poe::testing {
 
 using node_index = std::size_t;
@@ -108,6 +112,9 @@ public:
   /// `ctx.settings->role_options` from their next start on.
   void set(const std::string& key, const std::string& value) { role_options_[key] = value; }
   caf::actor directory(node_index n) const;
+  /// The node's RocksDB store (node_spec::store), null without one or before its first start;
+  /// tests use it to inspect or damage what a role wrote.
+  store::db* store_of(node_index n) const;
   caf::actor supervisor(node_index n) const;
 
   // -- the seam ------------------------------------------------------------------------------

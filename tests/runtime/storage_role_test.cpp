@@ -1,0 +1,172 @@
+// The storage role under the deterministic harness: 3 nodes, each with the role and its own
+// RocksDB store, connected through the seam; 2 replicas per chunk.
+//
+// Scenarios:
+//  1. A put through one node lands on the two nodes rendezvous placement picks (and the
+//     coordinator keeps a copy); a chunk whose bytes do not match is refused.
+//  2. A copy damaged on disk is reported, fetched from a replica, checked and repaired.
+//  3. A node crashes: the two left restore two copies of every chunk.
+//  4. Challenges: a holder answers SHA-256(nonce ‖ chunk); a node without the chunk fails;
+//     the outcomes are tallied per node.
+#include "chunk_store.hpp"
+#include "poe/actors/roles.hpp"
+#include "poe/core/sha256.hpp"
+#include "poe/storage/placement.hpp"
+#include "poe/testing/harness.hpp"
+#include "test_roles.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace poe;
+using namespace poe::runtime;
+using poe::storage::cid;
+using poe::testing::harness;
+using poe::testing::node_index;
+using namespace std::chrono_literals;
+
+namespace {
+
+using bytes_t = std::vector<std::uint8_t>;
+
+struct storage_fixture {
+  harness h{23};
+  std::vector<node_index> ns;
+
+  storage_fixture() {
+    for (std::size_t i = 0; i < 3; ++i) {
+      testing::node_spec spec{"s" + std::to_string(i), {actors::storage_role()}, {}};
+      for (std::size_t j = 0; j < i; ++j)
+        spec.peers.push_back(j);
+      spec.net = test::fast_net();
+      spec.store = true;
+      ns.push_back(h.add_node(spec));
+    }
+    h.set("storage.replicas", "2");
+    h.set("storage.acks", "2");
+    h.start_all();
+    REQUIRE(h.advance_until(
+      [&] {
+        for (auto n : ns)
+          if (h.members(n, "storage").size() != 3) return false;
+        return true;
+      },
+      30s, 20ms));
+    h.advance(500ms, 20ms); // the roles' own subscriptions catch up
+  }
+
+  caf::actor storage(node_index n) {
+    for (auto& e : h.members(n, "storage"))
+      if (e.node == h.node_id(n)) return e.handle;
+    return {};
+  }
+  node_id id(node_index n) { return *node_id::from_hex(h.node_id(n)); }
+  bool holds(node_index n, const cid& c) {
+    return h.ask<bytes_t>(storage(n), caf::make_message(st_fetch_atom::value, c.str()))
+      .has_value();
+  }
+  std::vector<node_id> ids(std::initializer_list<node_index> which) {
+    std::vector<node_id> out;
+    for (auto n : which) out.push_back(id(n));
+    return out;
+  }
+};
+
+bytes_t chunk(int i, std::size_t n = 4096) {
+  bytes_t b(n);
+  auto seed = sha256::digest(as_bytes("chunk-" + std::to_string(i)));
+  for (std::size_t k = 0; k < n; ++k) b[k] = seed.data[k % 32] ^ static_cast<std::uint8_t>(k);
+  return b;
+}
+
+} // namespace
+
+TEST_CASE("a put lands on the placement targets and bad bytes are refused") {
+  storage_fixture f;
+  for (int i = 0; i < 6; ++i) {
+    auto data = chunk(i);
+    auto c = cid::of(data);
+    auto r = f.h.ask<std::string>(f.storage(0), caf::make_message(st_put_atom::value, data));
+    REQUIRE(r);
+    CHECK(*r == c.str());
+    auto targets = storage::place(c, f.ids({0, 1, 2}), 2);
+    for (node_index n = 0; n < 3; ++n) {
+      bool target = std::find(targets.begin(), targets.end(), f.id(n)) != targets.end();
+      CHECK(f.holds(n, c) == (target || n == 0));
+    }
+  }
+  // A replica message whose bytes are not a chunk's? Any bytes are a chunk of their own CID;
+  // an empty one is refused, with the reason.
+  CHECK_FALSE(f.h.ask<std::string>(f.storage(1), caf::make_message(st_put_atom::value, bytes_t{})));
+}
+
+TEST_CASE("a damaged copy is fetched from a replica and repaired") {
+  storage_fixture f;
+  auto data = chunk(42);
+  auto c = cid::of(data);
+  REQUIRE(f.h.ask<std::string>(f.storage(0), caf::make_message(st_put_atom::value, data)));
+  auto targets = storage::place(c, f.ids({0, 1, 2}), 2);
+  node_index victim = 0;
+  for (node_index n = 1; n < 3; ++n)
+    if (std::find(targets.begin(), targets.end(), f.id(n)) != targets.end()) victim = n;
+  REQUIRE(victim != 0);
+  // The disk flips a byte of the victim's copy.
+  bytes key{'c', '/'};
+  append(key, c.to_bytes());
+  auto bad = data;
+  bad[100] ^= 0x40;
+  REQUIRE(f.h.store_of(victim)->put(actors::chunk_store::column_family, key, bad));
+  CHECK_FALSE(f.holds(victim, c)); // reads re-hash: the local copy is refused
+  auto got = f.h.ask<bytes_t>(f.storage(victim), caf::make_message(st_get_atom::value, c.str()));
+  REQUIRE(got);
+  CHECK(*got == data);
+  CHECK(f.holds(victim, c)); // repaired
+  auto stored = f.h.store_of(victim)->get(actors::chunk_store::column_family, key);
+  REQUIRE(stored);
+  REQUIRE(*stored);
+  CHECK(**stored == data);
+}
+
+TEST_CASE("after a storage node crashes the others restore two copies") {
+  storage_fixture f;
+  std::vector<cid> cids;
+  for (int i = 0; i < 12; ++i) {
+    auto data = chunk(100 + i);
+    REQUIRE(f.h.ask<std::string>(f.storage(0), caf::make_message(st_put_atom::value, data)));
+    cids.push_back(cid::of(data));
+  }
+  f.h.crash(2);
+  REQUIRE(f.h.advance_until([&] { return f.h.members(0, "storage").size() == 2; }, 30s, 20ms));
+  REQUIRE(f.h.advance_until(
+    [&] {
+      for (auto& c : cids)
+        if (!f.holds(0, c) || !f.holds(1, c)) return false;
+      return true;
+    },
+    30s, 50ms));
+}
+
+TEST_CASE("storage challenges: a holder answers and a node without the chunk fails") {
+  storage_fixture f;
+  auto data = chunk(7);
+  auto c = cid::of(data);
+  REQUIRE(f.h.ask<std::string>(f.storage(0), caf::make_message(st_put_atom::value, data)));
+  auto targets = storage::place(c, f.ids({0, 1, 2}), 2);
+  storage::challenge_record record;
+  auto nonce = sha256::digest(as_bytes(std::string("challenge nonce")));
+  bytes_t n(nonce.data.begin(), nonce.data.end());
+  auto expected = storage::challenge_answer(nonce, data);
+  for (node_index k = 0; k < 3; ++k) {
+    auto answer =
+      f.h.ask<bytes_t>(f.storage(k), caf::make_message(st_chal_atom::value, c.str(), n), 2s);
+    bool holds = k == 0 || std::find(targets.begin(), targets.end(), f.id(k)) != targets.end();
+    if (answer && bytes_t(expected.data.begin(), expected.data.end()) == *answer)
+      record.record(f.id(k), storage::challenge_outcome::passed);
+    else
+      record.record(f.id(k), answer ? storage::challenge_outcome::wrong_answer
+                                    : storage::challenge_outcome::missed_deadline);
+    CHECK((record.of(f.id(k)).passed == 1) == holds);
+  }
+  // A bad nonce is refused.
+  CHECK_FALSE(f.h.ask<bytes_t>(f.storage(0),
+                               caf::make_message(st_chal_atom::value, c.str(), bytes_t{1, 2})));
+}
