@@ -31,6 +31,15 @@ chunk_store::chunk_store(store::db& db, std::uint64_t max_object) : db_(db), max
     return true;
   });
   (void)st; // an unreadable store shows up on the first real operation
+  // Usage: every owned file from the time it was stored.
+  (void)db_.for_each(cf, as_bytes("o/"), [this](byte_view k, byte_view v) {
+    auto id = cid::from_bytes(k.subspan(2));
+    if (!id || v.size() < 8) return true;
+    std::string owner(v.begin(), v.end() - 8);
+    if (owner.empty()) return true;
+    if (auto m = get_manifest(*id)) usage_.add(owner, m->total_size, get_u64_be(v.data() + v.size() - 8));
+    return true;
+  });
 }
 
 result<cid> chunk_store::put_chunk(byte_view data) {
@@ -101,6 +110,7 @@ result<cid> chunk_store::put_manifest(byte_view encoded, const std::string& owne
   append_u64_be(o, now_ms);
   b.put(cf, key('o', id), o);
   if (auto st = db_.write(b, store::write_mode::sync); !st) return st.err();
+  if (!owner.empty()) usage_.add(owner, m->total_size, now_ms);
   return id;
 }
 
@@ -176,7 +186,7 @@ status chunk_store::unpin(const cid& id) {
   return db_.erase(cf, key('p', id));
 }
 
-status chunk_store::remove(const cid& id) {
+status chunk_store::remove(const cid& id, std::uint64_t now_ms) {
   auto pinned = db_.contains(cf, key('p', id));
   if (!pinned) return pinned.err();
   if (*pinned) return fail(errc::invalid_argument, "pinned: unpin " + id.str() + " first");
@@ -207,6 +217,10 @@ status chunk_store::remove(const cid& id) {
     }
     b.erase(cf, key('m', id));
     b.erase(cf, key('o', id));
+    if (auto o = db_.get(cf, key('o', id)); o && *o && (*o)->size() > 8) {
+      std::string owner((*o)->begin(), (*o)->end() - 8);
+      (void)usage_.remove(owner, m->total_size, now_ms);
+    }
   } else {
     if (auto n = refs(id); n > 0)
       return fail(errc::invalid_argument, "referenced by " + std::to_string(n) +

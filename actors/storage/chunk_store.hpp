@@ -14,6 +14,7 @@
 
 #include "poe/store/store.hpp"
 #include "poe/storage/manifest.hpp"
+#include "poe/storage/placement.hpp"
 
 #include <optional>
 #include <string>
@@ -65,7 +66,8 @@ public:
   status unpin(const storage::cid& id);
   /// Deletes an unpinned manifest (and the chunks nothing else references or pins) or an
   /// unpinned, unreferenced chunk.
-  status remove(const storage::cid& id);
+  /// `now_ms` ends the file's usage for its owner.
+  status remove(const storage::cid& id, std::uint64_t now_ms = 0);
 
   struct entry {
     storage::cid id;
@@ -74,6 +76,10 @@ public:
   };
   /// Every stored manifest, in CID order.
   result<std::vector<entry>> list() const;
+
+  /// Bytes × time per owner of the files put here (not replicas): rebuilt from the owner
+  /// records at construction, fed by put_manifest and remove.
+  const storage::usage_ledger& usage() const { return usage_; }
 
   /// Totals over every stored chunk (computed at construction, kept up to date).
   std::uint64_t bytes_stored() const { return bytes_; }
@@ -87,6 +93,7 @@ private:
   store::db& db_;
   std::uint64_t max_object_;
   std::uint64_t bytes_ = 0, chunks_ = 0;
+  storage::usage_ledger usage_;
 };
 
 } // namespace poe::actors

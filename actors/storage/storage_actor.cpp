@@ -18,6 +18,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <random>
 #include <set>
 
 namespace poe::actors {
@@ -28,7 +29,9 @@ using storage::cid;
 namespace {
 
 using bytes_t = std::vector<std::uint8_t>;
+using chal_tick_atom = caf::atom_constant<caf::atom("st_tick")>;
 constexpr auto peer_timeout = std::chrono::seconds(30);
+constexpr auto challenge_deadline = std::chrono::seconds(5);
 
 caf::error failure(const std::string& why) {
   return caf::make_error(caf::sec::runtime_error, why);
@@ -55,6 +58,12 @@ struct sstate {
   node_id self_id;
   std::shared_ptr<metrics::gauge> bytes_g, chunks_g;
   std::shared_ptr<metrics::counter> puts, gets, repairs, rereplicated, refused, challenges;
+  std::shared_ptr<metrics::counter> chal_passed, chal_failed;
+  std::shared_ptr<metrics::gauge> under_replicated;
+  std::size_t pending_pushes = 0;
+  storage::challenge_record record;
+  std::chrono::milliseconds challenge_interval{30'000};
+  std::mt19937_64 rng{std::random_device{}()}; // nonces and picks: an input, not consensus
 
   std::vector<node_id> member_ids() const {
     std::vector<node_id> out;
@@ -184,15 +193,67 @@ void rereplicate(caf::event_based_actor* self, const std::shared_ptr<sstate>& s)
       auto h = s->members.find(t);
       if (h == s->members.end()) continue;
       ++pushed;
+      ++s->pending_pushes;
+      auto settle = [s] {
+        if (s->pending_pushes > 0) --s->pending_pushes;
+        if (s->under_replicated) s->under_replicated->set(static_cast<double>(s->pending_pushes));
+      };
       self->request(h->second, peer_timeout, st_rep_atom::value, data)
-        .then([s](const std::string&) {
+        .then([s, settle](const std::string&) {
                 if (s->rereplicated) s->rereplicated->inc();
+                settle();
               },
-              [](caf::error&) {});
+              [settle](caf::error&) { settle(); });
     }
   }
+  if (s->under_replicated) s->under_replicated->set(static_cast<double>(s->pending_pushes));
   s->ctx.log->info("a storage member left: {} copies sent to restore {} replicas", pushed,
                    s->replicas);
+}
+
+/// One storage challenge: a random chunk held here, a random other node that should hold it,
+/// a fresh nonce; the answer must equal SHA-256(nonce ‖ chunk) within the deadline.
+void challenge_round(caf::event_based_actor* self, const std::shared_ptr<sstate>& s) {
+  auto all = s->cs->all();
+  if (!all || all->empty() || s->members.size() < 2) return;
+  std::vector<cid> chunks;
+  for (auto& c : *all)
+    if (!c.is_manifest()) chunks.push_back(c);
+  if (chunks.empty()) return;
+  auto c = chunks[s->rng() % chunks.size()];
+  std::vector<node_id> others;
+  for (auto& t : s->targets(c))
+    if (t != s->self_id && s->members.count(t)) others.push_back(t);
+  if (others.empty()) return;
+  auto who = others[s->rng() % others.size()];
+  auto data = s->cs->get_chunk(c);
+  if (!data) return;
+  hash256 nonce;
+  for (auto& b : nonce.data) b = static_cast<std::uint8_t>(s->rng());
+  auto expected = storage::challenge_answer(nonce, *data);
+  auto outcome = [s, who, c](storage::challenge_outcome o) {
+    s->record.record(who, o);
+    if (o == storage::challenge_outcome::passed) {
+      if (s->chal_passed) s->chal_passed->inc();
+    } else {
+      if (s->chal_failed) s->chal_failed->inc();
+      s->ctx.log->warn("storage challenge of {} for {}: {}", who.hex().substr(0, 12), c.str(),
+                       storage::to_string(o));
+    }
+  };
+  self
+    ->request(s->members[who], challenge_deadline, st_chal_atom::value, c.str(),
+              bytes_t(nonce.data.begin(), nonce.data.end()))
+    .then(
+      [=](const bytes_t& answer) {
+        outcome(bytes_t(expected.data.begin(), expected.data.end()) == answer
+                  ? storage::challenge_outcome::passed
+                  : storage::challenge_outcome::wrong_answer);
+      },
+      [=](caf::error& e) {
+        outcome(e == caf::sec::request_timeout ? storage::challenge_outcome::missed_deadline
+                                               : storage::challenge_outcome::wrong_answer);
+      });
 }
 
 nlohmann::json stat_json(const std::shared_ptr<sstate>& s, const cid& c,
@@ -245,6 +306,17 @@ runtime::role_info storage_role() {
                                   "Puts refused (bad bytes, limits, full disk).");
       s->challenges = f.make_counter("poe_storage_challenges_answered_total",
                                      "Storage challenges answered by this node.");
+      s->chal_passed = f.make_counter("poe_storage_challenges_passed_total",
+                                      "Challenges this node sent that were answered correctly.");
+      s->chal_failed = f.make_counter(
+        "poe_storage_challenges_failed_total",
+        "Challenges this node sent that got a wrong answer, an error or no answer in time.");
+      s->under_replicated = f.make_gauge(
+        "poe_storage_under_replicated", "Copies still being sent to restore replication.");
+      s->challenge_interval =
+        std::chrono::milliseconds(option(ctx, "storage.challenge-interval-ms", 30'000));
+      if (s->challenge_interval.count() > 0)
+        self->delayed_send(self, s->challenge_interval, chal_tick_atom::value);
       s->update_gauges();
       ctx.log->info("storage: {} chunks, {} bytes; {} replicas, put waits for {}",
                     s->cs->chunks_stored(), s->cs->bytes_stored(), s->replicas, s->acks);
@@ -355,10 +427,35 @@ runtime::role_info storage_role() {
         [s](st_del_atom, const std::string& text) -> caf::result<std::string> {
           auto c = cid::parse(text);
           if (!c) return failure(c.err().message);
-          auto st = s->cs->remove(*c);
+          auto st = s->cs->remove(*c, now_ms());
           if (!st) return failure(st.err().message);
           s->update_gauges();
           return std::string("ok");
+        },
+        [self, s](chal_tick_atom) {
+          challenge_round(self, s);
+          self->delayed_send(self, s->challenge_interval, chal_tick_atom::value);
+        },
+        [s](st_usage_atom, const std::string& owner) -> std::string {
+          auto now = now_ms();
+          return nlohmann::json{{"owner", owner},
+                                {"bytes", s->cs->usage().stored(owner)},
+                                {"byte_ms", storage::usage_ledger::to_string(
+                                              s->cs->usage().usage(owner, now))},
+                                {"at_ms", now}}
+            .dump();
+        },
+        [s](st_rept_atom) -> std::string {
+          auto out = nlohmann::json::object();
+          for (auto& [id, _] : s->members) {
+            auto t = s->record.of(id);
+            if (t.passed + t.wrong + t.missed == 0) continue;
+            out[id.hex()] = {{"passed", t.passed},
+                             {"wrong_answer", t.wrong},
+                             {"missed_deadline", t.missed},
+                             {"score_ppm", s->record.score_ppm(id)}};
+          }
+          return out.dump();
         },
         [s](st_list_atom) -> caf::result<std::string> {
           auto l = s->cs->list();

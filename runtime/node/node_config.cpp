@@ -70,7 +70,9 @@ node_config::node_config() {
   caf::config_option_adder{custom_options_, "storage"}
     .add(storage_replicas_, "replicas", "copies of every chunk on distinct storage nodes (1..16)")
     .add(storage_acks_, "acks", "stored copies a put waits for (1..replicas; 0: all replicas)")
-    .add(storage_max_object_mib_, "max-object-mib", "largest file accepted, in MiB (1..1048576)");
+    .add(storage_max_object_mib_, "max-object-mib", "largest file accepted, in MiB (1..1048576)")
+    .add(storage_challenge_ms_, "challenge-interval-ms",
+         "how often this node challenges a peer for a chunk, in ms (0: never)");
   caf::config_option_adder{custom_options_, "probe"}.add<bool>(
     "crash-on-start", "fault drill: the probe role throws at start (tests the supervisor)");
 }
@@ -245,6 +247,7 @@ node_config::outcome node_config::load(std::vector<std::string> args,
   s.role_options["storage.acks"] =
     std::to_string(storage_acks_ == 0 ? storage_replicas_ : storage_acks_);
   s.role_options["storage.max-object-mib"] = std::to_string(storage_max_object_mib_);
+  s.role_options["storage.challenge-interval-ms"] = std::to_string(storage_challenge_ms_);
   if (auto st = check_settings(s, known_roles); !st) {
     std::istringstream lines(st.err().message);
     for (std::string line; std::getline(lines, line);) {

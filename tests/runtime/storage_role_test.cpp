@@ -8,6 +8,8 @@
 //  3. A node crashes: the two left restore two copies of every chunk.
 //  4. Challenges: a holder answers SHA-256(nonce ‖ chunk); a node without the chunk fails;
 //     the outcomes are tallied per node.
+//  5. Nodes challenge each other periodically: holders pass; a node that lost its copies
+//     fails and its score drops. Usage (bytes × time) is kept per owner.
 #include "chunk_store.hpp"
 #include "poe/actors/roles.hpp"
 #include "poe/core/sha256.hpp"
@@ -32,7 +34,7 @@ struct storage_fixture {
   harness h{23};
   std::vector<node_index> ns;
 
-  storage_fixture() {
+  explicit storage_fixture(std::string challenge_ms = "0") {
     for (std::size_t i = 0; i < 3; ++i) {
       testing::node_spec spec{"s" + std::to_string(i), {actors::storage_role()}, {}};
       for (std::size_t j = 0; j < i; ++j)
@@ -43,6 +45,7 @@ struct storage_fixture {
     }
     h.set("storage.replicas", "2");
     h.set("storage.acks", "2");
+    h.set("storage.challenge-interval-ms", challenge_ms);
     h.start_all();
     REQUIRE(h.advance_until(
       [&] {
@@ -169,4 +172,51 @@ TEST_CASE("storage challenges: a holder answers and a node without the chunk fai
   // A bad nonce is refused.
   CHECK_FALSE(f.h.ask<bytes_t>(f.storage(0),
                                caf::make_message(st_chal_atom::value, c.str(), bytes_t{1, 2})));
+}
+
+TEST_CASE("nodes challenge each other and a node that lost its data fails") {
+  storage_fixture f("200");
+  std::vector<cid> cids;
+  for (int i = 0; i < 8; ++i) {
+    auto data = chunk(300 + i);
+    REQUIRE(f.h.ask<std::string>(f.storage(0), caf::make_message(st_put_atom::value, data)));
+    cids.push_back(cid::of(data));
+  }
+  auto report = [&](node_index from) {
+    auto r = f.h.ask<std::string>(f.storage(from), caf::make_message(st_rept_atom::value));
+    return r ? *r : std::string{};
+  };
+  REQUIRE(f.h.advance_until([&] { return report(0).find("\"passed\"") != std::string::npos; },
+                            30s, 50ms));
+  CHECK(report(0).find("\"wrong_answer\":0") != std::string::npos);
+  // Node 1 loses everything it stored (the disk is wiped behind the role's back).
+  for (auto& c : cids) {
+    bytes key{'c', '/'};
+    append(key, c.to_bytes());
+    REQUIRE(f.h.store_of(1)->erase(actors::chunk_store::column_family, key));
+  }
+  auto failed_on_1 = [&] {
+    for (node_index n : {0, 2}) {
+      auto r = report(n);
+      auto at = r.find(f.h.node_id(1));
+      if (at != std::string::npos && r.find("\"wrong_answer\":0", at) == std::string::npos)
+        return true;
+    }
+    return false;
+  };
+  REQUIRE(f.h.advance_until(failed_on_1, 60s, 50ms));
+
+  // Usage for rent: a file put with an owner accrues bytes × time.
+  storage::manifest_builder mb("video/mp4", 4096);
+  auto part = chunk(400);
+  REQUIRE(f.h.ask<std::string>(f.storage(0), caf::make_message(st_put_atom::value, part)));
+  REQUIRE(mb.add(part));
+  auto m = std::move(mb).finish();
+  REQUIRE(f.h.ask<std::string>(f.storage(0),
+                               caf::make_message(st_putm_atom::value, storage::encode(m),
+                                                 std::string("alice"))));
+  auto usage = f.h.ask<std::string>(f.storage(0),
+                                    caf::make_message(st_usage_atom::value, std::string("alice")));
+  REQUIRE(usage);
+  CHECK(usage->find("\"bytes\":4096") != std::string::npos);
 }

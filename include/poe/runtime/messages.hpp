@@ -74,6 +74,10 @@ using st_list_atom = caf::atom_constant<caf::atom("st_list")>;
 using st_chal_atom = caf::atom_constant<caf::atom("st_chal")>;
 using st_rep_atom = caf::atom_constant<caf::atom("st_rep")>;
 using st_fetch_atom = caf::atom_constant<caf::atom("st_fetch")>;
+/// (st_usage, string owner) → string JSON {owner, bytes, byte_ms} (files put here, for rent);
+/// (st_rept) → string JSON: challenge outcomes this node recorded per challenged node.
+using st_usage_atom = caf::atom_constant<caf::atom("st_usage")>;
+using st_rept_atom = caf::atom_constant<caf::atom("st_rept")>;
 /// The `probe` diagnostic role.
 using ping_atom = caf::atom_constant<caf::atom("probe_ping")>;
 using echo_atom = caf::atom_constant<caf::atom("probe_echo")>;

@@ -58,6 +58,7 @@ private:
   std::string validator_genesis_;
   std::size_t storage_replicas_ = 2, storage_acks_ = 0;
   std::size_t storage_max_object_mib_ = 4096;
+  std::size_t storage_challenge_ms_ = 30'000;
 };
 
 } // namespace poe::runtime
