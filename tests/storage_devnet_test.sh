@@ -91,6 +91,16 @@ rc=0; "$cli" get "$missing" -o "$dir/x" --node 127.0.0.1:7950 >/dev/null 2>&1 ||
 [ "$rc" -eq 1 ] || fail "a missing file must exit 1 (got $rc)"
 [ ! -e "$dir/x" ] && [ ! -e "$dir/x.part" ] || fail "a failed get left a file behind"
 
+echo "== storage ls, pin, rm refused while pinned, unpin, rm; usage of an owner"
+"$cli" storage ls --node 127.0.0.1:7950 | grep -q "$cid" || fail "storage ls does not list $cid"
+"$cli" storage pin "$small" --node 127.0.0.1:7950 | grep -q '^ok$' || fail "pin"
+out=$("$cli" storage rm "$small" --node 127.0.0.1:7950 2>&1 || true)
+echo "$out" | grep -q "pinned" || fail "rm of a pinned file: $out"
+"$cli" storage unpin "$small" --node 127.0.0.1:7950 | grep -q '^ok$' || fail "unpin"
+"$cli" storage rm "$small" --node 127.0.0.1:7950 | grep -q '^ok$' || fail "rm"
+"$cli" put "$dir/small" --owner carol --node 127.0.0.1:7950 >/dev/null 2>&1 || fail "put with owner"
+"$cli" storage usage carol --node 127.0.0.1:7950 | grep -q '"bytes": 17' || fail "usage of carol"
+
 echo "== down"
 "$devnet" down --dir "$dir" >/dev/null || fail "devnet down failed"
 echo "storage devnet test: ok"

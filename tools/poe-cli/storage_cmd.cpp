@@ -6,6 +6,7 @@
 //   poe-cli get CID -o FILE --node ...   (every chunk checked against its CID; written to
 //       FILE.part and renamed when complete)
 //   poe-cli stat CID [--json] --node ...
+//   poe-cli storage ls | pin CID | unpin CID | rm CID | usage OWNER | reputation  --node ...
 // Exit codes: 0 ok, 1 refused or not found, 2 usage, 3 node unreachable.
 
 #include "commands.hpp"
@@ -160,6 +161,37 @@ void add_storage_commands(CLI::App& app) {
       std::cout << " " << p.get<std::string>().substr(0, 12);
     std::cout << "\n";
   });
+
+  auto* st = app.add_subcommand("storage", "manage what a storage node keeps");
+  st->require_subcommand(1);
+  auto json_print = [](const std::string& text) {
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    std::cout << (j.is_discarded() ? text : j.dump(2)) << '\n';
+  };
+  auto* ls = st->add_subcommand("ls", "files stored on the node (JSON)");
+  tools::add_node_options(ls, a->node);
+  ls->callback([a, json_print] { json_print(or_exit(storage_or_die(a->node)->list())); });
+  for (auto [name, what] : {std::pair{"pin", "keep a file or chunk from deletion"},
+                            std::pair{"unpin", "allow deleting it again"},
+                            std::pair{"rm", "delete an unpinned file or unreferenced chunk"}}) {
+    auto* c = st->add_subcommand(name, what);
+    c->add_option("CID", a->cid, "the CID")->required();
+    tools::add_node_options(c, a->node);
+    std::string verb = name;
+    c->callback([a, verb] {
+      auto client = storage_or_die(a->node);
+      auto r = verb == "rm" ? client->remove(a->cid) : client->pin(a->cid, verb == "pin");
+      std::cout << or_exit(std::move(r)) << '\n';
+    });
+  }
+  auto* usage_cmd = st->add_subcommand("usage", "bytes and byte-milliseconds stored for an owner");
+  usage_cmd->add_option("OWNER", a->owner, "owner name given at put")->required();
+  tools::add_node_options(usage_cmd, a->node);
+  usage_cmd->callback(
+    [a, json_print] { json_print(or_exit(storage_or_die(a->node)->usage(a->owner))); });
+  auto* rep = st->add_subcommand("reputation", "challenge outcomes this node recorded per peer");
+  tools::add_node_options(rep, a->node);
+  rep->callback([a, json_print] { json_print(or_exit(storage_or_die(a->node)->reputation())); });
 }
 
 } // namespace poe::cli

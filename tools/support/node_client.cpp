@@ -90,6 +90,26 @@ result<std::string> storage_client::stat(const std::string& cid) {
   return impl_->ask<std::string>(st_stat_atom::value, cid);
 }
 
+result<std::string> storage_client::list() {
+  return impl_->ask<std::string>(st_list_atom::value);
+}
+
+result<std::string> storage_client::usage(const std::string& owner) {
+  return impl_->ask<std::string>(st_usage_atom::value, owner);
+}
+
+result<std::string> storage_client::reputation() {
+  return impl_->ask<std::string>(st_rept_atom::value);
+}
+
+result<std::string> storage_client::pin(const std::string& cid, bool pin) {
+  return impl_->ask<std::string>(st_pin_atom::value, cid, pin);
+}
+
+result<std::string> storage_client::remove(const std::string& cid) {
+  return impl_->ask<std::string>(st_del_atom::value, cid);
+}
+
 result<std::unique_ptr<detail::connection>> detail::connection::open(const node_target& t,
                                                                      const std::string& role) {
   auto ep = parse_endpoint(t.address);

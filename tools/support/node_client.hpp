@@ -68,6 +68,12 @@ public:
   result<bytes> get(const std::string& cid);
   /// JSON (see the storage role's messages).
   result<std::string> stat(const std::string& cid);
+  result<std::string> list();
+  result<std::string> usage(const std::string& owner);
+  result<std::string> reputation();
+  /// "ok", or the refusal (pinned, referenced, not stored).
+  result<std::string> pin(const std::string& cid, bool pin);
+  result<std::string> remove(const std::string& cid);
 
 private:
   explicit storage_client(std::unique_ptr<detail::connection> p);
