@@ -11,29 +11,9 @@
 # Ports 7700.. and 9700... The trap stops every node this test started, by recorded PID.
 set -euo pipefail
 
-build=${1:?usage: chain_devnet_test.sh BUILD_DIR}
-src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-devnet="$src/tools/devnet"
+source "$(dirname "${BASH_SOURCE[0]}")/devnet_lib.sh"
+devnet_test_init "${1:-}" chain
 node_bin="$(cd "$build/tools" && pwd)/poe-node"
-dir=$(mktemp -d "${TMPDIR:-/tmp}/poe-chain-test.XXXXXX")
-all_pids=()
-remember() { local p; for p in $(cat "$dir"/node-*/pid 2>/dev/null || true); do all_pids+=("$p"); done; }
-cleanup() {
-  local rc=$? p
-  remember
-  for p in "${all_pids[@]+"${all_pids[@]}"}"; do
-    if [ -r "/proc/$p/cmdline" ] && tr '\0' ' ' < "/proc/$p/cmdline" | grep -q poe-node; then
-      kill -KILL "$p" 2>/dev/null || true
-    fi
-  done
-  [ "$rc" -eq 0 ] || { echo "--- node logs ---"; "$devnet" logs --dir "$dir" || true; }
-  rm -rf "$dir"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
 height() { # height I: last committed height in node-I's log (0 if none)
   local h

@@ -8,38 +8,9 @@
 # Whatever happens, the trap stops every node this test started, by the PIDs it recorded.
 set -euo pipefail
 
-build=${1:?usage: devnet_test.sh BUILD_DIR}
-src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-devnet="$src/tools/devnet"
-dir=$(mktemp -d "${TMPDIR:-/tmp}/poe-devnet-test.XXXXXX")
+source "$(dirname "${BASH_SOURCE[0]}")/devnet_lib.sh"
+devnet_test_init "${1:-}" devnet
 ports=(--base-port 7600 --metrics-base-port 9600)
-
-recorded_pids() { cat "$dir"/node-*/pid 2>/dev/null || true; }
-all_pids=() # every PID ever recorded, so the trap can reach nodes whose pid file is gone
-remember() {
-  local p
-  for p in $(recorded_pids); do all_pids+=("$p"); done
-}
-cleanup() {
-  local rc=$? p
-  remember
-  for p in "${all_pids[@]+"${all_pids[@]}"}"; do
-    if [ -r "/proc/$p/cmdline" ] && tr '\0' ' ' < "/proc/$p/cmdline" | grep -q poe-node; then
-      echo "cleanup: killing leftover node pid $p"
-      kill -KILL "$p" 2>/dev/null || true
-    fi
-  done
-  if [ "$rc" -ne 0 ]; then
-    echo "--- node logs ---"
-    "$devnet" logs --dir "$dir" || true
-  fi
-  rm -rf "$dir"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-fail() { echo "FAIL: $*" >&2; exit 1; }
 alive() { [ -r "/proc/$1/cmdline" ] && tr '\0' ' ' < "/proc/$1/cmdline" | grep -q poe-node &&
           ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
 

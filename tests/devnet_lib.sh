@@ -1,0 +1,44 @@
+# Shared by the multi-process tests that run tools/devnet (sourced, not executed):
+#
+#   source "$(dirname "${BASH_SOURCE[0]}")/devnet_lib.sh"
+#   devnet_test_init BUILD_DIR NAME     sets build, src, devnet, dir (a fresh temp directory)
+#
+# and installs the trap: at exit every node this test ever started is SIGKILLed by the PIDs
+# it recorded (`remember` after each start), the logs are printed if the test failed, and the
+# directory is removed. `fail MESSAGE` ends the test.
+
+devnet_test_init() {
+  build=${1:?usage: $0 BUILD_DIR}
+  src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  devnet="$src/tools/devnet"
+  dir=$(mktemp -d "${TMPDIR:-/tmp}/poe-$2-test.XXXXXX")
+  all_pids=() # every PID ever recorded, so the trap can reach nodes whose pid file is gone
+  trap devnet_test_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
+recorded_pids() { cat "$dir"/node-*/pid 2>/dev/null || true; }
+
+remember() {
+  local p
+  for p in $(recorded_pids); do all_pids+=("$p"); done
+}
+
+devnet_test_cleanup() {
+  local rc=$? p
+  remember
+  for p in "${all_pids[@]+"${all_pids[@]}"}"; do
+    if [ -r "/proc/$p/cmdline" ] && tr '\0' ' ' < "/proc/$p/cmdline" | grep -q poe-node; then
+      kill -KILL "$p" 2>/dev/null || true
+    fi
+  done
+  if [ "$rc" -ne 0 ]; then
+    echo "--- node logs ---"
+    "$devnet" logs --dir "$dir" || true
+  fi
+  rm -rf "$dir"
+  exit "$rc"
+}
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
