@@ -81,6 +81,13 @@ echo "$out" | grep -q "pinned" || fail "rm of a pinned file: $out"
 "$cli" put "$dir/small" --owner carol --node 127.0.0.1:7950 >/dev/null 2>&1 || fail "put with owner"
 "$cli" storage usage carol --node 127.0.0.1:7950 | grep -q '"bytes": 17' || fail "usage of carol"
 
+echo "== anyone can challenge a node for a chunk it should hold"
+"$cli" storage challenge "$want" --node 127.0.0.1:7950 --from 127.0.0.1:7952 | grep -q '^passed$' ||
+  "$cli" storage challenge "$want" --node 127.0.0.1:7952 --from 127.0.0.1:7950 | grep -q '^passed$' ||
+  fail "no holder passed a challenge for $want"
+out=$("$cli" storage challenge "$missing" --node 127.0.0.1:7950 2>&1 || true)
+echo "$out" | grep -q "chunks" || fail "a challenge for a file must be refused: $out"
+
 echo "== down"
 "$devnet" down --dir "$dir" >/dev/null || fail "devnet down failed"
 echo "storage devnet test: ok"

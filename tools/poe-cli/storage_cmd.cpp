@@ -7,11 +7,16 @@
 //       FILE.part and renamed when complete)
 //   poe-cli stat CID [--json] --node ...
 //   poe-cli storage ls | pin CID | unpin CID | rm CID | usage OWNER | reputation  --node ...
+//   poe-cli storage challenge CHUNK_CID --node TARGET [--from HOST:PORT]
+//       fetches the chunk (from --from, default the target itself), checks it against its CID,
+//       sends the target a fresh random nonce and compares its answer with
+//       SHA-256(nonce ‖ chunk): "passed" (exit 0), "failed: <why>" (exit 1)
 // Exit codes: 0 ok, 1 refused or not found, 2 usage, 3 node unreachable.
 
 #include "commands.hpp"
 #include "node_client.hpp"
 #include "poe/storage/manifest.hpp"
+#include "poe/storage/placement.hpp"
 #include "tool_support.hpp"
 
 #include <CLI/CLI.hpp>
@@ -21,6 +26,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <random>
 #include <unistd.h>
 
 namespace poe::cli {
@@ -192,6 +198,36 @@ void add_storage_commands(CLI::App& app) {
   auto* rep = st->add_subcommand("reputation", "challenge outcomes this node recorded per peer");
   tools::add_node_options(rep, a->node);
   rep->callback([a, json_print] { json_print(or_exit(storage_or_die(a->node)->reputation())); });
+
+  auto* chal = st->add_subcommand("challenge", "challenge a storage node to prove it holds a chunk");
+  chal->add_option("CID", a->cid, "a chunk's CID (b…)")->required();
+  auto from = std::make_shared<std::string>();
+  chal->add_option("--from", *from, "host:port of a node to fetch the chunk from (default: --node)");
+  tools::add_node_options(chal, a->node);
+  chal->callback([a, from] {
+    auto id = storage::cid::parse(a->cid);
+    if (!id) tools::die("CID: " + id.err().message, usage);
+    if (id->is_manifest()) tools::die("challenges are for chunks; " + a->cid + " is a file", usage);
+    auto source_target = a->node;
+    if (!from->empty()) source_target.address = *from;
+    auto data = or_exit(storage_or_die(source_target)->get(a->cid));
+    if (!id->matches(data)) tools::die("the chunk fetched does not match its CID", invalid);
+    std::random_device rd;
+    bytes nonce(32);
+    for (auto& b : nonce) b = static_cast<std::uint8_t>(rd());
+    auto n = *hash256::from_view(nonce);
+    auto expected = storage::challenge_answer(n, data);
+    auto answer = storage_or_die(a->node)->challenge(a->cid, nonce);
+    if (!answer) {
+      std::cout << "failed: " << answer.err().message << "\n";
+      std::exit(invalid);
+    }
+    if (*answer != bytes(expected.data.begin(), expected.data.end())) {
+      std::cout << "failed: wrong answer\n";
+      std::exit(invalid);
+    }
+    std::cout << "passed\n";
+  });
 }
 
 } // namespace poe::cli

@@ -106,6 +106,10 @@ result<std::string> storage_client::pin(const std::string& cid, bool pin) {
   return impl_->ask<std::string>(st_pin_atom::value, cid, pin);
 }
 
+result<bytes> storage_client::challenge(const std::string& cid, const bytes& nonce) {
+  return impl_->ask<std::vector<std::uint8_t>>(st_chal_atom::value, cid, nonce);
+}
+
 result<std::string> storage_client::remove(const std::string& cid) {
   return impl_->ask<std::string>(st_del_atom::value, cid);
 }

@@ -74,6 +74,8 @@ public:
   /// "ok", or the refusal (pinned, referenced, not stored).
   result<std::string> pin(const std::string& cid, bool pin);
   result<std::string> remove(const std::string& cid);
+  /// The node's answer to a storage challenge: SHA-256(nonce ‖ chunk), or its refusal.
+  result<bytes> challenge(const std::string& cid, const bytes& nonce);
 
 private:
   explicit storage_client(std::unique_ptr<detail::connection> p);
