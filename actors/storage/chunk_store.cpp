@@ -138,6 +138,17 @@ result<std::vector<cid>> chunk_store::all() const {
   return out;
 }
 
+std::optional<cid> chunk_store::chunk_near(const hash256& point) const {
+  std::optional<cid> out;
+  auto take = [&](byte_view k, byte_view) {
+    if (auto id = cid::from_bytes(k.subspan(2))) out = *id;
+    return false; // the first one is enough
+  };
+  (void)db_.for_each(cf, as_bytes("c/"), take, key('c', cid::of_digest(storage::codec_raw, point)));
+  if (!out) (void)db_.for_each(cf, as_bytes("c/"), take); // past the last key: wrap around
+  return out;
+}
+
 result<storage::manifest> chunk_store::get_manifest(const cid& id) const {
   if (!id.is_manifest()) return fail(errc::invalid_argument, id.str() + " is a chunk, not a file");
   auto v = db_.get(cf, key('m', id));

@@ -47,6 +47,9 @@ public:
   status repair_chunk(const storage::cid& id, byte_view data);
   /// Every stored chunk and manifest CID.
   result<std::vector<storage::cid>> all() const;
+  /// The first stored chunk whose CID is at or after `point` in key order, wrapping around:
+  /// a uniformly placed random `point` picks a chunk with one seek, not a scan.
+  std::optional<storage::cid> chunk_near(const hash256& point) const;
   result<storage::manifest> get_manifest(const storage::cid& id) const;
 
   struct stat_info {

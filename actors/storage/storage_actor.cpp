@@ -214,13 +214,12 @@ void rereplicate(caf::event_based_actor* self, const std::shared_ptr<sstate>& s)
 /// One storage challenge: a random chunk held here, a random other node that should hold it,
 /// a fresh nonce; the answer must equal SHA-256(nonce ‖ chunk) within the deadline.
 void challenge_round(caf::event_based_actor* self, const std::shared_ptr<sstate>& s) {
-  auto all = s->cs->all();
-  if (!all || all->empty() || s->members.size() < 2) return;
-  std::vector<cid> chunks;
-  for (auto& c : *all)
-    if (!c.is_manifest()) chunks.push_back(c);
-  if (chunks.empty()) return;
-  auto c = chunks[s->rng() % chunks.size()];
+  if (s->members.size() < 2) return;
+  hash256 point;
+  for (auto& b : point.data) b = static_cast<std::uint8_t>(s->rng());
+  auto picked = s->cs->chunk_near(point); // one seek, not a scan of the store
+  if (!picked) return;
+  auto c = *picked;
   std::vector<node_id> others;
   for (auto& t : s->targets(c))
     if (t != s->self_id && s->members.count(t)) others.push_back(t);

@@ -13,7 +13,6 @@
 #include "poe/chain/producer.hpp"
 #include "poe/chain/qbft.hpp"
 #include "poe/chain/signing_guard.hpp"
-#include "poe/core/byte_io.hpp"
 #include "poe/core/sha256.hpp"
 #include "poe/runtime/messages.hpp"
 #include "poe/runtime/metrics.hpp"

@@ -280,18 +280,22 @@ bool public_key::verify(std::initializer_list<byte_view> parts, byte_view sig) c
 
 // ---------------------------------------------------------------- private_key
 
+result<private_key> private_key::adopt(std::shared_ptr<pkey_handle> key) {
+  auto pub = make_public(key->pkey);
+  if (!pub) return pub.err();
+  private_key out;
+  out.key_ = std::move(key);
+  out.pub_ = std::move(*pub);
+  return out;
+}
+
 result<private_key> private_key::generate(key_type t) {
   EVP_PKEY* raw = t == key_type::rsa2048
                       ? EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(2048))
                       : EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
   if (raw == nullptr)
     return fail(errc::crypto_error, "key generation failed: " + ossl::last_error());
-  private_key out;
-  out.key_ = std::make_shared<pkey_handle>(raw);
-  auto pub = make_public(raw);
-  if (!pub) return pub.err();
-  out.pub_ = std::move(*pub);
-  return out;
+  return adopt(std::make_shared<pkey_handle>(raw));
 }
 
 result<private_key> private_key::ed25519_from_seed(byte_view seed) {
@@ -302,12 +306,7 @@ result<private_key> private_key::ed25519_from_seed(byte_view seed) {
     EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, seed.data(), seed.size());
   if (raw == nullptr)
     return fail(errc::crypto_error, "Ed25519 key from seed failed: " + ossl::last_error());
-  private_key out;
-  out.key_ = std::make_shared<pkey_handle>(raw);
-  auto pub = make_public(raw);
-  if (!pub) return pub.err();
-  out.pub_ = std::move(*pub);
-  return out;
+  return adopt(std::make_shared<pkey_handle>(raw));
 }
 
 result<private_key> private_key::from_pem(std::string_view pem) {
@@ -322,14 +321,9 @@ result<private_key> private_key::from_pem(std::string_view pem) {
     return fail(errc::key_error,
                 "not a PEM private key (expected '-----BEGIN PRIVATE KEY-----')");
   }
-  private_key out;
-  out.key_ = std::make_shared<pkey_handle>(raw);
-  auto type = classify(raw);
-  if (!type) return type.err();
-  auto pub = make_public(raw);
-  if (!pub) return pub.err();
-  out.pub_ = std::move(*pub);
-  return out;
+  auto handle = std::make_shared<pkey_handle>(raw);
+  if (auto type = classify(raw); !type) return type.err();
+  return adopt(std::move(handle));
 }
 
 result<private_key> private_key::load(const std::filesystem::path& file) {

@@ -315,13 +315,15 @@ status db::write(const batch& b, write_mode mode) {
   return impl_->check(impl_->rdb->Write(impl_->write_options(mode), &wb));
 }
 
-status db::for_each(std::string_view cf, byte_view prefix, const visitor& fn) const {
+status db::for_each(std::string_view cf, byte_view prefix, const visitor& fn,
+                    byte_view from) const {
   if (!impl_) return fail(errc::invalid_argument, "store was moved from");
   auto h = impl_->handle(cf);
   if (!h) return h.err();
   const auto pre = to_slice(prefix);
   std::unique_ptr<rocksdb::Iterator> it{impl_->rdb->NewIterator(rocksdb::ReadOptions{}, *h)};
-  for (it->Seek(pre); it->Valid() && it->key().starts_with(pre); it->Next())
+  for (it->Seek(from.empty() ? pre : to_slice(from)); it->Valid() && it->key().starts_with(pre);
+       it->Next())
     if (!fn(to_view(it->key()), to_view(it->value()))) break;
   return impl_->check(it->status());
 }

@@ -379,6 +379,12 @@ std::vector<role_entry> harness::members(node_index n, const std::string& role) 
   return r ? *r : std::vector<role_entry>{};
 }
 
+caf::actor harness::local(node_index n, const std::string& role) {
+  for (auto& e : members(n, role))
+    if (e.node == node_id(n)) return e.handle;
+  return {};
+}
+
 std::vector<peer_info> harness::peers(node_index n) {
   auto r = ask<std::vector<peer_info>>(directory(n), caf::make_message(peers_atom::value));
   return r ? *r : std::vector<peer_info>{};

@@ -57,11 +57,7 @@ struct storage_fixture {
     h.advance(500ms, 20ms); // the roles' own subscriptions catch up
   }
 
-  caf::actor storage(node_index n) {
-    for (auto& e : h.members(n, "storage"))
-      if (e.node == h.node_id(n)) return e.handle;
-    return {};
-  }
+  caf::actor storage(node_index n) { return h.local(n, "storage"); }
   node_id id(node_index n) { return *node_id::from_hex(h.node_id(n)); }
   bool holds(node_index n, const cid& c) {
     return h.ask<bytes_t>(storage(n), caf::make_message(st_fetch_atom::value, c.str()))

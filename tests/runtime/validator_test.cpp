@@ -77,12 +77,7 @@ struct chain_fixture {
   }
   ~chain_fixture() { std::remove(genesis_path.c_str()); }
 
-  caf::actor validator(node_index n) {
-    auto m = h.members(n, "validator");
-    for (auto& e : m)
-      if (e.node == h.node_id(n)) return e.handle;
-    return {};
-  }
+  caf::actor validator(node_index n) { return h.local(n, "validator"); }
 
   std::uint64_t height(node_index n) {
     auto v = validator(n);

@@ -14,9 +14,8 @@
 #include "poe/core/sha256.hpp"
 #include "poe/runtime/messages.hpp"
 
-#include <caf/all.hpp>
-#include <caf/io/all.hpp>
-#include <caf/openssl/all.hpp>
+#include "bench_net.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <unistd.h>
@@ -106,31 +105,15 @@ int run_chain(int argc, char** argv, const std::string& self_path) {
   int rc = 0;
   try {
     caf::actor_system_config cfg;
-    register_messages(cfg);
-    cfg.set("logger.verbosity", caf::atom("quiet"));
-    cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::seconds(1)});
-    cfg.load<caf::io::middleman>();
-    cfg.set("openssl.certificate", (dir / "node-0" / "node.crt").string());
-    cfg.set("openssl.key", (dir / "node-0" / "node.key").string());
-    cfg.set("openssl.cafile", (dir / "ca" / "ca.crt").string());
-    cfg.load<caf::openssl::manager>();
+    bench::client_settings(cfg, dir, "node-0");
     caf::actor_system sys{cfg};
     caf::scoped_actor self{sys};
     auto t = std::chrono::seconds(30);
     std::vector<caf::actor> vals;
-    for (std::uint16_t i = 0; i < 4; ++i) {
-      caf::actor d, v;
-      self->request(sys.openssl_manager().actor_handle(), t, caf::connect_atom::value,
-                    std::string("127.0.0.1"), static_cast<std::uint16_t>(7800 + i))
-        .receive([&](const caf::node_id&, caf::strong_actor_ptr& p,
-                     const std::set<std::string>&) { d = caf::actor_cast<caf::actor>(p); },
-                 [&](caf::error& e) { throw std::runtime_error(sys.render(e)); });
-      self->request(d, t, lookup_atom::value, std::string("validator"))
-        .receive([&](std::vector<role_entry>& xs) { if (!xs.empty()) v = xs.front().handle; },
-                 [&](caf::error& e) { throw std::runtime_error(sys.render(e)); });
-      if (!v) throw std::runtime_error("node " + std::to_string(i) + " has no validator");
-      vals.push_back(v);
-    }
+    for (std::uint16_t i = 0; i < 4; ++i)
+      vals.push_back(bench::find_role(
+        self, bench::connect_to(self, static_cast<std::uint16_t>(7800 + i), true, t),
+        "validator", t));
     auto status = [&] {
       nlohmann::json j;
       self->request(vals[0], t, chain_atom::value)

@@ -12,11 +12,8 @@
 #include "poe/runtime/metrics.hpp"
 #include "poe/runtime/settings.hpp"
 
-#include <caf/all.hpp>
-#include <caf/io/all.hpp>
-#include <caf/openssl/all.hpp>
+#include "bench_net.hpp"
 
-#include <unistd.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -142,35 +139,17 @@ int run_storage(int argc, char** argv, const std::string& self_path) {
          (dir / who / "node.key").string() + " --out " + (dir / who / "node.crt").string() +
          " >/dev/null");
     }
-    node = ::fork();
-    if (node == 0) {
-      auto log = (dir / "node.log").string();
-      (void)std::freopen(log.c_str(), "w", stdout);
-      ::dup2(1, 2);
-      std::vector<std::string> args{(bin / "poe-node").string(), "--node.roles=[\"storage\"]",
-                                    "--node.data-dir=" + (dir / "node-data").string(),
-                                    "--node.key-file=" + (dir / "node" / "node.key").string(),
-                                    "--node.port=7990", "--log.level=warn",
-                                    "--storage.replicas=1",
-                                    "--tls.certificate=" + (dir / "node" / "node.crt").string(),
-                                    "--tls.ca-file=" + (dir / "ca" / "ca.crt").string()};
-      std::vector<char*> av;
-      for (auto& a : args) av.push_back(a.data());
-      av.push_back(nullptr);
-      ::execv(av[0], av.data());
-      ::_exit(127);
-    }
+    node = bench::spawn({(bin / "poe-node").string(), "--node.roles=[\"storage\"]",
+                         "--node.data-dir=" + (dir / "node-data").string(),
+                         "--node.key-file=" + (dir / "node" / "node.key").string(),
+                         "--node.port=7990", "--log.level=warn", "--storage.replicas=1",
+                         "--tls.certificate=" + (dir / "node" / "node.crt").string(),
+                         "--tls.ca-file=" + (dir / "ca" / "ca.crt").string()},
+                        (dir / "node.log").string());
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
 
     caf::actor_system_config cfg;
-    register_messages(cfg);
-    cfg.set("logger.verbosity", caf::atom("quiet"));
-    cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::seconds(1)});
-    cfg.load<caf::io::middleman>();
-    cfg.set("openssl.certificate", (dir / "client" / "node.crt").string());
-    cfg.set("openssl.key", (dir / "client" / "node.key").string());
-    cfg.set("openssl.cafile", (dir / "ca" / "ca.crt").string());
-    cfg.load<caf::openssl::manager>();
+    bench::client_settings(cfg, dir, "client");
     caf::actor_system sys{cfg};
     caf::scoped_actor self{sys};
 
@@ -195,19 +174,7 @@ int run_storage(int argc, char** argv, const std::string& self_path) {
     auto body = actors::storage_role().body;
     auto local = sys.spawn([body, ctx](caf::event_based_actor* s) { return body(s, ctx); });
 
-    caf::actor remote;
-    {
-      caf::actor dir_h;
-      self->request(sys.openssl_manager().actor_handle(), std::chrono::seconds(10),
-                    caf::connect_atom::value, std::string("127.0.0.1"), std::uint16_t{7990})
-        .receive([&](const caf::node_id&, caf::strong_actor_ptr& p,
-                     const std::set<std::string>&) { dir_h = caf::actor_cast<caf::actor>(p); },
-                 [&](caf::error& e) { throw std::runtime_error("connect: " + to_string(e)); });
-      self->request(dir_h, std::chrono::seconds(10), lookup_atom::value, std::string("storage"))
-        .receive([&](std::vector<role_entry>& xs) { if (!xs.empty()) remote = xs.front().handle; },
-                 [&](caf::error& e) { throw std::runtime_error("lookup: " + to_string(e)); });
-      if (!remote) throw std::runtime_error("the node runs no storage role");
-    }
+    auto remote = bench::find_role(self, bench::connect_to(self, 7990, true), "storage");
 
     std::vector<rates> raw, loc, rem;
     for (int r = 0; r < rounds; ++r) {

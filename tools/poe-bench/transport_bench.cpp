@@ -7,16 +7,13 @@
 #include "poe/core/keys.hpp"
 #include "poe/runtime/messages.hpp"
 
-#include <caf/all.hpp>
-#include <caf/io/all.hpp>
-#include <caf/openssl/all.hpp>
+#include "bench_net.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -27,6 +24,7 @@
 #include <thread>
 
 using namespace poe::runtime;
+namespace bench = poe::bench;
 namespace fs = std::filesystem;
 using clk = std::chrono::steady_clock;
 
@@ -44,22 +42,6 @@ std::uint16_t free_port() {
   return ntohs(a.sin_port);
 }
 
-pid_t spawn(const std::vector<std::string>& argv, const std::string& log) {
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    auto* f = std::freopen(log.c_str(), "w", stdout);
-    (void)f;
-    ::dup2(1, 2);
-    std::vector<char*> args;
-    for (auto& a : argv)
-      args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
-  return pid;
-}
-
 /// The same behavior as the probe role, published bare (the anchor).
 caf::behavior echo_server(caf::event_based_actor*) {
   auto n = std::make_shared<std::uint64_t>(0);
@@ -69,12 +51,6 @@ caf::behavior echo_server(caf::event_based_actor*) {
     [n](sink_atom, const std::vector<std::vector<std::uint8_t>>& b) { *n += b.size(); },
     [n](count_atom) { return *n; },
   };
-}
-
-void tls_settings(caf::actor_system_config& cfg, const fs::path& dir, const std::string& who) {
-  cfg.set("openssl.certificate", (dir / who / "node.crt").string());
-  cfg.set("openssl.key", (dir / who / "node.key").string());
-  cfg.set("openssl.cafile", (dir / "ca" / "ca.crt").string());
 }
 
 struct figures {
@@ -142,7 +118,7 @@ int run_caf_echo_server(std::uint16_t port, const std::string& tls_dir) {
   register_messages(cfg);
   cfg.load<caf::io::middleman>();
   if (!tls_dir.empty()) {
-    tls_settings(cfg, tls_dir, "anchor");
+    bench::tls_settings(cfg, tls_dir, "anchor");
     cfg.load<caf::openssl::manager>();
   }
   caf::actor_system sys{cfg};
@@ -198,50 +174,29 @@ int run_transport(int argc, char** argv, const std::string& self_path) {
     return v;
   };
   std::vector<pid_t> pids{
-    spawn(node_args(p_plain, false), (dir / "plain.log").string()),
-    spawn(node_args(p_tls, true), (dir / "tls.log").string()),
-    spawn({self_path, "--caf-echo-server", std::to_string(a_plain), ""},
+    bench::spawn(node_args(p_plain, false), (dir / "plain.log").string()),
+    bench::spawn(node_args(p_tls, true), (dir / "tls.log").string()),
+    bench::spawn({self_path, "--caf-echo-server", std::to_string(a_plain), ""},
           (dir / "anchor-plain.log").string()),
-    spawn({self_path, "--caf-echo-server", std::to_string(a_tls), dir.string()},
+    bench::spawn({self_path, "--caf-echo-server", std::to_string(a_tls), dir.string()},
           (dir / "anchor-tls.log").string()),
   };
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   int rc = 0;
   {
     caf::actor_system_config cfg;
-    register_messages(cfg);
-    cfg.set("logger.verbosity", caf::atom("quiet"));
-    // Like every poe process: heartbeats, so the nodes' connection timeout never fires on a
-    // client that is busy sending.
-    cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::seconds(1)});
-    cfg.load<caf::io::middleman>();
-    tls_settings(cfg, dir, "client");
-    cfg.load<caf::openssl::manager>();
+    bench::client_settings(cfg, dir, "client");
     caf::actor_system sys{cfg};
     caf::scoped_actor self{sys};
-    auto connect = [&](std::uint16_t port, bool tls) {
-      caf::actor h;
-      auto mm = tls ? sys.openssl_manager().actor_handle() : sys.middleman().actor_handle();
-      self->request(mm, std::chrono::seconds(10), caf::connect_atom::value,
-                    std::string("127.0.0.1"), port)
-        .receive(
-          [&](const caf::node_id&, caf::strong_actor_ptr& p, const std::set<std::string>&) {
-            h = caf::actor_cast<caf::actor>(p);
-          },
-          [&](caf::error& e) { std::cerr << "connect " << port << ": " << sys.render(e) << "\n"; });
-      return h;
-    };
-    auto probe_of = [&](const caf::actor& dir_h) {
-      caf::actor h;
-      self->request(dir_h, std::chrono::seconds(10), lookup_atom::value, std::string("probe"))
-        .receive([&](std::vector<role_entry>& xs) { if (!xs.empty()) h = xs.front().handle; },
-                 [](caf::error&) {});
-      return h;
-    };
-    auto ours_plain = probe_of(connect(p_plain, false));
-    auto ours_tls = probe_of(connect(p_tls, true));
-    auto bare_plain = connect(a_plain, false);
-    auto bare_tls = connect(a_tls, true);
+    caf::actor ours_plain, ours_tls, bare_plain, bare_tls;
+    try {
+      ours_plain = bench::find_role(self, bench::connect_to(self, p_plain, false), "probe");
+      ours_tls = bench::find_role(self, bench::connect_to(self, p_tls, true), "probe");
+      bare_plain = bench::connect_to(self, a_plain, false);
+      bare_tls = bench::connect_to(self, a_tls, true);
+    } catch (const std::exception& e) {
+      std::cerr << "poe-bench transport: " << e.what() << "\n";
+    }
     if (!ours_plain || !ours_tls || !bare_plain || !bare_tls) {
       std::cerr << "poe-bench transport: could not reach every server (logs in " << dir << ")\n";
       rc = 1;

@@ -13,7 +13,7 @@ namespace poe::tools {
 using namespace poe::runtime;
 
 void add_node_options(CLI::App* cmd, node_target& t, bool required) {
-  auto* node = cmd->add_option("--node", t.address, "host:port of a validator node")
+  auto* node = cmd->add_option("--node", t.address, "host:port of a node")
                  ->envname("POE_NODE");
   if (required) node->required();
   cmd->add_option("--tls-key", t.key, "PEM private key for TLS (a key of the cluster)")
@@ -29,7 +29,7 @@ struct detail::connection {
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
   std::unique_ptr<caf::scoped_actor> self;
-  caf::actor validator;
+  caf::actor handle; // the role's actor on the node
   std::chrono::seconds timeout{5};
 
   std::string role;
@@ -38,7 +38,7 @@ struct detail::connection {
   result<R> ask(Ts&&... xs) {
     result<R> out = fail(errc::unavailable, "no answer");
     (*self)
-      ->request(validator, timeout, std::forward<Ts>(xs)...)
+      ->request(handle, timeout, std::forward<Ts>(xs)...)
       .receive([&](R& r) { out = std::move(r); },
                [&](caf::error& e) {
                  // A refusal by the role carries its reason as the error's context.
@@ -153,10 +153,10 @@ result<std::unique_ptr<detail::connection>> detail::connection::open(const node_
   self->request(dir, p->timeout, lookup_atom::value, role)
     .receive(
       [&](std::vector<role_entry>& xs) {
-        if (!xs.empty()) p->validator = xs.front().handle; // local entries come first
+        if (!xs.empty()) p->handle = xs.front().handle; // local entries come first
       },
       [&](caf::error& err) { why = sys.render(err); });
-  if (!p->validator)
+  if (!p->handle)
     return fail(errc::unavailable, "the node at " + t.address + " runs no " + role + " role");
   return p;
 }

@@ -1,9 +1,9 @@
 #pragma once
-// A client of a running node's validator role, for the command-line tools. No CAF in this
-// header: poe-cli's offline commands stay free of it.
+// Clients of a running node's roles (validator, storage) for the command-line tools. No CAF
+// in this header: poe-cli's offline commands stay free of it.
 //
 // Connects to the node's published directory (mutual TLS with a cluster key, or plain TCP for
-// nodes run with node.insecure-plaintext), looks up the local `validator` role and asks it.
+// nodes run with node.insecure-plaintext), looks up the node's own role and asks it.
 
 #include "poe/core/error.hpp"
 #include "poe/core/types.hpp"

@@ -88,6 +88,9 @@ public:
   bytes sign(byte_view msg) const { return sign({msg}); }
 
 private:
+  /// Takes ownership of `key` and derives its public half.
+  static result<private_key> adopt(std::shared_ptr<detail::pkey_handle> key);
+
   std::shared_ptr<detail::pkey_handle> key_;
   public_key pub_;
 };

@@ -124,8 +124,9 @@ public:
   /// Calls `fn` for every entry of `cf` whose key starts with `prefix` (all entries when
   /// `prefix` is empty), in ascending bytewise key order, until `fn` returns false. Sees a
   /// consistent snapshot taken at the call; the views passed to `fn` are valid during the call
-  /// only.
-  status for_each(std::string_view cf, byte_view prefix, const visitor& fn) const;
+  /// only. With `from`, the walk starts at the first key >= `from` (a seek, not a scan).
+  status for_each(std::string_view cf, byte_view prefix, const visitor& fn,
+                  byte_view from = {}) const;
 
   /// Flushes every column family's memtable to disk and syncs the write-ahead log. For
   /// shutdown and checkpoints; not needed for durability when writes are synced.

@@ -159,6 +159,8 @@ public:
     return std::move(*out);
   }
   std::vector<runtime::role_entry> members(node_index n, const std::string& role);
+  /// Node n's own actor of `role` as its directory lists it (invalid if it has none).
+  caf::actor local(node_index n, const std::string& role);
   std::vector<runtime::peer_info> peers(node_index n);
 
   /// The seeded random source the harness uses (tests may draw from it too).

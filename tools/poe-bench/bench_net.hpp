@@ -1,0 +1,95 @@
+#pragma once
+// What the networked benchmarks (transport, chain, storage) share: starting a process with its
+// output in a log, a client actor system set up like every poe process, and reaching a role of
+// a running node through its published directory.
+
+#include "poe/runtime/messages.hpp"
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace poe::bench {
+
+/// Starts argv[0] (a path) with stdout and stderr going to `log`; returns its PID.
+inline pid_t spawn(const std::vector<std::string>& argv, const std::string& log) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    auto* f = std::freopen(log.c_str(), "w", stdout);
+    (void)f;
+    ::dup2(1, 2);
+    std::vector<char*> args;
+    for (auto& a : argv)
+      args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+/// Mutual TLS with the files tools/poe-ca and poe-keygen lay out: dir/who/node.{crt,key} and
+/// dir/ca/ca.crt.
+inline void tls_settings(caf::actor_system_config& cfg, const std::filesystem::path& dir,
+                         const std::string& who) {
+  cfg.set("openssl.certificate", (dir / who / "node.crt").string());
+  cfg.set("openssl.key", (dir / who / "node.key").string());
+  cfg.set("openssl.cafile", (dir / "ca" / "ca.crt").string());
+}
+
+/// A client system like every poe process: poe's messages, a quiet logger, and heartbeats, so
+/// the nodes' connection timeout never fires on a client that is busy sending; TLS as
+/// `tls_settings(dir, who)`.
+inline void client_settings(caf::actor_system_config& cfg, const std::filesystem::path& dir,
+                            const std::string& who) {
+  runtime::register_messages(cfg);
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+  cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::seconds(1)});
+  cfg.load<caf::io::middleman>();
+  tls_settings(cfg, dir, who);
+  cfg.load<caf::openssl::manager>();
+}
+
+/// The actor a node publishes at 127.0.0.1:port (its directory, or a bare anchor server).
+/// Throws std::runtime_error when it cannot be reached.
+inline caf::actor connect_to(caf::scoped_actor& self, std::uint16_t port, bool tls,
+                             std::chrono::seconds limit = std::chrono::seconds(10)) {
+  auto& sys = self->home_system();
+  auto mm = tls ? sys.openssl_manager().actor_handle() : sys.middleman().actor_handle();
+  caf::actor out;
+  self->request(mm, limit, caf::connect_atom::value, std::string("127.0.0.1"), port)
+    .receive([&](const caf::node_id&, caf::strong_actor_ptr& p,
+                 const std::set<std::string>&) { out = caf::actor_cast<caf::actor>(p); },
+             [&](caf::error& e) {
+               throw std::runtime_error("connect to port " + std::to_string(port) + ": " +
+                                        sys.render(e));
+             });
+  if (!out) throw std::runtime_error("port " + std::to_string(port) + " published no actor");
+  return out;
+}
+
+/// The first member of `role` the directory `dir` lists. Throws when there is none.
+inline caf::actor find_role(caf::scoped_actor& self, const caf::actor& dir,
+                            const std::string& role,
+                            std::chrono::seconds limit = std::chrono::seconds(10)) {
+  caf::actor out;
+  self->request(dir, limit, runtime::lookup_atom::value, role)
+    .receive([&](std::vector<runtime::role_entry>& xs) { if (!xs.empty()) out = xs.front().handle; },
+             [&](caf::error& e) {
+               throw std::runtime_error("lookup " + role + ": " + self->home_system().render(e));
+             });
+  if (!out) throw std::runtime_error("the node runs no " + role + " role");
+  return out;
+}
+
+} // namespace poe::bench
