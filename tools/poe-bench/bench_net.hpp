@@ -47,14 +47,16 @@ inline void tls_settings(caf::actor_system_config& cfg, const std::filesystem::p
   cfg.set("openssl.cafile", (dir / "ca" / "ca.crt").string());
 }
 
-/// A client system like every poe process: poe's messages, a quiet logger, and heartbeats, so
-/// the nodes' connection timeout never fires on a client that is busy sending; TLS as
-/// `tls_settings(dir, who)`.
+/// A client system like every poe process: poe's messages, a quiet logger, heartbeats (so the
+/// nodes' connection timeout never fires on a client that is busy sending) and poe-node's
+/// brief worker polling (so roles run in it as in a node); TLS as `tls_settings(dir, who)`.
 inline void client_settings(caf::actor_system_config& cfg, const std::filesystem::path& dir,
                             const std::string& who) {
   runtime::register_messages(cfg);
   cfg.set("logger.verbosity", caf::atom("quiet"));
   cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::seconds(1)});
+  cfg.set("work-stealing.aggressive-poll-attempts", std::size_t{10});
+  cfg.set("work-stealing.moderate-poll-attempts", std::size_t{10});
   cfg.load<caf::io::middleman>();
   tls_settings(cfg, dir, who);
   cfg.load<caf::openssl::manager>();

@@ -67,39 +67,65 @@ rates raw_rocksdb(const fs::path& dir, const std::vector<bytes_t>& chunks) {
   return r;
 }
 
-/// Puts then gets every chunk through `h` (the storage role), `window` requests in flight.
-rates through_role(caf::scoped_actor& self, const caf::actor& h,
-                   const std::vector<bytes_t>& chunks) {
-  const std::size_t window = 16;
+/// The chunk store without an actor around it (hashing and checks, no messaging): shows what
+/// the role's messaging costs beside what content addressing costs.
+rates direct_store(const fs::path& dir, const std::vector<bytes_t>& chunks) {
+  fs::remove_all(dir);
+  auto db = store::db::open(dir, {"storage"});
+  if (!db) throw std::runtime_error(db.err().message);
+  actors::chunk_store cs{*db};
   std::size_t total = chunks.size() * chunks[0].size();
+  std::vector<storage::cid> ids;
   rates r;
   auto t0 = clk::now();
-  std::vector<std::string> cids;
-  for (std::size_t i = 0; i < chunks.size(); i += window) {
-    auto end = std::min(chunks.size(), i + window);
-    for (auto k = i; k < end; ++k)
-      self->send(h, st_put_atom::value, chunks[k]);
-    for (auto k = i; k < end; ++k)
-      self->receive([&](std::string& c) { cids.push_back(std::move(c)); },
-                    [&](caf::error& e) { throw std::runtime_error("put: " + to_string(e)); },
-                    caf::after(std::chrono::seconds(30)) >> [] {
-                      throw std::runtime_error("put: no answer in 30 s");
-                    });
+  for (auto& c : chunks) {
+    auto id = cs.put_chunk(c);
+    if (!id) throw std::runtime_error("chunk_store put: " + id.err().message);
+    ids.push_back(*id);
   }
   r.put = mbps(total, t0);
   t0 = clk::now();
   std::size_t got = 0;
-  for (std::size_t i = 0; i < cids.size(); i += window) {
-    auto end = std::min(cids.size(), i + window);
-    for (auto k = i; k < end; ++k)
-      self->send(h, st_get_atom::value, cids[k]);
-    for (auto k = i; k < end; ++k)
-      self->receive([&](bytes_t& d) { got += d.size(); },
-                    [&](caf::error& e) { throw std::runtime_error("get: " + to_string(e)); },
-                    caf::after(std::chrono::seconds(30)) >> [] {
-                      throw std::runtime_error("get: no answer in 30 s");
-                    });
+  for (auto& id : ids) {
+    auto v = cs.get_chunk(id);
+    if (!v) throw std::runtime_error("chunk_store get: " + v.err().message);
+    got += v->size();
   }
+  r.get = mbps(got, t0);
+  return r;
+}
+
+/// Puts then gets every chunk through `h` (the storage role), keeping `window` requests in
+/// flight (a new one goes out as each answer comes back).
+rates through_role(caf::scoped_actor& self, const caf::actor& h,
+                   const std::vector<bytes_t>& chunks) {
+  const std::size_t window = 16;
+  auto pipelined = [&](std::size_t n, auto send_one, auto on_answer, const char* what) {
+    std::size_t sent = 0;
+    for (; sent < std::min(n, window); ++sent)
+      send_one(sent);
+    for (std::size_t done = 0; done < n; ++done) {
+      self->receive(on_answer,
+                    [&](caf::error& e) { throw std::runtime_error(what + (": " + to_string(e))); },
+                    caf::after(std::chrono::seconds(30)) >> [&] {
+                      throw std::runtime_error(std::string(what) + ": no answer in 30 s");
+                    });
+      if (sent < n) send_one(sent++);
+    }
+  };
+  std::size_t total = chunks.size() * chunks[0].size();
+  rates r;
+  auto t0 = clk::now();
+  std::vector<std::string> cids;
+  pipelined(
+    chunks.size(), [&](std::size_t k) { self->send(h, st_put_atom::value, chunks[k]); },
+    [&](std::string& c) { cids.push_back(std::move(c)); }, "put");
+  r.put = mbps(total, t0);
+  t0 = clk::now();
+  std::size_t got = 0;
+  pipelined(
+    cids.size(), [&](std::size_t k) { self->send(h, st_get_atom::value, cids[k]); },
+    [&](bytes_t& d) { got += d.size(); }, "get");
   r.get = mbps(got, t0);
   return r;
 }
@@ -153,9 +179,8 @@ int run_storage(int argc, char** argv, const std::string& self_path) {
     caf::actor_system sys{cfg};
     caf::scoped_actor self{sys};
 
-    // The in-process role: its own store, a directory that ignores subscriptions.
-    auto local_db = store::db::open(dir / "local", {"storage"});
-    if (!local_db) throw std::runtime_error(local_db.err().message);
+    // The in-process role: a directory that ignores subscriptions; a fresh store per round,
+    // like the anchor's.
     auto settings = std::make_shared<node_settings>();
     settings->role_options["storage.replicas"] = "1";
     settings->role_options["storage.acks"] = "1";
@@ -169,26 +194,35 @@ int run_storage(int argc, char** argv, const std::string& self_path) {
     });
     ctx.log = make_node_logger("bench", "warn");
     ctx.metrics = &metrics::noop_factory();
-    ctx.store = &*local_db;
     ctx.settings = settings;
     auto body = actors::storage_role().body;
-    auto local = sys.spawn([body, ctx](caf::event_based_actor* s) { return body(s, ctx); });
+    auto local_round = [&](int round) {
+      auto path = dir / ("local-" + std::to_string(round));
+      auto db = store::db::open(path, {"storage"});
+      if (!db) throw std::runtime_error(db.err().message);
+      auto c = ctx;
+      c.store = &*db;
+      auto h = sys.spawn([body, c](caf::event_based_actor* s) { return body(s, c); });
+      auto out = through_role(self, h, chunks);
+      self->monitor(h);
+      caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
+      self->receive([](const caf::down_msg&) {});
+      return out;
+    };
 
     auto remote = bench::find_role(self, bench::connect_to(self, 7990, true), "storage");
 
-    std::vector<rates> raw, loc, rem;
+    std::vector<rates> raw, direct, loc, rem;
     for (int r = 0; r < rounds; ++r) {
       // A fresh set of stores per round (puts of known chunks would be no-ops).
       raw.push_back(raw_rocksdb(dir / "raw", chunks));
-      auto st = [&](const caf::actor& h) {
-        auto out = through_role(self, h, chunks);
-        for (auto& c : chunks) self->send(h, st_del_atom::value, storage::cid::of(c).str());
-        for (std::size_t i = 0; i < chunks.size(); ++i)
-          self->receive([](std::string&) {}, [](caf::error&) {});
-        return out;
-      };
-      loc.push_back(st(local));
-      rem.push_back(st(remote));
+      direct.push_back(direct_store(dir / "direct", chunks));
+      loc.push_back(local_round(r));
+      // The node keeps its store: the chunks are deleted again after each round.
+      rem.push_back(through_role(self, remote, chunks));
+      for (auto& c : chunks) self->send(remote, st_del_atom::value, storage::cid::of(c).str());
+      for (std::size_t i = 0; i < chunks.size(); ++i)
+        self->receive([](std::string&) {}, [](caf::error&) {});
     }
     auto med = [](std::vector<rates> v, bool put) {
       std::vector<double> x;
@@ -201,13 +235,15 @@ int run_storage(int argc, char** argv, const std::string& self_path) {
     std::printf("%-34s %10s %10s\n", "", "put", "get");
     std::printf("%-34s %10.0f %10.0f\n", "raw RocksDB (anchor)", med(raw, true), med(raw, false));
     std::printf("%-34s %10.0f %10.0f   %5.1f%% / %5.1f%% of raw\n",
+                "chunk store, no actor", med(direct, true), med(direct, false),
+                100 * med(direct, true) / med(raw, true), 100 * med(direct, false) / med(raw, false));
+    std::printf("%-34s %10.0f %10.0f   %5.1f%% / %5.1f%% of raw\n",
                 "storage role, same process", med(loc, true), med(loc, false),
                 100 * med(loc, true) / med(raw, true), 100 * med(loc, false) / med(raw, false));
     std::printf("%-34s %10.0f %10.0f   %5.1f%% / %5.1f%% of raw\n",
                 "storage role, one TLS hop", med(rem, true), med(rem, false),
                 100 * med(rem, true) / med(raw, true), 100 * med(rem, false) / med(raw, false));
     std::printf("goal: >= 80%% of raw RocksDB locally (issue anchor ~418 MB/s put with 256 KiB values)\n");
-    caf::anon_send_exit(local, caf::exit_reason::user_shutdown);
   } catch (const std::exception& e) {
     std::cerr << "storage bench: " << e.what() << "\n";
     rc = 1;
