@@ -5,7 +5,8 @@
 #
 # and installs the trap: at exit every node this test ever started is SIGKILLed by the PIDs
 # it recorded (`remember` after each start), the logs are printed if the test failed, and the
-# directory is removed. `fail MESSAGE` ends the test.
+# directory is removed (after `devnet_cleanup_extra`, a command the test may set, e.g. to
+# unmount what it mounted). `fail MESSAGE` ends the test.
 
 devnet_test_init() {
   build=${1:?usage: $0 BUILD_DIR}
@@ -13,6 +14,7 @@ devnet_test_init() {
   devnet="$src/tools/devnet"
   dir=$(mktemp -d "${TMPDIR:-/tmp}/poe-$2-test.XXXXXX")
   all_pids=() # every PID ever recorded, so the trap can reach nodes whose pid file is gone
+  devnet_cleanup_extra=""
   trap devnet_test_cleanup EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
@@ -37,6 +39,7 @@ devnet_test_cleanup() {
     echo "--- node logs ---"
     "$devnet" logs --dir "$dir" || true
   fi
+  if [ -n "$devnet_cleanup_extra" ]; then eval "$devnet_cleanup_extra" || true; fi
   rm -rf "$dir"
   exit "$rc"
 }

@@ -8,6 +8,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <set>
 #include <system_error>
@@ -180,6 +181,23 @@ struct db::impl {
     if (s.ok()) return {};
     return to_error(dir, s, true);
   }
+
+  /// A write is refused for lack of space: RocksDB then keeps the error and refuses every
+  /// later write until Resume() (which first flushes what the WAL holds) succeeds.
+  mutable std::atomic<bool> out_of_space{false};
+
+  /// Before a write: after a full disk, try to resume, so that writes work again as soon as
+  /// the operator has made room (until then they keep failing with "no space left").
+  void before_write() const {
+    if (out_of_space.load(std::memory_order_relaxed) && rdb->Resume().ok())
+      out_of_space.store(false, std::memory_order_relaxed);
+  }
+
+  /// Like check, for writes.
+  status check_write(const rocksdb::Status& s) const {
+    if (s.IsNoSpace()) out_of_space.store(true, std::memory_order_relaxed);
+    return check(s);
+  }
 };
 
 db::db(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
@@ -292,7 +310,8 @@ status db::put(std::string_view cf, byte_view key, byte_view value, write_mode m
   if (!impl_) return fail(errc::invalid_argument, "store was moved from");
   auto h = impl_->handle(cf);
   if (!h) return h.err();
-  return impl_->check(
+  impl_->before_write();
+  return impl_->check_write(
       impl_->rdb->Put(impl_->write_options(mode), *h, to_slice(key), to_slice(value)));
 }
 
@@ -300,7 +319,8 @@ status db::erase(std::string_view cf, byte_view key, write_mode mode) {
   if (!impl_) return fail(errc::invalid_argument, "store was moved from");
   auto h = impl_->handle(cf);
   if (!h) return h.err();
-  return impl_->check(impl_->rdb->Delete(impl_->write_options(mode), *h, to_slice(key)));
+  impl_->before_write();
+  return impl_->check_write(impl_->rdb->Delete(impl_->write_options(mode), *h, to_slice(key)));
 }
 
 status db::write(const batch& b, write_mode mode) {
@@ -320,7 +340,8 @@ status db::write(const batch& b, write_mode mode) {
                       : wb.Delete(handles[o.cf], to_slice(o.key));
     if (!s.ok()) return impl_->check(s);
   }
-  return impl_->check(impl_->rdb->Write(impl_->write_options(mode), &wb));
+  impl_->before_write();
+  return impl_->check_write(impl_->rdb->Write(impl_->write_options(mode), &wb));
 }
 
 status db::for_each(std::string_view cf, byte_view prefix, const visitor& fn,
