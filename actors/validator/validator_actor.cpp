@@ -67,7 +67,7 @@ struct vstate {
   std::unique_ptr<qbft::state> cons;
   std::map<std::string, caf::actor> peers;          // node id hex → validator role handle
   std::multimap<std::uint64_t, bytes> future;        // buffered messages of later heights
-  std::map<node_id, bytes> evidence;                 // pending evidence by offender
+  std::map<hash256, bytes> evidence;                 // pending evidence by its SHA-256
   verified_txs verified;                             // signatures checked once per node
   hash256 validated_digest;                          // the last block validated, and the
   std::optional<ledger> validated;                   // state after it (finalize reuses it)
@@ -161,19 +161,20 @@ bool finalize(vstate& s, const qbft::decision& d, bool persist = true) {
   for (auto& raw : b->evidence)
     if (auto e = decode_evidence(raw)) {
       auto who = offender_of(*e);
+      auto role = std::holds_alternative<equivocation_evidence>(*e) ? stake_role::validator
+                                                                     : stake_role::storage;
       if (s.slashes) s.slashes->inc();
       s.ctx.log->log(persist ? spdlog::level::warn : spdlog::level::debug,
-                     "height {}: validator {} slashed ({} stake left) and removed from the set "
-                     "for equivocating at height {} round {}",
-                     d.height, who.hex().substr(0, 12),
-                     next->stake_of(who, stake_role::validator).to_string(), e->first.height,
-                     e->first.round);
+                     "height {}: {} stake slashed ({} left): {}", d.height, to_string(role),
+                     next->stake_of(who, role).to_string(), describe(*e));
     }
   s.state = std::move(*next);
   s.tip = tip_of(*b);
   s.pool.prune(s.state);
+  // Pending evidence the new state no longer takes (punished in this block) is dropped.
   for (auto it = s.evidence.begin(); it != s.evidence.end();)
-    it = s.state.is_jailed(it->first) ? s.evidence.erase(it) : std::next(it);
+    it = check_evidence(s.state, it->second, s.tip.height + 1) ? std::next(it)
+                                                                : s.evidence.erase(it);
   s.guard.forget_below(s.tip.height + 1);
   if (s.commits) s.commits->inc();
   s.transactions += b->transactions.size();
@@ -197,12 +198,9 @@ std::string add_evidence(caf::event_based_actor* self, vstate& s, const bytes& r
   auto e = check_evidence(s.state, raw, s.tip.height + 1);
   if (!e) return "rejected: " + e.err().message;
   auto who = offender_of(*e);
-  if (s.evidence.emplace(who, raw).second) {
+  if (s.evidence.emplace(sha256::digest(raw), raw).second) {
     if (s.evidence_c) s.evidence_c->inc();
-    s.ctx.log->warn("evidence: validator {} equivocated at height {} round {} ({}); pending "
-                    "inclusion",
-                    who.hex().substr(0, 12), e->first.height, e->first.round,
-                    qbft::to_string(e->first.type));
+    s.ctx.log->warn("evidence: {}; pending inclusion", describe(*e));
     for (auto& [node, h] : s.peers)
       if (node != s.ctx.node_id) self->send(h, evgossip_atom::value, raw);
   }
@@ -314,9 +312,9 @@ runtime::role_info validator_role() {
       s->round_changes =
         f.make_counter("poe_consensus_round_changes_total", "Rounds entered after round 0.");
       s->evidence_c = f.make_counter("poe_consensus_evidence_total",
-                                     "Equivocation evidence taken (detected or received).");
+                                     "Evidence taken (equivocation detected or received; storage fraud submitted).");
       s->slashes = f.make_counter("poe_chain_slashes_total",
-                                  "Validators slashed and removed by evidence in a block.");
+                                  "Slashes applied by evidence in a committed block.");
       s->commits = f.make_counter("poe_chain_blocks_committed_total", "Blocks finalized.");
       s->commit_latency = f.make_histogram(
         "poe_chain_commit_seconds", "Time from the start of a height to its commit.",

@@ -2,6 +2,7 @@
 
 #include "poe/core/byte_io.hpp"
 #include "poe/core/domain.hpp"
+#include "poe/core/sha256.hpp"
 
 #include <cstring>
 
@@ -11,6 +12,24 @@ namespace {
 
 constexpr char magic[] = "poe/evidence/v1";
 constexpr std::size_t magic_len = sizeof(magic) - 1;
+constexpr std::uint8_t kind_equivocation = 1, kind_storage_fraud = 2;
+constexpr std::size_t max_evidence_chunk = 1u << 20; // storage::max_chunk_size
+
+bytes header(std::uint8_t kind, const std::string& chain_id, const bytes& offender_key) {
+  bytes out(magic, magic + magic_len);
+  out.push_back(kind);
+  out.push_back(static_cast<std::uint8_t>(chain_id.size()));
+  append(out, as_bytes(chain_id));
+  append_blob(out, offender_key);
+  return out;
+}
+
+hash256 sha256_of(std::initializer_list<byte_view> parts) {
+  sha256 h;
+  for (auto p : parts)
+    h.update(p);
+  return h.finish();
+}
 
 bool same_content(const qbft::message& a, const qbft::message& b) {
   return a.digest == b.digest && a.prepared == b.prepared &&
@@ -20,25 +39,57 @@ bool same_content(const qbft::message& a, const qbft::message& b) {
 } // namespace
 
 bytes encode(const equivocation_evidence& e) {
-  bytes out(magic, magic + magic_len);
-  out.push_back(1);
-  out.push_back(static_cast<std::uint8_t>(e.chain_id.size()));
-  append(out, as_bytes(e.chain_id));
-  append_blob(out, e.offender_key);
+  auto out = header(kind_equivocation, e.chain_id, e.offender_key);
   append_blob(out, qbft::encode(e.first));
   append_blob(out, qbft::encode(e.second));
   return out;
 }
 
-result<equivocation_evidence> decode_evidence(byte_view in) {
+bytes encode(const storage_fraud_evidence& e) {
+  auto out = header(kind_storage_fraud, e.chain_id, e.offender_key);
+  append(out, e.nonce.view());
+  append(out, e.answer.view());
+  append_blob(out, e.signature);
+  append_blob(out, e.chunk);
+  return out;
+}
+
+bytes storage_proof_payload(const hash256& chunk_digest, const hash256& nonce,
+                            const hash256& answer) {
+  bytes out;
+  out.reserve(96);
+  append(out, chunk_digest.view());
+  append(out, nonce.view());
+  append(out, answer.view());
+  return out;
+}
+
+result<evidence> decode_evidence(byte_view in) {
   if (in.size() < magic_len + 2 || std::memcmp(in.data(), magic, magic_len) != 0)
     return fail(errc::decode_error, "not a poe evidence file (magic \"poe/evidence/v1\" missing)");
   byte_reader r{in.subspan(magic_len)};
-  if (r.u8() != 1) return fail(errc::decode_error, "unknown evidence kind");
-  equivocation_evidence e;
+  auto kind = r.u8();
+  if (kind != kind_equivocation && kind != kind_storage_fraud)
+    return fail(errc::decode_error, "unknown evidence kind " + std::to_string(kind));
   auto chain = r.take(r.u8());
-  e.chain_id.assign(chain.begin(), chain.end());
-  e.offender_key = r.blob();
+  std::string chain_id(chain.begin(), chain.end());
+  auto offender_key = r.blob();
+  if (kind == kind_storage_fraud) {
+    storage_fraud_evidence e{std::move(chain_id), std::move(offender_key), {}, {}, {}, {}};
+    e.nonce = r.fixed<hash256>();
+    e.answer = r.fixed<hash256>();
+    e.signature = r.blob();
+    e.chunk = r.blob();
+    if (!r.ok()) return fail(errc::decode_error, "evidence truncated");
+    if (!r.done()) return fail(errc::decode_error, "trailing bytes after the evidence");
+    if (e.chunk.empty() || e.chunk.size() > max_evidence_chunk)
+      return fail(errc::decode_error, "chunk of " + std::to_string(e.chunk.size()) +
+                                        " bytes (1.." + std::to_string(max_evidence_chunk) + ")");
+    return evidence{std::move(e)};
+  }
+  equivocation_evidence e;
+  e.chain_id = std::move(chain_id);
+  e.offender_key = std::move(offender_key);
   auto first = r.blob();
   auto second = r.blob();
   if (!r.ok()) return fail(errc::decode_error, "evidence truncated");
@@ -49,7 +100,7 @@ result<equivocation_evidence> decode_evidence(byte_view in) {
   if (!b) return fail(errc::decode_error, "second message: " + b.err().message);
   e.first = std::move(*a);
   e.second = std::move(*b);
-  return e;
+  return evidence{std::move(e)};
 }
 
 equivocation_evidence make_evidence(const std::string& chain_id, const public_key& offender,
@@ -79,27 +130,57 @@ status verify_evidence(const equivocation_evidence& e) {
   return {};
 }
 
-node_id offender_of(const equivocation_evidence& e) {
+status verify_evidence(const storage_fraud_evidence& e) {
   auto key = public_key::from_der(e.offender_key);
+  if (!key) return fail(errc::verify_failed, "offender key: " + key.err().message);
+  auto digest = sha256::digest(e.chunk);
+  if (!verify_in_domain(*key, e.chain_id, msg_type::storage_proof,
+                        storage_proof_payload(digest, e.nonce, e.answer), e.signature))
+    return fail(errc::verify_failed, "the signature over (SHA-256 of the chunk, nonce, answer) "
+                                     "does not verify for chain '" + e.chain_id + "'");
+  if (sha256_of({e.nonce.view(), e.chunk}) == e.answer)
+    return fail(errc::verify_failed, "the signed answer is right: not a fraud");
+  return {};
+}
+
+status verify_evidence(const evidence& e) {
+  return std::visit([](const auto& x) { return verify_evidence(x); }, e);
+}
+
+node_id offender_of(const evidence& e) {
+  auto key = public_key::from_der(std::visit([](const auto& x) -> const bytes& {
+    return x.offender_key;
+  }, e));
   return key ? key->id() : node_id{};
 }
 
-result<equivocation_evidence> check_evidence(const ledger& state, byte_view encoded,
-                                             std::uint64_t height) {
-  auto e = decode_evidence(encoded);
-  if (!e) return fail(errc::verify_failed, "invalid: " + e.err().message);
-  if (e->chain_id != state.chain_id())
-    return fail(errc::verify_failed, "wrong_chain: evidence for chain '" + e->chain_id +
-                                       "', this is '" + state.chain_id() + "'");
-  if (auto st = verify_evidence(*e); !st)
-    return fail(errc::verify_failed, "invalid: " + st.err().message);
-  if (e->first.height > height)
+hash256 evidence_id(const storage_fraud_evidence& e) {
+  auto who = offender_of(evidence{e});
+  return sha256_of({who.view(), storage_proof_payload(sha256::digest(e.chunk), e.nonce, e.answer)});
+}
+
+std::string describe(const evidence& e) {
+  auto who = offender_of(e).hex().substr(0, 12);
+  if (auto* q = std::get_if<equivocation_evidence>(&e))
+    return "validator " + who + " equivocated: two " + std::string(qbft::to_string(q->first.type)) +
+           " messages at height " + std::to_string(q->first.height) + " round " +
+           std::to_string(q->first.round);
+  auto& f = std::get<storage_fraud_evidence>(e);
+  return "storage node " + who + " signed a wrong challenge answer for the chunk with SHA-256 " +
+         sha256::digest(f.chunk).hex().substr(0, 16) + "..";
+}
+
+namespace {
+
+status check_equivocation(const ledger& state, const equivocation_evidence& e,
+                          std::uint64_t height) {
+  if (e.first.height > height)
     return fail(errc::verify_failed, "from_future: messages of height " +
-                                       std::to_string(e->first.height) +
+                                       std::to_string(e.first.height) +
                                        " in evidence for block " + std::to_string(height));
-  auto who = offender_of(*e);
+  auto who = offender_of(evidence{e});
   auto known = state.key_of(who);
-  if (!known || known->der() != e->offender_key)
+  if (!known || known->der() != e.offender_key)
     return fail(errc::verify_failed, "not_a_validator: " + who.hex() + " has no validator key");
   if (state.is_jailed(who))
     return fail(errc::verify_failed, "already_punished: " + who.hex() + " was removed before");
@@ -107,12 +188,47 @@ result<equivocation_evidence> check_evidence(const ledger& state, byte_view enco
   if (set.size() == 1 && set.front().id == who)
     return fail(errc::verify_failed, "last_validator: removing " + who.hex() +
                                        " would leave no validator");
+  return {};
+}
+
+status check_storage_fraud(const ledger& state, const storage_fraud_evidence& e) {
+  auto who = offender_of(evidence{e});
+  auto known = state.key_of(who);
+  if (!known || known->der() != e.offender_key ||
+      state.stake_of(who, stake_role::storage) == amount{})
+    return fail(errc::verify_failed, "not_staked: " + who.hex() + " has no storage stake");
+  if (state.evidence_spent(evidence_id(e)))
+    return fail(errc::verify_failed, "already_punished: this storage fraud was punished before");
+  return {};
+}
+
+} // namespace
+
+result<evidence> check_evidence(const ledger& state, byte_view encoded, std::uint64_t height) {
+  auto e = decode_evidence(encoded);
+  if (!e) return fail(errc::verify_failed, "invalid: " + e.err().message);
+  auto chain_id = std::visit([](const auto& x) { return x.chain_id; }, *e);
+  if (chain_id != state.chain_id())
+    return fail(errc::verify_failed, "wrong_chain: evidence for chain '" + chain_id +
+                                       "', this is '" + state.chain_id() + "'");
+  if (auto st = verify_evidence(*e); !st)
+    return fail(errc::verify_failed, "invalid: " + st.err().message);
+  auto st = std::holds_alternative<equivocation_evidence>(*e)
+              ? check_equivocation(state, std::get<equivocation_evidence>(*e), height)
+              : check_storage_fraud(state, std::get<storage_fraud_evidence>(*e));
+  if (!st) return st.err();
   return e;
 }
 
-amount punish_equivocation(ledger& state, const node_id& offender) {
-  auto slashed = state.slash(offender, stake_role::validator, state.params().slash_share_ppm);
-  state.remove_validator(offender);
+amount punish(ledger& state, const evidence& e) {
+  auto who = offender_of(e);
+  auto role = std::holds_alternative<equivocation_evidence>(e) ? stake_role::validator
+                                                               : stake_role::storage;
+  auto slashed = state.slash(who, role, state.params().slash_share_ppm);
+  if (role == stake_role::validator)
+    state.remove_validator(who);
+  else
+    state.spend_evidence(evidence_id(std::get<storage_fraud_evidence>(e)));
   return slashed ? *slashed : amount{};
 }
 

@@ -199,6 +199,10 @@ bool ledger::remove_validator(const node_id& who) {
   return jailed_.insert(who).second;
 }
 
+bool ledger::spend_evidence(const hash256& id) {
+  return spent_evidence_.insert(id).second;
+}
+
 std::vector<validator_info> ledger::validator_set() const {
   std::vector<validator_info> out;
   for (const auto& [k, value] : stakes_) {
@@ -217,7 +221,7 @@ std::vector<bytes> ledger::state_leaves() const {
   // after the kind byte), and kinds are emitted in ascending order: the result is sorted.
   std::vector<bytes> out;
   out.reserve(accounts_.size() + stakes_.size() + unbonding_.size() + keys_.size() +
-              jailed_.size() + 1);
+              jailed_.size() + 1 + spent_evidence_.size());
   for (const auto& [id, a] : accounts_) {
     auto l = leaf(state_leaf::account, id);
     append_u64_be(l, a.balance.units());
@@ -251,6 +255,11 @@ std::vector<bytes> ledger::state_leaves() const {
   bytes pool{static_cast<std::uint8_t>(state_leaf::pool), slashing_pool_id};
   append_u64_be(pool, slashing_pool_.units());
   out.push_back(std::move(pool));
+  for (const auto& id : spent_evidence_) {
+    bytes l{static_cast<std::uint8_t>(state_leaf::evidence)};
+    append(l, id.view());
+    out.push_back(std::move(l));
+  }
   return out;
 }
 

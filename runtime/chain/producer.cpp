@@ -18,7 +18,7 @@ block build_block(const ledger& state, const chain_tip& tip, const std::vector<t
   for (auto& ev : evidence) {
     if (b.evidence.size() >= state.params().max_block_txs) break;
     if (auto e = check_evidence(next, ev, h.height)) {
-      punish_equivocation(next, offender_of(*e));
+      punish(next, *e);
       b.evidence.push_back(ev);
     }
   }
@@ -41,7 +41,7 @@ result<ledger> execute_block(const ledger& state, const block& b, verified_txs* 
     auto e = check_evidence(next, b.evidence[i], h.height);
     if (!e) return fail(errc::verify_failed, "evidence " + std::to_string(i) + ": " +
                                                e.err().message);
-    punish_equivocation(next, offender_of(*e));
+    punish(next, *e);
   }
   for (std::size_t i = 0; i < b.transactions.size(); ++i) {
     auto where = "transaction " + std::to_string(i) + ": ";

@@ -14,6 +14,11 @@
 //     refused (block invalid, builder leaves it out) when it is for another chain, names a
 //     non-validator, punishes twice, is from a later height, is tampered, or would remove the
 //     last validator.
+//  7. Storage fraud: a storage node's signed wrong challenge answer verifies offline (and
+//     not when the chunk, the signature or the chain differ, or the answer is right); in a
+//     block it slashes slash_share_ppm of the node's storage stake once (the same evidence
+//     again is already_punished; another lie is punished again); a node without storage
+//     stake is not_staked.
 //  5. `poe-cli evidence verify FILE`: valid evidence → exit 0 naming the validator; tampered →
 //     "invalid: …", exit 1; a file that is not evidence → exit 2.
 #include "chain_test_util.hpp"
@@ -67,6 +72,23 @@ std::pair<int, std::string> run(const std::string& cmd) {
     out.append(buf, n);
   int st = pclose(p);
   return {WEXITSTATUS(st), out};
+}
+
+/// What storage node `signer` signs as its answer to a challenge (nonce, chunk): a lie, or
+/// the right answer.
+storage_fraud_evidence storage_answer(int signer, const std::string& chunk, const std::string& nonce,
+                                      bool lie = true) {
+  storage_fraud_evidence e;
+  e.chain_id = chain_id;
+  e.offender_key = key(signer).pub().der();
+  e.chunk = bytes(chunk.begin(), chunk.end());
+  e.nonce = sha256::digest(as_bytes(nonce));
+  e.answer = lie ? sha256::digest(as_bytes("made up"))
+                 : sha256{}.update(e.nonce.view()).update(e.chunk).finish();
+  e.signature =
+    sign_in_domain(key(signer), chain_id, msg_type::storage_proof,
+                   storage_proof_payload(sha256::digest(e.chunk), e.nonce, e.answer));
+  return e;
 }
 
 } // namespace
@@ -136,7 +158,8 @@ TEST_CASE("a validator's conflicting prepares become verifiable evidence") {
   CHECK(verify_evidence(ev));
   auto back = decode_evidence(encode(ev));
   REQUIRE(back);
-  CHECK(encode(*back) == encode(ev));
+  REQUIRE(std::holds_alternative<equivocation_evidence>(*back));
+  CHECK(encode(std::get<equivocation_evidence>(*back)) == encode(ev));
   CHECK(verify_evidence(*back));
 }
 
@@ -298,4 +321,75 @@ TEST_CASE("a block with PoE headers is refused until the notarization layer defi
   auto st = execute_block(state, b);
   REQUIRE_FALSE(st);
   CHECK(st.err().message.find("poe_headers") == 0);
+}
+
+TEST_CASE("a storage node's signed wrong challenge answer slashes its storage stake once") {
+  auto lie = storage_answer(10, "chunk bytes", "nonce 1");
+  REQUIRE(verify_evidence(lie));
+  auto back = decode_evidence(encode(lie));
+  REQUIRE(back);
+  REQUIRE(std::holds_alternative<storage_fraud_evidence>(*back));
+  CHECK(encode(std::get<storage_fraud_evidence>(*back)) == encode(lie));
+  CHECK(offender_of(*back) == key(10).id());
+  CHECK(describe(*back).find("storage node") == 0);
+
+  auto refused_offline = [](storage_fraud_evidence e, const std::string& why) {
+    auto st = verify_evidence(e);
+    REQUIRE_FALSE(st);
+    INFO(st.err().message);
+    CHECK(st.err().message.find(why) != std::string::npos);
+  };
+  refused_offline(storage_answer(10, "chunk bytes", "nonce 1", false), "not a fraud");
+  auto other_chunk = lie;
+  other_chunk.chunk.back() ^= 1; // not the chunk whose digest was signed
+  refused_offline(other_chunk, "signature");
+  auto other_chain = lie;
+  other_chain.chain_id = "other-chain";
+  refused_offline(other_chain, "signature");
+  auto someone_else = lie;
+  someone_else.offender_key = key(11).pub().der();
+  refused_offline(someone_else, "signature");
+  auto truncated = encode(lie);
+  truncated.pop_back();
+  CHECK_FALSE(decode_evidence(truncated));
+
+  auto state = small_ledger();
+  chain_tip tip;
+  // Without storage stake there is nothing to slash.
+  auto st = check_evidence(state, encode(lie), 1);
+  REQUIRE_FALSE(st);
+  CHECK(st.err().message.find("not_staked") == 0);
+
+  REQUIRE(state.apply(make_tx(10, 0, stake{stake_role::storage, amount{10'000}}), 1, id(0)));
+  auto supply = state.total_supply();
+  auto b = build_block(state, tip, {}, id(1), 0, 1000, {encode(lie)});
+  REQUIRE(b.evidence.size() == 1);
+  REQUIRE(validate_block(state, tip, b, 1000));
+  auto next = execute_block(state, b);
+  REQUIRE(next);
+  CHECK(next->stake_of(key(10).id(), stake_role::storage) == amount{9'500}); // 5 % slashed
+  CHECK(next->slashing_pool().units() == state.slashing_pool().units() + 500);
+  CHECK(next->total_supply() == supply);
+  CHECK(next->evidence_spent(evidence_id(lie)));
+
+  SECTION("the same evidence is not punished twice") {
+    auto tip1 = tip_of(b);
+    auto b2 = build_block(*next, tip1, {}, id(1), 0, 2000, {encode(lie)});
+    CHECK(b2.evidence.empty());
+    b2.evidence = {encode(lie)};
+    seal_roots(b2);
+    auto again = validate_block(*next, tip1, b2, 2000);
+    REQUIRE_FALSE(again);
+    CHECK(again.err().message.find("evidence 0: already_punished") != std::string::npos);
+  }
+  SECTION("another lie is punished again") {
+    auto tip1 = tip_of(b);
+    auto b2 = build_block(*next, tip1, {}, id(1), 0, 2000,
+                          {encode(storage_answer(10, "chunk bytes", "nonce 2"))});
+    REQUIRE(b2.evidence.size() == 1);
+    REQUIRE(validate_block(*next, tip1, b2, 2000));
+    auto after = execute_block(*next, b2);
+    REQUIRE(after);
+    CHECK(after->stake_of(key(10).id(), stake_role::storage) == amount{9'025});
+  }
 }

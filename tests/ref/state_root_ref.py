@@ -11,6 +11,7 @@ The scenario (ledger_test.cpp, "state root known answer") on chain "poe-kat":
   h1, proposer V1: A stakes 1200 as executor, fee 1     (A nonce 1)
   h2, proposer V0: V0 unstakes 400 validator, fee 0      (V0 nonce 0) -> releases at h12
   slash V1 validator 100000 ppm (floor(2500 * 0.1) = 250), then V1 is removed (jailed)
+  evidence id 0x55 * 32 is recorded as spent
   begin_block(12) releases V0's 400
 
 Prints "genesis <root>", "after <root>", "released <root>".
@@ -36,7 +37,7 @@ def mth(leaves):
     return H(b"\x01" + mth(leaves[:k]) + mth(leaves[k:]))
 
 
-def root(accounts, stakes, unbonding, keys, jailed, pool):
+def root(accounts, stakes, unbonding, keys, jailed, pool, spent=()):
     leaves = []
     for i, (bal, nonce) in accounts.items():
         leaves.append(b"\x01" + i + u64(bal) + u64(nonce))
@@ -49,6 +50,8 @@ def root(accounts, stakes, unbonding, keys, jailed, pool):
     for i in jailed:
         leaves.append(b"\x05" + i)
     leaves.append(b"\x06\x01" + u64(pool))
+    for e in spent:
+        leaves.append(b"\x07" + e)
     return mth(sorted(leaves)).hex()
 
 
@@ -65,7 +68,8 @@ accounts = {a: (5000 - 302 - 1201, 2), x: (7 + 300, 0), v0: (2, 1), v1: (1, 0)}
 stakes = {(a, EXECUTOR): 1200, (v0, VALIDATOR): 600, (v1, VALIDATOR): 2250}
 unbonding = {(v0, VALIDATOR, 12): 400}
 keys[a] = a_der
-print("after", root(accounts, stakes, unbonding, keys, [v1], 250))
+spent = [b"\x55" * 32]
+print("after", root(accounts, stakes, unbonding, keys, [v1], 250, spent))
 
 accounts[v0] = (402, 1)
-print("released", root(accounts, stakes, {}, keys, [v1], 250))
+print("released", root(accounts, stakes, {}, keys, [v1], 250, spent))

@@ -11,6 +11,7 @@
 #include "node_client.hpp"
 #include "poe/chain/block.hpp"
 #include "poe/chain/evidence.hpp"
+#include "poe/core/sha256.hpp"
 #include "poe/chain/qbft.hpp"
 #include "poe/chain/transaction.hpp"
 #include "tool_support.hpp"
@@ -65,11 +66,18 @@ json tx_json(const bytes& wire) {
 json evidence_json(const bytes& raw) {
   auto e = chain::decode_evidence(raw);
   if (!e) return json{{"error", e.err().message}};
-  return json{{"kind", "equivocation"},
+  if (auto* q = std::get_if<chain::equivocation_evidence>(&*e))
+    return json{{"kind", "equivocation"},
+                {"offender", chain::offender_of(*e).hex()},
+                {"height", q->first.height},
+                {"round", q->first.round},
+                {"message", std::string(chain::qbft::to_string(q->first.type))}};
+  auto& f = std::get<chain::storage_fraud_evidence>(*e);
+  return json{{"kind", "storage_fraud"},
               {"offender", chain::offender_of(*e).hex()},
-              {"height", e->first.height},
-              {"round", e->first.round},
-              {"message", std::string(chain::qbft::to_string(e->first.type))}};
+              {"chunk_sha256", sha256::digest(f.chunk).hex()},
+              {"nonce", f.nonce.hex()},
+              {"answer", f.answer.hex()}};
 }
 
 json block_json(const chain::qbft::decision& d, const chain::block& b) {

@@ -9,6 +9,7 @@
 #include "commands.hpp"
 #include "node_client.hpp"
 #include "poe/chain/evidence.hpp"
+#include "poe/core/sha256.hpp"
 #include "tool_support.hpp"
 
 #include <CLI/CLI.hpp>
@@ -31,10 +32,17 @@ void add_evidence_commands(CLI::App& app) {
       std::cout << "invalid: " << st.err().message << '\n';
       std::exit(invalid);
     }
-    std::cout << "valid: validator " << e->first.from.hex() << " signed two different "
-              << chain::qbft::to_string(e->first.type) << " messages at height "
-              << e->first.height << " round " << e->first.round << " (chain "
-              << e->chain_id << ")\n";
+    if (auto* q = std::get_if<chain::equivocation_evidence>(&*e)) {
+      std::cout << "valid: validator " << q->first.from.hex() << " signed two different "
+                << chain::qbft::to_string(q->first.type) << " messages at height "
+                << q->first.height << " round " << q->first.round << " (chain " << q->chain_id
+                << ")\n";
+    } else {
+      auto& f = std::get<chain::storage_fraud_evidence>(*e);
+      std::cout << "valid: storage node " << chain::offender_of(*e).hex()
+                << " signed a wrong answer to a storage challenge for the chunk with SHA-256 "
+                << sha256::digest(f.chunk).hex() << " (chain " << f.chain_id << ")\n";
+    }
   });
   auto* submit = ev->add_subcommand("submit", "hand evidence to a validator for inclusion");
   auto node = std::make_shared<tools::node_target>();

@@ -1,18 +1,29 @@
 #pragma once
 /// @file
-/// Evidence of misbehaviour, checkable offline (`poe-cli evidence verify FILE`). The first
-/// kind is consensus equivocation: two different signed QBFT messages of one validator for the
-/// same height, round and kind. Later issues add their kinds (executor fraud, exclusion).
+/// Evidence of misbehaviour, checkable offline (`poe-cli evidence verify FILE`).
 ///
-/// Encoding: "poe/evidence/v1" (15 bytes) ‖ u8 kind (1 = equivocation) ‖ u8 len ‖ chain_id ‖
-///           u32 len ‖ offender public key (DER SPKI) ‖ u32 len ‖ first ‖ u32 len ‖ second
-/// where first and second are encoded QBFT messages (qbft::encode).
+/// Kind 1, consensus equivocation: two different signed QBFT messages of one validator for
+/// the same height, round and kind. Punished by slashing its validator stake and jailing it.
+///
+/// Kind 2, storage fraud: a storage node signed a wrong answer to a storage challenge. The
+/// node signs every answer (msg_type::storage_proof, in the chain's domain) over
+/// `storage_proof_payload` = SHA-256(chunk) ‖ nonce ‖ answer; the evidence carries the chunk,
+/// so anyone can check that the chunk's SHA-256 is what was signed and that the signed answer
+/// is not SHA-256(nonce ‖ chunk). Punished by slashing its storage stake; the evidence id is
+/// recorded as spent so it never slashes twice. (A node that does not answer, or refuses,
+/// signs nothing: that costs it reputation, not stake.)
+///
+/// Encoding: "poe/evidence/v1" (15 bytes) ‖ u8 kind ‖ u8 len ‖ chain_id ‖ u32 len ‖ offender
+/// public key (DER SPKI) ‖ then, kind 1: u32 len ‖ first ‖ u32 len ‖ second (encoded QBFT
+/// messages, qbft::encode); kind 2: nonce (32) ‖ answer (32) ‖ u32 len ‖ signature ‖
+/// u32 len ‖ chunk (1 byte .. 1 MiB).
 
 #include "poe/chain/ledger.hpp"
 #include "poe/chain/qbft.hpp"
 #include "poe/core/error.hpp"
 
 #include <string>
+#include <variant>
 
 namespace poe::chain {
 
@@ -23,8 +34,26 @@ struct equivocation_evidence {
   qbft::message second;
 };
 
+/// See the file comment (kind 2).
+struct storage_fraud_evidence {
+  std::string chain_id;
+  bytes offender_key; ///< DER SubjectPublicKeyInfo of the storage node that signed
+  hash256 nonce;
+  hash256 answer; ///< what the node signed as SHA-256(nonce ‖ chunk)
+  bytes signature;
+  bytes chunk;
+};
+
+/// What a storage node signs when it answers a challenge for a chunk whose SHA-256 (the
+/// CID's digest) is `chunk_digest`: chunk_digest ‖ nonce ‖ answer (96 bytes).
+bytes storage_proof_payload(const hash256& chunk_digest, const hash256& nonce,
+                            const hash256& answer);
+
+using evidence = std::variant<equivocation_evidence, storage_fraud_evidence>;
+
 bytes encode(const equivocation_evidence& e);
-result<equivocation_evidence> decode_evidence(byte_view data);
+bytes encode(const storage_fraud_evidence& e);
+result<evidence> decode_evidence(byte_view data);
 /// Builds evidence from what qbft::state reported.
 equivocation_evidence make_evidence(const std::string& chain_id, const public_key& offender,
                                     const qbft::equivocation& eq);
@@ -33,22 +62,33 @@ equivocation_evidence make_evidence(const std::string& chain_id, const public_ke
 /// sender (the key's node id), height, round and kind, and differ. The error says which check
 /// failed.
 status verify_evidence(const equivocation_evidence& e);
+/// Ok when the key parses, the signature verifies over storage_proof_payload(SHA-256(chunk),
+/// nonce, answer) in the chain's domain, and answer != SHA-256(nonce ‖ chunk).
+status verify_evidence(const storage_fraud_evidence& e);
+status verify_evidence(const evidence& e);
 
 /// The offender's node id (SHA-256 of its key); zero when the key does not parse.
-node_id offender_of(const equivocation_evidence& e);
+node_id offender_of(const evidence& e);
+/// The id a storage fraud is recorded under once punished: SHA-256(offender id ‖ payload).
+hash256 evidence_id(const storage_fraud_evidence& e);
+/// One line for logs and the CLI ("validator 1a2b.. equivocated: prepare at height 7 round
+/// 0", "storage node 1a2b.. signed a wrong challenge answer for chunk digest 9f..").
+std::string describe(const evidence& e);
 
 /// Checks encoded evidence against the chain state it would be applied to (block `height`):
-/// it decodes and verifies (verify_evidence), names this chain, its messages are not from a
-/// later height, the offender is a validator of this chain (its recorded key is the
-/// evidence's), not already removed, and not the last member of the set. The error's message
-/// starts with the failed rule ("wrong_chain", "from_future", "not_a_validator",
-/// "already_punished", "last_validator", or "invalid").
-result<equivocation_evidence> check_evidence(const ledger& state, byte_view encoded,
-                                             std::uint64_t height);
+/// it decodes and verifies (verify_evidence) and names this chain. Equivocation: its messages
+/// are not from a later height, the offender is a validator of this chain (its recorded key
+/// is the evidence's), not already removed, and not the last member of the set. Storage
+/// fraud: the offender's recorded key is the evidence's, it has storage stake, and the
+/// evidence was not punished before. The error's message starts with the failed rule
+/// ("wrong_chain", "from_future", "not_a_validator", "not_staked", "already_punished",
+/// "last_validator", or "invalid").
+result<evidence> check_evidence(const ledger& state, byte_view encoded, std::uint64_t height);
 
 /// The punishment, after check_evidence: the offender loses `params.slash_share_ppm` of its
-/// validator stake (bonded and unbonding) to the slashing pool and leaves the validator set
-/// for good. Returns the amount slashed.
-amount punish_equivocation(ledger& state, const node_id& offender);
+/// stake in the offending role (bonded and unbonding) to the slashing pool; an equivocating
+/// validator also leaves the validator set for good, a storage fraud is recorded as spent.
+/// Returns the amount slashed.
+amount punish(ledger& state, const evidence& e);
 
 } // namespace poe::chain

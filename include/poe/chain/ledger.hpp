@@ -12,6 +12,8 @@
 ///   validator set needs them.
 /// - jailed accounts: removed from the validator set for good (`remove_validator`).
 /// - the slashing pool: slashed value, kept apart (not burnt) so supply is conserved.
+/// - spent evidence: the ids of fraud evidence already punished (storage fraud), so that the
+///   same evidence never slashes twice. (Equivocation is kept from repeating by jailing.)
 ///
 /// Supply: genesis mints the balances and the validators' stake (as validator-role stake)
 /// out of nothing; nothing mints afterwards. Every transition conserves
@@ -39,6 +41,7 @@
 ///     key        0x04 ‖ id (32) ‖ u16 len ‖ DER SPKI
 ///     jailed     0x05 ‖ id (32)                                                 33 bytes
 ///     pool       0x06 ‖ pool u8 (1 = slashing) ‖ amount u64                     10 bytes
+///     evidence   0x07 ‖ evidence id (32)                                        33 bytes
 ///
 /// The pool leaf is always present; the others exist for each non-empty item.
 
@@ -82,6 +85,7 @@ enum class state_leaf : std::uint8_t {
   key = 4,
   jailed = 5,
   pool = 6,
+  evidence = 7,
 };
 
 class ledger {
@@ -135,6 +139,9 @@ public:
   std::vector<unbonding_entry> unbonding() const;
   amount slashing_pool() const { return slashing_pool_; }
   bool is_jailed(const node_id& id) const;
+  /// Records punished fraud evidence by its id; false when it was recorded before.
+  bool spend_evidence(const hash256& id);
+  bool evidence_spent(const hash256& id) const { return spent_evidence_.contains(id); }
   /// The recorded key of `id`, if it has staked or is a genesis validator.
   std::optional<public_key> key_of(const node_id& id) const;
   std::size_t account_count() const { return accounts_.size(); }
@@ -150,6 +157,7 @@ private:
   std::map<unbonding_key, amount> unbonding_;
   std::map<node_id, public_key> keys_;
   std::set<node_id> jailed_;
+  std::set<hash256> spent_evidence_;
   amount slashing_pool_;
   amount minted_;
 };

@@ -5,8 +5,8 @@
 /// it unless every transaction applies and the resulting state root equals the header's.
 ///
 /// Execution of block h on state S: S.begin_block(h) (unbonding releases), then each
-/// evidence item in order (check_evidence, punish_equivocation: slash and removal from the
-/// validator set, effective from block h + 1), then each transaction in order with the
+/// evidence item in order (check_evidence, then punish: a slash, and for equivocation the
+/// removal from the validator set, effective from block h + 1), then each transaction in order with the
 /// block's proposer as fee recipient; the header's state_root is the root after the last one.
 
 #include "poe/chain/block.hpp"
