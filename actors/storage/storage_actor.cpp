@@ -7,6 +7,8 @@
 // chunks and manifests it holds to the nodes that now should hold them.
 #include "chunk_store.hpp"
 #include "poe/actors/roles.hpp"
+#include "poe/chain/evidence.hpp"
+#include "poe/core/domain.hpp"
 #include "poe/storage/placement.hpp"
 #include "poe/runtime/messages.hpp"
 #include "poe/runtime/metrics.hpp"
@@ -58,7 +60,7 @@ struct sstate {
   node_id self_id;
   std::shared_ptr<metrics::gauge> bytes_g, chunks_g;
   std::shared_ptr<metrics::counter> puts, gets, repairs, rereplicated, refused, challenges;
-  std::shared_ptr<metrics::counter> chal_passed, chal_failed;
+  std::shared_ptr<metrics::counter> chal_passed, chal_failed, fraud_evidence;
   std::shared_ptr<metrics::gauge> under_replicated;
   std::size_t pending_pushes = 0;
   storage::challenge_record record;
@@ -211,6 +213,38 @@ void rereplicate(caf::event_based_actor* self, const std::shared_ptr<sstate>& s)
                    s->replicas);
 }
 
+/// A wrong answer that `who` signed is evidence (chain::storage_fraud_evidence): it goes to a
+/// validator known to the directory (this node's own first), which includes it in a block
+/// where the liar's storage stake is slashed. An unsigned or mis-signed answer proves nothing
+/// (it costs reputation only).
+void report_fraud(caf::event_based_actor* self, const std::shared_ptr<sstate>& s,
+                  const node_id& who, const hash256& nonce, const bytes_t& answer,
+                  const bytes_t& sig, const bytes_t& key, const bytes_t& chunk) {
+  auto a = hash256::from_view(answer);
+  if (!a) return;
+  chain::storage_fraud_evidence ev{s->ctx.chain_id, key, nonce, *a, sig, chunk};
+  if (chain::offender_of(ev) != who || !chain::verify_evidence(ev)) return;
+  auto raw = chain::encode(ev);
+  if (s->fraud_evidence) s->fraud_evidence->inc();
+  s->ctx.log->warn("storage node {} signed a wrong challenge answer: evidence sent to the chain",
+                   who.hex().substr(0, 12));
+  self->request(s->ctx.directory, peer_timeout, lookup_atom::value, std::string("validator"))
+    .then(
+      [=](const std::vector<role_entry>& vs) {
+        if (vs.empty())
+          return s->ctx.log->warn("no validator known: the evidence against {} is not submitted",
+                                  who.hex().substr(0, 12));
+        self->request(vs.front().handle, peer_timeout, evidence_atom::value, raw)
+          .then([=](const std::string& r) { s->ctx.log->info("evidence against {}: {}",
+                                                              who.hex().substr(0, 12), r); },
+                [=](caf::error& e) {
+                  s->ctx.log->warn("evidence against {} not submitted: {}",
+                                   who.hex().substr(0, 12), self->system().render(e));
+                });
+      },
+      [=](caf::error&) {});
+}
+
 /// One storage challenge: a random chunk held here, a random other node that should hold it,
 /// a fresh nonce; the answer must equal SHA-256(nonce ‖ chunk) within the deadline.
 void challenge_round(caf::event_based_actor* self, const std::shared_ptr<sstate>& s) {
@@ -244,10 +278,11 @@ void challenge_round(caf::event_based_actor* self, const std::shared_ptr<sstate>
     ->request(s->members[who], challenge_deadline, st_chal_atom::value, c.str(),
               bytes_t(nonce.data.begin(), nonce.data.end()))
     .then(
-      [=](const bytes_t& answer) {
-        outcome(bytes_t(expected.data.begin(), expected.data.end()) == answer
-                  ? storage::challenge_outcome::passed
-                  : storage::challenge_outcome::wrong_answer);
+      [=](const bytes_t& answer, const bytes_t& sig, const bytes_t& key) {
+        if (bytes_t(expected.data.begin(), expected.data.end()) == answer)
+          return outcome(storage::challenge_outcome::passed);
+        outcome(storage::challenge_outcome::wrong_answer);
+        report_fraud(self, s, who, nonce, answer, sig, key, *data);
       },
       [=](caf::error& e) {
         outcome(e == caf::sec::request_timeout ? storage::challenge_outcome::missed_deadline
@@ -283,6 +318,7 @@ runtime::role_info storage_role() {
     "storage", "content-addressed replicated media store",
     [](caf::event_based_actor* self, const role_context& ctx) -> caf::behavior {
       if (!ctx.store) throw std::runtime_error("the storage role needs the node's store");
+      if (!ctx.key) throw std::runtime_error("the storage role needs the node key (it signs)");
       auto s = std::make_shared<sstate>();
       s->ctx = ctx;
       s->replicas = option(ctx, "storage.replicas", 2);
@@ -310,6 +346,9 @@ runtime::role_info storage_role() {
       s->chal_failed = f.make_counter(
         "poe_storage_challenges_failed_total",
         "Challenges this node sent that got a wrong answer, an error or no answer in time.");
+      s->fraud_evidence = f.make_counter(
+        "poe_storage_fraud_evidence_total",
+        "Signed wrong challenge answers sent to a validator as slashing evidence.");
       s->under_replicated = f.make_gauge(
         "poe_storage_under_replicated", "Copies still being sent to restore replication.");
       s->challenge_interval =
@@ -464,7 +503,8 @@ runtime::role_info storage_role() {
             out.push_back({{"cid", e.id.str()}, {"size", e.size}, {"pinned", e.pinned}});
           return out.dump();
         },
-        [s](st_chal_atom, const std::string& text, const bytes_t& nonce) -> caf::result<bytes_t> {
+        [s](st_chal_atom, const std::string& text,
+            const bytes_t& nonce) -> caf::result<bytes_t, bytes_t, bytes_t> {
           auto c = cid::parse(text);
           if (!c) return failure(c.err().message);
           auto n = hash256::from_view(nonce);
@@ -473,7 +513,10 @@ runtime::role_info storage_role() {
           if (!d) return failure(d.err().message);
           if (s->challenges) s->challenges->inc();
           auto a = storage::challenge_answer(*n, *d);
-          return bytes_t(a.data.begin(), a.data.end());
+          // Signed, with the key to check it: a wrong answer is evidence against this node.
+          auto sig = sign_in_domain(*s->ctx.key, s->ctx.chain_id, msg_type::storage_proof,
+                                    chain::storage_proof_payload(c->digest(), *n, a));
+          return {bytes_t(a.data.begin(), a.data.end()), std::move(sig), s->ctx.key->pub().der()};
         },
       };
     },

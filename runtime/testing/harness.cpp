@@ -176,7 +176,7 @@ void harness::start(node_index idx) {
   d.node_id = n.id;
   d.node_name = n.spec.name;
   d.key = n.key;
-  d.chain_id = "poe-sim";
+  d.chain_id = chain_id();
   d.policy = policy;
   for (auto p : n.spec.peers)
     d.peers.push_back(endpoint{"sim", static_cast<std::uint16_t>(p + 1)});
@@ -202,7 +202,7 @@ void harness::start(node_index idx) {
   role_context base;
   base.node_name = n.spec.name;
   base.node_id = n.id;
-  base.chain_id = "poe-sim";
+  base.chain_id = chain_id();
   base.key = n.key;
   base.directory = n.directory;
   base.metrics = &metrics::noop_factory();

@@ -19,8 +19,8 @@
 //     block it slashes slash_share_ppm of the node's storage stake once (the same evidence
 //     again is already_punished; another lie is punished again); a node without storage
 //     stake is not_staked.
-//  5. `poe-cli evidence verify FILE`: valid evidence → exit 0 naming the validator; tampered →
-//     "invalid: …", exit 1; a file that is not evidence → exit 2.
+//  5. `poe-cli evidence verify FILE`: valid evidence → exit 0 naming the validator (or the
+//     storage node); tampered or no fraud → "invalid: …", exit 1; not evidence → exit 2.
 #include "chain_test_util.hpp"
 #include "poe/chain/evidence.hpp"
 #include "poe/chain/producer.hpp"
@@ -217,6 +217,17 @@ TEST_CASE("poe-cli evidence verify checks an evidence file") {
     run(std::string(POE_CLI) + " evidence verify " + write("junk", bytes{1, 2, 3}));
   CHECK(rc3 == 2);
   CHECK(out3.find("not a poe evidence file") != std::string::npos);
+  // Storage fraud: the signed wrong answer verifies; with the right answer it is no fraud.
+  auto lie = storage_answer(10, "chunk bytes", "nonce 1");
+  auto [rc4, out4] = run(std::string(POE_CLI) + " evidence verify " + write("lie", encode(lie)));
+  CHECK(rc4 == 0);
+  CHECK(out4.find("valid: storage node " + key(10).id().hex() +
+                  " signed a wrong answer to a storage challenge") != std::string::npos);
+  auto honest = storage_answer(10, "chunk bytes", "nonce 1", false);
+  auto [rc5, out5] =
+    run(std::string(POE_CLI) + " evidence verify " + write("honest", encode(honest)));
+  CHECK(rc5 == 1);
+  CHECK(out5.find("invalid: the signed answer is right: not a fraud") != std::string::npos);
   std::filesystem::remove_all(dir);
 }
 

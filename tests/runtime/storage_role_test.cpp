@@ -10,14 +10,24 @@
 //     the outcomes are tallied per node.
 //  5. Nodes challenge each other periodically: holders pass; a node that lost its copies
 //     fails and its score drops. Usage (bytes × time) is kept per owner.
+//  6. A storage node that signs wrong answers (4 nodes, each a validator and a storage node):
+//     the honest nodes' challenges turn its signed lie into evidence, the validators include
+//     it, and its storage stake is slashed on chain; an honest node's stake is untouched.
 #include "chunk_store.hpp"
 #include "poe/actors/roles.hpp"
+#include "poe/chain/evidence.hpp"
+#include "poe/chain/genesis.hpp"
+#include "poe/chain/transaction.hpp"
+#include "poe/core/domain.hpp"
 #include "poe/core/sha256.hpp"
 #include "poe/storage/placement.hpp"
 #include "poe/testing/harness.hpp"
 #include "test_roles.hpp"
 
 #include <catch2/catch.hpp>
+
+#include <fstream>
+#include <unistd.h>
 
 using namespace poe;
 using namespace poe::runtime;
@@ -155,9 +165,22 @@ TEST_CASE("storage challenges: a holder answers and a node without the chunk fai
   bytes_t n(nonce.data.begin(), nonce.data.end());
   auto expected = storage::challenge_answer(nonce, data);
   for (node_index k = 0; k < 3; ++k) {
-    auto answer =
-      f.h.ask<bytes_t>(f.storage(k), caf::make_message(st_chal_atom::value, c.str(), n), 2s);
+    auto reply = f.h.ask<bytes_t, bytes_t, bytes_t>(
+      f.storage(k), caf::make_message(st_chal_atom::value, c.str(), n), 2s);
     bool holds = k == 0 || std::find(targets.begin(), targets.end(), f.id(k)) != targets.end();
+    std::optional<bytes_t> answer;
+    if (reply) {
+      auto& [a, sig, key] = *reply;
+      answer = a;
+      // The answer comes signed by the node's key, over (chunk digest, nonce, answer).
+      auto pub = public_key::from_der(key);
+      REQUIRE(pub);
+      CHECK(pub->id() == f.id(k));
+      auto a_hash = hash256::from_view(a);
+      REQUIRE(a_hash);
+      CHECK(verify_in_domain(*pub, f.h.chain_id(), msg_type::storage_proof,
+                             chain::storage_proof_payload(c.digest(), nonce, *a_hash), sig));
+    }
     if (answer && bytes_t(expected.data.begin(), expected.data.end()) == *answer)
       record.record(f.id(k), storage::challenge_outcome::passed);
     else
@@ -166,8 +189,8 @@ TEST_CASE("storage challenges: a holder answers and a node without the chunk fai
     CHECK((record.of(f.id(k)).passed == 1) == holds);
   }
   // A bad nonce is refused.
-  CHECK_FALSE(f.h.ask<bytes_t>(f.storage(0),
-                               caf::make_message(st_chal_atom::value, c.str(), bytes_t{1, 2})));
+  CHECK_FALSE(f.h.ask<bytes_t, bytes_t, bytes_t>(
+    f.storage(0), caf::make_message(st_chal_atom::value, c.str(), bytes_t{1, 2})));
 }
 
 TEST_CASE("nodes challenge each other and a node that lost its data fails") {
@@ -215,4 +238,115 @@ TEST_CASE("nodes challenge each other and a node that lost its data fails") {
                                     caf::make_message(st_usage_atom::value, std::string("alice")));
   REQUIRE(usage);
   CHECK(usage->find("\"bytes\":4096") != std::string::npos);
+}
+
+namespace {
+
+/// A storage node that lies: it answers every challenge with a made-up hash, signed like an
+/// honest answer (without looking at the chunk); everything else is the real role.
+runtime::role_info lying_storage_role() {
+  auto info = actors::storage_role();
+  info.body = [honest = info.body](caf::event_based_actor* self,
+                                   const role_context& ctx) -> caf::behavior {
+    auto key = ctx.key;
+    auto chain_id = ctx.chain_id;
+    caf::message_handler lies{
+      [key, chain_id](st_chal_atom, const std::string& text,
+                      const bytes_t& nonce) -> caf::result<bytes_t, bytes_t, bytes_t> {
+        auto c = cid::parse(text);
+        auto n = hash256::from_view(nonce);
+        if (!c || !n) return caf::make_error(caf::sec::runtime_error, "bad challenge");
+        auto made_up = sha256::digest(as_bytes(std::string("made up")));
+        auto sig = sign_in_domain(*key, chain_id, msg_type::storage_proof,
+                                  chain::storage_proof_payload(c->digest(), *n, made_up));
+        return {bytes_t(made_up.data.begin(), made_up.data.end()), std::move(sig),
+                key->pub().der()};
+      }};
+    return lies.or_else(honest(self, ctx));
+  };
+  return info;
+}
+
+} // namespace
+
+TEST_CASE("a storage node that signs wrong challenge answers is slashed on chain") {
+  harness h{31};
+  std::vector<node_index> ns;
+  for (std::size_t i = 0; i < 4; ++i) {
+    testing::node_spec spec{"n" + std::to_string(i),
+                            {actors::validator_role(),
+                             i == 3 ? lying_storage_role() : actors::storage_role()},
+                            {}};
+    for (std::size_t j = 0; j < i; ++j)
+      spec.peers.push_back(j);
+    spec.net = test::fast_net();
+    spec.store = true;
+    ns.push_back(h.add_node(spec));
+  }
+  chain::genesis g;
+  g.chain_id = harness::chain_id();
+  for (auto n : ns)
+    g.validators.push_back({h.key(n).pub(), amount{1000}});
+  std::sort(g.validators.begin(), g.validators.end(),
+            [](auto& a, auto& b) { return a.id() < b.id(); });
+  g.params.block_interval_ms = 50;
+  for (node_index n : {ns[1], ns[3]})
+    g.balances.push_back({h.key(n).id(), amount{1'000'000}});
+  std::sort(g.balances.begin(), g.balances.end(),
+            [](auto& a, auto& b) { return a.account < b.account; });
+  auto genesis_path = "/tmp/poe-genesis-fraud-" + std::to_string(::getpid()) + ".json";
+  std::ofstream(genesis_path) << chain::to_json(g);
+  h.set("validator.genesis", genesis_path);
+  h.set("storage.replicas", "2");
+  h.set("storage.acks", "2");
+  h.set("storage.challenge-interval-ms", "300");
+  h.start_all();
+  auto validator = [&](node_index n) { return h.local(n, "validator"); };
+  auto storage_of = [&](node_index n) { return h.local(n, "storage"); };
+  REQUIRE(h.advance_until(
+    [&] {
+      for (auto n : ns)
+        if (h.members(n, "storage").size() != 4 || h.members(n, "validator").size() != 4)
+          return false;
+      return true;
+    },
+    30s, 20ms));
+  auto storage_stake = [&](node_index who) -> std::string {
+    auto r = h.ask<std::string>(validator(ns[0]),
+                                caf::make_message(account_atom::value, h.node_id(who)));
+    if (!r) return "?";
+    auto at = r->find("\"storage\":\"");
+    if (at == std::string::npos) return "0";
+    at += 11;
+    return r->substr(at, r->find('"', at) - at);
+  };
+  // The liar (node 3) and an honest node (node 1) stake as storage nodes.
+  for (node_index n : {ns[1], ns[3]}) {
+    chain::transaction tx;
+    tx.chain_id = harness::chain_id();
+    tx.nonce = 0;
+    tx.fee = amount{1};
+    tx.body = chain::stake{chain::stake_role::storage, amount{10'000}};
+    chain::sign(tx, h.key(n));
+    auto r = h.ask<std::string>(validator(ns[0]),
+                                caf::make_message(tx_atom::value, chain::encode(tx)));
+    REQUIRE(r);
+    REQUIRE(r->rfind("accepted", 0) == 0);
+  }
+  REQUIRE(h.advance_until(
+    [&] { return storage_stake(ns[1]) == "10000" && storage_stake(ns[3]) == "10000"; }, 30s,
+    20ms));
+  // Chunks spread over the four nodes (2 copies each): some are node 3's to answer for.
+  for (int i = 0; i < 12; ++i)
+    REQUIRE(h.ask<std::string>(storage_of(ns[0]),
+                               caf::make_message(st_put_atom::value, chunk(500 + i))));
+  REQUIRE(h.advance_until([&] { return storage_stake(ns[3]) != "10000"; }, 60s, 50ms));
+  INFO("the liar's storage stake: " << storage_stake(ns[3]));
+  CHECK(std::stoull(storage_stake(ns[3])) <= 9'500); // at least one 5 % slash
+  CHECK(storage_stake(ns[1]) == "10000");
+  auto chain_json = h.ask<std::string>(validator(ns[1]), caf::make_message(chain_atom::value));
+  REQUIRE(chain_json);
+  for (auto n : ns) // nobody was removed from the validator set
+    CHECK(chain_json->find(h.node_id(n)) != std::string::npos);
+  std::remove(genesis_path.c_str());
 }

@@ -7,14 +7,18 @@
 //       FILE.part and renamed when complete)
 //   poe-cli stat CID [--json] --node ...
 //   poe-cli storage ls | pin CID | unpin CID | rm CID | usage OWNER | reputation  --node ...
-//   poe-cli storage challenge CHUNK_CID --node TARGET [--from HOST:PORT]
+//   poe-cli storage challenge CHUNK_CID --node TARGET [--from HOST:PORT] [--evidence FILE]
+//                             [--chain-id ID]
 //       fetches the chunk (from --from, default the target itself), checks it against its CID,
 //       sends the target a fresh random nonce and compares its answer with
-//       SHA-256(nonce ‖ chunk): "passed" (exit 0), "failed: <why>" (exit 1)
+//       SHA-256(nonce ‖ chunk): "passed" (exit 0), "failed: <why>" (exit 1). A wrong answer
+//       the target signed is storage fraud evidence (poe/chain/evidence.hpp), written to
+//       FILE for `poe-cli evidence submit`.
 // Exit codes: 0 ok, 1 refused or not found, 2 usage, 3 node unreachable.
 
 #include "commands.hpp"
 #include "node_client.hpp"
+#include "poe/chain/evidence.hpp"
 #include "poe/storage/manifest.hpp"
 #include "poe/storage/placement.hpp"
 #include "tool_support.hpp"
@@ -203,8 +207,15 @@ void add_storage_commands(CLI::App& app) {
   chal->add_option("CID", a->cid, "a chunk's CID (b…)")->required();
   auto from = std::make_shared<std::string>();
   chal->add_option("--from", *from, "host:port of a node to fetch the chunk from (default: --node)");
+  auto evidence_file = std::make_shared<std::string>();
+  chal->add_option("--evidence", *evidence_file,
+                   "where to write the evidence when the node signs a wrong answer");
+  auto chain_id = std::make_shared<std::string>("poe-devnet");
+  chal->add_option("--chain-id", *chain_id, "the chain the node signs for")
+    ->envname("POE_CHAIN_ID")
+    ->capture_default_str();
   tools::add_node_options(chal, a->node);
-  chal->callback([a, from] {
+  chal->callback([a, from, evidence_file, chain_id] {
     auto id = storage::cid::parse(a->cid);
     if (!id) tools::die("CID: " + id.err().message, usage);
     if (id->is_manifest()) tools::die("challenges are for chunks; " + a->cid + " is a file", usage);
@@ -217,13 +228,29 @@ void add_storage_commands(CLI::App& app) {
     for (auto& b : nonce) b = static_cast<std::uint8_t>(rd());
     auto n = *hash256::from_view(nonce);
     auto expected = storage::challenge_answer(n, data);
-    auto answer = storage_or_die(a->node)->challenge(a->cid, nonce);
-    if (!answer) {
-      std::cout << "failed: " << answer.err().message << "\n";
+    auto reply = storage_or_die(a->node)->challenge(a->cid, nonce);
+    if (!reply) {
+      std::cout << "failed: " << reply.err().message << "\n";
       std::exit(invalid);
     }
-    if (*answer != bytes(expected.data.begin(), expected.data.end())) {
-      std::cout << "failed: wrong answer\n";
+    if (reply->answer != bytes(expected.data.begin(), expected.data.end())) {
+      auto answer = hash256::from_view(reply->answer);
+      chain::storage_fraud_evidence ev{*chain_id, reply->key, n,
+                                       answer ? *answer : hash256{}, reply->signature, data};
+      auto proof = answer ? chain::verify_evidence(ev)
+                          : status{fail(errc::decode_error, "the answer is not 32 bytes")};
+      if (!proof) {
+        std::cout << "failed: wrong answer (not evidence: " << proof.err().message << ")\n";
+      } else if (evidence_file->empty()) {
+        std::cout << "failed: wrong answer, signed by " << chain::offender_of(ev).hex()
+                  << " (--evidence FILE keeps the evidence)\n";
+      } else {
+        if (auto st = tools::write_file(*evidence_file, chain::encode(ev)); !st)
+          tools::die(st.err().message, invalid);
+        std::cout << "failed: wrong answer, signed by " << chain::offender_of(ev).hex()
+                  << ": evidence written to " << *evidence_file
+                  << " (poe-cli evidence submit " << *evidence_file << " --node VALIDATOR)\n";
+      }
       std::exit(invalid);
     }
     std::cout << "passed\n";

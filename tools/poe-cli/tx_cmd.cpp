@@ -66,10 +66,7 @@ void write_tx(const tx_args& a, chain::tx_body body) {
     tools::die("transaction refused: " + st.text(), usage);
   auto wire = chain::encode(tx);
   if (!a.out.empty()) {
-    std::ofstream out(a.out, std::ios::binary);
-    out.write(reinterpret_cast<const char*>(wire.data()),
-              static_cast<std::streamsize>(wire.size()));
-    if (!out) tools::die("--out: cannot write '" + a.out + "'");
+    if (auto st = tools::write_file(a.out, wire); !st) tools::die("--out: " + st.err().message);
     std::cout << chain::tx_id(tx).hex() << '\n';
   }
   if (client) submit(*client, wire);

@@ -8,6 +8,9 @@
 #include <caf/io/all.hpp>
 #include <caf/openssl/all.hpp>
 
+#include <tuple>
+#include <type_traits>
+
 namespace poe::tools {
 
 using namespace poe::runtime;
@@ -34,12 +37,20 @@ struct detail::connection {
 
   std::string role;
 
-  template <class R, class... Ts>
-  result<R> ask(Ts&&... xs) {
-    result<R> out = fail(errc::unavailable, "no answer");
+  /// Asks the role; the answer is of type R, or a tuple of the Rs for a multi-value answer.
+  template <class... Rs, class... Ts>
+  auto ask(Ts&&... xs) {
+    using answer = std::conditional_t<sizeof...(Rs) == 1, std::tuple_element_t<0, std::tuple<Rs...>>,
+                                      std::tuple<Rs...>>;
+    result<answer> out = fail(errc::unavailable, "no answer");
     (*self)
       ->request(handle, timeout, std::forward<Ts>(xs)...)
-      .receive([&](R& r) { out = std::move(r); },
+      .receive([&](Rs&... rs) {
+                 if constexpr (sizeof...(Rs) == 1)
+                   out = std::move(rs...);
+                 else
+                   out = std::make_tuple(std::move(rs)...);
+               },
                [&](caf::error& e) {
                  // A refusal by the role carries its reason as the error's context.
                  if (e.category() == caf::atom("system") &&
@@ -106,8 +117,13 @@ result<std::string> storage_client::pin(const std::string& cid, bool pin) {
   return impl_->ask<std::string>(st_pin_atom::value, cid, pin);
 }
 
-result<bytes> storage_client::challenge(const std::string& cid, const bytes& nonce) {
-  return impl_->ask<std::vector<std::uint8_t>>(st_chal_atom::value, cid, nonce);
+result<storage_client::challenge_reply> storage_client::challenge(const std::string& cid,
+                                                                   const bytes& nonce) {
+  using b = std::vector<std::uint8_t>;
+  auto r = impl_->ask<b, b, b>(st_chal_atom::value, cid, nonce);
+  if (!r) return r.err();
+  auto& [answer, sig, key] = *r;
+  return challenge_reply{std::move(answer), std::move(sig), std::move(key)};
 }
 
 result<std::string> storage_client::remove(const std::string& cid) {

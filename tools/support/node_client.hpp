@@ -74,8 +74,12 @@ public:
   /// "ok", or the refusal (pinned, referenced, not stored).
   result<std::string> pin(const std::string& cid, bool pin);
   result<std::string> remove(const std::string& cid);
-  /// The node's answer to a storage challenge: SHA-256(nonce ‖ chunk), or its refusal.
-  result<bytes> challenge(const std::string& cid, const bytes& nonce);
+  /// The node's answer to a storage challenge, SHA-256(nonce ‖ chunk), signed by its key
+  /// (msg_type::storage_proof over chain::storage_proof_payload), or its refusal.
+  struct challenge_reply {
+    bytes answer, signature, key; ///< key: the node's public key (DER SPKI)
+  };
+  result<challenge_reply> challenge(const std::string& cid, const bytes& nonce);
 
 private:
   explicit storage_client(std::unique_ptr<detail::connection> p);

@@ -22,6 +22,15 @@ result<bytes> read_file(const std::filesystem::path& file) {
   return bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
+status write_file(const std::filesystem::path& file, byte_view data) {
+  std::ofstream out(file, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
+  out.close();
+  if (!out)
+    return fail(errc::io_error, "cannot write '" + file.string() + "': " + std::strerror(errno));
+  return {};
+}
+
 void die(const std::string& message, int code) {
   std::cerr << "error: " << message << '\n';
   std::exit(code);

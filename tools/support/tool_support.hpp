@@ -12,6 +12,9 @@ namespace poe::tools {
 /// Reads a whole file; the error names the file.
 result<bytes> read_file(const std::filesystem::path& file);
 
+/// Writes (replaces) a whole file; the error names the file.
+status write_file(const std::filesystem::path& file, byte_view data);
+
 /// Prints "error: <message>" to stderr and exits with `code`.
 [[noreturn]] void die(const std::string& message, int code = 1);
 

@@ -42,6 +42,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <tuple>
 #include <random>
 #include <set>
 #include <string>
@@ -107,6 +108,8 @@ public:
   std::optional<std::string> failure(node_index n) const;
 
   const std::string& node_id(node_index n) const;
+  /// The chain id every simulated node runs with ("poe-sim"; a genesis must name it).
+  static std::string chain_id() { return "poe-sim"; }
   const private_key& key(node_index n) const;
   /// Sets a role option ("validator.genesis", ...) every node's roles see in
   /// `ctx.settings->role_options` from their next start on.
@@ -143,17 +146,25 @@ public:
 
   // -- queries (run the system until answered) -----------------------------------------------
 
-  /// Asks `target` with `msg` and returns the single-value answer of type `R` (nullopt on an
-  /// error or no answer within `limit` of simulated time).
-  template <class R>
-  std::optional<R> ask(const caf::actor& target, caf::message msg,
-                       runtime::duration limit = std::chrono::seconds(5)) {
-    auto out = std::make_shared<std::optional<R>>();
+  /// Asks `target` with `msg` and returns the answer: of type `R`, or a tuple (R, Rs...) for
+  /// a multi-value answer (nullopt on an error or no answer within `limit` of simulated time).
+  template <class R, class... Rs>
+  auto ask(const caf::actor& target, caf::message msg,
+           runtime::duration limit = std::chrono::seconds(5)) {
+    using answer = std::conditional_t<sizeof...(Rs) == 0, R, std::tuple<R, Rs...>>;
+    auto out = std::make_shared<std::optional<answer>>();
     auto done = std::make_shared<bool>(false);
     system().spawn([=](caf::event_based_actor* self) {
       self->request(target, caf::timespan{limit.count()}, msg)
-        .then([=](R& r) { *out = std::move(r); *done = true; },
-              [=](caf::error&) { *done = true; });
+        .then(
+          [=](R& r, Rs&... rs) {
+            if constexpr (sizeof...(Rs) == 0)
+              *out = std::move(r);
+            else
+              *out = std::make_tuple(std::move(r), std::move(rs)...);
+            *done = true;
+          },
+          [=](caf::error&) { *done = true; });
     });
     advance_until([&] { return *done; }, limit + std::chrono::milliseconds(100));
     return std::move(*out);
