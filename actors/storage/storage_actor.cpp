@@ -84,10 +84,12 @@ struct sstate {
   }
 };
 
-/// Sends `msg` (a replication of `c`) to every target but this node; delivers `ok` to `rp`
-/// once `need` copies exist (the local one counts when this node is a target).
+/// Sends a copy of `c` (with a manifest's owner and storage time, so every holder accounts
+/// for it alike) to every target but this node; delivers `ok` to `rp` once `need` copies
+/// exist (the local one counts when this node is a target).
 void replicate(caf::event_based_actor* self, const std::shared_ptr<sstate>& s, const cid& c,
-               const bytes_t& data, caf::response_promise rp, bool local_counts) {
+               const bytes_t& data, caf::response_promise rp, bool local_counts,
+               const std::string& owner = {}, std::uint64_t stored_at_ms = 0) {
   auto targets = s->targets(c);
   auto need = std::min(s->acks, targets.size());
   auto acked = std::make_shared<std::size_t>(0), failed = std::make_shared<std::size_t>(0);
@@ -112,7 +114,7 @@ void replicate(caf::event_based_actor* self, const std::shared_ptr<sstate>& s, c
     auto h = s->members.find(t);
     if (h == s->members.end()) continue;
     ++*remote;
-    self->request(h->second, peer_timeout, st_rep_atom::value, data)
+    self->request(h->second, peer_timeout, st_rep_atom::value, data, owner, stored_at_ms)
       .then([=](const std::string&) mutable { ++*acked; finish_if(); },
             [=](caf::error& e) mutable {
               s->ctx.log->warn("replica of {} on {} failed: {}", text, t.hex().substr(0, 12),
@@ -181,10 +183,13 @@ void rereplicate(caf::event_based_actor* self, const std::shared_ptr<sstate>& s)
     bool mine = std::find(targets.begin(), targets.end(), s->self_id) != targets.end();
     if (!mine) continue; // a coordinator's extra copy: not this node's duty
     bytes_t data;
+    std::string owner;
+    std::uint64_t stored_at_ms = 0;
     if (c.is_manifest()) {
       auto m = s->cs->get_manifest(c);
       if (!m) continue;
       data = storage::encode(*m);
+      if (auto st = s->cs->stat(c)) owner = st->owner, stored_at_ms = st->stored_at_ms;
     } else {
       auto d = s->cs->get_chunk(c);
       if (!d) continue;
@@ -200,7 +205,7 @@ void rereplicate(caf::event_based_actor* self, const std::shared_ptr<sstate>& s)
         if (s->pending_pushes > 0) --s->pending_pushes;
         if (s->under_replicated) s->under_replicated->set(static_cast<double>(s->pending_pushes));
       };
-      self->request(h->second, peer_timeout, st_rep_atom::value, data)
+      self->request(h->second, peer_timeout, st_rep_atom::value, data, owner, stored_at_ms)
         .then([s, settle](const std::string&) {
                 if (s->rereplicated) s->rereplicated->inc();
                 settle();
@@ -384,21 +389,25 @@ runtime::role_info storage_role() {
         },
         [self, s](st_putm_atom, const bytes_t& data,
                   const std::string& owner) -> caf::result<std::string> {
-          auto c = s->cs->put_manifest(data, owner, now_ms());
+          auto at = now_ms();
+          auto c = s->cs->put_manifest(data, owner, at);
           if (!c) {
             if (s->refused) s->refused->inc();
             return failure(c.err().message);
           }
           if (s->puts) s->puts->inc();
           auto rp = self->make_response_promise();
-          replicate(self, s, *c, data, rp, true);
+          replicate(self, s, *c, data, rp, true, owner, at);
           return caf::delegated<std::string>{};
         },
-        [s](st_rep_atom, const bytes_t& data) -> caf::result<std::string> {
-          // A replica: a chunk, or a manifest (recognized by its magic).
+        [s](st_rep_atom, const bytes_t& data, const std::string& owner,
+            std::uint64_t stored_at_ms) -> caf::result<std::string> {
+          // A replica: a chunk, or a manifest (recognized by its magic) with its owner and
+          // the time it was first stored (usage accrues from then on every holder).
           status st;
           if (storage::decode_manifest(data)) {
-            auto c = s->cs->put_manifest(data, "", now_ms(), false);
+            auto c = s->cs->put_manifest(data, owner, stored_at_ms ? stored_at_ms : now_ms(),
+                                         false);
             if (!c) st = c.err();
           } else {
             auto c = s->cs->put_chunk(data);

@@ -61,8 +61,9 @@ using block_atom = caf::atom_constant<caf::atom("v_blk")>;
 /// string owner) → string CID; (st_get, string cid) → bytes (chunk or manifest; fetched from a
 /// replica when missing or corrupt here); (st_stat, string cid) → string JSON; (st_pin, string
 /// cid, bool pin) → string "ok"; (st_del, string cid) → "ok"; (st_list) → string JSON;
-/// (st_chal, string cid, bytes nonce) → bytes SHA-256(nonce ‖ chunk). Between storage nodes:
-/// (st_rep, bytes chunk) → "ok" and (st_fetch, string cid) → bytes (this node only).
+/// (st_chal, string cid, bytes nonce) → (bytes SHA-256(nonce ‖ chunk), bytes signature, bytes
+/// DER public key). Between storage nodes: (st_rep, bytes chunk or manifest, string owner,
+/// u64 stored_at_ms) → "ok" and (st_fetch, string cid) → bytes (this node only).
 /// Failures are errors (caf::sec::runtime_error) whose context says why.
 using st_put_atom = caf::atom_constant<caf::atom("st_put")>;
 using st_putm_atom = caf::atom_constant<caf::atom("st_putm")>;
