@@ -446,6 +446,11 @@ runtime::role_info storage_role() {
           if (!d) return failure(d.err().message);
           return std::move(*d);
         },
+        [s](st_has_atom, const std::string& text) -> caf::result<bool> {
+          auto c = cid::parse(text);
+          if (!c) return failure(c.err().message);
+          return s->cs->has(*c);
+        },
         [self, s](st_stat_atom, const std::string& text) -> caf::result<std::string> {
           auto c = cid::parse(text);
           if (!c) return failure(c.err().message);

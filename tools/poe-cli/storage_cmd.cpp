@@ -6,6 +6,7 @@
 //   poe-cli get CID -o FILE --node ...   (every chunk checked against its CID; written to
 //       FILE.part and renamed when complete)
 //   poe-cli stat CID [--json] --node ...
+//   poe-cli has CID --node ...           (yes, exit 0 / no, exit 1: held on that node)
 //   poe-cli storage ls | pin CID | unpin CID | rm CID | usage OWNER | reputation  --node ...
 //   poe-cli storage challenge CHUNK_CID --node TARGET [--from HOST:PORT] [--evidence FILE]
 //                             [--chain-id ID]
@@ -146,6 +147,16 @@ void add_storage_commands(CLI::App& app) {
     out.close();
     if (!out) tools::die("cannot write '" + part + "'");
     std::filesystem::rename(part, a->out);
+  });
+
+  auto* has = app.add_subcommand("has", "whether the node holds a CID (exit 0 yes, 1 no)");
+  has->add_option("CID", a->cid, "a file's or a chunk's CID")->required();
+  tools::add_node_options(has, a->node);
+  has->callback([a] {
+    if (auto id = storage::cid::parse(a->cid); !id) tools::die("CID: " + id.err().message, usage);
+    bool held = or_exit(storage_or_die(a->node)->has(a->cid));
+    std::cout << (held ? "yes" : "no") << "\n";
+    std::exit(held ? 0 : invalid);
   });
 
   auto* stat = app.add_subcommand("stat", "what the storage knows of a CID");

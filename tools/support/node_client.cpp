@@ -101,6 +101,10 @@ result<std::string> storage_client::stat(const std::string& cid) {
   return impl_->ask<std::string>(st_stat_atom::value, cid);
 }
 
+result<bool> storage_client::has(const std::string& cid) {
+  return impl_->ask<bool>(st_has_atom::value, cid);
+}
+
 result<std::string> storage_client::list() {
   return impl_->ask<std::string>(st_list_atom::value);
 }

@@ -66,6 +66,8 @@ public:
   result<std::string> put_manifest(const bytes& manifest, const std::string& owner);
   /// A chunk's or manifest's bytes (the node fetches from a replica if needed).
   result<bytes> get(const std::string& cid);
+  /// Whether this node holds the chunk or manifest (an index lookup, no re-hash).
+  result<bool> has(const std::string& cid);
   /// JSON (see the storage role's messages).
   result<std::string> stat(const std::string& cid);
   result<std::string> list();

@@ -58,7 +58,8 @@ using chain_atom = caf::atom_constant<caf::atom("v_chain")>;
 using block_atom = caf::atom_constant<caf::atom("v_blk")>;
 /// The `storage` role (docs/protocol.md): chunks and manifests by CID (text "b…").
 /// (st_put, bytes chunk) → string CID after `storage.acks` copies; (st_putm, bytes manifest,
-/// string owner) → string CID; (st_get, string cid) → bytes (chunk or manifest; fetched from a
+/// string owner) → string CID; (st_has, string cid) → bool (held on this node, intact or
+/// not: a cheap index lookup); (st_get, string cid) → bytes (chunk or manifest; fetched from a
 /// replica when missing or corrupt here); (st_stat, string cid) → string JSON; (st_pin, string
 /// cid, bool pin) → string "ok"; (st_del, string cid) → "ok"; (st_list) → string JSON;
 /// (st_chal, string cid, bytes nonce) → (bytes SHA-256(nonce ‖ chunk), bytes signature, bytes
@@ -69,6 +70,7 @@ using st_put_atom = caf::atom_constant<caf::atom("st_put")>;
 using st_putm_atom = caf::atom_constant<caf::atom("st_putm")>;
 using st_get_atom = caf::atom_constant<caf::atom("st_get")>;
 using st_stat_atom = caf::atom_constant<caf::atom("st_stat")>;
+using st_has_atom = caf::atom_constant<caf::atom("st_has")>;
 using st_pin_atom = caf::atom_constant<caf::atom("st_pin")>;
 using st_del_atom = caf::atom_constant<caf::atom("st_del")>;
 using st_list_atom = caf::atom_constant<caf::atom("st_list")>;
