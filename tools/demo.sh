@@ -73,7 +73,12 @@ id_of() { openssl pkey -pubin -in "$1" -outform DER | openssl dgst -sha256 -r | 
 from=$(id_of "$nd/node.pub")
 to=$(id_of "$root/devnet/node-1/node.pub")
 for i in 0 1 2 3; do
-  grep -h "committed height" "$root/devnet/node-$i/node.log" | tail -n 1 | sed "s/^/  node-$i: /"
+  for _ in $(seq 1 60); do # the first block may take a round change (nodes still starting)
+    grep -q "committed height" "$root/devnet/node-$i/node.log" && break
+    sleep 0.5
+  done
+  grep -h "committed height" "$root/devnet/node-$i/node.log" | tail -n 1 | sed "s/^/  node-$i: /" ||
+    { echo "demo: node-$i committed no block in 30 s" >&2; exit 1; }
 done
 echo "== poe-cli tx transfer: node-0 pays node-1 2500 units (fee 10); nonce read from the node"
 answer=$(cli tx transfer --key "$nd/node.key" --to "$to" --amount 2500 --fee 10)
