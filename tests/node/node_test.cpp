@@ -263,9 +263,16 @@ TEST_CASE("a killed node is reported at once and found again after a restart") {
   auto [n0, n1, n2] = c.triangle();
   REQUIRE(eventually([&] { return c.peers_of(0) == 2; }, 10s));
   n2->signal(SIGKILL);
-  auto t0 = std::chrono::steady_clock::now();
-  CHECK(n0->logged("peer " + c.ids[2].substr(0, 12) + " lost", 3s));
-  CHECK(std::chrono::steady_clock::now() - t0 < 2s); // "at once": not a heartbeat timeout
+  auto lost = "peer " + c.ids[2].substr(0, 12) + " lost";
+  CHECK(n0->logged(lost, 10s));
+  // "At once": by the closed connection, not by the heartbeat timeout (whose reason is
+  // "silent for longer than net.connection-timeout").
+  auto out0 = n0->output();
+  auto at = out0.find(lost);
+  REQUIRE(at != std::string::npos);
+  auto line = out0.substr(at, out0.find('\n', at) - at);
+  INFO(line);
+  CHECK(line.find("silent for longer") == std::string::npos);
   CHECK(eventually([&] { return c.probes_seen_by(0) == 2; }, 5s));
   // Only the dead node's connections go: n0–n1 stays up (regression: CAF's TLS sessions
   // used to report a stale OpenSSL error on every other connection; openssl_errqueue_fix).
@@ -303,7 +310,7 @@ TEST_CASE("a certificate from another CA is refused") {
   c.ini(1, {0});
   auto n0 = c.start(0);
   auto n1 = c.start(1);
-  CHECK(n1->logged("cannot connect", 5s));
+  CHECK(n1->logged("cannot connect", 20s)); // a bound for a loaded machine, not a speed check
   CHECK(c.peers_of(0) == 0);
   CHECK(n0->output().find("connected") == std::string::npos);
   // poe-status with the rogue certificate cannot reach the node either.

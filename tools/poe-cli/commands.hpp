@@ -31,6 +31,9 @@ void add_chain_commands(CLI::App& app);
 /// `put FILE`, `get CID -o FILE`, `stat CID` — files in the storage role.
 void add_storage_commands(CLI::App& app);
 
+/// `media probe|split|transcode` — the execution role's media work, run locally.
+void add_media_commands(CLI::App& app);
+
 /// Connects to the validator role of the node `t` names, or exits (usage: 2, unreachable: 3).
 std::unique_ptr<tools::validator_client> connect_or_die(const tools::node_target& t);
 
