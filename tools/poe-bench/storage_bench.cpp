@@ -189,6 +189,8 @@ int run_storage(int argc, char** argv, const std::string& self_path) {
     ctx.node_name = "bench";
     auto key = private_key::generate(key_type::ed25519);
     ctx.node_id = key->id().hex();
+    ctx.key = std::make_shared<const private_key>(*key);
+    ctx.chain_id = "poe-bench";
     ctx.directory = sys.spawn([](caf::event_based_actor*) -> caf::behavior {
       return {[](subscribe_atom, const std::string&) {}};
     });
