@@ -1,0 +1,182 @@
+// poe-bench media — ladder throughput of poe_media (the execution role's transcoder, in
+// process) against the ffmpeg CLI on the same segments, settings and thread count, in one run
+// with alternating order; and two transcoding workers on two cores against one.
+//
+//   poe-bench media [--seconds 10] [--rounds 3] [--ladder default]
+//
+// The source: a 1280x720 30 fps clip (testsrc2 + a sine tone, H.264 + AAC) made with the ffmpeg
+// CLI, split by poe_media into 2 s segments. Both sides decode each segment once and encode
+// the default ladder (720p 2.5 Mb/s, 480p 1.2 Mb/s, 360p 0.6 Mb/s; veryfast; 1 thread; AVX2
+// CPU level; bitexact scaling) into MPEG-TS. Figures: realtime factor (media seconds per wall
+// second; the issue's anchor: 1.28x for the CLI on this machine kind) and the ratio
+// ours / ffmpeg CLI (goal >= 0.95).
+#include "poe/media/media.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <string>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+namespace fs = std::filesystem;
+using clk = std::chrono::steady_clock;
+using namespace poe;
+
+namespace {
+
+double seconds_since(clk::time_point t0) {
+  return std::chrono::duration<double>(clk::now() - t0).count();
+}
+
+std::string cli_command(const fs::path& in, const fs::path& out_dir,
+                        const std::vector<media::rendition>& ladder,
+                        const media::encode_settings& s) {
+  const std::string scale_flags = "bicubic+bitexact+accurate_rnd+full_chroma_int";
+  const std::string cpuflags = s.cpu == "avx2"
+                                 ? "mmx+mmxext+sse+sse2+cmov+sse3+ssse3+sse4.1+sse4.2+avx+fma3+bmi1+bmi2+avx2"
+                                 : "mmx+mmxext+sse+sse2+cmov";
+  const std::string x264_asm = s.cpu == "avx2"
+                                 ? "MMX2,SSE,SSE2,SSE3,SSSE3,SSE4.1,SSE4.2,AVX,FMA3,BMI1,BMI2,AVX2"
+                                 : "MMX2,SSE,SSE2";
+  std::string graph = "[0:v]split=" + std::to_string(ladder.size());
+  for (std::size_t i = 0; i < ladder.size(); ++i) graph += "[s" + std::to_string(i) + "]";
+  for (std::size_t i = 0; i < ladder.size(); ++i)
+    graph += ";[s" + std::to_string(i) + "]scale=" + std::to_string(ladder[i].width) + ":" +
+             std::to_string(ladder[i].height) + ":flags=" + scale_flags + "[v" +
+             std::to_string(i) + "]";
+  auto t = std::to_string(s.threads);
+  std::string cmd = "ffmpeg -nostdin -v error -y -cpuflags " + cpuflags + " -threads " + t +
+                    " -i '" + in.string() + "' -filter_complex '" + graph +
+                    "' -filter_threads " + t + " -filter_complex_threads " + t;
+  for (std::size_t i = 0; i < ladder.size(); ++i) {
+    auto& r = ladder[i];
+    auto kbps = [](int k) { return std::to_string(k) + "k"; };
+    cmd += " -map '[v" + std::to_string(i) + "]' -map 0:a? -c:v libx264 -preset " + s.preset +
+           " -threads " + t + " -b:v " + kbps(r.video_kbps) + " -maxrate " +
+           kbps(r.video_kbps * 3 / 2) + " -bufsize " + kbps(r.video_kbps * 2) + " -g " +
+           std::to_string(s.gop) + " -x264-params asm=" + x264_asm + " -c:a aac -b:a " +
+           kbps(std::max(r.audio_kbps, 32)) + " -ar " + std::to_string(s.audio_rate) +
+           " -ac 2 -fflags +bitexact -flags:v +bitexact -flags:a +bitexact '" +
+           (out_dir / (r.name + ".ts")).string() + "'";
+  }
+  return cmd;
+}
+
+bytes read_all(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+} // namespace
+
+int run_media(int argc, char** argv, const std::string&) {
+  int seconds = 10, rounds = 3;
+  for (int i = 0; i + 1 < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--seconds") seconds = std::stoi(argv[i + 1]);
+    if (a == "--rounds") rounds = std::stoi(argv[i + 1]);
+  }
+  auto dir = fs::temp_directory_path() / ("poe-bench-media-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  int rc = 0;
+  try {
+    auto clip = dir / "clip.mp4";
+    auto make = "ffmpeg -nostdin -v error -y -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi "
+                "-i sine=frequency=440:sample_rate=48000 -t " + std::to_string(seconds) +
+                " -c:v libx264 -preset ultrafast -g 60 -pix_fmt yuv420p -c:a aac -shortest '" +
+                clip.string() + "'";
+    if (std::system(make.c_str()) != 0) throw std::runtime_error("ffmpeg could not make the clip");
+    auto segs = media::split(read_all(clip), 2000);
+    if (!segs) throw std::runtime_error("split: " + segs.err().message);
+    std::vector<fs::path> files;
+    double media_s = 0;
+    std::int64_t frames = 0;
+    for (std::size_t i = 0; i < segs->size(); ++i) {
+      auto p = dir / ("seg-" + std::to_string(i) + ".ts");
+      std::ofstream(p, std::ios::binary)
+        .write(reinterpret_cast<const char*>((*segs)[i].data.data()),
+               static_cast<std::streamsize>((*segs)[i].data.size()));
+      files.push_back(p);
+      media_s += static_cast<double>((*segs)[i].duration_ms) / 1000.0;
+      frames += (*segs)[i].frames;
+    }
+    auto ladder = media::default_ladder();
+    media::encode_settings s;
+    if (!media::cpu_supported(s.cpu)) s.cpu = "sse2";
+
+    auto ours = [&] {
+      auto t0 = clk::now();
+      for (auto& seg : *segs)
+        if (auto out = media::transcode(seg.data, ladder, s); !out)
+          throw std::runtime_error("transcode: " + out.err().message);
+      return seconds_since(t0);
+    };
+    auto cli = [&] {
+      auto t0 = clk::now();
+      for (std::size_t i = 0; i < files.size(); ++i) {
+        auto out = dir / ("cli-" + std::to_string(i));
+        fs::create_directories(out);
+        if (std::system(cli_command(files[i], out, ladder, s).c_str()) != 0)
+          throw std::runtime_error("the ffmpeg CLI failed on " + files[i].string());
+      }
+      return seconds_since(t0);
+    };
+    auto parallel = [&](int workers) {
+      std::atomic<std::size_t> next{0};
+      std::atomic<bool> failed{false};
+      auto t0 = clk::now();
+      std::vector<std::thread> ts;
+      for (int w = 0; w < workers; ++w)
+        ts.emplace_back([&] {
+          for (std::size_t i; (i = next++) < segs->size();)
+            if (!media::transcode((*segs)[i].data, ladder, s)) failed = true;
+        });
+      for (auto& t : ts) t.join();
+      if (failed) throw std::runtime_error("a parallel transcode failed");
+      return seconds_since(t0);
+    };
+
+    std::vector<double> t_ours, t_cli, t_one, t_two;
+    for (int r = 0; r < rounds; ++r) {
+      if (r % 2 == 0) {
+        t_ours.push_back(ours());
+        t_cli.push_back(cli());
+      } else {
+        t_cli.push_back(cli());
+        t_ours.push_back(ours());
+      }
+      t_one.push_back(parallel(1));
+      t_two.push_back(parallel(2));
+    }
+    auto med = [](std::vector<double> v) {
+      std::sort(v.begin(), v.end());
+      return v[v.size() / 2];
+    };
+    double o = med(t_ours), c = med(t_cli), one = med(t_one), two = med(t_two);
+    std::printf("media bench: %zu segments of 2 s (%.0f s of 1280x720 30 fps, %lld frames), "
+                "ladder 720p/480p/360p %s, %d thread, CPU level %s; median of %d rounds\n",
+                segs->size(), media_s, static_cast<long long>(frames), s.preset.c_str(),
+                s.threads, s.cpu.c_str(), rounds);
+    std::printf("%-36s %8s %10s %10s\n", "", "wall s", "realtime", "frames/s");
+    std::printf("%-36s %8.2f %9.2fx %10.1f\n", "ffmpeg CLI (anchor)", c, media_s / c, frames / c);
+    std::printf("%-36s %8.2f %9.2fx %10.1f   %5.2fx the CLI (goal >= 0.95)\n",
+                "poe_media transcode (in process)", o, media_s / o, frames / o, c / o);
+    std::printf("%-36s %8.2f %9.2fx %10.1f\n", "1 worker thread", one, media_s / one, frames / one);
+    std::printf("%-36s %8.2f %9.2fx %10.1f   %5.2fx one worker\n", "2 worker threads (2 cores)", two,
+                media_s / two, frames / two, one / two);
+    std::printf("(issue anchor: the ffmpeg CLI at 1.28x realtime for this ladder on one thread)\n");
+  } catch (const std::exception& e) {
+    std::cerr << "media bench: " << e.what() << "\n";
+    rc = 1;
+  }
+  fs::remove_all(dir);
+  return rc;
+}
