@@ -10,7 +10,8 @@
 # - The chain's pure logic (runtime/chain, poe_chain, and include/poe/chain) is held to the
 #   same rules; of poe's own headers it includes only poe/core/* and poe/chain/*.
 # - So is the storage role's pure logic (runtime/storage, poe_storage, include/poe/storage):
-#   only poe/core/* and poe/storage/*.
+#   only poe/core/* and poe/storage/*; and the execution layer's (runtime/exec, poe_exec,
+#   include/poe/exec): only poe/core/* and poe/exec/*.
 set(pure_runtime_headers supervisor_state directory_state peer_auth settings)
 
 file(GLOB_RECURSE core_files
@@ -31,6 +32,10 @@ file(GLOB_RECURSE storage_files
   "${SOURCE_DIR}/runtime/storage/*.hpp" "${SOURCE_DIR}/runtime/storage/*.cpp")
 set(allowed_poe_includes "poe/core/")
 set(allowed_storage_includes "poe/core/" "poe/storage/")
+file(GLOB_RECURSE exec_files
+  "${SOURCE_DIR}/include/poe/exec/*.hpp"
+  "${SOURCE_DIR}/runtime/exec/*.hpp" "${SOURCE_DIR}/runtime/exec/*.cpp")
+set(allowed_exec_includes "poe/core/" "poe/exec/")
 set(allowed_chain_includes "poe/core/" "poe/chain/")
 foreach(h IN LISTS pure_runtime_headers)
   set(f "${SOURCE_DIR}/include/poe/runtime/${h}.hpp")
@@ -42,7 +47,8 @@ foreach(h IN LISTS pure_runtime_headers)
   list(APPEND allowed_poe_includes "poe/runtime/${h}.hpp")
 endforeach()
 
-set(checked ${core_files} ${state_files} ${logic_files} ${chain_files} ${storage_files})
+set(checked ${core_files} ${state_files} ${logic_files} ${chain_files} ${storage_files}
+            ${exec_files})
 list(REMOVE_DUPLICATES checked)
 set(violations "")
 set(count 0)
@@ -84,6 +90,8 @@ check_poe_includes("${chain_files}" "${allowed_chain_includes}"
   "chain logic may include only poe/core/* and poe/chain/*")
 check_poe_includes("${storage_files}" "${allowed_storage_includes}"
   "storage logic may include only poe/core/* and poe/storage/*")
+check_poe_includes("${exec_files}" "${allowed_exec_includes}"
+  "execution logic may include only poe/core/* and poe/exec/*")
 
 list(LENGTH core_files n_core)
 list(LENGTH logic_files n_logic)

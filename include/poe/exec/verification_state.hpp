@@ -1,0 +1,130 @@
+#pragma once
+/// @file
+/// The verifier's state machine for one task: assignment, commitment, cheap checks, sampled
+/// re-execution on a second executor, a third executor on mismatch, and the verdict. Pure:
+/// time, chain data and the outcome of media checks are inputs; the actor carries out the
+/// effects (dispatching the task, running the cheap checks, persisting the receipt, sending
+/// fraud evidence to the chain).
+///
+///   assigned ──commit (PoE ok)──▶ checking ──checks ok──▶ awaiting_block ──block──▶ verified
+///      ▲  │                          │                        │ sampled
+///      │  └─bad PoE / timeout────────┤ checks fail            ▼
+///      └──── reassigned (next attempt, the executor excluded)  reexecuting ──same──▶ verified
+///                                                                   │ differs
+///                                                                   ▼
+///                                        deciding ──third agrees with one──▶ verified + fraud
+///                                                 └─three different results──▶ unresolved
+///
+/// A task that runs out of attempts (max_attempts assignments, or no executor left to draw)
+/// ends `failed` with the reason. Re-executions and the decider reuse the same rules for a
+/// bad PoE or a timeout: another executor is drawn for that step.
+
+#include "poe/core/objects.hpp"
+#include "poe/core/poe_v1.hpp"
+#include "poe/exec/assignment.hpp"
+#include "poe/exec/reputation.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace poe::exec {
+
+/// What an executor sends back: the result's canonical bytes and its PoE v1 proof.
+struct commitment {
+  node_id executor;
+  bytes result; ///< canonical task_result bytes (what PoE v1 hashes)
+  poe_v1_proof proof;
+};
+
+/// A proven lie: `lie` differs from the result two other executors (`a`, `b`) agree on.
+struct fraud_case {
+  node_id liar;
+  commitment lie, a, b;
+};
+
+enum class phase : std::uint8_t {
+  assigned = 1,
+  checking,
+  awaiting_block,
+  reexecuting,
+  deciding,
+  verified,
+  unresolved,
+  failed,
+};
+std::string_view to_string(phase p);
+
+struct verification_config {
+  std::uint32_t sample_rate_ppm = 50'000; ///< 5 %
+  std::uint32_t max_attempts = 5;         ///< assignments of any step, in all
+};
+
+/// What the actor must do after an input.
+struct verification_effects {
+  std::optional<node_id> dispatch_to;      ///< send the task to this executor
+  bool run_checks = false;                 ///< run the cheap checks on the committed outputs
+  std::optional<step_receipt> receipt;     ///< the verdict: persist and forward
+  std::optional<fraud_case> fraud;         ///< send as evidence to the chain
+  std::vector<std::pair<node_id, rep_event>> reputation;
+  std::string note; ///< why (a rejected commitment, a reassignment, a failure)
+};
+
+class verification {
+public:
+  /// `verifier`: this node's id (it signs the receipt); `work_units` and the task's kind go
+  /// into the receipt.
+  verification(task t, node_id verifier, std::uint64_t work_units, verification_config cfg = {});
+
+  /// Draws the first executor from `executors` (seeded by `block_hash`).
+  verification_effects start(const std::vector<executor_info>& executors,
+                             const hash256& block_hash);
+
+  /// A commitment from `c.executor`, whose key is `key`. Only the executor currently awaited
+  /// is heard; others are ignored (note says so).
+  verification_effects on_commit(const commitment& c, const public_key& key,
+                                 const std::vector<executor_info>& executors,
+                                 const hash256& block_hash, std::uint64_t now_ms);
+
+  /// The cheap checks of the primary's outputs passed or failed (with the reason).
+  verification_effects on_checks(bool passed, const std::string& reason,
+                                 const std::vector<executor_info>& executors,
+                                 const hash256& block_hash);
+
+  /// The first block finalized after the primary's commitment: decides the sample.
+  verification_effects on_block(const hash256& block_hash,
+                                const std::vector<executor_info>& executors,
+                                std::uint64_t now_ms);
+
+  /// The awaited executor did not answer in time.
+  verification_effects on_timeout(const node_id& executor,
+                                  const std::vector<executor_info>& executors,
+                                  const hash256& block_hash);
+
+  phase current() const { return phase_; }
+  const task& the_task() const { return task_; }
+  /// The executor whose answer is awaited (assigned, reexecuting, deciding).
+  std::optional<node_id> awaited() const { return awaited_; }
+  const std::optional<commitment>& primary() const { return primary_; }
+  /// Why the task failed or stayed unresolved.
+  const std::string& reason() const { return reason_; }
+  std::uint32_t attempts() const { return attempts_; }
+
+private:
+  verification_effects assign(const std::vector<executor_info>& executors,
+                              const hash256& block_hash, verification_effects fx);
+  step_receipt make_receipt(const commitment& c, bool reexecuted, std::uint64_t now_ms) const;
+
+  task task_;
+  node_id verifier_;
+  std::uint64_t work_units_;
+  verification_config cfg_;
+  phase phase_ = phase::assigned;
+  std::optional<node_id> awaited_;
+  std::vector<node_id> tried_; ///< every executor drawn so far (never drawn again)
+  std::uint32_t attempts_ = 0;
+  std::optional<commitment> primary_, second_;
+  std::string reason_;
+};
+
+} // namespace poe::exec
