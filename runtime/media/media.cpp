@@ -11,6 +11,7 @@ extern "C" {
 }
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -274,6 +275,45 @@ result<media_facts> probe(byte_view data) {
 
 std::vector<rendition> default_ladder() {
   return {{"720p", 1280, 720, 2500, 128}, {"480p", 854, 480, 1200, 96}, {"360p", 640, 360, 600, 64}};
+}
+
+result<std::vector<rendition>> parse_ladder(std::string_view text) {
+  if (text == "default") return default_ladder();
+  std::vector<rendition> out;
+  std::size_t at = 0;
+  while (at <= text.size()) {
+    auto comma = text.find(',', at);
+    auto item = std::string(text.substr(at, comma == std::string_view::npos ? text.npos : comma - at));
+    at = comma == std::string_view::npos ? text.size() + 1 : comma + 1;
+    rendition r;
+    char name[17] = {0};
+    int used = 0;
+    if (std::sscanf(item.c_str(), "%16[A-Za-z0-9_-]:%dx%d:%d:%d%n", name, &r.width, &r.height,
+                    &r.video_kbps, &r.audio_kbps, &used) != 5 ||
+        used != static_cast<int>(item.size()))
+      return bad("rendition '" + item + "': expected NAME:WxH:VIDEO_KBPS:AUDIO_KBPS");
+    r.name = name;
+    if (r.width < 16 || r.height < 16 || r.width > 7680 || r.height > 4320 || r.width % 2 ||
+        r.height % 2)
+      return bad("rendition " + r.name + ": even width and height, 16..7680 x 16..4320");
+    if (r.video_kbps < 50 || r.video_kbps > 100'000 || r.audio_kbps < 0 || r.audio_kbps > 512)
+      return bad("rendition " + r.name + ": video 50..100000 kb/s, audio 0..512 kb/s");
+    for (auto& o : out)
+      if (o.name == r.name) return bad("rendition " + r.name + " twice");
+    out.push_back(r);
+  }
+  if (out.empty()) return bad("empty ladder");
+  return out;
+}
+
+std::string ladder_spec(const std::vector<rendition>& ladder) {
+  std::string out;
+  for (auto& r : ladder) {
+    if (!out.empty()) out += ',';
+    out += r.name + ":" + std::to_string(r.width) + "x" + std::to_string(r.height) + ":" +
+           std::to_string(r.video_kbps) + ":" + std::to_string(r.audio_kbps);
+  }
+  return out;
 }
 
 result<std::vector<segment>> split(byte_view data, std::int64_t target_ms) {

@@ -24,7 +24,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
-#include <sstream>
 
 namespace poe::cli {
 
@@ -34,29 +33,6 @@ template <class T>
 T or_refuse(result<T> r, const std::string& what) {
   if (!r) tools::die(what + ": " + r.err().message, invalid);
   return std::move(r).value();
-}
-
-/// "default" or "NAME:WxH:VKBPS:AKBPS,..." (e.g. "240p:426x240:400:64").
-result<std::vector<media::rendition>> parse_ladder(const std::string& text) {
-  if (text == "default") return media::default_ladder();
-  std::vector<media::rendition> out;
-  std::stringstream all(text);
-  std::string item;
-  while (std::getline(all, item, ',')) {
-    media::rendition r;
-    char x = 0, c1 = 0, c2 = 0;
-    auto colon = item.find(':');
-    if (colon == std::string::npos) return fail(errc::invalid_argument, "rendition '" + item + "'");
-    r.name = item.substr(0, colon);
-    std::istringstream rest(item.substr(colon + 1));
-    if (!(rest >> r.width >> x >> r.height >> c1 >> r.video_kbps >> c2 >> r.audio_kbps) ||
-        x != 'x' || c1 != ':' || c2 != ':' || r.name.empty())
-      return fail(errc::invalid_argument,
-                  "rendition '" + item + "': expected NAME:WxH:VIDEO_KBPS:AUDIO_KBPS");
-    out.push_back(r);
-  }
-  if (out.empty()) return fail(errc::invalid_argument, "empty ladder");
-  return out;
 }
 
 nlohmann::json facts_json(const media::media_facts& f) {
@@ -130,7 +106,7 @@ void add_media_commands(CLI::App& app) {
   tc->add_option("--preset", a->preset, "x264 preset")->capture_default_str();
   tc->add_option("--gop", a->gop, "maximum keyframe interval (frames)")->capture_default_str();
   tc->callback([a] {
-    auto ladder = parse_ladder(a->ladder);
+    auto ladder = media::parse_ladder(a->ladder);
     if (!ladder) tools::die("--ladder: " + ladder.err().message, usage);
     media::encode_settings s;
     s.preset = a->preset;

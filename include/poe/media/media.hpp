@@ -69,6 +69,12 @@ struct rendition {
 /// The default ladder: 720p 2.5 Mb/s, 480p 1.2 Mb/s, 360p 0.6 Mb/s (audio 128/96/64 kb/s).
 std::vector<rendition> default_ladder();
 
+/// A ladder as text: "NAME:WxH:VIDEO_KBPS:AUDIO_KBPS,..." (e.g. "720p:1280x720:2500:128");
+/// "default" is the default ladder. Names are 1..16 of [A-Za-z0-9_-], unique.
+result<std::vector<rendition>> parse_ladder(std::string_view text);
+/// The canonical text of a ladder (parse_ladder's inverse).
+std::string ladder_spec(const std::vector<rendition>& ladder);
+
 /// Every setting that affects the output bytes. A task carries all of them.
 struct encode_settings {
   std::string preset = "veryfast"; ///< x264 preset
