@@ -18,6 +18,10 @@ runtime::role_info validator_role();
 
 runtime::role_info storage_role();
 
+/// `execution`: runs tasks (transcode, compute) on `execution.workers` worker threads, inputs
+/// from and outputs to the storage role, each result bound by PoE v1. Needs the node key.
+runtime::role_info execution_role();
+
 /// Every role poe-node knows.
 runtime::role_registry builtin_roles();
 

@@ -1,0 +1,390 @@
+// The `execution` role: runs tasks (task_kind.hpp) on dedicated worker threads, so the node
+// stays responsive while it encodes. For each (ex_run, task):
+//   1. decode and check the task (unknown kind, missing or bad parameters: refused at once);
+//   2. fetch every input from the storage role (a file: its manifest, then its chunks);
+//   3. queue it for a worker thread (`execution.workers`, default 1) that runs the kind;
+//   4. store every output in the storage role as a file (chunks, then the manifest);
+//   5. answer (canonical task_result bytes, PoE v1 commitment, signature).
+// Workers never call into CAF: the actor collects finished jobs on a short timer, which works
+// the same under the deterministic test scheduler.
+#include "poe/actors/roles.hpp"
+#include "poe/core/poe_v1.hpp"
+#include "poe/runtime/messages.hpp"
+#include "poe/runtime/metrics.hpp"
+#include "poe/storage/cid.hpp"
+#include "poe/storage/manifest.hpp"
+#include "poe/wire/codec.hpp"
+#include "task_kind.hpp"
+
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace poe::actors {
+
+using namespace poe::runtime;
+
+namespace {
+
+using bytes_t = std::vector<std::uint8_t>;
+using collect_atom = caf::atom_constant<caf::atom("ex_poll")>;
+constexpr auto storage_timeout = std::chrono::seconds(60);
+constexpr auto poll_interval = std::chrono::milliseconds(20);
+
+caf::error failure(const std::string& why) {
+  return caf::make_error(caf::sec::runtime_error, why);
+}
+
+/// A job for the worker threads, and what comes back.
+struct job {
+  std::uint64_t id = 0;
+  task t;
+  std::vector<bytes> inputs;
+  const execution::task_kind* kind = nullptr;
+};
+struct finished {
+  std::uint64_t id = 0;
+  result<execution::kind_result> out = fail(errc::unavailable, "not run");
+  double seconds = 0;
+};
+
+/// The worker threads. Shared with them, so it outlives the actor until they notice `stop`.
+struct pool {
+  std::mutex m;
+  std::condition_variable cv;
+  std::deque<job> queue;
+  std::vector<finished> done;
+  bool stop = false;
+  std::size_t busy = 0;
+
+  static void work(std::shared_ptr<pool> p) {
+    for (;;) {
+      job j;
+      {
+        std::unique_lock lock(p->m);
+        p->cv.wait(lock, [&] { return p->stop || !p->queue.empty(); });
+        if (p->stop) return;
+        j = std::move(p->queue.front());
+        p->queue.pop_front();
+        ++p->busy;
+      }
+      finished f;
+      f.id = j.id;
+      auto t0 = std::chrono::steady_clock::now();
+      try {
+        f.out = j.kind->run(j.t, j.inputs);
+      } catch (const std::exception& e) {
+        f.out = fail(errc::io_error, std::string("the task threw: ") + e.what());
+      }
+      f.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      std::lock_guard lock(p->m);
+      --p->busy;
+      p->done.push_back(std::move(f));
+    }
+  }
+};
+
+struct pending {
+  task t;
+  caf::response_promise rp;
+};
+
+struct xstate {
+  role_context ctx;
+  std::shared_ptr<pool> workers;
+  std::size_t worker_count = 1;
+  std::uint64_t next_id = 1;
+  std::map<std::uint64_t, pending> jobs; // queued or running
+  bool polling = false;
+  std::uint64_t completed = 0, failed = 0;
+  std::shared_ptr<metrics::counter> tasks_c, failed_c;
+  std::shared_ptr<metrics::gauge> busy_g, fps_g, realtime_g;
+
+  ~xstate() {
+    if (!workers) return;
+    {
+      std::lock_guard lock(workers->m);
+      workers->stop = true;
+    }
+    workers->cv.notify_all(); // a running encode finishes, then its thread exits
+  }
+};
+
+using file_done = std::function<void(result<bytes>)>;
+
+/// Reads a stored file (a manifest and its chunks, in order) or a single chunk.
+void fetch_file(caf::event_based_actor* self, const caf::actor& storage, const std::string& id,
+                file_done done) {
+  self->request(storage, storage_timeout, st_get_atom::value, id)
+    .then(
+      [=](bytes_t& top) {
+        auto c = storage::cid::parse(id);
+        if (!c || !c->is_manifest()) return done(bytes(std::move(top)));
+        auto m = storage::decode_manifest(top);
+        if (!m) return done(fail(errc::invalid_argument, "input " + id + ": " + m.err().message));
+        auto parts = std::make_shared<std::vector<bytes>>(m->chunks.size());
+        auto left = std::make_shared<std::size_t>(m->chunks.size());
+        auto failed = std::make_shared<bool>(false);
+        if (*left == 0) return done(bytes{});
+        for (std::size_t i = 0; i < m->chunks.size(); ++i)
+          self->request(storage, storage_timeout, st_get_atom::value, m->chunks[i].id.str())
+            .then(
+              [=](bytes_t& chunk) {
+                if (*failed) return;
+                (*parts)[i] = std::move(chunk);
+                if (--*left > 0) return;
+                bytes all;
+                for (auto& p : *parts) all.insert(all.end(), p.begin(), p.end());
+                done(std::move(all));
+              },
+              [=](caf::error& e) {
+                if (std::exchange(*failed, true)) return;
+                done(fail(errc::unavailable, "input " + id + ": " + self->system().render(e)));
+              });
+      },
+      [=](caf::error& e) {
+        done(fail(errc::unavailable, "input " + id + ": " + self->system().render(e)));
+      });
+}
+
+using cid_done = std::function<void(result<std::string>)>;
+
+/// Stores `data` as a file: its chunks, then its manifest (so a manifest never names a chunk
+/// that is not stored). Answers the manifest's CID.
+void store_file(caf::event_based_actor* self, const caf::actor& storage, const bytes& data,
+                const std::string& media_type, const std::string& owner, cid_done done) {
+  storage::manifest_builder mb(media_type);
+  std::vector<bytes> chunks;
+  for (std::size_t at = 0; at < data.size(); at += storage::default_chunk_size) {
+    auto n = std::min<std::size_t>(storage::default_chunk_size, data.size() - at);
+    chunks.emplace_back(data.begin() + static_cast<long>(at), data.begin() + static_cast<long>(at + n));
+    if (auto c = mb.add(chunks.back()); !c) return done(c.err());
+  }
+  auto manifest = storage::encode(std::move(mb).finish());
+  auto left = std::make_shared<std::size_t>(chunks.size());
+  auto failed = std::make_shared<bool>(false);
+  auto put_manifest = [=] {
+    self->request(storage, storage_timeout, st_putm_atom::value, manifest, owner)
+      .then([=](std::string& id) { done(std::move(id)); },
+            [=](caf::error& e) {
+              done(fail(errc::unavailable, "storing an output: " + self->system().render(e)));
+            });
+  };
+  if (chunks.empty()) return put_manifest();
+  for (auto& c : chunks)
+    self->request(storage, storage_timeout, st_put_atom::value, c)
+      .then([=](const std::string&) { if (!*failed && --*left == 0) put_manifest(); },
+            [=](caf::error& e) {
+              if (std::exchange(*failed, true)) return;
+              done(fail(errc::unavailable, "storing an output: " + self->system().render(e)));
+            });
+}
+
+/// The storage role to use: this node's own if it runs one, else the first the directory knows.
+void with_storage(caf::event_based_actor* self, const std::shared_ptr<xstate>& s,
+                  std::function<void(caf::actor)> then, std::function<void(std::string)> or_else) {
+  self->request(s->ctx.directory, storage_timeout, lookup_atom::value, std::string("storage"))
+    .then(
+      [=](const std::vector<role_entry>& xs) {
+        if (xs.empty()) return or_else("no storage role is reachable");
+        for (auto& e : xs)
+          if (e.node == s->ctx.node_id) return then(e.handle);
+        then(xs.front().handle);
+      },
+      [=](caf::error& e) { or_else("directory: " + self->system().render(e)); });
+}
+
+void poll(caf::event_based_actor* self, const std::shared_ptr<xstate>& s);
+
+/// A finished job: store its outputs, build and sign the result, answer.
+void complete(caf::event_based_actor* self, const std::shared_ptr<xstate>& s, finished f) {
+  auto it = s->jobs.find(f.id);
+  if (it == s->jobs.end()) return;
+  auto p = std::move(it->second);
+  s->jobs.erase(it);
+  auto fail_task = [self, s, rp = p.rp, t = p.t](const std::string& why) mutable {
+    ++s->failed;
+    if (s->failed_c) s->failed_c->inc();
+    s->ctx.log->warn("task {} ({}) failed: {}", t.id.hex(), t.kind, why);
+    rp.deliver(failure(why));
+  };
+  if (!f.out) return fail_task(f.out.err().message);
+  auto out = std::make_shared<execution::kind_result>(std::move(*f.out));
+  // Per-task speed: frames per second and the realtime factor for media work.
+  for (auto& fact : out->facts)
+    if (fact.key == "source.duration_ms" && f.seconds > 0) {
+      auto media_s = std::stod(fact.value) / 1000.0;
+      if (s->realtime_g) s->realtime_g->set(media_s / f.seconds);
+    }
+  if (s->fps_g && f.seconds > 0) s->fps_g->set(static_cast<double>(out->work_units) / f.seconds);
+  auto seconds = f.seconds;
+  with_storage(
+    self, s,
+    [=](caf::actor storage) mutable {
+      auto cids = std::make_shared<std::vector<std::string>>(out->outputs.size());
+      auto left = std::make_shared<std::size_t>(out->outputs.size());
+      auto failed = std::make_shared<bool>(false);
+      auto finish = [=]() mutable {
+        task_result r;
+        r.id = p.t.id;
+        r.kind = p.t.kind;
+        for (std::size_t i = 0; i < out->outputs.size(); ++i)
+          r.outputs.push_back({out->outputs[i].name, (*cids)[i], out->outputs[i].data.size()});
+        r.facts = out->facts;
+        auto wire = wire::encode(r);
+        auto proof = poe_commit(*s->ctx.key, p.t.id, wire);
+        ++s->completed;
+        if (s->tasks_c) s->tasks_c->inc();
+        s->ctx.log->info("task {} ({}) done in {:.2f} s: {} outputs, {} work units", p.t.id.hex(),
+                         p.t.kind, seconds, out->outputs.size(), out->work_units);
+        p.rp.deliver(bytes_t(wire.begin(), wire.end()),
+                     bytes_t(proof.poe.data.begin(), proof.poe.data.end()), proof.sig);
+      };
+      if (*left == 0) return finish();
+      for (std::size_t i = 0; i < out->outputs.size(); ++i) {
+        auto media_type = out->outputs[i].name.ends_with(".ts") ? "video/mp2t"
+                                                                 : "application/octet-stream";
+        store_file(self, storage, out->outputs[i].data, media_type, p.t.submitter.hex(),
+                   [=](result<std::string> id) mutable {
+                     if (*failed) return;
+                     if (!id) {
+                       *failed = true;
+                       return fail_task(id.err().message);
+                     }
+                     (*cids)[i] = std::move(*id);
+                     if (--*left == 0) finish();
+                   });
+      }
+    },
+    fail_task);
+}
+
+void poll(caf::event_based_actor* self, const std::shared_ptr<xstate>& s) {
+  std::vector<finished> ready;
+  std::size_t busy = 0;
+  {
+    std::lock_guard lock(s->workers->m);
+    ready.swap(s->workers->done);
+    busy = s->workers->busy;
+  }
+  if (s->busy_g) s->busy_g->set(static_cast<double>(busy));
+  for (auto& f : ready) complete(self, s, std::move(f));
+  s->polling = !s->jobs.empty();
+  if (s->polling) self->delayed_send(self, poll_interval, collect_atom::value);
+}
+
+} // namespace
+
+runtime::role_info execution_role() {
+  return {
+    "execution", "runs tasks (transcoding, compute) on worker threads under PoE v1",
+    [](caf::event_based_actor* self, const role_context& ctx) -> caf::behavior {
+      if (!ctx.key) throw std::runtime_error("the execution role needs the node key (it signs)");
+      auto s = std::make_shared<xstate>();
+      s->ctx = ctx;
+      if (ctx.settings)
+        if (auto i = ctx.settings->role_options.find("execution.workers");
+            i != ctx.settings->role_options.end())
+          s->worker_count = std::max<std::size_t>(1, std::stoul(i->second));
+      s->workers = std::make_shared<pool>();
+      for (std::size_t i = 0; i < s->worker_count; ++i)
+        std::thread(&pool::work, s->workers).detach();
+      auto& f = *ctx.metrics;
+      s->tasks_c = f.make_counter("poe_execution_tasks_total", "Tasks run and answered.");
+      s->failed_c = f.make_counter("poe_execution_failed_total",
+                                   "Tasks refused or failed (bad input, encoder errors).");
+      s->busy_g = f.make_gauge("poe_execution_busy_workers", "Worker threads running a task.");
+      s->fps_g = f.make_gauge("poe_execution_work_units_per_second",
+                              "Work units (frames x renditions) per second of the last task.");
+      s->realtime_g = f.make_gauge("poe_execution_realtime_factor",
+                                   "Media seconds per wall second of the last transcode.");
+      ctx.log->info("execution: {} worker thread(s); kinds: {}", s->worker_count,
+                    fmt::join(execution::kind_names(), ", "));
+      self->send(ctx.directory, subscribe_atom::value, std::string("storage"));
+      return {
+        [](members_atom, const std::string&, const std::vector<role_entry>&) {},
+        [self, s](ex_run_atom, const bytes_t& wire) -> caf::result<bytes_t, bytes_t, bytes_t> {
+          auto refused = [&](const std::string& why) {
+            ++s->failed;
+            if (s->failed_c) s->failed_c->inc();
+            return failure(why);
+          };
+          auto t = wire::decode_task(wire);
+          if (!t) return refused("bad task: " + t.err().message);
+          auto* kind = execution::find_kind(t->kind);
+          if (!kind) return refused("unknown task kind '" + t->kind + "'");
+          if (auto st = kind->check(*t); !st) return refused(st.err().message);
+          auto rp = self->make_response_promise();
+          auto id = s->next_id++;
+          s->jobs[id] = pending{*t, rp};
+          auto inputs = std::make_shared<std::vector<bytes>>(t->inputs.size());
+          auto left = std::make_shared<std::size_t>(t->inputs.size());
+          auto failed = std::make_shared<bool>(false);
+          auto refuse = [self, s, id](const std::string& why) {
+            auto it = s->jobs.find(id);
+            if (it == s->jobs.end()) return;
+            ++s->failed;
+            if (s->failed_c) s->failed_c->inc();
+            it->second.rp.deliver(failure(why));
+            s->jobs.erase(it);
+          };
+          auto enqueue = [self, s, id, kind, inputs, task = *t] {
+            {
+              std::lock_guard lock(s->workers->m);
+              s->workers->queue.push_back(job{id, task, std::move(*inputs), kind});
+            }
+            s->workers->cv.notify_one();
+            if (!s->polling) {
+              s->polling = true;
+              self->delayed_send(self, poll_interval, collect_atom::value);
+            }
+          };
+          if (*left == 0) {
+            enqueue();
+          } else {
+            with_storage(
+              self, s,
+              [=](caf::actor storage) {
+                for (std::size_t i = 0; i < t->inputs.size(); ++i)
+                  fetch_file(self, storage, t->inputs[i], [=](result<bytes> data) {
+                    if (*failed) return;
+                    if (!data) {
+                      *failed = true;
+                      return refuse(data.err().message);
+                    }
+                    (*inputs)[i] = std::move(*data);
+                    if (--*left == 0) enqueue();
+                  });
+              },
+              refuse);
+          }
+          return caf::delegated<bytes_t, bytes_t, bytes_t>{};
+        },
+        [self, s](collect_atom) { poll(self, s); },
+        [s](ex_info_atom) -> std::string {
+          std::size_t busy = 0, queued = 0;
+          {
+            std::lock_guard lock(s->workers->m);
+            busy = s->workers->busy;
+            queued = s->workers->queue.size();
+          }
+          return nlohmann::json{{"workers", s->worker_count}, {"busy", busy},
+                                {"queued", queued},          {"in_flight", s->jobs.size()},
+                                {"completed", s->completed}, {"failed", s->failed},
+                                {"kinds", execution::kind_names()}}
+            .dump();
+        },
+      };
+    },
+    {}};
+}
+
+} // namespace poe::actors
