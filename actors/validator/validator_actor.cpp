@@ -161,8 +161,7 @@ bool finalize(vstate& s, const qbft::decision& d, bool persist = true) {
   for (auto& raw : b->evidence)
     if (auto e = decode_evidence(raw)) {
       auto who = offender_of(*e);
-      auto role = std::holds_alternative<equivocation_evidence>(*e) ? stake_role::validator
-                                                                     : stake_role::storage;
+      auto role = role_of(*e);
       if (s.slashes) s.slashes->inc();
       s.ctx.log->log(persist ? spdlog::level::warn : spdlog::level::debug,
                      "height {}: {} stake slashed ({} left): {}", d.height, to_string(role),

@@ -2,6 +2,7 @@
 
 #include "poe/core/byte_io.hpp"
 #include "poe/core/domain.hpp"
+#include "poe/core/poe_v1.hpp"
 #include "poe/core/sha256.hpp"
 
 #include <cstring>
@@ -12,7 +13,24 @@ namespace {
 
 constexpr char magic[] = "poe/evidence/v1";
 constexpr std::size_t magic_len = sizeof(magic) - 1;
-constexpr std::uint8_t kind_equivocation = 1, kind_storage_fraud = 2;
+constexpr std::uint8_t kind_equivocation = 1, kind_storage_fraud = 2, kind_executor_fraud = 3;
+constexpr std::size_t max_result_bytes = 64u << 10;
+
+void append_signed(bytes& out, const signed_result& r) {
+  append_blob(out, r.executor_key);
+  append_blob(out, r.result);
+  append(out, r.poe.view());
+  append_blob(out, r.signature);
+}
+
+signed_result read_signed(byte_reader& r) {
+  signed_result s;
+  s.executor_key = r.blob();
+  s.result = r.blob();
+  s.poe = r.fixed<hash256>();
+  s.signature = r.blob();
+  return s;
+}
 constexpr std::size_t max_evidence_chunk = 1u << 20; // storage::max_chunk_size
 
 bytes header(std::uint8_t kind, const std::string& chain_id, const bytes& offender_key) {
@@ -54,6 +72,15 @@ bytes encode(const storage_fraud_evidence& e) {
   return out;
 }
 
+bytes encode(const executor_fraud_evidence& e) {
+  auto out = header(kind_executor_fraud, e.chain_id, e.offender_key);
+  append(out, e.request.view());
+  append_signed(out, e.lie);
+  append_signed(out, e.a);
+  append_signed(out, e.b);
+  return out;
+}
+
 bytes storage_proof_payload(const hash256& chunk_digest, const hash256& nonce,
                             const hash256& answer) {
   bytes out;
@@ -69,11 +96,27 @@ result<evidence> decode_evidence(byte_view in) {
     return fail(errc::decode_error, "not a poe evidence file (magic \"poe/evidence/v1\" missing)");
   byte_reader r{in.subspan(magic_len)};
   auto kind = r.u8();
-  if (kind != kind_equivocation && kind != kind_storage_fraud)
+  if (kind != kind_equivocation && kind != kind_storage_fraud && kind != kind_executor_fraud)
     return fail(errc::decode_error, "unknown evidence kind " + std::to_string(kind));
   auto chain = r.take(r.u8());
   std::string chain_id(chain.begin(), chain.end());
   auto offender_key = r.blob();
+  if (kind == kind_executor_fraud) {
+    executor_fraud_evidence e;
+    e.chain_id = std::move(chain_id);
+    e.offender_key = std::move(offender_key);
+    e.request = r.fixed<request_id>();
+    e.lie = read_signed(r);
+    e.a = read_signed(r);
+    e.b = read_signed(r);
+    if (!r.ok()) return fail(errc::decode_error, "evidence truncated");
+    if (!r.done()) return fail(errc::decode_error, "trailing bytes after the evidence");
+    for (auto* x : {&e.lie, &e.a, &e.b})
+      if (x->result.size() > max_result_bytes)
+        return fail(errc::decode_error, "a result of " + std::to_string(x->result.size()) +
+                                          " bytes (at most " + std::to_string(max_result_bytes) + ")");
+    return evidence{std::move(e)};
+  }
   if (kind == kind_storage_fraud) {
     storage_fraud_evidence e{std::move(chain_id), std::move(offender_key), {}, {}, {}, {}};
     e.nonce = r.fixed<hash256>();
@@ -143,6 +186,36 @@ status verify_evidence(const storage_fraud_evidence& e) {
   return {};
 }
 
+status verify_evidence(const executor_fraud_evidence& e) {
+  if (e.lie.executor_key != e.offender_key)
+    return fail(errc::verify_failed, "the lie is not signed by the offender's key");
+  std::vector<node_id> ids;
+  const char* names[] = {"lie", "a", "b"};
+  int i = 0;
+  for (auto* x : {&e.lie, &e.a, &e.b}) {
+    auto key = public_key::from_der(x->executor_key);
+    if (!key) return fail(errc::verify_failed, std::string(names[i]) + ": key: " + key.err().message);
+    poe_v1_proof proof{e.request, key->id(), x->poe, x->signature};
+    if (auto c = poe_verify(*key, e.request, x->result, proof); c != poe_check::valid)
+      return fail(errc::verify_failed, std::string(names[i]) + ": PoE v1: " + std::string(to_string(c)));
+    ids.push_back(key->id());
+    ++i;
+  }
+  if (ids[0] == ids[1] || ids[0] == ids[2] || ids[1] == ids[2])
+    return fail(errc::verify_failed, "the three results must come from three executors");
+  if (e.a.result != e.b.result)
+    return fail(errc::verify_failed, "the two witnesses disagree: nothing is proven");
+  if (e.lie.result == e.a.result)
+    return fail(errc::verify_failed, "the offender's result is the agreed one: not a fraud");
+  return {};
+}
+
+stake_role role_of(const evidence& e) {
+  if (std::holds_alternative<equivocation_evidence>(e)) return stake_role::validator;
+  if (std::holds_alternative<storage_fraud_evidence>(e)) return stake_role::storage;
+  return stake_role::executor;
+}
+
 status verify_evidence(const evidence& e) {
   return std::visit([](const auto& x) { return verify_evidence(x); }, e);
 }
@@ -159,12 +232,20 @@ hash256 evidence_id(const storage_fraud_evidence& e) {
   return sha256_of({who.view(), storage_proof_payload(sha256::digest(e.chunk), e.nonce, e.answer)});
 }
 
+hash256 evidence_id(const executor_fraud_evidence& e) {
+  auto who = offender_of(evidence{e});
+  return sha256_of({as_bytes(std::string_view("executor")), who.view(), e.request.view()});
+}
+
 std::string describe(const evidence& e) {
   auto who = offender_of(e).hex().substr(0, 12);
   if (auto* q = std::get_if<equivocation_evidence>(&e))
     return "validator " + who + " equivocated: two " + std::string(qbft::to_string(q->first.type)) +
            " messages at height " + std::to_string(q->first.height) + " round " +
            std::to_string(q->first.round);
+  if (auto* x = std::get_if<executor_fraud_evidence>(&e))
+    return "executor " + who + " signed a result for request " + x->request.hex() +
+           " that two other executors contradict";
   auto& f = std::get<storage_fraud_evidence>(e);
   return "storage node " + who + " signed a wrong challenge answer for the chunk with SHA-256 " +
          sha256::digest(f.chunk).hex().substr(0, 16) + "..";
@@ -202,6 +283,25 @@ status check_storage_fraud(const ledger& state, const storage_fraud_evidence& e)
   return {};
 }
 
+status check_executor_fraud(const ledger& state, const executor_fraud_evidence& e) {
+  auto staked = [&](const bytes& der) {
+    auto key = public_key::from_der(der);
+    if (!key) return false;
+    auto known = state.key_of(key->id());
+    return known && known->der() == der && state.stake_of(key->id(), stake_role::executor) != amount{};
+  };
+  auto who = offender_of(evidence{e});
+  if (!staked(e.offender_key))
+    return fail(errc::verify_failed, "not_staked: " + who.hex() + " has no executor stake");
+  if (!staked(e.a.executor_key) || !staked(e.b.executor_key))
+    return fail(errc::verify_failed, "witness_not_staked: the agreeing results must come from "
+                                     "staked executors");
+  if (state.evidence_spent(evidence_id(e)))
+    return fail(errc::verify_failed, "already_punished: " + who.hex() + " was punished for request " +
+                                       e.request.hex() + " before");
+  return {};
+}
+
 } // namespace
 
 result<evidence> check_evidence(const ledger& state, byte_view encoded, std::uint64_t height) {
@@ -213,22 +313,24 @@ result<evidence> check_evidence(const ledger& state, byte_view encoded, std::uin
                                        "', this is '" + state.chain_id() + "'");
   if (auto st = verify_evidence(*e); !st)
     return fail(errc::verify_failed, "invalid: " + st.err().message);
-  auto st = std::holds_alternative<equivocation_evidence>(*e)
-              ? check_equivocation(state, std::get<equivocation_evidence>(*e), height)
-              : check_storage_fraud(state, std::get<storage_fraud_evidence>(*e));
+  status st;
+  if (auto* q = std::get_if<equivocation_evidence>(&*e)) st = check_equivocation(state, *q, height);
+  else if (auto* f = std::get_if<storage_fraud_evidence>(&*e)) st = check_storage_fraud(state, *f);
+  else st = check_executor_fraud(state, std::get<executor_fraud_evidence>(*e));
   if (!st) return st.err();
   return e;
 }
 
 amount punish(ledger& state, const evidence& e) {
   auto who = offender_of(e);
-  auto role = std::holds_alternative<equivocation_evidence>(e) ? stake_role::validator
-                                                               : stake_role::storage;
+  auto role = role_of(e);
   auto slashed = state.slash(who, role, state.params().slash_share_ppm);
   if (role == stake_role::validator)
     state.remove_validator(who);
+  else if (auto* f = std::get_if<storage_fraud_evidence>(&e))
+    state.spend_evidence(evidence_id(*f));
   else
-    state.spend_evidence(evidence_id(std::get<storage_fraud_evidence>(e)));
+    state.spend_evidence(evidence_id(std::get<executor_fraud_evidence>(e)));
   return slashed ? *slashed : amount{};
 }
 

@@ -19,6 +19,10 @@
 //     block it slashes slash_share_ppm of the node's storage stake once (the same evidence
 //     again is already_punished; another lie is punished again); a node without storage
 //     stake is not_staked.
+//  8. Executor fraud: a PoE-signed result contradicted by two other executors' agreeing
+//     results verifies offline (not with two agreeing liars' witnesses disagreeing, a forged
+//     PoE, or one executor twice); in a block it slashes the liar's executor stake once per
+//     request; witnesses and offender must hold executor stake.
 //  5. `poe-cli evidence verify FILE`: valid evidence → exit 0 naming the validator (or the
 //     storage node); tampered or no fraud → "invalid: …", exit 1; not evidence → exit 2.
 #include "chain_test_util.hpp"
@@ -26,6 +30,7 @@
 #include "poe/chain/producer.hpp"
 #include "poe/chain/qbft.hpp"
 #include "poe/core/domain.hpp"
+#include "poe/core/poe_v1.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -88,6 +93,24 @@ storage_fraud_evidence storage_answer(int signer, const std::string& chunk, cons
   e.signature =
     sign_in_domain(key(signer), chain_id, msg_type::storage_proof,
                    storage_proof_payload(sha256::digest(e.chunk), e.nonce, e.answer));
+  return e;
+}
+
+/// Executor `k`'s PoE v1-signed result for `request`.
+signed_result signed_by(int k, const request_id& request, const std::string& result) {
+  bytes r(result.begin(), result.end());
+  auto proof = poe_commit(key(k), request, r);
+  return {key(k).pub().der(), r, proof.poe, proof.sig};
+}
+
+executor_fraud_evidence executor_lie(const request_id& request) {
+  executor_fraud_evidence e;
+  e.chain_id = chain_id;
+  e.lie = signed_by(10, request, "fabricated result");
+  e.offender_key = e.lie.executor_key;
+  e.request = request;
+  e.a = signed_by(11, request, "the real result");
+  e.b = signed_by(12, request, "the real result");
   return e;
 }
 
@@ -403,4 +426,69 @@ TEST_CASE("a storage node's signed wrong challenge answer slashes its storage st
     REQUIRE(after);
     CHECK(after->stake_of(key(10).id(), stake_role::storage) == amount{9'025});
   }
+}
+
+TEST_CASE("an executor whose signed result two others contradict loses executor stake once") {
+  request_id req;
+  req.data.fill(0x21);
+  auto e = executor_lie(req);
+  REQUIRE(verify_evidence(e));
+  auto back = decode_evidence(encode(e));
+  REQUIRE(back);
+  REQUIRE(std::holds_alternative<executor_fraud_evidence>(*back));
+  CHECK(encode(std::get<executor_fraud_evidence>(*back)) == encode(e));
+  CHECK(role_of(*back) == stake_role::executor);
+  CHECK(offender_of(*back) == key(10).id());
+
+  auto refused_offline = [](executor_fraud_evidence x, const std::string& why) {
+    auto st = verify_evidence(x);
+    REQUIRE_FALSE(st);
+    INFO(st.err().message);
+    CHECK(st.err().message.find(why) != std::string::npos);
+  };
+  auto disagree = e;
+  disagree.b = signed_by(12, req, "something else");
+  refused_offline(disagree, "witnesses disagree");
+  auto forged = e;
+  forged.a.result = bytes{'x'}; // the PoE no longer matches
+  forged.b.result = bytes{'x'};
+  refused_offline(forged, "PoE v1");
+  auto twice = e;
+  twice.b = signed_by(11, req, "the real result");
+  refused_offline(twice, "three executors");
+  auto agreed = e;
+  agreed.lie = signed_by(10, req, "the real result");
+  refused_offline(agreed, "not a fraud");
+  request_id other;
+  other.data.fill(0x22);
+  auto wrong_request = e;
+  wrong_request.a = signed_by(11, other, "the real result");
+  refused_offline(wrong_request, "PoE v1");
+
+  auto state = small_ledger();
+  chain_tip tip;
+  auto st = check_evidence(state, encode(e), 1);
+  REQUIRE_FALSE(st);
+  CHECK(st.err().message.find("not_staked") == 0);
+  REQUIRE(state.apply(make_tx(10, 0, stake{stake_role::executor, amount{20'000}}), 1, id(0)));
+  st = check_evidence(state, encode(e), 1);
+  REQUIRE_FALSE(st);
+  CHECK(st.err().message.find("witness_not_staked") == 0);
+  REQUIRE(state.apply(make_tx(11, 0, stake{stake_role::executor, amount{20'000}}), 1, id(0)));
+  REQUIRE(state.apply(make_tx(12, 0, stake{stake_role::executor, amount{20'000}}), 1, id(0)));
+  auto supply = state.total_supply();
+  auto b = build_block(state, tip, {}, id(1), 0, 1000, {encode(e)});
+  REQUIRE(b.evidence.size() == 1);
+  REQUIRE(validate_block(state, tip, b, 1000));
+  auto next = execute_block(state, b);
+  REQUIRE(next);
+  CHECK(next->stake_of(key(10).id(), stake_role::executor) == amount{19'000}); // 5 %
+  CHECK(next->stake_of(key(11).id(), stake_role::executor) == amount{20'000});
+  CHECK(next->total_supply() == supply);
+  // The same request again is refused; the same liar on another request is punished again.
+  auto b2 = build_block(*next, tip_of(b), {}, id(1), 0, 2000, {encode(e), encode(executor_lie(other))});
+  REQUIRE(b2.evidence.size() == 1);
+  auto after = execute_block(*next, b2);
+  REQUIRE(after);
+  CHECK(after->stake_of(key(10).id(), stake_role::executor) == amount{18'050});
 }

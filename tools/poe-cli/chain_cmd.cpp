@@ -72,6 +72,10 @@ json evidence_json(const bytes& raw) {
                 {"height", q->first.height},
                 {"round", q->first.round},
                 {"message", std::string(chain::qbft::to_string(q->first.type))}};
+  if (auto* x = std::get_if<chain::executor_fraud_evidence>(&*e))
+    return json{{"kind", "executor_fraud"},
+                {"offender", chain::offender_of(*e).hex()},
+                {"request", x->request.hex()}};
   auto& f = std::get<chain::storage_fraud_evidence>(*e);
   return json{{"kind", "storage_fraud"},
               {"offender", chain::offender_of(*e).hex()},

@@ -37,6 +37,10 @@ void add_evidence_commands(CLI::App& app) {
                 << chain::qbft::to_string(q->first.type) << " messages at height "
                 << q->first.height << " round " << q->first.round << " (chain " << q->chain_id
                 << ")\n";
+    } else if (auto* x = std::get_if<chain::executor_fraud_evidence>(&*e)) {
+      std::cout << "valid: executor " << chain::offender_of(*e).hex()
+                << " signed a result for request " << x->request.hex()
+                << " that two other executors contradict (chain " << x->chain_id << ")\n";
     } else {
       auto& f = std::get<chain::storage_fraud_evidence>(*e);
       std::cout << "valid: storage node " << chain::offender_of(*e).hex()

@@ -13,10 +13,19 @@
 /// recorded as spent so it never slashes twice. (A node that does not answer, or refuses,
 /// signs nothing: that costs it reputation, not stake.)
 ///
+/// Kind 3, executor fraud: for one request, an executor's PoE v1-signed result differs from
+/// the result two other executors signed alike (the verifier's sampled re-execution and the
+/// third executor that decided). Validators check the three PoE v1 proofs and that all three
+/// executors hold executor stake; the liar's executor stake is slashed, once per request.
+/// (PoE v1 signatures are fixed by seed 003 and carry no chain id: the evidence names the
+/// chain, and the stake checks tie it to this chain's executors.)
+///
 /// Encoding: "poe/evidence/v1" (15 bytes) ‖ u8 kind ‖ u8 len ‖ chain_id ‖ u32 len ‖ offender
 /// public key (DER SPKI) ‖ then, kind 1: u32 len ‖ first ‖ u32 len ‖ second (encoded QBFT
 /// messages, qbft::encode); kind 2: nonce (32) ‖ answer (32) ‖ u32 len ‖ signature ‖
-/// u32 len ‖ chunk (1 byte .. 1 MiB).
+/// u32 len ‖ chunk (1 byte .. 1 MiB); kind 3: request id (16) ‖ lie ‖ a ‖ b, each signed
+/// result being u32 len ‖ executor key (DER; the offender's for the lie) ‖ u32 len ‖ result
+/// (≤ 64 KiB) ‖ poe (32) ‖ u32 len ‖ signature.
 
 #include "poe/chain/ledger.hpp"
 #include "poe/chain/qbft.hpp"
@@ -44,15 +53,34 @@ struct storage_fraud_evidence {
   bytes chunk;
 };
 
+/// A result as an executor returns it: its canonical bytes bound by PoE v1.
+struct signed_result {
+  bytes executor_key; ///< DER SubjectPublicKeyInfo
+  bytes result;
+  hash256 poe;
+  bytes signature;
+  friend bool operator==(const signed_result&, const signed_result&) = default;
+};
+
+/// See the file comment (kind 3). `offender_key` is `lie.executor_key`.
+struct executor_fraud_evidence {
+  std::string chain_id;
+  bytes offender_key;
+  request_id request;
+  signed_result lie, a, b;
+};
+
 /// What a storage node signs when it answers a challenge for a chunk whose SHA-256 (the
 /// CID's digest) is `chunk_digest`: chunk_digest ‖ nonce ‖ answer (96 bytes).
 bytes storage_proof_payload(const hash256& chunk_digest, const hash256& nonce,
                             const hash256& answer);
 
-using evidence = std::variant<equivocation_evidence, storage_fraud_evidence>;
+using evidence =
+  std::variant<equivocation_evidence, storage_fraud_evidence, executor_fraud_evidence>;
 
 bytes encode(const equivocation_evidence& e);
 bytes encode(const storage_fraud_evidence& e);
+bytes encode(const executor_fraud_evidence& e);
 result<evidence> decode_evidence(byte_view data);
 /// Builds evidence from what qbft::state reported.
 equivocation_evidence make_evidence(const std::string& chain_id, const public_key& offender,
@@ -65,12 +93,21 @@ status verify_evidence(const equivocation_evidence& e);
 /// Ok when the key parses, the signature verifies over storage_proof_payload(SHA-256(chunk),
 /// nonce, answer) in the chain's domain, and answer != SHA-256(nonce ‖ chunk).
 status verify_evidence(const storage_fraud_evidence& e);
+/// Ok when the three PoE v1 proofs verify for the request under their keys, the three
+/// executors differ, a and b carry the same result and the lie another.
+status verify_evidence(const executor_fraud_evidence& e);
 status verify_evidence(const evidence& e);
+
+/// The stake the evidence slashes: validator, storage or executor.
+stake_role role_of(const evidence& e);
 
 /// The offender's node id (SHA-256 of its key); zero when the key does not parse.
 node_id offender_of(const evidence& e);
 /// The id a storage fraud is recorded under once punished: SHA-256(offender id ‖ payload).
 hash256 evidence_id(const storage_fraud_evidence& e);
+/// The id an executor fraud is recorded under: SHA-256("executor" ‖ offender id ‖ request),
+/// so an executor is punished once per request.
+hash256 evidence_id(const executor_fraud_evidence& e);
 /// One line for logs and the CLI ("validator 1a2b.. equivocated: prepare at height 7 round
 /// 0", "storage node 1a2b.. signed a wrong challenge answer for chunk digest 9f..").
 std::string describe(const evidence& e);
@@ -81,8 +118,8 @@ std::string describe(const evidence& e);
 /// is the evidence's), not already removed, and not the last member of the set. Storage
 /// fraud: the offender's recorded key is the evidence's, it has storage stake, and the
 /// evidence was not punished before. The error's message starts with the failed rule
-/// ("wrong_chain", "from_future", "not_a_validator", "not_staked", "already_punished",
-/// "last_validator", or "invalid").
+/// ("wrong_chain", "from_future", "not_a_validator", "not_staked", "witness_not_staked",
+/// "already_punished", "last_validator", or "invalid").
 result<evidence> check_evidence(const ledger& state, byte_view encoded, std::uint64_t height);
 
 /// The punishment, after check_evidence: the offender loses `params.slash_share_ppm` of its
