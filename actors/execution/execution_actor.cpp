@@ -4,7 +4,8 @@
 //   2. fetch every input from the storage role (a file: its manifest, then its chunks);
 //   3. queue it for a worker thread (`execution.workers`, default 1) that runs the kind;
 //   4. store every output in the storage role as a file (chunks, then the manifest);
-//   5. answer (canonical task_result bytes, PoE v1 commitment, signature).
+//   5. answer (canonical task_result bytes, PoE v1 commitment, signature, the node's public
+//      key: the verifier checks the PoE against it and its SHA-256 is the node id).
 // Workers never call into CAF: the actor collects finished jobs on a short timer, which works
 // the same under the deterministic test scheduler.
 #include "poe/actors/roles.hpp"
@@ -246,7 +247,8 @@ void complete(caf::event_based_actor* self, const std::shared_ptr<xstate>& s, fi
         s->ctx.log->info("task {} ({}) done in {:.2f} s: {} outputs, {} work units", p.t.id.hex(),
                          p.t.kind, seconds, out->outputs.size(), out->work_units);
         p.rp.deliver(bytes_t(wire.begin(), wire.end()),
-                     bytes_t(proof.poe.data.begin(), proof.poe.data.end()), proof.sig);
+                     bytes_t(proof.poe.data.begin(), proof.poe.data.end()), proof.sig,
+                     s->ctx.key->pub().der());
       };
       if (*left == 0) return finish();
       for (std::size_t i = 0; i < out->outputs.size(); ++i) {
@@ -311,7 +313,8 @@ runtime::role_info execution_role() {
       self->send(ctx.directory, subscribe_atom::value, std::string("storage"));
       return {
         [](members_atom, const std::string&, const std::vector<role_entry>&) {},
-        [self, s](ex_run_atom, const bytes_t& wire) -> caf::result<bytes_t, bytes_t, bytes_t> {
+        [self, s](ex_run_atom,
+                  const bytes_t& wire) -> caf::result<bytes_t, bytes_t, bytes_t, bytes_t> {
           auto refused = [&](const std::string& why) {
             ++s->failed;
             if (s->failed_c) s->failed_c->inc();
@@ -366,7 +369,7 @@ runtime::role_info execution_role() {
               },
               refuse);
           }
-          return caf::delegated<bytes_t, bytes_t, bytes_t>{};
+          return caf::delegated<bytes_t, bytes_t, bytes_t, bytes_t>{};
         },
         [self, s](collect_atom) { poll(self, s); },
         [s](ex_info_atom) -> std::string {

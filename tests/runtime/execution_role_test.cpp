@@ -37,7 +37,7 @@ using namespace std::chrono_literals;
 namespace {
 
 using bytes_t = std::vector<std::uint8_t>;
-using reply = std::tuple<bytes_t, bytes_t, bytes_t>;
+using reply = std::tuple<bytes_t, bytes_t, bytes_t, bytes_t>;
 
 struct exec_fixture {
   harness h{41};
@@ -107,8 +107,8 @@ struct exec_fixture {
     h.system().spawn([=](caf::event_based_actor* self) {
       self->request(target, caf::infinite, ex_run_atom::value, bytes_t(w.begin(), w.end()))
         .then(
-          [=](bytes_t& a, bytes_t& b, bytes_t& c) {
-            *out = reply{std::move(a), std::move(b), std::move(c)};
+          [=](bytes_t& a, bytes_t& b, bytes_t& c, bytes_t& d) {
+            *out = reply{std::move(a), std::move(b), std::move(c), std::move(d)};
             *done = true;
           },
           [=](caf::error&) { *done = true; });
@@ -161,7 +161,8 @@ TEST_CASE("the execution role runs a compute task under PoE v1") {
   auto t = make_task(1, "compute", {{"iterations", "1000"}}, {*in_cid});
   auto r = f.run(t);
   REQUIRE(r);
-  auto& [result, poe, sig] = *r;
+  auto& [result, poe, sig, der] = *r;
+  CHECK(der == f.h.key(0).pub().der());
   // The PoE verifies under node 0's key over exactly the canonical result bytes.
   poe_v1_proof proof{t.id, f.h.key(0).id(), *hash256::from_view(poe), sig};
   CHECK(poe_verify(f.h.key(0).pub(), t.id, result, proof) == poe_check::valid);

@@ -82,7 +82,7 @@ using st_fetch_atom = caf::atom_constant<caf::atom("st_fetch")>;
 using st_usage_atom = caf::atom_constant<caf::atom("st_usage")>;
 using st_rept_atom = caf::atom_constant<caf::atom("st_rept")>;
 /// The `execution` role: (ex_run, bytes task) → (bytes task_result, bytes poe (32), bytes
-/// signature): the task (wire-encoded, poe/wire) run on a worker thread, its inputs fetched
+/// signature, bytes DER public key): the task (wire-encoded, poe/wire) run on a worker thread, its inputs fetched
 /// from and its outputs stored in the storage role, the canonical result bound to request and
 /// node by PoE v1 (seed 003). Failures are errors whose context says why. (ex_info) → JSON.
 using ex_run_atom = caf::atom_constant<caf::atom("ex_run")>;
