@@ -1,0 +1,96 @@
+#include "storage_io.hpp"
+
+#include "poe/runtime/messages.hpp"
+#include "poe/storage/cid.hpp"
+#include "poe/storage/manifest.hpp"
+
+#include <memory>
+
+namespace poe::actors {
+
+using namespace poe::runtime;
+using bytes_t = std::vector<std::uint8_t>;
+
+
+/// Reads a stored file (a manifest and its chunks, in order) or a single chunk.
+void fetch_file(caf::event_based_actor* self, const caf::actor& storage, const std::string& id,
+                file_done done) {
+  self->request(storage, storage_timeout, st_get_atom::value, id)
+    .then(
+      [=](bytes_t& top) {
+        auto c = storage::cid::parse(id);
+        if (!c || !c->is_manifest()) return done(bytes(std::move(top)));
+        auto m = storage::decode_manifest(top);
+        if (!m) return done(fail(errc::invalid_argument, "input " + id + ": " + m.err().message));
+        auto parts = std::make_shared<std::vector<bytes>>(m->chunks.size());
+        auto left = std::make_shared<std::size_t>(m->chunks.size());
+        auto failed = std::make_shared<bool>(false);
+        if (*left == 0) return done(bytes{});
+        for (std::size_t i = 0; i < m->chunks.size(); ++i)
+          self->request(storage, storage_timeout, st_get_atom::value, m->chunks[i].id.str())
+            .then(
+              [=](bytes_t& chunk) {
+                if (*failed) return;
+                (*parts)[i] = std::move(chunk);
+                if (--*left > 0) return;
+                bytes all;
+                for (auto& p : *parts) all.insert(all.end(), p.begin(), p.end());
+                done(std::move(all));
+              },
+              [=](caf::error& e) {
+                if (std::exchange(*failed, true)) return;
+                done(fail(errc::unavailable, "input " + id + ": " + self->system().render(e)));
+              });
+      },
+      [=](caf::error& e) {
+        done(fail(errc::unavailable, "input " + id + ": " + self->system().render(e)));
+      });
+}
+
+
+/// Stores `data` as a file: its chunks, then its manifest (so a manifest never names a chunk
+/// that is not stored). Answers the manifest's CID.
+void store_file(caf::event_based_actor* self, const caf::actor& storage, const bytes& data,
+                const std::string& media_type, const std::string& owner, cid_done done) {
+  storage::manifest_builder mb(media_type);
+  std::vector<bytes> chunks;
+  for (std::size_t at = 0; at < data.size(); at += storage::default_chunk_size) {
+    auto n = std::min<std::size_t>(storage::default_chunk_size, data.size() - at);
+    chunks.emplace_back(data.begin() + static_cast<long>(at), data.begin() + static_cast<long>(at + n));
+    if (auto c = mb.add(chunks.back()); !c) return done(c.err());
+  }
+  auto manifest = storage::encode(std::move(mb).finish());
+  auto left = std::make_shared<std::size_t>(chunks.size());
+  auto failed = std::make_shared<bool>(false);
+  auto put_manifest = [=] {
+    self->request(storage, storage_timeout, st_putm_atom::value, manifest, owner)
+      .then([=](std::string& id) { done(std::move(id)); },
+            [=](caf::error& e) {
+              done(fail(errc::unavailable, "storing an output: " + self->system().render(e)));
+            });
+  };
+  if (chunks.empty()) return put_manifest();
+  for (auto& c : chunks)
+    self->request(storage, storage_timeout, st_put_atom::value, c)
+      .then([=](const std::string&) { if (!*failed && --*left == 0) put_manifest(); },
+            [=](caf::error& e) {
+              if (std::exchange(*failed, true)) return;
+              done(fail(errc::unavailable, "storing an output: " + self->system().render(e)));
+            });
+}
+
+void find_role(caf::event_based_actor* self, const caf::actor& directory, const std::string& role,
+               const std::string& own_node, std::function<void(caf::actor)> then,
+               std::function<void(std::string)> or_else) {
+  self->request(directory, storage_timeout, lookup_atom::value, role)
+    .then(
+      [=](const std::vector<role_entry>& xs) {
+        if (xs.empty()) return or_else("no " + role + " role is reachable");
+        for (auto& e : xs)
+          if (e.node == own_node) return then(e.handle);
+        then(xs.front().handle);
+      },
+      [=](caf::error& e) { or_else("directory: " + self->system().render(e)); });
+}
+
+} // namespace poe::actors

@@ -1,0 +1,37 @@
+#pragma once
+// What roles share to use the storage role and the directory: reading and writing whole files
+// (a manifest and its chunks) and finding a role's actor. Asynchronous: each call answers
+// through its callback, on the calling actor.
+
+#include "poe/core/error.hpp"
+#include "poe/core/types.hpp"
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <functional>
+#include <string>
+
+namespace poe::actors {
+
+inline constexpr auto storage_timeout = std::chrono::seconds(60);
+
+using file_done = std::function<void(result<bytes>)>;
+using cid_done = std::function<void(result<std::string>)>;
+
+/// Reads a stored file (its manifest, then its chunks, in order) or a single chunk.
+void fetch_file(caf::event_based_actor* self, const caf::actor& storage, const std::string& id,
+                file_done done);
+
+/// Stores `data` as a file: its chunks, then its manifest (so a manifest never names a chunk
+/// that is not stored). Answers the manifest's CID.
+void store_file(caf::event_based_actor* self, const caf::actor& storage, const bytes& data,
+                const std::string& media_type, const std::string& owner, cid_done done);
+
+/// The actor of `role`: the one on node `own_node` (hex) if the directory lists it, else the
+/// first listed; `or_else` gets the reason when there is none.
+void find_role(caf::event_based_actor* self, const caf::actor& directory, const std::string& role,
+               const std::string& own_node, std::function<void(caf::actor)> then,
+               std::function<void(std::string)> or_else);
+
+} // namespace poe::actors
