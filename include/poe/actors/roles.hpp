@@ -22,6 +22,11 @@ runtime::role_info storage_role();
 /// from and outputs to the storage role, each result bound by PoE v1. Needs the node key.
 runtime::role_info execution_role();
 
+/// `verifier`: coordinates jobs (source → segments → transcode tasks), checks every PoE v1 and
+/// the outputs, re-runs a sample on a second executor, reports fraud, persists receipts.
+/// Needs the node key and store, a validator (stakes, block hashes) and storage.
+runtime::role_info verifier_role();
+
 /// Every role poe-node knows.
 runtime::role_registry builtin_roles();
 

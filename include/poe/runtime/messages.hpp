@@ -88,6 +88,13 @@ using st_rept_atom = caf::atom_constant<caf::atom("st_rept")>;
 using ex_run_atom = caf::atom_constant<caf::atom("ex_run")>;
 using ex_info_atom = caf::atom_constant<caf::atom("ex_info")>;
 
+/// The `verifier` role (and job coordinator): (vf_job, string source CID, string ladder ("" =
+/// the configured one), string owner) → string job id; (vf_status, string job id) → JSON
+/// progress; (vf_receipt, string request id hex) → JSON step receipt.
+using vf_job_atom = caf::atom_constant<caf::atom("vf_job")>;
+using vf_status_atom = caf::atom_constant<caf::atom("vf_status")>;
+using vf_receipt_atom = caf::atom_constant<caf::atom("vf_rcpt")>;
+
 /// The `probe` diagnostic role.
 using ping_atom = caf::atom_constant<caf::atom("probe_ping")>;
 using echo_atom = caf::atom_constant<caf::atom("probe_echo")>;

@@ -1,0 +1,482 @@
+// The `verifier` role, with the job coordinator inside it. The coordinator lives here because
+// a job is nothing but the set of its tasks' verifications: the verifier allocates the request
+// ids, dispatches, checks and re-runs, so keeping the job's progress next to that state avoids
+// a second owner of the task lifecycle and a hop per task. Several verifiers can run; each
+// coordinates the jobs submitted to it.
+//
+//   (vf_job, source CID, ladder, owner) → job id: the source file is fetched from storage,
+//       probed (non-media, corrupt or unsupported input is refused), split into GOP-aligned
+//       segments by remuxing, the segments stored, and one transcode task per segment created
+//       with every byte-affecting setting pinned (verifier.* options).
+//   Each task follows poe_exec's verification state machine: executors are drawn by stake
+//       (the chain's executor stake, read from a validator) × reputation from the latest block
+//       hash; the answer's PoE v1 is checked; the outputs pass the kind's cheap checks; the
+//       first block after the commitment decides the sample; a sampled task is re-run on a
+//       second executor, a third decides a mismatch; the liar's signed result and the two
+//       agreeing ones go to the chain as executor fraud evidence.
+//   Verified results become step receipts, persisted in column family `verifier`.
+//   (vf_status, job id) → JSON progress; (vf_receipt, request id hex) → JSON receipt.
+#include "poe/actors/roles.hpp"
+#include "poe/chain/evidence.hpp"
+#include "poe/exec/verification_state.hpp"
+#include "poe/media/media.hpp"
+#include "poe/runtime/messages.hpp"
+#include "poe/runtime/metrics.hpp"
+#include "poe/storage/cid.hpp"
+#include "poe/store/store.hpp"
+#include "poe/wire/codec.hpp"
+#include "storage_io.hpp"
+#include "task_kind.hpp"
+
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <map>
+#include <memory>
+
+namespace poe::actors {
+
+using namespace poe::runtime;
+
+namespace {
+
+using bytes_t = std::vector<std::uint8_t>;
+using tick_atom = caf::atom_constant<caf::atom("vf_tick")>;
+constexpr const char* cf = "verifier";
+constexpr auto tick_interval = std::chrono::milliseconds(250);
+
+caf::error failure(const std::string& why) {
+  return caf::make_error(caf::sec::runtime_error, why);
+}
+
+bytes receipt_key(const request_id& id) {
+  bytes k{'r', '/'};
+  k.insert(k.end(), id.data.begin(), id.data.end());
+  return k;
+}
+
+std::uint64_t now_ms() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count());
+}
+
+std::string option(const role_context& ctx, const std::string& key, const std::string& fallback) {
+  if (ctx.settings)
+    if (auto i = ctx.settings->role_options.find(key); i != ctx.settings->role_options.end())
+      return i->second;
+  return fallback;
+}
+
+struct vtask {
+  std::unique_ptr<exec::verification> v;
+  std::string job;
+  std::string input;                               ///< the segment's CID
+  std::uint64_t commit_height = 0;                 ///< height when the checks passed
+  std::map<node_id, exec::commitment> commitments; ///< every valid commitment, by executor
+  std::map<node_id, bytes> keys;                   ///< their DER keys
+  std::uint64_t dispatch_epoch = 0;                ///< guards against stale timeouts
+};
+
+struct vjob {
+  std::string id, source, owner, ladder;
+  std::vector<request_id> tasks;
+  std::int64_t duration_ms = 0;
+  std::uint64_t created_ms = 0;
+};
+
+struct vfstate {
+  role_context ctx;
+  exec::verification_config cfg;
+  std::chrono::milliseconds task_timeout{120'000};
+  std::int64_t segment_ms = 2000;
+  std::vector<param> pinned; ///< transcode settings (without the ladder)
+  std::string ladder;
+  exec::reputation_book book;
+  std::map<request_id, vtask> tasks;
+  std::map<std::string, vjob> jobs;
+  std::uint64_t next_job = 1;
+  std::uint64_t height = 0;
+  hash256 block;
+  std::vector<exec::executor_info> executors;
+  std::map<node_id, caf::actor> handles;
+  std::shared_ptr<metrics::counter> receipts_c, frauds_c, rejected_c, reexec_c;
+  std::shared_ptr<metrics::gauge> tasks_g;
+};
+
+void handle(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, const request_id& id,
+            exec::verification_effects fx);
+
+void submit_evidence(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, bytes raw,
+                     std::string what) {
+  find_role(
+    self, s->ctx.directory, "validator", s->ctx.node_id,
+    [=](caf::actor v) {
+      self->request(v, std::chrono::seconds(30), evidence_atom::value, raw)
+        .then([=](const std::string& r) { s->ctx.log->warn("{}: evidence {}", what, r); },
+              [=](caf::error& e) {
+                s->ctx.log->warn("{}: evidence not submitted: {}", what, self->system().render(e));
+              });
+    },
+    [=](const std::string& why) { s->ctx.log->warn("{}: evidence not submitted: {}", what, why); });
+}
+
+void dispatch(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, const request_id& id,
+              const node_id& to) {
+  auto it = s->tasks.find(id);
+  if (it == s->tasks.end()) return;
+  auto h = s->handles.find(to);
+  auto epoch = ++it->second.dispatch_epoch;
+  auto timed_out = [=] {
+    auto t = s->tasks.find(id);
+    if (t == s->tasks.end() || t->second.dispatch_epoch != epoch) return;
+    handle(self, s, id, t->second.v->on_timeout(to, s->executors, s->block));
+  };
+  if (h == s->handles.end()) return timed_out(); // left the directory meanwhile
+  auto wire = wire::encode(it->second.v->the_task());
+  self->request(h->second, s->task_timeout, ex_run_atom::value, bytes_t(wire.begin(), wire.end()))
+    .then(
+      [=](bytes_t& result, bytes_t& poe, bytes_t& sig, bytes_t& der) {
+        auto t = s->tasks.find(id);
+        if (t == s->tasks.end() || t->second.dispatch_epoch != epoch) return;
+        auto key = public_key::from_der(der);
+        auto p = hash256::from_view(poe);
+        if (!key || !p || key->id() != to) return timed_out(); // not an answer we can use
+        exec::commitment c{to, bytes(result.begin(), result.end()), {id, to, *p, sig}};
+        auto fx = t->second.v->on_commit(c, *key, s->executors, s->block, now_ms());
+        if (!t->second.v->awaited() || fx.run_checks || fx.receipt) {
+          t->second.commitments[to] = c;
+          t->second.keys[to] = bytes(der.begin(), der.end());
+        }
+        handle(self, s, id, std::move(fx));
+      },
+      [=](caf::error& e) {
+        s->ctx.log->info("task {}: executor {} gave no result: {}", id.hex(), to.hex().substr(0, 12),
+                         self->system().render(e));
+        timed_out();
+      });
+}
+
+/// The cheap checks of the primary's outputs: fetch the input and the outputs, ask the kind.
+void run_checks(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, const request_id& id) {
+  auto it = s->tasks.find(id);
+  if (it == s->tasks.end() || !it->second.v->primary()) return;
+  auto claimed = wire::decode_task_result(it->second.v->primary()->result);
+  auto verdict = [=](bool ok, const std::string& why) {
+    auto t = s->tasks.find(id);
+    if (t == s->tasks.end()) return;
+    t->second.commit_height = s->height;
+    handle(self, s, id, t->second.v->on_checks(ok, why, s->executors, s->block));
+  };
+  if (!claimed) return verdict(false, "the result does not decode: " + claimed.err().message);
+  if (claimed->id != id || claimed->kind != it->second.v->the_task().kind)
+    return verdict(false, "the result names another request or kind");
+  auto t = it->second.v->the_task();
+  find_role(
+    self, s->ctx.directory, "storage", s->ctx.node_id,
+    [=](caf::actor storage) {
+      auto files = std::make_shared<std::vector<bytes>>(claimed->outputs.size() + 1);
+      auto left = std::make_shared<std::size_t>(files->size());
+      auto failed = std::make_shared<bool>(false);
+      auto got = [=](std::size_t i, result<bytes> data) {
+        if (*failed) return;
+        if (!data) {
+          *failed = true;
+          return verdict(false, "an output cannot be read: " + data.err().message);
+        }
+        (*files)[i] = std::move(*data);
+        if (--*left > 0) return;
+        std::vector<execution::kind_output> outs;
+        for (std::size_t k = 0; k < claimed->outputs.size(); ++k) {
+          if ((*files)[k + 1].size() != claimed->outputs[k].size) {
+            return verdict(false, "output " + claimed->outputs[k].name + " is not the size claimed");
+          }
+          outs.push_back({claimed->outputs[k].name, std::move((*files)[k + 1])});
+        }
+        auto* kind = execution::find_kind(t.kind);
+        auto st = kind ? kind->check_outputs(t, {(*files)[0]}, outs)
+                       : status{fail(errc::invalid_argument, "unknown kind")};
+        verdict(bool(st), st ? "" : st.err().message);
+      };
+      fetch_file(self, storage, t.inputs.at(0), [=](result<bytes> d) { got(0, std::move(d)); });
+      for (std::size_t k = 0; k < claimed->outputs.size(); ++k)
+        fetch_file(self, storage, claimed->outputs[k].cid,
+                   [=](result<bytes> d) { got(k + 1, std::move(d)); });
+    },
+    [=](const std::string& why) { verdict(false, why); });
+}
+
+void handle(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, const request_id& id,
+            exec::verification_effects fx) {
+  auto it = s->tasks.find(id);
+  if (it == s->tasks.end()) return;
+  auto& t = it->second;
+  for (auto& [who, e] : fx.reputation) {
+    auto score = s->book.record(who, e);
+    for (auto& x : s->executors)
+      if (x.id == who) x.reputation_ppm = score;
+  }
+  if (!fx.note.empty()) s->ctx.log->info("task {}: {}", id.hex(), fx.note);
+  if (fx.fraud) {
+    auto& f = *fx.fraud;
+    auto signed_of = [&](const exec::commitment& c) {
+      return chain::signed_result{t.keys[c.executor], c.result, c.proof.poe, c.proof.sig};
+    };
+    chain::executor_fraud_evidence ev{s->ctx.chain_id, t.keys[f.liar], id,
+                                      signed_of(f.lie), signed_of(f.a), signed_of(f.b)};
+    if (s->frauds_c) s->frauds_c->inc();
+    submit_evidence(self, s, chain::encode(ev), "executor " + f.liar.hex().substr(0, 12) + " lied");
+  }
+  if (fx.receipt) {
+    auto w = wire::encode(*fx.receipt);
+    if (auto st = s->ctx.store->put(cf, receipt_key(id), w, store::write_mode::sync); !st)
+      s->ctx.log->error("task {}: the receipt could not be stored: {}", id.hex(), st.err().message);
+    if (s->receipts_c) s->receipts_c->inc();
+    if (fx.receipt->reexecuted && s->reexec_c) s->reexec_c->inc();
+    s->ctx.log->info("task {} verified: executor {}{}", id.hex(), fx.receipt->executor.hex().substr(0, 12),
+                     fx.receipt->reexecuted ? " (re-executed)" : "");
+  }
+  if (t.v->current() == exec::phase::failed || t.v->current() == exec::phase::unresolved) {
+    if (s->rejected_c) s->rejected_c->inc();
+    s->ctx.log->warn("task {} {}: {}", id.hex(), exec::to_string(t.v->current()), t.v->reason());
+  }
+  if (fx.dispatch_to) dispatch(self, s, id, *fx.dispatch_to);
+  if (fx.run_checks) run_checks(self, s, id);
+}
+
+/// Refreshes the chain view (height, block hash) and the executors (directory members with
+/// executor stake), then feeds the first block after a commitment to waiting tasks.
+void tick(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s) {
+  find_role(
+    self, s->ctx.directory, "validator", s->ctx.node_id,
+    [=](caf::actor v) {
+      self->request(v, std::chrono::seconds(5), chain_atom::value)
+        .then(
+          [=](const std::string& text) {
+            auto j = nlohmann::json::parse(text, nullptr, false);
+            if (j.is_discarded()) return;
+            auto height = j.value("height", std::uint64_t{0});
+            auto block = hash256::from_hex(j.value("block", std::string{}));
+            if (!block) return;
+            s->height = height;
+            s->block = *block;
+            for (auto& [id, t] : s->tasks)
+              if (t.v->current() == exec::phase::awaiting_block && s->height > t.commit_height)
+                handle(self, s, id, t.v->on_block(s->block, s->executors, now_ms()));
+          },
+          [](caf::error&) {});
+      self->request(s->ctx.directory, std::chrono::seconds(5), lookup_atom::value,
+                    std::string("execution"))
+        .then(
+          [=](const std::vector<role_entry>& xs) {
+            for (auto& e : xs) {
+              auto nid = node_id::from_hex(e.node);
+              if (!nid) continue;
+              s->handles[*nid] = e.handle;
+              self->request(v, std::chrono::seconds(5), account_atom::value, e.node)
+                .then(
+                  [=](const std::string& text) {
+                    auto j = nlohmann::json::parse(text, nullptr, false);
+                    std::uint64_t stake = 0;
+                    if (!j.is_discarded() && j.contains("stakes") && j["stakes"].contains("executor"))
+                      stake = std::stoull(j["stakes"]["executor"].get<std::string>());
+                    auto who = *nid;
+                    for (auto& x : s->executors)
+                      if (x.id == who) {
+                        x.stake = stake;
+                        x.reputation_ppm = s->book.of(who);
+                        return;
+                      }
+                    s->executors.push_back({who, stake, s->book.of(who)});
+                  },
+                  [](caf::error&) {});
+            }
+          },
+          [](caf::error&) {});
+    },
+    [](const std::string&) {});
+  if (s->tasks_g) {
+    std::size_t open = 0;
+    for (auto& [id, t] : s->tasks)
+      if (t.v->current() != exec::phase::verified && t.v->current() != exec::phase::failed &&
+          t.v->current() != exec::phase::unresolved)
+        ++open;
+    s->tasks_g->set(static_cast<double>(open));
+  }
+  self->delayed_send(self, tick_interval, tick_atom::value);
+}
+
+std::vector<param> task_params(const std::shared_ptr<vfstate>& s, const std::string& ladder) {
+  auto ps = s->pinned;
+  ps.push_back({"ladder", ladder});
+  std::sort(ps.begin(), ps.end(), [](auto& a, auto& b) { return a.key < b.key; });
+  return ps;
+}
+
+/// A job: source → probe → segments → stored → one verified task per segment.
+void start_job(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, vjob job,
+               caf::response_promise rp) {
+  find_role(
+    self, s->ctx.directory, "storage", s->ctx.node_id,
+    [=](caf::actor storage) mutable {
+      fetch_file(self, storage, job.source, [=](result<bytes> src) mutable {
+        if (!src) return rp.deliver(failure("source: " + src.err().message));
+        auto facts = media::probe(*src);
+        if (!facts) return rp.deliver(failure("source refused: " + facts.err().message));
+        auto segs = media::split(*src, s->segment_ms);
+        if (!segs) return rp.deliver(failure("source refused: " + segs.err().message));
+        job.duration_ms = facts->duration_ms;
+        auto cids = std::make_shared<std::vector<std::string>>(segs->size());
+        auto left = std::make_shared<std::size_t>(segs->size());
+        auto failed = std::make_shared<bool>(false);
+        for (std::size_t i = 0; i < segs->size(); ++i)
+          store_file(self, storage, (*segs)[i].data, "video/mp2t", job.owner,
+                     [=](result<std::string> id) mutable {
+                       if (*failed) return;
+                       if (!id) {
+                         *failed = true;
+                         return rp.deliver(failure("storing a segment: " + id.err().message));
+                       }
+                       (*cids)[i] = std::move(*id);
+                       if (--*left > 0) return;
+                       for (std::size_t k = 0; k < cids->size(); ++k) {
+                         task t;
+                         auto d = sha256{}
+                                    .update(as_bytes(std::string_view("poe/request/v1")))
+                                    .update(s->ctx.key->id().view())
+                                    .update(as_bytes(job.id))
+                                    .update(as_bytes(std::to_string(k)))
+                                    .finish();
+                         std::copy(d.data.begin(), d.data.begin() + t.id.data.size(), t.id.data.begin());
+                         t.kind = "transcode";
+                         t.params = task_params(s, job.ladder);
+                         t.inputs = {(*cids)[k]};
+                         t.submitter = s->ctx.key->id();
+                         t.created_ms = job.created_ms;
+                         job.tasks.push_back(t.id);
+                         vtask vt;
+                         vt.v = std::make_unique<exec::verification>(t, s->ctx.key->id(),
+                                                                     (*segs)[k].frames, s->cfg);
+                         vt.job = job.id;
+                         vt.input = (*cids)[k];
+                         s->tasks.emplace(t.id, std::move(vt));
+                       }
+                       s->jobs[job.id] = job;
+                       s->ctx.log->info("job {}: {} segments of {} ({} ms) from {}", job.id,
+                                        job.tasks.size(), job.source, job.duration_ms, job.owner);
+                       for (auto& id : job.tasks)
+                         handle(self, s, id, s->tasks[id].v->start(s->executors, s->block));
+                       rp.deliver(job.id);
+                     });
+      });
+    },
+    [=](const std::string& why) mutable { rp.deliver(failure(why)); });
+}
+
+nlohmann::json receipt_json(const step_receipt& r) {
+  return {{"request", r.request.hex()},       {"kind", r.kind},
+          {"executor", r.executor.hex()},     {"result_hash", r.result_hash.hex()},
+          {"poe", r.poe.hex()},               {"verifier", r.verifier.hex()},
+          {"verified_ms", r.verified_ms},     {"reexecuted", r.reexecuted},
+          {"work_units", r.work_units},       {"result_bytes", r.result_bytes}};
+}
+
+} // namespace
+
+runtime::role_info verifier_role() {
+  return {
+    "verifier", "coordinates jobs, checks PoE v1, re-runs a sample, reports fraud",
+    [](caf::event_based_actor* self, const role_context& ctx) -> caf::behavior {
+      if (!ctx.store) throw std::runtime_error("the verifier role needs the node's store");
+      if (!ctx.key) throw std::runtime_error("the verifier role needs the node key");
+      auto s = std::make_shared<vfstate>();
+      s->ctx = ctx;
+      s->cfg.sample_rate_ppm =
+        static_cast<std::uint32_t>(std::stoul(option(ctx, "verifier.sample-rate-ppm", "50000")));
+      s->task_timeout =
+        std::chrono::milliseconds(std::stoull(option(ctx, "verifier.task-timeout-ms", "120000")));
+      s->segment_ms = std::stoll(option(ctx, "verifier.segment-ms", "2000"));
+      s->ladder = option(ctx, "verifier.ladder", "default");
+      if (auto l = media::parse_ladder(s->ladder); !l)
+        throw std::runtime_error("verifier.ladder: " + l.err().message);
+      else
+        s->ladder = media::ladder_spec(*l);
+      s->pinned = {{"audio_rate", option(ctx, "verifier.audio-rate", "48000")},
+                   {"cpu", option(ctx, "verifier.cpu", "avx2")},
+                   {"gop", option(ctx, "verifier.gop", "48")},
+                   {"preset", option(ctx, "verifier.preset", "veryfast")},
+                   {"threads", option(ctx, "verifier.threads", "1")}};
+      task probe_task;
+      probe_task.kind = "transcode";
+      probe_task.params = task_params(s, s->ladder);
+      probe_task.inputs = {"x"};
+      if (auto st = execution::find_kind("transcode")->check(probe_task); !st)
+        throw std::runtime_error("verifier settings: " + st.err().message);
+      auto& f = *ctx.metrics;
+      s->receipts_c = f.make_counter("poe_verifier_receipts_total", "Tasks verified (receipts).");
+      s->reexec_c = f.make_counter("poe_verifier_reexecuted_total", "Receipts of sampled re-executions.");
+      s->frauds_c = f.make_counter("poe_verifier_frauds_total", "Executor frauds proven and reported.");
+      s->rejected_c = f.make_counter("poe_verifier_tasks_failed_total",
+                                     "Tasks that failed or stayed unresolved.");
+      s->tasks_g = f.make_gauge("poe_verifier_open_tasks", "Tasks not yet verified or failed.");
+      ctx.log->info("verifier: sample {} ppm, ladder {}", s->cfg.sample_rate_ppm, s->ladder);
+      self->send(self, tick_atom::value);
+      return {
+        [self, s](tick_atom) { tick(self, s); },
+        [self, s](vf_job_atom, const std::string& source, const std::string& ladder,
+                  const std::string& owner) -> caf::result<std::string> {
+          if (!storage::cid::parse(source)) return failure("source: not a CID: " + source);
+          vjob job;
+          job.id = std::to_string(now_ms()) + "-" + std::to_string(s->next_job++);
+          job.source = source;
+          job.owner = owner;
+          job.created_ms = now_ms();
+          job.ladder = s->ladder;
+          if (!ladder.empty()) {
+            auto l = media::parse_ladder(ladder);
+            if (!l) return failure("ladder: " + l.err().message);
+            job.ladder = media::ladder_spec(*l);
+          }
+          auto rp = self->make_response_promise();
+          start_job(self, s, job, rp);
+          return caf::delegated<std::string>{};
+        },
+        [s](vf_status_atom, const std::string& job_id) -> caf::result<std::string> {
+          auto j = s->jobs.find(job_id);
+          if (j == s->jobs.end()) return failure("no job " + job_id);
+          nlohmann::json out{{"job", job_id},           {"source", j->second.source},
+                             {"owner", j->second.owner}, {"ladder", j->second.ladder},
+                             {"duration_ms", j->second.duration_ms}};
+          std::size_t verified = 0, failed = 0;
+          auto& tasks = out["tasks"] = nlohmann::json::array();
+          for (auto& id : j->second.tasks) {
+            auto& t = s->tasks.at(id);
+            auto ph = t.v->current();
+            verified += ph == exec::phase::verified;
+            failed += ph == exec::phase::failed || ph == exec::phase::unresolved;
+            tasks.push_back({{"request", id.hex()}, {"segment", t.input},
+                             {"phase", std::string(exec::to_string(ph))},
+                             {"attempts", t.v->attempts()}, {"reason", t.v->reason()}});
+          }
+          out["segments"] = j->second.tasks.size();
+          out["verified"] = verified;
+          out["failed"] = failed;
+          out["done"] = verified + failed == j->second.tasks.size();
+          return out.dump();
+        },
+        [s](vf_receipt_atom, const std::string& hex) -> caf::result<std::string> {
+          auto id = request_id::from_hex(hex);
+          if (!id) return failure("request id: " + id.err().message);
+          auto raw = s->ctx.store->get(cf, receipt_key(*id));
+          if (!raw || !*raw) return failure("no receipt for request " + hex);
+          auto r = wire::decode_step_receipt(**raw);
+          if (!r) return failure("stored receipt: " + r.err().message);
+          return receipt_json(*r).dump();
+        },
+      };
+    },
+    {}};
+}
+
+} // namespace poe::actors
