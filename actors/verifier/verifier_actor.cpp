@@ -74,8 +74,7 @@ struct vtask {
   std::string job;
   std::string input;                               ///< the segment's CID
   std::uint64_t commit_height = 0;                 ///< height when the checks passed
-  std::map<node_id, exec::commitment> commitments; ///< every valid commitment, by executor
-  std::map<node_id, bytes> keys;                   ///< their DER keys
+  std::map<node_id, bytes> keys; ///< DER keys of the executors that answered
   std::uint64_t dispatch_epoch = 0;                ///< guards against stale timeouts
 };
 
@@ -144,12 +143,8 @@ void dispatch(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, c
         auto p = hash256::from_view(poe);
         if (!key || !p || key->id() != to) return timed_out(); // not an answer we can use
         exec::commitment c{to, bytes(result.begin(), result.end()), {id, to, *p, sig}};
-        auto fx = t->second.v->on_commit(c, *key, s->executors, s->block, now_ms());
-        if (!t->second.v->awaited() || fx.run_checks || fx.receipt) {
-          t->second.commitments[to] = c;
-          t->second.keys[to] = bytes(der.begin(), der.end());
-        }
-        handle(self, s, id, std::move(fx));
+        t->second.keys[to] = bytes(der.begin(), der.end()); // its SHA-256 is `to` (checked)
+        handle(self, s, id, t->second.v->on_commit(c, *key, s->executors, s->block, now_ms()));
       },
       [=](caf::error& e) {
         s->ctx.log->info("task {}: executor {} gave no result: {}", id.hex(), to.hex().substr(0, 12),

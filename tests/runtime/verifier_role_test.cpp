@@ -1,0 +1,250 @@
+// The verifier role end to end under the deterministic harness, with real worker threads and
+// real FFmpeg: node 0 runs a validator (a one-validator chain), storage and the verifier;
+// nodes 1-3 run storage and execution. The executors stake on chain first.
+//
+// Scenarios:
+//  1. A job: a 4 s clip (made with the ffmpeg CLI) goes into storage; the verifier splits it
+//     into segments, every task is verified, receipts are persisted and readable, and the
+//     outputs are stored. With the sample rate at 100 %, every task is re-executed.
+//  2. A lying executor (it encodes with another preset: outputs pass the cheap checks but
+//     differ) is caught by re-execution and a third executor; its executor stake is slashed
+//     on chain, no receipt names it, and every task is still verified.
+//  3. Non-media sources are refused with the reason.
+#include "poe/actors/roles.hpp"
+#include "poe/chain/genesis.hpp"
+#include "poe/chain/transaction.hpp"
+#include "poe/core/sha256.hpp"
+#include "poe/media/media.hpp"
+#include "poe/storage/manifest.hpp"
+#include "poe/testing/harness.hpp"
+#include "poe/wire/codec.hpp"
+#include "test_roles.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <thread>
+#include <unistd.h>
+
+using namespace poe;
+using namespace poe::runtime;
+using poe::testing::harness;
+using poe::testing::node_index;
+using namespace std::chrono_literals;
+
+namespace {
+
+using bytes_t = std::vector<std::uint8_t>;
+
+/// An executor that lies: it encodes every task with the "ultrafast" preset instead of the
+/// pinned one, so its outputs look right (they pass the cheap checks) but are not the bytes
+/// an honest executor makes. It signs them like honest results.
+runtime::role_info lying_execution_role() {
+  auto info = actors::execution_role();
+  info.body = [honest = info.body](caf::event_based_actor* self,
+                                   const role_context& ctx) -> caf::behavior {
+    auto inner = self->spawn<caf::linked>([honest, ctx](caf::event_based_actor* a) {
+      return honest(a, ctx);
+    });
+    caf::message_handler lies{[self, inner](ex_run_atom, const bytes_t& wire) {
+      auto t = wire::decode_task(wire);
+      if (t)
+        for (auto& p : t->params)
+          if (p.key == "preset") p.value = "ultrafast";
+      auto w = t ? wire::encode(*t) : bytes(wire.begin(), wire.end());
+      return self->delegate(inner, ex_run_atom::value, bytes_t(w.begin(), w.end()));
+    }};
+    return lies.or_else(caf::behavior{[inner](ex_info_atom a) { return caf::make_message(a); }});
+  };
+  return info;
+}
+
+bytes clip_bytes() {
+  auto dir = std::filesystem::temp_directory_path() / ("poe-verifier-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto clip = dir / "clip.mp4";
+  auto cmd = "ffmpeg -nostdin -v error -y -f lavfi -i testsrc2=size=640x360:rate=24 -f lavfi "
+             "-i sine=frequency=440 -t 4 -c:v libx264 -preset ultrafast -g 24 -pix_fmt yuv420p "
+             "-c:a aac -shortest '" + clip.string() + "'";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  std::ifstream in(clip, std::ios::binary);
+  bytes data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::filesystem::remove_all(dir);
+  return data;
+}
+
+struct pipeline {
+  harness h{51};
+  std::vector<node_index> ns;
+  std::string genesis_path = "/tmp/poe-genesis-verifier-" + std::to_string(::getpid()) + ".json";
+
+  explicit pipeline(bool with_liar, std::string sample_ppm) {
+    for (std::size_t i = 0; i < 4; ++i) {
+      std::vector<runtime::role_info> roles{actors::storage_role()};
+      if (i == 0) {
+        roles.insert(roles.begin(), actors::validator_role());
+        roles.push_back(actors::verifier_role());
+      } else {
+        roles.push_back(with_liar && i == 3 ? lying_execution_role() : actors::execution_role());
+      }
+      testing::node_spec spec{"p" + std::to_string(i), roles, {}};
+      for (std::size_t j = 0; j < i; ++j) spec.peers.push_back(j);
+      spec.net = test::fast_net();
+      spec.store = true;
+      ns.push_back(h.add_node(spec));
+    }
+    chain::genesis g;
+    g.chain_id = harness::chain_id();
+    g.validators.push_back({h.key(ns[0]).pub(), amount{1000}});
+    g.params.block_interval_ms = 100;
+    for (std::size_t i = 1; i < 4; ++i) g.balances.push_back({h.key(ns[i]).id(), amount{1'000'000}});
+    std::sort(g.balances.begin(), g.balances.end(),
+              [](auto& a, auto& b) { return a.account < b.account; });
+    std::ofstream(genesis_path) << chain::to_json(g);
+    h.set("validator.genesis", genesis_path);
+    h.set("storage.replicas", "2");
+    h.set("storage.acks", "1");
+    h.set("storage.challenge-interval-ms", "0");
+    h.set("verifier.sample-rate-ppm", sample_ppm);
+    h.set("verifier.segment-ms", "1000");
+    h.set("verifier.ladder", "240p:426x240:400:64");
+    h.set("verifier.cpu", media::cpu_supported("avx2") ? "avx2" : "sse2");
+    h.start_all();
+    REQUIRE(h.advance_until(
+      [&] {
+        for (auto n : ns)
+          if (h.members(n, "storage").size() != 4 || h.members(n, "execution").size() != 3)
+            return false;
+        return true;
+      },
+      30s, 20ms));
+    // The executors stake (the liar, node 3, stakes the most: it is drawn first most often).
+    for (std::size_t i = 1; i < 4; ++i) {
+      chain::transaction tx;
+      tx.chain_id = harness::chain_id();
+      tx.fee = amount{1};
+      tx.body = chain::stake{chain::stake_role::executor, amount{i == 3 ? 50'000u : 10'000u}};
+      chain::sign(tx, h.key(ns[i]));
+      auto r = h.ask<std::string>(h.local(0, "validator"),
+                                  caf::make_message(tx_atom::value, chain::encode(tx)));
+      REQUIRE(r);
+      REQUIRE(r->rfind("accepted", 0) == 0);
+    }
+    REQUIRE(h.advance_until([&] { return executor_stake(3) > 0 && executor_stake(1) > 0 &&
+                                         executor_stake(2) > 0; },
+                            30s, 20ms));
+    h.advance(1s, 20ms); // the verifier's view of the executors catches up
+  }
+  ~pipeline() { std::remove(genesis_path.c_str()); }
+
+  std::uint64_t executor_stake(std::size_t i) {
+    auto r = h.ask<std::string>(h.local(0, "validator"),
+                                caf::make_message(account_atom::value, h.node_id(ns[i])));
+    if (!r) return 0;
+    auto j = nlohmann::json::parse(*r);
+    return j["stakes"].contains("executor") ? std::stoull(j["stakes"]["executor"].get<std::string>()) : 0;
+  }
+
+  std::string put_file(const bytes& data) {
+    auto storage = h.local(0, "storage");
+    storage::manifest_builder mb("video/mp4");
+    for (std::size_t at = 0; at < data.size(); at += storage::default_chunk_size) {
+      bytes_t chunk(data.begin() + static_cast<long>(at),
+                    data.begin() + static_cast<long>(std::min(data.size(), at + storage::default_chunk_size)));
+      REQUIRE(mb.add(chunk));
+      REQUIRE(h.ask<std::string>(storage, caf::make_message(st_put_atom::value, chunk)));
+    }
+    auto m = storage::encode(std::move(mb).finish());
+    auto id = h.ask<std::string>(storage, caf::make_message(st_putm_atom::value,
+                                                            bytes_t(m.begin(), m.end()),
+                                                            std::string("creator")));
+    REQUIRE(id);
+    return *id;
+  }
+
+  /// Advances the simulation while real worker threads encode (bounded in real time).
+  bool wait(const std::function<bool()>& pred, std::chrono::seconds limit = 180s) {
+    auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+      if (pred()) return true;
+      h.advance(100ms, 10ms);
+      std::this_thread::sleep_for(2ms);
+    }
+    return pred();
+  }
+
+  nlohmann::json status(const std::string& job) {
+    auto r = h.ask<std::string>(h.local(0, "verifier"), caf::make_message(vf_status_atom::value, job));
+    return r ? nlohmann::json::parse(*r) : nlohmann::json{};
+  }
+
+  std::optional<std::string> submit(const std::string& source) {
+    auto out = std::make_shared<std::optional<std::string>>();
+    auto done = std::make_shared<bool>(false);
+    auto v = h.local(0, "verifier");
+    h.system().spawn([=](caf::event_based_actor* self) {
+      self->request(v, caf::infinite, vf_job_atom::value, source, std::string(""), std::string("creator"))
+        .then([=](std::string& id) { *out = id; *done = true; },
+              [=](caf::error&) { *done = true; });
+    });
+    wait([&] { return *done; }, 60s);
+    return *out;
+  }
+};
+
+} // namespace
+
+TEST_CASE("a job is split, every task verified and re-executed, receipts persisted") {
+  pipeline p(false, "1000000");
+  auto src = p.put_file(clip_bytes());
+  auto job = p.submit(src);
+  REQUIRE(job);
+  REQUIRE(p.wait([&] { return p.status(*job).value("done", false); }));
+  auto st = p.status(*job);
+  INFO(st.dump(2));
+  CHECK(st["segments"] == 4);
+  CHECK(st["verified"] == 4);
+  for (auto& t : st["tasks"]) {
+    auto r = p.h.ask<std::string>(p.h.local(0, "verifier"),
+                                  caf::make_message(vf_receipt_atom::value, t["request"].get<std::string>()));
+    REQUIRE(r);
+    auto j = nlohmann::json::parse(*r);
+    CHECK(j["reexecuted"] == true);
+    CHECK(j["work_units"] == 24);
+  }
+  CHECK_FALSE(p.h.ask<std::string>(p.h.local(0, "verifier"),
+                                   caf::make_message(vf_receipt_atom::value, std::string(32, '0'))));
+}
+
+TEST_CASE("a lying executor is caught by re-execution and slashed on chain") {
+  pipeline p(true, "1000000");
+  auto before = p.executor_stake(3);
+  auto job = p.submit(p.put_file(clip_bytes()));
+  REQUIRE(job);
+  REQUIRE(p.wait([&] { return p.status(*job).value("done", false); }));
+  auto st = p.status(*job);
+  INFO(st.dump(2));
+  CHECK(st["verified"] == 4);
+  auto liar = p.h.node_id(p.ns[3]);
+  for (auto& t : st["tasks"]) {
+    auto r = p.h.ask<std::string>(p.h.local(0, "verifier"),
+                                  caf::make_message(vf_receipt_atom::value, t["request"].get<std::string>()));
+    REQUIRE(r);
+    CHECK(nlohmann::json::parse(*r)["executor"] != liar);
+  }
+  REQUIRE(p.wait([&] { return p.executor_stake(3) < before; }, 60s));
+  CHECK(p.executor_stake(1) == 10'000);
+  CHECK(p.executor_stake(2) == 10'000);
+}
+
+TEST_CASE("a source that is not media is refused with the reason") {
+  pipeline p(false, "50000");
+  auto storage = p.h.local(0, "storage");
+  auto junk = p.h.ask<std::string>(storage, caf::make_message(st_put_atom::value, bytes_t(4000, 0x11)));
+  REQUIRE(junk);
+  CHECK_FALSE(p.submit(*junk));
+}
