@@ -75,6 +75,7 @@ struct vtask {
   std::string input;                               ///< the segment's CID
   std::uint64_t commit_height = 0;                 ///< height when the checks passed
   std::map<node_id, bytes> keys; ///< DER keys of the executors that answered
+  std::vector<task_output> outputs; ///< of the verified result
   std::uint64_t dispatch_epoch = 0;                ///< guards against stale timeouts
 };
 
@@ -224,6 +225,8 @@ void handle(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, con
     submit_evidence(self, s, chain::encode(ev), "executor " + f.liar.hex().substr(0, 12) + " lied");
   }
   if (fx.receipt) {
+    const auto& verified = fx.fraud ? fx.fraud->a.result : t.v->primary()->result;
+    if (auto r = wire::decode_task_result(verified)) t.outputs = r->outputs;
     auto w = wire::encode(*fx.receipt);
     if (auto st = s->ctx.store->put(cf, receipt_key(id), w, store::write_mode::sync); !st)
       s->ctx.log->error("task {}: the receipt could not be stored: {}", id.hex(), st.err().message);
@@ -256,9 +259,12 @@ void tick(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s) {
             if (!block) return;
             s->height = height;
             s->block = *block;
-            for (auto& [id, t] : s->tasks)
+            for (auto& [id, t] : s->tasks) {
               if (t.v->current() == exec::phase::awaiting_block && s->height > t.commit_height)
                 handle(self, s, id, t.v->on_block(s->block, s->executors, now_ms()));
+              else if (t.v->waiting()) // no executor had stake yet
+                handle(self, s, id, t.v->start(s->executors, s->block));
+            }
           },
           [](caf::error&) {});
       self->request(s->ctx.directory, std::chrono::seconds(5), lookup_atom::value,
@@ -450,9 +456,13 @@ runtime::role_info verifier_role() {
             auto ph = t.v->current();
             verified += ph == exec::phase::verified;
             failed += ph == exec::phase::failed || ph == exec::phase::unresolved;
-            tasks.push_back({{"request", id.hex()}, {"segment", t.input},
-                             {"phase", std::string(exec::to_string(ph))},
-                             {"attempts", t.v->attempts()}, {"reason", t.v->reason()}});
+            auto& outs = tasks.emplace_back(nlohmann::json{
+              {"request", id.hex()}, {"segment", t.input},
+              {"phase", std::string(exec::to_string(ph))},
+              {"attempts", t.v->attempts()}, {"reason", t.v->reason()}})["outputs"];
+            outs = nlohmann::json::array();
+            for (auto& o : t.outputs)
+              outs.push_back({{"name", o.name}, {"cid", o.cid}, {"size", o.size}});
           }
           out["segments"] = j->second.tasks.size();
           out["verified"] = verified;

@@ -118,6 +118,12 @@ verification_effects verification::assign(const std::vector<executor_info>& exec
                              : phase_ == phase::deciding  ? "decide"
                                                           : "assign";
   auto who = pick_executor(executors, draw_seed(purpose, block_hash, task_.id, attempts_), tried_);
+  if (!who && tried_.empty()) {
+    // Nobody to run it yet (no executor registered or staked): the task waits; `start` again
+    // once executors are known.
+    fx.note = "waiting for an executor with stake";
+    return fx;
+  }
   if (!who) {
     phase_ = phase::failed;
     reason_ = "no executor left to draw (" + std::to_string(tried_.size()) + " tried)";

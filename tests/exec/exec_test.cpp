@@ -170,6 +170,21 @@ TEST_CASE("assignment follows stake x reputation and excludes") {
   CHECK_FALSE(pick_executor(xs, seed, {key(1).id(), key(2).id(), key(3).id()}));
 }
 
+TEST_CASE("a task waits while no executor has stake, then starts") {
+  task t;
+  t.id = req(9);
+  t.kind = "compute";
+  verification v(t, key(99).id(), 1);
+  auto fx = v.start({}, h("b"));
+  CHECK_FALSE(fx.dispatch_to);
+  CHECK(v.waiting());
+  CHECK(v.current() == phase::assigned);
+  fx = v.start({{key(1).id(), 10, 500'000}}, h("b"));
+  REQUIRE(fx.dispatch_to);
+  CHECK(*fx.dispatch_to == key(1).id());
+  CHECK_FALSE(v.waiting());
+}
+
 TEST_CASE("sampling re-executes about the configured fraction") {
   int hits = 0;
   const int n = 20'000;

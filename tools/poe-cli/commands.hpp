@@ -1,15 +1,21 @@
 #pragma once
 
-#include <memory>
 // Each command group of poe-cli registers its subcommands here.
+#include "poe/core/error.hpp"
+#include "tool_support.hpp"
+
+#include <memory>
 
 namespace CLI {
 class App;
 }
 
+#include <string>
+
 namespace poe::tools {
 struct node_target;
 class validator_client;
+class storage_client;
 } // namespace poe::tools
 
 namespace poe::cli {
@@ -31,6 +37,14 @@ void add_chain_commands(CLI::App& app);
 /// `put FILE`, `get CID -o FILE`, `stat CID` — files in the storage role.
 void add_storage_commands(CLI::App& app);
 
+/// Uploads FILE (chunks with a progress bar on stderr, then the manifest); its CID. Exits
+/// with the node's reason on a refusal.
+std::string upload_file(tools::storage_client& c, const std::string& file,
+                        const std::string& media_type, const std::string& owner);
+
+/// `job submit FILE|CID`, `job status ID`, `receipt show REQUEST_ID` — the verifier role.
+void add_job_commands(CLI::App& app);
+
 /// `media probe|split|transcode` — the execution role's media work, run locally.
 void add_media_commands(CLI::App& app);
 
@@ -39,5 +53,15 @@ std::unique_ptr<tools::validator_client> connect_or_die(const tools::node_target
 
 /// Exit codes shared by every command.
 enum exit_code : int { ok = 0, invalid = 1, usage = 2, unreachable = 3 };
+
+/// Connects to the storage role of the node `t` names, or exits (usage: 2, unreachable: 3).
+std::unique_ptr<tools::storage_client> storage_or_die(const tools::node_target& t);
+
+/// Unwraps a node's answer or exits: unreachable 3, a refusal 1 (with the node's reason).
+template <class T>
+T or_exit(result<T> r) {
+  if (!r) tools::die(r.err().message, r.err().code == errc::unavailable ? unreachable : invalid);
+  return std::move(*r);
+}
 
 } // namespace poe::cli

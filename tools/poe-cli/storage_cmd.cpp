@@ -36,19 +36,13 @@
 
 namespace poe::cli {
 
-namespace {
-
 std::unique_ptr<tools::storage_client> storage_or_die(const tools::node_target& t) {
   auto c = tools::storage_client::connect(t);
   if (!c) tools::die(c.err().message, c.err().code == errc::invalid_argument ? usage : unreachable);
   return std::move(*c);
 }
 
-template <class T>
-T or_exit(result<T> r) {
-  if (!r) tools::die(r.err().message, r.err().code == errc::unavailable ? unreachable : invalid);
-  return std::move(*r);
-}
+namespace {
 
 /// "\r<verb> 12.5 / 50.0 MiB (25%)" on stderr, at most every 1 % on a terminal.
 class progress {
@@ -76,6 +70,32 @@ private:
 
 } // namespace
 
+std::string upload_file(tools::storage_client& c, const std::string& file,
+                        const std::string& media_type, const std::string& owner) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) tools::die("cannot read '" + file + "'", usage);
+  auto total = std::filesystem::file_size(file);
+  storage::manifest_builder mb(media_type);
+  bytes chunk(storage::default_chunk_size);
+  std::uint64_t done = 0;
+  progress bar("put", total);
+  while (in) {
+    in.read(reinterpret_cast<char*>(chunk.data()), static_cast<std::streamsize>(chunk.size()));
+    auto n = static_cast<std::size_t>(in.gcount());
+    if (n == 0) break;
+    bytes part(chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(n));
+    auto id = mb.add(part);
+    if (!id) tools::die(id.err().message);
+    auto stored = or_exit(c.put_chunk(part));
+    if (stored != id->str()) tools::die("the node stored " + stored + ", expected " + id->str());
+    done += n;
+    bar.update(done);
+  }
+  auto m = std::move(mb).finish();
+  if (m.chunks.empty()) tools::die("'" + file + "' is empty", usage);
+  return or_exit(c.put_manifest(storage::encode(m), owner));
+}
+
 void add_storage_commands(CLI::App& app) {
   struct args {
     tools::node_target node;
@@ -91,29 +111,8 @@ void add_storage_commands(CLI::App& app) {
   tools::add_node_options(put, a->node);
   put->callback([a] {
     auto c = storage_or_die(a->node);
-    std::ifstream in(a->file, std::ios::binary);
-    if (!in) tools::die("cannot read '" + a->file + "'", usage);
-    auto total = std::filesystem::file_size(a->file);
-    storage::manifest_builder mb(a->media_type);
-    bytes chunk(storage::default_chunk_size);
-    std::uint64_t done = 0;
-    progress bar("put", total);
-    while (in) {
-      in.read(reinterpret_cast<char*>(chunk.data()), static_cast<std::streamsize>(chunk.size()));
-      auto n = static_cast<std::size_t>(in.gcount());
-      if (n == 0) break;
-      bytes part(chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(n));
-      auto id = mb.add(part);
-      if (!id) tools::die(id.err().message);
-      auto stored = or_exit(c->put_chunk(part));
-      if (stored != id->str()) tools::die("the node stored " + stored + ", expected " + id->str());
-      done += n;
-      bar.update(done);
-    }
-    auto m = std::move(mb).finish();
-    if (m.chunks.empty()) tools::die("'" + a->file + "' is empty", usage);
     auto owner = a->owner.empty() ? a->node.key : a->owner;
-    std::cout << or_exit(c->put_manifest(storage::encode(m), owner)) << '\n';
+    std::cout << upload_file(*c, a->file, a->media_type, owner) << '\n';
   });
 
   auto* get = app.add_subcommand("get", "fetch a file by its CID");

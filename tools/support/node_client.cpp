@@ -85,6 +85,28 @@ result<std::unique_ptr<storage_client>> storage_client::connect(const node_targe
   return std::unique_ptr<storage_client>(new storage_client(std::move(*c)));
 }
 
+verifier_client::verifier_client(std::unique_ptr<detail::connection> p) : impl_(std::move(p)) {}
+verifier_client::~verifier_client() = default;
+
+result<std::unique_ptr<verifier_client>> verifier_client::connect(const node_target& t) {
+  auto c = detail::connection::open(t, "verifier");
+  if (!c) return c.err();
+  return std::unique_ptr<verifier_client>(new verifier_client(std::move(*c)));
+}
+
+result<std::string> verifier_client::submit_job(const std::string& source, const std::string& ladder,
+                                                const std::string& owner) {
+  return impl_->ask<std::string>(vf_job_atom::value, source, ladder, owner);
+}
+
+result<std::string> verifier_client::job_status(const std::string& job) {
+  return impl_->ask<std::string>(vf_status_atom::value, job);
+}
+
+result<std::string> verifier_client::receipt(const std::string& request_hex) {
+  return impl_->ask<std::string>(vf_receipt_atom::value, request_hex);
+}
+
 result<std::string> storage_client::put_chunk(const bytes& chunk) {
   return impl_->ask<std::string>(st_put_atom::value, chunk);
 }

@@ -88,4 +88,23 @@ private:
   std::unique_ptr<detail::connection> impl_;
 };
 
+/// A client of a node's `verifier` role (jobs, receipts).
+class verifier_client {
+public:
+  static result<std::unique_ptr<verifier_client>> connect(const node_target& t);
+  ~verifier_client();
+
+  /// The job id, or the refusal (non-media source, bad ladder, no storage).
+  result<std::string> submit_job(const std::string& source_cid, const std::string& ladder,
+                                 const std::string& owner);
+  /// JSON progress (see the verifier role's messages).
+  result<std::string> job_status(const std::string& job);
+  /// JSON step receipt.
+  result<std::string> receipt(const std::string& request_hex);
+
+private:
+  explicit verifier_client(std::unique_ptr<detail::connection> p);
+  std::unique_ptr<detail::connection> impl_;
+};
+
 } // namespace poe::tools

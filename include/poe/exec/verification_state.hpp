@@ -76,7 +76,8 @@ public:
   /// into the receipt.
   verification(task t, node_id verifier, std::uint64_t work_units, verification_config cfg = {});
 
-  /// Draws the first executor from `executors` (seeded by `block_hash`).
+  /// Draws the first executor from `executors` (seeded by `block_hash`). With none to draw
+  /// the task stays `assigned` with nobody awaited (`waiting()`): call start again later.
   verification_effects start(const std::vector<executor_info>& executors,
                              const hash256& block_hash);
 
@@ -102,6 +103,8 @@ public:
                                   const hash256& block_hash);
 
   phase current() const { return phase_; }
+  /// Assigned but nobody drawn yet: no executor was available.
+  bool waiting() const { return phase_ == phase::assigned && !awaited_ && tried_.empty(); }
   const task& the_task() const { return task_; }
   /// The executor whose answer is awaited (assigned, reexecuting, deciding).
   std::optional<node_id> awaited() const { return awaited_; }

@@ -1,0 +1,133 @@
+// poe-cli job submit | status, receipt show — transcoding jobs through a verifier node.
+//
+//   poe-cli job submit FILE|CID [--ladder default|NAME:WxH:VKBPS:AKBPS,...] [--owner NAME]
+//                      --node VERIFIER [--storage NODE] [TLS options]
+//       A FILE is probed here first (non-media is refused before any upload), then uploaded
+//       to --storage (default: the verifier's node) and submitted; prints the job id.
+//   poe-cli job status ID [--json] [--wait SECONDS] --node VERIFIER
+//       a progress bar and each segment's phase; --wait polls until the job is done
+//   poe-cli receipt show REQUEST_ID [--json] --node VERIFIER
+// Exit codes: 0 ok (status: the job is done and every task verified), 1 refused, failed or
+// not done, 2 usage, 3 unreachable.
+#include "commands.hpp"
+#include "node_client.hpp"
+#include "poe/media/media.hpp"
+#include "poe/storage/cid.hpp"
+#include "tool_support.hpp"
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+namespace poe::cli {
+
+namespace {
+
+std::unique_ptr<tools::verifier_client> verifier_or_die(const tools::node_target& t) {
+  auto c = tools::verifier_client::connect(t);
+  if (!c) tools::die(c.err().message, c.err().code == errc::invalid_argument ? usage : unreachable);
+  return std::move(*c);
+}
+
+void print_status(const nlohmann::json& j) {
+  std::size_t n = j.value("segments", 0), ok = j.value("verified", 0), bad = j.value("failed", 0);
+  const int width = 30;
+  int filled = n ? static_cast<int>(width * ok / n) : 0;
+  std::cout << "job " << j.value("job", "") << " [" << std::string(static_cast<std::size_t>(filled), '#')
+            << std::string(static_cast<std::size_t>(width - filled), '.') << "] " << ok << "/" << n
+            << " verified";
+  if (bad) std::cout << ", " << bad << " failed";
+  std::cout << (j.value("done", false) ? " (done)" : "") << "\n";
+  std::size_t i = 0;
+  for (auto& t : j["tasks"]) {
+    std::cout << "  segment " << i++ << "  " << t.value("request", "") << "  "
+              << t.value("phase", "");
+    if (!t.value("reason", std::string{}).empty()) std::cout << ": " << t.value("reason", "");
+    std::cout << "\n";
+  }
+}
+
+} // namespace
+
+void add_job_commands(CLI::App& app) {
+  struct args {
+    tools::node_target node, storage;
+    std::string source, ladder, owner, id;
+    bool json = false;
+    int wait_s = 0;
+  };
+  auto a = std::make_shared<args>();
+  auto* job = app.add_subcommand("job", "transcoding jobs (the verifier role)");
+  job->require_subcommand(1);
+
+  auto* submit = job->add_subcommand("submit", "upload (or name) a source and start a job");
+  submit->add_option("SOURCE", a->source, "a media file, or the CID of a stored one")->required();
+  submit->add_option("--ladder", a->ladder, "default, or NAME:WxH:VKBPS:AKBPS,... (default: the verifier's)");
+  submit->add_option("--owner", a->owner, "owner of the uploaded source and the outputs");
+  auto* storage_opt = submit->add_option("--storage", a->storage.address,
+                                         "host:port of the node to upload to (default: --node)");
+  tools::add_node_options(submit, a->node);
+  submit->callback([a, storage_opt] {
+    if (!a->ladder.empty())
+      if (auto l = media::parse_ladder(a->ladder); !l) tools::die("--ladder: " + l.err().message, usage);
+    std::string cid = a->source;
+    if (std::filesystem::exists(a->source)) {
+      auto data = tools::or_die(tools::read_file(a->source), "SOURCE");
+      if (auto f = media::probe(data); !f) tools::die(a->source + ": " + f.err().message, invalid);
+      auto target = a->node;
+      if (storage_opt->count() > 0) target.address = a->storage.address;
+      auto owner = a->owner.empty() ? a->node.key : a->owner;
+      cid = upload_file(*storage_or_die(target), a->source, "video/mp4", owner);
+      std::cerr << "uploaded " << a->source << " as " << cid << "\n";
+    } else if (!storage::cid::parse(a->source)) {
+      tools::die("SOURCE: '" + a->source + "' is neither a file nor a CID", usage);
+    }
+    std::cout << or_exit(verifier_or_die(a->node)->submit_job(cid, a->ladder, a->owner)) << "\n";
+  });
+
+  auto* status = job->add_subcommand("status", "progress of a job");
+  status->add_option("ID", a->id, "the job id")->required();
+  status->add_flag("--json", a->json, "print JSON");
+  status->add_option("--wait", a->wait_s, "poll until the job is done, at most this many seconds");
+  tools::add_node_options(status, a->node);
+  status->callback([a] {
+    auto c = verifier_or_die(a->node);
+    auto end = std::chrono::steady_clock::now() + std::chrono::seconds(a->wait_s);
+    nlohmann::json j;
+    for (;;) {
+      j = nlohmann::json::parse(or_exit(c->job_status(a->id)));
+      if (j.value("done", false) || std::chrono::steady_clock::now() >= end) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    if (a->json) std::cout << j.dump(2) << "\n";
+    else print_status(j);
+    bool ok = j.value("done", false) && j.value("failed", 1) == 0;
+    std::exit(ok ? 0 : invalid);
+  });
+
+  auto* receipt = app.add_subcommand("receipt", "step receipts of verified tasks");
+  receipt->require_subcommand(1);
+  auto* show = receipt->add_subcommand("show", "a verified task's receipt");
+  show->add_option("REQUEST_ID", a->id, "the request id (32 hex digits)")->required();
+  show->add_flag("--json", a->json, "print JSON");
+  tools::add_node_options(show, a->node);
+  show->callback([a] {
+    auto j = nlohmann::json::parse(or_exit(verifier_or_die(a->node)->receipt(a->id)));
+    if (a->json) {
+      std::cout << j.dump(2) << "\n";
+      return;
+    }
+    std::cout << "receipt of request " << j.value("request", "") << " (" << j.value("kind", "")
+              << ")\n  executor    " << j.value("executor", "") << "\n  result hash "
+              << j.value("result_hash", "") << "\n  PoE v1      " << j.value("poe", "")
+              << "\n  verifier    " << j.value("verifier", "") << " at " << j.value("verified_ms", std::uint64_t{0})
+              << " ms" << (j.value("reexecuted", false) ? " (re-executed)" : "")
+              << "\n  work units  " << j.value("work_units", std::uint64_t{0}) << "\n";
+  });
+}
+
+} // namespace poe::cli
