@@ -52,7 +52,8 @@ while read -r request outputs; do
     name=${o%%=*} cid=${o#*=}
     "$cli" get "$cid" -o "$dir/$request-$name" "${node[@]}" 2>/dev/null || fail "get $name of $request"
     got=$(ffprobe -v error -select_streams v:0 -show_entries stream=width,height -of csv=p=0 \
-            "$dir/$request-$name" | head -n 1)
+            "$dir/$request-$name")
+    got=${got%%$'\n'*} # the first line (no `| head`: its SIGPIPE would end the test)
     case "$name" in
       720p.ts) want="1280,720" ;; 480p.ts) want="854,480" ;; 360p.ts) want="640,360" ;;
       *) fail "unexpected output $name" ;;
