@@ -18,6 +18,7 @@
 //   (vf_status, job id) → JSON progress; (vf_receipt, request id hex) → JSON receipt.
 #include "poe/actors/roles.hpp"
 #include "poe/chain/evidence.hpp"
+#include "poe/core/poe_v1.hpp"
 #include "poe/exec/verification_state.hpp"
 #include "poe/media/media.hpp"
 #include "poe/runtime/messages.hpp"
@@ -101,6 +102,7 @@ struct vfstate {
   hash256 block;
   std::vector<exec::executor_info> executors;
   std::map<node_id, caf::actor> handles;
+  std::map<node_id, poe_verifier> checkers; ///< per executor key: OpenSSL contexts reused
   std::shared_ptr<metrics::counter> receipts_c, frauds_c, rejected_c, reexec_c;
   std::shared_ptr<metrics::gauge> tasks_g;
 };
@@ -145,7 +147,10 @@ void dispatch(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, c
         if (!key || !p || key->id() != to) return timed_out(); // not an answer we can use
         exec::commitment c{to, bytes(result.begin(), result.end()), {id, to, *p, sig}};
         t->second.keys[to] = bytes(der.begin(), der.end()); // its SHA-256 is `to` (checked)
-        handle(self, s, id, t->second.v->on_commit(c, *key, s->executors, s->block, now_ms()));
+        auto checker = s->checkers.find(to);
+        if (checker == s->checkers.end()) checker = s->checkers.emplace(to, poe_verifier{*key}).first;
+        handle(self, s, id,
+               t->second.v->on_commit(c, checker->second, s->executors, s->block, now_ms()));
       },
       [=](caf::error& e) {
         s->ctx.log->info("task {}: executor {} gave no result: {}", id.hex(), to.hex().substr(0, 12),

@@ -163,6 +163,14 @@ step_receipt verification::make_receipt(const commitment& c, bool reexecuted,
 verification_effects verification::on_commit(const commitment& c, const public_key& key,
                                              const std::vector<executor_info>& executors,
                                              const hash256& block_hash, std::uint64_t now_ms) {
+  poe_verifier checker{key};
+  return on_commit(c, checker, executors, block_hash, now_ms);
+}
+
+verification_effects verification::on_commit(const commitment& c, poe_verifier& checker,
+                                             const std::vector<executor_info>& executors,
+                                             const hash256& block_hash, std::uint64_t now_ms) {
+  const auto& key = checker.key();
   verification_effects fx;
   if (!awaited_ || c.executor != *awaited_ ||
       (phase_ != phase::assigned && phase_ != phase::reexecuting && phase_ != phase::deciding)) {
@@ -171,7 +179,7 @@ verification_effects verification::on_commit(const commitment& c, const public_k
     return fx;
   }
   auto check = key.id() == c.executor && c.proof.node == c.executor
-                 ? poe_verify(key, task_.id, c.result, c.proof)
+                 ? checker.verify(task_.id, c.result, c.proof)
                  : poe_check::key_mismatch;
   if (check != poe_check::valid) {
     fx.reputation.push_back({c.executor, rep_event::failed_check});

@@ -45,8 +45,10 @@ public:
   void print_ratios() const {
     std::printf("\n%-28s %14s %14s %8s\n", "ratio (ours / anchor)", "ours", "anchor", "ratio");
     for (const auto& [name, f] : figures_) {
-      if (name.rfind("poe_verify/", 0) != 0) continue;
-      auto anchor = figures_.find("openssl_verify/" + name.substr(11));
+      auto slash = name.find('/');
+      auto family = name.substr(0, slash == std::string::npos ? 0 : slash);
+      if (family != "poe_verify" && family != "verifier_receipts") continue;
+      auto anchor = figures_.find("openssl_verify/" + name.substr(slash + 1));
       if (anchor == figures_.end() || anchor->second.items_per_second == 0) continue;
       std::printf("%-28s %12.0f/s %12.0f/s %7.1f%%\n", name.c_str(), f.items_per_second,
                   anchor->second.items_per_second,

@@ -86,6 +86,11 @@ public:
   verification_effects on_commit(const commitment& c, const public_key& key,
                                  const std::vector<executor_info>& executors,
                                  const hash256& block_hash, std::uint64_t now_ms);
+  /// The same with a PoE v1 checker bound to the executor's key and kept by the caller (its
+  /// OpenSSL contexts are reused across tasks: the verifier's hot path).
+  verification_effects on_commit(const commitment& c, poe_verifier& checker,
+                                 const std::vector<executor_info>& executors,
+                                 const hash256& block_hash, std::uint64_t now_ms);
 
   /// The cheap checks of the primary's outputs passed or failed (with the reason).
   verification_effects on_checks(bool passed, const std::string& reason,
