@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# A storage node whose disk fills up. Its data directory is a 40 MB tmpfs (mounted in a private
+# A storage node whose disk fills up. Its data directory is a 200 MB tmpfs (mounted in a private
 # mount namespace made with `unshare -rm`, so no root is needed where user namespaces are
-# allowed), 12 MB of it taken by a ballast file. An 8 MB file is put; a 40 MB file does not
+# allowed), 100 MB of it taken by a ballast file; the node keeps its default 64 MiB reserve
+# (store.min-free-mib), so some 17 MiB are usable. An 8 MB file is put; a 40 MB file does not
 # fit: the put fails with "no space left", no manifest of it becomes visible, the first file
 # still reads back identical and the node keeps running. Once the ballast is removed, puts
 # work again (RocksDB's error state is resumed) without a restart.
@@ -29,14 +30,14 @@ up() {
   remember
 }
 
-echo "== one storage node, its data directory on a 40 MB tmpfs with a 12 MB ballast"
+echo "== one storage node, its data directory on a 200 MB tmpfs with a 100 MB ballast"
 up # makes the keys, certificates and node.ini
 "$devnet" down --dir "$dir" >/dev/null
 data="$dir/node-0/data"
 rm -rf "$data" && mkdir "$data"
-mount -t tmpfs -o size=40m tmpfs "$data" || fail "cannot mount a tmpfs"
+mount -t tmpfs -o size=200m tmpfs "$data" || fail "cannot mount a tmpfs"
 devnet_cleanup_extra='umount -l "$data"'
-head -c 12000000 /dev/zero > "$data/ballast"
+head -c 100000000 /dev/zero > "$data/ballast"
 up
 export POE_TLS_KEY="$dir/node-0/node.key" POE_TLS_CERT="$dir/node-0/node.crt" POE_TLS_CA="$dir/ca/ca.crt"
 python3 -c 'import hashlib,sys
@@ -45,7 +46,7 @@ for name, mb in (("f8", 8), ("f40", 40), ("f1", 1)):
         for i in range(mb * 1024 * 1024 // 32): f.write(hashlib.sha256(name.encode() + i.to_bytes(8, "big")).digest())' "$dir"
 
 echo "== 8 MB fits; 40 MB does not: a clear error and no manifest of it"
-first=$("$cli" put "$dir/f8" "${node[@]}" 2>/dev/null) || fail "put of 8 MB failed"
+first=$("$cli" put "$dir/f8" "${node[@]}" 2>"$dir/f8.err") || fail "put of 8 MB failed: $(cat "$dir/f8.err")"
 rc=0; out=$("$cli" put "$dir/f40" "${node[@]}" 2>&1 >/dev/null) || rc=$?
 [ "$rc" -eq 1 ] || fail "put of 40 MB must fail with exit 1 (got $rc): $out"
 echo "$out" | grep -q "no space left" || fail "the error does not say the disk is full: $out"

@@ -197,6 +197,7 @@ int run_node(std::vector<std::string> args, const role_registry& registry) {
   cfs.insert(cfs.end(), s->roles.begin(), s->roles.end());
   store::options sopts;
   sopts.sync = s->store_sync;
+  sopts.min_free_bytes = static_cast<std::uint64_t>(s->store_min_free_mib) << 20;
   auto db = store::db::open(std::filesystem::path(s->data_dir) / "store", cfs, sopts);
   if (!db) {
     log->error("{}", db.err().message);

@@ -56,8 +56,10 @@ node_config::node_config() {
     s.metrics_address, "address", "Prometheus endpoint \"host:port\" (empty: none)");
   caf::config_option_adder{custom_options_, "log"}.add(s.log_level, "level",
                                              "trace, debug, info, warn, error or off");
-  caf::config_option_adder{custom_options_, "store"}.add(s.store_sync, "sync",
-                                               "fsync every write (slower, survives power loss)");
+  caf::config_option_adder{custom_options_, "store"}
+    .add(s.store_sync, "sync", "fsync every write (slower, survives power loss)")
+    .add(s.store_min_free_mib, "min-free-mib",
+         "refuse writes while the disk has less free (MiB; 0: never)");
   caf::config_option_adder{custom_options_, "net"}
     .add(heartbeat_, "heartbeat-interval", "peer heartbeat period (also CAF's), e.g. 1s")
     .add(conn_timeout_, "connection-timeout", "a peer silent this long is dropped, e.g. 3s")

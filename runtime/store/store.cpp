@@ -7,6 +7,8 @@
 #include <rocksdb/slice.h>
 #include <rocksdb/write_batch.h>
 
+#include <sys/statvfs.h>
+
 #include <algorithm>
 #include <atomic>
 #include <map>
@@ -186,6 +188,20 @@ struct db::impl {
   /// later write until Resume() (which first flushes what the WAL holds) succeeds.
   mutable std::atomic<bool> out_of_space{false};
 
+  /// The reserve check: errc::io_error "no space left" when the file system holding the
+  /// store has less than `opts.min_free_bytes` + `incoming` bytes free.
+  status check_room(std::size_t incoming) const {
+    if (opts.min_free_bytes == 0) return {};
+    struct statvfs fs {};
+    if (::statvfs(dir.c_str(), &fs) != 0) return {}; // cannot tell: let RocksDB decide
+    auto free_bytes = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
+    if (free_bytes >= opts.min_free_bytes + incoming) return {};
+    return fail(errc::io_error, quoted(dir) + ": no space left: " +
+                                  std::to_string(free_bytes >> 20) + " MiB free, " +
+                                  std::to_string(opts.min_free_bytes >> 20) +
+                                  " MiB kept in reserve (store.min-free-mib)");
+  }
+
   /// Before a write: after a full disk, try to resume, so that writes work again as soon as
   /// the operator has made room (until then they keep failing with "no space left").
   void before_write() const {
@@ -310,6 +326,7 @@ status db::put(std::string_view cf, byte_view key, byte_view value, write_mode m
   if (!impl_) return fail(errc::invalid_argument, "store was moved from");
   auto h = impl_->handle(cf);
   if (!h) return h.err();
+  if (auto room = impl_->check_room(key.size() + value.size()); !room) return room;
   impl_->before_write();
   return impl_->check_write(
       impl_->rdb->Put(impl_->write_options(mode), *h, to_slice(key), to_slice(value)));
@@ -340,6 +357,7 @@ status db::write(const batch& b, write_mode mode) {
                       : wb.Delete(handles[o.cf], to_slice(o.key));
     if (!s.ok()) return impl_->check(s);
   }
+  if (auto room = impl_->check_room(wb.GetDataSize()); !room) return room;
   impl_->before_write();
   return impl_->check_write(impl_->rdb->Write(impl_->write_options(mode), &wb));
 }

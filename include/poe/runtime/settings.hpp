@@ -56,6 +56,7 @@ struct node_settings {
   std::string metrics_address; ///< "host:port" or empty (no endpoint)
   std::string log_level = "info";
   bool store_sync = false;
+  std::size_t store_min_free_mib = 64; ///< writes refused below this much free disk
   net_settings net;
   /// Options of individual roles by "group.key" (e.g. "validator.genesis").
   std::map<std::string, std::string> role_options;

@@ -45,6 +45,10 @@ struct options {
   bool sync = false;
   /// Create the directory and an empty database when none exists.
   bool create_if_missing = true;
+  /// Refuse puts and batches ("no space left: ...") while the file system holding the store
+  /// has less than this many bytes free (0: never). RocksDB itself is kept from running into
+  /// a full disk: the reserve leaves room for its memtable flushes and compactions.
+  std::uint64_t min_free_bytes = 0;
 };
 
 /// Durability of one write.
