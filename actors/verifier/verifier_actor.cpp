@@ -99,6 +99,7 @@ struct vfstate {
   std::map<std::string, vjob> jobs;
   std::uint64_t next_job = 1;
   std::uint64_t height = 0;
+  std::uint64_t ticks = 0;
   hash256 block;
   std::vector<exec::executor_info> executors;
   std::map<node_id, caf::actor> handles;
@@ -272,6 +273,9 @@ void tick(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s) {
             }
           },
           [](caf::error&) {});
+      // The executors and their stakes change rarely: refreshed every 2 s (every 8th tick),
+      // not with every block poll, unless none is known yet.
+      if (s->ticks++ % 8 != 0 && !s->executors.empty()) return;
       self->request(s->ctx.directory, std::chrono::seconds(5), lookup_atom::value,
                     std::string("execution"))
         .then(

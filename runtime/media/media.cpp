@@ -75,6 +75,7 @@ struct input {
   std::int64_t pos = 0;
   AVIOContext* io = nullptr;
   AVFormatContext* fmt = nullptr;
+  int v = -1, a = -1; ///< the video stream (always found) and the audio stream (-1: none)
 
   input() = default;
   input(const input&) = delete;
@@ -136,6 +137,9 @@ result<std::unique_ptr<input>> open_input(byte_view data) {
     return bad("not a media file", e); // fmt was freed and set to null
   if (int e = avformat_find_stream_info(in->fmt, nullptr); e < 0)
     return bad("truncated or corrupt (no stream information)", e);
+  in->v = av_find_best_stream(in->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
+  if (in->v < 0) return bad("no video stream");
+  in->a = av_find_best_stream(in->fmt, AVMEDIA_TYPE_AUDIO, -1, in->v, nullptr, 0);
   return in;
 }
 
@@ -206,9 +210,7 @@ result<media_facts> probe(byte_view data) {
   auto in = open_input(data);
   if (!in) return in.err();
   auto* fmt = (*in)->fmt;
-  int v = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
-  if (v < 0) return bad("no video stream");
-  int a = av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, v, nullptr, 0);
+  const int v = (*in)->v, a = (*in)->a;
   const AVStream* vs = fmt->streams[v];
   media_facts f;
   f.container = fmt->iformat->name;
@@ -321,12 +323,10 @@ result<std::vector<segment>> split(byte_view data, std::int64_t target_ms) {
   auto in = open_input(data);
   if (!in) return in.err();
   auto* fmt = (*in)->fmt;
-  int v = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
-  if (v < 0) return bad("no video stream");
+  const int v = (*in)->v, a = (*in)->a;
   if (fmt->streams[v]->codecpar->codec_id != AV_CODEC_ID_H264)
     return bad(std::string("video codec ") + avcodec_get_name(fmt->streams[v]->codecpar->codec_id) +
                " is not supported (H.264 sources only)");
-  int a = av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, v, nullptr, 0);
   if (a >= 0) {
     auto id = fmt->streams[a]->codecpar->codec_id;
     if (id != AV_CODEC_ID_AAC && id != AV_CODEC_ID_MP3 && id != AV_CODEC_ID_AC3 &&
@@ -477,6 +477,11 @@ status encode(AVCodecContext* enc, rung& g, int out_stream, const AVFrame* frame
 
 } // namespace
 
+std::string x264_asm_flags(const std::string& cpu) {
+  auto* l = find_level(cpu);
+  return l ? l->x264_asm : "";
+}
+
 status cpu_supported(const std::string& cpu) {
   auto* l = find_level(cpu);
   if (!l) return bad("unknown CPU level '" + cpu + "' (sse2, avx2)");
@@ -502,9 +507,7 @@ result<std::vector<rendition_output>> transcode(byte_view segment_bytes,
   auto in = open_input(segment_bytes);
   if (!in) return in.err();
   auto* fmt = (*in)->fmt;
-  int v = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
-  if (v < 0) return bad("no video stream");
-  int a = av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, v, nullptr, 0);
+  const int v = (*in)->v, a = (*in)->a;
   const AVStream* vs = fmt->streams[v];
   auto vdec = open_decoder(vs, s.threads);
   if (!vdec) return vdec.err();

@@ -10,6 +10,7 @@
 #include "poe/core/sha256.hpp"
 #include "poe/media/media.hpp"
 #include "task_kind.hpp"
+#include "../media_clip.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -35,17 +36,7 @@ task make_task(std::string kind, std::vector<param> params, std::size_t inputs =
 
 const bytes& segment() {
   static bytes seg = [] {
-    auto dir = std::filesystem::temp_directory_path() / ("poe-kinds-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-    auto clip = dir / "clip.mp4";
-    auto cmd = "ffmpeg -nostdin -v error -y -f lavfi -i testsrc2=size=640x360:rate=24 -f lavfi "
-               "-i sine=frequency=440 -t 2 -c:v libx264 -preset ultrafast -g 24 -pix_fmt "
-               "yuv420p -c:a aac -shortest '" + clip.string() + "'";
-    REQUIRE(std::system(cmd.c_str()) == 0);
-    std::ifstream in(clip, std::ios::binary);
-    bytes data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    std::filesystem::remove_all(dir);
-    auto segs = media::split(data, 1000);
+    auto segs = media::split(test::test_clip(2, 24), 1000);
     REQUIRE(segs);
     return (*segs)[0].data;
   }();

@@ -11,6 +11,7 @@
 //     wrong rendition, a truncated output.
 #include "poe/core/sha256.hpp"
 #include "poe/media/media.hpp"
+#include "../media_clip.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -25,22 +26,8 @@ using namespace poe::media;
 
 namespace {
 
-bytes read_all(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-/// Makes a clip once per test process with the ffmpeg CLI; `extra` selects a variant.
-bytes clip(const std::string& name, const std::string& args) {
-  auto dir = std::filesystem::temp_directory_path() / ("poe-media-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  auto file = dir / name;
-  if (!std::filesystem::exists(file)) {
-    auto cmd = "ffmpeg -nostdin -v error -y " + args + " '" + file.string() + "'";
-    REQUIRE(std::system(cmd.c_str()) == 0);
-  }
-  return read_all(file);
-}
+/// Makes a clip with the ffmpeg CLI.
+bytes clip(const std::string& name, const std::string& args) { return test::ffmpeg_clip(name, args); }
 
 const bytes& source() {
   static bytes b = clip("clip.mp4",

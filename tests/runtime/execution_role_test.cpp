@@ -17,6 +17,7 @@
 #include "poe/testing/harness.hpp"
 #include "poe/wire/codec.hpp"
 #include "task_kind.hpp"
+#include "../media_clip.hpp"
 #include "test_roles.hpp"
 
 #include <catch2/catch.hpp>
@@ -136,17 +137,7 @@ task make_task(std::uint64_t n, std::string kind, std::vector<param> params,
 }
 
 bytes segment() {
-  auto dir = std::filesystem::temp_directory_path() / ("poe-exec-role-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  auto clip = dir / "clip.mp4";
-  auto cmd = "ffmpeg -nostdin -v error -y -f lavfi -i testsrc2=size=640x360:rate=24 -f lavfi "
-             "-i sine=frequency=440 -t 2 -c:v libx264 -preset ultrafast -g 48 -pix_fmt yuv420p "
-             "-c:a aac -shortest '" + clip.string() + "'";
-  REQUIRE(std::system(cmd.c_str()) == 0);
-  std::ifstream in(clip, std::ios::binary);
-  bytes data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::filesystem::remove_all(dir);
-  auto segs = media::split(data, 2000);
+  auto segs = media::split(test::test_clip(2, 48), 2000);
   REQUIRE(segs);
   return (*segs)[0].data;
 }

@@ -18,6 +18,7 @@
 #include "poe/storage/manifest.hpp"
 #include "poe/testing/harness.hpp"
 #include "poe/wire/codec.hpp"
+#include "../media_clip.hpp"
 #include "test_roles.hpp"
 
 #include <catch2/catch.hpp>
@@ -63,19 +64,7 @@ runtime::role_info lying_execution_role() {
   return info;
 }
 
-bytes clip_bytes() {
-  auto dir = std::filesystem::temp_directory_path() / ("poe-verifier-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  auto clip = dir / "clip.mp4";
-  auto cmd = "ffmpeg -nostdin -v error -y -f lavfi -i testsrc2=size=640x360:rate=24 -f lavfi "
-             "-i sine=frequency=440 -t 4 -c:v libx264 -preset ultrafast -g 24 -pix_fmt yuv420p "
-             "-c:a aac -shortest '" + clip.string() + "'";
-  REQUIRE(std::system(cmd.c_str()) == 0);
-  std::ifstream in(clip, std::ios::binary);
-  bytes data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::filesystem::remove_all(dir);
-  return data;
-}
+bytes clip_bytes() { return test::test_clip(4, 24); }
 
 struct pipeline {
   harness h{51};

@@ -43,9 +43,7 @@ std::string cli_command(const fs::path& in, const fs::path& out_dir,
   const std::string cpuflags = s.cpu == "avx2"
                                  ? "mmx+mmxext+sse+sse2+cmov+sse3+ssse3+sse4.1+sse4.2+avx+fma3+bmi1+bmi2+avx2"
                                  : "mmx+mmxext+sse+sse2+cmov";
-  const std::string x264_asm = s.cpu == "avx2"
-                                 ? "MMX2,SSE,SSE2,SSE3,SSSE3,SSE4.1,SSE4.2,AVX,FMA3,BMI1,BMI2,AVX2"
-                                 : "MMX2,SSE,SSE2";
+  const std::string x264_asm = media::x264_asm_flags(s.cpu);
   std::string graph = "[0:v]split=" + std::to_string(ladder.size());
   for (std::size_t i = 0; i < ladder.size(); ++i) graph += "[s" + std::to_string(i) + "]";
   for (std::size_t i = 0; i < ladder.size(); ++i)

@@ -85,6 +85,10 @@ struct encode_settings {
   friend bool operator==(const encode_settings&, const encode_settings&) = default;
 };
 
+/// x264's `asm` flag list for a CPU level ("" for an unknown level): what transcode pins, for
+/// tools that run the ffmpeg CLI with the same settings.
+std::string x264_asm_flags(const std::string& cpu);
+
 /// Whether this machine can run `cpu` (an unknown level is an error).
 status cpu_supported(const std::string& cpu);
 
