@@ -16,6 +16,7 @@
 //       agreeing ones go to the chain as executor fraud evidence.
 //   Verified results become step receipts, persisted in column family `verifier`.
 //   (vf_status, job id) → JSON progress; (vf_receipt, request id hex) → JSON receipt.
+#include "offload.hpp"
 #include "poe/actors/roles.hpp"
 #include "poe/chain/evidence.hpp"
 #include "poe/core/poe_v1.hpp"
@@ -44,6 +45,8 @@ namespace {
 
 using bytes_t = std::vector<std::uint8_t>;
 using tick_atom = caf::atom_constant<caf::atom("vf_tick")>;
+using collect_atom = caf::atom_constant<caf::atom("vf_poll")>;
+constexpr auto poll_interval = std::chrono::milliseconds(20);
 constexpr const char* cf = "verifier";
 constexpr auto tick_interval = std::chrono::milliseconds(250);
 
@@ -57,10 +60,19 @@ bytes receipt_key(const request_id& id) {
   return k;
 }
 
+/// "rep/" ‖ node id → u32 score (big-endian) ‖ u8 banned: the reputation book, kept across
+/// restarts so an executor cannot shed a bad record by waiting for the verifier to restart.
+constexpr std::string_view rep_prefix = "rep/";
+bytes reputation_key(const node_id& who) {
+  bytes k(rep_prefix.begin(), rep_prefix.end());
+  k.insert(k.end(), who.data.begin(), who.data.end());
+  return k;
+}
+
 std::uint64_t now_ms() {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      std::chrono::system_clock::now().time_since_epoch())
-                                      .count());
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
 }
 
 std::string option(const role_context& ctx, const std::string& key, const std::string& fallback) {
@@ -73,11 +85,11 @@ std::string option(const role_context& ctx, const std::string& key, const std::s
 struct vtask {
   std::unique_ptr<exec::verification> v;
   std::string job;
-  std::string input;                               ///< the segment's CID
-  std::uint64_t commit_height = 0;                 ///< height when the checks passed
-  std::map<node_id, bytes> keys; ///< DER keys of the executors that answered
+  std::string input;                ///< the segment's CID
+  std::uint64_t commit_height = 0;  ///< height when the checks passed
+  std::map<node_id, bytes> keys;    ///< DER keys of the executors that answered
   std::vector<task_output> outputs; ///< of the verified result
-  std::uint64_t dispatch_epoch = 0;                ///< guards against stale timeouts
+  std::uint64_t dispatch_epoch = 0; ///< guards against stale timeouts
 };
 
 struct vjob {
@@ -103,10 +115,36 @@ struct vfstate {
   hash256 block;
   std::vector<exec::executor_info> executors;
   std::map<node_id, caf::actor> handles;
-  std::map<node_id, poe_verifier> checkers; ///< per executor key: OpenSSL contexts reused
+  std::map<node_id, poe_verifier> checkers;  ///< per executor key: OpenSSL contexts reused
+  std::map<node_id, std::uint32_t> load;     ///< tasks dispatched there, not yet answered
+  std::map<node_id, std::uint32_t> capacity; ///< task slots each executor registered
+  std::unique_ptr<offload> work;             ///< media probing, splitting and output checks
+  bool polling = false;                      ///< a collect_atom timer is pending
   std::shared_ptr<metrics::counter> receipts_c, frauds_c, rejected_c, reexec_c;
+  std::map<exec::rejection, std::shared_ptr<metrics::counter>> rejections;
   std::shared_ptr<metrics::gauge> tasks_g;
+
+  void set_load(const node_id& who, std::uint32_t n) {
+    load[who] = n;
+    for (auto& x : executors)
+      if (x.id == who) x.load = n;
+  }
 };
+
+/// Runs `w` on a worker thread; its continuation runs on the actor (collect_atom timer).
+void off_actor(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, offload::work w) {
+  s->work->post(std::move(w));
+  if (!s->polling) {
+    s->polling = true;
+    self->delayed_send(self, poll_interval, collect_atom::value);
+  }
+}
+
+void collect(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s) {
+  s->work->collect();
+  s->polling = !s->work->idle();
+  if (s->polling) self->delayed_send(self, poll_interval, collect_atom::value);
+}
 
 void handle(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, const request_id& id,
             exec::verification_effects fx);
@@ -114,15 +152,18 @@ void handle(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, con
 void submit_evidence(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, bytes raw,
                      std::string what) {
   find_role(
-    self, s->ctx.directory, "validator", s->ctx.node_id,
-    [=](caf::actor v) {
-      self->request(v, std::chrono::seconds(30), evidence_atom::value, raw)
-        .then([=](const std::string& r) { s->ctx.log->warn("{}: evidence {}", what, r); },
-              [=](caf::error& e) {
-                s->ctx.log->warn("{}: evidence not submitted: {}", what, self->system().render(e));
-              });
-    },
-    [=](const std::string& why) { s->ctx.log->warn("{}: evidence not submitted: {}", what, why); });
+      self, s->ctx.directory, "validator", s->ctx.node_id,
+      [=](caf::actor v) {
+        self->request(v, std::chrono::seconds(30), evidence_atom::value, raw)
+            .then([=](const std::string& r) { s->ctx.log->warn("{}: evidence {}", what, r); },
+                  [=](caf::error& e) {
+                    s->ctx.log->warn("{}: evidence not submitted: {}", what,
+                                     self->system().render(e));
+                  });
+      },
+      [=](const std::string& why) {
+        s->ctx.log->warn("{}: evidence not submitted: {}", what, why);
+      });
 }
 
 void dispatch(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, const request_id& id,
@@ -131,37 +172,46 @@ void dispatch(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, c
   if (it == s->tasks.end()) return;
   auto h = s->handles.find(to);
   auto epoch = ++it->second.dispatch_epoch;
-  auto timed_out = [=] {
+  // `malformed`: the answer came but cannot be used; counted as such, handled as a timeout.
+  auto timed_out = [=](bool malformed) {
     auto t = s->tasks.find(id);
     if (t == s->tasks.end() || t->second.dispatch_epoch != epoch) return;
-    handle(self, s, id, t->second.v->on_timeout(to, s->executors, s->block));
+    auto fx = t->second.v->on_timeout(to, s->executors, s->block);
+    if (malformed && fx.rejected) fx.rejected = exec::rejection::malformed;
+    handle(self, s, id, std::move(fx));
   };
-  if (h == s->handles.end()) return timed_out(); // left the directory meanwhile
+  if (h == s->handles.end()) return timed_out(false); // left the directory meanwhile
+  s->set_load(to, s->load[to] + 1);
+  auto answered = [=] { s->set_load(to, s->load[to] > 0 ? s->load[to] - 1 : 0); };
   auto wire = wire::encode(it->second.v->the_task());
   self->request(h->second, s->task_timeout, ex_run_atom::value, bytes_t(wire.begin(), wire.end()))
-    .then(
-      [=](bytes_t& result, bytes_t& poe, bytes_t& sig, bytes_t& der) {
-        auto t = s->tasks.find(id);
-        if (t == s->tasks.end() || t->second.dispatch_epoch != epoch) return;
-        auto key = public_key::from_der(der);
-        auto p = hash256::from_view(poe);
-        if (!key || !p || key->id() != to) return timed_out(); // not an answer we can use
-        exec::commitment c{to, bytes(result.begin(), result.end()), {id, to, *p, sig}};
-        t->second.keys[to] = bytes(der.begin(), der.end()); // its SHA-256 is `to` (checked)
-        auto checker = s->checkers.find(to);
-        if (checker == s->checkers.end()) checker = s->checkers.emplace(to, poe_verifier{*key}).first;
-        handle(self, s, id,
-               t->second.v->on_commit(c, checker->second, s->executors, s->block, now_ms()));
-      },
-      [=](caf::error& e) {
-        s->ctx.log->info("task {}: executor {} gave no result: {}", id.hex(), to.hex().substr(0, 12),
-                         self->system().render(e));
-        timed_out();
-      });
+      .then(
+          [=](bytes_t& result, bytes_t& poe, bytes_t& sig, bytes_t& der) {
+            answered();
+            auto t = s->tasks.find(id);
+            if (t == s->tasks.end() || t->second.dispatch_epoch != epoch) return;
+            auto key = public_key::from_der(der);
+            auto p = hash256::from_view(poe);
+            if (!key || !p || key->id() != to) return timed_out(true); // not an answer we can use
+            exec::commitment c{to, bytes(result.begin(), result.end()), {id, to, *p, sig}};
+            t->second.keys[to] = bytes(der.begin(), der.end()); // its SHA-256 is `to` (checked)
+            auto checker = s->checkers.find(to);
+            if (checker == s->checkers.end())
+              checker = s->checkers.emplace(to, poe_verifier{*key}).first;
+            handle(self, s, id,
+                   t->second.v->on_commit(c, checker->second, s->executors, s->block, now_ms()));
+          },
+          [=](caf::error& e) {
+            answered();
+            s->ctx.log->info("task {}: executor {} gave no result: {}", id.hex(),
+                             to.hex().substr(0, 12), self->system().render(e));
+            timed_out(false);
+          });
 }
 
 /// The cheap checks of the primary's outputs: fetch the input and the outputs, ask the kind.
-void run_checks(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, const request_id& id) {
+void run_checks(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s,
+                const request_id& id) {
   auto it = s->tasks.find(id);
   if (it == s->tasks.end() || !it->second.v->primary()) return;
   auto claimed = wire::decode_task_result(it->second.v->primary()->result);
@@ -176,37 +226,45 @@ void run_checks(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s,
     return verdict(false, "the result names another request or kind");
   auto t = it->second.v->the_task();
   find_role(
-    self, s->ctx.directory, "storage", s->ctx.node_id,
-    [=](caf::actor storage) {
-      auto files = std::make_shared<std::vector<bytes>>(claimed->outputs.size() + 1);
-      auto left = std::make_shared<std::size_t>(files->size());
-      auto failed = std::make_shared<bool>(false);
-      auto got = [=](std::size_t i, result<bytes> data) {
-        if (*failed) return;
-        if (!data) {
-          *failed = true;
-          return verdict(false, "an output cannot be read: " + data.err().message);
-        }
-        (*files)[i] = std::move(*data);
-        if (--*left > 0) return;
-        std::vector<execution::kind_output> outs;
-        for (std::size_t k = 0; k < claimed->outputs.size(); ++k) {
-          if ((*files)[k + 1].size() != claimed->outputs[k].size) {
-            return verdict(false, "output " + claimed->outputs[k].name + " is not the size claimed");
+      self, s->ctx.directory, "storage", s->ctx.node_id,
+      [=](caf::actor storage) {
+        auto files = std::make_shared<std::vector<bytes>>(claimed->outputs.size() + 1);
+        auto left = std::make_shared<std::size_t>(files->size());
+        auto failed = std::make_shared<bool>(false);
+        auto got = [=](std::size_t i, result<bytes> data) {
+          if (*failed) return;
+          if (!data) {
+            *failed = true;
+            return verdict(false, "an output cannot be read: " + data.err().message);
           }
-          outs.push_back({claimed->outputs[k].name, std::move((*files)[k + 1])});
-        }
-        auto* kind = execution::find_kind(t.kind);
-        auto st = kind ? kind->check_outputs(t, {(*files)[0]}, outs)
-                       : status{fail(errc::invalid_argument, "unknown kind")};
-        verdict(bool(st), st ? "" : st.err().message);
-      };
-      fetch_file(self, storage, t.inputs.at(0), [=](result<bytes> d) { got(0, std::move(d)); });
-      for (std::size_t k = 0; k < claimed->outputs.size(); ++k)
-        fetch_file(self, storage, claimed->outputs[k].cid,
-                   [=](result<bytes> d) { got(k + 1, std::move(d)); });
-    },
-    [=](const std::string& why) { verdict(false, why); });
+          (*files)[i] = std::move(*data);
+          if (--*left > 0) return;
+          std::vector<execution::kind_output> outs;
+          for (std::size_t k = 0; k < claimed->outputs.size(); ++k) {
+            if ((*files)[k + 1].size() != claimed->outputs[k].size) {
+              return verdict(false,
+                             "output " + claimed->outputs[k].name + " is not the size claimed");
+            }
+            outs.push_back({claimed->outputs[k].name, std::move((*files)[k + 1])});
+          }
+          // Decoding the outputs takes a while: on a worker thread, the verdict on the actor.
+          off_actor(self, s, [=, input = std::move((*files)[0]), outs = std::move(outs)] {
+            auto* kind = execution::find_kind(t.kind);
+            status st = fail(errc::invalid_argument, "unknown kind " + t.kind);
+            try {
+              if (kind) st = kind->check_outputs(t, {input}, outs);
+            } catch (const std::exception& e) {
+              st = fail(errc::io_error, std::string("the checks threw: ") + e.what());
+            }
+            return [=] { verdict(bool(st), st ? "" : st.err().message); };
+          });
+        };
+        fetch_file(self, storage, t.inputs.at(0), [=](result<bytes> d) { got(0, std::move(d)); });
+        for (std::size_t k = 0; k < claimed->outputs.size(); ++k)
+          fetch_file(self, storage, claimed->outputs[k].cid,
+                     [=](result<bytes> d) { got(k + 1, std::move(d)); });
+      },
+      [=](const std::string& why) { verdict(false, why); });
 }
 
 void handle(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, const request_id& id,
@@ -218,6 +276,21 @@ void handle(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, con
     auto score = s->book.record(who, e);
     for (auto& x : s->executors)
       if (x.id == who) x.reputation_ppm = score;
+    bytes v{static_cast<std::uint8_t>(score >> 24), static_cast<std::uint8_t>(score >> 16),
+            static_cast<std::uint8_t>(score >> 8), static_cast<std::uint8_t>(score),
+            static_cast<std::uint8_t>(s->book.is_banned(who))};
+    if (auto st = s->ctx.store->put(cf, reputation_key(who), v); !st)
+      s->ctx.log->error("reputation of {} not stored: {}", who.hex().substr(0, 12),
+                        st.err().message);
+  }
+  if (fx.rejected) {
+    auto& c = s->rejections[*fx.rejected];
+    if (!c)
+      c = s->ctx.metrics->make_counter(
+          "poe_verifier_rejected_total",
+          "Executor answers not taken, by reason (PoE checks, cheap checks, timeouts).",
+          {{"reason", std::string(exec::to_string(*fx.rejected))}});
+    c->inc();
   }
   if (!fx.note.empty()) s->ctx.log->info("task {}: {}", id.hex(), fx.note);
   if (fx.fraud) {
@@ -225,7 +298,7 @@ void handle(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, con
     auto signed_of = [&](const exec::commitment& c) {
       return chain::signed_result{t.keys[c.executor], c.result, c.proof.poe, c.proof.sig};
     };
-    chain::executor_fraud_evidence ev{s->ctx.chain_id, t.keys[f.liar], id,
+    chain::executor_fraud_evidence ev{s->ctx.chain_id,  t.keys[f.liar], id,
                                       signed_of(f.lie), signed_of(f.a), signed_of(f.b)};
     if (s->frauds_c) s->frauds_c->inc();
     submit_evidence(self, s, chain::encode(ev), "executor " + f.liar.hex().substr(0, 12) + " lied");
@@ -238,7 +311,8 @@ void handle(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, con
       s->ctx.log->error("task {}: the receipt could not be stored: {}", id.hex(), st.err().message);
     if (s->receipts_c) s->receipts_c->inc();
     if (fx.receipt->reexecuted && s->reexec_c) s->reexec_c->inc();
-    s->ctx.log->info("task {} verified: executor {}{}", id.hex(), fx.receipt->executor.hex().substr(0, 12),
+    s->ctx.log->info("task {} verified: executor {}{}", id.hex(),
+                     fx.receipt->executor.hex().substr(0, 12),
                      fx.receipt->reexecuted ? " (re-executed)" : "");
   }
   if (t.v->current() == exec::phase::failed || t.v->current() == exec::phase::unresolved) {
@@ -253,59 +327,77 @@ void handle(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, con
 /// executor stake), then feeds the first block after a commitment to waiting tasks.
 void tick(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s) {
   find_role(
-    self, s->ctx.directory, "validator", s->ctx.node_id,
-    [=](caf::actor v) {
-      self->request(v, std::chrono::seconds(5), chain_atom::value)
-        .then(
-          [=](const std::string& text) {
-            auto j = nlohmann::json::parse(text, nullptr, false);
-            if (j.is_discarded()) return;
-            auto height = j.value("height", std::uint64_t{0});
-            auto block = hash256::from_hex(j.value("block", std::string{}));
-            if (!block) return;
-            s->height = height;
-            s->block = *block;
-            for (auto& [id, t] : s->tasks) {
-              if (t.v->current() == exec::phase::awaiting_block && s->height > t.commit_height)
-                handle(self, s, id, t.v->on_block(s->block, s->executors, now_ms()));
-              else if (t.v->waiting()) // no executor had stake yet
-                handle(self, s, id, t.v->start(s->executors, s->block));
-            }
-          },
-          [](caf::error&) {});
-      // The executors and their stakes change rarely: refreshed every 2 s (every 8th tick),
-      // not with every block poll, unless none is known yet.
-      if (s->ticks++ % 8 != 0 && !s->executors.empty()) return;
-      self->request(s->ctx.directory, std::chrono::seconds(5), lookup_atom::value,
-                    std::string("execution"))
-        .then(
-          [=](const std::vector<role_entry>& xs) {
-            for (auto& e : xs) {
-              auto nid = node_id::from_hex(e.node);
-              if (!nid) continue;
-              s->handles[*nid] = e.handle;
-              self->request(v, std::chrono::seconds(5), account_atom::value, e.node)
-                .then(
-                  [=](const std::string& text) {
-                    auto j = nlohmann::json::parse(text, nullptr, false);
-                    std::uint64_t stake = 0;
-                    if (!j.is_discarded() && j.contains("stakes") && j["stakes"].contains("executor"))
-                      stake = std::stoull(j["stakes"]["executor"].get<std::string>());
-                    auto who = *nid;
-                    for (auto& x : s->executors)
-                      if (x.id == who) {
-                        x.stake = stake;
-                        x.reputation_ppm = s->book.of(who);
-                        return;
-                      }
-                    s->executors.push_back({who, stake, s->book.of(who)});
-                  },
-                  [](caf::error&) {});
-            }
-          },
-          [](caf::error&) {});
-    },
-    [](const std::string&) {});
+      self, s->ctx.directory, "validator", s->ctx.node_id,
+      [=](caf::actor v) {
+        self->request(v, std::chrono::seconds(5), chain_atom::value)
+            .then(
+                [=](const std::string& text) {
+                  auto j = nlohmann::json::parse(text, nullptr, false);
+                  if (j.is_discarded()) return;
+                  auto height = j.value("height", std::uint64_t{0});
+                  auto block = hash256::from_hex(j.value("block", std::string{}));
+                  if (!block) return;
+                  s->height = height;
+                  s->block = *block;
+                  for (auto& [id, t] : s->tasks) {
+                    if (t.v->current() == exec::phase::awaiting_block &&
+                        s->height > t.commit_height)
+                      handle(self, s, id, t.v->on_block(s->block, s->executors, now_ms()));
+                    else if (t.v->waiting()) // no executor had stake yet
+                      handle(self, s, id, t.v->start(s->executors, s->block));
+                  }
+                },
+                [](caf::error&) {});
+        // The executors and their stakes change rarely: refreshed every 2 s (every 8th tick),
+        // not with every block poll, unless none is known yet.
+        if (s->ticks++ % 8 != 0 && !s->executors.empty()) return;
+        self->request(s->ctx.directory, std::chrono::seconds(5), lookup_atom::value,
+                      std::string("execution"))
+            .then(
+                [=](const std::vector<role_entry>& xs) {
+                  for (auto& e : xs) {
+                    auto nid = node_id::from_hex(e.node);
+                    if (!nid) continue;
+                    s->handles[*nid] = e.handle;
+                    // The capacity the executor registers: its worker threads (ex_info).
+                    self->request(e.handle, std::chrono::seconds(5), ex_info_atom::value)
+                        .then(
+                            [=](const std::string& text) {
+                              auto j = nlohmann::json::parse(text, nullptr, false);
+                              if (j.is_discarded()) return;
+                              auto slots = static_cast<std::uint32_t>(std::min<std::uint64_t>(
+                                  j.value("workers", std::uint64_t{1}), 1024));
+                              s->capacity[*nid] = slots;
+                              for (auto& x : s->executors)
+                                if (x.id == *nid) x.capacity = slots;
+                            },
+                            [](caf::error&) {});
+                    self->request(v, std::chrono::seconds(5), account_atom::value, e.node)
+                        .then(
+                            [=](const std::string& text) {
+                              auto j = nlohmann::json::parse(text, nullptr, false);
+                              std::uint64_t stake = 0;
+                              if (!j.is_discarded() && j.contains("stakes") &&
+                                  j["stakes"].contains("executor"))
+                                stake = std::stoull(j["stakes"]["executor"].get<std::string>());
+                              auto who = *nid;
+                              auto cap = s->capacity.count(who) ? s->capacity[who] : 1;
+                              for (auto& x : s->executors)
+                                if (x.id == who) {
+                                  x.stake = stake;
+                                  x.reputation_ppm = s->book.of(who);
+                                  x.capacity = cap;
+                                  return;
+                                }
+                              s->executors.push_back(
+                                  {who, stake, s->book.of(who), cap, s->load[who]});
+                            },
+                            [](caf::error&) {});
+                  }
+                },
+                [](caf::error&) {});
+      },
+      [](const std::string&) {});
   if (s->tasks_g) {
     std::size_t open = 0;
     for (auto& [id, t] : s->tasks)
@@ -324,173 +416,218 @@ std::vector<param> task_params(const std::shared_ptr<vfstate>& s, const std::str
   return ps;
 }
 
+void store_segments(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s,
+                    caf::actor storage, vjob job, std::int64_t duration_ms,
+                    std::shared_ptr<std::vector<media::segment>> segs, caf::response_promise rp);
+
 /// A job: source → probe → segments → stored → one verified task per segment.
 void start_job(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, vjob job,
                caf::response_promise rp) {
   find_role(
-    self, s->ctx.directory, "storage", s->ctx.node_id,
-    [=](caf::actor storage) mutable {
-      fetch_file(self, storage, job.source, [=](result<bytes> src) mutable {
-        if (!src) return rp.deliver(failure("source: " + src.err().message));
-        auto facts = media::probe(*src);
-        if (!facts) return rp.deliver(failure("source refused: " + facts.err().message));
-        auto segs = media::split(*src, s->segment_ms);
-        if (!segs) return rp.deliver(failure("source refused: " + segs.err().message));
-        job.duration_ms = facts->duration_ms;
-        auto cids = std::make_shared<std::vector<std::string>>(segs->size());
-        auto left = std::make_shared<std::size_t>(segs->size());
-        auto failed = std::make_shared<bool>(false);
-        for (std::size_t i = 0; i < segs->size(); ++i)
-          store_file(self, storage, (*segs)[i].data, "video/mp2t", job.owner,
-                     [=](result<std::string> id) mutable {
-                       if (*failed) return;
-                       if (!id) {
-                         *failed = true;
-                         return rp.deliver(failure("storing a segment: " + id.err().message));
-                       }
-                       (*cids)[i] = std::move(*id);
-                       if (--*left > 0) return;
-                       for (std::size_t k = 0; k < cids->size(); ++k) {
-                         task t;
-                         auto d = sha256{}
-                                    .update(as_bytes(std::string_view("poe/request/v1")))
-                                    .update(s->ctx.key->id().view())
-                                    .update(as_bytes(job.id))
-                                    .update(as_bytes(std::to_string(k)))
-                                    .finish();
-                         std::copy(d.data.begin(), d.data.begin() + t.id.data.size(), t.id.data.begin());
-                         t.kind = "transcode";
-                         t.params = task_params(s, job.ladder);
-                         t.inputs = {(*cids)[k]};
-                         t.submitter = s->ctx.key->id();
-                         t.created_ms = job.created_ms;
-                         job.tasks.push_back(t.id);
-                         vtask vt;
-                         vt.v = std::make_unique<exec::verification>(t, s->ctx.key->id(),
-                                                                     (*segs)[k].frames, s->cfg);
-                         vt.job = job.id;
-                         vt.input = (*cids)[k];
-                         s->tasks.emplace(t.id, std::move(vt));
-                       }
-                       s->jobs[job.id] = job;
-                       s->ctx.log->info("job {}: {} segments of {} ({} ms) from {}", job.id,
-                                        job.tasks.size(), job.source, job.duration_ms, job.owner);
-                       for (auto& id : job.tasks)
-                         handle(self, s, id, s->tasks[id].v->start(s->executors, s->block));
-                       rp.deliver(job.id);
-                     });
-      });
-    },
-    [=](const std::string& why) mutable { rp.deliver(failure(why)); });
+      self, s->ctx.directory, "storage", s->ctx.node_id,
+      [=](caf::actor storage) mutable {
+        fetch_file(self, storage, job.source, [=](result<bytes> src) mutable {
+          if (!src) return rp.deliver(failure("source: " + src.err().message));
+          // Probing and splitting read the whole file: on a worker thread.
+          off_actor(self, s, [=, src = std::move(*src), segment_ms = s->segment_ms]() mutable {
+            auto facts = media::probe(src);
+            auto segs = facts ? media::split(src, segment_ms)
+                              : result<std::vector<media::segment>>(facts.err());
+            return offload::continuation([=, facts = std::move(facts),
+                                          segs = std::move(segs)]() mutable {
+              if (!facts) return rp.deliver(failure("source refused: " + facts.err().message));
+              if (!segs) return rp.deliver(failure("source refused: " + segs.err().message));
+              store_segments(self, s, storage, std::move(job), facts->duration_ms,
+                             std::make_shared<std::vector<media::segment>>(std::move(*segs)), rp);
+            });
+          });
+        });
+      },
+      [=](const std::string& why) mutable { rp.deliver(failure(why)); });
+}
+
+/// Stores a job's segments, then creates and starts one task per segment.
+void store_segments(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s,
+                    caf::actor storage, vjob job, std::int64_t duration_ms,
+                    std::shared_ptr<std::vector<media::segment>> segs, caf::response_promise rp) {
+  job.duration_ms = duration_ms;
+  auto cids = std::make_shared<std::vector<std::string>>(segs->size());
+  auto left = std::make_shared<std::size_t>(segs->size());
+  auto failed = std::make_shared<bool>(false);
+  for (std::size_t i = 0; i < segs->size(); ++i)
+    store_file(self, storage, (*segs)[i].data, "video/mp2t", job.owner,
+               [=](result<std::string> id) mutable {
+                 if (*failed) return;
+                 if (!id) {
+                   *failed = true;
+                   return rp.deliver(failure("storing a segment: " + id.err().message));
+                 }
+                 (*cids)[i] = std::move(*id);
+                 if (--*left > 0) return;
+                 for (std::size_t k = 0; k < cids->size(); ++k) {
+                   task t;
+                   auto d = sha256{}
+                                .update(as_bytes(std::string_view("poe/request/v1")))
+                                .update(s->ctx.key->id().view())
+                                .update(as_bytes(job.id))
+                                .update(as_bytes(std::to_string(k)))
+                                .finish();
+                   std::copy(d.data.begin(), d.data.begin() + t.id.data.size(), t.id.data.begin());
+                   t.kind = "transcode";
+                   t.params = task_params(s, job.ladder);
+                   t.inputs = {(*cids)[k]};
+                   t.submitter = s->ctx.key->id();
+                   t.created_ms = job.created_ms;
+                   job.tasks.push_back(t.id);
+                   vtask vt;
+                   vt.v = std::make_unique<exec::verification>(t, s->ctx.key->id(),
+                                                               (*segs)[k].frames, s->cfg);
+                   vt.job = job.id;
+                   vt.input = (*cids)[k];
+                   s->tasks.emplace(t.id, std::move(vt));
+                 }
+                 s->jobs[job.id] = job;
+                 s->ctx.log->info("job {}: {} segments of {} ({} ms) from {}", job.id,
+                                  job.tasks.size(), job.source, job.duration_ms, job.owner);
+                 for (auto& id : job.tasks)
+                   handle(self, s, id, s->tasks[id].v->start(s->executors, s->block));
+                 rp.deliver(job.id);
+               });
 }
 
 nlohmann::json receipt_json(const step_receipt& r) {
-  return {{"request", r.request.hex()},       {"kind", r.kind},
-          {"executor", r.executor.hex()},     {"result_hash", r.result_hash.hex()},
-          {"poe", r.poe.hex()},               {"verifier", r.verifier.hex()},
-          {"verified_ms", r.verified_ms},     {"reexecuted", r.reexecuted},
-          {"work_units", r.work_units},       {"result_bytes", r.result_bytes}};
+  return {{"request", r.request.hex()},   {"kind", r.kind},
+          {"executor", r.executor.hex()}, {"result_hash", r.result_hash.hex()},
+          {"poe", r.poe.hex()},           {"verifier", r.verifier.hex()},
+          {"verified_ms", r.verified_ms}, {"reexecuted", r.reexecuted},
+          {"work_units", r.work_units},   {"result_bytes", r.result_bytes}};
 }
 
 } // namespace
 
 runtime::role_info verifier_role() {
   return {
-    "verifier", "coordinates jobs, checks PoE v1, re-runs a sample, reports fraud",
-    [](caf::event_based_actor* self, const role_context& ctx) -> caf::behavior {
-      if (!ctx.store) throw std::runtime_error("the verifier role needs the node's store");
-      if (!ctx.key) throw std::runtime_error("the verifier role needs the node key");
-      auto s = std::make_shared<vfstate>();
-      s->ctx = ctx;
-      s->cfg.sample_rate_ppm =
-        static_cast<std::uint32_t>(std::stoul(option(ctx, "verifier.sample-rate-ppm", "50000")));
-      s->task_timeout =
-        std::chrono::milliseconds(std::stoull(option(ctx, "verifier.task-timeout-ms", "120000")));
-      s->segment_ms = std::stoll(option(ctx, "verifier.segment-ms", "2000"));
-      s->ladder = option(ctx, "verifier.ladder", "default");
-      if (auto l = media::parse_ladder(s->ladder); !l)
-        throw std::runtime_error("verifier.ladder: " + l.err().message);
-      else
-        s->ladder = media::ladder_spec(*l);
-      s->pinned = {{"audio_rate", option(ctx, "verifier.audio-rate", "48000")},
-                   {"cpu", option(ctx, "verifier.cpu", "avx2")},
-                   {"gop", option(ctx, "verifier.gop", "48")},
-                   {"preset", option(ctx, "verifier.preset", "veryfast")},
-                   {"threads", option(ctx, "verifier.threads", "1")}};
-      task probe_task;
-      probe_task.kind = "transcode";
-      probe_task.params = task_params(s, s->ladder);
-      probe_task.inputs = {"x"};
-      if (auto st = execution::find_kind("transcode")->check(probe_task); !st)
-        throw std::runtime_error("verifier settings: " + st.err().message);
-      auto& f = *ctx.metrics;
-      s->receipts_c = f.make_counter("poe_verifier_receipts_total", "Tasks verified (receipts).");
-      s->reexec_c = f.make_counter("poe_verifier_reexecuted_total", "Receipts of sampled re-executions.");
-      s->frauds_c = f.make_counter("poe_verifier_frauds_total", "Executor frauds proven and reported.");
-      s->rejected_c = f.make_counter("poe_verifier_tasks_failed_total",
-                                     "Tasks that failed or stayed unresolved.");
-      s->tasks_g = f.make_gauge("poe_verifier_open_tasks", "Tasks not yet verified or failed.");
-      ctx.log->info("verifier: sample {} ppm, ladder {}", s->cfg.sample_rate_ppm, s->ladder);
-      self->send(self, tick_atom::value);
-      return {
-        [self, s](tick_atom) { tick(self, s); },
-        [self, s](vf_job_atom, const std::string& source, const std::string& ladder,
-                  const std::string& owner) -> caf::result<std::string> {
-          if (!storage::cid::parse(source)) return failure("source: not a CID: " + source);
-          vjob job;
-          job.id = std::to_string(now_ms()) + "-" + std::to_string(s->next_job++);
-          job.source = source;
-          job.owner = owner;
-          job.created_ms = now_ms();
-          job.ladder = s->ladder;
-          if (!ladder.empty()) {
-            auto l = media::parse_ladder(ladder);
-            if (!l) return failure("ladder: " + l.err().message);
-            job.ladder = media::ladder_spec(*l);
-          }
-          auto rp = self->make_response_promise();
-          start_job(self, s, job, rp);
-          return caf::delegated<std::string>{};
-        },
-        [s](vf_status_atom, const std::string& job_id) -> caf::result<std::string> {
-          auto j = s->jobs.find(job_id);
-          if (j == s->jobs.end()) return failure("no job " + job_id);
-          nlohmann::json out{{"job", job_id},           {"source", j->second.source},
-                             {"owner", j->second.owner}, {"ladder", j->second.ladder},
-                             {"duration_ms", j->second.duration_ms}};
-          std::size_t verified = 0, failed = 0;
-          auto& tasks = out["tasks"] = nlohmann::json::array();
-          for (auto& id : j->second.tasks) {
-            auto& t = s->tasks.at(id);
-            auto ph = t.v->current();
-            verified += ph == exec::phase::verified;
-            failed += ph == exec::phase::failed || ph == exec::phase::unresolved;
-            auto& outs = tasks.emplace_back(nlohmann::json{
-              {"request", id.hex()}, {"segment", t.input},
-              {"phase", std::string(exec::to_string(ph))},
-              {"attempts", t.v->attempts()}, {"reason", t.v->reason()}})["outputs"];
-            outs = nlohmann::json::array();
-            for (auto& o : t.outputs)
-              outs.push_back({{"name", o.name}, {"cid", o.cid}, {"size", o.size}});
-          }
-          out["segments"] = j->second.tasks.size();
-          out["verified"] = verified;
-          out["failed"] = failed;
-          out["done"] = verified + failed == j->second.tasks.size();
-          return out.dump();
-        },
-        [s](vf_receipt_atom, const std::string& hex) -> caf::result<std::string> {
-          auto id = request_id::from_hex(hex);
-          if (!id) return failure("request id: " + id.err().message);
-          auto raw = s->ctx.store->get(cf, receipt_key(*id));
-          if (!raw || !*raw) return failure("no receipt for request " + hex);
-          auto r = wire::decode_step_receipt(**raw);
-          if (!r) return failure("stored receipt: " + r.err().message);
-          return receipt_json(*r).dump();
-        },
-      };
-    },
-    {}};
+      "verifier",
+      "coordinates jobs, checks PoE v1, re-runs a sample, reports fraud",
+      [](caf::event_based_actor* self, const role_context& ctx) -> caf::behavior {
+        if (!ctx.store) throw std::runtime_error("the verifier role needs the node's store");
+        if (!ctx.key) throw std::runtime_error("the verifier role needs the node key");
+        auto s = std::make_shared<vfstate>();
+        s->ctx = ctx;
+        s->cfg.sample_rate_ppm = static_cast<std::uint32_t>(
+            std::stoul(option(ctx, "verifier.sample-rate-ppm", "50000")));
+        s->task_timeout = std::chrono::milliseconds(
+            std::stoull(option(ctx, "verifier.task-timeout-ms", "120000")));
+        s->segment_ms = std::stoll(option(ctx, "verifier.segment-ms", "2000"));
+        s->ladder = option(ctx, "verifier.ladder", "default");
+        if (auto l = media::parse_ladder(s->ladder); !l)
+          throw std::runtime_error("verifier.ladder: " + l.err().message);
+        else
+          s->ladder = media::ladder_spec(*l);
+        s->pinned = {{"audio_rate", option(ctx, "verifier.audio-rate", "48000")},
+                     {"cpu", option(ctx, "verifier.cpu", "avx2")},
+                     {"gop", option(ctx, "verifier.gop", "48")},
+                     {"preset", option(ctx, "verifier.preset", "veryfast")},
+                     {"threads", option(ctx, "verifier.threads", "1")}};
+        task probe_task;
+        probe_task.kind = "transcode";
+        probe_task.params = task_params(s, s->ladder);
+        probe_task.inputs = {"x"};
+        if (auto st = execution::find_kind("transcode")->check(probe_task); !st)
+          throw std::runtime_error("verifier settings: " + st.err().message);
+        auto& f = *ctx.metrics;
+        s->receipts_c = f.make_counter("poe_verifier_receipts_total", "Tasks verified (receipts).");
+        s->reexec_c =
+            f.make_counter("poe_verifier_reexecuted_total", "Receipts of sampled re-executions.");
+        s->frauds_c =
+            f.make_counter("poe_verifier_frauds_total", "Executor frauds proven and reported.");
+        s->rejected_c = f.make_counter("poe_verifier_tasks_failed_total",
+                                       "Tasks that failed or stayed unresolved.");
+        s->tasks_g = f.make_gauge("poe_verifier_open_tasks", "Tasks not yet verified or failed.");
+        s->work = std::make_unique<offload>(static_cast<std::size_t>(
+            std::max(1, std::stoi(option(ctx, "verifier.check-threads", "1")))));
+        // Queued checks and their continuations hold `s`: dropped when the role ends.
+        self->attach_functor([s] { s->work->stop(); });
+        std::size_t restored = 0;
+        auto rs = ctx.store->for_each(cf, as_bytes(rep_prefix), [&](byte_view k, byte_view v) {
+          if (k.size() != rep_prefix.size() + 32 || v.size() != 5) return true;
+          node_id who;
+          std::copy(k.begin() + rep_prefix.size(), k.end(), who.data.begin());
+          s->book.restore(who,
+                          (std::uint32_t{v[0]} << 24) | (std::uint32_t{v[1]} << 16) |
+                              (std::uint32_t{v[2]} << 8) | v[3],
+                          v[4] != 0);
+          ++restored;
+          return true;
+        });
+        if (!rs) throw std::runtime_error("reading the reputation book: " + rs.err().message);
+        ctx.log->info("verifier: sample {} ppm, ladder {}, {} executor reputation(s) restored",
+                      s->cfg.sample_rate_ppm, s->ladder, restored);
+        self->send(self, tick_atom::value);
+        return {
+            [self, s](tick_atom) { tick(self, s); },
+            [self, s](collect_atom) { collect(self, s); },
+            [self, s](vf_job_atom, const std::string& source, const std::string& ladder,
+                      const std::string& owner) -> caf::result<std::string> {
+              if (!storage::cid::parse(source)) return failure("source: not a CID: " + source);
+              vjob job;
+              job.id = std::to_string(now_ms()) + "-" + std::to_string(s->next_job++);
+              job.source = source;
+              job.owner = owner;
+              job.created_ms = now_ms();
+              job.ladder = s->ladder;
+              if (!ladder.empty()) {
+                auto l = media::parse_ladder(ladder);
+                if (!l) return failure("ladder: " + l.err().message);
+                job.ladder = media::ladder_spec(*l);
+              }
+              auto rp = self->make_response_promise();
+              start_job(self, s, job, rp);
+              return caf::delegated<std::string>{};
+            },
+            [s](vf_status_atom, const std::string& job_id) -> caf::result<std::string> {
+              auto j = s->jobs.find(job_id);
+              if (j == s->jobs.end()) return failure("no job " + job_id);
+              nlohmann::json out{{"job", job_id},
+                                 {"source", j->second.source},
+                                 {"owner", j->second.owner},
+                                 {"ladder", j->second.ladder},
+                                 {"duration_ms", j->second.duration_ms}};
+              std::size_t verified = 0, failed = 0;
+              auto& tasks = out["tasks"] = nlohmann::json::array();
+              for (auto& id : j->second.tasks) {
+                auto& t = s->tasks.at(id);
+                auto ph = t.v->current();
+                verified += ph == exec::phase::verified;
+                failed += ph == exec::phase::failed || ph == exec::phase::unresolved;
+                auto& outs =
+                    tasks.emplace_back(nlohmann::json{{"request", id.hex()},
+                                                      {"segment", t.input},
+                                                      {"phase", std::string(exec::to_string(ph))},
+                                                      {"attempts", t.v->attempts()},
+                                                      {"reason", t.v->reason()}})["outputs"];
+                outs = nlohmann::json::array();
+                for (auto& o : t.outputs)
+                  outs.push_back({{"name", o.name}, {"cid", o.cid}, {"size", o.size}});
+              }
+              out["segments"] = j->second.tasks.size();
+              out["verified"] = verified;
+              out["failed"] = failed;
+              out["done"] = verified + failed == j->second.tasks.size();
+              return out.dump();
+            },
+            [s](vf_receipt_atom, const std::string& hex) -> caf::result<std::string> {
+              auto id = request_id::from_hex(hex);
+              if (!id) return failure("request id: " + id.err().message);
+              auto raw = s->ctx.store->get(cf, receipt_key(*id));
+              if (!raw || !*raw) return failure("no receipt for request " + hex);
+              auto r = wire::decode_step_receipt(**raw);
+              if (!r) return failure("stored receipt: " + r.err().message);
+              return receipt_json(*r).dump();
+            },
+        };
+      },
+      {}};
 }
 
 } // namespace poe::actors

@@ -41,11 +41,15 @@ unsigned __int128 weight(const executor_info& e) {
 std::optional<node_id> pick_executor(const std::vector<executor_info>& candidates,
                                      const hash256& seed, const std::vector<node_id>& exclude) {
   // Sorted by id, so the draw does not depend on the order the caller listed them in.
-  std::vector<const executor_info*> eligible;
+  std::vector<const executor_info*> eligible, free;
   for (auto& c : candidates)
-    if (weight(c) > 0 && std::find(exclude.begin(), exclude.end(), c.id) == exclude.end())
+    if (weight(c) > 0 && c.capacity > 0 &&
+        std::find(exclude.begin(), exclude.end(), c.id) == exclude.end()) {
       eligible.push_back(&c);
+      if (c.load < c.capacity) free.push_back(&c);
+    }
   if (eligible.empty()) return std::nullopt;
+  if (!free.empty()) eligible.swap(free); // everyone busy: the task queues at the one drawn
   std::sort(eligible.begin(), eligible.end(), [](auto* a, auto* b) { return a->id < b->id; });
   unsigned __int128 total = 0;
   for (auto* e : eligible) total += weight(*e);
@@ -84,6 +88,11 @@ std::uint32_t reputation_book::record(const node_id& executor, rep_event e) {
   return s;
 }
 
+void reputation_book::restore(const node_id& executor, std::uint32_t score, bool banned) {
+  scores_[executor] = banned ? 0 : std::min(score, max);
+  if (banned) banned_[executor] = true;
+}
+
 // ---------------------------------------------------------------- verification
 
 std::string_view to_string(phase p) {
@@ -96,6 +105,19 @@ std::string_view to_string(phase p) {
     case phase::verified: return "verified";
     case phase::unresolved: return "unresolved";
     case phase::failed: return "failed";
+  }
+  return "?";
+}
+
+std::string_view to_string(rejection r) {
+  switch (r) {
+    case rejection::key_mismatch: return "key_mismatch";
+    case rejection::commitment_mismatch: return "commitment_mismatch";
+    case rejection::bad_signature: return "bad_signature";
+    case rejection::failed_checks: return "failed_checks";
+    case rejection::timed_out: return "timed_out";
+    case rejection::not_awaited: return "not_awaited";
+    case rejection::malformed: return "malformed";
   }
   return "?";
 }
@@ -174,6 +196,7 @@ verification_effects verification::on_commit(const commitment& c, poe_verifier& 
   verification_effects fx;
   if (!awaited_ || c.executor != *awaited_ ||
       (phase_ != phase::assigned && phase_ != phase::reexecuting && phase_ != phase::deciding)) {
+    fx.rejected = rejection::not_awaited;
     fx.note = "ignored: a commitment from " + c.executor.hex().substr(0, 12) +
               " that was not awaited (" + std::string(to_string(phase_)) + ")";
     return fx;
@@ -183,6 +206,9 @@ verification_effects verification::on_commit(const commitment& c, poe_verifier& 
                  : poe_check::key_mismatch;
   if (check != poe_check::valid) {
     fx.reputation.push_back({c.executor, rep_event::failed_check});
+    fx.rejected = check == poe_check::key_mismatch          ? rejection::key_mismatch
+                  : check == poe_check::commitment_mismatch ? rejection::commitment_mismatch
+                                                            : rejection::bad_signature;
     fx.note = "rejected the commitment of " + c.executor.hex().substr(0, 12) + ": " +
               std::string(to_string(check));
     return assign(executors, block_hash, std::move(fx));
@@ -248,6 +274,7 @@ verification_effects verification::on_checks(bool passed, const std::string& why
   }
   // A lazy or broken result: caught every time, the task goes to another executor.
   fx.reputation.push_back({primary_->executor, rep_event::failed_check});
+  fx.rejected = rejection::failed_checks;
   fx.note = "the outputs of " + primary_->executor.hex().substr(0, 12) +
             " fail the checks: " + why;
   primary_.reset();
@@ -277,6 +304,7 @@ verification_effects verification::on_timeout(const node_id& executor,
   verification_effects fx;
   if (!awaited_ || executor != *awaited_) return fx;
   fx.reputation.push_back({executor, rep_event::timed_out});
+  fx.rejected = rejection::timed_out;
   fx.note = "executor " + executor.hex().substr(0, 12) + " timed out: reassigned";
   return assign(executors, block_hash, std::move(fx));
 }

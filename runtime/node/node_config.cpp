@@ -75,6 +75,20 @@ node_config::node_config() {
     .add(storage_max_object_mib_, "max-object-mib", "largest file accepted, in MiB (1..1048576)")
     .add(storage_challenge_ms_, "challenge-interval-ms",
          "how often this node challenges a peer for a chunk, in ms (0: never)");
+  caf::config_option_adder{custom_options_, "execution"}.add(
+    execution_workers_, "workers", "worker threads running tasks; the capacity it registers (1..64)");
+  caf::config_option_adder{custom_options_, "verifier"}
+    .add(verifier_sample_ppm_, "sample-rate-ppm", "share of results re-executed, ppm (0..1000000)")
+    .add(verifier_timeout_ms_, "task-timeout-ms", "an executor's time for a task, ms (>= 1000)")
+    .add(verifier_segment_ms_, "segment-ms", "minimum segment length, ms (500..600000)")
+    .add(verifier_ladder_, "ladder", "default, or NAME:WxH:VKBPS:AKBPS,...")
+    .add(verifier_preset_, "preset", "x264 preset pinned in every task")
+    .add(verifier_threads_, "threads", "encoder threads pinned in every task (1..16)")
+    .add(verifier_cpu_, "cpu", "SIMD level pinned in every task: avx2 or sse2")
+    .add(verifier_gop_, "gop", "keyframe interval in frames pinned in every task (1..600)")
+    .add(verifier_audio_rate_, "audio-rate", "AAC sample rate pinned in every task")
+    .add(verifier_check_threads_, "check-threads",
+         "threads probing, splitting and checking outputs (1..16)");
   caf::config_option_adder{custom_options_, "probe"}.add<bool>(
     "crash-on-start", "fault drill: the probe role throws at start (tests the supervisor)");
 }
@@ -250,6 +264,24 @@ node_config::outcome node_config::load(std::vector<std::string> args,
     std::to_string(storage_acks_ == 0 ? storage_replicas_ : storage_acks_);
   s.role_options["storage.max-object-mib"] = std::to_string(storage_max_object_mib_);
   s.role_options["storage.challenge-interval-ms"] = std::to_string(storage_challenge_ms_);
+  auto in_range = [&](const char* key, std::size_t v, std::size_t lo, std::size_t hi) {
+    if (v < lo || v > hi)
+      problem(key, std::to_string(v) + " is not in " + std::to_string(lo) + ".." + std::to_string(hi));
+    s.role_options[key] = std::to_string(v);
+  };
+  in_range("execution.workers", execution_workers_, 1, 64);
+  in_range("verifier.sample-rate-ppm", verifier_sample_ppm_, 0, 1'000'000);
+  in_range("verifier.task-timeout-ms", verifier_timeout_ms_, 1000, 86'400'000);
+  in_range("verifier.segment-ms", verifier_segment_ms_, 500, 600'000);
+  in_range("verifier.threads", verifier_threads_, 1, 16);
+  in_range("verifier.gop", verifier_gop_, 1, 600);
+  in_range("verifier.audio-rate", verifier_audio_rate_, 8000, 96000);
+  in_range("verifier.check-threads", verifier_check_threads_, 1, 16);
+  if (verifier_cpu_ != "avx2" && verifier_cpu_ != "sse2")
+    problem("verifier.cpu", "'" + verifier_cpu_ + "' is not avx2 or sse2");
+  s.role_options["verifier.ladder"] = verifier_ladder_;
+  s.role_options["verifier.preset"] = verifier_preset_;
+  s.role_options["verifier.cpu"] = verifier_cpu_;
   if (auto st = check_settings(s, known_roles); !st) {
     std::istringstream lines(st.err().message);
     for (std::string line; std::getline(lines, line);) {
@@ -280,6 +312,7 @@ std::string node_config::help_text() const {
     opts.push_back(&o);
   auto is_poe = [](caf::string_view c) {
     for (auto g : {"node", "tls", "supervisor", "metrics", "log", "store", "net", "validator",
+                   "execution", "verifier",
                    "storage", "probe"})
       if (c == g) return true;
     return false;

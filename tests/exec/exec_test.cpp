@@ -170,6 +170,39 @@ TEST_CASE("assignment follows stake x reputation and excludes") {
   CHECK_FALSE(pick_executor(xs, seed, {key(1).id(), key(2).id(), key(3).id()}));
 }
 
+TEST_CASE("assignment goes to registered capacity: free slots first, none to capacity 0") {
+  std::vector<executor_info> xs{{key(1).id(), 100, 500'000, 2, 0},
+                                {key(2).id(), 100, 500'000, 1, 1},  // full
+                                {key(3).id(), 900, 500'000, 0, 0}}; // registered no slots
+  for (int i = 0; i < 500; ++i) {
+    auto who = pick_executor(xs, draw_seed("assign", h("c"), req(static_cast<std::uint64_t>(i)), 0), {});
+    REQUIRE(who);
+    CHECK(*who == key(1).id()); // the only one with a free slot
+  }
+  // Everyone full: the draw is among all with capacity, by weight (the task queues there).
+  xs[0].load = 2;
+  std::map<node_id, int> count;
+  for (int i = 0; i < 2000; ++i)
+    ++count[*pick_executor(xs, draw_seed("assign", h("c"), req(static_cast<std::uint64_t>(i)), 0), {})];
+  CHECK(count.size() == 2);
+  CHECK(count[key(1).id()] == Approx(1000).epsilon(0.1));
+  CHECK(count.count(key(3).id()) == 0);
+}
+
+TEST_CASE("reputation: a restored book continues where it left off") {
+  reputation_book a;
+  a.record(key(1).id(), rep_event::verified);
+  a.record(key(1).id(), rep_event::verified);
+  a.record(key(2).id(), rep_event::fraud);
+  reputation_book b;
+  b.restore(key(1).id(), a.of(key(1).id()), a.is_banned(key(1).id()));
+  b.restore(key(2).id(), a.of(key(2).id()), a.is_banned(key(2).id()));
+  CHECK(b.of(key(1).id()) == a.of(key(1).id()));
+  CHECK(b.record(key(1).id(), rep_event::verified) == a.record(key(1).id(), rep_event::verified));
+  CHECK(b.is_banned(key(2).id()));
+  CHECK(b.record(key(2).id(), rep_event::verified) == 0);
+}
+
 TEST_CASE("a task waits while no executor has stake, then starts") {
   task t;
   t.id = req(9);
@@ -288,11 +321,32 @@ TEST_CASE("bad commitments, timeouts, exhaustion and three-way disagreement") {
     auto forged = poe_commit(key(other), t.id, result); // the other executor's signature
     auto r = v.on_commit({who, result, forged}, key(other).pub(), xs, block, 1);
     CHECK(r.note.find("rejected") != std::string::npos);
+    REQUIRE(r.rejected);
+    CHECK(*r.rejected == rejection::key_mismatch);
     REQUIRE(r.dispatch_to); // reassigned to the other executor
     CHECK(*r.dispatch_to == key(other).id());
     auto ignored = v.on_commit({who, result, poe_commit(key(other == 1 ? 2 : 1), t.id, result)},
                                key(other == 1 ? 2 : 1).pub(), xs, block, 1);
     CHECK(ignored.note.find("ignored") == 0);
+    CHECK(ignored.rejected == rejection::not_awaited);
+  }
+  SECTION("a wrong commitment and a wrong signature are refused with their reasons") {
+    verification v(t, key(99).id(), 1);
+    auto who = *v.start(xs, block).dispatch_to;
+    auto& k = who == key(1).id() ? key(1) : key(2);
+    bytes result{'R'};
+    auto p = poe_commit(k, t.id, result);
+    auto wrong_poe = p;
+    wrong_poe.poe = h("not the commitment");
+    auto r = v.on_commit({who, result, wrong_poe}, k.pub(), xs, block, 1);
+    CHECK(r.rejected == rejection::commitment_mismatch);
+    auto next = *r.dispatch_to;
+    auto& k2 = next == key(1).id() ? key(1) : key(2);
+    auto p2 = poe_commit(k2, t.id, result);
+    p2.sig.back() ^= 1;
+    CHECK(v.on_commit({next, result, p2}, k2.pub(), xs, block, 1).rejected ==
+          rejection::bad_signature);
+    CHECK(to_string(rejection::bad_signature) == "bad_signature");
   }
   SECTION("timeouts reassign until no executor is left") {
     verification v(t, key(99).id(), 1);
@@ -300,6 +354,7 @@ TEST_CASE("bad commitments, timeouts, exhaustion and three-way disagreement") {
     fx = v.on_timeout(*fx.dispatch_to, xs, block);
     REQUIRE(fx.dispatch_to);
     CHECK(fx.reputation.size() == 1);
+    CHECK(fx.rejected == rejection::timed_out);
     fx = v.on_timeout(*fx.dispatch_to, xs, block);
     CHECK_FALSE(fx.dispatch_to);
     CHECK(v.current() == phase::failed);

@@ -369,6 +369,12 @@ TEST_CASE("each kind of configuration error gives its message and exit code 2") 
     {"missing config file", bin + "/poe-node --config-file=/nonexistent.ini", "does not exist"},
     {"bad strategy", node + " --supervisor.strategy=one-for-none", "supervisor.strategy"},
     {"bad log level", node + " --log.level=loud", "log.level"},
+    {"sample rate out of range", bad_file("[verifier]\nsample-rate-ppm=2000000\n"),
+     "verifier.sample-rate-ppm (set in '" + c.dir / "bad3.ini" + "'): 2000000 is not in 0..1000000"},
+    {"no workers", node + " --execution.workers=0", "execution.workers (set in command line): 0 is not in 1..64"},
+    {"unknown SIMD level", node + " --verifier.cpu=avx512", "'avx512' is not avx2 or sse2"},
+    {"mistyped verifier key", bad_file("[verifier]\nsample-rate=5\n"),
+     "unknown key 'verifier.sample-rate'"},
   };
   for (auto& r : rows) {
     INFO(r.what << ": " << r.cmd);

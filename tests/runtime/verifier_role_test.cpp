@@ -11,6 +11,7 @@
 //     on chain, no receipt names it, and every task is still verified.
 //  3. Non-media sources are refused with the reason.
 #include "poe/actors/roles.hpp"
+#include "poe/store/store.hpp"
 #include "poe/chain/genesis.hpp"
 #include "poe/chain/transaction.hpp"
 #include "poe/core/sha256.hpp"
@@ -228,6 +229,24 @@ TEST_CASE("a lying executor is caught by re-execution and slashed on chain") {
   REQUIRE(p.wait([&] { return p.executor_stake(3) < before; }, 60s));
   CHECK(p.executor_stake(1) == 10'000);
   CHECK(p.executor_stake(2) == 10'000);
+  // The reputation book is persisted (a restarted verifier restores it): the liar is banned
+  // at 0, an honest executor climbed above the initial 500'000.
+  auto rep = [&](std::size_t i) {
+    auto id = node_id::from_hex(p.h.node_id(p.ns[i]));
+    bytes k{'r', 'e', 'p', '/'};
+    k.insert(k.end(), id->data.begin(), id->data.end());
+    auto v = p.h.store_of(p.ns[0])->get("verifier", k);
+    REQUIRE(v);
+    REQUIRE(*v);
+    REQUIRE((*v)->size() == 5);
+    auto& b = **v;
+    return std::pair{(std::uint32_t{b[0]} << 24) | (std::uint32_t{b[1]} << 16) |
+                       (std::uint32_t{b[2]} << 8) | b[3],
+                     b[4] != 0};
+  };
+  CHECK(rep(3) == std::pair{std::uint32_t{0}, true});
+  auto honest = std::max(rep(1).first, rep(2).first);
+  CHECK(honest > 500'000);
 }
 
 TEST_CASE("a source that is not media is refused with the reason") {

@@ -3,7 +3,8 @@
 /// Who runs a task, and whether its result is re-run: deterministic draws from chain data, so
 /// every verifier computes the same answer and no executor can steer it.
 ///
-/// - assignment: executors are drawn at random, weighted by stake × reputation, from a seed
+/// - assignment: executors are drawn at random, weighted by stake × reputation (among those with
+///   a free slot of the capacity they registered, while any has one), from a seed
 ///   derived from the latest block hash, the request id and the attempt number (a timed-out
 ///   task is reassigned with the next attempt number, the executors tried before excluded);
 /// - sampling: a result is re-executed when a draw from the hash of the first block after its
@@ -26,6 +27,8 @@ struct executor_info {
   node_id id;
   std::uint64_t stake = 0;                ///< executor stake on chain, base units
   std::uint32_t reputation_ppm = 500'000; ///< 0 .. 1'000'000 (reputation_book)
+  std::uint32_t capacity = 1;             ///< task slots it registered (0: takes no tasks)
+  std::uint32_t load = 0;                 ///< tasks the caller has in flight there
 };
 
 /// SHA-256("poe/exec/draw/v1" ‖ purpose ‖ block_hash ‖ request_id ‖ u32 attempt).
@@ -35,8 +38,9 @@ hash256 draw_seed(std::string_view purpose, const hash256& block_hash, const req
 /// The weight of an executor: stake × reputation_ppm (0 when either is 0).
 unsigned __int128 weight(const executor_info& e);
 
-/// Draws one executor from `candidates`, weighted, skipping those in `exclude` and those of
-/// weight 0; nullopt when none is left.
+/// Draws one executor from `candidates`, weighted, skipping those in `exclude`, those of
+/// weight 0 and those of capacity 0; among the rest only those with a free slot (load <
+/// capacity) are drawn from while there is one. nullopt when none is left.
 std::optional<node_id> pick_executor(const std::vector<executor_info>& candidates,
                                      const hash256& seed, const std::vector<node_id>& exclude);
 

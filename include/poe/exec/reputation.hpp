@@ -27,6 +27,8 @@ public:
   /// Applies `e` and returns the new score.
   std::uint32_t record(const node_id& executor, rep_event e);
   bool is_banned(const node_id& executor) const { return banned_.count(executor) > 0; }
+  /// Restores a persisted entry (`score` 0..max; `banned` after proven fraud).
+  void restore(const node_id& executor, std::uint32_t score, bool banned);
 
 private:
   std::map<node_id, std::uint32_t> scores_;

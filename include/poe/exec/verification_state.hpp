@@ -60,6 +60,20 @@ struct verification_config {
   std::uint32_t max_attempts = 5;         ///< assignments of any step, in all
 };
 
+/// Why an executor's answer was not taken (the verifier counts them per reason).
+enum class rejection : std::uint8_t {
+  key_mismatch = 1,    ///< the key is not the executor's, or the proof names another node
+  commitment_mismatch, ///< PoE v1 ≠ SHA-256(request ‖ result ‖ node)
+  bad_signature,       ///< the signature over result ‖ poe does not verify
+  failed_checks,       ///< the outputs fail the kind's cheap checks
+  timed_out,           ///< no answer in time
+  not_awaited,         ///< from an executor not awaited (late, duplicate or unsolicited)
+  malformed,           ///< the answer does not decode (set by the actor, which parses it)
+};
+/// "key_mismatch", "commitment_mismatch", "bad_signature", "failed_checks", "timed_out",
+/// "not_awaited", "malformed": the metric label.
+std::string_view to_string(rejection r);
+
 /// What the actor must do after an input.
 struct verification_effects {
   std::optional<node_id> dispatch_to;      ///< send the task to this executor
@@ -67,6 +81,7 @@ struct verification_effects {
   std::optional<step_receipt> receipt;     ///< the verdict: persist and forward
   std::optional<fraud_case> fraud;         ///< send as evidence to the chain
   std::vector<std::pair<node_id, rep_event>> reputation;
+  std::optional<rejection> rejected;        ///< an answer (or its absence) was not taken
   std::string note; ///< why (a rejected commitment, a reassignment, a failure)
 };
 

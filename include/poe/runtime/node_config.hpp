@@ -59,6 +59,11 @@ private:
   std::size_t storage_replicas_ = 2, storage_acks_ = 0;
   std::size_t storage_max_object_mib_ = 4096;
   std::size_t storage_challenge_ms_ = 30'000;
+  std::size_t execution_workers_ = 1;
+  std::size_t verifier_sample_ppm_ = 50'000, verifier_timeout_ms_ = 120'000,
+              verifier_segment_ms_ = 2000, verifier_threads_ = 1, verifier_gop_ = 48,
+              verifier_audio_rate_ = 48000, verifier_check_threads_ = 1;
+  std::string verifier_ladder_ = "default", verifier_preset_ = "veryfast", verifier_cpu_ = "avx2";
 };
 
 } // namespace poe::runtime
