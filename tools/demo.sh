@@ -5,7 +5,10 @@
 # of separate poe-node processes over mutual TLS (tools/devnet), its status, what one node's
 # directory knows (poe-status) and its metrics; the chain those 4 nodes run as QBFT validators:
 # a transfer signed and submitted with poe-cli, committed, shown in its block and in both
-# accounts; a file stored with 2 replicas by the nodes' storage role and read back; a summary. The devnet keeps running; stop it with `tools/devnet down`.
+# accounts; a file stored with 2 replicas by the nodes' storage role and read back; a 6 s clip
+# transcoded into the ABR ladder by the execution roles, every segment's PoE checked and a
+# sample re-run by the verifier, receipts and renditions shown; a summary. The devnet keeps
+# running; stop it with `tools/devnet down`.
 #
 #   tools/demo.sh [BUILD_DIR]      (default: build/)
 set -euo pipefail
@@ -52,7 +55,8 @@ echo "== devnet: 4 poe-node processes on 127.0.0.1, mutual TLS, a private CA; ea
 devnet="$root/tools/devnet"
 "$devnet" down --dir "$root/devnet" >/dev/null 2>&1 || true
 rm -rf "$root"/devnet/node-*/data # a new chain each run (keys and CA are kept)
-"$devnet" up -n 4 --dir "$root/devnet" --build "$build" --roles '["validator","storage","probe"]'
+"$devnet" up -n 4 --dir "$root/devnet" --build "$build" \
+  --roles '["validator","storage","execution","verifier","probe"]'
 echo "== what node-0's directory knows (poe-status)"
 nd="$root/devnet/node-0"
 "$bin/poe-status" --target 127.0.0.1:7400 --key "$nd/node.key" --cert "$nd/node.crt" \
@@ -119,6 +123,28 @@ echo "  its first 256 KiB chunk, CID computed independently by Python as IPFS do
 cli stat "$one" | sed 's/^/  /'
 cli storage usage demo | tr -d '\n' | sed 's/^/  usage: /'; echo
 
+echo
+echo "== execution: the 4 nodes stake as executors; a 6 s 1280x720 clip (made with ffmpeg) is submitted"
+for i in 0 1 2 3; do
+  cli tx stake --key "$root/devnet/node-$i/node.key" --role executor --amount 1000 --fee 1 >/dev/null
+done
+ffmpeg -nostdin -v error -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi \
+  -i sine=frequency=440:sample_rate=48000 -t 6 -c:v libx264 -preset ultrafast -g 60 \
+  -pix_fmt yuv420p -c:a aac -shortest "$work/clip.mp4"
+job=$(cli job submit "$work/clip.mp4" --owner demo)
+echo "  job $job: split into GOP-aligned segments, one transcode task each (720p/480p/360p)"
+cli job status "$job" --wait 300 | sed 's/^/  /'
+status=$(cli job status "$job" --json)
+first=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["tasks"][0]["request"])' <<<"$status")
+echo "== poe-cli receipt show $first"
+cli receipt show "$first" | sed 's/^/  /'
+rendition=$(python3 -c 'import json,sys; print([o["cid"] for o in json.load(sys.stdin)["tasks"][0]["outputs"] if o["name"] == "720p.ts"][0])' <<<"$status")
+cli get "$rendition" -o "$work/720p.ts"
+probe=$(ffprobe -v error -select_streams v:0 -show_entries stream=codec_name,width,height,duration \
+  -of csv=p=0 "$work/720p.ts")
+echo "  its 720p rendition read back from storage; ffprobe (codec, width, height, seconds): ${probe%%$'\n'*}"
+segments=$(python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["verified"], "of", j["segments"])' <<<"$status")
+
 heights=$(for i in 0 1 2 3; do grep -o 'committed height [0-9]*' "$root/devnet/node-$i/node.log" | tail -n 1 | awk '{print $3}'; done | tr '\n' ' ')
 echo
 echo "== summary"
@@ -126,7 +152,8 @@ echo "  4 validator processes over mutual TLS; committed heights per node: $heig
 echo "  transfer $txid"
 echo "    committed at height $included (block shown above); the replay refused"
 echo "  file $file_cid (3 MB, 12 chunks) stored with 2 replicas, read back identical from node-3"
+echo "  job $job: $segments segments transcoded, PoE-checked and verified; receipts: poe-cli receipt show ID"
 echo "  look further: tools/devnet status | logs | down;  poe-cli chain status|block N|account show ID"
-echo "    poe-cli stat|get CID, poe-cli storage ls|usage|reputation"
+echo "    poe-cli stat|get CID, poe-cli storage ls|usage|reputation, poe-cli job status $job"
 echo "    (POE_NODE, POE_TLS_KEY, POE_TLS_CERT, POE_TLS_CA as above);  metrics http://127.0.0.1:9400..9403/metrics"
 echo "demo: done. The devnet keeps running (logs: tools/devnet logs; stop: tools/devnet down)."
