@@ -26,6 +26,8 @@ struct LogBlock {
   receiptCount @4 :UInt32;
   firstMs @5 :UInt64;
   lastMs @6 :UInt64;
+  workUnits @7 :UInt64;   # Σ of the receipts' work units (rent's complexity part)
+  resultBytes @8 :UInt64; # Σ of the receipts' result bytes (rent's storage part)
 }
 
 # Seed 004's header. The fixed 176/368-byte binary form is defined in docs/protocol.md;

@@ -1,5 +1,6 @@
 #include "poe/core/poe_header.hpp"
 
+#include "poe/core/byte_io.hpp"
 #include "poe/core/sha256.hpp"
 
 #include <algorithm>
@@ -61,5 +62,40 @@ status verify_header(const poe_header& h, const public_key& key, std::string_vie
 hash256 header_id(const poe_header& h) {
   return sha256::digest({header_fields(h), h.signature});
 }
+
+bytes encode_binary(const log_block& b) {
+  bytes out;
+  out.reserve(log_block_binary_size);
+  append(out, b.bpi.view());
+  append_u64_be(out, b.sequence);
+  append(out, b.prev.view());
+  append(out, b.receipts_root.view());
+  append_u32_be(out, b.receipt_count);
+  append_u64_be(out, b.first_ms);
+  append_u64_be(out, b.last_ms);
+  append_u64_be(out, b.work_units);
+  append_u64_be(out, b.result_bytes);
+  return out;
+}
+
+result<log_block> decode_binary_log_block(byte_view in) {
+  if (in.size() != log_block_binary_size)
+    return fail(errc::decode_error, "binary LogBlock must be 140 bytes, got " +
+                                        std::to_string(in.size()));
+  log_block b;
+  const auto* p = in.data();
+  std::copy_n(p, 32, b.bpi.data.begin());
+  b.sequence = get_u64_be(p + 32);
+  std::copy_n(p + 40, 32, b.prev.data.begin());
+  std::copy_n(p + 72, 32, b.receipts_root.data.begin());
+  b.receipt_count = get_u32_be(p + 104);
+  b.first_ms = get_u64_be(p + 108);
+  b.last_ms = get_u64_be(p + 116);
+  b.work_units = get_u64_be(p + 124);
+  b.result_bytes = get_u64_be(p + 132);
+  return b;
+}
+
+hash256 log_block_id(const log_block& b) { return sha256::digest(encode_binary(b)); }
 
 } // namespace poe

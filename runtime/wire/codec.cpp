@@ -250,6 +250,8 @@ bytes encode(const log_block& v) {
   b.setReceiptCount(v.receipt_count);
   b.setFirstMs(v.first_ms);
   b.setLastMs(v.last_ms);
+  b.setWorkUnits(v.work_units);
+  b.setResultBytes(v.result_bytes);
   return canonical_bytes<s::LogBlock::Builder>(msg);
 }
 
@@ -264,6 +266,8 @@ result<log_block> decode_log_block(byte_view in, const limits& lim) {
     v.receipt_count = r.getReceiptCount();
     v.first_ms = r.getFirstMs();
     v.last_ms = r.getLastMs();
+    v.work_units = r.getWorkUnits();
+    v.result_bytes = r.getResultBytes();
     return v;
   });
 }

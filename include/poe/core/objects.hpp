@@ -74,6 +74,8 @@ struct log_block {
   std::uint32_t receipt_count = 0;
   std::uint64_t first_ms = 0;
   std::uint64_t last_ms = 0;
+  std::uint64_t work_units = 0;   ///< Σ of the receipts' work units (rent's complexity)
+  std::uint64_t result_bytes = 0; ///< Σ of the receipts' result bytes (rent's storage part)
   friend bool operator==(const log_block&, const log_block&) = default;
 };
 

@@ -35,4 +35,26 @@ status verify_header(const poe_header& h, const public_key& key, std::string_vie
 /// SHA-256 of the binary header (signature included): the header's id.
 hash256 header_id(const poe_header& h);
 
+/// The fixed binary LogBlock (all integers big-endian), 140 bytes:
+///
+///     offset  size  field
+///          0    32  bpi_id
+///         32     8  sequence (u64; 0 for the BPI's first LogBlock)
+///         40    32  prev (id of the BPI's previous LogBlock; zero for the first)
+///         72    32  receipts_root (RFC 6962 root over the receipts' canonical bytes)
+///        104     4  receipt_count (u32)
+///        108     8  first_ms
+///        116     8  last_ms
+///        124     8  work_units (Σ over the receipts)
+///        132     8  result_bytes (Σ over the receipts)
+///
+/// Its SHA-256 is the LogBlock's id; a PoE header's execution_hash is the id of the LogBlock it
+/// notarizes.
+constexpr std::size_t log_block_binary_size = 140;
+bytes encode_binary(const log_block& b);
+/// Decodes exactly 140 bytes.
+result<log_block> decode_binary_log_block(byte_view in);
+/// SHA-256 of the binary LogBlock.
+hash256 log_block_id(const log_block& b);
+
 } // namespace poe

@@ -101,6 +101,11 @@ inline std::uint64_t get_u64_be(const std::uint8_t* in) {
   for (int i = 0; i < 8; ++i) v = (v << 8) | in[i];
   return v;
 }
+inline std::uint32_t get_u32_be(const std::uint8_t* in) {
+  std::uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v = (v << 8) | in[i];
+  return v;
+}
 inline void append_u64_be(bytes& out, std::uint64_t v) {
   std::uint8_t buf[8];
   put_u64_be(buf, v);
