@@ -5,7 +5,9 @@
 #include "poe/core/poe_v1.hpp"
 #include "poe/core/sha256.hpp"
 
+#include <algorithm>
 #include <cstring>
+#include <set>
 
 namespace poe::chain {
 
@@ -13,7 +15,9 @@ namespace {
 
 constexpr char magic[] = "poe/evidence/v1";
 constexpr std::size_t magic_len = sizeof(magic) - 1;
-constexpr std::uint8_t kind_equivocation = 1, kind_storage_fraud = 2, kind_executor_fraud = 3;
+constexpr std::uint8_t kind_equivocation = 1, kind_storage_fraud = 2, kind_executor_fraud = 3,
+                       kind_censorship = 4, kind_settlement = 5, kind_withheld = 6;
+constexpr std::size_t max_complaints = 256;
 constexpr std::size_t max_result_bytes = 64u << 10;
 
 void append_signed(bytes& out, const signed_result& r) {
@@ -81,6 +85,26 @@ bytes encode(const executor_fraud_evidence& e) {
   return out;
 }
 
+bytes encode(const censorship_evidence& e) {
+  auto out = header(kind_censorship, e.chain_id, e.offender_key);
+  append_u32_be(out, static_cast<std::uint32_t>(e.complaints.size()));
+  for (auto& c : e.complaints) append_blob(out, encode(c));
+  return out;
+}
+
+bytes encode(const bid_settlement& e) {
+  auto out = header(kind_settlement, e.chain_id, e.offender_key);
+  append_blob(out, encode(e.bid));
+  append_u32_be(out, e.bundle_entries);
+  return out;
+}
+
+bytes encode(const withheld_bid_evidence& e) {
+  auto out = header(kind_withheld, e.chain_id, e.offender_key);
+  append_blob(out, encode(e.bid));
+  return out;
+}
+
 bytes storage_proof_payload(const hash256& chunk_digest, const hash256& nonce,
                             const hash256& answer) {
   bytes out;
@@ -96,11 +120,39 @@ result<evidence> decode_evidence(byte_view in) {
     return fail(errc::decode_error, "not a poe evidence file (magic \"poe/evidence/v1\" missing)");
   byte_reader r{in.subspan(magic_len)};
   auto kind = r.u8();
-  if (kind != kind_equivocation && kind != kind_storage_fraud && kind != kind_executor_fraud)
+  if (kind < kind_equivocation || kind > kind_withheld)
     return fail(errc::decode_error, "unknown evidence kind " + std::to_string(kind));
   auto chain = r.take(r.u8());
   std::string chain_id(chain.begin(), chain.end());
   auto offender_key = r.blob();
+  auto finish = [&]() -> status {
+    if (!r.ok()) return fail(errc::decode_error, "evidence truncated");
+    if (!r.done()) return fail(errc::decode_error, "trailing bytes after the evidence");
+    return {};
+  };
+  if (kind == kind_censorship) {
+    censorship_evidence e{std::move(chain_id), std::move(offender_key), {}};
+    auto n = r.u32();
+    if (n == 0 || n > max_complaints)
+      return fail(errc::decode_error, "censorship: 1.." + std::to_string(max_complaints) +
+                                        " complaints expected, got " + std::to_string(n));
+    for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
+      auto c = decode_exclusion_complaint(r.blob());
+      if (!c) return fail(errc::decode_error, "complaint " + std::to_string(i) + ": " + c.err().message);
+      e.complaints.push_back(std::move(*c));
+    }
+    if (auto st = finish(); !st) return st.err();
+    return evidence{std::move(e)};
+  }
+  if (kind == kind_settlement || kind == kind_withheld) {
+    auto bid = decode_builder_bid(r.blob());
+    std::uint32_t k = kind == kind_settlement ? r.u32() : 0;
+    if (auto st = finish(); !st) return st.err();
+    if (!bid) return fail(errc::decode_error, "bid: " + bid.err().message);
+    if (kind == kind_settlement)
+      return evidence{bid_settlement{std::move(chain_id), std::move(offender_key), *bid, k}};
+    return evidence{withheld_bid_evidence{std::move(chain_id), std::move(offender_key), *bid}};
+  }
   if (kind == kind_executor_fraud) {
     executor_fraud_evidence e;
     e.chain_id = std::move(chain_id);
@@ -210,10 +262,51 @@ status verify_evidence(const executor_fraud_evidence& e) {
   return {};
 }
 
+status verify_evidence(const censorship_evidence& e) {
+  auto key = public_key::from_der(e.offender_key);
+  if (!key) return fail(errc::verify_failed, "offender key: " + key.err().message);
+  if (e.complaints.empty()) return fail(errc::verify_failed, "no complaints");
+  std::set<node_id> from;
+  auto& first = e.complaints.front();
+  for (std::size_t i = 0; i < e.complaints.size(); ++i) {
+    auto& c = e.complaints[i];
+    auto who = verify_complaint(c, e.chain_id);
+    if (!who) return fail(errc::verify_failed, "complaint " + std::to_string(i) + ": " + who.err().message);
+    if (c.proposer != key->id())
+      return fail(errc::verify_failed, "complaint " + std::to_string(i) + " is not against the offender");
+    if (c.height != first.height || c.round != first.round || c.digest != first.digest)
+      return fail(errc::verify_failed, "the complaints are not all against one proposal");
+    if (!from.insert(*who).second)
+      return fail(errc::verify_failed, "two complaints from " + who->hex().substr(0, 12));
+  }
+  return {};
+}
+
+namespace {
+status verify_bid_of(const std::string& chain_id, const bytes& offender_key, const builder_bid& bid) {
+  if (bid.builder_key != offender_key)
+    return fail(errc::verify_failed, "the bid is not the offender's");
+  if (auto who = verify_bid(bid, chain_id); !who) return who.err();
+  return {};
+}
+} // namespace
+
+status verify_evidence(const bid_settlement& e) {
+  if (e.bundle_entries == 0) return fail(errc::verify_failed, "a settlement of an empty bundle");
+  return verify_bid_of(e.chain_id, e.offender_key, e.bid);
+}
+
+status verify_evidence(const withheld_bid_evidence& e) {
+  return verify_bid_of(e.chain_id, e.offender_key, e.bid);
+}
+
 stake_role role_of(const evidence& e) {
-  if (std::holds_alternative<equivocation_evidence>(e)) return stake_role::validator;
+  if (std::holds_alternative<equivocation_evidence>(e) ||
+      std::holds_alternative<censorship_evidence>(e))
+    return stake_role::validator;
   if (std::holds_alternative<storage_fraud_evidence>(e)) return stake_role::storage;
-  return stake_role::executor;
+  if (std::holds_alternative<executor_fraud_evidence>(e)) return stake_role::executor;
+  return stake_role::builder;
 }
 
 status verify_evidence(const evidence& e) {
@@ -237,8 +330,29 @@ hash256 evidence_id(const executor_fraud_evidence& e) {
   return sha256_of({as_bytes(std::string_view("executor")), who.view(), e.request.view()});
 }
 
+hash256 evidence_id(const censorship_evidence& e) {
+  auto who = offender_of(evidence{e});
+  bytes hr;
+  append_u64_be(hr, e.complaints.empty() ? 0 : e.complaints.front().height);
+  append_u64_be(hr, e.complaints.empty() ? 0 : e.complaints.front().round);
+  return sha256_of({as_bytes(std::string_view("censorship")), who.view(), hr});
+}
+
+hash256 evidence_id(const withheld_bid_evidence& e) { return bid_id(e.bid); }
+
 std::string describe(const evidence& e) {
   auto who = offender_of(e).hex().substr(0, 12);
+  if (auto* c = std::get_if<censorship_evidence>(&e))
+    return "proposer " + who + " left out PoE headers due for inclusion at height " +
+           std::to_string(c->complaints.front().height) + " round " +
+           std::to_string(c->complaints.front().round) + " (" +
+           std::to_string(c->complaints.size()) + " complaints)";
+  if (auto* b = std::get_if<bid_settlement>(&e))
+    return "builder " + who + " pays its winning bid of " + b->bid.value.to_string() +
+           " for height " + std::to_string(b->bid.height);
+  if (auto* w = std::get_if<withheld_bid_evidence>(&e))
+    return "builder " + who + " won height " + std::to_string(w->bid.height) + " with " +
+           w->bid.value.to_string() + " and withheld its bundle";
   if (auto* q = std::get_if<equivocation_evidence>(&e))
     return "validator " + who + " equivocated: two " + std::string(qbft::to_string(q->first.type)) +
            " messages at height " + std::to_string(q->first.height) + " round " +
@@ -283,6 +397,47 @@ status check_storage_fraud(const ledger& state, const storage_fraud_evidence& e)
   return {};
 }
 
+status check_censorship(const ledger& state, const censorship_evidence& e, std::uint64_t height) {
+  auto& first = e.complaints.front();
+  if (first.height > height)
+    return fail(errc::verify_failed, "from_future: complaints of height " +
+                                       std::to_string(first.height) + " in block " +
+                                       std::to_string(height));
+  auto who = offender_of(evidence{e});
+  auto known = state.key_of(who);
+  if (!known || known->der() != e.offender_key ||
+      state.stake_of(who, stake_role::validator) == amount{})
+    return fail(errc::verify_failed, "not_a_validator: " + who.hex() + " has no validator stake");
+  auto set = state.validator_set();
+  std::size_t members = 0;
+  for (auto& c : e.complaints) {
+    auto key = public_key::from_der(c.complainer_key);
+    if (key && std::any_of(set.begin(), set.end(), [&](auto& v) { return v.id == key->id(); }))
+      ++members;
+  }
+  auto f = set.empty() ? 0 : (set.size() - 1) / 3;
+  if (members < f + 1 || members != e.complaints.size())
+    return fail(errc::verify_failed, "too_few: " + std::to_string(members) + " of " +
+                                       std::to_string(e.complaints.size()) +
+                                       " complaints from validators, f+1 = " + std::to_string(f + 1) +
+                                       " needed (and every complainer must be one)");
+  if (state.evidence_spent(evidence_id(e)))
+    return fail(errc::verify_failed, "already_punished: this proposal was punished before");
+  return {};
+}
+
+status check_bid(const ledger& state, const builder_bid& bid, std::uint64_t height) {
+  if (bid.height != height)
+    return fail(errc::verify_failed, "wrong_height: a bid for height " + std::to_string(bid.height) +
+                                       " in block " + std::to_string(height));
+  auto key = public_key::from_der(bid.builder_key);
+  auto known = key ? state.key_of(key->id()) : std::nullopt;
+  if (!known || known->der() != bid.builder_key ||
+      state.stake_of(key->id(), stake_role::builder) == amount{})
+    return fail(errc::verify_failed, "not_staked: the bidder holds no builder stake");
+  return {};
+}
+
 status check_executor_fraud(const ledger& state, const executor_fraud_evidence& e) {
   auto staked = [&](const bytes& der) {
     auto key = public_key::from_der(der);
@@ -316,13 +471,38 @@ result<evidence> check_evidence(const ledger& state, byte_view encoded, std::uin
   status st;
   if (auto* q = std::get_if<equivocation_evidence>(&*e)) st = check_equivocation(state, *q, height);
   else if (auto* f = std::get_if<storage_fraud_evidence>(&*e)) st = check_storage_fraud(state, *f);
-  else st = check_executor_fraud(state, std::get<executor_fraud_evidence>(*e));
+  else if (auto* c = std::get_if<censorship_evidence>(&*e)) st = check_censorship(state, *c, height);
+  else if (auto* b = std::get_if<bid_settlement>(&*e)) {
+    st = check_bid(state, b->bid, height);
+    auto builder = offender_of(*e);
+    if (st && state.account_of(builder).balance < b->bid.value)
+      st = fail(errc::verify_failed, "insufficient_funds: the builder cannot pay its bid of " +
+                                       b->bid.value.to_string());
+  } else if (auto* w = std::get_if<withheld_bid_evidence>(&*e)) {
+    st = check_bid(state, w->bid, height);
+    if (st && state.evidence_spent(evidence_id(*w)))
+      st = fail(errc::verify_failed, "already_punished: this withheld bid was penalized before");
+  } else
+    st = check_executor_fraud(state, std::get<executor_fraud_evidence>(*e));
   if (!st) return st.err();
   return e;
 }
 
-amount punish(ledger& state, const evidence& e) {
+amount punish(ledger& state, const evidence& e, const node_id& proposer) {
   auto who = offender_of(e);
+  if (auto* b = std::get_if<bid_settlement>(&e)) {
+    if (!state.pay_bid(who, proposer, b->bid.value)) return amount{}; // check_evidence checked
+    return b->bid.value;
+  }
+  if (auto* w = std::get_if<withheld_bid_evidence>(&e)) {
+    state.spend_evidence(evidence_id(*w));
+    return state.penalize_withheld(who, w->bid.value);
+  }
+  if (auto* c = std::get_if<censorship_evidence>(&e)) {
+    state.spend_evidence(evidence_id(*c));
+    auto slashed = state.slash(who, stake_role::validator, state.params().slash_share_ppm);
+    return slashed ? *slashed : amount{};
+  }
   auto role = role_of(e);
   auto slashed = state.slash(who, role, state.params().slash_share_ppm);
   if (role == stake_role::validator)

@@ -96,7 +96,10 @@ result<chain_params> parse_params(const json& p) {
   if (!p.is_object()) return field_error("params", "must be an object, got " + type_name(p));
   if (auto ok = check_keys(p, "params",
                            {"unbonding_blocks", "slash_share_ppm", "min_validator_stake",
-                            "max_tx_bytes", "block_interval_ms", "max_block_txs", "min_fee"});
+                            "max_tx_bytes", "block_interval_ms", "max_block_txs", "min_fee",
+                            "base_rent", "rent_per_work_unit", "rent_per_kib",
+                            "rent_validators_ppm", "rent_slashing_ppm", "rent_treasury_ppm",
+                            "inclusion_blocks", "max_block_poes", "min_builder_stake"});
       !ok)
     return ok.err();
   auto u64 = [&p](const char* key, std::uint64_t& dst) -> status {
@@ -114,14 +117,26 @@ result<chain_params> parse_params(const json& p) {
     return {};
   };
   std::uint64_t ppm = out.slash_share_ppm;
+  auto& r = out.rent;
+  std::uint64_t vppm = r.validators_ppm, sppm = r.slashing_ppm, tppm = r.treasury_ppm;
   for (auto ok :
        {u64("unbonding_blocks", out.unbonding_blocks), u64("slash_share_ppm", ppm),
         amt("min_validator_stake", out.min_validator_stake), u64("max_tx_bytes", out.max_tx_bytes),
         u64("block_interval_ms", out.block_interval_ms), u64("max_block_txs", out.max_block_txs),
-        amt("min_fee", out.min_fee)})
+        amt("min_fee", out.min_fee), amt("base_rent", r.base_rent),
+        amt("rent_per_work_unit", r.rent_per_work_unit), amt("rent_per_kib", r.rent_per_kib),
+        u64("rent_validators_ppm", vppm), u64("rent_slashing_ppm", sppm),
+        u64("rent_treasury_ppm", tppm), u64("inclusion_blocks", r.inclusion_blocks),
+        u64("max_block_poes", r.max_block_poes), amt("min_builder_stake", r.min_builder_stake)})
     if (!ok) return ok.err();
-  if (auto ok = range(ppm, 0, 1'000'000, "params.slash_share_ppm"); !ok) return ok.err();
+  for (auto [v, name] : {std::pair{ppm, "params.slash_share_ppm"},
+                         {vppm, "params.rent_validators_ppm"}, {sppm, "params.rent_slashing_ppm"},
+                         {tppm, "params.rent_treasury_ppm"}})
+    if (auto ok = range(v, 0, 1'000'000, name); !ok) return ok.err();
   out.slash_share_ppm = static_cast<std::uint32_t>(ppm);
+  r.validators_ppm = static_cast<std::uint32_t>(vppm);
+  r.slashing_ppm = static_cast<std::uint32_t>(sppm);
+  r.treasury_ppm = static_cast<std::uint32_t>(tppm);
   return out;
 }
 
@@ -133,8 +148,17 @@ status check_params(const chain_params& p) {
                         "params.min_validator_stake"),
                   range(p.max_tx_bytes, 256, 1 << 20, "params.max_tx_bytes"),
                   range(p.block_interval_ms, 50, 60'000, "params.block_interval_ms"),
-                  range(p.max_block_txs, 1, 1'000'000, "params.max_block_txs")})
+                  range(p.max_block_txs, 1, 1'000'000, "params.max_block_txs"),
+                  range(p.rent.inclusion_blocks, 1, 1'000'000, "params.inclusion_blocks"),
+                  range(p.rent.max_block_poes, 1, 100'000, "params.max_block_poes"),
+                  range(p.rent.min_builder_stake.units(), 1,
+                        std::numeric_limits<std::uint64_t>::max(), "params.min_builder_stake")})
     if (!ok) return ok.err();
+  if (std::uint64_t{p.rent.validators_ppm} + p.rent.slashing_ppm + p.rent.treasury_ppm !=
+      1'000'000)
+    return field_error("params.rent_validators_ppm",
+                       "the three rent shares (validators, slashing, treasury) must add up to "
+                       "1000000 ppm");
   return {};
 }
 
@@ -305,7 +329,16 @@ std::string to_json(const genesis& g) {
                    {"max_tx_bytes", p.max_tx_bytes},
                    {"block_interval_ms", p.block_interval_ms},
                    {"max_block_txs", p.max_block_txs},
-                   {"min_fee", p.min_fee.to_string()}};
+                   {"min_fee", p.min_fee.to_string()},
+                   {"base_rent", p.rent.base_rent.to_string()},
+                   {"rent_per_work_unit", p.rent.rent_per_work_unit.to_string()},
+                   {"rent_per_kib", p.rent.rent_per_kib.to_string()},
+                   {"rent_validators_ppm", p.rent.validators_ppm},
+                   {"rent_slashing_ppm", p.rent.slashing_ppm},
+                   {"rent_treasury_ppm", p.rent.treasury_ppm},
+                   {"inclusion_blocks", p.rent.inclusion_blocks},
+                   {"max_block_poes", p.rent.max_block_poes},
+                   {"min_builder_stake", p.rent.min_builder_stake.to_string()}};
   return doc.dump(2) + "\n";
 }
 
@@ -317,7 +350,11 @@ bytes encode(const genesis& g) {
   const auto& p = g.params;
   for (std::uint64_t v :
        {p.unbonding_blocks, std::uint64_t{p.slash_share_ppm}, p.min_validator_stake.units(),
-        p.max_tx_bytes, p.block_interval_ms, p.max_block_txs, p.min_fee.units()})
+        p.max_tx_bytes, p.block_interval_ms, p.max_block_txs, p.min_fee.units(),
+        p.rent.base_rent.units(), p.rent.rent_per_work_unit.units(), p.rent.rent_per_kib.units(),
+        std::uint64_t{p.rent.validators_ppm}, std::uint64_t{p.rent.slashing_ppm},
+        std::uint64_t{p.rent.treasury_ppm}, p.rent.inclusion_blocks, p.rent.max_block_poes,
+        p.rent.min_builder_stake.units()})
     append_u64_be(out, v);
   append_u32_be(out, g.validators.size());
   for (const auto& v : g.validators) {

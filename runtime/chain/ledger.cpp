@@ -10,6 +10,7 @@ namespace poe::chain {
 namespace {
 
 constexpr std::uint8_t slashing_pool_id = 1;
+constexpr std::uint8_t treasury_pool_id = 2;
 constexpr std::uint64_t ppm_denominator = 1'000'000;
 
 /// A credit that the supply invariant rules out from overflowing; if it ever did, the
@@ -255,9 +256,17 @@ std::vector<bytes> ledger::state_leaves() const {
   bytes pool{static_cast<std::uint8_t>(state_leaf::pool), slashing_pool_id};
   append_u64_be(pool, slashing_pool_.units());
   out.push_back(std::move(pool));
+  bytes treasury{static_cast<std::uint8_t>(state_leaf::pool), treasury_pool_id};
+  append_u64_be(treasury, treasury_.units());
+  out.push_back(std::move(treasury));
   for (const auto& id : spent_evidence_) {
     bytes l{static_cast<std::uint8_t>(state_leaf::evidence)};
     append(l, id.view());
+    out.push_back(std::move(l));
+  }
+  for (const auto& [bpi, book] : books_) {
+    auto l = leaf(state_leaf::log_book, bpi);
+    append(l, book.encode());
     out.push_back(std::move(l));
   }
   return out;
@@ -269,7 +278,7 @@ hash256 ledger::state_root() const {
 }
 
 amount ledger::total_supply() const {
-  amount sum = slashing_pool_;
+  amount sum = must_add(slashing_pool_, treasury_);
   for (const auto& [id, a] : accounts_)
     sum = must_add(sum, a.balance);
   for (const auto& [k, v] : stakes_)
@@ -301,6 +310,94 @@ std::vector<unbonding_entry> ledger::unbonding() const {
 
 bool ledger::is_jailed(const node_id& id) const {
   return jailed_.contains(id);
+}
+
+// ---------------------------------------------------------------- notarization
+
+result<amount> ledger::apply_entry(const poe_entry& e) {
+  const auto& bpi = e.header.bpi;
+  auto key = keys_.find(bpi);
+  if (key == keys_.end() || stake_of(bpi, stake_role::builder) < params_.rent.min_builder_stake ||
+      stake_of(bpi, stake_role::builder) == amount{0})
+    return fail(errc::verify_failed, "not_staked: BPI " + bpi.hex().substr(0, 12) +
+                                       " holds no builder stake");
+  if (auto st = check_entry(e, key->second, chain_id_); !st)
+    return fail(errc::verify_failed, "invalid: " + st.err().message);
+  auto book = book_of(bpi);
+  const auto& lb = e.book_block;
+  if (lb.sequence != book.size() || lb.prev != book.last())
+    return fail(errc::verify_failed, "out_of_order: LogBlock " + std::to_string(lb.sequence) +
+                                       " of BPI " + bpi.hex().substr(0, 12) + ", the book has " +
+                                       std::to_string(book.size()));
+  auto id = log_block_id(lb);
+  if (e.header.logbook_root != book.root_with(id))
+    return fail(errc::verify_failed, "bad_logbook_root: not the book's root with this LogBlock");
+  auto quote = rent_quote(params_.rent, lb);
+  if (!quote) return fail(errc::verify_failed, "rent_too_low: " + quote.err().message);
+  amount paid{e.header.rent_payment};
+  if (paid < *quote)
+    return fail(errc::verify_failed, "rent_too_low: pays " + paid.to_string() + ", the quote is " +
+                                       quote->to_string());
+  auto& acct = accounts_[bpi];
+  auto left = checked_sub(acct.balance, paid);
+  if (!left)
+    return fail(errc::verify_failed, "insufficient_funds: BPI balance " +
+                                       acct.balance.to_string() + " < rent " + paid.to_string());
+  acct.balance = *left;
+  book.append(id);
+  books_[bpi] = book;
+  return paid;
+}
+
+void ledger::distribute_rent(amount total, const node_id& proposer) {
+  if (total == amount{0}) return;
+  auto split = split_rent(params_.rent, total);
+  slashing_pool_ = must_add(slashing_pool_, split.slashing);
+  treasury_ = must_add(treasury_, split.treasury);
+  std::map<node_id, amount> weights;
+  for (auto& v : validator_set()) weights[v.id] = v.stake;
+  if (weights.empty()) { // no validator set (cannot happen on a live chain): to the treasury
+    treasury_ = must_add(treasury_, split.validators);
+    return;
+  }
+  auto remainder_to = weights.count(proposer) ? proposer : weights.begin()->first;
+  for (auto& [id, share] : share_by_weight(weights, split.validators, remainder_to)) {
+    auto& a = accounts_[id];
+    a.balance = must_add(a.balance, share);
+  }
+}
+
+status ledger::pay_bid(const node_id& builder, const node_id& proposer, amount value) {
+  auto have = account_of(builder).balance;
+  auto left = checked_sub(have, value);
+  if (!left)
+    return fail(errc::verify_failed, "insufficient_funds: builder balance " + have.to_string() +
+                                       " < bid " + value.to_string());
+  accounts_[builder].balance = *left;
+  auto& p = accounts_[proposer];
+  p.balance = must_add(p.balance, value);
+  return {};
+}
+
+amount ledger::penalize_withheld(const node_id& builder, amount value) {
+  auto& b = accounts_[builder];
+  auto from_balance = std::min(b.balance, value);
+  b.balance = amount{b.balance.units() - from_balance.units()};
+  auto rest = amount{value.units() - from_balance.units()};
+  amount from_stake;
+  if (auto it = stakes_.find({builder, stake_role::builder}); it != stakes_.end()) {
+    from_stake = std::min(it->second, rest);
+    it->second = amount{it->second.units() - from_stake.units()};
+    if (it->second == amount{0}) stakes_.erase(it);
+  }
+  auto taken = must_add(from_balance, from_stake);
+  slashing_pool_ = must_add(slashing_pool_, taken);
+  return taken;
+}
+
+log_book ledger::book_of(const node_id& bpi) const {
+  auto it = books_.find(bpi);
+  return it == books_.end() ? log_book{} : it->second;
 }
 
 std::optional<public_key> ledger::key_of(const node_id& id) const {

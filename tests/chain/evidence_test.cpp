@@ -346,7 +346,7 @@ TEST_CASE("evidence that does not hold makes its block invalid") {
   }
 }
 
-TEST_CASE("a block with PoE headers is refused until the notarization layer defines them") {
+TEST_CASE("a block whose PoE entry does not decode is refused") {
   auto state = small_ledger();
   chain_tip tip;
   auto b = build_block(state, tip, {}, id(1), 0, 1000);
@@ -354,7 +354,7 @@ TEST_CASE("a block with PoE headers is refused until the notarization layer defi
   seal_roots(b);
   auto st = execute_block(state, b);
   REQUIRE_FALSE(st);
-  CHECK(st.err().message.find("poe_headers") == 0);
+  CHECK(st.err().message.find("poe entry 0") == 0);
 }
 
 TEST_CASE("a storage node's signed wrong challenge answer slashes its storage stake once") {

@@ -265,13 +265,15 @@ TEST_CASE("the binary genesis encoding has the documented layout") {
   REQUIRE(g);
   auto enc = encode(*g);
   const std::string magic = "poe/genesis/v1";
-  REQUIRE(enc.size() == magic.size() + 2 + 8 + 7 * 8 + 4 + 2 * (2 + 44 + 8) + 4 + 2 * (32 + 8));
+  REQUIRE(enc.size() == magic.size() + 2 + 8 + 16 * 8 + 4 + 2 * (2 + 44 + 8) + 4 + 2 * (32 + 8));
   CHECK(std::string(enc.begin(), enc.begin() + 14) == magic);
   CHECK(enc[14] == 0);
   CHECK(enc[15] == 8);
   CHECK(std::string(enc.begin() + 16, enc.begin() + 24) == "poe-test");
   std::size_t at = 24;
-  for (std::uint64_t v : {20, 100000, 100, 2048, 100, 500, 1}) {
+  // The chain parameters, then the rent parameters (defaults: notary.hpp's rent_params).
+  for (std::uint64_t v : {20, 100000, 100, 2048, 100, 500, 1, 100, 1, 1, 700000, 100000, 200000,
+                          3, 1000, 1}) {
     CHECK(get_u64_be(enc.data() + at) == v);
     at += 8;
   }

@@ -37,7 +37,7 @@ def mth(leaves):
     return H(b"\x01" + mth(leaves[:k]) + mth(leaves[k:]))
 
 
-def root(accounts, stakes, unbonding, keys, jailed, pool, spent=()):
+def root(accounts, stakes, unbonding, keys, jailed, pool, spent=(), treasury=0, books=()):
     leaves = []
     for i, (bal, nonce) in accounts.items():
         leaves.append(b"\x01" + i + u64(bal) + u64(nonce))
@@ -50,8 +50,11 @@ def root(accounts, stakes, unbonding, keys, jailed, pool, spent=()):
     for i in jailed:
         leaves.append(b"\x05" + i)
     leaves.append(b"\x06\x01" + u64(pool))
+    leaves.append(b"\x06\x02" + u64(treasury))
     for e in spent:
         leaves.append(b"\x07" + e)
+    for bpi, book in books:  # book: the log book's encoding (size, last, subtree roots)
+        leaves.append(b"\x08" + bpi + book)
     return mth(sorted(leaves)).hex()
 
 

@@ -20,12 +20,31 @@
 /// (PoE v1 signatures are fixed by seed 003 and carry no chain id: the evidence names the
 /// chain, and the stake checks tie it to this chain's executors.)
 ///
+/// Kind 4, censorship (forced inclusion, seed 004): f+1 validators signed exclusion
+/// complaints against one proposal (same height, round, proposer and block digest) that left
+/// out PoE headers they had held for N blocks. Validators check every complaint's signature,
+/// that the complainers are distinct members of the validator set and at least f+1 of it, and
+/// that the offender is the proposer and a validator; its validator stake is slashed (it is
+/// not jailed), once per (proposer, height, round).
+///
+/// Kind 5, bid settlement (the PBS auction): the winning builder's signed bid for this block's
+/// height and the number k of leading PoE entries of the block that are its bundle; the block
+/// is valid only if the RFC 6962 root of those k entries is the bid's bundle hash. The bid's
+/// value moves from the builder to the block's proposer. At most one per block.
+///
+/// Kind 6, withheld bid: a builder's signed bid for this height that won the auction but whose
+/// bundle was not revealed in time. Its value is taken from the builder (balance, then builder
+/// stake) into the slashing pool — not to the proposer, who gains nothing by claiming it — once
+/// per bid.
+///
 /// Encoding: "poe/evidence/v1" (15 bytes) ‖ u8 kind ‖ u8 len ‖ chain_id ‖ u32 len ‖ offender
 /// public key (DER SPKI) ‖ then, kind 1: u32 len ‖ first ‖ u32 len ‖ second (encoded QBFT
 /// messages, qbft::encode); kind 2: nonce (32) ‖ answer (32) ‖ u32 len ‖ signature ‖
 /// u32 len ‖ chunk (1 byte .. 1 MiB); kind 3: request id (16) ‖ lie ‖ a ‖ b, each signed
 /// result being u32 len ‖ executor key (DER; the offender's for the lie) ‖ u32 len ‖ result
-/// (≤ 64 KiB) ‖ poe (32) ‖ u32 len ‖ signature.
+/// (≤ 64 KiB) ‖ poe (32) ‖ u32 len ‖ signature; kind 4: u32 n (1..256) ‖ n × (u32 len ‖
+/// encoded exclusion complaint); kind 5: u32 len ‖ encoded bid ‖ u32 k; kind 6: u32 len ‖
+/// encoded bid. For kinds 5 and 6 the offender key is the bid's builder key.
 
 #include "poe/chain/ledger.hpp"
 #include "poe/chain/qbft.hpp"
@@ -75,12 +94,36 @@ struct executor_fraud_evidence {
 bytes storage_proof_payload(const hash256& chunk_digest, const hash256& nonce,
                             const hash256& answer);
 
+/// See the file comment (kind 4). `offender_key` is the proposer's key.
+struct censorship_evidence {
+  std::string chain_id;
+  bytes offender_key;
+  std::vector<exclusion_complaint> complaints;
+};
+/// See the file comment (kind 5).
+struct bid_settlement {
+  std::string chain_id;
+  bytes offender_key; ///< the builder's key (= bid.builder_key)
+  builder_bid bid;
+  std::uint32_t bundle_entries = 0; ///< the block's first k PoE entries are the bundle
+};
+/// See the file comment (kind 6).
+struct withheld_bid_evidence {
+  std::string chain_id;
+  bytes offender_key; ///< the builder's key (= bid.builder_key)
+  builder_bid bid;
+};
+
 using evidence =
-  std::variant<equivocation_evidence, storage_fraud_evidence, executor_fraud_evidence>;
+  std::variant<equivocation_evidence, storage_fraud_evidence, executor_fraud_evidence,
+               censorship_evidence, bid_settlement, withheld_bid_evidence>;
 
 bytes encode(const equivocation_evidence& e);
 bytes encode(const storage_fraud_evidence& e);
 bytes encode(const executor_fraud_evidence& e);
+bytes encode(const censorship_evidence& e);
+bytes encode(const bid_settlement& e);
+bytes encode(const withheld_bid_evidence& e);
 result<evidence> decode_evidence(byte_view data);
 /// Builds evidence from what qbft::state reported.
 equivocation_evidence make_evidence(const std::string& chain_id, const public_key& offender,
@@ -96,9 +139,15 @@ status verify_evidence(const storage_fraud_evidence& e);
 /// Ok when the three PoE v1 proofs verify for the request under their keys, the three
 /// executors differ, a and b carry the same result and the lie another.
 status verify_evidence(const executor_fraud_evidence& e);
+/// Every complaint verifies, names the offender as proposer and the same height, round and
+/// digest; the complainers are distinct.
+status verify_evidence(const censorship_evidence& e);
+/// The bid verifies and is the offender's; k >= 1 (settlement).
+status verify_evidence(const bid_settlement& e);
+status verify_evidence(const withheld_bid_evidence& e);
 status verify_evidence(const evidence& e);
 
-/// The stake the evidence slashes: validator, storage or executor.
+/// The stake the evidence slashes: validator, storage, executor, or builder (settlements).
 stake_role role_of(const evidence& e);
 
 /// The offender's node id (SHA-256 of its key); zero when the key does not parse.
@@ -108,6 +157,10 @@ hash256 evidence_id(const storage_fraud_evidence& e);
 /// The id an executor fraud is recorded under: SHA-256("executor" ‖ offender id ‖ request),
 /// so an executor is punished once per request.
 hash256 evidence_id(const executor_fraud_evidence& e);
+/// SHA-256("censorship" ‖ proposer ‖ u64 height ‖ u64 round): a proposal is punished once.
+hash256 evidence_id(const censorship_evidence& e);
+/// The bid's id: a withheld bid is penalized once.
+hash256 evidence_id(const withheld_bid_evidence& e);
 /// One line for logs and the CLI ("validator 1a2b.. equivocated: prepare at height 7 round
 /// 0", "storage node 1a2b.. signed a wrong challenge answer for chunk digest 9f..").
 std::string describe(const evidence& e);
@@ -117,15 +170,23 @@ std::string describe(const evidence& e);
 /// are not from a later height, the offender is a validator of this chain (its recorded key
 /// is the evidence's), not already removed, and not the last member of the set. Storage
 /// fraud: the offender's recorded key is the evidence's, it has storage stake, and the
-/// evidence was not punished before. The error's message starts with the failed rule
+/// evidence was not punished before. Censorship: the offender is a validator (recorded key),
+/// the complaints are for a height <= `height`, from at least f+1 members of the current
+/// validator set, and the proposal was not punished before. Settlement and withheld bid: the
+/// bid is for `height`, its builder holds builder stake; a settlement's builder can pay it; a
+/// withheld bid was not penalized before. The error's message starts with the failed rule
 /// ("wrong_chain", "from_future", "not_a_validator", "not_staked", "witness_not_staked",
-/// "already_punished", "last_validator", or "invalid").
+/// "already_punished", "last_validator", "too_few", "wrong_height", "insufficient_funds" or
+/// "invalid").
 result<evidence> check_evidence(const ledger& state, byte_view encoded, std::uint64_t height);
 
-/// The punishment, after check_evidence: the offender loses `params.slash_share_ppm` of its
+/// The effect, after check_evidence (`proposer`: the block's, which a bid settlement pays):
+/// a settlement moves the bid's value to the proposer; a withheld bid moves it to the slashing
+/// pool (`penalize_withheld`); censorship slashes `params.slash_share_ppm` of the proposer's
+/// validator stake without jailing it; otherwise the punishment: the offender loses `params.slash_share_ppm` of its
 /// stake in the offending role (bonded and unbonding) to the slashing pool; an equivocating
 /// validator also leaves the validator set for good, a storage fraud is recorded as spent.
 /// Returns the amount slashed.
-amount punish(ledger& state, const evidence& e);
+amount punish(ledger& state, const evidence& e, const node_id& proposer = {});
 
 } // namespace poe::chain

@@ -9,10 +9,18 @@
 ///       "balances":   [ {"account": "<node id, 64 hex>", "amount": 5000}, ... ],
 ///       "params": { "unbonding_blocks": 100, "slash_share_ppm": 50000,
 ///                   "min_validator_stake": "1000", "max_tx_bytes": 4096,
-///                   "block_interval_ms": 1000, "max_block_txs": 10000, "min_fee": "0" }
+///                   "block_interval_ms": 1000, "max_block_txs": 10000, "min_fee": "0",
+///                   "base_rent": "100", "rent_per_work_unit": "1", "rent_per_kib": "1",
+///                   "rent_validators_ppm": 700000, "rent_slashing_ppm": 100000,
+///                   "rent_treasury_ppm": 200000, "inclusion_blocks": 3,
+///                   "max_block_poes": 1000, "min_builder_stake": "1" }
 ///     }
 ///
-/// Amounts (stake, amount, min_validator_stake, min_fee) are non-negative integers or
+/// The rent parameters are seed 004's rent structure (poe/chain/notary.hpp, rent_params); the
+/// three rent shares must add up to 1,000,000 ppm.
+///
+/// Amounts (stake, amount, min_validator_stake, min_fee, the rents, min_builder_stake) are
+/// non-negative integers or
 /// decimal strings of base units (strings carry the full u64 range); floats, negatives,
 /// signs and booleans are refused. Other parameters are non-negative JSON integers. Every
 /// parameter is optional (defaults in `chain_params`); unknown keys, duplicate JSON keys,
@@ -25,6 +33,7 @@
 /// order in the file does not matter; `genesis_hash` is over a canonical binary encoding,
 /// not the JSON text.
 
+#include "poe/chain/notary.hpp"
 #include "poe/core/amount.hpp"
 #include "poe/core/keys.hpp"
 #include "poe/core/types.hpp"
@@ -53,6 +62,8 @@ struct chain_params {
   std::uint64_t max_block_txs = 10'000;
   /// Least fee of a transaction.
   amount min_fee{0};
+  /// Rent, its shares and forced inclusion (notary.hpp).
+  rent_params rent;
   friend bool operator==(const chain_params&, const chain_params&) = default;
 };
 

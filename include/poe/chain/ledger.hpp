@@ -17,7 +17,7 @@
 ///
 /// Supply: genesis mints the balances and the validators' stake (as validator-role stake)
 /// out of nothing; nothing mints afterwards. Every transition conserves
-/// `total_supply() = Σ balances + Σ stakes + Σ unbonding + slashing pool`, which therefore
+/// `total_supply() = Σ balances + Σ stakes + Σ unbonding + slashing pool + treasury`, which therefore
 /// always equals `minted()` and fits in 64 bits.
 ///
 /// Transitions (`apply` is atomic: a refused transaction changes nothing):
@@ -40,12 +40,24 @@
 ///     unbonding  0x03 ‖ id (32) ‖ role u8 ‖ release_height u64 ‖ amount u64    50 bytes
 ///     key        0x04 ‖ id (32) ‖ u16 len ‖ DER SPKI
 ///     jailed     0x05 ‖ id (32)                                                 33 bytes
-///     pool       0x06 ‖ pool u8 (1 = slashing) ‖ amount u64                     10 bytes
+///     pool       0x06 ‖ pool u8 (1 = slashing, 2 = treasury) ‖ amount u64        10 bytes
 ///     evidence   0x07 ‖ evidence id (32)                                        33 bytes
+///     log book   0x08 ‖ bpi id (32) ‖ log_book::encode() (size, last, subtrees)
 ///
-/// The pool leaf is always present; the others exist for each non-empty item.
+/// The two pool leaves are always present; the others exist for each non-empty item.
+///
+/// Notarization (seed 004; poe/chain/notary.hpp): `apply_entry` takes a PoE entry of a block —
+/// the BPI (a builder) holds builder stake, the entry checks (signature, LogBlock id), its
+/// LogBlock continues the BPI's log book (sequence, prev) and the header's logbook_root is
+/// the book's root with it, rent_payment >= rent_quote, and the BPI's balance pays
+/// rent_payment. `distribute_rent` moves a block's collected rent: the validators' share to
+/// the validators by stake (remainder to the proposer), the rest to the slashing pool and the
+/// treasury. `pay_bid` moves a winning builder bid from the builder to the proposer;
+/// `penalize_withheld` moves a withheld bid's value from the builder (balance first, then
+/// builder stake) to the slashing pool. None of them mints: the supply stays `minted()`.
 
 #include "poe/chain/genesis.hpp"
+#include "poe/chain/notary.hpp"
 #include "poe/chain/transaction.hpp"
 
 #include <map>
@@ -86,6 +98,7 @@ enum class state_leaf : std::uint8_t {
   jailed = 5,
   pool = 6,
   evidence = 7,
+  log_book = 8,
 };
 
 class ledger {
@@ -127,7 +140,7 @@ public:
   /// The leaves of the state root, in order (for proofs and the reference test).
   std::vector<bytes> state_leaves() const;
 
-  /// Σ balances + Σ stakes + Σ unbonding + slashing pool.
+  /// Σ balances + Σ stakes + Σ unbonding + slashing pool + treasury.
   amount total_supply() const;
   /// What genesis minted; equals total_supply() after every transition.
   amount minted() const { return minted_; }
@@ -139,6 +152,25 @@ public:
   std::vector<unbonding_entry> unbonding() const;
   amount slashing_pool() const { return slashing_pool_; }
   bool is_jailed(const node_id& id) const;
+  // -- notarization -------------------------------------------------------------------------
+
+  /// Applies one PoE entry of block `height` (class comment): returns the rent it paid, or
+  /// the rule it broke ("not_staked", "invalid", "out_of_order", "bad_logbook_root",
+  /// "rent_too_low", "insufficient_funds"); a refused entry changes nothing.
+  result<amount> apply_entry(const poe_entry& e);
+  /// The block's rent split (split_rent): validators by stake (floor, remainder to
+  /// `proposer`, or to the first validator when the proposer is not in the set), the slashing
+  /// pool, the treasury. Debits nothing: the rent was taken from the BPIs by apply_entry.
+  void distribute_rent(amount total, const node_id& proposer);
+  /// `value` from `builder`'s balance to `proposer`'s; insufficient_funds when it cannot pay.
+  status pay_bid(const node_id& builder, const node_id& proposer, amount value);
+  /// Up to `value` from `builder`'s balance, the rest (as far as it goes) from its builder
+  /// stake, into the slashing pool. Returns what was taken.
+  amount penalize_withheld(const node_id& builder, amount value);
+  /// The BPI's log book (empty when it has none).
+  log_book book_of(const node_id& bpi) const;
+  amount treasury() const { return treasury_; }
+
   /// Records punished fraud evidence by its id; false when it was recorded before.
   bool spend_evidence(const hash256& id);
   bool evidence_spent(const hash256& id) const { return spent_evidence_.contains(id); }
@@ -159,6 +191,8 @@ private:
   std::set<node_id> jailed_;
   std::set<hash256> spent_evidence_;
   amount slashing_pool_;
+  amount treasury_;
+  std::map<node_id, log_book> books_;
   amount minted_;
 };
 
