@@ -548,3 +548,132 @@ TEST_CASE("rent conservation over 10,000 simulated blocks") {
   CHECK(refused > 10);
   CHECK(c.state.treasury() > amount{0});
 }
+
+// ------------------------------------------------------------------------------ builder
+// 11. The builder cuts LogBlocks by size and age, chains them, prices the headers at the quote
+//     plus its priority; refuses a receipt twice.
+// 12. A receipt proof verifies offline against the validators' keys; a tampered receipt,
+//     entry, block or too few seals fail, each naming the broken link.
+
+#include "poe/chain/log_builder.hpp"
+#include "poe/chain/qbft.hpp"
+
+TEST_CASE("the builder cuts, chains and prices LogBlocks") {
+  rent_params p;
+  log_builder b(key(10), chain_name, p, builder_config{3, 500, 9});
+  auto receipt = [](int i, std::uint64_t at) {
+    receipt_in r;
+    r.request.data[0] = static_cast<std::uint8_t>(i);
+    r.encoded = bytes{'r', 'e', 'c', static_cast<std::uint8_t>(i)};
+    r.work_units = 10;
+    r.result_bytes = 1000;
+    r.verified_ms = at;
+    return r;
+  };
+  CHECK(b.add(receipt(1, 1000)));
+  CHECK_FALSE(b.add(receipt(1, 1000)));
+  CHECK(b.add(receipt(2, 1100)));
+  CHECK_FALSE(b.poll(1400)); // 2 pending, the oldest 400 ms old
+  auto first = b.poll(1500); // by age
+  REQUIRE(first);
+  CHECK(first->receipts.size() == 2);
+  CHECK(first->entry.book_block.sequence == 0);
+  CHECK(first->entry.header.rent_payment == 100 + 20 + 2 + 9);
+  CHECK(check_entry(first->entry, key(10).pub(), chain_name));
+  for (int i = 3; i <= 6; ++i) b.add(receipt(i, 2000));
+  auto second = b.poll(2000); // by size: 3 of the 4
+  REQUIRE(second);
+  CHECK(second->receipts.size() == 3);
+  CHECK(second->entry.book_block.prev == log_block_id(first->entry.book_block));
+  CHECK(b.pending() == 1);
+  CHECK(b.book().size() == 2);
+  CHECK(second->entry.header.logbook_root == b.book().root());
+  CHECK(second->entry.book_block.receipts_root == merkle::root_of(second->receipts));
+}
+
+TEST_CASE("a receipt proof verifies offline and a tampered one fails") {
+  notary_chain c;
+  auto p = c.state.params().rent;
+  log_builder builder(key(10), chain_name, p, builder_config{8, 0, 0});
+  for (int i = 0; i < 5; ++i) {
+    receipt_in r;
+    r.request.data[0] = static_cast<std::uint8_t>(i);
+    r.encoded = bytes{'r', static_cast<std::uint8_t>(i)};
+    r.work_units = 3;
+    r.verified_ms = 10;
+    builder.add(r);
+  }
+  auto sealed = builder.poll(10);
+  REQUIRE(sealed);
+  block_notary n;
+  n.held = {encode(c.bpis.at(11).next(p)), encode(sealed->entry)};
+  auto b = c.build(n);
+  REQUIRE(b.poe_headers.size() == 2);
+  auto height = b.header.height;
+  c.commit(b);
+  // The decision: seals of the 4 validators over (height, round 0, block id).
+  qbft::decision d;
+  d.height = height;
+  d.round = 0;
+  d.digest = block_id(b);
+  d.block = encode(b);
+  std::vector<public_key> validators;
+  for (int i = 0; i < 4; ++i) {
+    validators.push_back(key(i).pub());
+    d.seals.push_back({id(i), sign_in_domain(key(i), chain_name, msg_type::commit_seal,
+                                             qbft::seal_payload(height, 0, d.digest))});
+  }
+  std::vector<hash256> leaves;
+  for (auto& r : sealed->receipts) leaves.push_back(merkle::leaf_hash(r));
+  receipt_proof proof;
+  proof.receipt = sealed->receipts[3];
+  proof.in_log_block = *merkle::prove(leaves, 3);
+  proof.entry = sealed->entry;
+  proof.bpi_key = key(10).pub().der();
+  proof.height = height;
+  proof.decision = qbft::encode(d);
+  auto back = decode_receipt_proof(encode(proof));
+  REQUIRE(back);
+  auto facts = verify_receipt_proof(*back, chain_name, validators);
+  REQUIRE(facts);
+  CHECK(facts->entry_index == 1);
+  CHECK(facts->seals_valid == 4);
+  CHECK(facts->block_id == block_id(b));
+  auto broken = [&](receipt_proof q, const std::string& link) {
+    INFO(link);
+    auto r = verify_receipt_proof(q, chain_name, validators);
+    REQUIRE_FALSE(r);
+    CHECK(r.err().message.find(link) == 0);
+  };
+  auto q = proof;
+  q.receipt.back() ^= 1;
+  broken(q, "receipt:");
+  q = proof;
+  q.entry.header.rent_payment += 1;
+  broken(q, "PoE header:");
+  q = proof;
+  q.bpi_key = key(11).pub().der();
+  broken(q, "PoE header:");
+  auto other = d;
+  other.seals.resize(2); // 2 of 4: below the quorum of 3
+  q = proof;
+  q.decision = qbft::encode(other);
+  broken(q, "block: 2 valid commit seals");
+  q = proof;
+  q.height = height + 1;
+  broken(q, "block:");
+  auto elsewhere = b;
+  elsewhere.poe_headers.erase(elsewhere.poe_headers.begin() + 1);
+  seal_roots(elsewhere);
+  auto d2 = d;
+  d2.block = encode(elsewhere);
+  d2.digest = block_id(elsewhere);
+  d2.seals.clear();
+  for (int i = 0; i < 4; ++i)
+    d2.seals.push_back({id(i), sign_in_domain(key(i), chain_name, msg_type::commit_seal,
+                                              qbft::seal_payload(height, 0, d2.digest))});
+  q = proof;
+  q.decision = qbft::encode(d2);
+  broken(q, "block: the PoE entry is not in the block");
+  CHECK_FALSE(decode_receipt_proof(bytes{1, 2, 3}));
+}

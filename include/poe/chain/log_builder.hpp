@@ -1,0 +1,104 @@
+#pragma once
+/// @file
+/// The builder's aggregation logic, pure (no CAF, no store, no clock: time is an input).
+/// Step receipts (their canonical bytes, with the figures rent needs) are grouped into
+/// LogBlocks of this BPI — cut when `max_receipts` are pending or the oldest has waited
+/// `max_age_ms` — each chained into the BPI's log book and notarized by a signed PoE header
+/// whose rent_payment is the rent quote plus the configured priority.
+///
+/// A `receipt_proof` ties one receipt to a finalized block: the receipt's audit path to the
+/// LogBlock's receipts_root, the PoE entry (header + LogBlock, execution_hash = LogBlock id),
+/// the BPI's key, and the finalized block (encoded, with its commit seals) whose poe_headers
+/// hold the entry. `verify_receipt_proof` checks every link offline against validator keys.
+#include "poe/chain/block.hpp"
+#include "poe/chain/notary.hpp"
+#include "poe/core/merkle.hpp"
+
+#include <deque>
+#include <optional>
+#include <set>
+#include <vector>
+
+namespace poe::chain {
+
+/// A verified step receipt as the builder takes it.
+struct receipt_in {
+  request_id request;
+  bytes encoded; ///< the receipt's canonical bytes (the Merkle leaf)
+  std::uint64_t work_units = 0;
+  std::uint64_t result_bytes = 0;
+  std::uint64_t verified_ms = 0;
+};
+
+struct builder_config {
+  std::uint32_t max_receipts = 64;   ///< a LogBlock is cut at this many receipts
+  std::uint64_t max_age_ms = 1000;   ///< ... or when the oldest pending one is this old
+  std::uint64_t priority = 0;        ///< rent paid above the quote (inclusion priority)
+};
+
+/// A LogBlock made, with its header and the receipts it holds (the witness).
+struct sealed_log_block {
+  poe_entry entry;
+  std::vector<bytes> receipts; ///< canonical bytes, in leaf order
+  std::vector<request_id> requests;
+};
+
+class log_builder {
+public:
+  /// `book`: this BPI's log book as far as LogBlocks were made before (restart).
+  log_builder(private_key key, std::string chain_id, rent_params rent, builder_config cfg,
+              log_book book = {});
+  const node_id& bpi() const { return key_.id(); }
+  const log_book& book() const { return book_; }
+  std::size_t pending() const { return pending_.size(); }
+  /// Queues a receipt; false for a request already queued or sealed by this builder.
+  bool add(receipt_in r);
+  /// Seals a LogBlock when one is due at `now_ms` (size or age); nullopt otherwise.
+  std::optional<sealed_log_block> poll(std::uint64_t now_ms);
+  /// Seals whatever is pending (nullopt when nothing is).
+  std::optional<sealed_log_block> flush(std::uint64_t now_ms);
+  /// Forgets a request id (so the set of seen ids stays bounded by the caller's retention).
+  void forget(const request_id& r) { seen_.erase(r); }
+
+private:
+  sealed_log_block seal(std::size_t n, std::uint64_t now_ms);
+  private_key key_;
+  std::string chain_id_;
+  rent_params rent_;
+  builder_config cfg_;
+  log_book book_;
+  std::deque<receipt_in> pending_;
+  std::set<request_id> seen_;
+};
+
+/// See the file comment. Encoding (integers big-endian, blobs u32 len ‖ bytes):
+///
+///     "poe/receipt-proof/v1" ‖ blob(receipt) ‖ u64 leaf index ‖ u64 leaf count ‖
+///     u32 n ‖ n × hash (receipt path) ‖ blob(PoE entry) ‖ blob(BPI key DER) ‖
+///     u64 height ‖ blob(finalized block: qbft::encode(decision) — round, seals, block)
+struct receipt_proof {
+  bytes receipt;
+  merkle::inclusion_proof in_log_block;
+  poe_entry entry;
+  bytes bpi_key;
+  std::uint64_t height = 0;
+  bytes decision;
+};
+bytes encode(const receipt_proof& p);
+result<receipt_proof> decode_receipt_proof(byte_view in);
+
+/// What a verified proof establishes.
+struct proof_facts {
+  hash256 block_id;
+  std::uint64_t height = 0;
+  std::size_t entry_index = 0; ///< in the block's poe_headers
+  std::size_t seals_valid = 0; ///< distinct validators of `validators` whose seal verifies
+};
+/// Checks: the receipt's path leads to the LogBlock's receipts_root; the entry passes
+/// check_entry under the BPI key; the block decodes, is at `height`, is for `chain_id` and
+/// holds the entry among its poe_headers (its poe_root recomputed); a quorum (⌈2n/3⌉) of
+/// `validators` sealed (height, round, block id). Each failure names the link that broke.
+result<proof_facts> verify_receipt_proof(const receipt_proof& p, std::string_view chain_id,
+                                         const std::vector<public_key>& validators);
+
+} // namespace poe::chain

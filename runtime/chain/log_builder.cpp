@@ -1,0 +1,162 @@
+#include "poe/chain/log_builder.hpp"
+
+#include "poe/chain/qbft.hpp"
+#include "poe/core/byte_io.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace poe::chain {
+
+log_builder::log_builder(private_key key, std::string chain_id, rent_params rent,
+                         builder_config cfg, log_book book)
+    : key_(std::move(key)), chain_id_(std::move(chain_id)), rent_(rent), cfg_(cfg),
+      book_(std::move(book)) {
+  cfg_.max_receipts = std::max<std::uint32_t>(1, cfg_.max_receipts);
+}
+
+bool log_builder::add(receipt_in r) {
+  if (!seen_.insert(r.request).second) return false;
+  pending_.push_back(std::move(r));
+  return true;
+}
+
+std::optional<sealed_log_block> log_builder::poll(std::uint64_t now_ms) {
+  if (pending_.empty()) return std::nullopt;
+  if (pending_.size() >= cfg_.max_receipts) return seal(cfg_.max_receipts, now_ms);
+  auto oldest = pending_.front().verified_ms;
+  if (now_ms >= oldest && now_ms - oldest >= cfg_.max_age_ms) return seal(pending_.size(), now_ms);
+  return std::nullopt;
+}
+
+std::optional<sealed_log_block> log_builder::flush(std::uint64_t now_ms) {
+  if (pending_.empty()) return std::nullopt;
+  return seal(std::min<std::size_t>(pending_.size(), cfg_.max_receipts), now_ms);
+}
+
+sealed_log_block log_builder::seal(std::size_t n, std::uint64_t now_ms) {
+  sealed_log_block out;
+  auto& b = out.entry.book_block;
+  b.bpi = key_.id();
+  b.sequence = book_.size();
+  b.prev = book_.last();
+  b.first_ms = ~std::uint64_t{0};
+  for (std::size_t i = 0; i < n; ++i) {
+    auto& r = pending_.front();
+    b.first_ms = std::min(b.first_ms, r.verified_ms);
+    b.last_ms = std::max(b.last_ms, r.verified_ms);
+    // Sums saturate instead of wrapping (a LogBlock of absurd figures is still priced high).
+    b.work_units = b.work_units > ~std::uint64_t{0} - r.work_units ? ~std::uint64_t{0}
+                                                                   : b.work_units + r.work_units;
+    b.result_bytes = b.result_bytes > ~std::uint64_t{0} - r.result_bytes
+                       ? ~std::uint64_t{0}
+                       : b.result_bytes + r.result_bytes;
+    out.receipts.push_back(std::move(r.encoded));
+    out.requests.push_back(r.request);
+    pending_.pop_front();
+  }
+  b.receipt_count = static_cast<std::uint32_t>(out.receipts.size());
+  b.receipts_root = merkle::root_of(out.receipts);
+  auto id = log_block_id(b);
+  auto& h = out.entry.header;
+  h.logbook_root = book_.root_with(id);
+  h.execution_hash = id;
+  h.timestamp = std::max(now_ms, b.last_ms);
+  auto quote = rent_quote(rent_, b);
+  auto rent = quote ? quote->units() : ~std::uint64_t{0};
+  h.rent_payment = rent > ~std::uint64_t{0} - cfg_.priority ? ~std::uint64_t{0} : rent + cfg_.priority;
+  sign_header(h, key_, chain_id_);
+  book_.append(id);
+  return out;
+}
+
+// ------------------------------------------------------------------------------ proofs
+
+namespace {
+constexpr char proof_magic[] = "poe/receipt-proof/v1";
+constexpr std::size_t proof_magic_len = sizeof(proof_magic) - 1;
+constexpr std::size_t max_path = 64;
+} // namespace
+
+bytes encode(const receipt_proof& p) {
+  bytes out(proof_magic, proof_magic + proof_magic_len);
+  append_blob(out, p.receipt);
+  append_u64_be(out, p.in_log_block.index);
+  append_u64_be(out, p.in_log_block.tree_size);
+  append_u32_be(out, static_cast<std::uint32_t>(p.in_log_block.path.size()));
+  for (auto& h : p.in_log_block.path) append(out, h.view());
+  append_blob(out, encode(p.entry));
+  append_blob(out, p.bpi_key);
+  append_u64_be(out, p.height);
+  append_blob(out, p.decision);
+  return out;
+}
+
+result<receipt_proof> decode_receipt_proof(byte_view in) {
+  if (in.size() < proof_magic_len || std::memcmp(in.data(), proof_magic, proof_magic_len) != 0)
+    return fail(errc::decode_error, "not a receipt proof (magic \"poe/receipt-proof/v1\" missing)");
+  byte_reader r{in.subspan(proof_magic_len)};
+  receipt_proof p;
+  p.receipt = r.blob();
+  p.in_log_block.index = r.u64();
+  p.in_log_block.tree_size = r.u64();
+  auto n = r.u32();
+  if (n > max_path) return fail(errc::decode_error, "a receipt path of " + std::to_string(n) + " hashes");
+  for (std::uint32_t i = 0; i < n && r.ok(); ++i) p.in_log_block.path.push_back(r.fixed<hash256>());
+  auto entry = r.blob();
+  p.bpi_key = r.blob();
+  p.height = r.u64();
+  p.decision = r.blob();
+  if (!r.done()) return fail(errc::decode_error, "receipt proof truncated or with trailing bytes");
+  auto e = decode_poe_entry(entry);
+  if (!e) return fail(errc::decode_error, "PoE entry: " + e.err().message);
+  p.entry = std::move(*e);
+  return p;
+}
+
+result<proof_facts> verify_receipt_proof(const receipt_proof& p, std::string_view chain_id,
+                                         const std::vector<public_key>& validators) {
+  auto broken = [](const std::string& why) { return fail(errc::verify_failed, why); };
+  auto& lb = p.entry.book_block;
+  if (p.in_log_block.tree_size != lb.receipt_count)
+    return broken("receipt: the path is for " + std::to_string(p.in_log_block.tree_size) +
+                  " receipts, the LogBlock holds " + std::to_string(lb.receipt_count));
+  if (!merkle::verify(p.in_log_block, merkle::leaf_hash(p.receipt), lb.receipts_root))
+    return broken("receipt: its path does not lead to the LogBlock's receipts_root");
+  auto key = public_key::from_der(p.bpi_key);
+  if (!key) return broken("BPI key: " + key.err().message);
+  if (auto st = check_entry(p.entry, *key, chain_id); !st)
+    return broken("PoE header: " + st.err().message);
+  auto d = qbft::decode_decision(p.decision, p.height);
+  if (!d) return broken("block: " + d.err().message);
+  auto b = decode_block(d->block);
+  if (!b) return broken("block: " + b.err().message);
+  if (b->header.chain_id != chain_id || b->header.height != p.height)
+    return broken("block: not block " + std::to_string(p.height) + " of chain '" +
+                  std::string(chain_id) + "'");
+  auto check = *b;
+  seal_roots(check);
+  if (check.header.poe_root != b->header.poe_root)
+    return broken("block: its poe_root is not the root of its PoE entries");
+  auto raw = encode(p.entry);
+  auto at = std::find(b->poe_headers.begin(), b->poe_headers.end(), raw);
+  if (at == b->poe_headers.end()) return broken("block: the PoE entry is not in the block");
+  proof_facts f;
+  f.block_id = d->digest;
+  f.height = p.height;
+  f.entry_index = static_cast<std::size_t>(at - b->poe_headers.begin());
+  std::set<node_id> ok;
+  for (auto& [who, seal] : d->seals)
+    for (auto& v : validators)
+      if (v.id() == who && qbft::verify_seal(v, std::string(chain_id), p.height, d->round, d->digest, seal))
+        ok.insert(who);
+  f.seals_valid = ok.size();
+  auto quorum = (2 * validators.size() + 2) / 3;
+  if (validators.empty() || ok.size() < quorum)
+    return broken("block: " + std::to_string(ok.size()) + " valid commit seals of the " +
+                  std::to_string(validators.size()) + " validators given, " +
+                  std::to_string(quorum) + " needed");
+  return f;
+}
+
+} // namespace poe::chain
