@@ -49,10 +49,10 @@ runtime::role_registry builtin_roles() {
   r.add(storage_role());
   r.add(execution_role());
   r.add(verifier_role());
+  r.add(builder_role());
   auto later = [&](const char* name, const char* summary, const char* issue) {
     r.add({name, summary, {}, std::string("not in this build yet (arrives with ") + issue + ")"});
   };
-  later("builder", "receipts to LogBlocks to PoE headers, PBS bids", "the notarization issue");
   later("rent", "inclusion pricing and reward pools", "the notarization issue");
   later("channel", "viewer payment channels", "a later issue");
   later("gateway", "HTTP ingest and playback", "a later issue");

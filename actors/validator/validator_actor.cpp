@@ -25,7 +25,9 @@
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <set>
 #include <stdexcept>
+#include <tuple>
 
 namespace poe::actors {
 
@@ -74,6 +76,19 @@ struct vstate {
   std::uint64_t transactions = 0;                    // in the chain, since genesis
   std::vector<std::vector<std::uint8_t>> outbox;     // accepted, not yet gossiped
   std::uint64_t asked = 0;                           // last height asked for by block sync
+  // Notarization: valid PoE entries held for inclusion (forced after N blocks), when each was
+  // first seen (for the inclusion latency), complaints received per proposal, and the
+  // complaints this validator owes for a proposal it refused.
+  inclusion_tracker held;
+  std::map<hash256, std::chrono::steady_clock::time_point> seen_at;
+  std::map<std::tuple<std::uint64_t, std::uint64_t, node_id, hash256>,
+           std::map<node_id, exclusion_complaint>> complaints;
+  std::vector<exclusion_complaint> owed;
+  std::set<hash256> punished_proposals;
+  std::shared_ptr<metrics::gauge> held_g, treasury_g, slashing_pool_g, builders_g;
+  std::shared_ptr<metrics::counter> poe_included, poe_rejected, rent_c, complaints_c;
+  std::shared_ptr<metrics::histogram> inclusion_blocks, inclusion_seconds;
+  std::map<node_id, std::uint64_t> builder_last_height; // BPI → last height it had an entry in
   std::shared_ptr<metrics::gauge> height_g, round_g, mempool_g;
   std::shared_ptr<metrics::counter> round_changes, evidence_c, commits, slashes;
   std::shared_ptr<metrics::histogram> commit_latency;
@@ -91,6 +106,8 @@ struct vstate {
     append(out, k);
     return out;
   }
+
+  std::uint64_t book_size(const node_id& bpi) const { return state.book_of(bpi).size(); }
 
   qbft::validator_set validators() const {
     std::vector<public_key> keys;
@@ -170,6 +187,32 @@ bool finalize(vstate& s, const qbft::decision& d, bool persist = true) {
   s.state = std::move(*next);
   s.tip = tip_of(*b);
   s.pool.prune(s.state);
+  for (auto& raw : b->poe_headers)
+    if (auto e = decode_poe_entry(raw)) {
+      auto id = entry_id(*e);
+      s.builder_last_height[e->header.bpi] = d.height;
+      if (s.poe_included) s.poe_included->inc();
+      if (s.rent_c) s.rent_c->inc(static_cast<double>(e->header.rent_payment));
+      if (auto since = s.held.since(id); since && s.inclusion_blocks)
+        s.inclusion_blocks->observe(static_cast<double>(d.height - *since));
+      if (auto it = s.seen_at.find(id); it != s.seen_at.end()) {
+        if (s.inclusion_seconds)
+          s.inclusion_seconds->observe(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - it->second).count());
+        s.seen_at.erase(it);
+      }
+    }
+  s.held.prune([&s](const node_id& bpi) { return s.book_size(bpi); });
+  for (auto it = s.seen_at.begin(); it != s.seen_at.end();)
+    it = s.held.holds(it->first) ? std::next(it) : s.seen_at.erase(it);
+  if (s.held_g) s.held_g->set(static_cast<double>(s.held.size()));
+  if (s.treasury_g) s.treasury_g->set(static_cast<double>(s.state.treasury().units()));
+  if (s.slashing_pool_g) s.slashing_pool_g->set(static_cast<double>(s.state.slashing_pool().units()));
+  if (s.builders_g) {
+    std::size_t active = 0;
+    for (auto& [bpi, h] : s.builder_last_height) active += h + 100 >= d.height;
+    s.builders_g->set(static_cast<double>(active));
+  }
   // Pending evidence the new state no longer takes (punished in this block) is dropped.
   for (auto it = s.evidence.begin(); it != s.evidence.end();)
     it = check_evidence(s.state, it->second, s.tip.height + 1) ? std::next(it)
@@ -206,7 +249,18 @@ std::string add_evidence(caf::event_based_actor* self, vstate& s, const bytes& r
   return "accepted " + who.hex();
 }
 
+void take_complaint(caf::event_based_actor* self, vstate& s, const exclusion_complaint& c);
+
 void apply_effects(caf::event_based_actor* self, vstate& s, qbft::effects fx) {
+  // Complaints owed for a proposal refused for leaving out due headers (valid_block set them).
+  auto owed = std::move(s.owed);
+  s.owed.clear();
+  for (auto& c : owed) {
+    auto wire = encode(c);
+    for (auto& [node, h] : s.peers)
+      if (node != s.ctx.node_id) self->send<high>(h, complaint_atom::value, wire);
+    take_complaint(self, s, c);
+  }
   for (auto& m : fx.broadcast) {
     if (m.type == qbft::kind::prepare || m.type == qbft::kind::commit) {
       auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
@@ -231,14 +285,78 @@ void apply_effects(caf::event_based_actor* self, vstate& s, qbft::effects fx) {
     std::vector<bytes> evidence;
     for (auto& [who, raw] : s.evidence)
       evidence.push_back(raw);
+    block_notary notary;
+    auto size_of = [&s](const node_id& bpi) { return s.book_size(bpi); };
+    for (auto& e : s.held.includable(size_of, s.gen.params.rent.max_block_poes))
+      notary.held.push_back(encode(e));
     auto b = build_block(s.state, s.tip, txs, s.cons->id(), s.cons->round(), now_ms(), evidence,
-                         &s.verified);
+                         &s.verified, &notary);
     apply_effects(self, s, s.cons->propose(encode(b)));
   }
   if (fx.decided && finalize(s, *fx.decided)) {
     auto interval = std::chrono::milliseconds(s.gen.params.block_interval_ms);
     self->delayed_send<high>(self, interval, vnext_atom::value);
   }
+}
+
+/// Collects complaints per proposal; f+1 from distinct validators become censorship evidence.
+void take_complaint(caf::event_based_actor* self, vstate& s, const exclusion_complaint& c) {
+  auto who = verify_complaint(c, s.gen.chain_id);
+  auto set = s.validators();
+  if (!who || !set.find(*who) || c.height + 16 < s.tip.height + 1) return;
+  auto key = std::make_tuple(c.height, c.round, c.proposer, c.digest);
+  auto& got = s.complaints[key];
+  if (!got.emplace(*who, c).second) return;
+  if (s.complaints_c) s.complaints_c->inc();
+  if (got.size() < set.faulty() + 1) return;
+  auto offender = s.state.key_of(c.proposer);
+  if (!offender) return;
+  censorship_evidence e{s.gen.chain_id, offender->der(), {}};
+  for (auto& [id, x] : got) e.complaints.push_back(x);
+  if (!s.punished_proposals.insert(evidence_id(e)).second) return;
+  s.ctx.log->warn("height {} round {}: {} validators complain that proposer {} left out due PoE "
+                  "headers: evidence",
+                  c.height, c.round, got.size(), c.proposer.hex().substr(0, 12));
+  add_evidence(self, s, encode(e));
+  // Old proposals are forgotten.
+  for (auto it = s.complaints.begin(); it != s.complaints.end();)
+    it = std::get<0>(it->first) + 16 < s.tip.height + 1 ? s.complaints.erase(it) : std::next(it);
+}
+
+/// Takes a PoE entry from a builder (or a validator's gossip): checked against the state as
+/// far as it can be before its predecessors land, held for inclusion, gossiped once.
+std::string admit_entry(caf::event_based_actor* self, vstate& s, const bytes& raw, bool gossip) {
+  auto e = decode_poe_entry(raw);
+  if (!e) {
+    if (s.poe_rejected) s.poe_rejected->inc();
+    return "rejected: invalid: " + e.err().message;
+  }
+  auto id = entry_id(*e);
+  if (s.held.holds(id)) return "accepted " + id.hex() + " (already held)";
+  const auto& bpi = e->header.bpi;
+  auto reject = [&](const std::string& why) {
+    if (s.poe_rejected) s.poe_rejected->inc();
+    return "rejected: " + why;
+  };
+  auto key = s.state.key_of(bpi);
+  if (!key || s.state.stake_of(bpi, stake_role::builder) < s.gen.params.rent.min_builder_stake ||
+      s.state.stake_of(bpi, stake_role::builder) == amount{0})
+    return reject("not_staked: BPI " + bpi.hex().substr(0, 12) + " holds no builder stake");
+  if (auto st = check_entry(*e, *key, s.gen.chain_id); !st) return reject("invalid: " + st.err().message);
+  if (e->book_block.sequence < s.book_size(bpi))
+    return reject("out_of_order: LogBlock " + std::to_string(e->book_block.sequence) +
+                  " is already in the book");
+  auto quote = rent_quote(s.gen.params.rent, e->book_block);
+  if (!quote || amount{e->header.rent_payment} < *quote)
+    return reject("rent_too_low: the quote is " + (quote ? quote->to_string() : "over 2^64"));
+  if (s.held.size() >= 100'000) return reject("full: too many PoE headers held");
+  s.held.hold(*e, s.tip.height);
+  s.seen_at.emplace(id, std::chrono::steady_clock::now());
+  if (s.held_g) s.held_g->set(static_cast<double>(s.held.size()));
+  if (gossip)
+    for (auto& [node, h] : s.peers)
+      if (node != s.ctx.node_id) self->send(h, poegossip_atom::value, raw);
+  return "accepted " + id.hex();
 }
 
 /// Admits a submitted transaction to the mempool; accepted ones are gossiped in batches.
@@ -300,6 +418,36 @@ runtime::role_info validator_role() {
         std::optional<ledger> after;
         if (!validate_block(s->state, s->tip, *b, now_ms(), 2000, &s->verified, &after))
           return false;
+        // Forced inclusion: every header held for N blocks that the block could include must be
+        // in it; otherwise no PREPARE, and a signed complaint instead.
+        auto due = s->held.due(s->tip.height + 1, s->gen.params.rent.inclusion_blocks,
+                               [&](const node_id& bpi) { return s->book_size(bpi); });
+        if (!due.empty()) {
+          std::set<hash256> in_block;
+          for (auto& raw : b->poe_headers)
+            if (auto e = decode_poe_entry(raw)) in_block.insert(entry_id(*e));
+          std::vector<hash256> missing;
+          for (auto& id : due)
+            if (!in_block.count(id)) missing.push_back(id);
+          if (!missing.empty() &&
+              b->poe_headers.size() < s->gen.params.rent.max_block_poes) {
+            if (missing.size() > 256) missing.resize(256);
+            exclusion_complaint c;
+            c.chain_id = s->gen.chain_id;
+            c.height = b->header.height;
+            c.round = b->header.round;
+            c.proposer = b->header.proposer;
+            c.digest = sha256::digest(block);
+            c.missing = std::move(missing);
+            chain::sign(c, *s->ctx.key);
+            s->ctx.log->warn("height {} round {}: the proposal of {} leaves out {} PoE header(s) "
+                             "held for {}+ blocks: no PREPARE, complaint sent",
+                             c.height, c.round, c.proposer.hex().substr(0, 12), c.missing.size(),
+                             s->gen.params.rent.inclusion_blocks);
+            s->owed.push_back(std::move(c));
+            return false;
+          }
+        }
         s->validated_digest = sha256::digest(block);
         s->validated = std::move(after);
         return true;
@@ -315,6 +463,25 @@ runtime::role_info validator_role() {
       s->slashes = f.make_counter("poe_chain_slashes_total",
                                   "Slashes applied by evidence in a committed block.");
       s->commits = f.make_counter("poe_chain_blocks_committed_total", "Blocks finalized.");
+      s->held_g = f.make_gauge("poe_notary_headers_held", "Valid PoE headers held for inclusion.");
+      s->treasury_g = f.make_gauge("poe_rent_treasury", "Treasury pool (base units).");
+      s->slashing_pool_g = f.make_gauge("poe_rent_slashing_pool", "Slashing pool (base units).");
+      s->builders_g = f.make_gauge("poe_notary_active_builders",
+                                   "BPIs with a header in the last 100 blocks.");
+      s->poe_included = f.make_counter("poe_notary_headers_included_total",
+                                       "PoE headers in finalized blocks.");
+      s->poe_rejected = f.make_counter("poe_notary_headers_rejected_total",
+                                       "PoE headers refused at admission.");
+      s->complaints_c = f.make_counter("poe_notary_complaints_total",
+                                       "Exclusion complaints taken (own and received).");
+      s->rent_c = f.make_counter("poe_rent_collected_total",
+                                 "Rent paid by PoE headers in finalized blocks (base units).");
+      s->inclusion_blocks = f.make_histogram(
+        "poe_notary_inclusion_blocks", "Blocks from a header's admission here to its inclusion.",
+        {1, 2, 3, 4, 5, 6, 8, 10, 20});
+      s->inclusion_seconds = f.make_histogram(
+        "poe_notary_inclusion_seconds", "From a header's admission here to its finalized block.",
+        {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30});
       s->commit_latency = f.make_histogram(
         "poe_chain_commit_seconds", "Time from the start of a height to its commit.",
         {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
@@ -405,6 +572,15 @@ runtime::role_info validator_role() {
             }
           if (s->mempool_g) s->mempool_g->set(static_cast<double>(s->pool.size()));
         },
+        [self, s](poe_atom, const std::vector<std::uint8_t>& raw) {
+          return admit_entry(self, *s, raw, true);
+        },
+        [self, s](poegossip_atom, const std::vector<std::uint8_t>& raw) {
+          (void)admit_entry(self, *s, raw, false);
+        },
+        [self, s](complaint_atom, const std::vector<std::uint8_t>& raw) {
+          if (auto c = decode_exclusion_complaint(raw)) take_complaint(self, *s, *c);
+        },
         [self, s](evidence_atom, const std::vector<std::uint8_t>& raw) {
           return add_evidence(self, *s, raw);
         },
@@ -445,6 +621,17 @@ runtime::role_info validator_role() {
                              {"pending_evidence", s->evidence.size()},
                              {"state_root", s->state.state_root().hex()},
                              {"slashing_pool", s->state.slashing_pool().to_string()},
+                             {"treasury", s->state.treasury().to_string()},
+                             {"poe_held", s->held.size()},
+                             {"rent", {{"base_rent", s->gen.params.rent.base_rent.to_string()},
+                                       {"rent_per_work_unit", s->gen.params.rent.rent_per_work_unit.to_string()},
+                                       {"rent_per_kib", s->gen.params.rent.rent_per_kib.to_string()},
+                                       {"validators_ppm", s->gen.params.rent.validators_ppm},
+                                       {"slashing_ppm", s->gen.params.rent.slashing_ppm},
+                                       {"treasury_ppm", s->gen.params.rent.treasury_ppm},
+                                       {"inclusion_blocks", s->gen.params.rent.inclusion_blocks},
+                                       {"max_block_poes", s->gen.params.rent.max_block_poes},
+                                       {"min_builder_stake", s->gen.params.rent.min_builder_stake.to_string()}}},
                              {"total_supply", s->state.total_supply().to_string()}};
           auto& vals = out["validators"] = nlohmann::json::array();
           for (auto& v : s->state.validator_set())

@@ -118,6 +118,8 @@ struct vfstate {
   std::map<node_id, poe_verifier> checkers;  ///< per executor key: OpenSSL contexts reused
   std::map<node_id, std::uint32_t> load;     ///< tasks dispatched there, not yet answered
   std::map<node_id, std::uint32_t> capacity; ///< task slots each executor registered
+  std::map<node_id, caf::actor> builders;     ///< builder roles in the directory
+  std::map<request_id, bytes> unforwarded;    ///< receipts no builder has taken yet
   std::unique_ptr<offload> work;             ///< media probing, splitting and output checks
   bool polling = false;                      ///< a collect_atom timer is pending
   std::shared_ptr<metrics::counter> receipts_c, frauds_c, rejected_c, reexec_c;
@@ -267,6 +269,27 @@ void run_checks(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s,
       [=](const std::string& why) { verdict(false, why); });
 }
 
+/// Sends a receipt to one builder, chosen by rendezvous hashing of the request id over the
+/// builders known (so each receipt goes to one BPI, and the same one on a retry); kept for a
+/// retry at the next refresh when none takes it.
+void forward_receipt(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s,
+                     const request_id& id, const bytes& wire) {
+  const caf::actor* best = nullptr;
+  hash256 top;
+  for (auto& [node, h] : s->builders) {
+    auto score = sha256{}.update(id.view()).update(node.view()).finish();
+    if (!best || top < score) best = &h, top = score;
+  }
+  s->unforwarded[id] = wire;
+  if (!best) return;
+  self->request(*best, std::chrono::seconds(10), bd_receipt_atom::value, bytes_t(wire.begin(), wire.end()))
+    .then([=](const std::string&) { s->unforwarded.erase(id); },
+          [=](caf::error& e) {
+            s->ctx.log->info("receipt {}: not taken by a builder yet: {}", id.hex(),
+                             self->system().render(e));
+          });
+}
+
 void handle(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, const request_id& id,
             exec::verification_effects fx) {
   auto it = s->tasks.find(id);
@@ -311,6 +334,7 @@ void handle(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, con
       s->ctx.log->error("task {}: the receipt could not be stored: {}", id.hex(), st.err().message);
     if (s->receipts_c) s->receipts_c->inc();
     if (fx.receipt->reexecuted && s->reexec_c) s->reexec_c->inc();
+    forward_receipt(self, s, id, w);
     s->ctx.log->info("task {} verified: executor {}{}", id.hex(),
                      fx.receipt->executor.hex().substr(0, 12),
                      fx.receipt->reexecuted ? " (re-executed)" : "");
@@ -351,6 +375,18 @@ void tick(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s) {
         // The executors and their stakes change rarely: refreshed every 2 s (every 8th tick),
         // not with every block poll, unless none is known yet.
         if (s->ticks++ % 8 != 0 && !s->executors.empty()) return;
+      self->request(s->ctx.directory, std::chrono::seconds(5), lookup_atom::value, std::string("builder"))
+        .then(
+          [=](const std::vector<role_entry>& xs) {
+            s->builders.clear();
+            for (auto& e : xs)
+              if (auto nid = node_id::from_hex(e.node)) s->builders[*nid] = e.handle;
+            auto retry = s->unforwarded;
+            std::size_t n = 0;
+            for (auto& [id, wire] : retry)
+              if (n++ < 1000) forward_receipt(self, s, id, wire);
+          },
+          [](caf::error&) {});
         self->request(s->ctx.directory, std::chrono::seconds(5), lookup_atom::value,
                       std::string("execution"))
             .then(

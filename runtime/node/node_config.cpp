@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 namespace poe::runtime {
@@ -89,6 +90,10 @@ node_config::node_config() {
     .add(verifier_audio_rate_, "audio-rate", "AAC sample rate pinned in every task")
     .add(verifier_check_threads_, "check-threads",
          "threads probing, splitting and checking outputs (1..16)");
+  caf::config_option_adder{custom_options_, "builder"}
+    .add(builder_max_receipts_, "max-receipts", "receipts per LogBlock at most (1..100000)")
+    .add(builder_max_age_ms_, "max-age-ms", "a LogBlock is cut when its oldest receipt is this old, ms")
+    .add(builder_priority_, "priority", "rent paid above the quote for each header (inclusion priority)");
   caf::config_option_adder{custom_options_, "probe"}.add<bool>(
     "crash-on-start", "fault drill: the probe role throws at start (tests the supervisor)");
 }
@@ -277,6 +282,9 @@ node_config::outcome node_config::load(std::vector<std::string> args,
   in_range("verifier.gop", verifier_gop_, 1, 600);
   in_range("verifier.audio-rate", verifier_audio_rate_, 8000, 96000);
   in_range("verifier.check-threads", verifier_check_threads_, 1, 16);
+  in_range("builder.max-receipts", builder_max_receipts_, 1, 100'000);
+  in_range("builder.max-age-ms", builder_max_age_ms_, 0, 3'600'000);
+  in_range("builder.priority", builder_priority_, 0, std::numeric_limits<std::uint32_t>::max());
   if (verifier_cpu_ != "avx2" && verifier_cpu_ != "sse2")
     problem("verifier.cpu", "'" + verifier_cpu_ + "' is not avx2 or sse2");
   s.role_options["verifier.ladder"] = verifier_ladder_;
@@ -312,7 +320,7 @@ std::string node_config::help_text() const {
     opts.push_back(&o);
   auto is_poe = [](caf::string_view c) {
     for (auto g : {"node", "tls", "supervisor", "metrics", "log", "store", "net", "validator",
-                   "execution", "verifier",
+                   "execution", "verifier", "builder",
                    "storage", "probe"})
       if (c == g) return true;
     return false;

@@ -45,6 +45,10 @@ std::string upload_file(tools::storage_client& c, const std::string& file,
 /// `job submit FILE|CID`, `job status ID`, `receipt show REQUEST_ID` — the verifier role.
 void add_job_commands(CLI::App& app);
 
+/// `receipt prove|verify`, `builder status`, `rent quote` — the notarization layer (after
+/// add_job_commands, which makes `receipt`).
+void add_notary_commands(CLI::App& app);
+
 /// `media probe|split|transcode` — the execution role's media work, run locally.
 void add_media_commands(CLI::App& app);
 

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   poe::cli::add_storage_commands(app);
   poe::cli::add_media_commands(app);
   poe::cli::add_job_commands(app);
+  poe::cli::add_notary_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -107,6 +107,21 @@ result<std::string> verifier_client::receipt(const std::string& request_hex) {
   return impl_->ask<std::string>(vf_receipt_atom::value, request_hex);
 }
 
+builder_client::builder_client(std::unique_ptr<detail::connection> p) : impl_(std::move(p)) {}
+builder_client::~builder_client() = default;
+
+result<std::unique_ptr<builder_client>> builder_client::connect(const node_target& t) {
+  auto c = detail::connection::open(t, "builder");
+  if (!c) return c.err();
+  return std::unique_ptr<builder_client>(new builder_client(std::move(*c)));
+}
+
+result<bytes> builder_client::prove(const std::string& request_hex) {
+  return impl_->ask<std::vector<std::uint8_t>>(bd_prove_atom::value, request_hex);
+}
+
+result<std::string> builder_client::status() { return impl_->ask<std::string>(bd_status_atom::value); }
+
 result<std::string> storage_client::put_chunk(const bytes& chunk) {
   return impl_->ask<std::string>(st_put_atom::value, chunk);
 }

@@ -107,4 +107,18 @@ private:
   std::unique_ptr<detail::connection> impl_;
 };
 
+/// A client of a node's `builder` role (receipt proofs, status).
+class builder_client {
+public:
+  static result<std::unique_ptr<builder_client>> connect(const node_target& t);
+  ~builder_client();
+  /// The encoded receipt proof (chain/log_builder.hpp), or why there is none (yet).
+  result<bytes> prove(const std::string& request_hex);
+  result<std::string> status();
+
+private:
+  explicit builder_client(std::unique_ptr<detail::connection> p);
+  std::unique_ptr<detail::connection> impl_;
+};
+
 } // namespace poe::tools

@@ -27,6 +27,11 @@ runtime::role_info execution_role();
 /// Needs the node key and store, a validator (stakes, block hashes) and storage.
 runtime::role_info verifier_role();
 
+/// `builder`: a BPI — step receipts from verifiers into LogBlocks, signed PoE headers offered
+/// to validators, inclusion followed block by block, receipt proofs served. Needs the node key
+/// and store and a validator (rent parameters, blocks).
+runtime::role_info builder_role();
+
 /// Every role poe-node knows.
 runtime::role_registry builtin_roles();
 

@@ -202,6 +202,11 @@ public:
   /// Forgets headers that were included (or became invalid).
   void release(const hash256& id);
   bool holds(const hash256& id) const { return held_.count(id) > 0; }
+  /// The height since which `id` is held (nullopt when it is not).
+  std::optional<std::uint64_t> since(const hash256& id) const {
+    auto it = held_.find(id);
+    return it == held_.end() ? std::nullopt : std::optional<std::uint64_t>(it->second.since);
+  }
   std::size_t size() const { return held_.size(); }
   /// Every held entry, includable ones first in log-book order per BPI (for the proposer:
   /// at most `limit`).

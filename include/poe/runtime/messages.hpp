@@ -56,6 +56,18 @@ using evidence_atom = caf::atom_constant<caf::atom("v_evid")>;
 using evgossip_atom = caf::atom_constant<caf::atom("v_evg")>;
 using chain_atom = caf::atom_constant<caf::atom("v_chain")>;
 using block_atom = caf::atom_constant<caf::atom("v_blk")>;
+/// Notarization at the validator: (poe_atom, bytes PoE entry) → "accepted <header id>" or
+/// "rejected: <rule>: ..." — a valid entry is held for inclusion and gossiped once to the other
+/// validators (poegossip_atom); (complaint_atom, bytes exclusion complaint) between validators.
+using poe_atom = caf::atom_constant<caf::atom("v_poe")>;
+using poegossip_atom = caf::atom_constant<caf::atom("v_poeg")>;
+using complaint_atom = caf::atom_constant<caf::atom("v_cmpl")>;
+/// The `builder` role: (bd_receipt, bytes step receipt) from verifiers → "queued" or an error;
+/// (bd_prove, string request id hex) → bytes receipt proof (chain/log_builder.hpp), an error
+/// while the receipt's header is not yet in a finalized block; (bd_status) → JSON.
+using bd_receipt_atom = caf::atom_constant<caf::atom("bd_rcpt")>;
+using bd_prove_atom = caf::atom_constant<caf::atom("bd_prove")>;
+using bd_status_atom = caf::atom_constant<caf::atom("bd_stat")>;
 /// The `storage` role (docs/protocol.md): chunks and manifests by CID (text "b…").
 /// (st_put, bytes chunk) → string CID after `storage.acks` copies; (st_putm, bytes manifest,
 /// string owner) → string CID; (st_has, string cid) → bool (held on this node, intact or

@@ -64,6 +64,7 @@ private:
               verifier_segment_ms_ = 2000, verifier_threads_ = 1, verifier_gop_ = 48,
               verifier_audio_rate_ = 48000, verifier_check_threads_ = 1;
   std::string verifier_ladder_ = "default", verifier_preset_ = "veryfast", verifier_cpu_ = "avx2";
+  std::size_t builder_max_receipts_ = 64, builder_max_age_ms_ = 1000, builder_priority_ = 0;
 };
 
 } // namespace poe::runtime

@@ -1,0 +1,397 @@
+// The `builder` role: a BPI (seed 004) whose identity is this node's key. It takes verified
+// step receipts from verifiers, cuts them into LogBlocks (chain/log_builder.hpp: by size or
+// age), signs a PoE header for each and hands the entry (header + LogBlock) to a validator,
+// which holds it for inclusion and gossips it. It follows the chain (block by block) to learn
+// where its headers landed, re-offers the ones not yet included, and serves receipt proofs.
+//
+//   (bd_receipt, bytes step receipt) → "queued" (or "known": a duplicate) — from verifiers;
+//   (bd_prove, string request hex) → bytes receipt proof, an error until its block is final;
+//   (bd_status) → JSON.
+//
+// Store (column family "builder"): "book" → the log book as made so far; "lb/" ‖ u64 seq →
+// u32 n ‖ blob(entry) ‖ n × blob(receipt) (the witness archive); "rq/" ‖ request → u64 seq ‖
+// u32 index; "in/" ‖ u64 seq → u64 height of the block that includes it; "scan" → u64 height
+// scanned so far.
+#include "poe/actors/roles.hpp"
+#include "poe/chain/genesis.hpp"
+#include "poe/chain/log_builder.hpp"
+#include "poe/chain/qbft.hpp"
+#include "poe/core/byte_io.hpp"
+#include "poe/runtime/messages.hpp"
+#include "poe/runtime/metrics.hpp"
+#include "poe/store/store.hpp"
+#include "poe/wire/codec.hpp"
+#include "storage_io.hpp"
+
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+
+namespace poe::actors {
+
+using namespace poe::runtime;
+using namespace poe::chain;
+
+namespace {
+
+using bytes_t = std::vector<std::uint8_t>;
+using btick_atom = caf::atom_constant<caf::atom("bd_tick")>;
+constexpr const char* cf = "builder";
+constexpr auto tick_interval = std::chrono::milliseconds(100);
+constexpr std::uint64_t reoffer_ms = 2000;
+
+caf::error failure(const std::string& why) {
+  return caf::make_error(caf::sec::runtime_error, why);
+}
+
+std::uint64_t now_ms() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count());
+}
+
+bytes key_of(std::string_view prefix, byte_view rest) {
+  bytes k(prefix.begin(), prefix.end());
+  append(k, rest);
+  return k;
+}
+bytes key_of(std::string_view prefix, std::uint64_t n) {
+  bytes be;
+  append_u64_be(be, n);
+  return key_of(prefix, be);
+}
+
+std::string option(const role_context& ctx, const std::string& key, const std::string& fallback) {
+  if (ctx.settings)
+    if (auto i = ctx.settings->role_options.find(key); i != ctx.settings->role_options.end())
+      return i->second;
+  return fallback;
+}
+
+struct offered {
+  bytes entry;
+  std::uint64_t last_offer_ms = 0;
+};
+
+struct bstate {
+  role_context ctx;
+  std::unique_ptr<log_builder> builder;
+  std::map<std::uint64_t, offered> unincluded; ///< sealed, not yet in a finalized block
+  std::uint64_t scanned = 0;                   ///< chain height scanned for our entries
+  std::uint64_t included = 0, sealed = 0, receipts = 0;
+  bool scanning = false;
+  std::uint64_t scan_started_ms = 0;
+  std::optional<rent_params> rent;        ///< from the chain (a validator's status)
+  builder_config cfg;
+  log_book stored_book;
+  std::vector<receipt_in> early;          ///< receipts taken before the rent was known
+  std::shared_ptr<metrics::counter> receipts_c, sealed_c, included_c;
+  std::shared_ptr<metrics::gauge> pending_g;
+};
+
+void with_validator(caf::event_based_actor* self, const std::shared_ptr<bstate>& s,
+                    std::function<void(caf::actor)> then) {
+  find_role(self, s->ctx.directory, "validator", s->ctx.node_id, std::move(then),
+            [](const std::string&) {});
+}
+
+void offer(caf::event_based_actor* self, const std::shared_ptr<bstate>& s, std::uint64_t seq) {
+  auto it = s->unincluded.find(seq);
+  if (it == s->unincluded.end()) return;
+  it->second.last_offer_ms = now_ms();
+  auto raw = it->second.entry;
+  with_validator(self, s, [=](caf::actor v) {
+    self->request(v, std::chrono::seconds(10), poe_atom::value, bytes_t(raw.begin(), raw.end()))
+      .then(
+        [=](const std::string& answer) {
+          if (answer.rfind("accepted", 0) != 0)
+            s->ctx.log->warn("LogBlock {}: header refused: {}", seq, answer);
+        },
+        [=](caf::error& e) {
+          s->ctx.log->info("LogBlock {}: no validator took the header yet: {}", seq,
+                           self->system().render(e));
+        });
+  });
+}
+
+void persist_sealed(const std::shared_ptr<bstate>& s, const sealed_log_block& b) {
+  auto seq = b.entry.book_block.sequence;
+  bytes v;
+  append_u32_be(v, static_cast<std::uint32_t>(b.receipts.size()));
+  append_blob(v, encode(b.entry));
+  for (auto& r : b.receipts) append_blob(v, r);
+  store::batch ops;
+  ops.put(cf, key_of("lb/", seq), v);
+  for (std::size_t i = 0; i < b.requests.size(); ++i) {
+    bytes where;
+    append_u64_be(where, seq);
+    append_u32_be(where, static_cast<std::uint32_t>(i));
+    ops.put(cf, key_of("rq/", b.requests[i].view()), where);
+  }
+  ops.put(cf, as_bytes(std::string_view("book")), s->builder->book().encode());
+  if (auto st = s->ctx.store->write(ops, store::write_mode::sync); !st)
+    s->ctx.log->error("LogBlock {} not persisted: {}", seq, st.err().message);
+}
+
+/// Reads the chain forward from the last scanned height: records where our entries landed.
+void scan(caf::event_based_actor* self, const std::shared_ptr<bstate>& s) {
+  // One scan at a time; one whose validator never answered is given up after 5 s.
+  if (s->scanning && now_ms() - s->scan_started_ms < 5000) return;
+  s->scanning = true;
+  s->scan_started_ms = now_ms();
+  with_validator(self, s, [=](caf::actor v) {
+    self->request(v, std::chrono::seconds(5), status_atom::value)
+      .then(
+        [=](std::uint64_t height) {
+          auto next = s->scanned + 1;
+          if (next > height) {
+            s->scanning = false;
+            return;
+          }
+          self->request(v, std::chrono::seconds(5), block_atom::value, next)
+            .then(
+              [=](const bytes_t& raw) {
+                s->scanning = false;
+                if (raw.empty()) return;
+                auto d = qbft::decode_decision(raw, next);
+                auto b = d ? decode_block(d->block) : result<block>(d.err());
+                if (!b) {
+                  s->ctx.log->warn("block {}: {}", next, b.err().message);
+                  return;
+                }
+                store::batch ops;
+                for (auto& item : b->poe_headers) {
+                  auto e = decode_poe_entry(item);
+                  if (!e || e->header.bpi != s->builder->bpi()) continue;
+                  auto seq = e->book_block.sequence;
+                  bytes h;
+                  append_u64_be(h, next);
+                  ops.put(cf, key_of("in/", seq), h);
+                  s->unincluded.erase(seq);
+                  ++s->included;
+                  if (s->included_c) s->included_c->inc();
+                }
+                s->scanned = next;
+                bytes sc;
+                append_u64_be(sc, next);
+                ops.put(cf, as_bytes(std::string_view("scan")), sc);
+                if (auto st = s->ctx.store->write(ops); !st)
+                  s->ctx.log->error("scan of block {} not persisted: {}", next, st.err().message);
+                scan(self, s); // on to the next block, if any
+              },
+              [=](caf::error&) { s->scanning = false; });
+        },
+        [=](caf::error&) { s->scanning = false; });
+  });
+}
+
+/// The rent parameters of the chain, from a validator's status (genesis parameters).
+void fetch_rent(caf::event_based_actor* self, const std::shared_ptr<bstate>& s) {
+  with_validator(self, s, [=](caf::actor v) {
+    self->request(v, std::chrono::seconds(5), chain_atom::value)
+      .then(
+        [=](const std::string& text) {
+          if (s->builder) return;
+          auto j = nlohmann::json::parse(text, nullptr, false);
+          if (j.is_discarded() || !j.contains("rent")) return;
+          auto& r = j["rent"];
+          rent_params p;
+          auto amt = [&](const char* k) { return amount{std::stoull(r.at(k).get<std::string>())}; };
+          p.base_rent = amt("base_rent");
+          p.rent_per_work_unit = amt("rent_per_work_unit");
+          p.rent_per_kib = amt("rent_per_kib");
+          p.validators_ppm = r.at("validators_ppm").get<std::uint32_t>();
+          p.slashing_ppm = r.at("slashing_ppm").get<std::uint32_t>();
+          p.treasury_ppm = r.at("treasury_ppm").get<std::uint32_t>();
+          p.inclusion_blocks = r.at("inclusion_blocks").get<std::uint64_t>();
+          p.max_block_poes = r.at("max_block_poes").get<std::uint64_t>();
+          p.min_builder_stake = amt("min_builder_stake");
+          s->rent = p;
+          s->builder = std::make_unique<log_builder>(*s->ctx.key, s->ctx.chain_id, p, s->cfg,
+                                                     s->stored_book);
+          for (auto& r : s->early) s->builder->add(std::move(r));
+          s->early.clear();
+          s->ctx.log->info("builder: rent from chain {} (base {}, per work unit {}, per KiB {})",
+                           j.value("chain_id", std::string{}), p.base_rent.to_string(),
+                           p.rent_per_work_unit.to_string(), p.rent_per_kib.to_string());
+        },
+        [](caf::error&) {});
+  });
+}
+
+void tick(caf::event_based_actor* self, const std::shared_ptr<bstate>& s) {
+  if (!s->builder) {
+    fetch_rent(self, s);
+    self->delayed_send(self, std::chrono::milliseconds(500), btick_atom::value, false);
+    return;
+  }
+  while (auto b = s->builder->poll(now_ms())) {
+    persist_sealed(s, *b);
+    auto seq = b->entry.book_block.sequence;
+    s->unincluded[seq] = offered{encode(b->entry), 0};
+    ++s->sealed;
+    if (s->sealed_c) s->sealed_c->inc();
+    s->ctx.log->info("LogBlock {}: {} receipts, rent {}", seq, b->receipts.size(),
+                     b->entry.header.rent_payment);
+    offer(self, s, seq);
+  }
+  auto now = now_ms();
+  for (auto& [seq, o] : s->unincluded)
+    if (now - o.last_offer_ms >= reoffer_ms) offer(self, s, seq);
+  if (s->pending_g) s->pending_g->set(static_cast<double>(s->builder->pending()));
+  scan(self, s);
+  self->delayed_send(self, tick_interval, btick_atom::value, false);
+}
+
+/// A stored LogBlock: its entry and receipts.
+result<sealed_log_block> load_sealed(const std::shared_ptr<bstate>& s, std::uint64_t seq) {
+  auto raw = s->ctx.store->get(cf, key_of("lb/", seq));
+  if (!raw || !*raw) return fail(errc::io_error, "LogBlock " + std::to_string(seq) + " not stored");
+  byte_reader r(**raw);
+  auto n = r.u32();
+  auto entry = decode_poe_entry(r.blob());
+  if (!entry) return entry.err();
+  sealed_log_block b;
+  b.entry = std::move(*entry);
+  for (std::uint32_t i = 0; i < n && r.ok(); ++i) b.receipts.push_back(r.blob());
+  if (!r.done()) return fail(errc::decode_error, "LogBlock " + std::to_string(seq) + " corrupt");
+  return b;
+}
+
+} // namespace
+
+runtime::role_info builder_role() {
+  return {
+    "builder", "receipts to LogBlocks to PoE headers (a BPI), receipt proofs",
+    [](caf::event_based_actor* self, const role_context& ctx) -> caf::behavior {
+      if (!ctx.store) throw std::runtime_error("the builder role needs the node's store");
+      if (!ctx.key) throw std::runtime_error("the builder role needs the node key (it signs)");
+      auto s = std::make_shared<bstate>();
+      s->ctx = ctx;
+      auto& cfg = s->cfg;
+      cfg.max_receipts = static_cast<std::uint32_t>(std::stoul(option(ctx, "builder.max-receipts", "64")));
+      cfg.max_age_ms = std::stoull(option(ctx, "builder.max-age-ms", "1000"));
+      cfg.priority = std::stoull(option(ctx, "builder.priority", "0"));
+      log_book book;
+      if (auto raw = ctx.store->get(cf, as_bytes(std::string_view("book"))); raw && *raw) {
+        auto b = log_book::decode(**raw);
+        if (!b) throw std::runtime_error("stored log book: " + b.err().message);
+        book = std::move(*b);
+      }
+      if (auto raw = ctx.store->get(cf, as_bytes(std::string_view("scan"))); raw && *raw &&
+                                                                             (*raw)->size() == 8)
+        s->scanned = get_u64_be((*raw)->data());
+      // LogBlocks made but not seen in a scanned block are offered again.
+      for (std::uint64_t seq = 0; seq < book.size(); ++seq) {
+        auto in = ctx.store->get(cf, key_of("in/", seq));
+        if (in && *in) continue;
+        auto raw = ctx.store->get(cf, key_of("lb/", seq));
+        if (!raw || !*raw) continue;
+        byte_reader r(**raw);
+        r.u32();
+        s->unincluded[seq] = offered{r.blob(), 0};
+      }
+      s->stored_book = book; // the log_builder starts once the chain's rent is known
+      auto& f = *ctx.metrics;
+      s->receipts_c = f.make_counter("poe_builder_receipts_total", "Step receipts taken.");
+      s->sealed_c = f.make_counter("poe_builder_log_blocks_total", "LogBlocks sealed (headers signed).");
+      s->included_c = f.make_counter("poe_builder_headers_included_total",
+                                     "Own PoE headers seen in finalized blocks.");
+      s->pending_g = f.make_gauge("poe_builder_pending_receipts", "Receipts not yet in a LogBlock.");
+      ctx.log->info("builder (BPI {}): LogBlocks of up to {} receipts or {} ms; book at {}, {} "
+                    "not yet included",
+                    ctx.node_id.substr(0, 12), cfg.max_receipts, cfg.max_age_ms, book.size(),
+                    s->unincluded.size());
+      self->send(self, btick_atom::value, false);
+      return {
+        [self, s](btick_atom, bool) { tick(self, s); },
+        [s](bd_receipt_atom, const bytes_t& raw) -> caf::result<std::string> {
+          auto r = wire::decode_step_receipt(raw);
+          if (!r) return failure("receipt: " + r.err().message);
+          receipt_in in{r->request, bytes(raw.begin(), raw.end()), r->work_units,
+                        r->result_bytes, r->verified_ms};
+          if (auto known = s->ctx.store->get(cf, key_of("rq/", r->request.view())); known && *known)
+            return std::string("known");
+          if (!s->builder) {
+            if (s->early.size() >= 100'000) return failure("builder not ready: the chain's rent is unknown");
+            s->early.push_back(std::move(in));
+          } else if (!s->builder->add(std::move(in))) {
+            return std::string("known");
+          }
+          ++s->receipts;
+          if (s->receipts_c) s->receipts_c->inc();
+          return std::string("queued");
+        },
+        [self, s](bd_prove_atom, const std::string& hex) -> caf::result<bytes_t> {
+          auto id = request_id::from_hex(hex);
+          if (!id) return failure("request id: " + id.err().message);
+          auto where = s->ctx.store->get(cf, key_of("rq/", id->view()));
+          if (!where || !*where || (*where)->size() != 12)
+            return failure("no receipt of request " + hex + " in this builder's LogBlocks (yet)");
+          auto seq = get_u64_be((*where)->data());
+          auto index = get_u32_be((*where)->data() + 8);
+          auto in = s->ctx.store->get(cf, key_of("in/", seq));
+          if (!in || !*in || (*in)->size() != 8)
+            return failure("the PoE header of LogBlock " + std::to_string(seq) +
+                           " is not in a finalized block yet");
+          auto height = get_u64_be((*in)->data());
+          auto sealed = load_sealed(s, seq);
+          if (!sealed) return failure(sealed.err().message);
+          std::vector<hash256> leaves;
+          for (auto& r : sealed->receipts) leaves.push_back(merkle::leaf_hash(r));
+          auto path = merkle::prove(leaves, index);
+          if (!path) return failure(path.err().message);
+          receipt_proof p;
+          p.receipt = sealed->receipts.at(index);
+          p.in_log_block = *path;
+          p.entry = sealed->entry;
+          p.bpi_key = s->ctx.key->pub().der();
+          p.height = height;
+          auto rp = self->make_response_promise<bytes_t>();
+          find_role(
+            self, s->ctx.directory, "validator", s->ctx.node_id,
+            [=](caf::actor v) mutable {
+              self->request(v, std::chrono::seconds(10), block_atom::value, height)
+                .then(
+                  [=](const bytes_t& raw) mutable {
+                    if (raw.empty()) {
+                      rp.deliver(failure("block " + std::to_string(height) + " unknown"));
+                      return;
+                    }
+                    auto q = p;
+                    q.decision = bytes(raw.begin(), raw.end());
+                    auto out = encode(q);
+                    rp.deliver(bytes_t(out.begin(), out.end()));
+                  },
+                  [=](caf::error& e) mutable { rp.deliver(e); });
+            },
+            [=](const std::string& why) mutable { rp.deliver(failure(why)); });
+          return rp;
+        },
+        [s](bd_status_atom) -> std::string {
+          if (!s->builder)
+            return nlohmann::json{{"bpi", s->ctx.node_id}, {"ready", false},
+                                  {"pending_receipts", s->early.size()}}
+              .dump();
+          return nlohmann::json{{"bpi", s->ctx.node_id},
+                                {"ready", true},
+                                {"book_size", s->builder->book().size()},
+                                {"book_root", s->builder->book().root().hex()},
+                                {"pending_receipts", s->builder->pending()},
+                                {"receipts", s->receipts},
+                                {"log_blocks_sealed", s->sealed},
+                                {"headers_included", s->included},
+                                {"not_yet_included", s->unincluded.size()},
+                                {"scanned_height", s->scanned}}
+            .dump();
+        },
+      };
+    },
+    {}};
+}
+
+} // namespace poe::actors
