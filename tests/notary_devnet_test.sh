@@ -87,6 +87,11 @@ included=$(echo "$metrics" | awk '/^poe_notary_headers_included_total/ {print $2
   fail "poe_notary_headers_included_total is '$included'"
 echo "  treasury $treasury, headers included $included"
 
+echo "== the PBS auction ran: winning bids were paid to proposers"
+won=$(cat "$dir"/node-*/node.log | grep -c "won the auction" || true)
+[ "$won" -ge 1 ] || fail "no auction was won"
+echo "  $won auctions won"
+
 echo "== down"
 "$devnet" down --dir "$dir" >/dev/null || fail "devnet down failed"
 echo "notary devnet test: ok"

@@ -6,7 +6,15 @@
 //
 //   (bd_receipt, bytes step receipt) → "queued" (or "known": a duplicate) — from verifiers;
 //   (bd_prove, string request hex) → bytes receipt proof, an error until its block is final;
-//   (bd_status) → JSON.
+//   (bd_status) → JSON;
+//   (bd_reveal, u64 height, bytes bundle hash) → the bundle's entries, to the proposer whose
+//   auction this builder's bid won.
+//
+// The PBS auction: at each new height, with headers not yet included, the builder bids for
+// the next height with its bundle (those headers in log-book order, up to 64) sealed by its
+// hash, sent to every validator. Auto-bid formula (integers): value = builder.bid-base +
+// builder.bid-per-header × n + builder.bid-share-ppm × Σ rent of the bundle / 10^6.
+// `builder.withhold` (a fault drill for tests) makes it never reveal.
 //
 // Store (column family "builder"): "book" → the log book as made so far; "lb/" ‖ u64 seq →
 // u32 n ‖ blob(entry) ‖ n × blob(receipt) (the witness archive); "rq/" ‖ request → u64 seq ‖
@@ -89,6 +97,12 @@ struct bstate {
   builder_config cfg;
   log_book stored_book;
   std::vector<receipt_in> early;          ///< receipts taken before the rent was known
+  std::uint64_t chain_height = 0;         ///< the last height a validator reported
+  std::uint64_t bid_height = 0;           ///< the height of our last bid
+  std::map<std::uint64_t, std::pair<hash256, std::vector<bytes>>> bids; ///< by height
+  std::uint64_t bid_base = 10, bid_per_header = 5, bid_share_ppm = 100'000;
+  bool withhold = false;
+  std::shared_ptr<metrics::counter> bids_c;
   std::shared_ptr<metrics::counter> receipts_c, sealed_c, included_c;
   std::shared_ptr<metrics::gauge> pending_g;
 };
@@ -147,6 +161,7 @@ void scan(caf::event_based_actor* self, const std::shared_ptr<bstate>& s) {
     self->request(v, std::chrono::seconds(5), status_atom::value)
       .then(
         [=](std::uint64_t height) {
+          s->chain_height = std::max(s->chain_height, height);
           auto next = s->scanned + 1;
           if (next > height) {
             s->scanning = false;
@@ -223,6 +238,40 @@ void fetch_rent(caf::event_based_actor* self, const std::shared_ptr<bstate>& s) 
   });
 }
 
+/// A sealed bid for the next height with every header not yet included (auto-bid formula).
+void bid(caf::event_based_actor* self, const std::shared_ptr<bstate>& s) {
+  auto height = s->chain_height + 1;
+  if (s->unincluded.empty() || height == s->bid_height || !s->rent) return;
+  s->bid_height = height;
+  std::vector<bytes> bundle;
+  unsigned __int128 rent = 0;
+  for (auto& [seq, o] : s->unincluded) {
+    if (bundle.size() >= 64) break;
+    bundle.push_back(o.entry);
+    if (auto e = decode_poe_entry(o.entry)) rent += e->header.rent_payment;
+  }
+  builder_bid b;
+  b.chain_id = s->ctx.chain_id;
+  b.height = height;
+  b.bundle_hash = bundle_hash(bundle);
+  auto value = static_cast<unsigned __int128>(s->bid_base) + s->bid_per_header * bundle.size() +
+               rent * s->bid_share_ppm / 1'000'000;
+  b.value = amount{static_cast<std::uint64_t>(std::min<unsigned __int128>(value, ~std::uint64_t{0}))};
+  chain::sign(b, *s->ctx.key);
+  s->bids[height] = {b.bundle_hash, bundle};
+  while (s->bids.size() > 8) s->bids.erase(s->bids.begin());
+  auto raw = encode(b);
+  if (s->bids_c) s->bids_c->inc();
+  self->request(s->ctx.directory, std::chrono::seconds(5), lookup_atom::value, std::string("validator"))
+    .then(
+      [=](const std::vector<role_entry>& xs) {
+        for (auto& v : xs)
+          self->request(v.handle, std::chrono::seconds(5), bid_atom::value, bytes_t(raw.begin(), raw.end()))
+            .then([](const std::string&) {}, [](caf::error&) {});
+      },
+      [](caf::error&) {});
+}
+
 void tick(caf::event_based_actor* self, const std::shared_ptr<bstate>& s) {
   if (!s->builder) {
     fetch_rent(self, s);
@@ -244,6 +293,7 @@ void tick(caf::event_based_actor* self, const std::shared_ptr<bstate>& s) {
     if (now - o.last_offer_ms >= reoffer_ms) offer(self, s, seq);
   if (s->pending_g) s->pending_g->set(static_cast<double>(s->builder->pending()));
   scan(self, s);
+  bid(self, s);
   self->delayed_send(self, tick_interval, btick_atom::value, false);
 }
 
@@ -276,6 +326,10 @@ runtime::role_info builder_role() {
       cfg.max_receipts = static_cast<std::uint32_t>(std::stoul(option(ctx, "builder.max-receipts", "64")));
       cfg.max_age_ms = std::stoull(option(ctx, "builder.max-age-ms", "1000"));
       cfg.priority = std::stoull(option(ctx, "builder.priority", "0"));
+      s->bid_base = std::stoull(option(ctx, "builder.bid-base", "10"));
+      s->bid_per_header = std::stoull(option(ctx, "builder.bid-per-header", "5"));
+      s->bid_share_ppm = std::stoull(option(ctx, "builder.bid-share-ppm", "100000"));
+      s->withhold = option(ctx, "builder.withhold", "false") == "true";
       log_book book;
       if (auto raw = ctx.store->get(cf, as_bytes(std::string_view("book"))); raw && *raw) {
         auto b = log_book::decode(**raw);
@@ -302,6 +356,7 @@ runtime::role_info builder_role() {
       s->included_c = f.make_counter("poe_builder_headers_included_total",
                                      "Own PoE headers seen in finalized blocks.");
       s->pending_g = f.make_gauge("poe_builder_pending_receipts", "Receipts not yet in a LogBlock.");
+      s->bids_c = f.make_counter("poe_builder_bids_total", "Sealed bids sent to validators.");
       ctx.log->info("builder (BPI {}): LogBlocks of up to {} receipts or {} ms; book at {}, {} "
                     "not yet included",
                     ctx.node_id.substr(0, 12), cfg.max_receipts, cfg.max_age_ms, book.size(),
@@ -371,6 +426,18 @@ runtime::role_info builder_role() {
             },
             [=](const std::string& why) mutable { rp.deliver(failure(why)); });
           return rp;
+        },
+        [s](bd_reveal_atom, std::uint64_t height, const bytes_t& hash)
+          -> caf::result<std::vector<std::vector<std::uint8_t>>> {
+          if (s->withhold) return failure("withheld (builder.withhold)");
+          auto it = s->bids.find(height);
+          if (it == s->bids.end() || !std::equal(hash.begin(), hash.end(), it->second.first.data.begin(),
+                                                 it->second.first.data.end()))
+            return failure("no bid of this builder for height " + std::to_string(height) +
+                           " with that bundle hash");
+          std::vector<std::vector<std::uint8_t>> out;
+          for (auto& e : it->second.second) out.emplace_back(e.begin(), e.end());
+          return out;
         },
         [s](bd_status_atom) -> std::string {
           if (!s->builder)

@@ -89,6 +89,11 @@ struct vstate {
   std::shared_ptr<metrics::counter> poe_included, poe_rejected, rent_c, complaints_c;
   std::shared_ptr<metrics::histogram> inclusion_blocks, inclusion_seconds;
   std::map<node_id, std::uint64_t> builder_last_height; // BPI → last height it had an entry in
+  // The PBS auction for the next height: sealed bids and where to ask for the bundle.
+  std::optional<auction> bids;
+  std::map<node_id, caf::actor> bidders;
+  std::vector<bytes> withheld; // withheld-bid evidence for the block we are building
+  std::shared_ptr<metrics::counter> bids_c, winning_c, withheld_c;
   std::shared_ptr<metrics::gauge> height_g, round_g, mempool_g;
   std::shared_ptr<metrics::counter> round_changes, evidence_c, commits, slashes;
   std::shared_ptr<metrics::histogram> commit_latency;
@@ -133,6 +138,10 @@ void broadcast(caf::event_based_actor* self, vstate& s, const qbft::message& m) 
 
 void start_height(caf::event_based_actor* self, vstate& s) {
   s.height_started = std::chrono::steady_clock::now();
+  if (!s.bids || s.bids->height() != s.tip.height + 1) {
+    s.bids.emplace(s.gen.chain_id, s.tip.height + 1);
+    s.bidders.clear();
+  }
   apply_effects(self, s, s.cons->start(s.tip.height + 1, s.validators()));
   if (s.height_g) s.height_g->set(static_cast<double>(s.tip.height));
   // Messages that arrived early for this height.
@@ -186,6 +195,7 @@ bool finalize(vstate& s, const qbft::decision& d, bool persist = true) {
     }
   s.state = std::move(*next);
   s.tip = tip_of(*b);
+  s.withheld.clear();
   s.pool.prune(s.state);
   for (auto& raw : b->poe_headers)
     if (auto e = decode_poe_entry(raw)) {
@@ -251,6 +261,79 @@ std::string add_evidence(caf::event_based_actor* self, vstate& s, const bytes& r
 
 void take_complaint(caf::event_based_actor* self, vstate& s, const exclusion_complaint& c);
 
+/// Builds and proposes our block for (height, round): the auction's bundle (if revealed), the
+/// held PoE entries, pending evidence and mempool transactions.
+void propose_now(caf::event_based_actor* self, vstate& s, std::uint64_t height, std::uint64_t round,
+                 std::vector<bytes> bundle, std::optional<builder_bid> won) {
+  if (s.cons->height() != height || s.cons->round() != round || s.cons->decided()) return;
+  auto txs = s.pool.select(s.state, s.tip.height + 1, s.cons->id(), s.gen.params.max_block_txs);
+  std::vector<bytes> evidence;
+  for (auto& [who, raw] : s.evidence)
+    evidence.push_back(raw);
+  block_notary notary;
+  auto size_of = [&s](const node_id& bpi) { return s.book_size(bpi); };
+  for (auto& e : s.held.includable(size_of, s.gen.params.rent.max_block_poes))
+    notary.held.push_back(encode(e));
+  if (won && !bundle.empty()) {
+    notary.bundle = std::move(bundle);
+    notary.settlement = encode(bid_settlement{s.gen.chain_id, won->builder_key, *won,
+                                              static_cast<std::uint32_t>(notary.bundle.size())});
+  }
+  notary.withheld = s.withheld;
+  auto b = build_block(s.state, s.tip, txs, s.cons->id(), s.cons->round(), now_ms(), evidence,
+                       &s.verified, &notary);
+  if (won && !b.evidence.empty())
+    for (auto& raw : b.evidence)
+      if (notary.settlement && raw == *notary.settlement) {
+        if (s.winning_c) s.winning_c->inc(static_cast<double>(won->value.units()));
+        s.ctx.log->info("height {}: builder {} won the auction with {} ({} entries)", height,
+                        verify_bid(*won, s.gen.chain_id)->hex().substr(0, 12),
+                        won->value.to_string(), notary.bundle.size());
+      }
+  apply_effects(self, s, s.cons->propose(encode(b)));
+}
+
+/// The proposer's auction: the best bid not yet tried; its builder must reveal the bundle in
+/// time, or its bid becomes withheld-bid evidence and the next best is tried.
+void run_auction(caf::event_based_actor* self, vstate& s, std::uint64_t height, std::uint64_t round,
+                 std::set<node_id> tried) {
+  std::optional<builder_bid> best;
+  if (s.bids && s.bids->height() == height) best = s.bids->best(tried);
+  if (!best) return propose_now(self, s, height, round, {}, std::nullopt);
+  auto builder = *verify_bid(*best, s.gen.chain_id); // offer() verified it
+  auto handle = s.bidders.find(builder);
+  if (handle == s.bidders.end()) {
+    tried.insert(builder);
+    return run_auction(self, s, height, round, std::move(tried));
+  }
+  auto wait = std::chrono::milliseconds(std::max<std::uint64_t>(100, s.gen.params.block_interval_ms / 2));
+  auto hash = bytes(best->bundle_hash.data.begin(), best->bundle_hash.data.end());
+  auto* sp = &s;
+  self->request(handle->second, wait, bd_reveal_atom::value, height, hash)
+    .then(
+      [=](const std::vector<std::vector<std::uint8_t>>& entries) mutable {
+        std::vector<bytes> bundle(entries.begin(), entries.end());
+        if (auto st = auction::check_reveal(*best, bundle); !st) {
+          sp->ctx.log->warn("height {}: builder {} revealed a wrong bundle: {}", height,
+                            builder.hex().substr(0, 12), st.err().message);
+          tried.insert(builder);
+          return run_auction(self, *sp, height, round, std::move(tried));
+        }
+        propose_now(self, *sp, height, round, std::move(bundle), best);
+      },
+      [=](caf::error& e) mutable {
+        sp->ctx.log->warn("height {}: builder {} won with {} but did not reveal its bundle ({}): "
+                          "withheld-bid evidence",
+                          height, builder.hex().substr(0, 12), best->value.to_string(),
+                          self->system().render(e));
+        if (sp->withheld_c) sp->withheld_c->inc();
+        sp->withheld.push_back(
+          encode(withheld_bid_evidence{sp->gen.chain_id, best->builder_key, *best}));
+        tried.insert(builder);
+        run_auction(self, *sp, height, round, std::move(tried));
+      });
+}
+
 void apply_effects(caf::event_based_actor* self, vstate& s, qbft::effects fx) {
   // Complaints owed for a proposal refused for leaving out due headers (valid_block set them).
   auto owed = std::move(s.owed);
@@ -279,20 +362,7 @@ void apply_effects(caf::event_based_actor* self, vstate& s, qbft::effects fx) {
     self->delayed_send<high>(self, fx.timer, vtimer_atom::value, s.cons->height(),
                              fx.timer_round);
   }
-  if (fx.need_block) {
-    auto txs = s.pool.select(s.state, s.tip.height + 1, s.cons->id(),
-                             s.gen.params.max_block_txs);
-    std::vector<bytes> evidence;
-    for (auto& [who, raw] : s.evidence)
-      evidence.push_back(raw);
-    block_notary notary;
-    auto size_of = [&s](const node_id& bpi) { return s.book_size(bpi); };
-    for (auto& e : s.held.includable(size_of, s.gen.params.rent.max_block_poes))
-      notary.held.push_back(encode(e));
-    auto b = build_block(s.state, s.tip, txs, s.cons->id(), s.cons->round(), now_ms(), evidence,
-                         &s.verified, &notary);
-    apply_effects(self, s, s.cons->propose(encode(b)));
-  }
+  if (fx.need_block) run_auction(self, s, s.cons->height(), s.cons->round(), {});
   if (fx.decided && finalize(s, *fx.decided)) {
     auto interval = std::chrono::milliseconds(s.gen.params.block_interval_ms);
     self->delayed_send<high>(self, interval, vnext_atom::value);
@@ -474,6 +544,11 @@ runtime::role_info validator_role() {
                                        "PoE headers refused at admission.");
       s->complaints_c = f.make_counter("poe_notary_complaints_total",
                                        "Exclusion complaints taken (own and received).");
+      s->bids_c = f.make_counter("poe_pbs_bids_total", "Builder bids taken into an auction.");
+      s->winning_c = f.make_counter("poe_pbs_winning_bids_total",
+                                    "Value of the winning bids of our proposals (base units).");
+      s->withheld_c = f.make_counter("poe_pbs_withheld_total",
+                                     "Winning builders that did not reveal their bundle.");
       s->rent_c = f.make_counter("poe_rent_collected_total",
                                  "Rent paid by PoE headers in finalized blocks (base units).");
       s->inclusion_blocks = f.make_histogram(
@@ -571,6 +646,22 @@ runtime::role_info validator_role() {
               (void)st;
             }
           if (s->mempool_g) s->mempool_g->set(static_cast<double>(s->pool.size()));
+        },
+        [self, s](bid_atom, const std::vector<std::uint8_t>& raw) -> std::string {
+          auto bid = decode_builder_bid(raw);
+          if (!bid) return "rejected: invalid: " + bid.err().message;
+          if (!s->bids || s->bids->height() != s->tip.height + 1) {
+            s->bids.emplace(s->gen.chain_id, s->tip.height + 1);
+            s->bidders.clear();
+          }
+          auto who = verify_bid(*bid, s->gen.chain_id);
+          if (!who) return "rejected: invalid: " + who.err().message;
+          if (s->state.stake_of(*who, stake_role::builder) == amount{})
+            return "rejected: not_staked: the bidder holds no builder stake";
+          if (auto st = s->bids->offer(*bid); !st) return "rejected: " + st.err().message;
+          if (auto h = caf::actor_cast<caf::actor>(self->current_sender())) s->bidders[*who] = h;
+          if (s->bids_c) s->bids_c->inc();
+          return "accepted";
         },
         [self, s](poe_atom, const std::vector<std::uint8_t>& raw) {
           return admit_entry(self, *s, raw, true);

@@ -93,7 +93,11 @@ node_config::node_config() {
   caf::config_option_adder{custom_options_, "builder"}
     .add(builder_max_receipts_, "max-receipts", "receipts per LogBlock at most (1..100000)")
     .add(builder_max_age_ms_, "max-age-ms", "a LogBlock is cut when its oldest receipt is this old, ms")
-    .add(builder_priority_, "priority", "rent paid above the quote for each header (inclusion priority)");
+    .add(builder_priority_, "priority", "rent paid above the quote for each header (inclusion priority)")
+    .add(builder_bid_base_, "bid-base", "auto-bid: base value of a bid")
+    .add(builder_bid_per_header_, "bid-per-header", "auto-bid: added per header in the bundle")
+    .add(builder_bid_share_ppm_, "bid-share-ppm", "auto-bid: share of the bundle's rent added, ppm")
+    .add(builder_withhold_, "withhold", "fault drill: win auctions and never reveal the bundle");
   caf::config_option_adder{custom_options_, "probe"}.add<bool>(
     "crash-on-start", "fault drill: the probe role throws at start (tests the supervisor)");
 }
@@ -285,6 +289,10 @@ node_config::outcome node_config::load(std::vector<std::string> args,
   in_range("builder.max-receipts", builder_max_receipts_, 1, 100'000);
   in_range("builder.max-age-ms", builder_max_age_ms_, 0, 3'600'000);
   in_range("builder.priority", builder_priority_, 0, std::numeric_limits<std::uint32_t>::max());
+  in_range("builder.bid-base", builder_bid_base_, 0, std::numeric_limits<std::uint32_t>::max());
+  in_range("builder.bid-per-header", builder_bid_per_header_, 0, std::numeric_limits<std::uint32_t>::max());
+  in_range("builder.bid-share-ppm", builder_bid_share_ppm_, 0, 1'000'000);
+  s.role_options["builder.withhold"] = builder_withhold_ ? "true" : "false";
   if (verifier_cpu_ != "avx2" && verifier_cpu_ != "sse2")
     problem("verifier.cpu", "'" + verifier_cpu_ + "' is not avx2 or sse2");
   s.role_options["verifier.ladder"] = verifier_ladder_;

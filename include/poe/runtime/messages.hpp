@@ -62,6 +62,11 @@ using block_atom = caf::atom_constant<caf::atom("v_blk")>;
 using poe_atom = caf::atom_constant<caf::atom("v_poe")>;
 using poegossip_atom = caf::atom_constant<caf::atom("v_poeg")>;
 using complaint_atom = caf::atom_constant<caf::atom("v_cmpl")>;
+/// The PBS auction: (bid_atom, bytes builder bid) from builders to validators → "accepted" or
+/// "rejected: ..." (kept for the next height; the proposer uses it); the proposer asks the
+/// winner (bd_reveal_atom, u64 height, bytes bundle hash) → std::vector<bytes> entries.
+using bid_atom = caf::atom_constant<caf::atom("v_bid")>;
+using bd_reveal_atom = caf::atom_constant<caf::atom("bd_reveal")>;
 /// The `builder` role: (bd_receipt, bytes step receipt) from verifiers → "queued" or an error;
 /// (bd_prove, string request id hex) → bytes receipt proof (chain/log_builder.hpp), an error
 /// while the receipt's header is not yet in a finalized block; (bd_status) → JSON.

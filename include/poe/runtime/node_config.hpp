@@ -65,6 +65,8 @@ private:
               verifier_audio_rate_ = 48000, verifier_check_threads_ = 1;
   std::string verifier_ladder_ = "default", verifier_preset_ = "veryfast", verifier_cpu_ = "avx2";
   std::size_t builder_max_receipts_ = 64, builder_max_age_ms_ = 1000, builder_priority_ = 0;
+  std::size_t builder_bid_base_ = 10, builder_bid_per_header_ = 5, builder_bid_share_ppm_ = 100'000;
+  bool builder_withhold_ = false;
 };
 
 } // namespace poe::runtime
