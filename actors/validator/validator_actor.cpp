@@ -93,6 +93,7 @@ struct vstate {
   std::optional<auction> bids;
   std::map<node_id, caf::actor> bidders;
   std::vector<bytes> withheld; // withheld-bid evidence for the block we are building
+  bool censor = false;         // fault drill (validator.censor): propose without PoE entries
   std::shared_ptr<metrics::counter> bids_c, winning_c, withheld_c;
   std::shared_ptr<metrics::gauge> height_g, round_g, mempool_g;
   std::shared_ptr<metrics::counter> round_changes, evidence_c, commits, slashes;
@@ -188,6 +189,11 @@ bool finalize(vstate& s, const qbft::decision& d, bool persist = true) {
     if (auto e = decode_evidence(raw)) {
       auto who = offender_of(*e);
       auto role = role_of(*e);
+      if (std::holds_alternative<bid_settlement>(*e) || std::holds_alternative<withheld_bid_evidence>(*e)) {
+        s.ctx.log->log(persist ? spdlog::level::info : spdlog::level::debug, "height {}: {}",
+                       d.height, describe(*e));
+        continue;
+      }
       if (s.slashes) s.slashes->inc();
       s.ctx.log->log(persist ? spdlog::level::warn : spdlog::level::debug,
                      "height {}: {} stake slashed ({} left): {}", d.height, to_string(role),
@@ -272,9 +278,10 @@ void propose_now(caf::event_based_actor* self, vstate& s, std::uint64_t height, 
     evidence.push_back(raw);
   block_notary notary;
   auto size_of = [&s](const node_id& bpi) { return s.book_size(bpi); };
-  for (auto& e : s.held.includable(size_of, s.gen.params.rent.max_block_poes))
-    notary.held.push_back(encode(e));
-  if (won && !bundle.empty()) {
+  if (!s.censor)
+    for (auto& e : s.held.includable(size_of, s.gen.params.rent.max_block_poes))
+      notary.held.push_back(encode(e));
+  if (won && !bundle.empty() && !s.censor) {
     notary.bundle = std::move(bundle);
     notary.settlement = encode(bid_settlement{s.gen.chain_id, won->builder_key, *won,
                                               static_cast<std::uint32_t>(notary.bundle.size())});
@@ -458,6 +465,12 @@ runtime::role_info validator_role() {
       auto l = ledger::from_genesis(*g);
       if (!l) throw std::runtime_error("genesis: " + l.err().message);
       auto s = std::make_shared<vstate>(ctx, *g, std::move(*l));
+      if (ctx.settings)
+        if (auto i = ctx.settings->role_options.find("validator.censor");
+            i != ctx.settings->role_options.end() && i->second == "true") {
+          s->censor = true;
+          ctx.log->warn("fault drill: this validator proposes blocks without PoE headers");
+        }
       // Recovery: signing record, then every stored block in order.
       auto st = ctx.store->for_each(cf, as_bytes("s/"), [&](byte_view k, byte_view v) {
         return bool(s->guard.load(k.subspan(2), v));

@@ -68,8 +68,10 @@ node_config::node_config() {
     .add(reconnect_initial_, "reconnect-initial", "first redial delay, e.g. 200ms")
     .add(reconnect_max_, "reconnect-max", "cap of the doubling redial delay, e.g. 5s")
     .add(handshake_timeout_, "handshake-timeout", "limit of the identity handshake, e.g. 5s");
-  caf::config_option_adder{custom_options_, "validator"}.add(
-    validator_genesis_, "genesis", "genesis JSON file of the chain (validators, balances, ...)");
+  caf::config_option_adder{custom_options_, "validator"}
+    .add(validator_genesis_, "genesis", "genesis JSON file of the chain (validators, balances, ...)")
+    .add(validator_censor_, "censor",
+         "fault drill: propose blocks without PoE headers (honest validators complain; slashed)");
   caf::config_option_adder{custom_options_, "storage"}
     .add(storage_replicas_, "replicas", "copies of every chunk on distinct storage nodes (1..16)")
     .add(storage_acks_, "acks", "stored copies a put waits for (1..replicas; 0: all replicas)")
@@ -293,6 +295,7 @@ node_config::outcome node_config::load(std::vector<std::string> args,
   in_range("builder.bid-per-header", builder_bid_per_header_, 0, std::numeric_limits<std::uint32_t>::max());
   in_range("builder.bid-share-ppm", builder_bid_share_ppm_, 0, 1'000'000);
   s.role_options["builder.withhold"] = builder_withhold_ ? "true" : "false";
+  s.role_options["validator.censor"] = validator_censor_ ? "true" : "false";
   if (verifier_cpu_ != "avx2" && verifier_cpu_ != "sse2")
     problem("verifier.cpu", "'" + verifier_cpu_ + "' is not avx2 or sse2");
   s.role_options["verifier.ladder"] = verifier_ladder_;

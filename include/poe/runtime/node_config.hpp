@@ -66,7 +66,7 @@ private:
   std::string verifier_ladder_ = "default", verifier_preset_ = "veryfast", verifier_cpu_ = "avx2";
   std::size_t builder_max_receipts_ = 64, builder_max_age_ms_ = 1000, builder_priority_ = 0;
   std::size_t builder_bid_base_ = 10, builder_bid_per_header_ = 5, builder_bid_share_ppm_ = 100'000;
-  bool builder_withhold_ = false;
+  bool builder_withhold_ = false, validator_censor_ = false;
 };
 
 } // namespace poe::runtime

@@ -1,0 +1,233 @@
+// The notarization layer's actors under the deterministic harness: 4 validators through the
+// seam, with a BPI whose key holds builder stake.
+//
+//  1. Forced inclusion: a censoring proposer (validator.censor, wrapped onto node 0 only) leaves
+//     out a PoE header the others have held for N = 1 block: they refuse to PREPARE, sign
+//     exclusion complaints, f+1 of them become evidence, and the censor's validator stake is
+//     slashed; the header lands within N + 1 blocks under the next, honest proposer.
+//  2. A withholding builder (builder.withhold) wins the auction with a high bid and never
+//     reveals: the proposer records withheld-bid evidence; the bid's value is taken from the
+//     builder into the slashing pool, and its headers are still included (they are held).
+#include "poe/actors/roles.hpp"
+#include "poe/chain/evidence.hpp"
+#include "poe/chain/genesis.hpp"
+#include "poe/chain/log_builder.hpp"
+#include "poe/chain/qbft.hpp"
+#include "poe/chain/transaction.hpp"
+#include "poe/core/sha256.hpp"
+#include "poe/testing/harness.hpp"
+#include "poe/wire/codec.hpp"
+#include "test_roles.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <unistd.h>
+
+using namespace poe;
+using namespace poe::runtime;
+using poe::testing::harness;
+using poe::testing::node_index;
+using namespace std::chrono_literals;
+
+namespace {
+
+using bytes_t = std::vector<std::uint8_t>;
+
+/// A role that runs `inner` with one more role option (a per-node fault drill).
+runtime::role_info with_option(runtime::role_info inner, std::string key, std::string value) {
+  auto body = inner.body;
+  inner.body = [=](caf::event_based_actor* self, const role_context& ctx) {
+    auto c = ctx;
+    auto settings = std::make_shared<node_settings>(ctx.settings ? *ctx.settings : node_settings{});
+    settings->role_options[key] = value;
+    c.settings = settings;
+    return body(self, c);
+  };
+  return inner;
+}
+
+struct notary_fixture {
+  harness h{29};
+  std::string genesis_path = "/tmp/poe-genesis-notary-" + std::to_string(::getpid()) + ".json";
+  std::vector<node_index> ns;
+  chain::genesis g;
+
+  /// `roles_of(i)`: the roles of node i (validator first).
+  explicit notary_fixture(const std::function<std::vector<role_info>(std::size_t)>& roles_of,
+                          std::uint64_t inclusion_blocks) {
+    for (std::size_t i = 0; i < 4; ++i) {
+      testing::node_spec spec{"n" + std::to_string(i), roles_of(i), {}};
+      for (std::size_t j = 0; j < i; ++j) spec.peers.push_back(j);
+      spec.net = test::fast_net();
+      spec.store = true;
+      ns.push_back(h.add_node(spec));
+    }
+    g.chain_id = harness::chain_id();
+    for (auto n : ns) {
+      g.validators.push_back({h.key(n).pub(), amount{1000}});
+      g.balances.push_back({h.key(n).id(), amount{1'000'000}});
+    }
+    std::sort(g.validators.begin(), g.validators.end(), [](auto& a, auto& b) { return a.id() < b.id(); });
+    std::sort(g.balances.begin(), g.balances.end(), [](auto& a, auto& b) { return a.account < b.account; });
+    g.params.block_interval_ms = 300;
+    g.params.rent.inclusion_blocks = inclusion_blocks;
+    std::ofstream(genesis_path) << chain::to_json(g);
+    h.set("validator.genesis", genesis_path);
+    h.start_all();
+    REQUIRE(h.advance_until([&] { return height(0) >= 1 && height(3) >= 1; }, 30s, 20ms));
+  }
+  ~notary_fixture() { std::remove(genesis_path.c_str()); }
+
+  caf::actor validator(std::size_t i) { return h.local(ns[i], "validator"); }
+  std::uint64_t height(std::size_t i) {
+    auto r = h.ask<std::uint64_t>(validator(i), caf::make_message(status_atom::value));
+    return r ? *r : 0;
+  }
+  nlohmann::json account(const node_id& who) {
+    auto r = h.ask<std::string>(validator(1), caf::make_message(account_atom::value, who.hex()));
+    return r ? nlohmann::json::parse(*r) : nlohmann::json{};
+  }
+  std::uint64_t stake_of(const node_id& who, const char* role) {
+    auto j = account(who);
+    return j.contains("stakes") && j["stakes"].contains(role)
+             ? std::stoull(j["stakes"][role].get<std::string>())
+             : 0;
+  }
+  std::uint64_t balance_of(const node_id& who) {
+    auto j = account(who);
+    return j.contains("balance") ? std::stoull(j["balance"].get<std::string>()) : 0;
+  }
+  nlohmann::json chain_status() {
+    auto r = h.ask<std::string>(validator(1), caf::make_message(chain_atom::value));
+    return r ? nlohmann::json::parse(*r) : nlohmann::json{};
+  }
+  /// Node i stakes `role` (signed with its node key).
+  void stake(std::size_t i, chain::stake_role role) {
+    chain::transaction tx;
+    tx.chain_id = harness::chain_id();
+    tx.nonce = account(h.key(ns[i]).id()).value("nonce", std::uint64_t{0});
+    tx.body = chain::stake{role, amount{5000}};
+    chain::sign(tx, h.key(ns[i]));
+    auto r = h.ask<std::string>(validator(1), caf::make_message(tx_atom::value, chain::encode(tx)));
+    REQUIRE(r);
+    REQUIRE(r->rfind("accepted", 0) == 0);
+  }
+  /// The finalized block at `height` (decoded).
+  std::optional<chain::block> block_at(std::uint64_t height) {
+    auto r = h.ask<bytes_t>(validator(1), caf::make_message(block_atom::value, height));
+    if (!r || r->empty()) return std::nullopt;
+    auto d = chain::qbft::decode_decision(*r, height);
+    if (!d) return std::nullopt;
+    auto b = chain::decode_block(d->block);
+    return b ? std::optional<chain::block>(*b) : std::nullopt;
+  }
+  /// The height of the block holding the PoE header `id`, searching from `from`.
+  std::optional<std::uint64_t> included_at(const hash256& id, std::uint64_t from) {
+    for (auto k = from; k <= height(1); ++k)
+      if (auto b = block_at(k))
+        for (auto& raw : b->poe_headers)
+          if (auto e = chain::decode_poe_entry(raw); e && chain::entry_id(*e) == id) return k;
+    return std::nullopt;
+  }
+};
+
+} // namespace
+
+TEST_CASE("a censoring proposer is slashed and the header lands within N+1 blocks") {
+  notary_fixture f(
+    [](std::size_t i) {
+      return std::vector<role_info>{i == 0 ? with_option(actors::validator_role(), "validator.censor", "true")
+                                           : actors::validator_role()};
+    },
+    1);
+  // Node 3 is the BPI: builder stake first.
+  f.stake(3, chain::stake_role::builder);
+  auto bpi = f.h.key(f.ns[3]).id();
+  REQUIRE(f.h.advance_until([&] { return f.stake_of(bpi, "builder") > 0; }, 30s, 20ms));
+  chain::log_builder maker(f.h.key(f.ns[3]), harness::chain_id(), f.g.params.rent, {1, 0, 0});
+  chain::receipt_in r;
+  r.request.data[0] = 7;
+  r.encoded = bytes{'r', '7'};
+  r.work_units = 10;
+  maker.add(r);
+  auto entry = *maker.poll(1);
+  auto id = chain::entry_id(entry.entry);
+  // Wait for a tip h whose next proposer (round 0) is the censor, then offer the header to every
+  // validator: they hold it since h; it is due at h + 1 = the censor's proposal.
+  auto censor = f.h.key(f.ns[0]).id();
+  std::vector<public_key> keys;
+  for (auto& v : f.g.validators) keys.push_back(v.key);
+  chain::qbft::validator_set set(keys);
+  std::uint64_t h0 = 0;
+  REQUIRE(f.h.advance_until(
+    [&] {
+      auto t = f.height(1);
+      if (f.height(0) != t || f.height(2) != t || f.height(3) != t) return false;
+      if (set.proposer(t + 1, 0) != censor) return false;
+      h0 = t;
+      return true;
+    },
+    60s, 5ms));
+  auto raw = chain::encode(entry.entry);
+  for (std::size_t i = 0; i < 4; ++i) {
+    auto a = f.h.ask<std::string>(f.validator(i), caf::make_message(poe_atom::value, bytes_t(raw.begin(), raw.end())));
+    REQUIRE(a);
+    CHECK(a->rfind("accepted", 0) == 0);
+  }
+  auto stake_before = f.stake_of(censor, "validator");
+  REQUIRE(f.h.advance_until([&] { return f.included_at(id, h0 + 1).has_value(); }, 60s, 20ms));
+  auto landed = *f.included_at(id, h0 + 1);
+  CHECK(landed <= h0 + 1 + 1); // N + 1 blocks after it was held
+  // f+1 complaints became evidence; the censor's validator stake is slashed (5 %), not jailed.
+  REQUIRE(f.h.advance_until([&] { return f.stake_of(censor, "validator") < stake_before; }, 60s, 20ms));
+  CHECK(f.stake_of(censor, "validator") == stake_before * 95 / 100);
+  CHECK_FALSE(f.account(censor).value("jailed", true));
+}
+
+TEST_CASE("a builder that wins the auction and withholds its bundle is penalized") {
+  notary_fixture f(
+    [](std::size_t i) {
+      std::vector<role_info> roles{actors::validator_role()};
+      if (i == 2) roles.push_back(actors::builder_role());
+      return roles;
+    },
+    3);
+  f.h.set("builder.withhold", "true");
+  f.h.set("builder.bid-base", "700");
+  f.h.set("builder.max-age-ms", "0");
+  f.h.crash(f.ns[2]); // restart node 2 so its builder sees the options set above
+  f.h.start(f.ns[2]);
+  f.stake(2, chain::stake_role::builder);
+  auto bpi = f.h.key(f.ns[2]).id();
+  REQUIRE(f.h.advance_until([&] { return f.stake_of(bpi, "builder") > 0; }, 30s, 20ms));
+  auto pool_before = std::stoull(f.chain_status()["slashing_pool"].get<std::string>());
+  auto balance_before = f.balance_of(bpi);
+  // Receipts for the builder (as verifiers would send them), a few per block for a while: it
+  // seals LogBlocks, offers their headers and bids for the next heights.
+  auto builder = f.h.local(f.ns[2], "builder");
+  for (int i = 0; i < 40; ++i) {
+    step_receipt rc;
+    rc.request.data[0] = static_cast<std::uint8_t>(i + 1);
+    rc.kind = "compute";
+    rc.work_units = 5;
+    rc.verified_ms = 1;
+    auto wire = wire::encode(rc);
+    auto q = f.h.ask<std::string>(builder, caf::make_message(bd_receipt_atom::value, bytes_t(wire.begin(), wire.end())));
+    REQUIRE(q);
+    CHECK(*q == "queued");
+    f.h.advance(100ms, 10ms);
+  }
+  // Its header is included anyway (validators hold it), and its withheld bid is penalized.
+  REQUIRE(f.h.advance_until(
+    [&] {
+      auto st = f.h.ask<std::string>(builder, caf::make_message(bd_status_atom::value));
+      return st && nlohmann::json::parse(*st).value("headers_included", 0) >= 1;
+    },
+    60s, 20ms));
+  REQUIRE(f.h.advance_until(
+    [&] { return std::stoull(f.chain_status()["slashing_pool"].get<std::string>()) >= pool_before + 700; },
+    60s, 20ms));
+  CHECK(f.balance_of(bpi) <= balance_before - 700);
+}
