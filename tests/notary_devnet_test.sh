@@ -17,9 +17,9 @@ devnet_test_init "${1:-}" notary
 cli="$(cd "$build/tools" && pwd)/poe-cli"
 node=(--node 127.0.0.1:7600)
 
-echo "== 4 nodes (validator, storage, execution, verifier, builder) over TLS in $dir"
+echo "== 4 nodes (validator, storage, execution, verifier, builder, rent) over TLS in $dir"
 "$devnet" up -n 4 --dir "$dir" --build "$build" --base-port 7600 --metrics-base-port 9600 \
-  --roles '["validator","storage","execution","verifier","builder"]' --block-interval-ms 200 \
+  --roles '["validator","storage","execution","verifier","builder","rent"]' --block-interval-ms 200 \
   >/dev/null || fail "devnet up failed"
 remember
 export POE_TLS_KEY="$dir/node-0/node.key" POE_TLS_CERT="$dir/node-0/node.crt" POE_TLS_CA="$dir/ca/ca.crt"
@@ -86,6 +86,20 @@ included=$(echo "$metrics" | awk '/^poe_notary_headers_included_total/ {print $2
 [ -n "$included" ] && python3 -c "import sys; sys.exit(0 if float('$included') >= 1 else 1)" ||
   fail "poe_notary_headers_included_total is '$included'"
 echo "  treasury $treasury, headers included $included"
+flows=""
+for attempt in $(seq 1 50); do
+  flows=$("$cli" rent flows --json "${node[@]}") || fail "rent flows"
+  [ "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["totals"]["collected"])' <<<"$flows")" -gt 0 ] && break
+  sleep 0.2
+done
+python3 - "$flows" <<'PY' || fail "rent flows do not add up: $flows"
+import json, sys
+t = json.loads(sys.argv[1])["totals"]
+assert t["collected"] > 0 and t["collected"] == t["validators"] + t["slashing"] + t["treasury"], t
+PY
+"$cli" rent quote --work-units 180 --bytes 700000 --priority 5 "${node[@]}" | grep -q "^rent 969 = base 100" ||
+  fail "rent quote: $("$cli" rent quote --work-units 180 --bytes 700000 --priority 5 "${node[@]}" 2>&1)"
+echo "  rent flows add up (collected = validators + slashing + treasury); quote 969 for 180 units, 684 KiB, priority 5"
 
 echo "== the PBS auction ran: winning bids were paid to proposers"
 won=$(cat "$dir"/node-*/node.log | grep -c "won the auction" || true)

@@ -328,7 +328,14 @@ void handle(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, con
   }
   if (fx.receipt) {
     const auto& verified = fx.fraud ? fx.fraud->a.result : t.v->primary()->result;
-    if (auto r = wire::decode_task_result(verified)) t.outputs = r->outputs;
+    if (auto r = wire::decode_task_result(verified)) {
+      t.outputs = r->outputs;
+      // Storage rent charges what the outputs occupy in storage (the storage accounting's
+      // bytes), not the size of the result record that lists them.
+      std::uint64_t stored = 0;
+      for (auto& o : r->outputs) stored += o.size;
+      fx.receipt->result_bytes = stored;
+    }
     auto w = wire::encode(*fx.receipt);
     if (auto st = s->ctx.store->put(cf, receipt_key(id), w, store::write_mode::sync); !st)
       s->ctx.log->error("task {}: the receipt could not be stored: {}", id.hex(), st.err().message);

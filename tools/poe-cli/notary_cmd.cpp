@@ -8,8 +8,10 @@
 //       Checks a proof offline against the validators of GENESIS: every link and a quorum of
 //       commit seals. Exit 0 when it holds, 1 with the broken link otherwise.
 //   poe-cli builder status --node BUILDER      the builder's log book and queues (JSON)
-//   poe-cli rent quote --work-units N --bytes B [--priority P] --node VALIDATOR
-//       The rent of a LogBlock with those figures under the chain's parameters.
+//   poe-cli rent quote --work-units N --bytes B [--priority P] --node RENT_NODE
+//       The rent of a LogBlock with those figures under the chain's parameters (rent role).
+//   poe-cli rent flows [--last N] [--json] --node RENT_NODE
+//       Each block's rent: collected from BPIs, to validators, slashing pool, treasury.
 #include "commands.hpp"
 #include "node_client.hpp"
 
@@ -20,6 +22,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <iomanip>
 #include <iostream>
 
 namespace poe::cli {
@@ -36,6 +39,7 @@ struct notary_args {
   tools::node_target node;
   std::string id, file, out, genesis;
   std::uint64_t work_units = 0, bytes_ = 0, priority = 0;
+  bool json = false;
 };
 
 } // namespace
@@ -108,25 +112,42 @@ void add_notary_commands(CLI::App& app) {
   quote->add_option("--priority", a->priority, "inclusion priority paid on top");
   tools::add_node_options(quote, a->node);
   quote->callback([a] {
-    auto j = nlohmann::json::parse(or_exit(connect_or_die(a->node)->chain_status()));
-    auto& r = j.at("rent");
-    chain::rent_params p;
-    auto amt = [&](const char* k) { return amount{std::stoull(r.at(k).get<std::string>())}; };
-    p.base_rent = amt("base_rent");
-    p.rent_per_work_unit = amt("rent_per_work_unit");
-    p.rent_per_kib = amt("rent_per_kib");
-    log_block b;
-    b.work_units = a->work_units;
-    b.result_bytes = a->bytes_;
-    auto q = chain::rent_quote(p, b);
-    if (!q) tools::die("rent: " + q.err().message, invalid);
-    auto kib = a->bytes_ / 1024 + (a->bytes_ % 1024 != 0);
-    std::cout << "rent " << q->units() + a->priority << " = base " << p.base_rent.units()
-              << " + complexity " << p.rent_per_work_unit.units() << " x " << a->work_units
-              << " + storage " << p.rent_per_kib.units() << " x " << kib << " KiB + priority "
-              << a->priority << "\n  shares: validators " << r.at("validators_ppm").get<std::uint64_t>() / 10'000
-              << " %, slashing pool " << r.at("slashing_ppm").get<std::uint64_t>() / 10'000
-              << " %, treasury " << r.at("treasury_ppm").get<std::uint64_t>() / 10'000 << " %\n";
+    auto c = tools::rent_client::connect(a->node);
+    if (!c) tools::die(c.err().message, c.err().code == errc::invalid_argument ? usage : unreachable);
+    auto j = nlohmann::json::parse(or_exit((*c)->quote(a->work_units, a->bytes_, a->priority)));
+    std::cout << "rent " << j.value("rent_payment", std::uint64_t{0}) << " = base "
+              << j.value("base", std::uint64_t{0}) << " + complexity " << j.value("complexity", std::uint64_t{0})
+              << " + storage " << j.value("storage", std::uint64_t{0}) << " + priority "
+              << j.value("priority", std::uint64_t{0}) << "\n  shares: validators "
+              << j.value("validators_ppm", std::uint64_t{0}) / 10'000 << " %, slashing pool "
+              << j.value("slashing_ppm", std::uint64_t{0}) / 10'000 << " %, treasury "
+              << j.value("treasury_ppm", std::uint64_t{0}) / 10'000 << " %\n";
+  });
+  auto* flows = rent->add_subcommand("flows", "each block's rent: collected, to validators, slashing pool, treasury");
+  flows->add_option("--last", a->work_units, "the last N blocks with rent (default 20)")->default_val(20);
+  flows->add_flag("--json", a->json, "print JSON");
+  tools::add_node_options(flows, a->node);
+  flows->callback([a] {
+    auto c = tools::rent_client::connect(a->node);
+    if (!c) tools::die(c.err().message, c.err().code == errc::invalid_argument ? usage : unreachable);
+    auto j = nlohmann::json::parse(or_exit((*c)->flows(a->work_units)));
+    if (a->json) {
+      std::cout << j.dump(2) << "\n";
+      return;
+    }
+    std::cout << "height  headers  collected  validators  slashing  treasury\n";
+    for (auto& b : j["blocks"])
+      std::cout << std::setw(6) << b["height"].get<std::uint64_t>() << std::setw(9)
+                << b["headers"].get<std::uint64_t>() << std::setw(11) << b["collected"].get<std::uint64_t>()
+                << std::setw(12) << b["validators"].get<std::uint64_t>() << std::setw(10)
+                << b["slashing"].get<std::uint64_t>() << std::setw(10) << b["treasury"].get<std::uint64_t>()
+                << "\n";
+    auto& t = j["totals"];
+    std::cout << " total" << std::setw(9) << t["headers"].get<std::uint64_t>() << std::setw(11)
+              << t["collected"].get<std::uint64_t>() << std::setw(12) << t["validators"].get<std::uint64_t>()
+              << std::setw(10) << t["slashing"].get<std::uint64_t>() << std::setw(10)
+              << t["treasury"].get<std::uint64_t>() << "   (scanned to height "
+              << j["scanned_height"].get<std::uint64_t>() << ")\n";
   });
 }
 

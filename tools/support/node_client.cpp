@@ -122,6 +122,24 @@ result<bytes> builder_client::prove(const std::string& request_hex) {
 
 result<std::string> builder_client::status() { return impl_->ask<std::string>(bd_status_atom::value); }
 
+rent_client::rent_client(std::unique_ptr<detail::connection> p) : impl_(std::move(p)) {}
+rent_client::~rent_client() = default;
+
+result<std::unique_ptr<rent_client>> rent_client::connect(const node_target& t) {
+  auto c = detail::connection::open(t, "rent");
+  if (!c) return c.err();
+  return std::unique_ptr<rent_client>(new rent_client(std::move(*c)));
+}
+
+result<std::string> rent_client::quote(std::uint64_t work_units, std::uint64_t result_bytes,
+                                       std::uint64_t priority) {
+  return impl_->ask<std::string>(rent_quote_atom::value, work_units, result_bytes, priority);
+}
+
+result<std::string> rent_client::flows(std::uint64_t last) {
+  return impl_->ask<std::string>(rent_flows_atom::value, last);
+}
+
 result<std::string> storage_client::put_chunk(const bytes& chunk) {
   return impl_->ask<std::string>(st_put_atom::value, chunk);
 }

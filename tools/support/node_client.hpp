@@ -121,4 +121,18 @@ private:
   std::unique_ptr<detail::connection> impl_;
 };
 
+/// A client of a node's `rent` role (quotes, rent flows).
+class rent_client {
+public:
+  static result<std::unique_ptr<rent_client>> connect(const node_target& t);
+  ~rent_client();
+  result<std::string> quote(std::uint64_t work_units, std::uint64_t result_bytes,
+                            std::uint64_t priority);
+  result<std::string> flows(std::uint64_t last);
+
+private:
+  explicit rent_client(std::unique_ptr<detail::connection> p);
+  std::unique_ptr<detail::connection> impl_;
+};
+
 } // namespace poe::tools

@@ -32,6 +32,11 @@ runtime::role_info verifier_role();
 /// and store and a validator (rent parameters, blocks).
 runtime::role_info builder_role();
 
+/// `rent`: prices PoE headers (quotes) from the chain's rent parameters and accounts each
+/// finalized block's rent flows (validators, slashing pool, treasury). Needs the node's store
+/// and a validator.
+runtime::role_info rent_role();
+
 /// Every role poe-node knows.
 runtime::role_registry builtin_roles();
 

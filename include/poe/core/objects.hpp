@@ -61,7 +61,7 @@ struct step_receipt {
   std::uint64_t verified_ms = 0;
   bool reexecuted = false; ///< the sample re-ran it on a second executor
   std::uint64_t work_units = 0;  ///< complexity measure for rent
-  std::uint64_t result_bytes = 0;
+  std::uint64_t result_bytes = 0; ///< bytes the outputs occupy in storage (storage rent)
   friend bool operator==(const step_receipt&, const step_receipt&) = default;
 };
 

@@ -66,6 +66,10 @@ using complaint_atom = caf::atom_constant<caf::atom("v_cmpl")>;
 /// "rejected: ..." (kept for the next height; the proposer uses it); the proposer asks the
 /// winner (bd_reveal_atom, u64 height, bytes bundle hash) → std::vector<bytes> entries.
 using bid_atom = caf::atom_constant<caf::atom("v_bid")>;
+/// The `rent` role: (rent_quote_atom, u64 work units, u64 result bytes, u64 priority) → JSON
+/// quote; (rent_flows_atom, u64 last n) → JSON rent flows per block and totals.
+using rent_quote_atom = caf::atom_constant<caf::atom("rent_quote")>;
+using rent_flows_atom = caf::atom_constant<caf::atom("rent_flows")>;
 using bd_reveal_atom = caf::atom_constant<caf::atom("bd_reveal")>;
 /// The `builder` role: (bd_receipt, bytes step receipt) from verifiers → "queued" or an error;
 /// (bd_prove, string request id hex) → bytes receipt proof (chain/log_builder.hpp), an error

@@ -1,0 +1,242 @@
+// The `rent` role: seed 004's rent structure as a service. It reads the chain's rent
+// parameters (genesis, through a validator's status), prices LogBlocks for builders and
+// operators, and follows finalized blocks to account each block's rent flows — collected
+// from the BPIs, to the validators, the slashing pool and the treasury (split_rent: the same
+// integer split validators apply to the ledger).
+//
+//   (rent_quote_atom, u64 work units, u64 result bytes, u64 priority) → JSON quote;
+//   (rent_flows_atom, u64 last n blocks) → JSON {totals, blocks: [{height, headers,
+//   collected, validators, slashing, treasury}]} (blocks with rent only).
+//
+// Store (column family "rent"): "f/" ‖ u64 height → 5 × u64 (headers, collected, validators,
+// slashing, treasury); "scan" → u64 height scanned.
+#include "poe/actors/roles.hpp"
+#include "poe/chain/block.hpp"
+#include "poe/chain/notary.hpp"
+#include "poe/chain/qbft.hpp"
+#include "poe/core/byte_io.hpp"
+#include "poe/runtime/messages.hpp"
+#include "poe/runtime/metrics.hpp"
+#include "poe/store/store.hpp"
+#include "storage_io.hpp"
+
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+namespace poe::actors {
+
+using namespace poe::runtime;
+using namespace poe::chain;
+
+namespace {
+
+using bytes_t = std::vector<std::uint8_t>;
+using rtick_atom = caf::atom_constant<caf::atom("rent_tick")>;
+constexpr const char* cf = "rent";
+
+caf::error failure(const std::string& why) {
+  return caf::make_error(caf::sec::runtime_error, why);
+}
+
+bytes flow_key(std::uint64_t height) {
+  bytes k{'f', '/'};
+  append_u64_be(k, height);
+  return k;
+}
+
+struct flow {
+  std::uint64_t headers = 0, collected = 0, validators = 0, slashing = 0, treasury = 0;
+};
+
+struct rstate {
+  role_context ctx;
+  std::optional<rent_params> params;
+  std::uint64_t scanned = 0;
+  bool busy = false;
+  flow totals;
+  std::shared_ptr<metrics::counter> collected_c, validators_c, slashing_c, treasury_c;
+};
+
+rent_params parse_params(const nlohmann::json& r) {
+  rent_params p;
+  auto amt = [&](const char* k) { return amount{std::stoull(r.at(k).get<std::string>())}; };
+  p.base_rent = amt("base_rent");
+  p.rent_per_work_unit = amt("rent_per_work_unit");
+  p.rent_per_kib = amt("rent_per_kib");
+  p.validators_ppm = r.at("validators_ppm").get<std::uint32_t>();
+  p.slashing_ppm = r.at("slashing_ppm").get<std::uint32_t>();
+  p.treasury_ppm = r.at("treasury_ppm").get<std::uint32_t>();
+  p.inclusion_blocks = r.at("inclusion_blocks").get<std::uint64_t>();
+  p.max_block_poes = r.at("max_block_poes").get<std::uint64_t>();
+  p.min_builder_stake = amt("min_builder_stake");
+  return p;
+}
+
+/// Accounts block scanned + 1 and goes on while there are more, up to `tip`.
+void follow(caf::event_based_actor* self, const std::shared_ptr<rstate>& s, caf::actor v,
+            std::uint64_t tip) {
+  auto height = s->scanned + 1;
+  if (height > tip) {
+    s->busy = false;
+    return;
+  }
+  self->request(v, std::chrono::seconds(5), block_atom::value, height)
+    .then(
+      [=](const bytes_t& raw) {
+        auto d = raw.empty() ? result<qbft::decision>(fail(errc::unavailable, "no block"))
+                             : qbft::decode_decision(raw, height);
+        auto b = d ? decode_block(d->block) : result<block>(d.err());
+        if (!b) {
+          s->busy = false;
+          return;
+        }
+        flow f;
+        for (auto& item : b->poe_headers)
+          if (auto e = decode_poe_entry(item)) {
+            ++f.headers;
+            f.collected += e->header.rent_payment;
+          }
+        store::batch ops;
+        if (f.collected > 0) {
+          auto split = split_rent(*s->params, amount{f.collected});
+          f.validators = split.validators.units();
+          f.slashing = split.slashing.units();
+          f.treasury = split.treasury.units();
+          bytes v;
+          for (auto x : {f.headers, f.collected, f.validators, f.slashing, f.treasury})
+            append_u64_be(v, x);
+          ops.put(cf, flow_key(height), v);
+          s->totals.headers += f.headers;
+          s->totals.collected += f.collected;
+          s->totals.validators += f.validators;
+          s->totals.slashing += f.slashing;
+          s->totals.treasury += f.treasury;
+          s->collected_c->inc(static_cast<double>(f.collected));
+          s->validators_c->inc(static_cast<double>(f.validators));
+          s->slashing_c->inc(static_cast<double>(f.slashing));
+          s->treasury_c->inc(static_cast<double>(f.treasury));
+        }
+        bytes sc;
+        append_u64_be(sc, height);
+        ops.put(cf, as_bytes(std::string_view("scan")), sc);
+        if (auto st = s->ctx.store->write(ops); !st)
+          s->ctx.log->error("rent of block {} not stored: {}", height, st.err().message);
+        s->scanned = height;
+        follow(self, s, v, tip);
+      },
+      [=](caf::error&) { s->busy = false; });
+}
+
+void tick(caf::event_based_actor* self, const std::shared_ptr<rstate>& s) {
+  self->delayed_send(self, std::chrono::milliseconds(500), rtick_atom::value);
+  if (s->busy) return;
+  find_role(
+    self, s->ctx.directory, "validator", s->ctx.node_id,
+    [=](caf::actor v) {
+      s->busy = true;
+      self->request(v, std::chrono::seconds(5), chain_atom::value)
+        .then(
+          [=](const std::string& text) {
+            auto j = nlohmann::json::parse(text, nullptr, false);
+            if (j.is_discarded() || !j.contains("rent")) {
+              s->busy = false;
+              return;
+            }
+            if (!s->params) {
+              s->params = parse_params(j["rent"]);
+              s->ctx.log->info("rent: base {}, per work unit {}, per KiB {}; shares validators "
+                               "{} ppm, slashing {} ppm, treasury {} ppm",
+                               s->params->base_rent.to_string(),
+                               s->params->rent_per_work_unit.to_string(),
+                               s->params->rent_per_kib.to_string(), s->params->validators_ppm,
+                               s->params->slashing_ppm, s->params->treasury_ppm);
+            }
+            follow(self, s, v, j.value("height", std::uint64_t{0}));
+          },
+          [=](caf::error&) { s->busy = false; });
+    },
+    [](const std::string&) {});
+}
+
+} // namespace
+
+runtime::role_info rent_role() {
+  return {
+    "rent", "prices PoE headers and accounts each block's rent flows",
+    [](caf::event_based_actor* self, const role_context& ctx) -> caf::behavior {
+      if (!ctx.store) throw std::runtime_error("the rent role needs the node's store");
+      auto s = std::make_shared<rstate>();
+      s->ctx = ctx;
+      if (auto raw = ctx.store->get(cf, as_bytes(std::string_view("scan"))); raw && *raw &&
+                                                                             (*raw)->size() == 8)
+        s->scanned = get_u64_be((*raw)->data());
+      auto st = ctx.store->for_each(cf, as_bytes(std::string_view("f/")), [&](byte_view, byte_view v) {
+        if (v.size() != 40) return true;
+        s->totals.headers += get_u64_be(v.data());
+        s->totals.collected += get_u64_be(v.data() + 8);
+        s->totals.validators += get_u64_be(v.data() + 16);
+        s->totals.slashing += get_u64_be(v.data() + 24);
+        s->totals.treasury += get_u64_be(v.data() + 32);
+        return true;
+      });
+      if (!st) throw std::runtime_error("rent flows: " + st.err().message);
+      auto& f = *ctx.metrics;
+      s->collected_c = f.make_counter("poe_rent_flow_collected_total",
+                                      "Rent paid by PoE headers (the rent role's accounting).");
+      s->validators_c = f.make_counter("poe_rent_flow_validators_total", "Rent to validator rewards.");
+      s->slashing_c = f.make_counter("poe_rent_flow_slashing_total", "Rent to the slashing pool.");
+      s->treasury_c = f.make_counter("poe_rent_flow_treasury_total", "Rent to the treasury.");
+      self->send(self, rtick_atom::value);
+      return {
+        [self, s](rtick_atom) { tick(self, s); },
+        [s](rent_quote_atom, std::uint64_t work_units, std::uint64_t result_bytes,
+            std::uint64_t priority) -> caf::result<std::string> {
+          if (!s->params) return failure("the chain's rent parameters are not known yet");
+          log_block b;
+          b.work_units = work_units;
+          b.result_bytes = result_bytes;
+          auto q = rent_quote(*s->params, b);
+          if (!q) return failure("rent: " + q.err().message);
+          auto& p = *s->params;
+          auto kib = result_bytes / 1024 + (result_bytes % 1024 != 0);
+          return nlohmann::json{{"quote", q->units()},
+                                {"rent_payment", q->units() + priority},
+                                {"base", p.base_rent.units()},
+                                {"complexity", p.rent_per_work_unit.units() * work_units},
+                                {"storage", p.rent_per_kib.units() * kib},
+                                {"priority", priority},
+                                {"validators_ppm", p.validators_ppm},
+                                {"slashing_ppm", p.slashing_ppm},
+                                {"treasury_ppm", p.treasury_ppm}}
+            .dump();
+        },
+        [s](rent_flows_atom, std::uint64_t last) -> std::string {
+          std::vector<nlohmann::json> rows;
+          (void)s->ctx.store->for_each(cf, as_bytes(std::string_view("f/")), [&](byte_view k, byte_view v) {
+            if (v.size() != 40 || k.size() != 10) return true;
+            rows.push_back({{"height", get_u64_be(k.data() + 2)},
+                            {"headers", get_u64_be(v.data())},
+                            {"collected", get_u64_be(v.data() + 8)},
+                            {"validators", get_u64_be(v.data() + 16)},
+                            {"slashing", get_u64_be(v.data() + 24)},
+                            {"treasury", get_u64_be(v.data() + 32)}});
+            return true;
+          });
+          nlohmann::json blocks = nlohmann::json::array();
+          for (auto i = rows.size() > last ? rows.size() - last : 0; i < rows.size(); ++i)
+            blocks.push_back(rows[i]);
+          auto& t = s->totals;
+          return nlohmann::json{{"scanned_height", s->scanned},
+                                {"totals", {{"headers", t.headers}, {"collected", t.collected},
+                                            {"validators", t.validators}, {"slashing", t.slashing},
+                                            {"treasury", t.treasury}}},
+                                {"blocks", blocks}}
+            .dump();
+        },
+      };
+    },
+    {}};
+}
+
+} // namespace poe::actors
