@@ -7,7 +7,9 @@
 # a transfer signed and submitted with poe-cli, committed, shown in its block and in both
 # accounts; a file stored with 2 replicas by the nodes' storage role and read back; a 6 s clip
 # transcoded into the ABR ladder by the execution roles, every segment's PoE checked and a
-# sample re-run by the verifier, receipts and renditions shown; a summary. The devnet keeps
+# sample re-run by the verifier, receipts and renditions shown; the receipts aggregated by 4
+# builders into LogBlocks, notarized in PoE headers, committed with rent paid (PBS auction per
+# height), one proved and verified offline, the rent flows; a summary. The devnet keeps
 # running; stop it with `tools/devnet down`.
 #
 #   tools/demo.sh [BUILD_DIR]      (default: build/)
@@ -56,7 +58,7 @@ devnet="$root/tools/devnet"
 "$devnet" down --dir "$root/devnet" >/dev/null 2>&1 || true
 rm -rf "$root"/devnet/node-*/data # a new chain each run (keys and CA are kept)
 "$devnet" up -n 4 --dir "$root/devnet" --build "$build" \
-  --roles '["validator","storage","execution","verifier","probe"]'
+  --roles '["validator","storage","execution","verifier","builder","rent","probe"]'
 echo "== what node-0's directory knows (poe-status)"
 nd="$root/devnet/node-0"
 "$bin/poe-status" --target 127.0.0.1:7400 --key "$nd/node.key" --cert "$nd/node.crt" \
@@ -124,9 +126,14 @@ cli stat "$one" | sed 's/^/  /'
 cli storage usage demo | tr -d '\n' | sed 's/^/  usage: /'; echo
 
 echo
-echo "== execution: the 4 nodes stake as executors; a 6 s 1280x720 clip (made with ffmpeg) is submitted"
+echo "== execution: the 4 nodes stake as executors and as builders (BPIs); a 6 s 1280x720 clip (made with ffmpeg) is submitted"
 for i in 0 1 2 3; do
-  cli tx stake --key "$root/devnet/node-$i/node.key" --role executor --amount 1000 --fee 1 >/dev/null
+  me=$(id_of "$root/devnet/node-$i/node.pub")
+  nonce=$(cli account show "$me" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["nonce"])')
+  cli tx stake --key "$root/devnet/node-$i/node.key" --role executor --amount 1000 --fee 1 \
+    --nonce "$nonce" >/dev/null
+  cli tx stake --key "$root/devnet/node-$i/node.key" --role builder --amount 1000 --fee 1 \
+    --nonce $((nonce + 1)) >/dev/null
 done
 ffmpeg -nostdin -v error -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi \
   -i sine=frequency=440:sample_rate=48000 -t 6 -c:v libx264 -preset ultrafast -g 60 \
@@ -144,6 +151,54 @@ probe=$(ffprobe -v error -select_streams v:0 -show_entries stream=codec_name,wid
   -of csv=p=0 "$work/720p.ts")
 echo "  its 720p rendition read back from storage; ffprobe (codec, width, height, seconds): ${probe%%$'\n'*}"
 segments=$(python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["verified"], "of", j["segments"])' <<<"$status")
+requests=$(python3 -c 'import json,sys; print(" ".join(t["request"] for t in json.load(sys.stdin)["tasks"]))' <<<"$status")
+
+echo
+echo "== notarization: each receipt went to one builder (BPI), was cut into a LogBlock, notarized"
+echo "   in a signed PoE header and included by the validators (rent paid, PBS auction per height)"
+notarized=0
+for request in $requests; do
+  for _ in $(seq 1 100); do
+    for i in 0 1 2 3; do
+      if cli receipt prove "$request" -o "$work/$request.proof" --node "127.0.0.1:740$i" >/dev/null 2>&1; then
+        notarized=$((notarized + 1)); break 2
+      fi
+    done
+    sleep 0.2
+  done
+done
+echo "  $notarized of $(wc -w <<<"$requests") receipts notarized in finalized blocks"
+echo "== poe-cli receipt prove $first (receipt → LogBlock → PoE header → block)"
+for i in 0 1 2 3; do
+  cli receipt prove "$first" -o "$work/first.proof" --node "127.0.0.1:740$i" 2>/dev/null | sed 's/^/  /' && break
+done
+echo "== poe-cli receipt verify (offline, against the genesis validators)"
+cli receipt verify "$work/first.proof" --genesis "$root/devnet/genesis.json" | sed 's/^/  /'
+for _ in $(seq 1 20); do # the rent role follows the chain every 500 ms
+  cli rent flows --json | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["totals"]["collected"] > 0 else 1)' && break
+  sleep 0.3
+done
+echo "== poe-cli rent flows (each block's rent: to validators, slashing pool, treasury)"
+cli rent flows --last 8 | sed 's/^/  /'
+metric() { # metric NAME: the sum of NAME over the 4 nodes' metrics
+  python3 - "$1" <<'PY'
+import sys, urllib.request
+name, total = sys.argv[1], 0.0
+for port in range(9400, 9404):
+    for line in urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode().splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            total += float(line.rsplit(" ", 1)[1])
+print(f"{total:g}")
+PY
+}
+headers=$(metric poe_builder_headers_included_total)
+lat_sum=$(metric poe_notary_inclusion_seconds_sum); lat_n=$(metric poe_notary_inclusion_seconds_count)
+blk_sum=$(metric poe_notary_inclusion_blocks_sum)
+won=$(metric poe_pbs_winning_bids_total)
+latency=$(python3 -c 'import sys; s, n, b = map(float, sys.argv[1:]); print("%.2f s, %.1f blocks" % (s / n, b / n) if n else "n/a")' "$lat_sum" "$lat_n" "$blk_sum")
+chain=$(cli chain status --json)
+pools=$(python3 -c 'import json,sys; j=json.load(sys.stdin); print("treasury", j["treasury"] + ", slashing pool", j["slashing_pool"] + ", total supply", j["total_supply"])' <<<"$chain")
+flows=$(cli rent flows --json | python3 -c 'import json,sys; t=json.load(sys.stdin)["totals"]; print("%d collected = %d to validators + %d to the slashing pool + %d to the treasury" % (t["collected"], t["validators"], t["slashing"], t["treasury"]))')
 
 heights=$(for i in 0 1 2 3; do grep -o 'committed height [0-9]*' "$root/devnet/node-$i/node.log" | tail -n 1 | awk '{print $3}'; done | tr '\n' ' ')
 echo
@@ -153,7 +208,13 @@ echo "  transfer $txid"
 echo "    committed at height $included (block shown above); the replay refused"
 echo "  file $file_cid (3 MB, 12 chunks) stored with 2 replicas, read back identical from node-3"
 echo "  job $job: $segments segments transcoded, PoE-checked and verified; receipts: poe-cli receipt show ID"
+echo "  notarization: $notarized receipts in LogBlocks, $headers PoE headers included (4 builders);"
+echo "    mean inclusion latency $latency (admission to finalized block)"
+echo "    rent: $flows"
+echo "    $pools; winning PBS bids paid to proposers: $won"
 echo "  look further: tools/devnet status | logs | down;  poe-cli chain status|block N|account show ID"
 echo "    poe-cli stat|get CID, poe-cli storage ls|usage|reputation, poe-cli job status $job"
+echo "    poe-cli receipt prove ID --node 127.0.0.1:740N, receipt verify FILE --genesis $root/devnet/genesis.json"
+echo "    poe-cli builder status --node ..., rent quote|flows"
 echo "    (POE_NODE, POE_TLS_KEY, POE_TLS_CERT, POE_TLS_CA as above);  metrics http://127.0.0.1:9400..9403/metrics"
 echo "demo: done. The devnet keeps running (logs: tools/devnet logs; stop: tools/devnet down)."

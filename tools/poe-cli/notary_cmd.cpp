@@ -36,9 +36,11 @@ std::unique_ptr<tools::builder_client> builder_or_die(const tools::node_target& 
 }
 
 struct notary_args {
-  tools::node_target node;
+  // One target per subcommand: CLI11 applies POE_NODE to every subcommand's --node, so a
+  // shared one would let another subcommand's environment default overwrite --node.
+  tools::node_target prove_node, status_node, quote_node, flows_node;
   std::string id, file, out, genesis;
-  std::uint64_t work_units = 0, bytes_ = 0, priority = 0;
+  std::uint64_t work_units = 0, bytes_ = 0, priority = 0, last = 20;
   bool json = false;
 };
 
@@ -50,9 +52,9 @@ void add_notary_commands(CLI::App& app) {
   auto* prove = receipt->add_subcommand("prove", "a receipt's proof of inclusion, from its builder");
   prove->add_option("REQUEST_ID", a->id, "the request id (32 hex digits)")->required();
   prove->add_option("-o,--out", a->out, "where to write the proof (default REQUEST_ID.proof)");
-  tools::add_node_options(prove, a->node);
+  tools::add_node_options(prove, a->prove_node);
   prove->callback([a] {
-    auto raw = or_exit(builder_or_die(a->node)->prove(a->id));
+    auto raw = or_exit(builder_or_die(a->prove_node)->prove(a->id));
     auto p = chain::decode_receipt_proof(raw);
     if (!p) tools::die("the builder sent a malformed proof: " + p.err().message, invalid);
     auto file = a->out.empty() ? a->id + ".proof" : a->out;
@@ -99,9 +101,9 @@ void add_notary_commands(CLI::App& app) {
   auto* builder = app.add_subcommand("builder", "a builder node (BPI)");
   builder->require_subcommand(1);
   auto* bstatus = builder->add_subcommand("status", "the builder's log book and queues");
-  tools::add_node_options(bstatus, a->node);
+  tools::add_node_options(bstatus, a->status_node);
   bstatus->callback([a] {
-    std::cout << nlohmann::json::parse(or_exit(builder_or_die(a->node)->status())).dump(2) << "\n";
+    std::cout << nlohmann::json::parse(or_exit(builder_or_die(a->status_node)->status())).dump(2) << "\n";
   });
 
   auto* rent = app.add_subcommand("rent", "rent of PoE headers (seed 004)");
@@ -110,9 +112,9 @@ void add_notary_commands(CLI::App& app) {
   quote->add_option("--work-units", a->work_units, "Σ work units of its receipts")->required();
   quote->add_option("--bytes", a->bytes_, "Σ result bytes of its receipts")->required();
   quote->add_option("--priority", a->priority, "inclusion priority paid on top");
-  tools::add_node_options(quote, a->node);
+  tools::add_node_options(quote, a->quote_node);
   quote->callback([a] {
-    auto c = tools::rent_client::connect(a->node);
+    auto c = tools::rent_client::connect(a->quote_node);
     if (!c) tools::die(c.err().message, c.err().code == errc::invalid_argument ? usage : unreachable);
     auto j = nlohmann::json::parse(or_exit((*c)->quote(a->work_units, a->bytes_, a->priority)));
     std::cout << "rent " << j.value("rent_payment", std::uint64_t{0}) << " = base "
@@ -124,13 +126,13 @@ void add_notary_commands(CLI::App& app) {
               << j.value("treasury_ppm", std::uint64_t{0}) / 10'000 << " %\n";
   });
   auto* flows = rent->add_subcommand("flows", "each block's rent: collected, to validators, slashing pool, treasury");
-  flows->add_option("--last", a->work_units, "the last N blocks with rent (default 20)")->default_val(20);
+  flows->add_option("--last", a->last, "the last N blocks with rent (default 20)")->default_val(20);
   flows->add_flag("--json", a->json, "print JSON");
-  tools::add_node_options(flows, a->node);
+  tools::add_node_options(flows, a->flows_node);
   flows->callback([a] {
-    auto c = tools::rent_client::connect(a->node);
+    auto c = tools::rent_client::connect(a->flows_node);
     if (!c) tools::die(c.err().message, c.err().code == errc::invalid_argument ? usage : unreachable);
-    auto j = nlohmann::json::parse(or_exit((*c)->flows(a->work_units)));
+    auto j = nlohmann::json::parse(or_exit((*c)->flows(a->last)));
     if (a->json) {
       std::cout << j.dump(2) << "\n";
       return;

@@ -1,5 +1,7 @@
 #include "node_client.hpp"
 
+#include <cstdlib>
+
 #include "poe/runtime/messages.hpp"
 #include "poe/runtime/settings.hpp"
 
@@ -16,14 +18,21 @@ namespace poe::tools {
 using namespace poe::runtime;
 
 void add_node_options(CLI::App* cmd, node_target& t, bool required) {
-  auto* node = cmd->add_option("--node", t.address, "host:port of a node")
-                 ->envname("POE_NODE");
-  if (required) node->required();
-  cmd->add_option("--tls-key", t.key, "PEM private key for TLS (a key of the cluster)")
-    ->envname("POE_TLS_KEY");
-  cmd->add_option("--tls-cert", t.cert, "PEM certificate of that key (cluster CA)")
-    ->envname("POE_TLS_CERT");
-  cmd->add_option("--tls-ca", t.ca, "PEM certificate of the cluster CA")->envname("POE_TLS_CA");
+  // Environment defaults are read here, not with CLI11's envname: CLI11 applies an envname to
+  // every subcommand's option, and several subcommands share one target, so the environment
+  // would overwrite the --node given to the subcommand that runs.
+  auto env = [](const char* name, std::string& into) {
+    if (const char* v = std::getenv(name); v && *v) into = v;
+  };
+  env("POE_NODE", t.address);
+  env("POE_TLS_KEY", t.key);
+  env("POE_TLS_CERT", t.cert);
+  env("POE_TLS_CA", t.ca);
+  auto* node = cmd->add_option("--node", t.address, "host:port of a node (env POE_NODE)");
+  if (required && t.address.empty()) node->required();
+  cmd->add_option("--tls-key", t.key, "PEM private key for TLS, a key of the cluster (env POE_TLS_KEY)");
+  cmd->add_option("--tls-cert", t.cert, "PEM certificate of that key (env POE_TLS_CERT)");
+  cmd->add_option("--tls-ca", t.ca, "PEM certificate of the cluster CA (env POE_TLS_CA)");
   cmd->add_flag("--plaintext", t.plaintext, "plain TCP (node.insecure-plaintext nodes)");
   cmd->add_option("--timeout", t.timeout_s, "seconds to wait for the node (default 5)");
 }
