@@ -218,7 +218,10 @@ bool finalize(vstate& s, const qbft::decision& d, bool persist = true) {
         s.seen_at.erase(it);
       }
     }
-  s.held.prune([&s](const node_id& bpi) { return s.book_size(bpi); });
+  // Superseded entries go; so do entries stuck behind a gap in their book for 1000 blocks.
+  s.held.prune([&s](const node_id& bpi) { return s.book_size(bpi); }, s.tip.height, 1000);
+  for (auto it = s.complaints.begin(); it != s.complaints.end();)
+    it = std::get<0>(it->first) + 16 < s.tip.height ? s.complaints.erase(it) : std::next(it);
   for (auto it = s.seen_at.begin(); it != s.seen_at.end();)
     it = s.held.holds(it->first) ? std::next(it) : s.seen_at.erase(it);
   if (s.held_g) s.held_g->set(static_cast<double>(s.held.size()));

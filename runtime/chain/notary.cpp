@@ -376,9 +376,11 @@ inclusion_tracker::due(std::uint64_t height, std::uint64_t n,
   return out;
 }
 
-void inclusion_tracker::prune(const std::function<std::uint64_t(const node_id&)>& book_size) {
+void inclusion_tracker::prune(const std::function<std::uint64_t(const node_id&)>& book_size,
+                              std::uint64_t height, std::uint64_t max_age) {
   for (auto it = held_.begin(); it != held_.end();) {
-    if (it->second.entry.book_block.sequence < book_size(it->second.entry.header.bpi))
+    if (it->second.entry.book_block.sequence < book_size(it->second.entry.header.bpi) ||
+        (max_age > 0 && it->second.since + max_age < height))
       it = held_.erase(it);
     else
       ++it;

@@ -222,6 +222,12 @@ TEST_CASE("complaints are signed and ordered; due headers follow log-book order 
   t.prune(size_of);
   CHECK(t.size() == 2);
   CHECK(t.due(15, 3, size_of) == std::vector<hash256>{entry_id(e2)});
+  // f5 waits behind a gap in BPI 2's book: dropped once held for more than max_age blocks.
+  t.prune(size_of, 1010, 1000);
+  CHECK(t.holds(entry_id(f5)));
+  t.prune(size_of, 1011, 1000);
+  CHECK_FALSE(t.holds(entry_id(f5)));
+  CHECK(t.holds(entry_id(e2)));
 }
 
 // ------------------------------------------------------------------------------ in blocks

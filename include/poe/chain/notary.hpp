@@ -215,8 +215,11 @@ public:
   /// The ids of includable entries held since `height - n` or earlier, ascending.
   std::vector<hash256> due(std::uint64_t height, std::uint64_t n,
                            const std::function<std::uint64_t(const node_id&)>& book_size) const;
-  /// Drops held entries whose sequence is below their BPI's on-chain book size (superseded).
-  void prune(const std::function<std::uint64_t(const node_id&)>& book_size);
+  /// Drops held entries whose sequence is below their BPI's on-chain book size (superseded),
+  /// and, with `max_age`, those held since more than `max_age` blocks before `height` (a gap
+  /// in their BPI's book that never closed).
+  void prune(const std::function<std::uint64_t(const node_id&)>& book_size,
+             std::uint64_t height = 0, std::uint64_t max_age = 0);
 
 private:
   struct held {
