@@ -86,7 +86,7 @@ struct vstate {
   std::vector<exclusion_complaint> owed;
   std::set<hash256> punished_proposals;
   std::shared_ptr<metrics::gauge> held_g, treasury_g, slashing_pool_g, builders_g;
-  std::shared_ptr<metrics::counter> poe_included, poe_rejected, rent_c, complaints_c;
+  std::shared_ptr<metrics::counter> poe_included, poe_rejected, poe_admitted, rent_c, complaints_c;
   std::shared_ptr<metrics::histogram> inclusion_blocks, inclusion_seconds;
   std::map<node_id, std::uint64_t> builder_last_height; // BPI → last height it had an entry in
   // The PBS auction for the next height: sealed bids and where to ask for the bundle.
@@ -432,6 +432,7 @@ std::string admit_entry(caf::event_based_actor* self, vstate& s, const bytes& ra
   if (s.held.size() >= 100'000) return reject("full: too many PoE headers held");
   s.held.hold(*e, s.tip.height);
   s.seen_at.emplace(id, std::chrono::steady_clock::now());
+  if (s.poe_admitted) s.poe_admitted->inc();
   if (s.held_g) s.held_g->set(static_cast<double>(s.held.size()));
   if (gossip)
     for (auto& [node, h] : s.peers)
@@ -556,6 +557,8 @@ runtime::role_info validator_role() {
                                    "BPIs with a header in the last 100 blocks.");
       s->poe_included = f.make_counter("poe_notary_headers_included_total",
                                        "PoE headers in finalized blocks.");
+      s->poe_admitted = f.make_counter("poe_notary_headers_admitted_total",
+                                       "Valid PoE headers admitted here (from builders or gossip).");
       s->poe_rejected = f.make_counter("poe_notary_headers_rejected_total",
                                        "PoE headers refused at admission.");
       s->complaints_c = f.make_counter("poe_notary_complaints_total",
