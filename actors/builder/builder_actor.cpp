@@ -213,18 +213,12 @@ void fetch_rent(caf::event_based_actor* self, const std::shared_ptr<bstate>& s) 
           if (s->builder) return;
           auto j = nlohmann::json::parse(text, nullptr, false);
           if (j.is_discarded() || !j.contains("rent")) return;
-          auto& r = j["rent"];
-          rent_params p;
-          auto amt = [&](const char* k) { return amount{std::stoull(r.at(k).get<std::string>())}; };
-          p.base_rent = amt("base_rent");
-          p.rent_per_work_unit = amt("rent_per_work_unit");
-          p.rent_per_kib = amt("rent_per_kib");
-          p.validators_ppm = r.at("validators_ppm").get<std::uint32_t>();
-          p.slashing_ppm = r.at("slashing_ppm").get<std::uint32_t>();
-          p.treasury_ppm = r.at("treasury_ppm").get<std::uint32_t>();
-          p.inclusion_blocks = r.at("inclusion_blocks").get<std::uint64_t>();
-          p.max_block_poes = r.at("max_block_poes").get<std::uint64_t>();
-          p.min_builder_stake = amt("min_builder_stake");
+          auto parsed = parse_rent_params(j["rent"].dump());
+          if (!parsed) {
+            s->ctx.log->error("builder: the chain's rent parameters: {}", parsed.err().message);
+            return;
+          }
+          auto p = *parsed;
           s->rent = p;
           s->builder = std::make_unique<log_builder>(*s->ctx.key, s->ctx.chain_id, p, s->cfg,
                                                      s->stored_book);

@@ -12,6 +12,7 @@
 // slashing, treasury); "scan" → u64 height scanned.
 #include "poe/actors/roles.hpp"
 #include "poe/chain/block.hpp"
+#include "poe/chain/genesis.hpp"
 #include "poe/chain/notary.hpp"
 #include "poe/chain/qbft.hpp"
 #include "poe/core/byte_io.hpp"
@@ -57,21 +58,6 @@ struct rstate {
   flow totals;
   std::shared_ptr<metrics::counter> collected_c, validators_c, slashing_c, treasury_c;
 };
-
-rent_params parse_params(const nlohmann::json& r) {
-  rent_params p;
-  auto amt = [&](const char* k) { return amount{std::stoull(r.at(k).get<std::string>())}; };
-  p.base_rent = amt("base_rent");
-  p.rent_per_work_unit = amt("rent_per_work_unit");
-  p.rent_per_kib = amt("rent_per_kib");
-  p.validators_ppm = r.at("validators_ppm").get<std::uint32_t>();
-  p.slashing_ppm = r.at("slashing_ppm").get<std::uint32_t>();
-  p.treasury_ppm = r.at("treasury_ppm").get<std::uint32_t>();
-  p.inclusion_blocks = r.at("inclusion_blocks").get<std::uint64_t>();
-  p.max_block_poes = r.at("max_block_poes").get<std::uint64_t>();
-  p.min_builder_stake = amt("min_builder_stake");
-  return p;
-}
 
 /// Accounts block scanned + 1 and goes on while there are more, up to `tip`.
 void follow(caf::event_based_actor* self, const std::shared_ptr<rstate>& s, caf::actor v,
@@ -144,7 +130,13 @@ void tick(caf::event_based_actor* self, const std::shared_ptr<rstate>& s) {
               return;
             }
             if (!s->params) {
-              s->params = parse_params(j["rent"]);
+              auto p = parse_rent_params(j["rent"].dump());
+              if (!p) {
+                s->ctx.log->error("rent: the chain's rent parameters: {}", p.err().message);
+                s->busy = false;
+                return;
+              }
+              s->params = *p;
               s->ctx.log->info("rent: base {}, per work unit {}, per KiB {}; shares validators "
                                "{} ppm, slashing {} ppm, treasury {} ppm",
                                s->params->base_rent.to_string(),

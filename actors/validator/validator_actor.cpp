@@ -733,15 +733,7 @@ runtime::role_info validator_role() {
                              {"slashing_pool", s->state.slashing_pool().to_string()},
                              {"treasury", s->state.treasury().to_string()},
                              {"poe_held", s->held.size()},
-                             {"rent", {{"base_rent", s->gen.params.rent.base_rent.to_string()},
-                                       {"rent_per_work_unit", s->gen.params.rent.rent_per_work_unit.to_string()},
-                                       {"rent_per_kib", s->gen.params.rent.rent_per_kib.to_string()},
-                                       {"validators_ppm", s->gen.params.rent.validators_ppm},
-                                       {"slashing_ppm", s->gen.params.rent.slashing_ppm},
-                                       {"treasury_ppm", s->gen.params.rent.treasury_ppm},
-                                       {"inclusion_blocks", s->gen.params.rent.inclusion_blocks},
-                                       {"max_block_poes", s->gen.params.rent.max_block_poes},
-                                       {"min_builder_stake", s->gen.params.rent.min_builder_stake.to_string()}}},
+                             {"rent", nlohmann::json::parse(rent_params_json(s->gen.params.rent))},
                              {"total_supply", s->state.total_supply().to_string()}};
           auto& vals = out["validators"] = nlohmann::json::array();
           for (auto& v : s->state.validator_set())

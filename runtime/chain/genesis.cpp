@@ -374,4 +374,29 @@ hash256 genesis_hash(const genesis& g) {
   return sha256::digest(encode(g));
 }
 
+std::string rent_params_json(const rent_params& p) {
+  return json{{"base_rent", p.base_rent.to_string()},
+              {"rent_per_work_unit", p.rent_per_work_unit.to_string()},
+              {"rent_per_kib", p.rent_per_kib.to_string()},
+              {"rent_validators_ppm", p.validators_ppm},
+              {"rent_slashing_ppm", p.slashing_ppm},
+              {"rent_treasury_ppm", p.treasury_ppm},
+              {"inclusion_blocks", p.inclusion_blocks},
+              {"max_block_poes", p.max_block_poes},
+              {"min_builder_stake", p.min_builder_stake.to_string()}}
+    .dump();
+}
+
+result<rent_params> parse_rent_params(std::string_view text) {
+  auto doc = json::parse(text, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object())
+    return fail(errc::decode_error, "rent parameters: not a JSON object");
+  auto p = parse_params(doc); // the genesis params parser: the same names, types and ranges
+  if (!p) return p.err();
+  chain_params whole;
+  whole.rent = p->rent;
+  if (auto st = check_params(whole); !st) return st.err();
+  return p->rent;
+}
+
 } // namespace poe::chain

@@ -683,3 +683,17 @@ TEST_CASE("a receipt proof verifies offline and a tampered one fails") {
   broken(q, "block: the PoE entry is not in the block");
   CHECK_FALSE(decode_receipt_proof(bytes{1, 2, 3}));
 }
+
+TEST_CASE("rent parameters round-trip through JSON and are checked like genesis params") {
+  rent_params p;
+  p.base_rent = amount{7};
+  p.validators_ppm = 600'000;
+  p.treasury_ppm = 300'000;
+  p.inclusion_blocks = 9;
+  auto back = parse_rent_params(rent_params_json(p));
+  REQUIRE(back);
+  CHECK(*back == p);
+  CHECK_FALSE(parse_rent_params("{\"rent_treasury_ppm\": 1}")); // shares no longer add up
+  CHECK_FALSE(parse_rent_params("{\"base_rent\": -1}"));
+  CHECK_FALSE(parse_rent_params("[]"));
+}

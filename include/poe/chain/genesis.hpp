@@ -90,6 +90,11 @@ struct genesis {
 /// for a bad key) with a message starting with the field path.
 result<genesis> parse_genesis(std::string_view json_text);
 /// Reads and parses a genesis file; the error names the file.
+/// The rent parameters as a JSON object (the names of the genesis params; amounts as decimal
+/// strings), e.g. for a validator's chain status; and back, checked like genesis params.
+std::string rent_params_json(const rent_params& p);
+result<rent_params> parse_rent_params(std::string_view json_text);
+
 result<genesis> load_genesis(const std::filesystem::path& file);
 
 /// Checks a genesis built in code (what `parse_genesis` checks after parsing): chain id,
