@@ -35,6 +35,7 @@
 #include <spdlog/spdlog.h>
 
 #include <map>
+#include <set>
 #include <memory>
 
 namespace poe::actors {
@@ -269,9 +270,17 @@ void run_checks(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s,
       [=](const std::string& why) { verdict(false, why); });
 }
 
+/// "f/" ‖ request id → empty: a builder took the receipt. Receipts without it are sent again
+/// after a restart.
+bytes forwarded_key(const request_id& id) {
+  bytes k{'f', '/'};
+  k.insert(k.end(), id.data.begin(), id.data.end());
+  return k;
+}
+
 /// Sends a receipt to one builder, chosen by rendezvous hashing of the request id over the
 /// builders known (so each receipt goes to one BPI, and the same one on a retry); kept for a
-/// retry at the next refresh when none takes it.
+/// retry at the next refresh when none takes it, and recorded once one did.
 void forward_receipt(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s,
                      const request_id& id, const bytes& wire) {
   const caf::actor* best = nullptr;
@@ -283,7 +292,12 @@ void forward_receipt(caf::event_based_actor* self, const std::shared_ptr<vfstate
   s->unforwarded[id] = wire;
   if (!best) return;
   self->request(*best, std::chrono::seconds(10), bd_receipt_atom::value, bytes_t(wire.begin(), wire.end()))
-    .then([=](const std::string&) { s->unforwarded.erase(id); },
+    .then(
+      [=](const std::string&) {
+        s->unforwarded.erase(id);
+        if (auto st = s->ctx.store->put(cf, forwarded_key(id), bytes{}); !st)
+          s->ctx.log->error("receipt {}: forwarding not recorded: {}", id.hex(), st.err().message);
+      },
           [=](caf::error& e) {
             s->ctx.log->info("receipt {}: not taken by a builder yet: {}", id.hex(),
                              self->system().render(e));
@@ -604,6 +618,24 @@ runtime::role_info verifier_role() {
           return true;
         });
         if (!rs) throw std::runtime_error("reading the reputation book: " + rs.err().message);
+      // Receipts persisted but not yet taken by a builder (a restart lost the retry queue).
+      std::set<request_id> taken;
+      auto fs = ctx.store->for_each(cf, as_bytes(std::string_view("f/")), [&](byte_view k, byte_view) {
+        request_id id;
+        if (k.size() == 2 + id.data.size()) {
+          std::copy(k.begin() + 2, k.end(), id.data.begin());
+          taken.insert(id);
+        }
+        return true;
+      });
+      auto us = ctx.store->for_each(cf, as_bytes(std::string_view("r/")), [&](byte_view k, byte_view v) {
+        request_id id;
+        if (k.size() != 2 + id.data.size()) return true;
+        std::copy(k.begin() + 2, k.end(), id.data.begin());
+        if (!taken.count(id)) s->unforwarded[id] = bytes(v.begin(), v.end());
+        return true;
+      });
+      if (!fs || !us) throw std::runtime_error("reading the receipts: " + (fs ? us : fs).err().message);
         ctx.log->info("verifier: sample {} ppm, ladder {}, {} executor reputation(s) restored",
                       s->cfg.sample_rate_ppm, s->ladder, restored);
         self->send(self, tick_atom::value);
