@@ -90,7 +90,7 @@ struct bstate {
   std::unique_ptr<log_builder> builder;
   std::map<std::uint64_t, offered> unincluded; ///< sealed, not yet in a finalized block
   std::uint64_t scanned = 0;                   ///< chain height scanned for our entries
-  std::uint64_t included = 0, sealed = 0, receipts = 0;
+  std::uint64_t included = 0, sealed = 0, receipts = 0, receipts_included = 0;
   bool scanning = false;
   std::uint64_t scan_started_ms = 0;
   std::optional<rent_params> rent;        ///< from the chain (a validator's status)
@@ -186,7 +186,7 @@ void scan(caf::event_based_actor* self, const std::shared_ptr<bstate>& s) {
                   bytes h;
                   append_u64_be(h, next);
                   ops.put(cf, key_of("in/", seq), h);
-                  s->unincluded.erase(seq);
+                  if (s->unincluded.erase(seq)) s->receipts_included += e->book_block.receipt_count;
                   ++s->included;
                   if (s->included_c) s->included_c->inc();
                 }
@@ -446,6 +446,7 @@ runtime::role_info builder_role() {
                                 {"receipts", s->receipts},
                                 {"log_blocks_sealed", s->sealed},
                                 {"headers_included", s->included},
+                                {"receipts_included", s->receipts_included},
                                 {"not_yet_included", s->unincluded.size()},
                                 {"scanned_height", s->scanned}}
             .dump();

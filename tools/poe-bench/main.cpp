@@ -79,6 +79,7 @@ int run_transport(int argc, char** argv, const std::string& self_path);
 int run_chain(int argc, char** argv, const std::string& self_path);
 int run_storage(int argc, char** argv, const std::string& self_path);
 int run_media(int argc, char** argv, const std::string& self_path);
+int run_notary(int argc, char** argv, const std::string& self_path);
 int run_caf_echo_server(std::uint16_t port, const std::string& tls_dir);
 
 int main(int argc, char** argv) {
@@ -92,6 +93,7 @@ int main(int argc, char** argv) {
     return run_storage(argc - 1, argv + 1, self_path());
   // `poe-bench media ...`: ladder transcoding vs the ffmpeg CLI (media_bench.cpp).
   if (argc >= 2 && std::string(argv[1]) == "media") return run_media(argc - 1, argv + 1, self_path());
+  if (argc >= 2 && std::string(argv[1]) == "notary") return run_notary(argc - 1, argv + 1, self_path());
   if (argc >= 4 && std::string(argv[1]) == "--caf-echo-server")
     return run_caf_echo_server(static_cast<std::uint16_t>(std::stoi(argv[2])), argv[3]);
   benchmark::Initialize(&argc, argv);
