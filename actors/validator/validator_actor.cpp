@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <map>
@@ -507,8 +508,20 @@ runtime::role_info validator_role() {
           return false;
         // Forced inclusion: every header held for N blocks that the block could include must be
         // in it; otherwise no PREPARE, and a signed complaint instead.
-        auto due = s->held.due(s->tip.height + 1, s->gen.params.rent.inclusion_blocks,
-                               [&](const node_id& bpi) { return s->book_size(bpi); });
+        auto size_of = [&](const node_id& bpi) { return s->book_size(bpi); };
+        auto due = s->held.due(s->tip.height + 1, s->gen.params.rent.inclusion_blocks, size_of);
+        if (!due.empty()) {
+          // Only what would apply on the parent state is owed: an entry whose BPI can no longer
+          // pay its rent or lost its builder stake cannot be included by anyone, and must not
+          // stop every proposal.
+          ledger probe = s->state;
+          std::set<hash256> applies;
+          for (auto& e : s->held.includable(size_of, s->gen.params.rent.max_block_poes))
+            if (probe.apply_entry(e)) applies.insert(entry_id(e));
+          due.erase(std::remove_if(due.begin(), due.end(),
+                                   [&](const hash256& id) { return !applies.count(id); }),
+                    due.end());
+        }
         if (!due.empty()) {
           std::set<hash256> in_block;
           for (auto& raw : b->poe_headers)

@@ -231,3 +231,27 @@ TEST_CASE("a builder that wins the auction and withholds its bundle is penalized
     60s, 20ms));
   CHECK(f.balance_of(bpi) <= balance_before - 700);
 }
+
+TEST_CASE("a held header that can no longer apply does not stop the chain") {
+  // Its BPI cannot pay its rent: admitted (admission does not check balances), held, never
+  // includable by anyone; honest proposals that leave it out must still be prepared.
+  notary_fixture f([](std::size_t) { return std::vector<role_info>{actors::validator_role()}; }, 1);
+  f.stake(3, chain::stake_role::builder);
+  auto bpi = f.h.key(f.ns[3]).id();
+  REQUIRE(f.h.advance_until([&] { return f.stake_of(bpi, "builder") > 0; }, 30s, 20ms));
+  chain::log_builder maker(f.h.key(f.ns[3]), harness::chain_id(), f.g.params.rent,
+                           {1, 0, 50'000'000}); // priority: far above its balance
+  chain::receipt_in r;
+  r.request.data[0] = 1;
+  r.encoded = bytes{'r'};
+  maker.add(r);
+  auto raw = chain::encode(maker.poll(1)->entry);
+  for (std::size_t i = 0; i < 4; ++i) {
+    auto a = f.h.ask<std::string>(f.validator(i), caf::make_message(poe_atom::value, bytes_t(raw.begin(), raw.end())));
+    REQUIRE(a);
+    CHECK(a->rfind("accepted", 0) == 0);
+  }
+  auto h0 = f.height(1);
+  REQUIRE(f.h.advance_until([&] { return f.height(1) >= h0 + 6; }, 60s, 20ms));
+  CHECK(f.chain_status()["poe_held"].get<std::size_t>() == 1); // still held, never included
+}
