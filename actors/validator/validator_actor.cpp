@@ -431,6 +431,9 @@ std::string admit_entry(caf::event_based_actor* self, vstate& s, const bytes& ra
   if (!quote || amount{e->header.rent_payment} < *quote)
     return reject("rent_too_low: the quote is " + (quote ? quote->to_string() : "over 2^64"));
   if (s.held.size() >= 100'000) return reject("full: too many PoE headers held");
+  // Per BPI: one BPI offering entries far ahead of its book must not crowd out the others.
+  if (s.held.count_of(bpi) >= 4096)
+    return reject("full: 4096 headers of BPI " + bpi.hex().substr(0, 12) + " held already");
   s.held.hold(*e, s.tip.height);
   s.seen_at.emplace(id, std::chrono::steady_clock::now());
   if (s.poe_admitted) s.poe_admitted->inc();

@@ -331,10 +331,20 @@ result<node_id> verify_complaint(const exclusion_complaint& c, std::string_view 
 // ------------------------------------------------------------------------------ inclusion
 
 bool inclusion_tracker::hold(const poe_entry& e, std::uint64_t height) {
-  return held_.emplace(entry_id(e), held{e, height}).second;
+  if (!held_.emplace(entry_id(e), held{e, height}).second) return false;
+  ++per_bpi_[e.header.bpi];
+  return true;
 }
 
-void inclusion_tracker::release(const hash256& id) { held_.erase(id); }
+void inclusion_tracker::forget(std::map<hash256, held>::iterator it) {
+  auto c = per_bpi_.find(it->second.entry.header.bpi);
+  if (c != per_bpi_.end() && --c->second == 0) per_bpi_.erase(c);
+  held_.erase(it);
+}
+
+void inclusion_tracker::release(const hash256& id) {
+  if (auto it = held_.find(id); it != held_.end()) forget(it);
+}
 
 namespace {
 
@@ -381,7 +391,7 @@ void inclusion_tracker::prune(const std::function<std::uint64_t(const node_id&)>
   for (auto it = held_.begin(); it != held_.end();) {
     if (it->second.entry.book_block.sequence < book_size(it->second.entry.header.bpi) ||
         (max_age > 0 && it->second.since + max_age < height))
-      it = held_.erase(it);
+      forget(it++);
     else
       ++it;
   }

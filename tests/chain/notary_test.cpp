@@ -228,6 +228,11 @@ TEST_CASE("complaints are signed and ordered; due headers follow log-book order 
   t.prune(size_of, 1011, 1000);
   CHECK_FALSE(t.holds(entry_id(f5)));
   CHECK(t.holds(entry_id(e2)));
+  CHECK(t.count_of(id(1)) == 1);
+  CHECK(t.count_of(id(2)) == 0);
+  t.release(entry_id(e2));
+  CHECK(t.count_of(id(1)) == 0);
+  CHECK(t.size() == 0);
 }
 
 // ------------------------------------------------------------------------------ in blocks

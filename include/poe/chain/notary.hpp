@@ -208,6 +208,11 @@ public:
     return it == held_.end() ? std::nullopt : std::optional<std::uint64_t>(it->second.since);
   }
   std::size_t size() const { return held_.size(); }
+  /// How many entries of `bpi` are held.
+  std::size_t count_of(const node_id& bpi) const {
+    auto it = per_bpi_.find(bpi);
+    return it == per_bpi_.end() ? 0 : it->second;
+  }
   /// Every held entry, includable ones first in log-book order per BPI (for the proposer:
   /// at most `limit`).
   std::vector<poe_entry> includable(const std::function<std::uint64_t(const node_id&)>& book_size,
@@ -227,6 +232,8 @@ private:
     std::uint64_t since = 0;
   };
   std::map<hash256, held> held_;
+  std::map<node_id, std::size_t> per_bpi_;
+  void forget(std::map<hash256, held>::iterator it);
 };
 
 } // namespace poe::chain
