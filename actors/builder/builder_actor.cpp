@@ -73,13 +73,6 @@ bytes key_of(std::string_view prefix, std::uint64_t n) {
   return key_of(prefix, be);
 }
 
-std::string option(const role_context& ctx, const std::string& key, const std::string& fallback) {
-  if (ctx.settings)
-    if (auto i = ctx.settings->role_options.find(key); i != ctx.settings->role_options.end())
-      return i->second;
-  return fallback;
-}
-
 struct offered {
   bytes entry;
   std::uint64_t last_offer_ms = 0;
@@ -317,13 +310,13 @@ runtime::role_info builder_role() {
       auto s = std::make_shared<bstate>();
       s->ctx = ctx;
       auto& cfg = s->cfg;
-      cfg.max_receipts = static_cast<std::uint32_t>(std::stoul(option(ctx, "builder.max-receipts", "64")));
-      cfg.max_age_ms = std::stoull(option(ctx, "builder.max-age-ms", "1000"));
-      cfg.priority = std::stoull(option(ctx, "builder.priority", "0"));
-      s->bid_base = std::stoull(option(ctx, "builder.bid-base", "10"));
-      s->bid_per_header = std::stoull(option(ctx, "builder.bid-per-header", "5"));
-      s->bid_share_ppm = std::stoull(option(ctx, "builder.bid-share-ppm", "100000"));
-      s->withhold = option(ctx, "builder.withhold", "false") == "true";
+      cfg.max_receipts = static_cast<std::uint32_t>(std::stoul(ctx.option("builder.max-receipts", "64")));
+      cfg.max_age_ms = std::stoull(ctx.option("builder.max-age-ms", "1000"));
+      cfg.priority = std::stoull(ctx.option("builder.priority", "0"));
+      s->bid_base = std::stoull(ctx.option("builder.bid-base", "10"));
+      s->bid_per_header = std::stoull(ctx.option("builder.bid-per-header", "5"));
+      s->bid_share_ppm = std::stoull(ctx.option("builder.bid-share-ppm", "100000"));
+      s->withhold = ctx.option("builder.withhold", "false") == "true";
       log_book book;
       if (auto raw = ctx.store->get(cf, as_bytes(std::string_view("book"))); raw && *raw) {
         auto b = log_book::decode(**raw);

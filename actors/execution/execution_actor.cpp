@@ -213,10 +213,7 @@ runtime::role_info execution_role() {
       if (!ctx.key) throw std::runtime_error("the execution role needs the node key (it signs)");
       auto s = std::make_shared<xstate>();
       s->ctx = ctx;
-      if (ctx.settings)
-        if (auto i = ctx.settings->role_options.find("execution.workers");
-            i != ctx.settings->role_options.end())
-          s->worker_count = std::max<std::size_t>(1, std::stoul(i->second));
+      s->worker_count = std::max<std::size_t>(1, std::stoul(ctx.option("execution.workers", "1")));
       s->workers = std::make_shared<pool>();
       for (std::size_t i = 0; i < s->worker_count; ++i)
         std::thread(&pool::work, s->workers).detach();

@@ -46,10 +46,7 @@ std::uint64_t now_ms() {
 }
 
 std::size_t option(const role_context& ctx, const std::string& key, std::size_t fallback) {
-  if (ctx.settings)
-    if (auto i = ctx.settings->role_options.find(key); i != ctx.settings->role_options.end())
-      return static_cast<std::size_t>(std::stoull(i->second));
-  return fallback;
+  return static_cast<std::size_t>(std::stoull(ctx.option(key, std::to_string(fallback))));
 }
 
 struct sstate {

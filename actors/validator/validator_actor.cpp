@@ -114,7 +114,7 @@ struct vstate {
     return out;
   }
 
-  std::uint64_t book_size(const node_id& bpi) const { return state.book_of(bpi).size(); }
+  std::uint64_t book_size(const node_id& bpi) const { return state.book_size(bpi); }
 
   qbft::validator_set validators() const {
     std::vector<public_key> keys;
@@ -461,11 +461,7 @@ runtime::role_info validator_role() {
   return {
     "validator", "QBFT consensus over blocks of transactions and PoE headers; the ledger",
     [](caf::event_based_actor* self, const role_context& ctx) -> caf::behavior {
-      std::string path;
-      if (ctx.settings)
-        if (auto i = ctx.settings->role_options.find("validator.genesis");
-            i != ctx.settings->role_options.end())
-          path = i->second;
+      auto path = ctx.option("validator.genesis", "");
       if (path.empty()) throw std::runtime_error("validator.genesis is not set");
       auto g = load_genesis(path);
       if (!g) throw std::runtime_error("validator.genesis: " + g.err().message);
@@ -473,12 +469,10 @@ runtime::role_info validator_role() {
       auto l = ledger::from_genesis(*g);
       if (!l) throw std::runtime_error("genesis: " + l.err().message);
       auto s = std::make_shared<vstate>(ctx, *g, std::move(*l));
-      if (ctx.settings)
-        if (auto i = ctx.settings->role_options.find("validator.censor");
-            i != ctx.settings->role_options.end() && i->second == "true") {
-          s->censor = true;
-          ctx.log->warn("fault drill: this validator proposes blocks without PoE headers");
-        }
+      if (ctx.option("validator.censor", "false") == "true") {
+        s->censor = true;
+        ctx.log->warn("fault drill: this validator proposes blocks without PoE headers");
+      }
       // Recovery: signing record, then every stored block in order.
       auto st = ctx.store->for_each(cf, as_bytes("s/"), [&](byte_view k, byte_view v) {
         return bool(s->guard.load(k.subspan(2), v));

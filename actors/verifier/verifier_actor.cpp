@@ -76,13 +76,6 @@ std::uint64_t now_ms() {
                                         .count());
 }
 
-std::string option(const role_context& ctx, const std::string& key, const std::string& fallback) {
-  if (ctx.settings)
-    if (auto i = ctx.settings->role_options.find(key); i != ctx.settings->role_options.end())
-      return i->second;
-  return fallback;
-}
-
 struct vtask {
   std::unique_ptr<exec::verification> v;
   std::string job;
@@ -572,20 +565,20 @@ runtime::role_info verifier_role() {
         auto s = std::make_shared<vfstate>();
         s->ctx = ctx;
         s->cfg.sample_rate_ppm = static_cast<std::uint32_t>(
-            std::stoul(option(ctx, "verifier.sample-rate-ppm", "50000")));
+            std::stoul(ctx.option("verifier.sample-rate-ppm", "50000")));
         s->task_timeout = std::chrono::milliseconds(
-            std::stoull(option(ctx, "verifier.task-timeout-ms", "120000")));
-        s->segment_ms = std::stoll(option(ctx, "verifier.segment-ms", "2000"));
-        s->ladder = option(ctx, "verifier.ladder", "default");
+            std::stoull(ctx.option("verifier.task-timeout-ms", "120000")));
+        s->segment_ms = std::stoll(ctx.option("verifier.segment-ms", "2000"));
+        s->ladder = ctx.option("verifier.ladder", "default");
         if (auto l = media::parse_ladder(s->ladder); !l)
           throw std::runtime_error("verifier.ladder: " + l.err().message);
         else
           s->ladder = media::ladder_spec(*l);
-        s->pinned = {{"audio_rate", option(ctx, "verifier.audio-rate", "48000")},
-                     {"cpu", option(ctx, "verifier.cpu", "avx2")},
-                     {"gop", option(ctx, "verifier.gop", "48")},
-                     {"preset", option(ctx, "verifier.preset", "veryfast")},
-                     {"threads", option(ctx, "verifier.threads", "1")}};
+        s->pinned = {{"audio_rate", ctx.option("verifier.audio-rate", "48000")},
+                     {"cpu", ctx.option("verifier.cpu", "avx2")},
+                     {"gop", ctx.option("verifier.gop", "48")},
+                     {"preset", ctx.option("verifier.preset", "veryfast")},
+                     {"threads", ctx.option("verifier.threads", "1")}};
         task probe_task;
         probe_task.kind = "transcode";
         probe_task.params = task_params(s, s->ladder);
@@ -602,7 +595,7 @@ runtime::role_info verifier_role() {
                                        "Tasks that failed or stayed unresolved.");
         s->tasks_g = f.make_gauge("poe_verifier_open_tasks", "Tasks not yet verified or failed.");
         s->work = std::make_unique<offload>(static_cast<std::size_t>(
-            std::max(1, std::stoi(option(ctx, "verifier.check-threads", "1")))));
+            std::max(1, std::stoi(ctx.option("verifier.check-threads", "1")))));
         // Queued checks and their continuations hold `s`: dropped when the role ends.
         self->attach_functor([s] { s->work->stop(); });
         std::size_t restored = 0;

@@ -395,6 +395,11 @@ amount ledger::penalize_withheld(const node_id& builder, amount value) {
   return taken;
 }
 
+std::uint64_t ledger::book_size(const node_id& bpi) const {
+  auto it = books_.find(bpi);
+  return it == books_.end() ? 0 : it->second.size();
+}
+
 log_book ledger::book_of(const node_id& bpi) const {
   auto it = books_.find(bpi);
   return it == books_.end() ? log_book{} : it->second;

@@ -26,9 +26,7 @@ namespace poe::cli {
 using nlohmann::json;
 
 std::unique_ptr<tools::validator_client> connect_or_die(const tools::node_target& t) {
-  auto c = tools::validator_client::connect(t);
-  if (!c) tools::die(c.err().message, c.err().code == errc::invalid_argument ? usage : unreachable);
-  return std::move(*c);
+  return client_or_die<tools::validator_client>(t);
 }
 
 namespace {

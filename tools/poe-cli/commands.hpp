@@ -61,6 +61,15 @@ enum exit_code : int { ok = 0, invalid = 1, usage = 2, unreachable = 3 };
 /// Connects to the storage role of the node `t` names, or exits (usage: 2, unreachable: 3).
 std::unique_ptr<tools::storage_client> storage_or_die(const tools::node_target& t);
 
+/// Connects to the role `Client` serves (tools::validator_client, storage_client, ...) on the
+/// node `t` names, or exits (usage: 2, unreachable: 3).
+template <class Client>
+std::unique_ptr<Client> client_or_die(const tools::node_target& t) {
+  auto c = Client::connect(t);
+  if (!c) tools::die(c.err().message, c.err().code == errc::invalid_argument ? usage : unreachable);
+  return std::move(*c);
+}
+
 /// Unwraps a node's answer or exits: unreachable 3, a refusal 1 (with the node's reason).
 template <class T>
 T or_exit(result<T> r) {

@@ -27,12 +27,6 @@ namespace poe::cli {
 
 namespace {
 
-std::unique_ptr<tools::verifier_client> verifier_or_die(const tools::node_target& t) {
-  auto c = tools::verifier_client::connect(t);
-  if (!c) tools::die(c.err().message, c.err().code == errc::invalid_argument ? usage : unreachable);
-  return std::move(*c);
-}
-
 void print_status(const nlohmann::json& j) {
   std::size_t n = j.value("segments", 0), ok = j.value("verified", 0), bad = j.value("failed", 0);
   const int width = 30;
@@ -86,7 +80,7 @@ void add_job_commands(CLI::App& app) {
     } else if (!storage::cid::parse(a->source)) {
       tools::die("SOURCE: '" + a->source + "' is neither a file nor a CID", usage);
     }
-    std::cout << or_exit(verifier_or_die(a->node)->submit_job(cid, a->ladder, a->owner)) << "\n";
+    std::cout << or_exit(client_or_die<tools::verifier_client>(a->node)->submit_job(cid, a->ladder, a->owner)) << "\n";
   });
 
   auto* status = job->add_subcommand("status", "progress of a job");
@@ -95,7 +89,7 @@ void add_job_commands(CLI::App& app) {
   status->add_option("--wait", a->wait_s, "poll until the job is done, at most this many seconds");
   tools::add_node_options(status, a->node);
   status->callback([a] {
-    auto c = verifier_or_die(a->node);
+    auto c = client_or_die<tools::verifier_client>(a->node);
     auto end = std::chrono::steady_clock::now() + std::chrono::seconds(a->wait_s);
     nlohmann::json j;
     for (;;) {
@@ -116,7 +110,7 @@ void add_job_commands(CLI::App& app) {
   show->add_flag("--json", a->json, "print JSON");
   tools::add_node_options(show, a->node);
   show->callback([a] {
-    auto j = nlohmann::json::parse(or_exit(verifier_or_die(a->node)->receipt(a->id)));
+    auto j = nlohmann::json::parse(or_exit(client_or_die<tools::verifier_client>(a->node)->receipt(a->id)));
     if (a->json) {
       std::cout << j.dump(2) << "\n";
       return;

@@ -29,12 +29,6 @@ namespace poe::cli {
 
 namespace {
 
-std::unique_ptr<tools::builder_client> builder_or_die(const tools::node_target& t) {
-  auto c = tools::builder_client::connect(t);
-  if (!c) tools::die(c.err().message, c.err().code == errc::invalid_argument ? usage : unreachable);
-  return std::move(*c);
-}
-
 struct notary_args {
   // One target per subcommand: CLI11 applies POE_NODE to every subcommand's --node, so a
   // shared one would let another subcommand's environment default overwrite --node.
@@ -54,7 +48,7 @@ void add_notary_commands(CLI::App& app) {
   prove->add_option("-o,--out", a->out, "where to write the proof (default REQUEST_ID.proof)");
   tools::add_node_options(prove, a->prove_node);
   prove->callback([a] {
-    auto raw = or_exit(builder_or_die(a->prove_node)->prove(a->id));
+    auto raw = or_exit(client_or_die<tools::builder_client>(a->prove_node)->prove(a->id));
     auto p = chain::decode_receipt_proof(raw);
     if (!p) tools::die("the builder sent a malformed proof: " + p.err().message, invalid);
     auto file = a->out.empty() ? a->id + ".proof" : a->out;
@@ -103,7 +97,7 @@ void add_notary_commands(CLI::App& app) {
   auto* bstatus = builder->add_subcommand("status", "the builder's log book and queues");
   tools::add_node_options(bstatus, a->status_node);
   bstatus->callback([a] {
-    std::cout << nlohmann::json::parse(or_exit(builder_or_die(a->status_node)->status())).dump(2) << "\n";
+    std::cout << nlohmann::json::parse(or_exit(client_or_die<tools::builder_client>(a->status_node)->status())).dump(2) << "\n";
   });
 
   auto* rent = app.add_subcommand("rent", "rent of PoE headers (seed 004)");
@@ -114,9 +108,8 @@ void add_notary_commands(CLI::App& app) {
   quote->add_option("--priority", a->priority, "inclusion priority paid on top");
   tools::add_node_options(quote, a->quote_node);
   quote->callback([a] {
-    auto c = tools::rent_client::connect(a->quote_node);
-    if (!c) tools::die(c.err().message, c.err().code == errc::invalid_argument ? usage : unreachable);
-    auto j = nlohmann::json::parse(or_exit((*c)->quote(a->work_units, a->bytes_, a->priority)));
+    auto c = client_or_die<tools::rent_client>(a->quote_node);
+    auto j = nlohmann::json::parse(or_exit(c->quote(a->work_units, a->bytes_, a->priority)));
     std::cout << "rent " << j.value("rent_payment", std::uint64_t{0}) << " = base "
               << j.value("base", std::uint64_t{0}) << " + complexity " << j.value("complexity", std::uint64_t{0})
               << " + storage " << j.value("storage", std::uint64_t{0}) << " + priority "
@@ -130,9 +123,8 @@ void add_notary_commands(CLI::App& app) {
   flows->add_flag("--json", a->json, "print JSON");
   tools::add_node_options(flows, a->flows_node);
   flows->callback([a] {
-    auto c = tools::rent_client::connect(a->flows_node);
-    if (!c) tools::die(c.err().message, c.err().code == errc::invalid_argument ? usage : unreachable);
-    auto j = nlohmann::json::parse(or_exit((*c)->flows(a->last)));
+    auto c = client_or_die<tools::rent_client>(a->flows_node);
+    auto j = nlohmann::json::parse(or_exit(c->flows(a->last)));
     if (a->json) {
       std::cout << j.dump(2) << "\n";
       return;

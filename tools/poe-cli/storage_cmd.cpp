@@ -37,9 +37,7 @@
 namespace poe::cli {
 
 std::unique_ptr<tools::storage_client> storage_or_die(const tools::node_target& t) {
-  auto c = tools::storage_client::connect(t);
-  if (!c) tools::die(c.err().message, c.err().code == errc::invalid_argument ? usage : unreachable);
-  return std::move(*c);
+  return client_or_die<tools::storage_client>(t);
 }
 
 namespace {

@@ -169,6 +169,8 @@ public:
   amount penalize_withheld(const node_id& builder, amount value);
   /// The BPI's log book (empty when it has none).
   log_book book_of(const node_id& bpi) const;
+  /// Its size: the sequence the BPI's next LogBlock must have (no copy of the book).
+  std::uint64_t book_size(const node_id& bpi) const;
   amount treasury() const { return treasury_; }
 
   /// Records punished fraud evidence by its id; false when it was recorded before.

@@ -57,6 +57,14 @@ struct role_context {
   metrics::factory* metrics = nullptr;    ///< never null: a no-op factory by default
   store::db* store = nullptr; ///< the node's store; the role's column family is its name
   std::shared_ptr<const node_settings> settings;
+
+  /// The role option `key` (settings.role_options: "verifier.ladder", ...), or `fallback`.
+  std::string option(const std::string& key, const std::string& fallback) const {
+    if (settings)
+      if (auto i = settings->role_options.find(key); i != settings->role_options.end())
+        return i->second;
+    return fallback;
+  }
 };
 
 using role_body = std::function<caf::behavior(caf::event_based_actor*, const role_context&)>;
