@@ -17,11 +17,15 @@ node_bin="$(cd "$build/tools" && pwd)/poe-node"
 
 height() { # height I: last committed height in node-I's log (0 if none)
   local h
-  h=$(grep -o 'committed height [0-9]*' "$dir/node-$1/node.log" 2>/dev/null | tail -n 1 | awk '{print $3}')
+  h=$({ grep -o 'committed height [0-9]*' "$dir/node-$1/node.log" 2>/dev/null || true; } |
+        tail -n 1 | awk '{print $3}')
   echo "${h:-0}"
 }
-block_at() { # block_at I H: block id prefix node-I committed at height H
-  grep -o "committed height $2 round [0-9]* block [0-9a-f]*" "$dir/node-$1/node.log" | tail -n 1 | awk '{print $6}'
+block_at() { # block_at I H: block id prefix node-I committed at height H (empty if none yet)
+  # `|| true`: under pipefail a grep that finds nothing (a node not at H yet) would end the
+  # test without a message instead of yielding the empty answer the callers allow for.
+  { grep -o "committed height $2 round [0-9]* block [0-9a-f]*" "$dir/node-$1/node.log" || true; } |
+    tail -n 1 | awk '{print $6}'
 }
 wait_height() { # wait_height I H SECONDS
   local end=$((SECONDS + $3))
