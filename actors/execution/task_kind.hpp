@@ -37,10 +37,11 @@ public:
   /// Runs the task on its inputs (the bytes of each input CID, in order). Deterministic: the
   /// same task and inputs give the same outputs on every honest node.
   virtual result<kind_result> run(const task& t, const std::vector<bytes>& inputs) const = 0;
-  /// The verifier's cheap checks of claimed outputs (named as `run` names them), without
-  /// re-running the task.
+  /// The verifier's cheap checks of claimed outputs (named as `run` names them) and facts,
+  /// without re-running the task.
   virtual status check_outputs(const task& t, const std::vector<bytes>& inputs,
-                               const std::vector<kind_output>& outputs) const = 0;
+                               const std::vector<kind_output>& outputs,
+                               const std::vector<param>& facts) const = 0;
 };
 
 /// The kind named `name`, or nullptr.

@@ -15,6 +15,11 @@
 //       second executor, a third decides a mismatch; the liar's signed result and the two
 //       agreeing ones go to the chain as executor fraud evidence.
 //   Verified results become step receipts, persisted in column family `verifier`.
+//   (vf_compute, owner, iterations, inputs) → job id: one compute task per input (inline data,
+//       at most 4 KiB each, 1..10,000 inputs), the Proof-of-Compute path; no storage involved,
+//       the digest comes back in the signed result.
+//   Receipts, reputation changes and forwarding records are written in one synced batch per
+//   turn of the mailbox (a flush message to self), and receipts go to a builder once durable.
 //   (vf_status, job id) → JSON progress; (vf_receipt, request id hex) → JSON receipt.
 #include "offload.hpp"
 #include "poe/actors/roles.hpp"
@@ -47,6 +52,8 @@ namespace {
 using bytes_t = std::vector<std::uint8_t>;
 using tick_atom = caf::atom_constant<caf::atom("vf_tick")>;
 using collect_atom = caf::atom_constant<caf::atom("vf_poll")>;
+using flush_atom = caf::atom_constant<caf::atom("vf_flush")>;
+constexpr std::size_t max_compute_inputs = 10'000;
 constexpr auto poll_interval = std::chrono::milliseconds(20);
 constexpr const char* cf = "verifier";
 constexpr auto tick_interval = std::chrono::milliseconds(250);
@@ -83,11 +90,14 @@ struct vtask {
   std::uint64_t commit_height = 0;  ///< height when the checks passed
   std::map<node_id, bytes> keys;    ///< DER keys of the executors that answered
   std::vector<task_output> outputs; ///< of the verified result
+  std::string digest;               ///< of a verified inline compute result (its `digest` fact)
   std::uint64_t dispatch_epoch = 0; ///< guards against stale timeouts
 };
 
 struct vjob {
   std::string id, source, owner, ladder;
+  std::string kind = "transcode";
+  std::uint64_t iterations = 0; ///< compute jobs
   std::vector<request_id> tasks;
   std::int64_t duration_ms = 0;
   std::uint64_t created_ms = 0;
@@ -116,6 +126,9 @@ struct vfstate {
   std::map<request_id, bytes> unforwarded;    ///< receipts no builder has taken yet
   std::unique_ptr<offload> work;             ///< media probing, splitting and output checks
   bool polling = false;                      ///< a collect_atom timer is pending
+  store::batch writes;                       ///< written (synced) at the next flush
+  std::vector<std::pair<request_id, bytes>> to_forward; ///< receipts in `writes`
+  bool flushing = false;                     ///< a flush_atom is queued
   std::shared_ptr<metrics::counter> receipts_c, frauds_c, rejected_c, reexec_c;
   std::map<exec::rejection, std::shared_ptr<metrics::counter>> rejections;
   std::shared_ptr<metrics::gauge> tasks_g;
@@ -144,6 +157,31 @@ void collect(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s) {
 
 void handle(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, const request_id& id,
             exec::verification_effects fx);
+
+/// Queues a write for the next flush, which runs once the messages already in the mailbox are
+/// handled: a burst of answers costs one synced write, not one each.
+void write_later(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s,
+                 const bytes& key, const bytes& value) {
+  s->writes.put(cf, key, value);
+  if (!s->flushing) {
+    s->flushing = true;
+    self->send(self, flush_atom::value);
+  }
+}
+
+void forward_receipt(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s,
+                     const request_id& id, const bytes& wire);
+
+void flush(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s) {
+  s->flushing = false;
+  if (auto st = s->ctx.store->write(s->writes, store::write_mode::sync); !st)
+    s->ctx.log->error("{} receipt(s) and records could not be stored: {}", s->writes.size(),
+                      st.err().message);
+  s->writes.clear();
+  auto ready = std::move(s->to_forward);
+  s->to_forward.clear();
+  for (auto& [id, wire] : ready) forward_receipt(self, s, id, wire);
+}
 
 void submit_evidence(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, bytes raw,
                      std::string what) {
@@ -221,6 +259,13 @@ void run_checks(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s,
   if (claimed->id != id || claimed->kind != it->second.v->the_task().kind)
     return verdict(false, "the result names another request or kind");
   auto t = it->second.v->the_task();
+  if (t.inputs.empty() && claimed->outputs.empty()) {
+    // Inline work (compute on `data`): nothing to fetch, the checks are a glance at the facts.
+    auto* kind = execution::find_kind(t.kind);
+    auto st = kind ? kind->check_outputs(t, {}, {}, claimed->facts)
+                   : status(fail(errc::invalid_argument, "unknown kind " + t.kind));
+    return verdict(bool(st), st ? "" : st.err().message);
+  }
   find_role(
       self, s->ctx.directory, "storage", s->ctx.node_id,
       [=](caf::actor storage) {
@@ -248,7 +293,7 @@ void run_checks(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s,
             auto* kind = execution::find_kind(t.kind);
             status st = fail(errc::invalid_argument, "unknown kind " + t.kind);
             try {
-              if (kind) st = kind->check_outputs(t, {input}, outs);
+              if (kind) st = kind->check_outputs(t, {input}, outs, claimed->facts);
             } catch (const std::exception& e) {
               st = fail(errc::io_error, std::string("the checks threw: ") + e.what());
             }
@@ -288,8 +333,7 @@ void forward_receipt(caf::event_based_actor* self, const std::shared_ptr<vfstate
     .then(
       [=](const std::string&) {
         s->unforwarded.erase(id);
-        if (auto st = s->ctx.store->put(cf, forwarded_key(id), bytes{}); !st)
-          s->ctx.log->error("receipt {}: forwarding not recorded: {}", id.hex(), st.err().message);
+        write_later(self, s, forwarded_key(id), bytes{});
       },
           [=](caf::error& e) {
             s->ctx.log->info("receipt {}: not taken by a builder yet: {}", id.hex(),
@@ -309,9 +353,7 @@ void handle(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, con
     bytes v{static_cast<std::uint8_t>(score >> 24), static_cast<std::uint8_t>(score >> 16),
             static_cast<std::uint8_t>(score >> 8), static_cast<std::uint8_t>(score),
             static_cast<std::uint8_t>(s->book.is_banned(who))};
-    if (auto st = s->ctx.store->put(cf, reputation_key(who), v); !st)
-      s->ctx.log->error("reputation of {} not stored: {}", who.hex().substr(0, 12),
-                        st.err().message);
+    write_later(self, s, reputation_key(who), v);
   }
   if (fx.rejected) {
     auto& c = s->rejections[*fx.rejected];
@@ -337,6 +379,8 @@ void handle(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, con
     const auto& verified = fx.fraud ? fx.fraud->a.result : t.v->primary()->result;
     if (auto r = wire::decode_task_result(verified)) {
       t.outputs = r->outputs;
+      for (auto& f : r->facts)
+        if (f.key == "digest") t.digest = f.value;
       // Storage rent charges what the outputs occupy in storage (the storage accounting's
       // bytes), not the size of the result record that lists them.
       std::uint64_t stored = 0;
@@ -344,14 +388,15 @@ void handle(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, con
       fx.receipt->result_bytes = stored;
     }
     auto w = wire::encode(*fx.receipt);
-    if (auto st = s->ctx.store->put(cf, receipt_key(id), w, store::write_mode::sync); !st)
-      s->ctx.log->error("task {}: the receipt could not be stored: {}", id.hex(), st.err().message);
+    write_later(self, s, receipt_key(id), w);
+    s->to_forward.emplace_back(id, w); // once the receipt is durable
     if (s->receipts_c) s->receipts_c->inc();
     if (fx.receipt->reexecuted && s->reexec_c) s->reexec_c->inc();
-    forward_receipt(self, s, id, w);
-    s->ctx.log->info("task {} verified: executor {}{}", id.hex(),
-                     fx.receipt->executor.hex().substr(0, 12),
-                     fx.receipt->reexecuted ? " (re-executed)" : "");
+    // Inline work is verified by the thousand per second: logged at debug.
+    s->ctx.log->log(t.v->the_task().inputs.empty() ? spdlog::level::debug : spdlog::level::info,
+                    "task {} verified: executor {}{}", id.hex(),
+                    fx.receipt->executor.hex().substr(0, 12),
+                    fx.receipt->reexecuted ? " (re-executed)" : "");
   }
   if (t.v->current() == exec::phase::failed || t.v->current() == exec::phase::unresolved) {
     if (s->rejected_c) s->rejected_c->inc();
@@ -459,6 +504,19 @@ void tick(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s) {
   self->delayed_send(self, tick_interval, tick_atom::value);
 }
 
+/// The request id of a job's k-th task: SHA-256("poe/request/v1" ‖ verifier ‖ job ‖ k).
+request_id task_id(const std::shared_ptr<vfstate>& s, const std::string& job, std::size_t k) {
+  request_id id;
+  auto d = sha256{}
+               .update(as_bytes(std::string_view("poe/request/v1")))
+               .update(s->ctx.key->id().view())
+               .update(as_bytes(job))
+               .update(as_bytes(std::to_string(k)))
+               .finish();
+  std::copy(d.data.begin(), d.data.begin() + id.data.size(), id.data.begin());
+  return id;
+}
+
 std::vector<param> task_params(const std::shared_ptr<vfstate>& s, const std::string& ladder) {
   auto ps = s->pinned;
   ps.push_back({"ladder", ladder});
@@ -516,13 +574,7 @@ void store_segments(caf::event_based_actor* self, const std::shared_ptr<vfstate>
                  if (--*left > 0) return;
                  for (std::size_t k = 0; k < cids->size(); ++k) {
                    task t;
-                   auto d = sha256{}
-                                .update(as_bytes(std::string_view("poe/request/v1")))
-                                .update(s->ctx.key->id().view())
-                                .update(as_bytes(job.id))
-                                .update(as_bytes(std::to_string(k)))
-                                .finish();
-                   std::copy(d.data.begin(), d.data.begin() + t.id.data.size(), t.id.data.begin());
+                   t.id = task_id(s, job.id, k);
                    t.kind = "transcode";
                    t.params = task_params(s, job.ladder);
                    t.inputs = {(*cids)[k]};
@@ -543,6 +595,40 @@ void store_segments(caf::event_based_actor* self, const std::shared_ptr<vfstate>
                    handle(self, s, id, s->tasks[id].v->start(s->executors, s->block));
                  rp.deliver(job.id);
                });
+}
+
+/// A compute job: one task per inline input, checked by the kind before anything starts.
+caf::result<std::string> start_compute(caf::event_based_actor* self,
+                                       const std::shared_ptr<vfstate>& s, vjob job,
+                                       const std::vector<bytes_t>& inputs) {
+  if (inputs.empty() || inputs.size() > max_compute_inputs)
+    return failure("a compute job has 1.." + std::to_string(max_compute_inputs) +
+                   " inputs, got " + std::to_string(inputs.size()));
+  auto* kind = execution::find_kind("compute");
+  std::vector<task> tasks;
+  for (std::size_t k = 0; k < inputs.size(); ++k) {
+    task t;
+    t.id = task_id(s, job.id, k);
+    t.kind = "compute";
+    t.params = {{"data", to_hex(inputs[k])}, {"iterations", std::to_string(job.iterations)}};
+    t.submitter = s->ctx.key->id();
+    t.created_ms = job.created_ms;
+    if (auto st = kind->check(t); !st)
+      return failure("input " + std::to_string(k) + ": " + st.err().message);
+    tasks.push_back(std::move(t));
+  }
+  for (auto& t : tasks) {
+    job.tasks.push_back(t.id);
+    vtask vt;
+    vt.v = std::make_unique<exec::verification>(t, s->ctx.key->id(), job.iterations, s->cfg);
+    vt.job = job.id;
+    s->tasks.emplace(t.id, std::move(vt));
+  }
+  s->jobs[job.id] = job;
+  s->ctx.log->info("job {}: {} compute task(s) of {} iteration(s) from {}", job.id,
+                   job.tasks.size(), job.iterations, job.owner);
+  for (auto& id : job.tasks) handle(self, s, id, s->tasks[id].v->start(s->executors, s->block));
+  return job.id;
 }
 
 nlohmann::json receipt_json(const step_receipt& r) {
@@ -635,6 +721,17 @@ runtime::role_info verifier_role() {
         return {
             [self, s](tick_atom) { tick(self, s); },
             [self, s](collect_atom) { collect(self, s); },
+            [self, s](flush_atom) { flush(self, s); },
+            [self, s](vf_compute_atom, const std::string& owner, std::uint64_t iterations,
+                      const std::vector<bytes_t>& inputs) -> caf::result<std::string> {
+              vjob job;
+              job.id = std::to_string(now_ms()) + "-" + std::to_string(s->next_job++);
+              job.kind = "compute";
+              job.owner = owner;
+              job.iterations = iterations;
+              job.created_ms = now_ms();
+              return start_compute(self, s, std::move(job), inputs);
+            },
             [self, s](vf_job_atom, const std::string& source, const std::string& ladder,
                       const std::string& owner) -> caf::result<std::string> {
               if (!storage::cid::parse(source)) return failure("source: not a CID: " + source);
@@ -656,11 +753,14 @@ runtime::role_info verifier_role() {
             [s](vf_status_atom, const std::string& job_id) -> caf::result<std::string> {
               auto j = s->jobs.find(job_id);
               if (j == s->jobs.end()) return failure("no job " + job_id);
-              nlohmann::json out{{"job", job_id},
-                                 {"source", j->second.source},
-                                 {"owner", j->second.owner},
-                                 {"ladder", j->second.ladder},
-                                 {"duration_ms", j->second.duration_ms}};
+              nlohmann::json out{{"job", job_id}, {"kind", j->second.kind}, {"owner", j->second.owner}};
+              if (j->second.kind == "compute") {
+                out["iterations"] = j->second.iterations;
+              } else {
+                out["source"] = j->second.source;
+                out["ladder"] = j->second.ladder;
+                out["duration_ms"] = j->second.duration_ms;
+              }
               std::size_t verified = 0, failed = 0;
               auto& tasks = out["tasks"] = nlohmann::json::array();
               for (auto& id : j->second.tasks) {
@@ -677,6 +777,7 @@ runtime::role_info verifier_role() {
                 outs = nlohmann::json::array();
                 for (auto& o : t.outputs)
                   outs.push_back({{"name", o.name}, {"cid", o.cid}, {"size", o.size}});
+                if (!t.digest.empty()) tasks.back()["digest"] = t.digest;
               }
               out["segments"] = j->second.tasks.size();
               out["verified"] = verified;

@@ -14,6 +14,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -71,13 +72,45 @@ TEST_CASE("compute: an iterated SHA-256 with a known answer") {
   CHECK(r->outputs[0].name == "digest");
   CHECK(r->outputs[0].data == bytes(want.data.begin(), want.data.end()));
   CHECK(r->work_units == 3);
-  CHECK(k.check_outputs(t, {}, r->outputs));
-  CHECK_FALSE(k.check_outputs(t, {}, {{"digest", bytes(31)}}));
+  CHECK(k.check_outputs(t, {}, r->outputs, {}));
+  CHECK_FALSE(k.check_outputs(t, {}, {{"digest", bytes(31)}}, {}));
   CHECK_FALSE(k.check(make_task("compute", {})));
   CHECK_FALSE(k.check(make_task("compute", {{"iterations", "0"}})));
   CHECK_FALSE(k.check(make_task("compute", {{"iterations", "12abc"}})));
   CHECK_FALSE(k.check(make_task("compute", {{"iterations", "5"}, {"zeal", "1"}})));
   CHECK_FALSE(k.check(make_task("compute", {{"iterations", "5"}}, 2)));
+}
+
+TEST_CASE("compute: inline data, the digest in the facts, nothing in storage") {
+  auto& k = *find_kind("compute");
+  const std::string text = "useful work";
+  auto input = as_bytes(text);
+  auto t = make_task("compute", {{"iterations", "2"}, {"data", to_hex(input)}}, 0);
+  REQUIRE(k.check(t));
+  auto r = k.run(t, {});
+  REQUIRE(r);
+  auto want = sha256::digest(sha256::digest(input).view());
+  CHECK(r->outputs.empty());
+  REQUIRE(r->facts.size() == 3);
+  CHECK(r->facts[0].key == "digest");
+  CHECK(r->facts[0].value == want.hex());
+  CHECK(std::is_sorted(r->facts.begin(), r->facts.end(),
+                       [](auto& a, auto& b) { return a.key < b.key; }));
+  CHECK(k.check_outputs(t, {}, r->outputs, r->facts));
+  // The same data from a stored input gives the same digest (as an output file).
+  auto stored = k.run(make_task("compute", {{"iterations", "2"}}), {bytes(input.begin(), input.end())});
+  REQUIRE(stored);
+  CHECK(stored->outputs.at(0).data == bytes(want.data.begin(), want.data.end()));
+  // Cheap checks: a digest that is not 32 bytes of hex, or an output file, is refused.
+  CHECK_FALSE(k.check_outputs(t, {}, {}, {{"digest", "abc"}}));
+  CHECK_FALSE(k.check_outputs(t, {}, {}, {}));
+  CHECK_FALSE(k.check_outputs(t, {}, {{"digest", bytes(32)}}, r->facts));
+  // Refused before running: inline data with an input CID, data that is not hex, too much.
+  CHECK_FALSE(k.check(make_task("compute", {{"iterations", "2"}, {"data", "00"}}, 1)));
+  CHECK_FALSE(k.check(make_task("compute", {{"iterations", "2"}, {"data", "zz"}}, 0)));
+  CHECK_FALSE(k.check(make_task("compute", {{"iterations", "2"}, {"data", std::string(8194, 'a')}}, 0)));
+  CHECK(k.check(make_task("compute", {{"iterations", "2"}, {"data", std::string(8192, 'a')}}, 0)));
+  CHECK_FALSE(k.check(make_task("compute", {{"iterations", "2"}}, 0)));
 }
 
 TEST_CASE("transcode: deterministic ladder, cheap checks, pinned settings") {
@@ -96,18 +129,18 @@ TEST_CASE("transcode: deterministic ladder, cheap checks, pinned settings") {
   CHECK(a->work_units == 48); // 24 frames × 2 renditions
   CHECK(std::is_sorted(a->facts.begin(), a->facts.end(),
                        [](auto& x, auto& y) { return x.key < y.key; }));
-  auto st = k.check_outputs(t, {segment()}, a->outputs);
+  auto st = k.check_outputs(t, {segment()}, a->outputs, {});
   INFO((st ? std::string("ok") : st.err().message));
   CHECK(st);
 
   // Lazy: the input copied as every output; or the outputs swapped; or one missing.
   std::vector<kind_output> lazy{{"240p.ts", segment()}, {"144p.ts", segment()}};
-  auto lz = k.check_outputs(t, {segment()}, lazy);
+  auto lz = k.check_outputs(t, {segment()}, lazy, {});
   REQUIRE_FALSE(lz);
   CHECK(lz.err().message.find("resolution") != std::string::npos);
   std::vector<kind_output> swapped{{"240p.ts", a->outputs[1].data}, {"144p.ts", a->outputs[0].data}};
-  CHECK_FALSE(k.check_outputs(t, {segment()}, swapped));
-  CHECK_FALSE(k.check_outputs(t, {segment()}, {a->outputs[0]}));
+  CHECK_FALSE(k.check_outputs(t, {segment()}, swapped, {}));
+  CHECK_FALSE(k.check_outputs(t, {segment()}, {a->outputs[0]}, {}));
 
   // Every byte-affecting setting must be pinned; nothing unknown; a valid ladder.
   for (auto& drop : transcode_params()) {

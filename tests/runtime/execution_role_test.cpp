@@ -194,7 +194,7 @@ TEST_CASE("the execution role transcodes a stored segment into a stored ladder")
     CHECK(data == local->outputs[i].data); // deterministic: same bytes as a local run
     stored.push_back({tr->outputs[i].name, std::move(data)});
   }
-  CHECK(kind.check_outputs(t, {seg}, stored));
+  CHECK(kind.check_outputs(t, {seg}, stored, {}));
 }
 
 TEST_CASE("bad tasks fail with their reason") {

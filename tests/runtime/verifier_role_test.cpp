@@ -10,6 +10,8 @@
 //     differ) is caught by re-execution and a third executor; its executor stake is slashed
 //     on chain, no receipt names it, and every task is still verified.
 //  3. Non-media sources are refused with the reason.
+//  4. A compute job (inline inputs): every task verified and re-executed without storage, the
+//     digests are the iterated SHA-256 of the inputs, receipts persisted; bad jobs refused.
 #include "poe/actors/roles.hpp"
 #include "poe/store/store.hpp"
 #include "poe/chain/genesis.hpp"
@@ -173,11 +175,16 @@ struct pipeline {
   }
 
   std::optional<std::string> submit(const std::string& source) {
+    return ask_job(caf::make_message(vf_job_atom::value, source, std::string(""), std::string("creator")));
+  }
+
+  /// The job id the verifier answers `msg` with (nullopt: refused).
+  std::optional<std::string> ask_job(caf::message msg) {
     auto out = std::make_shared<std::optional<std::string>>();
     auto done = std::make_shared<bool>(false);
     auto v = h.local(0, "verifier");
     h.system().spawn([=](caf::event_based_actor* self) {
-      self->request(v, caf::infinite, vf_job_atom::value, source, std::string(""), std::string("creator"))
+      self->request(v, caf::infinite, std::move(msg))
         .then([=](std::string& id) { *out = id; *done = true; },
               [=](caf::error&) { *done = true; });
     });
@@ -255,4 +262,42 @@ TEST_CASE("a source that is not media is refused with the reason") {
   auto junk = p.h.ask<std::string>(storage, caf::make_message(st_put_atom::value, bytes_t(4000, 0x11)));
   REQUIRE(junk);
   CHECK_FALSE(p.submit(*junk));
+}
+
+TEST_CASE("a compute job of inline inputs is verified without storage, digests right") {
+  pipeline p(false, "1000000");
+  std::vector<bytes_t> inputs;
+  for (int i = 0; i < 5; ++i) {
+    auto text = "input " + std::to_string(i);
+    inputs.emplace_back(text.begin(), text.end());
+  }
+  auto compute = [&](std::uint64_t iterations, std::vector<bytes_t> xs) {
+    return p.ask_job(caf::make_message(vf_compute_atom::value, std::string("alice"), iterations, std::move(xs)));
+  };
+  auto job = compute(3, inputs);
+  REQUIRE(job);
+  REQUIRE(p.wait([&] { return p.status(*job).value("done", false); }));
+  auto st = p.status(*job);
+  INFO(st.dump(2));
+  CHECK(st["kind"] == "compute");
+  CHECK(st["iterations"] == 3);
+  CHECK(st["verified"] == 5);
+  for (std::size_t i = 0; i < 5; ++i) {
+    auto& t = st["tasks"][i];
+    auto want = sha256::digest(sha256::digest(sha256::digest(inputs[i]).view()).view());
+    CHECK(t["digest"] == want.hex());
+    CHECK(t["outputs"].empty());
+    auto r = p.h.ask<std::string>(p.h.local(0, "verifier"),
+                                  caf::make_message(vf_receipt_atom::value, t["request"].get<std::string>()));
+    REQUIRE(r);
+    auto j = nlohmann::json::parse(*r);
+    CHECK(j["kind"] == "compute");
+    CHECK(j["reexecuted"] == true); // sample rate 100 %: a second executor agreed
+    CHECK(j["work_units"] == 3);
+  }
+  // Refused with the reason, nothing started: no inputs, an input over 4 KiB, 0 iterations.
+  CHECK_FALSE(compute(3, {}));
+  CHECK_FALSE(compute(3, {bytes_t(4097, 1)}));
+  CHECK_FALSE(compute(0, inputs));
+  CHECK(compute(1, {bytes_t(4096, 1)}));
 }

@@ -97,6 +97,9 @@ public:
   /// The job id, or the refusal (non-media source, bad ladder, no storage).
   result<std::string> submit_job(const std::string& source_cid, const std::string& ladder,
                                  const std::string& owner);
+  /// Starts a compute job: one task per inline input (Proof-of-Compute); the job id.
+  result<std::string> submit_compute(const std::string& owner, std::uint64_t iterations,
+                                     const std::vector<bytes>& inputs);
   /// JSON progress (see the verifier role's messages).
   result<std::string> job_status(const std::string& job);
   /// JSON step receipt.

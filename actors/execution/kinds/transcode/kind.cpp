@@ -108,7 +108,8 @@ public:
   }
 
   status check_outputs(const task& t, const std::vector<bytes>& inputs,
-                       const std::vector<kind_output>& outputs) const override {
+                       const std::vector<kind_output>& outputs,
+                       const std::vector<param>&) const override {
     auto p = plan_of(t);
     if (!p) return p.err();
     auto src = media::probe(inputs.at(0));
