@@ -299,6 +299,26 @@ result<sealed_log_block> load_sealed(const std::shared_ptr<bstate>& s, std::uint
   return b;
 }
 
+/// A receipt from a verifier: "queued", "known" (a duplicate), or why it is refused.
+result<std::string> take_receipt(const std::shared_ptr<bstate>& s, const bytes_t& raw) {
+  auto r = wire::decode_step_receipt(raw);
+  if (!r) return fail(errc::invalid_argument, "receipt: " + r.err().message);
+  receipt_in in{r->request, bytes(raw.begin(), raw.end()), r->work_units, r->result_bytes,
+                r->verified_ms};
+  if (auto known = s->ctx.store->get(cf, key_of("rq/", r->request.view())); known && *known)
+    return std::string("known");
+  if (!s->builder) {
+    if (s->early.size() >= 100'000)
+      return fail(errc::unavailable, "builder not ready: the chain's rent is unknown");
+    s->early.push_back(std::move(in));
+  } else if (!s->builder->add(std::move(in))) {
+    return std::string("known");
+  }
+  ++s->receipts;
+  if (s->receipts_c) s->receipts_c->inc();
+  return std::string("queued");
+}
+
 } // namespace
 
 runtime::role_info builder_role() {
@@ -352,21 +372,18 @@ runtime::role_info builder_role() {
       return {
         [self, s](btick_atom, bool) { tick(self, s); },
         [s](bd_receipt_atom, const bytes_t& raw) -> caf::result<std::string> {
-          auto r = wire::decode_step_receipt(raw);
-          if (!r) return failure("receipt: " + r.err().message);
-          receipt_in in{r->request, bytes(raw.begin(), raw.end()), r->work_units,
-                        r->result_bytes, r->verified_ms};
-          if (auto known = s->ctx.store->get(cf, key_of("rq/", r->request.view())); known && *known)
-            return std::string("known");
-          if (!s->builder) {
-            if (s->early.size() >= 100'000) return failure("builder not ready: the chain's rent is unknown");
-            s->early.push_back(std::move(in));
-          } else if (!s->builder->add(std::move(in))) {
-            return std::string("known");
+          auto r = take_receipt(s, raw);
+          if (!r) return failure(r.err().message);
+          return *r;
+        },
+        [s](bd_receipts_atom, const std::vector<bytes_t>& raws) -> std::vector<std::string> {
+          std::vector<std::string> out;
+          out.reserve(raws.size());
+          for (auto& raw : raws) {
+            auto r = take_receipt(s, raw);
+            out.push_back(r ? *r : r.err().message);
           }
-          ++s->receipts;
-          if (s->receipts_c) s->receipts_c->inc();
-          return std::string("queued");
+          return out;
         },
         [self, s](bd_prove_atom, const std::string& hex) -> caf::result<bytes_t> {
           auto id = request_id::from_hex(hex);

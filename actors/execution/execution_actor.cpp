@@ -6,6 +6,9 @@
 //   4. store every output in the storage role as a file (chunks, then the manifest);
 //   5. answer (canonical task_result bytes, PoE v1 commitment, signature, the node's public
 //      key: the verifier checks the PoE against it and its SHA-256 is the node id).
+// (ex_batch, [task]) runs inline tasks (no input or output files: compute on `data`) as one
+// job: a worker thread runs and signs them one after another and the batch is answered at
+// once, so thousands of small tasks a second cost a message each way per batch, not per task.
 // Workers never call into CAF: the actor collects finished jobs on a short timer, which works
 // the same under the deterministic test scheduler.
 #include "poe/actors/roles.hpp"
@@ -44,18 +47,54 @@ caf::error failure(const std::string& why) {
   return caf::make_error(caf::sec::runtime_error, why);
 }
 
-/// A job for the worker threads, and what comes back.
+/// One answer of a batch: the canonical result and its PoE v1, or why there is none.
+struct batch_answer {
+  bytes result;
+  poe_v1_proof proof;
+  std::string error;
+};
+
+/// A job for the worker threads, and what comes back. A batch job (`batch` not empty) runs
+/// inline tasks and signs their results with `key` on the worker thread.
 struct job {
   std::uint64_t id = 0;
   task t;
   std::vector<bytes> inputs;
   const execution::task_kind* kind = nullptr;
+  std::vector<task> batch;
+  std::shared_ptr<const private_key> key;
 };
 struct finished {
   std::uint64_t id = 0;
   result<execution::kind_result> out = fail(errc::unavailable, "not run");
+  std::vector<batch_answer> answers;
   double seconds = 0;
 };
+
+/// Runs and signs a batch of inline tasks (checked by the actor already).
+std::vector<batch_answer> run_batch(const std::vector<task>& tasks, const private_key& key) {
+  std::vector<batch_answer> out(tasks.size());
+  for (std::size_t i = 0; i < tasks.size(); ++i) {
+    auto& t = tasks[i];
+    try {
+      auto r = execution::find_kind(t.kind)->run(t, {});
+      if (!r) {
+        out[i].error = r.err().message;
+        continue;
+      }
+      if (!r->outputs.empty()) {
+        out[i].error = "not an inline task: it makes output files";
+        continue;
+      }
+      task_result tr{t.id, t.kind, {}, std::move(r->facts)};
+      out[i].result = wire::encode(tr);
+      out[i].proof = poe_commit(key, t.id, out[i].result);
+    } catch (const std::exception& e) {
+      out[i].error = std::string("the task threw: ") + e.what();
+    }
+  }
+  return out;
+}
 
 /// The worker threads. Shared with them, so it outlives the actor until they notice `stop`.
 struct pool {
@@ -80,10 +119,14 @@ struct pool {
       finished f;
       f.id = j.id;
       auto t0 = std::chrono::steady_clock::now();
-      try {
-        f.out = j.kind->run(j.t, j.inputs);
-      } catch (const std::exception& e) {
-        f.out = fail(errc::io_error, std::string("the task threw: ") + e.what());
+      if (!j.batch.empty()) {
+        f.answers = run_batch(j.batch, *j.key);
+      } else {
+        try {
+          f.out = j.kind->run(j.t, j.inputs);
+        } catch (const std::exception& e) {
+          f.out = fail(errc::io_error, std::string("the task threw: ") + e.what());
+        }
       }
       f.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       std::lock_guard lock(p->m);
@@ -96,7 +139,12 @@ struct pool {
 struct pending {
   task t;
   caf::response_promise rp;
+  std::vector<std::string> refused; ///< a batch: per task, why it was not run ("" = it ran)
+  bool batch = false;
 };
+
+using batch_reply = caf::result<std::vector<bytes_t>, std::vector<bytes_t>, std::vector<bytes_t>,
+                                std::vector<std::string>, bytes_t>;
 
 struct xstate {
   role_context ctx;
@@ -126,12 +174,43 @@ void with_storage(caf::event_based_actor* self, const std::shared_ptr<xstate>& s
 
 void poll(caf::event_based_actor* self, const std::shared_ptr<xstate>& s);
 
+/// A finished batch: every task's answer (results, PoE commitments, signatures, errors — an
+/// error for a task that was refused or failed — and the node's public key), in task order.
+void complete_batch(const std::shared_ptr<xstate>& s, pending p, finished f) {
+  std::vector<bytes_t> results(p.refused.size()), poes(p.refused.size()), sigs(p.refused.size());
+  auto errors = p.refused;
+  std::size_t k = 0;
+  for (std::size_t i = 0; i < errors.size(); ++i) {
+    if (!errors[i].empty()) continue;
+    auto& a = f.answers.at(k++);
+    if (!a.error.empty()) {
+      errors[i] = a.error;
+      continue;
+    }
+    results[i].assign(a.result.begin(), a.result.end());
+    poes[i].assign(a.proof.poe.data.begin(), a.proof.poe.data.end());
+    sigs[i] = std::move(a.proof.sig);
+  }
+  for (auto& e : errors) {
+    if (e.empty()) {
+      ++s->completed;
+      if (s->tasks_c) s->tasks_c->inc();
+    } else {
+      ++s->failed;
+      if (s->failed_c) s->failed_c->inc();
+    }
+  }
+  p.rp.deliver(std::move(results), std::move(poes), std::move(sigs), std::move(errors),
+               s->ctx.key->pub().der());
+}
+
 /// A finished job: store its outputs, build and sign the result, answer.
 void complete(caf::event_based_actor* self, const std::shared_ptr<xstate>& s, finished f) {
   auto it = s->jobs.find(f.id);
   if (it == s->jobs.end()) return;
   auto p = std::move(it->second);
   s->jobs.erase(it);
+  if (p.batch) return complete_batch(s, std::move(p), std::move(f));
   auto fail_task = [self, s, rp = p.rp, t = p.t](const std::string& why) mutable {
     ++s->failed;
     if (s->failed_c) s->failed_c->inc();
@@ -246,7 +325,10 @@ runtime::role_info execution_role() {
           if (auto st = kind->check(*t); !st) return refused(st.err().message);
           auto rp = self->make_response_promise();
           auto id = s->next_id++;
-          s->jobs[id] = pending{*t, rp};
+          pending p;
+          p.t = *t;
+          p.rp = rp;
+          s->jobs[id] = std::move(p);
           auto inputs = std::make_shared<std::vector<bytes>>(t->inputs.size());
           auto left = std::make_shared<std::size_t>(t->inputs.size());
           auto failed = std::make_shared<bool>(false);
@@ -261,7 +343,12 @@ runtime::role_info execution_role() {
           auto enqueue = [self, s, id, kind, inputs, task = *t] {
             {
               std::lock_guard lock(s->workers->m);
-              s->workers->queue.push_back(job{id, task, std::move(*inputs), kind});
+              job j;
+              j.id = id;
+              j.t = task;
+              j.inputs = std::move(*inputs);
+              j.kind = kind;
+              s->workers->queue.push_back(std::move(j));
             }
             s->workers->cv.notify_one();
             if (!s->polling) {
@@ -289,6 +376,46 @@ runtime::role_info execution_role() {
               refuse);
           }
           return caf::delegated<bytes_t, bytes_t, bytes_t, bytes_t>{};
+        },
+        [self, s](ex_batch_atom, const std::vector<bytes_t>& wires) -> batch_reply {
+          if (wires.empty() || wires.size() > 10'000)
+            return failure("a batch holds 1..10000 tasks, got " + std::to_string(wires.size()));
+          pending p;
+          p.batch = true;
+          p.rp = self->make_response_promise();
+          std::vector<task> runnable;
+          for (auto& w : wires) {
+            auto t = wire::decode_task(w);
+            const execution::task_kind* kind = t ? execution::find_kind(t->kind) : nullptr;
+            status st = !t                 ? status(fail(errc::invalid_argument, "bad task: " + t.err().message))
+                        : !kind            ? status(fail(errc::invalid_argument, "unknown task kind '" + t->kind + "'"))
+                        : !t->inputs.empty() ? status(fail(errc::invalid_argument, "not an inline task: it has input files"))
+                                             : kind->check(*t);
+            p.refused.push_back(st ? std::string{} : st.err().message);
+            if (st) runnable.push_back(std::move(*t));
+          }
+          auto id = s->next_id++;
+          if (runnable.empty()) {
+            complete_batch(s, std::move(p), finished{});
+            return caf::delegated<std::vector<bytes_t>, std::vector<bytes_t>, std::vector<bytes_t>,
+                                  std::vector<std::string>, bytes_t>{};
+          }
+          s->jobs[id] = std::move(p);
+          {
+            std::lock_guard lock(s->workers->m);
+            job j;
+            j.id = id;
+            j.batch = std::move(runnable);
+            j.key = s->ctx.key;
+            s->workers->queue.push_back(std::move(j));
+          }
+          s->workers->cv.notify_one();
+          if (!s->polling) {
+            s->polling = true;
+            self->delayed_send(self, poll_interval, collect_atom::value);
+          }
+          return caf::delegated<std::vector<bytes_t>, std::vector<bytes_t>, std::vector<bytes_t>,
+                                std::vector<std::string>, bytes_t>{};
         },
         [self, s](collect_atom) { poll(self, s); },
         [s](ex_info_atom) -> std::string {

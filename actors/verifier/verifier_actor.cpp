@@ -40,6 +40,7 @@
 #include <spdlog/spdlog.h>
 
 #include <map>
+#include <optional>
 #include <set>
 #include <memory>
 
@@ -112,6 +113,7 @@ struct vfstate {
   std::string ladder;
   exec::reputation_book book;
   std::map<request_id, vtask> tasks;
+  std::set<request_id> open; ///< tasks not yet verified, failed or unresolved
   std::map<std::string, vjob> jobs;
   std::uint64_t next_job = 1;
   std::uint64_t height = 0;
@@ -120,6 +122,9 @@ struct vfstate {
   std::vector<exec::executor_info> executors;
   std::map<node_id, caf::actor> handles;
   std::map<node_id, poe_verifier> checkers;  ///< per executor key: OpenSSL contexts reused
+  std::map<node_id, bytes_t> ders;           ///< the DER key each checker was made from
+  /// Inline tasks to send per executor at the next flush: its handle, (request, epoch)s.
+  std::map<node_id, std::pair<caf::actor, std::vector<std::pair<request_id, std::uint64_t>>>> outbox;
   std::map<node_id, std::uint32_t> load;     ///< tasks dispatched there, not yet answered
   std::map<node_id, std::uint32_t> capacity; ///< task slots each executor registered
   std::map<node_id, caf::actor> builders;     ///< builder roles in the directory
@@ -158,29 +163,220 @@ void collect(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s) {
 void handle(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, const request_id& id,
             exec::verification_effects fx);
 
-/// Queues a write for the next flush, which runs once the messages already in the mailbox are
-/// handled: a burst of answers costs one synced write, not one each.
-void write_later(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s,
-                 const bytes& key, const bytes& value) {
-  s->writes.put(cf, key, value);
+/// Runs `flush` once the messages already in the mailbox are handled: a burst of answers costs
+/// one synced write, one message per executor and one per builder, not one each.
+void schedule_flush(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s) {
   if (!s->flushing) {
     s->flushing = true;
     self->send(self, flush_atom::value);
   }
 }
 
-void forward_receipt(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s,
-                     const request_id& id, const bytes& wire);
+/// Queues a write for the next flush.
+void write_later(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s,
+                 const bytes& key, const bytes& value) {
+  s->writes.put(cf, key, value);
+  schedule_flush(self, s);
+}
+
+/// "f/" ‖ request id → empty: a builder took the receipt. Receipts without it are sent again
+/// after a restart.
+bytes forwarded_key(const request_id& id) {
+  bytes k{'f', '/'};
+  k.insert(k.end(), id.data.begin(), id.data.end());
+  return k;
+}
+
+/// Sends receipts to builders, each to one builder chosen by rendezvous hashing of its request
+/// id over the builders known (so each receipt goes to one BPI, and the same one on a retry),
+/// one message per builder; kept for a retry at the next refresh when none takes them, and
+/// recorded once one did.
+void forward_receipts(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s,
+                      const std::vector<std::pair<request_id, bytes>>& receipts) {
+  std::map<node_id, std::pair<std::vector<request_id>, std::vector<bytes_t>>> by_builder;
+  for (auto& [id, wire] : receipts) {
+    s->unforwarded[id] = wire;
+    const node_id* best = nullptr;
+    hash256 top;
+    for (auto& [node, h] : s->builders) {
+      auto score = sha256{}.update(id.view()).update(node.view()).finish();
+      if (!best || top < score) best = &node, top = score;
+    }
+    if (!best) continue;
+    auto& [ids, wires] = by_builder[*best];
+    ids.push_back(id);
+    wires.emplace_back(wire.begin(), wire.end());
+  }
+  for (auto& [node, batch] : by_builder) {
+    auto ids = std::move(batch.first);
+    self->request(s->builders[node], std::chrono::seconds(10), bd_receipts_atom::value,
+                  std::move(batch.second))
+      .then(
+        [=](const std::vector<std::string>& answers) {
+          for (std::size_t i = 0; i < ids.size() && i < answers.size(); ++i) {
+            if (answers[i] != "queued" && answers[i] != "known") {
+              s->ctx.log->info("receipt {}: not taken by a builder yet: {}", ids[i].hex(), answers[i]);
+              continue;
+            }
+            s->unforwarded.erase(ids[i]);
+            write_later(self, s, forwarded_key(ids[i]), bytes{});
+          }
+        },
+        [=](caf::error& e) {
+          s->ctx.log->info("{} receipt(s): not taken by a builder yet: {}", ids.size(),
+                           self->system().render(e));
+        });
+  }
+}
+
+/// What an executor answered for task `id` (dispatched to `to` under `epoch`): checked against
+/// the executor's key (parsed once per key, not per answer) and handed to the state machine.
+void on_answer(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s,
+               const request_id& id, const node_id& to, std::uint64_t epoch,
+               const bytes_t& result, const bytes_t& poe, const bytes_t& sig, const bytes_t& der);
+
+/// No usable answer for task `id` from `to` (an error, a timeout, or — `malformed` — an answer
+/// that cannot be used: counted as such, handled as a timeout).
+void on_no_answer(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s,
+                  const request_id& id, const node_id& to, std::uint64_t epoch, bool malformed) {
+  auto t = s->tasks.find(id);
+  if (t == s->tasks.end() || t->second.dispatch_epoch != epoch) return;
+  auto fx = t->second.v->on_timeout(to, s->executors, s->block);
+  if (malformed && fx.rejected) fx.rejected = exec::rejection::malformed;
+  handle(self, s, id, std::move(fx));
+}
+
+void answered(const std::shared_ptr<vfstate>& s, const node_id& to, std::uint32_t n = 1) {
+  s->set_load(to, s->load[to] > n ? s->load[to] - n : 0);
+}
+
+/// An answer of a batch, its PoE checked on a worker thread.
+struct checked_answer {
+  request_id id;
+  std::uint64_t epoch = 0;
+  exec::commitment c;
+  bytes_t der;
+  poe_check check = poe_check::valid;
+  bool malformed = false; ///< the DER is not a key, or not the executor's
+};
+
+/// Verifies `answers` (all from `who`) on the calling worker thread, with PoE checkers kept
+/// per thread and key.
+void check_answers(std::vector<checked_answer>& answers, const node_id& who) {
+  thread_local std::map<bytes_t, std::optional<poe_verifier>> checkers;
+  if (checkers.size() > 1024) checkers.clear(); // bounded: keys are few, junk DER is not kept
+  for (auto& a : answers) {
+    auto it = checkers.find(a.der);
+    if (it == checkers.end()) {
+      auto key = public_key::from_der(a.der);
+      it = checkers.emplace(a.der, key ? std::optional<poe_verifier>(std::in_place, *key) : std::nullopt).first;
+    }
+    if (!it->second || it->second->key().id() != who) {
+      a.malformed = true;
+      continue;
+    }
+    a.check = it->second->verify(a.id, a.c.result, a.c.proof);
+  }
+}
+
+/// A batch answer whose PoE was checked: into the task's state machine.
+void on_checked(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s,
+                const node_id& who, checked_answer& a) {
+  auto t = s->tasks.find(a.id);
+  if (t == s->tasks.end() || t->second.dispatch_epoch != a.epoch) return;
+  if (a.malformed) return on_no_answer(self, s, a.id, who, a.epoch, true);
+  t->second.keys[who] = bytes(a.der.begin(), a.der.end()); // its SHA-256 is `who` (checked)
+  handle(self, s, a.id,
+         t->second.v->on_commit(a.c, who, a.check, s->executors, s->block, now_ms()));
+}
+
+/// Sends the inline tasks queued per executor, one ex_batch message each (at most 2000 tasks).
+/// The answers' PoE signatures are verified on the worker threads (verifier.check-threads) in
+/// chunks, so the actor keeps dispatching and recording while they are checked.
+void send_batches(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s) {
+  auto outbox = std::move(s->outbox);
+  s->outbox.clear();
+  for (auto& [to, queued] : outbox) {
+    auto& [handle_of, items] = queued;
+    for (std::size_t at = 0; at < items.size(); at += 2000) {
+      std::vector<std::pair<request_id, std::uint64_t>> part(
+        items.begin() + static_cast<long>(at),
+        items.begin() + static_cast<long>(std::min(items.size(), at + 2000)));
+      std::vector<bytes_t> wires;
+      for (auto& [id, epoch] : part) {
+        auto w = wire::encode(s->tasks.at(id).v->the_task());
+        wires.emplace_back(w.begin(), w.end());
+      }
+      auto who = to;
+      self->request(handle_of, s->task_timeout, ex_batch_atom::value, std::move(wires))
+        .then(
+          [=](const std::vector<bytes_t>& results, const std::vector<bytes_t>& poes,
+              const std::vector<bytes_t>& sigs, const std::vector<std::string>& errors,
+              const bytes_t& der) {
+            answered(s, who, static_cast<std::uint32_t>(part.size()));
+            bool whole = results.size() == part.size() && poes.size() == part.size() &&
+                         sigs.size() == part.size() && errors.size() == part.size();
+            std::vector<checked_answer> heard;
+            for (std::size_t i = 0; i < part.size(); ++i) {
+              auto& [id, epoch] = part[i];
+              auto t = s->tasks.find(id);
+              std::optional<hash256> p;
+              if (whole)
+                if (auto r = hash256::from_view(poes[i])) p = *r;
+              if (!whole || (errors[i].empty() && !p)) {
+                on_no_answer(self, s, id, who, epoch, true);
+              } else if (!errors[i].empty()) {
+                s->ctx.log->info("task {}: executor {} gave no result: {}", id.hex(),
+                                 who.hex().substr(0, 12), errors[i]);
+                on_no_answer(self, s, id, who, epoch, false);
+              } else if (t == s->tasks.end() || t->second.dispatch_epoch != epoch ||
+                         !t->second.v->hears(who)) {
+                on_answer(self, s, id, who, epoch, results[i], poes[i], sigs[i], der); // ignored
+              } else {
+                checked_answer a;
+                a.id = id;
+                a.epoch = epoch;
+                a.c.executor = who;
+                a.c.result = bytes(results[i].begin(), results[i].end());
+                a.c.proof = {id, who, *p, sigs[i]};
+                a.der = der;
+                heard.push_back(std::move(a));
+              }
+            }
+            for (std::size_t at = 0; at < heard.size(); at += 64) {
+              auto chunk = std::make_shared<std::vector<checked_answer>>(
+                std::make_move_iterator(heard.begin() + static_cast<long>(at)),
+                std::make_move_iterator(heard.begin() + static_cast<long>(std::min(heard.size(), at + 64))));
+              off_actor(self, s, [=]() -> offload::continuation {
+                check_answers(*chunk, who);
+                return [=] {
+                  for (auto& a : *chunk) on_checked(self, s, who, a);
+                };
+              });
+            }
+          },
+          [=](caf::error& e) {
+            answered(s, who, static_cast<std::uint32_t>(part.size()));
+            s->ctx.log->info("{} task(s): executor {} gave no result: {}", part.size(),
+                             who.hex().substr(0, 12), self->system().render(e));
+            for (auto& [id, epoch] : part) on_no_answer(self, s, id, who, epoch, false);
+          });
+    }
+  }
+}
 
 void flush(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s) {
   s->flushing = false;
-  if (auto st = s->ctx.store->write(s->writes, store::write_mode::sync); !st)
-    s->ctx.log->error("{} receipt(s) and records could not be stored: {}", s->writes.size(),
-                      st.err().message);
-  s->writes.clear();
+  if (!s->writes.empty()) {
+    if (auto st = s->ctx.store->write(s->writes, store::write_mode::sync); !st)
+      s->ctx.log->error("{} receipt(s) and records could not be stored: {}", s->writes.size(),
+                        st.err().message);
+    s->writes.clear();
+  }
   auto ready = std::move(s->to_forward);
   s->to_forward.clear();
-  for (auto& [id, wire] : ready) forward_receipt(self, s, id, wire);
+  if (!ready.empty()) forward_receipts(self, s, ready);
+  send_batches(self, s);
 }
 
 void submit_evidence(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, bytes raw,
@@ -200,46 +396,51 @@ void submit_evidence(caf::event_based_actor* self, const std::shared_ptr<vfstate
       });
 }
 
+void on_answer(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s,
+               const request_id& id, const node_id& to, std::uint64_t epoch,
+               const bytes_t& result, const bytes_t& poe, const bytes_t& sig, const bytes_t& der) {
+  auto t = s->tasks.find(id);
+  if (t == s->tasks.end() || t->second.dispatch_epoch != epoch) return;
+  auto p = hash256::from_view(poe);
+  auto checker = s->checkers.find(to);
+  if (checker == s->checkers.end() || s->ders[to] != der) {
+    auto key = public_key::from_der(der);
+    if (!key || key->id() != to || !p) return on_no_answer(self, s, id, to, epoch, true);
+    s->ders[to] = der;
+    checker = s->checkers.insert_or_assign(to, poe_verifier{*key}).first;
+  }
+  if (!p) return on_no_answer(self, s, id, to, epoch, true); // not an answer we can use
+  exec::commitment c{to, bytes(result.begin(), result.end()), {id, to, *p, sig}};
+  t->second.keys[to] = bytes(der.begin(), der.end()); // its SHA-256 is `to` (checked)
+  handle(self, s, id, t->second.v->on_commit(c, checker->second, s->executors, s->block, now_ms()));
+}
+
 void dispatch(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, const request_id& id,
               const node_id& to) {
   auto it = s->tasks.find(id);
   if (it == s->tasks.end()) return;
   auto h = s->handles.find(to);
   auto epoch = ++it->second.dispatch_epoch;
-  // `malformed`: the answer came but cannot be used; counted as such, handled as a timeout.
-  auto timed_out = [=](bool malformed) {
-    auto t = s->tasks.find(id);
-    if (t == s->tasks.end() || t->second.dispatch_epoch != epoch) return;
-    auto fx = t->second.v->on_timeout(to, s->executors, s->block);
-    if (malformed && fx.rejected) fx.rejected = exec::rejection::malformed;
-    handle(self, s, id, std::move(fx));
-  };
-  if (h == s->handles.end()) return timed_out(false); // left the directory meanwhile
+  if (h == s->handles.end()) return on_no_answer(self, s, id, to, epoch, false); // left the directory
   s->set_load(to, s->load[to] + 1);
-  auto answered = [=] { s->set_load(to, s->load[to] > 0 ? s->load[to] - 1 : 0); };
+  if (it->second.v->the_task().inputs.empty()) { // inline: batched per executor at the flush
+    auto& q = s->outbox[to];
+    q.first = h->second;
+    q.second.emplace_back(id, epoch);
+    return schedule_flush(self, s);
+  }
   auto wire = wire::encode(it->second.v->the_task());
   self->request(h->second, s->task_timeout, ex_run_atom::value, bytes_t(wire.begin(), wire.end()))
       .then(
           [=](bytes_t& result, bytes_t& poe, bytes_t& sig, bytes_t& der) {
-            answered();
-            auto t = s->tasks.find(id);
-            if (t == s->tasks.end() || t->second.dispatch_epoch != epoch) return;
-            auto key = public_key::from_der(der);
-            auto p = hash256::from_view(poe);
-            if (!key || !p || key->id() != to) return timed_out(true); // not an answer we can use
-            exec::commitment c{to, bytes(result.begin(), result.end()), {id, to, *p, sig}};
-            t->second.keys[to] = bytes(der.begin(), der.end()); // its SHA-256 is `to` (checked)
-            auto checker = s->checkers.find(to);
-            if (checker == s->checkers.end())
-              checker = s->checkers.emplace(to, poe_verifier{*key}).first;
-            handle(self, s, id,
-                   t->second.v->on_commit(c, checker->second, s->executors, s->block, now_ms()));
+            answered(s, to);
+            on_answer(self, s, id, to, epoch, result, poe, sig, der);
           },
           [=](caf::error& e) {
-            answered();
+            answered(s, to);
             s->ctx.log->info("task {}: executor {} gave no result: {}", id.hex(),
                              to.hex().substr(0, 12), self->system().render(e));
-            timed_out(false);
+            on_no_answer(self, s, id, to, epoch, false);
           });
 }
 
@@ -308,39 +509,6 @@ void run_checks(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s,
       [=](const std::string& why) { verdict(false, why); });
 }
 
-/// "f/" ‖ request id → empty: a builder took the receipt. Receipts without it are sent again
-/// after a restart.
-bytes forwarded_key(const request_id& id) {
-  bytes k{'f', '/'};
-  k.insert(k.end(), id.data.begin(), id.data.end());
-  return k;
-}
-
-/// Sends a receipt to one builder, chosen by rendezvous hashing of the request id over the
-/// builders known (so each receipt goes to one BPI, and the same one on a retry); kept for a
-/// retry at the next refresh when none takes it, and recorded once one did.
-void forward_receipt(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s,
-                     const request_id& id, const bytes& wire) {
-  const caf::actor* best = nullptr;
-  hash256 top;
-  for (auto& [node, h] : s->builders) {
-    auto score = sha256{}.update(id.view()).update(node.view()).finish();
-    if (!best || top < score) best = &h, top = score;
-  }
-  s->unforwarded[id] = wire;
-  if (!best) return;
-  self->request(*best, std::chrono::seconds(10), bd_receipt_atom::value, bytes_t(wire.begin(), wire.end()))
-    .then(
-      [=](const std::string&) {
-        s->unforwarded.erase(id);
-        write_later(self, s, forwarded_key(id), bytes{});
-      },
-          [=](caf::error& e) {
-            s->ctx.log->info("receipt {}: not taken by a builder yet: {}", id.hex(),
-                             self->system().render(e));
-          });
-}
-
 void handle(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, const request_id& id,
             exec::verification_effects fx) {
   auto it = s->tasks.find(id);
@@ -398,6 +566,9 @@ void handle(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, con
                     fx.receipt->executor.hex().substr(0, 12),
                     fx.receipt->reexecuted ? " (re-executed)" : "");
   }
+  auto ph = t.v->current();
+  if (ph == exec::phase::verified || ph == exec::phase::failed || ph == exec::phase::unresolved)
+    s->open.erase(id);
   if (t.v->current() == exec::phase::failed || t.v->current() == exec::phase::unresolved) {
     if (s->rejected_c) s->rejected_c->inc();
     s->ctx.log->warn("task {} {}: {}", id.hex(), exec::to_string(t.v->current()), t.v->reason());
@@ -422,7 +593,10 @@ void tick(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s) {
                   if (!block) return;
                   s->height = height;
                   s->block = *block;
-                  for (auto& [id, t] : s->tasks) {
+                  // Only the open tasks (handle() drops the ones that end from `open`).
+                  std::vector<request_id> ids(s->open.begin(), s->open.end());
+                  for (auto& id : ids) {
+                    auto& t = s->tasks.at(id);
                     if (t.v->current() == exec::phase::awaiting_block &&
                         s->height > t.commit_height)
                       handle(self, s, id, t.v->on_block(s->block, s->executors, now_ms()));
@@ -440,10 +614,12 @@ void tick(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s) {
             s->builders.clear();
             for (auto& e : xs)
               if (auto nid = node_id::from_hex(e.node)) s->builders[*nid] = e.handle;
-            auto retry = s->unforwarded;
-            std::size_t n = 0;
-            for (auto& [id, wire] : retry)
-              if (n++ < 1000) forward_receipt(self, s, id, wire);
+            std::vector<std::pair<request_id, bytes>> retry;
+            for (auto& [id, wire] : s->unforwarded) {
+              if (retry.size() >= 1000) break;
+              retry.emplace_back(id, wire);
+            }
+            if (!retry.empty()) forward_receipts(self, s, retry);
           },
           [](caf::error&) {});
         self->request(s->ctx.directory, std::chrono::seconds(5), lookup_atom::value,
@@ -493,14 +669,7 @@ void tick(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s) {
                 [](caf::error&) {});
       },
       [](const std::string&) {});
-  if (s->tasks_g) {
-    std::size_t open = 0;
-    for (auto& [id, t] : s->tasks)
-      if (t.v->current() != exec::phase::verified && t.v->current() != exec::phase::failed &&
-          t.v->current() != exec::phase::unresolved)
-        ++open;
-    s->tasks_g->set(static_cast<double>(open));
-  }
+  if (s->tasks_g) s->tasks_g->set(static_cast<double>(s->open.size()));
   self->delayed_send(self, tick_interval, tick_atom::value);
 }
 
@@ -587,6 +756,7 @@ void store_segments(caf::event_based_actor* self, const std::shared_ptr<vfstate>
                    vt.job = job.id;
                    vt.input = (*cids)[k];
                    s->tasks.emplace(t.id, std::move(vt));
+                   s->open.insert(t.id);
                  }
                  s->jobs[job.id] = job;
                  s->ctx.log->info("job {}: {} segments of {} ({} ms) from {}", job.id,
@@ -623,6 +793,7 @@ caf::result<std::string> start_compute(caf::event_based_actor* self,
     vt.v = std::make_unique<exec::verification>(t, s->ctx.key->id(), job.iterations, s->cfg);
     vt.job = job.id;
     s->tasks.emplace(t.id, std::move(vt));
+    s->open.insert(t.id);
   }
   s->jobs[job.id] = job;
   s->ctx.log->info("job {}: {} compute task(s) of {} iteration(s) from {}", job.id,

@@ -189,21 +189,34 @@ verification_effects verification::on_commit(const commitment& c, const public_k
   return on_commit(c, checker, executors, block_hash, now_ms);
 }
 
+bool verification::hears(const node_id& executor) const {
+  return awaited_ && executor == *awaited_ &&
+         (phase_ == phase::assigned || phase_ == phase::reexecuting || phase_ == phase::deciding);
+}
+
 verification_effects verification::on_commit(const commitment& c, poe_verifier& checker,
                                              const std::vector<executor_info>& executors,
                                              const hash256& block_hash, std::uint64_t now_ms) {
   const auto& key = checker.key();
+  // Not verified when not awaited: on_commit below ignores it before looking at `check`.
+  auto check = !hears(c.executor)                                         ? poe_check::valid
+               : key.id() == c.executor && c.proof.node == c.executor ? checker.verify(task_.id, c.result, c.proof)
+                                                                      : poe_check::key_mismatch;
+  return on_commit(c, key.id(), check, executors, block_hash, now_ms);
+}
+
+verification_effects verification::on_commit(const commitment& c, const node_id& key_id,
+                                             poe_check check,
+                                             const std::vector<executor_info>& executors,
+                                             const hash256& block_hash, std::uint64_t now_ms) {
   verification_effects fx;
-  if (!awaited_ || c.executor != *awaited_ ||
-      (phase_ != phase::assigned && phase_ != phase::reexecuting && phase_ != phase::deciding)) {
+  if (!hears(c.executor)) {
     fx.rejected = rejection::not_awaited;
     fx.note = "ignored: a commitment from " + c.executor.hex().substr(0, 12) +
               " that was not awaited (" + std::string(to_string(phase_)) + ")";
     return fx;
   }
-  auto check = key.id() == c.executor && c.proof.node == c.executor
-                 ? checker.verify(task_.id, c.result, c.proof)
-                 : poe_check::key_mismatch;
+  if (key_id != c.executor || c.proof.node != c.executor) check = poe_check::key_mismatch;
   if (check != poe_check::valid) {
     fx.reputation.push_back({c.executor, rep_event::failed_check});
     fx.rejected = check == poe_check::key_mismatch          ? rejection::key_mismatch

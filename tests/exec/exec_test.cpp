@@ -398,3 +398,34 @@ TEST_CASE("reputation moves both ways and fraud bans") {
   CHECK(b.record(a, rep_event::verified) == 0);
   CHECK(b.is_banned(a));
 }
+
+TEST_CASE("a commitment checked by the caller (on a worker thread) counts as checked there") {
+  task t;
+  t.id = req(11);
+  t.kind = "compute";
+  std::vector<executor_info> xs{{key(1).id(), 10, 500'000}, {key(2).id(), 10, 500'000}};
+  bytes result{1, 2, 3};
+  auto run = [&](poe_check check, const node_id& key_id) {
+    verification v(t, key(99).id(), 1);
+    auto fx = v.start(xs, h("b"));
+    REQUIRE(fx.dispatch_to);
+    auto who = *fx.dispatch_to;
+    CHECK(v.hears(who));
+    auto other = who == key(1).id() ? key(2).id() : key(1).id();
+    CHECK_FALSE(v.hears(other));
+    auto& k = who == key(1).id() ? key(1) : key(2);
+    auto r = v.on_commit({who, result, poe_commit(k, t.id, result)}, key_id == node_id{} ? who : key_id,
+                         check, xs, h("b"), 1);
+    return std::pair{r, v.current()};
+  };
+  auto [ok, ph] = run(poe_check::valid, {});
+  CHECK_FALSE(ok.rejected);
+  CHECK(ok.run_checks);
+  CHECK(ph == phase::checking);
+  auto [bad, ph2] = run(poe_check::bad_signature, {});
+  CHECK(bad.rejected == rejection::bad_signature);
+  CHECK(ph2 == phase::assigned); // reassigned to the other executor
+  // A "valid" check against another key is still a key mismatch.
+  auto [wrong, ph3] = run(poe_check::valid, key(3).id());
+  CHECK(wrong.rejected == rejection::key_mismatch);
+}

@@ -106,6 +106,11 @@ public:
   verification_effects on_commit(const commitment& c, poe_verifier& checker,
                                  const std::vector<executor_info>& executors,
                                  const hash256& block_hash, std::uint64_t now_ms);
+  /// The same when the caller checked the PoE already (on a worker thread): `check` is what
+  /// verifying `c` against the key whose id is `key_id` gave.
+  verification_effects on_commit(const commitment& c, const node_id& key_id, poe_check check,
+                                 const std::vector<executor_info>& executors,
+                                 const hash256& block_hash, std::uint64_t now_ms);
 
   /// The cheap checks of the primary's outputs passed or failed (with the reason).
   verification_effects on_checks(bool passed, const std::string& reason,
@@ -125,6 +130,8 @@ public:
   phase current() const { return phase_; }
   /// Assigned but nobody drawn yet: no executor was available.
   bool waiting() const { return phase_ == phase::assigned && !awaited_ && tried_.empty(); }
+  /// Whether a commitment from `executor` would be heard now (it is the one awaited).
+  bool hears(const node_id& executor) const;
   const task& the_task() const { return task_; }
   /// The executor whose answer is awaited (assigned, reexecuting, deciding).
   std::optional<node_id> awaited() const { return awaited_; }

@@ -74,7 +74,10 @@ using bd_reveal_atom = caf::atom_constant<caf::atom("bd_reveal")>;
 /// The `builder` role: (bd_receipt, bytes step receipt) from verifiers → "queued" or an error;
 /// (bd_prove, string request id hex) → bytes receipt proof (chain/log_builder.hpp), an error
 /// while the receipt's header is not yet in a finalized block; (bd_status) → JSON.
+/// (bd_receipts, vector<bytes> step receipts) → vector<string>, per receipt "queued", "known"
+/// or the reason it was refused: a verifier's receipts of one flush in one message.
 using bd_receipt_atom = caf::atom_constant<caf::atom("bd_rcpt")>;
+using bd_receipts_atom = caf::atom_constant<caf::atom("bd_rcpts")>;
 using bd_prove_atom = caf::atom_constant<caf::atom("bd_prove")>;
 using bd_status_atom = caf::atom_constant<caf::atom("bd_stat")>;
 /// The `storage` role (docs/protocol.md): chunks and manifests by CID (text "b…").
@@ -106,7 +109,12 @@ using st_rept_atom = caf::atom_constant<caf::atom("st_rept")>;
 /// signature, bytes DER public key): the task (wire-encoded, poe/wire) run on a worker thread, its inputs fetched
 /// from and its outputs stored in the storage role, the canonical result bound to request and
 /// node by PoE v1 (seed 003). Failures are errors whose context says why. (ex_info) → JSON.
+/// (ex_batch, vector<bytes> tasks) → (vector<bytes> results, vector<bytes> poes, vector<bytes>
+/// signatures, vector<string> errors, bytes DER public key), per task in order: inline tasks
+/// only (no input or output files); a task's error is "" when it ran (its result is empty
+/// otherwise). Run and signed on a worker thread, answered together.
 using ex_run_atom = caf::atom_constant<caf::atom("ex_run")>;
+using ex_batch_atom = caf::atom_constant<caf::atom("ex_batch")>;
 using ex_info_atom = caf::atom_constant<caf::atom("ex_info")>;
 
 /// The `verifier` role (and job coordinator): (vf_job, string source CID, string ladder ("" =
