@@ -42,6 +42,9 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <unordered_map>
+#include <unordered_set>
+#include <cstring>
 #include <memory>
 
 namespace poe::actors {
@@ -84,6 +87,15 @@ std::uint64_t now_ms() {
                                         .count());
 }
 
+/// Request ids are SHA-256 prefixes: their first 8 bytes hash them well enough.
+struct id_hash {
+  std::size_t operator()(const request_id& id) const {
+    std::uint64_t h;
+    std::memcpy(&h, id.data.data(), sizeof h);
+    return static_cast<std::size_t>(h);
+  }
+};
+
 struct vtask {
   std::unique_ptr<exec::verification> v;
   std::string job;
@@ -112,8 +124,8 @@ struct vfstate {
   std::vector<param> pinned; ///< transcode settings (without the ladder)
   std::string ladder;
   exec::reputation_book book;
-  std::map<request_id, vtask> tasks;
-  std::set<request_id> open; ///< tasks not yet verified, failed or unresolved
+  std::unordered_map<request_id, vtask, id_hash> tasks;
+  std::unordered_set<request_id, id_hash> open; ///< tasks not yet verified, failed or unresolved
   std::map<std::string, vjob> jobs;
   std::uint64_t next_job = 1;
   std::uint64_t height = 0;

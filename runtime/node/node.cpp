@@ -178,6 +178,7 @@ int run_node(std::vector<std::string> args, const role_registry& registry) {
     cfg.set("middleman.connection-timeout", caf::timespan{s->net.connection_timeout.count()});
   }
 
+  if (s->threads > 0) cfg.set("scheduler.max-threads", s->threads);
   auto log = make_node_logger(s->name, s->log_level);
   if (!tls)
     log->warn("node.insecure-plaintext is set: peers connect over plain TCP without TLS — "

@@ -42,6 +42,8 @@ node_config::node_config() {
     .add(s.port, "port", "port the directory is published on (0: do not accept peers)")
     .add(peers_, "peers", "peers to dial, [\"host:port\", ...]")
     .add(allowed_, "allowed-peers", "node ids (hex) accepted as peers, [\"3fa9...\", ...]")
+    .add(s.threads, "threads",
+         "actor scheduler threads (0: one per core; 1 suits several nodes sharing a small host)")
     .add(s.insecure_plaintext, "insecure-plaintext",
          "DEVELOPMENT ONLY: plain TCP without TLS (a warning is logged)");
   caf::config_option_adder{custom_options_, "tls"}
@@ -280,6 +282,7 @@ node_config::outcome node_config::load(std::vector<std::string> args,
       problem(key, std::to_string(v) + " is not in " + std::to_string(lo) + ".." + std::to_string(hi));
     s.role_options[key] = std::to_string(v);
   };
+  if (s.threads > 64) problem("node.threads", std::to_string(s.threads) + " is not in 0..64");
   in_range("execution.workers", execution_workers_, 1, 64);
   in_range("verifier.sample-rate-ppm", verifier_sample_ppm_, 0, 1'000'000);
   in_range("verifier.task-timeout-ms", verifier_timeout_ms_, 1000, 86'400'000);

@@ -10,11 +10,16 @@
 // the validators admit, gossip, auction and include them, collecting rent.
 //
 //   poe-bench notary [--receipts 20000] [--interval-ms 200] [--window 4000] [--job 250]
+//                    [--threads 1]
+//
+// Five processes share this machine's cores, so each node runs one scheduler thread
+// (node.threads, --threads; 0 = one per core) besides its worker threads.
 //
 // Figures: receipts notarized per second (first job submitted -> every receipt in a finalized
 // block, from the builders' own count), the verifier stage alone (-> every receipt taken by a
 // builder), beside the single-core bound measured in the same run (PoE v1 verifications per
-// second of results like these on one core: what a verifier must do per result) and their
+// second of results like these on one core, measured just before the nodes start: what a
+// verifier must do per result) and their
 // ratio (goal >= 80 %); the inclusion latency p99 from the validators' histogram (admission ->
 // finalized block; goal <= 1 s); the inclusion rate (headers included / headers admitted at
 // node-0; goal 100 %).
@@ -35,7 +40,9 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -95,16 +102,44 @@ double quantile_bound(const std::map<std::string, double>& m, const std::string&
   return -1;
 }
 
+/// CPU seconds (user + system) process `pid` has used so far, or -1.
+double cpu_seconds(const std::string& pid) {
+  std::ifstream in("/proc/" + pid + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto close = stat.rfind(')'); // the command name may hold spaces
+  if (close == std::string::npos) return -1;
+  std::istringstream fields(stat.substr(close + 2));
+  std::string f;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && fields >> f; ++i)
+    if (i == 14 || i == 15) ticks += std::stod(f);
+  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+/// CPU seconds of the 5 nodes (by their pid files) and of this process.
+std::vector<double> cpu_of(const fs::path& dir) {
+  std::vector<double> out;
+  for (int i = 0; i < 5; ++i) {
+    std::ifstream in(dir / ("node-" + std::to_string(i)) / "pid");
+    std::string pid;
+    in >> pid;
+    out.push_back(pid.empty() ? -1 : cpu_seconds(pid));
+  }
+  out.push_back(cpu_seconds("self"));
+  return out;
+}
+
 } // namespace
 
 int run_notary(int argc, char** argv, const std::string& self_path) {
-  int receipts = 20000, interval = 200, window = 4000, job_size = 250;
+  int receipts = 20000, interval = 200, window = 4000, job_size = 250, threads = 1;
   for (int i = 0; i + 1 < argc; ++i) {
     std::string a = argv[i];
     if (a == "--receipts") receipts = std::stoi(argv[i + 1]);
     if (a == "--interval-ms") interval = std::stoi(argv[i + 1]);
     if (a == "--window") window = std::stoi(argv[i + 1]);
     if (a == "--job") job_size = std::clamp(std::stoi(argv[i + 1]), 1, 10'000);
+    if (a == "--threads") threads = std::clamp(std::stoi(argv[i + 1]), 0, 64);
   }
   auto bin = fs::path(self_path).parent_path();
   auto build = bin.parent_path();
@@ -115,51 +150,54 @@ int run_notary(int argc, char** argv, const std::string& self_path) {
   auto up = devnet + " up -n 5 --dir " + dir.string() + " --build " + build.string() +
             " --base-port 7500 --metrics-base-port 9500" +
             " --roles '[\"validator\",\"builder\",\"execution\"]' --node-roles '4=[\"verifier\"]'" +
-            " --block-interval-ms " + std::to_string(interval) + " --timeout 40 >/dev/null";
+            " --block-interval-ms " + std::to_string(interval) + " --threads " +
+            std::to_string(threads) + " --timeout 40 >/dev/null";
   std::cout << "notary bench: 4 validator+builder+executor processes and a verifier (TLS, "
-               "loopback), "
-            << interval << " ms blocks, " << receipts << " compute tasks in jobs of " << job_size
+               "loopback, node.threads="
+            << threads << "), " << interval << " ms blocks, " << receipts << " compute tasks in jobs of " << job_size
             << ", " << window << " in flight; in " << dir << "\n";
+  double bound = 0;
+  // The single-core bound, measured before the devnet starts (so no node competes for the
+  // core): verifying signed results shaped like the executors' (a compute task_result with its
+  // digest fact, PoE v1 by one of 8 keys), one after another on one core.
+  {
+    std::vector<private_key> keys;
+    for (int i = 0; i < 8; ++i)
+      keys.push_back(*private_key::ed25519_from_seed(
+        sha256::digest(as_bytes("poe-bench-executor-" + std::to_string(i))).view()));
+    std::vector<poe_verifier> checkers;
+    for (auto& k : keys) checkers.emplace_back(k.pub());
+    std::vector<bytes> results;
+    std::vector<poe_v1_proof> proofs;
+    const int n = std::min(receipts, 20000);
+    for (int i = 0; i < n; ++i) {
+      task_result r;
+      auto d = sha256::digest(as_bytes("poe-bench-request-" + std::to_string(i)));
+      std::copy(d.data.begin(), d.data.begin() + r.id.data.size(), r.id.data.begin());
+      r.kind = "compute";
+      r.facts = {{"digest", d.hex()}, {"input_bytes", "16"}, {"iterations", "1"}};
+      results.push_back(wire::encode(r));
+      proofs.push_back(poe_commit(keys[static_cast<std::size_t>(i) % keys.size()], r.id, results.back()));
+    }
+    auto b0 = clk::now();
+    int valid = 0;
+    for (int i = 0; i < n; ++i) {
+      auto k = static_cast<std::size_t>(i);
+      valid += checkers[k % checkers.size()].verify(proofs[k].request, results[k], proofs[k]) ==
+               poe_check::valid;
+    }
+    bound = n / std::chrono::duration<double>(clk::now() - b0).count();
+    if (valid != n) {
+      std::cerr << "notary bench: the bound's verifications failed\n";
+      return 1;
+    }
+  }
   if (std::system(up.c_str()) != 0) {
     std::cerr << "notary bench: devnet up failed (logs in " << dir << ")\n";
     return 1;
   }
   int rc = 0;
   try {
-    double bound = 0;
-    // The single-core bound: verifying signed results shaped like the executors' (a compute
-    // task_result with its digest fact, PoE v1 by one of 8 keys), one after another on one core.
-    {
-      std::vector<private_key> keys;
-      for (int i = 0; i < 8; ++i)
-        keys.push_back(*private_key::ed25519_from_seed(
-          sha256::digest(as_bytes("poe-bench-executor-" + std::to_string(i))).view()));
-      std::vector<poe_verifier> checkers;
-      for (auto& k : keys) checkers.emplace_back(k.pub());
-      std::vector<bytes> results;
-      std::vector<poe_v1_proof> proofs;
-      const int n = std::min(receipts, 20000);
-      for (int i = 0; i < n; ++i) {
-        task_result r;
-        auto d = sha256::digest(as_bytes("poe-bench-request-" + std::to_string(i)));
-        std::copy(d.data.begin(), d.data.begin() + r.id.data.size(), r.id.data.begin());
-        r.kind = "compute";
-        r.facts = {{"digest", d.hex()}, {"input_bytes", "16"}, {"iterations", "1"}};
-        results.push_back(wire::encode(r));
-        proofs.push_back(poe_commit(keys[static_cast<std::size_t>(i) % keys.size()], r.id, results.back()));
-      }
-      auto b0 = clk::now();
-      int valid = 0;
-      for (int i = 0; i < n; ++i) {
-        auto k = static_cast<std::size_t>(i);
-        valid += checkers[k % checkers.size()].verify(proofs[k].request, results[k], proofs[k]) ==
-                 poe_check::valid;
-      }
-      bound = n / std::chrono::duration<double>(clk::now() - b0).count();
-      if (valid != n) throw std::runtime_error("the bound's verifications failed");
-    }
-
-
     caf::actor_system_config cfg;
     bench::client_settings(cfg, dir, "node-0");
     caf::actor_system sys{cfg};
@@ -239,6 +277,7 @@ int run_notary(int argc, char** argv, const std::string& self_path) {
     wait_for(8, 8, 60);
     auto base = builder_counts();
     auto before = scrape(9500);
+    auto cpu0 = cpu_of(dir);
     auto t0 = clk::now();
     int sent = 0;
     double verified_at = 0;
@@ -261,6 +300,7 @@ int run_notary(int argc, char** argv, const std::string& self_path) {
     wait_for(base.first + static_cast<std::uint64_t>(receipts),
              base.second + static_cast<std::uint64_t>(receipts), 300);
     auto secs = std::chrono::duration<double>(clk::now() - t0).count();
+    auto cpu1 = cpu_of(dir);
     auto after = scrape(9500);
     auto vafter = scrape(9504);
     auto rate = receipts / secs;
@@ -282,6 +322,15 @@ int run_notary(int argc, char** argv, const std::string& self_path) {
     std::printf("%-48s %10.0f receipts/s\n", "end to end (verifier -> builders -> 4 validators)", rate);
     std::printf("%-48s %10.0f receipts/s   ratio %.1f %% (goal >= 80 %%)\n",
                 "single-core bound (PoE v1 verify, same run)", bound, 100 * rate / bound);
+    auto us = [&](double s) { return 1e6 * s / receipts; };
+    double nodes = 0;
+    for (int i = 0; i < 4; ++i) nodes += cpu1[static_cast<std::size_t>(i)] - cpu0[static_cast<std::size_t>(i)];
+    auto verifier_cpu = cpu1[4] - cpu0[4], bench_cpu = cpu1[5] - cpu0[5];
+    std::printf("CPU per receipt (user+system, this run): verifier %.0f us, the 4 "
+                "validator+builder+executor nodes %.0f us, this client %.0f us, total %.0f us "
+                "on %u cores in %.2f s; one PoE v1 verification %.0f us\n",
+                us(verifier_cpu), us(nodes), us(bench_cpu), us(verifier_cpu + nodes + bench_cpu),
+                std::thread::hardware_concurrency(), secs, 1e6 / bound);
     std::printf("inclusion latency (admission -> finalized, node-0 histogram): p50 <= %.2f s, "
                 "p99 <= %.2f s (goal <= 1 s)\n", p50, p99);
     std::printf("inclusion rate at node-0: %.0f of %.0f admitted headers included (%.1f %%, goal "

@@ -55,6 +55,7 @@ struct node_settings {
   restart_policy supervisor;
   std::string metrics_address; ///< "host:port" or empty (no endpoint)
   std::string log_level = "info";
+  std::size_t threads = 0; ///< CAF scheduler threads (0: CAF's default, one per core)
   bool store_sync = false;
   std::size_t store_min_free_mib = 64; ///< writes refused below this much free disk
   net_settings net;
