@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole pipeline across processes, through notarization: 4 nodes over loopback TLS
 # (tools/devnet), each a validator, a storage node, an executor, a verifier and a builder
-# (4 BPIs). Executors and builders stake; a 6 s clip is transcoded and verified; the verifier
+# (4 BPIs). Executors and builders stake; a 6 s clip is transcoded and verified, and a compute
+# job (inline inputs) with it; the verifier
 # hands each receipt to one builder; builders cut LogBlocks, sign PoE headers and offer them;
 # validators include them in blocks and collect rent. Then, for every task, `poe-cli receipt
 # prove` (asked of each builder until the one holding it answers) and `poe-cli receipt verify`
@@ -42,6 +43,23 @@ job=$("$cli" job submit "$dir/clip.mp4" "${node[@]}" 2>/dev/null) || fail "job s
 "$cli" job status "$job" --wait 240 "${node[@]}" >/dev/null || fail "the job did not finish verified"
 requests=$("$cli" job status "$job" --json "${node[@]}" |
   python3 -c 'import json,sys; print(" ".join(t["request"] for t in json.load(sys.stdin)["tasks"]))')
+
+echo "== a compute job (inline, no storage): digests are SHA-256 iterated 3 times"
+cjob=$("$cli" job compute "useful work" "more work" --iterations 3 "${node[@]}") || fail "job compute failed"
+"$cli" job status "$cjob" --wait 60 "${node[@]}" >/dev/null || fail "the compute job did not finish verified"
+crequests=$("$cli" job status "$cjob" --json "${node[@]}" | python3 -c '
+import hashlib, json, sys
+j = json.load(sys.stdin)
+for t, data in zip(j["tasks"], [b"useful work", b"more work"]):
+    d = data
+    for _ in range(3):
+        d = hashlib.sha256(d).digest()
+    assert t["digest"] == d.hex(), (t, d.hex())
+print(" ".join(t["request"] for t in j["tasks"]))') || fail "compute digests are wrong"
+rc=0; "$cli" job compute "$(head -c 5000 /dev/zero | tr '\0' a)" "${node[@]}" >/dev/null 2>&1 || rc=$?
+[ "$rc" -eq 1 ] || fail "an input over 4 KiB: exit $rc"
+requests="$requests $crequests"
+echo "  2 compute tasks verified, digests right; an input over 4 KiB refused"
 
 echo "== every receipt is notarized: proved by its builder, verified offline against genesis"
 for request in $requests; do
