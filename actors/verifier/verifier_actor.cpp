@@ -40,6 +40,7 @@
 #include <spdlog/spdlog.h>
 
 #include <map>
+#include <deque>
 #include <optional>
 #include <set>
 #include <unordered_map>
@@ -127,6 +128,9 @@ struct vfstate {
   std::unordered_map<request_id, vtask, id_hash> tasks;
   std::unordered_set<request_id, id_hash> open; ///< tasks not yet verified, failed or unresolved
   std::map<std::string, vjob> jobs;
+  std::deque<std::string> job_order;  ///< job ids, oldest first
+  std::size_t max_held_tasks = 200'000; ///< beyond, the oldest finished jobs leave memory
+  std::uint64_t dropped_jobs = 0;
   std::uint64_t next_job = 1;
   std::uint64_t height = 0;
   std::uint64_t ticks = 0;
@@ -589,6 +593,23 @@ void handle(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, con
   if (fx.run_checks) run_checks(self, s, id);
 }
 
+/// Keeps at most `max_held_tasks` tasks in memory (for job status): beyond, the oldest jobs
+/// leave once every task of theirs is finished (their receipts stay in the store). A job
+/// still running stops the sweep: memory may exceed the bound while old jobs are open.
+void drop_finished_jobs(const std::shared_ptr<vfstate>& s) {
+  while (s->tasks.size() > s->max_held_tasks && !s->job_order.empty()) {
+    auto j = s->jobs.find(s->job_order.front());
+    if (j != s->jobs.end()) {
+      for (auto& id : j->second.tasks)
+        if (s->open.count(id)) return;
+      for (auto& id : j->second.tasks) s->tasks.erase(id);
+      s->jobs.erase(j);
+      ++s->dropped_jobs;
+    }
+    s->job_order.pop_front();
+  }
+}
+
 /// Refreshes the chain view (height, block hash) and the executors (directory members with
 /// executor stake), then feeds the first block after a commitment to waiting tasks.
 void tick(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s) {
@@ -682,6 +703,7 @@ void tick(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s) {
       },
       [](const std::string&) {});
   if (s->tasks_g) s->tasks_g->set(static_cast<double>(s->open.size()));
+  drop_finished_jobs(s);
   self->delayed_send(self, tick_interval, tick_atom::value);
 }
 
@@ -771,6 +793,7 @@ void store_segments(caf::event_based_actor* self, const std::shared_ptr<vfstate>
                    s->open.insert(t.id);
                  }
                  s->jobs[job.id] = job;
+                 s->job_order.push_back(job.id);
                  s->ctx.log->info("job {}: {} segments of {} ({} ms) from {}", job.id,
                                   job.tasks.size(), job.source, job.duration_ms, job.owner);
                  for (auto& id : job.tasks)
@@ -808,6 +831,7 @@ caf::result<std::string> start_compute(caf::event_based_actor* self,
     s->open.insert(t.id);
   }
   s->jobs[job.id] = job;
+  s->job_order.push_back(job.id);
   s->ctx.log->info("job {}: {} compute task(s) of {} iteration(s) from {}", job.id,
                    job.tasks.size(), job.iterations, job.owner);
   for (auto& id : job.tasks) handle(self, s, id, s->tasks[id].v->start(s->executors, s->block));
@@ -838,6 +862,7 @@ runtime::role_info verifier_role() {
         s->task_timeout = std::chrono::milliseconds(
             std::stoull(ctx.option("verifier.task-timeout-ms", "120000")));
         s->segment_ms = std::stoll(ctx.option("verifier.segment-ms", "2000"));
+        s->max_held_tasks = std::stoull(ctx.option("verifier.max-held-tasks", "200000"));
         s->ladder = ctx.option("verifier.ladder", "default");
         if (auto l = media::parse_ladder(s->ladder); !l)
           throw std::runtime_error("verifier.ladder: " + l.err().message);
@@ -935,7 +960,12 @@ runtime::role_info verifier_role() {
             },
             [s](vf_status_atom, const std::string& job_id) -> caf::result<std::string> {
               auto j = s->jobs.find(job_id);
-              if (j == s->jobs.end()) return failure("no job " + job_id);
+              if (j == s->jobs.end())
+                return failure("no job " + job_id +
+                               (s->dropped_jobs ? " (finished jobs leave memory beyond "
+                                                  "verifier.max-held-tasks tasks; their receipts "
+                                                  "stay readable)"
+                                                : ""));
               nlohmann::json out{{"job", job_id}, {"kind", j->second.kind}, {"owner", j->second.owner}};
               if (j->second.kind == "compute") {
                 out["iterations"] = j->second.iterations;

@@ -93,7 +93,9 @@ node_config::node_config() {
     .add(verifier_gop_, "gop", "keyframe interval in frames pinned in every task (1..600)")
     .add(verifier_audio_rate_, "audio-rate", "AAC sample rate pinned in every task")
     .add(verifier_check_threads_, "check-threads",
-         "threads probing, splitting and checking outputs (1..16)");
+         "threads probing, splitting and checking outputs and verifying batched answers (1..16)")
+    .add(verifier_max_held_tasks_, "max-held-tasks",
+         "tasks kept in memory for job status; the oldest finished jobs go beyond (100..10000000)");
   caf::config_option_adder{custom_options_, "builder"}
     .add(builder_max_receipts_, "max-receipts", "receipts per LogBlock at most (1..100000)")
     .add(builder_max_age_ms_, "max-age-ms", "a LogBlock is cut when its oldest receipt is this old, ms")
@@ -291,6 +293,7 @@ node_config::outcome node_config::load(std::vector<std::string> args,
   in_range("verifier.gop", verifier_gop_, 1, 600);
   in_range("verifier.audio-rate", verifier_audio_rate_, 8000, 96000);
   in_range("verifier.check-threads", verifier_check_threads_, 1, 16);
+  in_range("verifier.max-held-tasks", verifier_max_held_tasks_, 100, 10'000'000);
   in_range("builder.max-receipts", builder_max_receipts_, 1, 100'000);
   in_range("builder.max-age-ms", builder_max_age_ms_, 0, 3'600'000);
   in_range("builder.priority", builder_priority_, 0, std::numeric_limits<std::uint32_t>::max());

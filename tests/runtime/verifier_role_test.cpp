@@ -31,6 +31,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <thread>
 #include <unistd.h>
 
@@ -74,7 +75,8 @@ struct pipeline {
   std::vector<node_index> ns;
   std::string genesis_path = "/tmp/poe-genesis-verifier-" + std::to_string(::getpid()) + ".json";
 
-  explicit pipeline(bool with_liar, std::string sample_ppm) {
+  explicit pipeline(bool with_liar, std::string sample_ppm,
+                    std::map<std::string, std::string> options = {}) {
     for (std::size_t i = 0; i < 4; ++i) {
       std::vector<runtime::role_info> roles{actors::storage_role()};
       if (i == 0) {
@@ -105,6 +107,7 @@ struct pipeline {
     h.set("verifier.segment-ms", "1000");
     h.set("verifier.ladder", "240p:426x240:400:64");
     h.set("verifier.cpu", media::cpu_supported("avx2") ? "avx2" : "sse2");
+    for (auto& [k, v] : options) h.set(k, v);
     h.start_all();
     REQUIRE(h.advance_until(
       [&] {
@@ -300,4 +303,29 @@ TEST_CASE("a compute job of inline inputs is verified without storage, digests r
   CHECK_FALSE(compute(3, {bytes_t(4097, 1)}));
   CHECK_FALSE(compute(0, inputs));
   CHECK(compute(1, {bytes_t(4096, 1)}));
+}
+
+TEST_CASE("finished jobs leave the verifier's memory beyond max-held-tasks; receipts stay") {
+  pipeline p(false, "0", {{"verifier.max-held-tasks", "100"}});
+  auto run_job = [&](int tag) {
+    std::vector<bytes_t> inputs;
+    for (int i = 0; i < 60; ++i) {
+      auto text = "job " + std::to_string(tag) + " input " + std::to_string(i);
+      inputs.emplace_back(text.begin(), text.end());
+    }
+    auto job = p.ask_job(caf::make_message(vf_compute_atom::value, std::string("bob"), std::uint64_t{1}, inputs));
+    REQUIRE(job);
+    REQUIRE(p.wait([&] { return p.status(*job).value("done", false); }));
+    return *job;
+  };
+  auto first = run_job(1);
+  std::vector<std::string> requests;
+  auto st = p.status(first);
+  for (auto& t : st["tasks"]) requests.push_back(t["request"]);
+  REQUIRE(requests.size() == 60);
+  auto second = run_job(2); // 120 tasks held > 100: the first job (finished) goes
+  REQUIRE(p.wait([&] { return p.status(first).empty(); }, 30s));
+  CHECK(p.status(second)["verified"] == 60);
+  for (auto& r : requests)
+    CHECK(p.h.ask<std::string>(p.h.local(0, "verifier"), caf::make_message(vf_receipt_atom::value, r)));
 }
