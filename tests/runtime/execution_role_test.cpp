@@ -8,6 +8,9 @@
 //     stored, equals a local run byte for byte and passes the cheap checks.
 //  3. Bad tasks fail with their reason and nothing is left running: an unknown kind, a
 //     transcode without its pinned settings, non-media input, an input that is not stored.
+//  4. A batch of inline tasks: each answered in order with its own PoE v1 (verifying under
+//     node 0's key); garbage, an unknown kind and a task with input files get their reason
+//     without stopping the others; an empty batch is refused.
 #include "poe/actors/roles.hpp"
 #include "poe/core/poe_v1.hpp"
 #include "poe/core/sha256.hpp"
@@ -96,6 +99,31 @@ struct exec_fixture {
       all.insert(all.end(), part->begin(), part->end());
     }
     return all;
+  }
+
+  using batch_reply = std::tuple<std::vector<bytes_t>, std::vector<bytes_t>, std::vector<bytes_t>,
+                                 std::vector<std::string>, bytes_t>;
+  /// Runs a batch of (wire-encoded) tasks, waiting in real time like `run`.
+  std::optional<batch_reply> run_batch(std::vector<bytes_t> wires) {
+    auto out = std::make_shared<std::optional<batch_reply>>();
+    auto done = std::make_shared<bool>(false);
+    auto target = executor();
+    h.system().spawn([=](caf::event_based_actor* self) {
+      self->request(target, caf::infinite, ex_batch_atom::value, wires)
+        .then(
+          [=](std::vector<bytes_t>& r, std::vector<bytes_t>& p, std::vector<bytes_t>& sg,
+              std::vector<std::string>& e, bytes_t& der) {
+            *out = batch_reply{std::move(r), std::move(p), std::move(sg), std::move(e), std::move(der)};
+            *done = true;
+          },
+          [=](caf::error&) { *done = true; });
+    });
+    auto end = std::chrono::steady_clock::now() + 60s;
+    while (!*done && std::chrono::steady_clock::now() < end) {
+      h.advance(50ms, 10ms);
+      std::this_thread::sleep_for(2ms);
+    }
+    return *out;
   }
 
   /// Runs a task. The worker thread runs in real time while the harness runs simulated time,
@@ -213,4 +241,46 @@ TEST_CASE("bad tasks fail with their reason") {
   REQUIRE(info);
   CHECK(info->find("\"in_flight\":0") != std::string::npos);
   CHECK(info->find("\"failed\":4") != std::string::npos);
+}
+
+TEST_CASE("a batch of inline tasks is answered in order, bad ones with their reason") {
+  exec_fixture f;
+  auto enc = [](const task& t) {
+    auto w = wire::encode(t);
+    return bytes_t(w.begin(), w.end());
+  };
+  std::vector<task> good;
+  for (std::uint64_t i = 0; i < 3; ++i)
+    good.push_back(make_task(100 + i, "compute",
+                             {{"iterations", "2"}, {"data", to_hex(as_bytes("in " + std::to_string(i)))}}, {}));
+  auto stored = make_task(200, "compute", {{"iterations", "2"}}, {"bafkreiabc"});
+  auto unknown = make_task(201, "mine-bitcoin", {}, {});
+  std::vector<bytes_t> wires{enc(good[0]), bytes_t{1, 2, 3}, enc(good[1]), enc(stored), enc(unknown),
+                             enc(good[2])};
+  auto r = f.run_batch(wires);
+  REQUIRE(r);
+  auto& [results, poes, sigs, errors, der] = *r;
+  REQUIRE(results.size() == 6);
+  REQUIRE(errors.size() == 6);
+  CHECK(der == f.h.key(0).pub().der());
+  CHECK(errors[1].find("bad task") != std::string::npos);
+  CHECK(errors[3].find("not an inline task") != std::string::npos);
+  CHECK(errors[4].find("unknown task kind") != std::string::npos);
+  for (std::size_t i : {std::size_t{1}, std::size_t{3}, std::size_t{4}}) CHECK(results[i].empty());
+  std::size_t k = 0;
+  for (std::size_t i : {std::size_t{0}, std::size_t{2}, std::size_t{5}}) {
+    INFO("task " << i);
+    CHECK(errors[i].empty());
+    auto& t = good[k++];
+    poe_v1_proof proof{t.id, f.h.key(0).id(), *hash256::from_view(poes[i]), sigs[i]};
+    CHECK(poe_verify(f.h.key(0).pub(), t.id, results[i], proof) == poe_check::valid);
+    auto tr = wire::decode_task_result(results[i]);
+    REQUIRE(tr);
+    CHECK(tr->id == t.id);
+    CHECK(tr->outputs.empty());
+    auto local = execution::find_kind("compute")->run(t, {});
+    REQUIRE(local);
+    CHECK(tr->facts == local->facts);
+  }
+  CHECK_FALSE(f.run_batch({})); // an empty batch is refused
 }

@@ -68,6 +68,36 @@ runtime::role_info lying_execution_role() {
   return info;
 }
 
+/// An executor that forges: it runs batches honestly but flips a bit of every signature, so its
+/// answers fail the verifier's PoE check (done on the verifier's worker threads).
+runtime::role_info forging_execution_role() {
+  auto info = actors::execution_role();
+  info.body = [honest = info.body](caf::event_based_actor* self,
+                                   const role_context& ctx) -> caf::behavior {
+    auto inner = self->spawn<caf::linked>([honest, ctx](caf::event_based_actor* a) {
+      return honest(a, ctx);
+    });
+    using reply = caf::result<std::vector<bytes_t>, std::vector<bytes_t>, std::vector<bytes_t>,
+                              std::vector<std::string>, bytes_t>;
+    caf::message_handler forge{[self, inner](ex_batch_atom, const std::vector<bytes_t>& wires) -> reply {
+      auto rp = self->make_response_promise<std::vector<bytes_t>, std::vector<bytes_t>,
+                                            std::vector<bytes_t>, std::vector<std::string>, bytes_t>();
+      self->request(inner, caf::infinite, ex_batch_atom::value, wires)
+        .then(
+          [rp](std::vector<bytes_t>& r, std::vector<bytes_t>& p, std::vector<bytes_t>& sg,
+               std::vector<std::string>& e, bytes_t& der) mutable {
+            for (auto& x : sg)
+              if (!x.empty()) x[0] ^= 1;
+            rp.deliver(std::move(r), std::move(p), std::move(sg), std::move(e), std::move(der));
+          },
+          [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+      return rp;
+    }};
+    return forge.or_else(caf::behavior{[self, inner](ex_info_atom a) { return self->delegate(inner, a); }});
+  };
+  return info;
+}
+
 bytes clip_bytes() { return test::test_clip(4, 24); }
 
 struct pipeline {
@@ -76,14 +106,16 @@ struct pipeline {
   std::string genesis_path = "/tmp/poe-genesis-verifier-" + std::to_string(::getpid()) + ".json";
 
   explicit pipeline(bool with_liar, std::string sample_ppm,
-                    std::map<std::string, std::string> options = {}) {
+                    std::map<std::string, std::string> options = {}, bool forger = false) {
     for (std::size_t i = 0; i < 4; ++i) {
       std::vector<runtime::role_info> roles{actors::storage_role()};
       if (i == 0) {
         roles.insert(roles.begin(), actors::validator_role());
         roles.push_back(actors::verifier_role());
       } else {
-        roles.push_back(with_liar && i == 3 ? lying_execution_role() : actors::execution_role());
+        roles.push_back(with_liar && i == 3 ? lying_execution_role()
+                        : forger && i == 3  ? forging_execution_role()
+                                            : actors::execution_role());
       }
       testing::node_spec spec{"p" + std::to_string(i), roles, {}};
       for (std::size_t j = 0; j < i; ++j) spec.peers.push_back(j);
@@ -328,4 +360,29 @@ TEST_CASE("finished jobs leave the verifier's memory beyond max-held-tasks; rece
   CHECK(p.status(second)["verified"] == 60);
   for (auto& r : requests)
     CHECK(p.h.ask<std::string>(p.h.local(0, "verifier"), caf::make_message(vf_receipt_atom::value, r)));
+}
+
+TEST_CASE("forged signatures in batch answers are rejected and the tasks reassigned") {
+  pipeline p(false, "0", {}, true);
+  std::vector<bytes_t> inputs;
+  for (int i = 0; i < 40; ++i) {
+    auto text = "forge test " + std::to_string(i);
+    inputs.emplace_back(text.begin(), text.end());
+  }
+  auto job = p.ask_job(caf::make_message(vf_compute_atom::value, std::string("carol"), std::uint64_t{1}, inputs));
+  REQUIRE(job);
+  REQUIRE(p.wait([&] { return p.status(*job).value("done", false); }));
+  auto st = p.status(*job);
+  INFO(st.dump(2));
+  CHECK(st["verified"] == 40);
+  auto forger = p.h.node_id(p.ns[3]);
+  std::size_t retried = 0;
+  for (auto& t : st["tasks"]) {
+    auto r = p.h.ask<std::string>(p.h.local(0, "verifier"),
+                                  caf::make_message(vf_receipt_atom::value, t["request"].get<std::string>()));
+    REQUIRE(r);
+    CHECK(nlohmann::json::parse(*r)["executor"] != forger);
+    retried += t["attempts"].get<std::size_t>() > 1;
+  }
+  CHECK(retried > 0); // the forger (the largest stake) was drawn for some and refused
 }
