@@ -7,10 +7,10 @@
 # a transfer signed and submitted with poe-cli, committed, shown in its block and in both
 # accounts; a file stored with 2 replicas by the nodes' storage role and read back; a 6 s clip
 # transcoded into the ABR ladder by the execution roles, every segment's PoE checked and a
-# sample re-run by the verifier, receipts and renditions shown; the receipts aggregated by 4
-# builders into LogBlocks, notarized in PoE headers, committed with rent paid (PBS auction per
-# height), one proved and verified offline, the rent flows; a summary. The devnet keeps
-# running; stop it with `tools/devnet down`.
+# sample re-run by the verifier, receipts and renditions shown; a compute job run inline; the
+# receipts aggregated by 4 builders into LogBlocks, notarized in PoE headers, committed with
+# rent paid (PBS auction per height), one proved and verified offline, the rent flows; a
+# summary. The devnet keeps running; stop it with `tools/devnet down`.
 #
 #   tools/demo.sh [BUILD_DIR]      (default: build/)
 set -euo pipefail
@@ -153,6 +153,12 @@ echo "  its 720p rendition read back from storage; ffprobe (codec, width, height
 segments=$(python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["verified"], "of", j["segments"])' <<<"$status")
 requests=$(python3 -c 'import json,sys; print(" ".join(t["request"] for t in json.load(sys.stdin)["tasks"]))' <<<"$status")
 
+echo "== a compute job (Proof-of-Compute, inline: no storage): SHA-256 iterated 1000 times per input"
+cjob=$(cli job compute "frame hashes, batch 1" "frame hashes, batch 2" --iterations 1000 --owner demo)
+cli job status "$cjob" --wait 60 | sed 's/^/  /'
+cstatus=$(cli job status "$cjob" --json)
+requests="$requests $(python3 -c 'import json,sys; print(" ".join(t["request"] for t in json.load(sys.stdin)["tasks"]))' <<<"$cstatus")"
+
 echo
 echo "== notarization: each receipt went to one builder (BPI), was cut into a LogBlock, notarized"
 echo "   in a signed PoE header and included by the validators (rent paid, PBS auction per height)"
@@ -208,6 +214,7 @@ echo "  transfer $txid"
 echo "    committed at height $included (block shown above); the replay refused"
 echo "  file $file_cid (3 MB, 12 chunks) stored with 2 replicas, read back identical from node-3"
 echo "  job $job: $segments segments transcoded, PoE-checked and verified; receipts: poe-cli receipt show ID"
+echo "  compute job $cjob: 2 tasks run inline, PoE-checked and verified (digests: poe-cli job status $cjob)"
 echo "  notarization: $notarized receipts in LogBlocks, $headers PoE headers included (4 builders);"
 echo "    mean inclusion latency $latency (admission to finalized block)"
 echo "    rent: $flows"
