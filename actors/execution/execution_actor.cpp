@@ -145,6 +145,8 @@ struct pending {
 
 using batch_reply = caf::result<std::vector<bytes_t>, std::vector<bytes_t>, std::vector<bytes_t>,
                                 std::vector<std::string>, bytes_t>;
+using batch_delegated = caf::delegated<std::vector<bytes_t>, std::vector<bytes_t>,
+                                       std::vector<bytes_t>, std::vector<std::string>, bytes_t>;
 
 struct xstate {
   role_context ctx;
@@ -173,6 +175,29 @@ void with_storage(caf::event_based_actor* self, const std::shared_ptr<xstate>& s
 }
 
 void poll(caf::event_based_actor* self, const std::shared_ptr<xstate>& s);
+
+/// Queues `j` for the worker threads and makes sure the actor collects what they finish.
+void enqueue(caf::event_based_actor* self, const std::shared_ptr<xstate>& s, job j) {
+  {
+    std::lock_guard lock(s->workers->m);
+    s->workers->queue.push_back(std::move(j));
+  }
+  s->workers->cv.notify_one();
+  if (!s->polling) {
+    s->polling = true;
+    self->delayed_send(self, poll_interval, collect_atom::value);
+  }
+}
+
+/// Why a task of a batch cannot run (nothing: it can): it must decode, be of a known kind,
+/// have no input files and pass the kind's check.
+status batch_check(const result<task>& t) {
+  if (!t) return fail(errc::invalid_argument, "bad task: " + t.err().message);
+  auto* kind = execution::find_kind(t->kind);
+  if (!kind) return fail(errc::invalid_argument, "unknown task kind '" + t->kind + "'");
+  if (!t->inputs.empty()) return fail(errc::invalid_argument, "not an inline task: it has input files");
+  return kind->check(*t);
+}
 
 /// A finished batch: every task's answer (results, PoE commitments, signatures, errors — an
 /// error for a task that was refused or failed — and the node's public key), in task order.
@@ -340,24 +365,16 @@ runtime::role_info execution_role() {
             it->second.rp.deliver(failure(why));
             s->jobs.erase(it);
           };
-          auto enqueue = [self, s, id, kind, inputs, task = *t] {
-            {
-              std::lock_guard lock(s->workers->m);
-              job j;
-              j.id = id;
-              j.t = task;
-              j.inputs = std::move(*inputs);
-              j.kind = kind;
-              s->workers->queue.push_back(std::move(j));
-            }
-            s->workers->cv.notify_one();
-            if (!s->polling) {
-              s->polling = true;
-              self->delayed_send(self, poll_interval, collect_atom::value);
-            }
+          auto run = [self, s, id, kind, inputs, task = *t] {
+            job j;
+            j.id = id;
+            j.t = task;
+            j.inputs = std::move(*inputs);
+            j.kind = kind;
+            enqueue(self, s, std::move(j));
           };
           if (*left == 0) {
-            enqueue();
+            run();
           } else {
             with_storage(
               self, s,
@@ -370,7 +387,7 @@ runtime::role_info execution_role() {
                       return refuse(data.err().message);
                     }
                     (*inputs)[i] = std::move(*data);
-                    if (--*left == 0) enqueue();
+                    if (--*left == 0) run();
                   });
               },
               refuse);
@@ -383,39 +400,22 @@ runtime::role_info execution_role() {
           pending p;
           p.batch = true;
           p.rp = self->make_response_promise();
-          std::vector<task> runnable;
+          job j;
           for (auto& w : wires) {
             auto t = wire::decode_task(w);
-            const execution::task_kind* kind = t ? execution::find_kind(t->kind) : nullptr;
-            status st = !t                 ? status(fail(errc::invalid_argument, "bad task: " + t.err().message))
-                        : !kind            ? status(fail(errc::invalid_argument, "unknown task kind '" + t->kind + "'"))
-                        : !t->inputs.empty() ? status(fail(errc::invalid_argument, "not an inline task: it has input files"))
-                                             : kind->check(*t);
+            auto st = batch_check(t);
             p.refused.push_back(st ? std::string{} : st.err().message);
-            if (st) runnable.push_back(std::move(*t));
+            if (st) j.batch.push_back(std::move(*t));
           }
-          auto id = s->next_id++;
-          if (runnable.empty()) {
+          if (j.batch.empty()) {
             complete_batch(s, std::move(p), finished{});
-            return caf::delegated<std::vector<bytes_t>, std::vector<bytes_t>, std::vector<bytes_t>,
-                                  std::vector<std::string>, bytes_t>{};
-          }
-          s->jobs[id] = std::move(p);
-          {
-            std::lock_guard lock(s->workers->m);
-            job j;
-            j.id = id;
-            j.batch = std::move(runnable);
+          } else {
+            j.id = s->next_id++;
             j.key = s->ctx.key;
-            s->workers->queue.push_back(std::move(j));
+            s->jobs[j.id] = std::move(p);
+            enqueue(self, s, std::move(j));
           }
-          s->workers->cv.notify_one();
-          if (!s->polling) {
-            s->polling = true;
-            self->delayed_send(self, poll_interval, collect_atom::value);
-          }
-          return caf::delegated<std::vector<bytes_t>, std::vector<bytes_t>, std::vector<bytes_t>,
-                                std::vector<std::string>, bytes_t>{};
+          return batch_delegated{};
         },
         [self, s](collect_atom) { poll(self, s); },
         [s](ex_info_atom) -> std::string {

@@ -137,8 +137,6 @@ struct vfstate {
   hash256 block;
   std::vector<exec::executor_info> executors;
   std::map<node_id, caf::actor> handles;
-  std::map<node_id, poe_verifier> checkers;  ///< per executor key: OpenSSL contexts reused
-  std::map<node_id, bytes_t> ders;           ///< the DER key each checker was made from
   /// Inline tasks to send per executor at the next flush: its handle, (request, epoch)s.
   std::map<node_id, std::pair<caf::actor, std::vector<std::pair<request_id, std::uint64_t>>>> outbox;
   std::map<node_id, std::uint32_t> load;     ///< tasks dispatched there, not yet answered
@@ -148,6 +146,7 @@ struct vfstate {
   std::unique_ptr<offload> work;             ///< media probing, splitting and output checks
   bool polling = false;                      ///< a collect_atom timer is pending
   store::batch writes;                       ///< written (synced) at the next flush
+  std::set<node_id> reputation_changed;      ///< their scores go into the next flush
   std::vector<std::pair<request_id, bytes>> to_forward; ///< receipts in `writes`
   bool flushing = false;                     ///< a flush_atom is queued
   std::shared_ptr<metrics::counter> receipts_c, frauds_c, rejected_c, reexec_c;
@@ -245,12 +244,6 @@ void forward_receipts(caf::event_based_actor* self, const std::shared_ptr<vfstat
   }
 }
 
-/// What an executor answered for task `id` (dispatched to `to` under `epoch`): checked against
-/// the executor's key (parsed once per key, not per answer) and handed to the state machine.
-void on_answer(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s,
-               const request_id& id, const node_id& to, std::uint64_t epoch,
-               const bytes_t& result, const bytes_t& poe, const bytes_t& sig, const bytes_t& der);
-
 /// No usable answer for task `id` from `to` (an error, a timeout, or — `malformed` — an answer
 /// that cannot be used: counted as such, handled as a timeout).
 void on_no_answer(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s,
@@ -266,7 +259,7 @@ void answered(const std::shared_ptr<vfstate>& s, const node_id& to, std::uint32_
   s->set_load(to, s->load[to] > n ? s->load[to] - n : 0);
 }
 
-/// An answer of a batch, its PoE checked on a worker thread.
+/// An executor's answer to a task, its PoE checked on a worker thread.
 struct checked_answer {
   request_id id;
   std::uint64_t epoch = 0;
@@ -295,20 +288,60 @@ void check_answers(std::vector<checked_answer>& answers, const node_id& who) {
   }
 }
 
-/// A batch answer whose PoE was checked: into the task's state machine.
+/// An answer whose PoE was checked: into the task's state machine.
 void on_checked(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s,
                 const node_id& who, checked_answer& a) {
   auto t = s->tasks.find(a.id);
   if (t == s->tasks.end() || t->second.dispatch_epoch != a.epoch) return;
   if (a.malformed) return on_no_answer(self, s, a.id, who, a.epoch, true);
-  t->second.keys[who] = bytes(a.der.begin(), a.der.end()); // its SHA-256 is `who` (checked)
+  t->second.keys[who] = a.der; // its SHA-256 is `who` (checked)
   handle(self, s, a.id,
          t->second.v->on_commit(a.c, who, a.check, s->executors, s->block, now_ms()));
 }
 
+/// Answers from `who` (single or batched): those a task awaits are PoE-checked on the worker
+/// threads (verifier.check-threads) in chunks, so the actor keeps dispatching and recording
+/// meanwhile; one no task awaits goes to its state machine at once, which refuses it.
+void take_answers(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s,
+                  const node_id& who, std::vector<checked_answer> answers) {
+  std::vector<checked_answer> heard;
+  for (auto& a : answers) {
+    auto t = s->tasks.find(a.id);
+    if (t == s->tasks.end() || t->second.dispatch_epoch != a.epoch) continue;
+    if (t->second.v->hears(who))
+      heard.push_back(std::move(a));
+    else // `check` is not looked at: the commitment was not awaited
+      handle(self, s, a.id, t->second.v->on_commit(a.c, who, a.check, s->executors, s->block, now_ms()));
+  }
+  for (std::size_t at = 0; at < heard.size(); at += 64) {
+    auto chunk = std::make_shared<std::vector<checked_answer>>(
+      std::make_move_iterator(heard.begin() + static_cast<long>(at)),
+      std::make_move_iterator(heard.begin() + static_cast<long>(std::min(heard.size(), at + 64))));
+    off_actor(self, s, [=]() -> offload::continuation {
+      check_answers(*chunk, who);
+      return [=] {
+        for (auto& a : *chunk) on_checked(self, s, who, a);
+      };
+    });
+  }
+}
+
+/// An answer as sent (result, PoE, signature, the executor's DER key), or nullopt when the PoE
+/// is not 32 bytes.
+std::optional<checked_answer> answer_of(const request_id& id, std::uint64_t epoch,
+                                        const node_id& who, const bytes_t& result,
+                                        const bytes_t& poe, const bytes_t& sig, const bytes_t& der) {
+  auto p = hash256::from_view(poe);
+  if (!p) return std::nullopt;
+  checked_answer a;
+  a.id = id;
+  a.epoch = epoch;
+  a.c = {who, result, {id, who, *p, sig}};
+  a.der = der;
+  return a;
+}
+
 /// Sends the inline tasks queued per executor, one ex_batch message each (at most 2000 tasks).
-/// The answers' PoE signatures are verified on the worker threads (verifier.check-threads) in
-/// chunks, so the actor keeps dispatching and recording while they are checked.
 void send_batches(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s) {
   auto outbox = std::move(s->outbox);
   s->outbox.clear();
@@ -332,44 +365,21 @@ void send_batches(caf::event_based_actor* self, const std::shared_ptr<vfstate>& 
             answered(s, who, static_cast<std::uint32_t>(part.size()));
             bool whole = results.size() == part.size() && poes.size() == part.size() &&
                          sigs.size() == part.size() && errors.size() == part.size();
-            std::vector<checked_answer> heard;
+            std::vector<checked_answer> answers;
             for (std::size_t i = 0; i < part.size(); ++i) {
               auto& [id, epoch] = part[i];
-              auto t = s->tasks.find(id);
-              std::optional<hash256> p;
-              if (whole)
-                if (auto r = hash256::from_view(poes[i])) p = *r;
-              if (!whole || (errors[i].empty() && !p)) {
-                on_no_answer(self, s, id, who, epoch, true);
-              } else if (!errors[i].empty()) {
+              if (whole && !errors[i].empty()) {
                 s->ctx.log->info("task {}: executor {} gave no result: {}", id.hex(),
                                  who.hex().substr(0, 12), errors[i]);
                 on_no_answer(self, s, id, who, epoch, false);
-              } else if (t == s->tasks.end() || t->second.dispatch_epoch != epoch ||
-                         !t->second.v->hears(who)) {
-                on_answer(self, s, id, who, epoch, results[i], poes[i], sigs[i], der); // ignored
+              } else if (auto a = whole ? answer_of(id, epoch, who, results[i], poes[i], sigs[i], der)
+                                        : std::nullopt) {
+                answers.push_back(std::move(*a));
               } else {
-                checked_answer a;
-                a.id = id;
-                a.epoch = epoch;
-                a.c.executor = who;
-                a.c.result = bytes(results[i].begin(), results[i].end());
-                a.c.proof = {id, who, *p, sigs[i]};
-                a.der = der;
-                heard.push_back(std::move(a));
+                on_no_answer(self, s, id, who, epoch, true); // not an answer we can use
               }
             }
-            for (std::size_t at = 0; at < heard.size(); at += 64) {
-              auto chunk = std::make_shared<std::vector<checked_answer>>(
-                std::make_move_iterator(heard.begin() + static_cast<long>(at)),
-                std::make_move_iterator(heard.begin() + static_cast<long>(std::min(heard.size(), at + 64))));
-              off_actor(self, s, [=]() -> offload::continuation {
-                check_answers(*chunk, who);
-                return [=] {
-                  for (auto& a : *chunk) on_checked(self, s, who, a);
-                };
-              });
-            }
+            take_answers(self, s, who, std::move(answers));
           },
           [=](caf::error& e) {
             answered(s, who, static_cast<std::uint32_t>(part.size()));
@@ -383,6 +393,14 @@ void send_batches(caf::event_based_actor* self, const std::shared_ptr<vfstate>& 
 
 void flush(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s) {
   s->flushing = false;
+  for (auto& who : s->reputation_changed) {
+    auto score = s->book.of(who);
+    bytes v{static_cast<std::uint8_t>(score >> 24), static_cast<std::uint8_t>(score >> 16),
+            static_cast<std::uint8_t>(score >> 8), static_cast<std::uint8_t>(score),
+            static_cast<std::uint8_t>(s->book.is_banned(who))};
+    s->writes.put(cf, reputation_key(who), v);
+  }
+  s->reputation_changed.clear();
   if (!s->writes.empty()) {
     if (auto st = s->ctx.store->write(s->writes, store::write_mode::sync); !st)
       s->ctx.log->error("{} receipt(s) and records could not be stored: {}", s->writes.size(),
@@ -412,25 +430,6 @@ void submit_evidence(caf::event_based_actor* self, const std::shared_ptr<vfstate
       });
 }
 
-void on_answer(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s,
-               const request_id& id, const node_id& to, std::uint64_t epoch,
-               const bytes_t& result, const bytes_t& poe, const bytes_t& sig, const bytes_t& der) {
-  auto t = s->tasks.find(id);
-  if (t == s->tasks.end() || t->second.dispatch_epoch != epoch) return;
-  auto p = hash256::from_view(poe);
-  auto checker = s->checkers.find(to);
-  if (checker == s->checkers.end() || s->ders[to] != der) {
-    auto key = public_key::from_der(der);
-    if (!key || key->id() != to || !p) return on_no_answer(self, s, id, to, epoch, true);
-    s->ders[to] = der;
-    checker = s->checkers.insert_or_assign(to, poe_verifier{*key}).first;
-  }
-  if (!p) return on_no_answer(self, s, id, to, epoch, true); // not an answer we can use
-  exec::commitment c{to, bytes(result.begin(), result.end()), {id, to, *p, sig}};
-  t->second.keys[to] = bytes(der.begin(), der.end()); // its SHA-256 is `to` (checked)
-  handle(self, s, id, t->second.v->on_commit(c, checker->second, s->executors, s->block, now_ms()));
-}
-
 void dispatch(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, const request_id& id,
               const node_id& to) {
   auto it = s->tasks.find(id);
@@ -450,7 +449,10 @@ void dispatch(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, c
       .then(
           [=](bytes_t& result, bytes_t& poe, bytes_t& sig, bytes_t& der) {
             answered(s, to);
-            on_answer(self, s, id, to, epoch, result, poe, sig, der);
+            if (auto a = answer_of(id, epoch, to, result, poe, sig, der))
+              take_answers(self, s, to, {std::move(*a)});
+            else
+              on_no_answer(self, s, id, to, epoch, true); // not an answer we can use
           },
           [=](caf::error& e) {
             answered(s, to);
@@ -534,10 +536,8 @@ void handle(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, con
     auto score = s->book.record(who, e);
     for (auto& x : s->executors)
       if (x.id == who) x.reputation_ppm = score;
-    bytes v{static_cast<std::uint8_t>(score >> 24), static_cast<std::uint8_t>(score >> 16),
-            static_cast<std::uint8_t>(score >> 8), static_cast<std::uint8_t>(score),
-            static_cast<std::uint8_t>(s->book.is_banned(who))};
-    write_later(self, s, reputation_key(who), v);
+    s->reputation_changed.insert(who); // written once per flush, not once per task
+    schedule_flush(self, s);
   }
   if (fx.rejected) {
     auto& c = s->rejections[*fx.rejected];
@@ -585,7 +585,7 @@ void handle(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, con
   auto ph = t.v->current();
   if (ph == exec::phase::verified || ph == exec::phase::failed || ph == exec::phase::unresolved)
     s->open.erase(id);
-  if (t.v->current() == exec::phase::failed || t.v->current() == exec::phase::unresolved) {
+  if (ph == exec::phase::failed || ph == exec::phase::unresolved) {
     if (s->rejected_c) s->rejected_c->inc();
     s->ctx.log->warn("task {} {}: {}", id.hex(), exec::to_string(t.v->current()), t.v->reason());
   }

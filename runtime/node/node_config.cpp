@@ -93,7 +93,7 @@ node_config::node_config() {
     .add(verifier_gop_, "gop", "keyframe interval in frames pinned in every task (1..600)")
     .add(verifier_audio_rate_, "audio-rate", "AAC sample rate pinned in every task")
     .add(verifier_check_threads_, "check-threads",
-         "threads probing, splitting and checking outputs and verifying batched answers (1..16)")
+         "threads probing, splitting and checking outputs and verifying answers (1..16)")
     .add(verifier_max_held_tasks_, "max-held-tasks",
          "tasks kept in memory for job status; the oldest finished jobs go beyond (100..10000000)");
   caf::config_option_adder{custom_options_, "builder"}

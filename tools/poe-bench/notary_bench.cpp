@@ -31,12 +31,12 @@
 
 #include "bench_net.hpp"
 
+#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -57,21 +57,13 @@ namespace {
 
 using bytes_t = std::vector<std::uint8_t>;
 
-std::string sh_out(const std::string& cmd) {
-  std::unique_ptr<FILE, int (*)(FILE*)> p(popen(cmd.c_str(), "r"), pclose);
-  if (!p) return {};
-  std::string out;
-  std::array<char, 4096> buf;
-  while (auto n = std::fread(buf.data(), 1, buf.size(), p.get())) out.append(buf.data(), n);
-  return out;
-}
-
-/// node-0's metrics as name{labels} → value.
+/// A node's metrics (GET 127.0.0.1:port/metrics) as name{labels} → value.
 std::map<std::string, double> scrape(std::uint16_t port) {
   std::map<std::string, double> out;
-  std::istringstream in(sh_out("python3 -c 'import urllib.request; print(urllib.request.urlopen("
-                               "\"http://127.0.0.1:" + std::to_string(port) +
-                               "/metrics\").read().decode())'"));
+  httplib::Client client{"127.0.0.1", port};
+  auto res = client.Get("/metrics");
+  if (!res || res->status != 200) return out;
+  std::istringstream in(res->body);
   for (std::string line; std::getline(in, line);) {
     if (line.empty() || line[0] == '#') continue;
     auto sp = line.rfind(' ');

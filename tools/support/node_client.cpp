@@ -111,8 +111,7 @@ result<std::string> verifier_client::submit_job(const std::string& source, const
 result<std::string> verifier_client::submit_compute(const std::string& owner,
                                                     std::uint64_t iterations,
                                                     const std::vector<bytes>& inputs) {
-  std::vector<std::vector<std::uint8_t>> xs(inputs.begin(), inputs.end());
-  return impl_->ask<std::string>(vf_compute_atom::value, owner, iterations, std::move(xs));
+  return impl_->ask<std::string>(vf_compute_atom::value, owner, iterations, inputs);
 }
 
 result<std::string> verifier_client::job_status(const std::string& job) {
