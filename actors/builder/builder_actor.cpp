@@ -1,10 +1,12 @@
 // The `builder` role: a BPI (seed 004) whose identity is this node's key. It takes verified
 // step receipts from verifiers, cuts them into LogBlocks (chain/log_builder.hpp: by size or
 // age), signs a PoE header for each and hands the entry (header + LogBlock) to a validator,
-// which holds it for inclusion and gossips it. It follows the chain (block by block) to learn
-// where its headers landed, re-offers the ones not yet included, and serves receipt proofs.
+// which holds it for inclusion and gossips it. It follows the chain — a validator pushes every
+// finalized block (chain_follow.hpp) — to learn where its headers landed, re-offers the ones
+// not yet included, and serves receipt proofs.
 //
-//   (bd_receipt, bytes step receipt) → "queued" (or "known": a duplicate) — from verifiers;
+//   (bd_receipt, bytes step receipt) → submit_reply (accepted: queued; known: a duplicate);
+//   (bd_receipts, vector<bytes>) → vector<submit_reply> — from verifiers;
 //   (bd_prove, string request hex) → bytes receipt proof, an error until its block is final;
 //   (bd_status) → JSON;
 //   (bd_reveal, u64 height, bytes bundle hash) → the bundle's entries, to the proposer whose
@@ -19,7 +21,7 @@
 // Store (column family "builder"): "book" → the log book as made so far; "lb/" ‖ u64 seq →
 // u32 n ‖ blob(entry) ‖ n × blob(receipt) (the witness archive); "rq/" ‖ request → u64 seq ‖
 // u32 index; "in/" ‖ u64 seq → u64 height of the block that includes it; "scan" → u64 height
-// scanned so far.
+// of the last block taken from the chain (the subscription resumes above it after a restart).
 #include "poe/actors/roles.hpp"
 #include "poe/chain/genesis.hpp"
 #include "poe/chain/log_builder.hpp"
@@ -29,6 +31,7 @@
 #include "poe/runtime/metrics.hpp"
 #include "poe/store/store.hpp"
 #include "poe/wire/codec.hpp"
+#include "chain_follow.hpp"
 #include "storage_io.hpp"
 
 #include <caf/all.hpp>
@@ -84,8 +87,7 @@ struct bstate {
   std::map<std::uint64_t, offered> unincluded; ///< sealed, not yet in a finalized block
   std::uint64_t scanned = 0;                   ///< chain height scanned for our entries
   std::uint64_t included = 0, sealed = 0, receipts = 0, receipts_included = 0;
-  bool scanning = false;
-  std::uint64_t scan_started_ms = 0;
+  std::unique_ptr<chain_follower> chain;  ///< finalized blocks, pushed
   std::optional<rent_params> rent;        ///< from the chain (a validator's status)
   builder_config cfg;
   log_book stored_book;
@@ -114,9 +116,8 @@ void offer(caf::event_based_actor* self, const std::shared_ptr<bstate>& s, std::
   with_validator(self, s, [=](caf::actor v) {
     self->request(v, std::chrono::seconds(10), poe_atom::value, bytes_t(raw.begin(), raw.end()))
       .then(
-        [=](const std::string& answer) {
-          if (answer.rfind("accepted", 0) != 0)
-            s->ctx.log->warn("LogBlock {}: header refused: {}", seq, answer);
+        [=](const submit_reply& answer) {
+          if (!answer.taken()) s->ctx.log->warn("LogBlock {}: header refused: {}", seq, answer.text());
         },
         [=](caf::error& e) {
           s->ctx.log->info("LogBlock {}: no validator took the header yet: {}", seq,
@@ -144,85 +145,56 @@ void persist_sealed(const std::shared_ptr<bstate>& s, const sealed_log_block& b)
     s->ctx.log->error("LogBlock {} not persisted: {}", seq, st.err().message);
 }
 
-/// Reads the chain forward from the last scanned height: records where our entries landed.
-void scan(caf::event_based_actor* self, const std::shared_ptr<bstate>& s) {
-  // One scan at a time; one whose validator never answered is given up after 5 s.
-  if (s->scanning && now_ms() - s->scan_started_ms < 5000) return;
-  s->scanning = true;
-  s->scan_started_ms = now_ms();
-  with_validator(self, s, [=](caf::actor v) {
-    self->request(v, std::chrono::seconds(5), status_atom::value)
-      .then(
-        [=](std::uint64_t height) {
-          s->chain_height = std::max(s->chain_height, height);
-          auto next = s->scanned + 1;
-          if (next > height) {
-            s->scanning = false;
-            return;
-          }
-          self->request(v, std::chrono::seconds(5), block_atom::value, next)
-            .then(
-              [=](const bytes_t& raw) {
-                s->scanning = false;
-                if (raw.empty()) return;
-                auto d = qbft::decode_decision(raw, next);
-                auto b = d ? decode_block(d->block) : result<block>(d.err());
-                if (!b) {
-                  s->ctx.log->warn("block {}: {}", next, b.err().message);
-                  return;
-                }
-                store::batch ops;
-                for (auto& item : b->poe_headers) {
-                  auto e = decode_poe_entry(item);
-                  if (!e || e->header.bpi != s->builder->bpi()) continue;
-                  auto seq = e->book_block.sequence;
-                  bytes h;
-                  append_u64_be(h, next);
-                  ops.put(cf, key_of("in/", seq), h);
-                  if (s->unincluded.erase(seq)) s->receipts_included += e->book_block.receipt_count;
-                  ++s->included;
-                  if (s->included_c) s->included_c->inc();
-                }
-                s->scanned = next;
-                bytes sc;
-                append_u64_be(sc, next);
-                ops.put(cf, as_bytes(std::string_view("scan")), sc);
-                if (auto st = s->ctx.store->write(ops); !st)
-                  s->ctx.log->error("scan of block {} not persisted: {}", next, st.err().message);
-                scan(self, s); // on to the next block, if any
-              },
-              [=](caf::error&) { s->scanning = false; });
-        },
-        [=](caf::error&) { s->scanning = false; });
-  });
+void bid(caf::event_based_actor* self, const std::shared_ptr<bstate>& s);
+
+/// A finalized block pushed by the chain: records where our entries landed.
+void on_block(caf::event_based_actor* self, const std::shared_ptr<bstate>& s, const chain_block& ev) {
+  s->chain_height = std::max(s->chain_height, ev.height);
+  auto d = qbft::decode_decision(ev.decision, ev.height);
+  auto b = d ? decode_block(d->block) : result<block>(d.err());
+  if (!b) {
+    s->ctx.log->warn("block {}: {}", ev.height, b.err().message);
+    return;
+  }
+  store::batch ops;
+  if (s->builder)
+    for (auto& item : b->poe_headers) {
+      auto e = decode_poe_entry(item);
+      if (!e || e->header.bpi != s->builder->bpi()) continue;
+      auto seq = e->book_block.sequence;
+      bytes h;
+      append_u64_be(h, ev.height);
+      ops.put(cf, key_of("in/", seq), h);
+      if (s->unincluded.erase(seq)) s->receipts_included += e->book_block.receipt_count;
+      ++s->included;
+      if (s->included_c) s->included_c->inc();
+    }
+  s->scanned = ev.height;
+  bytes sc;
+  append_u64_be(sc, ev.height);
+  ops.put(cf, as_bytes(std::string_view("scan")), sc);
+  if (auto st = s->ctx.store->write(ops); !st)
+    s->ctx.log->error("scan of block {} not persisted: {}", ev.height, st.err().message);
+  bid(self, s);
 }
 
-/// The rent parameters of the chain, from a validator's status (genesis parameters).
-void fetch_rent(caf::event_based_actor* self, const std::shared_ptr<bstate>& s) {
-  with_validator(self, s, [=](caf::actor v) {
-    self->request(v, std::chrono::seconds(5), chain_atom::value)
-      .then(
-        [=](const std::string& text) {
-          if (s->builder) return;
-          auto j = nlohmann::json::parse(text, nullptr, false);
-          if (j.is_discarded() || !j.contains("rent")) return;
-          auto parsed = parse_rent_params(j["rent"].dump());
-          if (!parsed) {
-            s->ctx.log->error("builder: the chain's rent parameters: {}", parsed.err().message);
-            return;
-          }
-          auto p = *parsed;
-          s->rent = p;
-          s->builder = std::make_unique<log_builder>(*s->ctx.key, s->ctx.chain_id, p, s->cfg,
-                                                     s->stored_book);
-          for (auto& r : s->early) s->builder->add(std::move(r));
-          s->early.clear();
-          s->ctx.log->info("builder: rent from chain {} (base {}, per work unit {}, per KiB {})",
-                           j.value("chain_id", std::string{}), p.base_rent.to_string(),
-                           p.rent_per_work_unit.to_string(), p.rent_per_kib.to_string());
-        },
-        [](caf::error&) {});
-  });
+/// The chain's status at (re)subscription: its height, and the rent parameters (genesis) the
+/// log builder needs before it can price a header.
+void on_status(const std::shared_ptr<bstate>& s, const chain_status& st) {
+  s->chain_height = std::max(s->chain_height, st.height);
+  if (s->builder) return;
+  auto p = to_params(st.rent);
+  if (auto ok = check_rent_params(p); !ok) {
+    s->ctx.log->error("builder: the chain's rent parameters: {}", ok.err().message);
+    return;
+  }
+  s->rent = p;
+  s->builder = std::make_unique<log_builder>(*s->ctx.key, s->ctx.chain_id, p, s->cfg, s->stored_book);
+  for (auto& r : s->early) s->builder->add(std::move(r));
+  s->early.clear();
+  s->ctx.log->info("builder: rent from chain {} (base {}, per work unit {}, per KiB {})",
+                   st.chain_id, p.base_rent.to_string(), p.rent_per_work_unit.to_string(),
+                   p.rent_per_kib.to_string());
 }
 
 /// A sealed bid for the next height with every header not yet included (auto-bid formula).
@@ -254,15 +226,16 @@ void bid(caf::event_based_actor* self, const std::shared_ptr<bstate>& s) {
       [=](const std::vector<role_entry>& xs) {
         for (auto& v : xs)
           self->request(v.handle, std::chrono::seconds(5), bid_atom::value, bytes_t(raw.begin(), raw.end()))
-            .then([](const std::string&) {}, [](caf::error&) {});
+            .then([](const submit_reply&) {}, [](caf::error&) {});
       },
       [](caf::error&) {});
 }
 
+/// Seals LogBlocks by size or age and re-offers headers not yet included (a timer of the
+/// builder's own; the chain itself is pushed, not polled).
 void tick(caf::event_based_actor* self, const std::shared_ptr<bstate>& s) {
   if (!s->builder) {
-    fetch_rent(self, s);
-    self->delayed_send(self, std::chrono::milliseconds(500), btick_atom::value, false);
+    self->delayed_send(self, tick_interval, btick_atom::value, false);
     return;
   }
   while (auto b = s->builder->poll(now_ms())) {
@@ -279,7 +252,6 @@ void tick(caf::event_based_actor* self, const std::shared_ptr<bstate>& s) {
   for (auto& [seq, o] : s->unincluded)
     if (now - o.last_offer_ms >= reoffer_ms) offer(self, s, seq);
   if (s->pending_g) s->pending_g->set(static_cast<double>(s->builder->pending()));
-  scan(self, s);
   bid(self, s);
   self->delayed_send(self, tick_interval, btick_atom::value, false);
 }
@@ -299,24 +271,25 @@ result<sealed_log_block> load_sealed(const std::shared_ptr<bstate>& s, std::uint
   return b;
 }
 
-/// A receipt from a verifier: "queued", "known" (a duplicate), or why it is refused.
-result<std::string> take_receipt(const std::shared_ptr<bstate>& s, const bytes_t& raw) {
+/// A receipt from a verifier: accepted (queued), known (a duplicate), or why it is refused.
+submit_reply take_receipt(const std::shared_ptr<bstate>& s, const bytes_t& raw) {
   auto r = wire::decode_step_receipt(raw);
-  if (!r) return fail(errc::invalid_argument, "receipt: " + r.err().message);
+  if (!r) return rejected_reply(std::string(to_string(r.err().code)), "receipt: " + r.err().message);
+  bytes id(r->request.data.begin(), r->request.data.end());
   receipt_in in{r->request, bytes(raw.begin(), raw.end()), r->work_units, r->result_bytes,
                 r->verified_ms};
   if (auto known = s->ctx.store->get(cf, key_of("rq/", r->request.view())); known && *known)
-    return std::string("known");
+    return known_reply(std::move(id));
   if (!s->builder) {
     if (s->early.size() >= 100'000)
-      return fail(errc::unavailable, "builder not ready: the chain's rent is unknown");
+      return rejected_reply("unavailable", "builder not ready: the chain's rent is unknown");
     s->early.push_back(std::move(in));
   } else if (!s->builder->add(std::move(in))) {
-    return std::string("known");
+    return known_reply(std::move(id));
   }
   ++s->receipts;
   if (s->receipts_c) s->receipts_c->inc();
-  return std::string("queued");
+  return accepted_reply(std::move(id));
 }
 
 } // namespace
@@ -368,23 +341,26 @@ runtime::role_info builder_role() {
                     "not yet included",
                     ctx.node_id.substr(0, 12), cfg.max_receipts, cfg.max_age_ms, book.size(),
                     s->unincluded.size());
+      s->chain = std::make_unique<chain_follower>(
+        s->scanned, [s](const chain_status& st) { on_status(s, st); });
+      self->send(ctx.directory, subscribe_atom::value, std::string("validator"));
       self->send(self, btick_atom::value, false);
       return {
         [self, s](btick_atom, bool) { tick(self, s); },
-        [s](bd_receipt_atom, const bytes_t& raw) -> caf::result<std::string> {
-          auto r = take_receipt(s, raw);
-          if (!r) return failure(r.err().message);
-          return *r;
-        },
-        [s](bd_receipts_atom, const std::vector<bytes_t>& raws) -> std::vector<std::string> {
-          std::vector<std::string> out;
+        [s](bd_receipt_atom, const bytes_t& raw) { return take_receipt(s, raw); },
+        [s](bd_receipts_atom, const std::vector<bytes_t>& raws) {
+          std::vector<submit_reply> out;
           out.reserve(raws.size());
-          for (auto& raw : raws) {
-            auto r = take_receipt(s, raw);
-            out.push_back(r ? *r : r.err().message);
-          }
+          for (auto& raw : raws) out.push_back(take_receipt(s, raw));
           return out;
         },
+        [self, s](members_atom, const std::string& role, const std::vector<role_entry>& xs) {
+          if (role == "validator") s->chain->members(self, s->ctx, xs);
+        },
+        [self, s](const chain_block& b) {
+          if (s->chain->take(self, s->ctx, b)) on_block(self, s, b);
+        },
+        [self, s](chain_retry_atom) { s->chain->subscribe(self, s->ctx); },
         [self, s](bd_prove_atom, const std::string& hex) -> caf::result<bytes_t> {
           auto id = request_id::from_hex(hex);
           if (!id) return failure("request id: " + id.err().message);

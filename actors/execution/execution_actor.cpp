@@ -22,7 +22,6 @@
 #include "task_kind.hpp"
 
 #include <caf/all.hpp>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -418,18 +417,19 @@ runtime::role_info execution_role() {
           return batch_delegated{};
         },
         [self, s](collect_atom) { poll(self, s); },
-        [s](ex_info_atom) -> std::string {
-          std::size_t busy = 0, queued = 0;
+        [s](ex_info_atom) {
+          executor_status out;
           {
             std::lock_guard lock(s->workers->m);
-            busy = s->workers->busy;
-            queued = s->workers->queue.size();
+            out.busy = s->workers->busy;
+            out.queued = s->workers->queue.size();
           }
-          return nlohmann::json{{"workers", s->worker_count}, {"busy", busy},
-                                {"queued", queued},          {"in_flight", s->jobs.size()},
-                                {"completed", s->completed}, {"failed", s->failed},
-                                {"kinds", execution::kind_names()}}
-            .dump();
+          out.workers = static_cast<std::uint32_t>(s->worker_count);
+          out.in_flight = s->jobs.size();
+          out.completed = s->completed;
+          out.failed = s->failed;
+          out.kinds = execution::kind_names();
+          return out;
         },
       };
     },

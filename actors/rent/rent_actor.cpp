@@ -1,6 +1,7 @@
-// The `rent` role: seed 004's rent structure as a service. It reads the chain's rent
-// parameters (genesis, through a validator's status), prices LogBlocks for builders and
-// operators, and follows finalized blocks to account each block's rent flows — collected
+// The `rent` role: seed 004's rent structure as a service. It learns the chain's rent
+// parameters (genesis) from its subscription to a validator, prices LogBlocks for builders and
+// operators, and takes every finalized block the validator pushes (chain_follow.hpp) to
+// account each block's rent flows — collected
 // from the BPIs, to the validators, the slashing pool and the treasury (split_rent: the same
 // integer split validators apply to the ledger).
 //
@@ -9,7 +10,8 @@
 //   collected, validators, slashing, treasury}]} (blocks with rent only).
 //
 // Store (column family "rent"): "f/" ‖ u64 height → 5 × u64 (headers, collected, validators,
-// slashing, treasury); "scan" → u64 height scanned.
+// slashing, treasury); "scan" → u64 height of the last block taken (the subscription resumes
+// above it after a restart).
 #include "poe/actors/roles.hpp"
 #include "poe/chain/block.hpp"
 #include "poe/chain/genesis.hpp"
@@ -19,7 +21,7 @@
 #include "poe/runtime/messages.hpp"
 #include "poe/runtime/metrics.hpp"
 #include "poe/store/store.hpp"
-#include "storage_io.hpp"
+#include "chain_follow.hpp"
 
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
@@ -33,7 +35,6 @@ using namespace poe::chain;
 namespace {
 
 using bytes_t = std::vector<std::uint8_t>;
-using rtick_atom = caf::atom_constant<caf::atom("rent_tick")>;
 constexpr const char* cf = "rent";
 
 caf::error failure(const std::string& why) {
@@ -54,101 +55,67 @@ struct rstate {
   role_context ctx;
   std::optional<rent_params> params;
   std::uint64_t scanned = 0;
-  bool busy = false;
+  std::unique_ptr<chain_follower> chain; ///< finalized blocks, pushed
   flow totals;
   std::shared_ptr<metrics::counter> collected_c, validators_c, slashing_c, treasury_c;
 };
 
-/// Accounts block scanned + 1 and goes on while there are more, up to `tip`.
-void follow(caf::event_based_actor* self, const std::shared_ptr<rstate>& s, caf::actor v,
-            std::uint64_t tip) {
-  auto height = s->scanned + 1;
-  if (height > tip) {
-    s->busy = false;
+/// Accounts one finalized block's rent flows.
+void on_block(const std::shared_ptr<rstate>& s, const chain_block& ev) {
+  auto d = qbft::decode_decision(ev.decision, ev.height);
+  auto b = d ? decode_block(d->block) : result<block>(d.err());
+  if (!b) {
+    s->ctx.log->warn("block {}: {}", ev.height, b.err().message);
     return;
   }
-  self->request(v, std::chrono::seconds(5), block_atom::value, height)
-    .then(
-      [=](const bytes_t& raw) {
-        auto d = raw.empty() ? result<qbft::decision>(fail(errc::unavailable, "no block"))
-                             : qbft::decode_decision(raw, height);
-        auto b = d ? decode_block(d->block) : result<block>(d.err());
-        if (!b) {
-          s->busy = false;
-          return;
-        }
-        flow f;
-        for (auto& item : b->poe_headers)
-          if (auto e = decode_poe_entry(item)) {
-            ++f.headers;
-            f.collected += e->header.rent_payment;
-          }
-        store::batch ops;
-        if (f.collected > 0) {
-          auto split = split_rent(*s->params, amount{f.collected});
-          f.validators = split.validators.units();
-          f.slashing = split.slashing.units();
-          f.treasury = split.treasury.units();
-          bytes v;
-          for (auto x : {f.headers, f.collected, f.validators, f.slashing, f.treasury})
-            append_u64_be(v, x);
-          ops.put(cf, flow_key(height), v);
-          s->totals.headers += f.headers;
-          s->totals.collected += f.collected;
-          s->totals.validators += f.validators;
-          s->totals.slashing += f.slashing;
-          s->totals.treasury += f.treasury;
-          s->collected_c->inc(static_cast<double>(f.collected));
-          s->validators_c->inc(static_cast<double>(f.validators));
-          s->slashing_c->inc(static_cast<double>(f.slashing));
-          s->treasury_c->inc(static_cast<double>(f.treasury));
-        }
-        bytes sc;
-        append_u64_be(sc, height);
-        ops.put(cf, as_bytes(std::string_view("scan")), sc);
-        if (auto st = s->ctx.store->write(ops); !st)
-          s->ctx.log->error("rent of block {} not stored: {}", height, st.err().message);
-        s->scanned = height;
-        follow(self, s, v, tip);
-      },
-      [=](caf::error&) { s->busy = false; });
+  flow f;
+  for (auto& item : b->poe_headers)
+    if (auto e = decode_poe_entry(item)) {
+      ++f.headers;
+      f.collected += e->header.rent_payment;
+    }
+  store::batch ops;
+  if (f.collected > 0) {
+    auto split = split_rent(*s->params, amount{f.collected});
+    f.validators = split.validators.units();
+    f.slashing = split.slashing.units();
+    f.treasury = split.treasury.units();
+    bytes v;
+    for (auto x : {f.headers, f.collected, f.validators, f.slashing, f.treasury})
+      append_u64_be(v, x);
+    ops.put(cf, flow_key(ev.height), v);
+    s->totals.headers += f.headers;
+    s->totals.collected += f.collected;
+    s->totals.validators += f.validators;
+    s->totals.slashing += f.slashing;
+    s->totals.treasury += f.treasury;
+    s->collected_c->inc(static_cast<double>(f.collected));
+    s->validators_c->inc(static_cast<double>(f.validators));
+    s->slashing_c->inc(static_cast<double>(f.slashing));
+    s->treasury_c->inc(static_cast<double>(f.treasury));
+  }
+  bytes sc;
+  append_u64_be(sc, ev.height);
+  ops.put(cf, as_bytes(std::string_view("scan")), sc);
+  if (auto st = s->ctx.store->write(ops); !st)
+    s->ctx.log->error("rent of block {} not stored: {}", ev.height, st.err().message);
+  s->scanned = ev.height;
 }
 
-void tick(caf::event_based_actor* self, const std::shared_ptr<rstate>& s) {
-  self->delayed_send(self, std::chrono::milliseconds(500), rtick_atom::value);
-  if (s->busy) return;
-  find_role(
-    self, s->ctx.directory, "validator", s->ctx.node_id,
-    [=](caf::actor v) {
-      s->busy = true;
-      self->request(v, std::chrono::seconds(5), chain_atom::value)
-        .then(
-          [=](const std::string& text) {
-            auto j = nlohmann::json::parse(text, nullptr, false);
-            if (j.is_discarded() || !j.contains("rent")) {
-              s->busy = false;
-              return;
-            }
-            if (!s->params) {
-              auto p = parse_rent_params(j["rent"].dump());
-              if (!p) {
-                s->ctx.log->error("rent: the chain's rent parameters: {}", p.err().message);
-                s->busy = false;
-                return;
-              }
-              s->params = *p;
-              s->ctx.log->info("rent: base {}, per work unit {}, per KiB {}; shares validators "
-                               "{} ppm, slashing {} ppm, treasury {} ppm",
-                               s->params->base_rent.to_string(),
-                               s->params->rent_per_work_unit.to_string(),
-                               s->params->rent_per_kib.to_string(), s->params->validators_ppm,
-                               s->params->slashing_ppm, s->params->treasury_ppm);
-            }
-            follow(self, s, v, j.value("height", std::uint64_t{0}));
-          },
-          [=](caf::error&) { s->busy = false; });
-    },
-    [](const std::string&) {});
+/// The chain's rent parameters, from the subscription's chain status (genesis: they never
+/// change).
+void on_status(const std::shared_ptr<rstate>& s, const chain_status& st) {
+  if (s->params) return;
+  auto p = to_params(st.rent);
+  if (auto ok = check_rent_params(p); !ok) {
+    s->ctx.log->error("rent: the chain's rent parameters: {}", ok.err().message);
+    return;
+  }
+  s->params = p;
+  s->ctx.log->info("rent: base {}, per work unit {}, per KiB {}; shares validators {} ppm, "
+                   "slashing {} ppm, treasury {} ppm",
+                   p.base_rent.to_string(), p.rent_per_work_unit.to_string(),
+                   p.rent_per_kib.to_string(), p.validators_ppm, p.slashing_ppm, p.treasury_ppm);
 }
 
 } // namespace
@@ -179,9 +146,18 @@ runtime::role_info rent_role() {
       s->validators_c = f.make_counter("poe_rent_flow_validators_total", "Rent to validator rewards.");
       s->slashing_c = f.make_counter("poe_rent_flow_slashing_total", "Rent to the slashing pool.");
       s->treasury_c = f.make_counter("poe_rent_flow_treasury_total", "Rent to the treasury.");
-      self->send(self, rtick_atom::value);
+      s->chain = std::make_unique<chain_follower>(
+        s->scanned, [s](const chain_status& st) { on_status(s, st); });
+      self->send(ctx.directory, subscribe_atom::value, std::string("validator"));
       return {
-        [self, s](rtick_atom) { tick(self, s); },
+        [self, s](members_atom, const std::string& role, const std::vector<role_entry>& xs) {
+          if (role == "validator") s->chain->members(self, s->ctx, xs);
+        },
+        [self, s](const chain_block& b) {
+          // Blocks are taken once the parameters are known (they come with the subscription).
+          if (s->params && s->chain->take(self, s->ctx, b)) on_block(s, b);
+        },
+        [self, s](chain_retry_atom) { s->chain->subscribe(self, s->ctx); },
         [s](rent_quote_atom, std::uint64_t work_units, std::uint64_t result_bytes,
             std::uint64_t priority) -> caf::result<std::string> {
           if (!s->params) return failure("the chain's rent parameters are not known yet");

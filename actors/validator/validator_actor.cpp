@@ -19,7 +19,6 @@
 #include "poe/store/store.hpp"
 
 #include <caf/all.hpp>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -43,6 +42,19 @@ using vnext_atom = caf::atom_constant<caf::atom("v_next")>;
 using vblock_atom = caf::atom_constant<caf::atom("v_block")>;
 using vneed_atom = caf::atom_constant<caf::atom("v_need")>;
 using vflush_atom = caf::atom_constant<caf::atom("v_flush")>;
+using vfeed_atom = caf::atom_constant<caf::atom("v_feed")>;
+
+/// Blocks sent to a subscriber catching up, per turn of the mailbox.
+constexpr std::uint64_t feed_batch = 256;
+
+/// A role following the chain (chain_sub_atom): the next height it is owed. While
+/// `next` <= the tip it is catching up (a vfeed_atom continues it); at tip + 1 it gets each
+/// new block as it commits.
+struct subscriber {
+  caf::actor handle;
+  std::uint64_t next = 1;
+  std::uint64_t generation = 0; ///< a re-subscription restarts the catch-up
+};
 
 // Consensus traffic (messages, timers, block sync) goes ahead of the transaction backlog in
 // every validator's mailbox: a flood of submissions must not delay a commit.
@@ -99,6 +111,8 @@ struct vstate {
   std::shared_ptr<metrics::gauge> height_g, round_g, mempool_g;
   std::shared_ptr<metrics::counter> round_changes, evidence_c, commits, slashes;
   std::shared_ptr<metrics::histogram> commit_latency;
+  std::map<caf::actor_addr, subscriber> subscribers; ///< roles following the chain
+  std::uint64_t generations = 0;
   std::chrono::steady_clock::time_point height_started;
   double t_prepare = 0, t_commit = 0; // ms from the height's start to our PREPARE / COMMIT
 
@@ -254,19 +268,89 @@ bool finalize(vstate& s, const qbft::decision& d, bool persist = true) {
   return true;
 }
 
-/// Takes evidence into the pending set (for the next block we propose) and gossips it once
-/// to the other validators. "accepted <offender>" or "rejected: <rule>: ...".
-std::string add_evidence(caf::event_based_actor* self, vstate& s, const bytes& raw) {
-  auto e = check_evidence(s.state, raw, s.tip.height + 1);
-  if (!e) return "rejected: " + e.err().message;
-  auto who = offender_of(*e);
-  if (s.evidence.emplace(sha256::digest(raw), raw).second) {
-    if (s.evidence_c) s.evidence_c->inc();
-    s.ctx.log->warn("evidence: {}; pending inclusion", describe(*e));
-    for (auto& [node, h] : s.peers)
-      if (node != s.ctx.node_id) self->send(h, evgossip_atom::value, raw);
+/// The chain_block event of stored block `height` (empty `decision` when it is not stored).
+chain_block block_event(vstate& s, std::uint64_t height) {
+  chain_block ev;
+  ev.height = height;
+  auto raw = s.ctx.store->get(cf, block_key(height));
+  if (!raw || !*raw) return ev;
+  auto d = qbft::decode_decision(**raw, height);
+  auto b = d ? decode_block(d->block) : result<block>(d.err());
+  if (!b) return ev;
+  auto id = block_id(*b);
+  ev.id.assign(id.data.begin(), id.data.end());
+  ev.parent.assign(b->header.parent.data.begin(), b->header.parent.data.end());
+  ev.timestamp_ms = b->header.timestamp_ms;
+  ev.transactions = static_cast<std::uint32_t>(b->transactions.size());
+  ev.poe_headers = static_cast<std::uint32_t>(b->poe_headers.size());
+  ev.evidence = static_cast<std::uint32_t>(b->evidence.size());
+  ev.decision = std::move(**raw);
+  return ev;
+}
+
+/// Sends a subscriber catching up the next stored blocks, at most feed_batch per turn.
+void feed(caf::event_based_actor* self, vstate& s, const caf::actor_addr& who,
+          std::uint64_t generation) {
+  auto it = s.subscribers.find(who);
+  if (it == s.subscribers.end() || it->second.generation != generation) return;
+  auto& sub = it->second;
+  for (std::uint64_t n = 0; n < feed_batch && sub.next <= s.tip.height; ++n, ++sub.next) {
+    auto ev = block_event(s, sub.next);
+    if (ev.decision.empty()) break;
+    self->send(sub.handle, std::move(ev));
   }
-  return "accepted " + who.hex();
+  if (sub.next <= s.tip.height) self->send(self, vfeed_atom::value, who, generation);
+}
+
+/// Pushes the block just finalized to every subscriber that has caught up.
+void publish(caf::event_based_actor* self, vstate& s) {
+  if (s.subscribers.empty()) return;
+  auto ev = block_event(s, s.tip.height);
+  if (ev.decision.empty()) return;
+  for (auto& [addr, sub] : s.subscribers)
+    if (sub.next == s.tip.height) {
+      self->send(sub.handle, ev);
+      ++sub.next;
+    }
+}
+
+chain_status status_of(const vstate& s) {
+  chain_status out;
+  out.chain_id = s.gen.chain_id;
+  out.node = s.ctx.node_id;
+  out.height = s.tip.height;
+  out.block.assign(s.tip.id.data.begin(), s.tip.id.data.end());
+  out.timestamp_ms = s.tip.timestamp_ms;
+  out.round = s.cons ? s.cons->round() : 0;
+  out.block_interval_ms = s.gen.params.block_interval_ms;
+  out.mempool = s.pool.size();
+  out.transactions = s.transactions;
+  out.pending_evidence = s.evidence.size();
+  out.poe_held = s.held.size();
+  auto root = s.state.state_root();
+  out.state_root.assign(root.data.begin(), root.data.end());
+  out.slashing_pool = s.state.slashing_pool().units();
+  out.treasury = s.state.treasury().units();
+  out.total_supply = s.state.total_supply().units();
+  out.rent = to_terms(s.gen.params.rent);
+  for (auto& v : s.state.validator_set())
+    out.validators.push_back({bytes(v.id.data.begin(), v.id.data.end()), v.stake.units()});
+  return out;
+}
+
+/// Takes evidence into the pending set (for the next block we propose) and gossips it once
+/// to the other validators. Accepted (naming the offender), known, or the rule it breaks.
+submit_reply add_evidence(caf::event_based_actor* self, vstate& s, const bytes& raw) {
+  auto e = check_evidence(s.state, raw, s.tip.height + 1);
+  if (!e) return rejected_reply(std::string(to_string(e.err().code)), e.err().message);
+  auto who = offender_of(*e);
+  bytes id(who.data.begin(), who.data.end());
+  if (!s.evidence.emplace(sha256::digest(raw), raw).second) return known_reply(std::move(id));
+  if (s.evidence_c) s.evidence_c->inc();
+  s.ctx.log->warn("evidence: {}; pending inclusion", describe(*e));
+  for (auto& [node, h] : s.peers)
+    if (node != s.ctx.node_id) self->send(h, evgossip_atom::value, raw);
+  return accepted_reply(std::move(id));
 }
 
 void take_complaint(caf::event_based_actor* self, vstate& s, const exclusion_complaint& c);
@@ -375,6 +459,7 @@ void apply_effects(caf::event_based_actor* self, vstate& s, qbft::effects fx) {
   }
   if (fx.need_block) run_auction(self, s, s.cons->height(), s.cons->round(), {});
   if (fx.decided && finalize(s, *fx.decided)) {
+    publish(self, s);
     auto interval = std::chrono::milliseconds(s.gen.params.block_interval_ms);
     self->delayed_send<high>(self, interval, vnext_atom::value);
   }
@@ -406,34 +491,31 @@ void take_complaint(caf::event_based_actor* self, vstate& s, const exclusion_com
 
 /// Takes a PoE entry from a builder (or a validator's gossip): checked against the state as
 /// far as it can be before its predecessors land, held for inclusion, gossiped once.
-std::string admit_entry(caf::event_based_actor* self, vstate& s, const bytes& raw, bool gossip) {
-  auto e = decode_poe_entry(raw);
-  if (!e) {
+submit_reply admit_entry(caf::event_based_actor* self, vstate& s, const bytes& raw, bool gossip) {
+  auto reject = [&](const char* rule, const std::string& why) {
     if (s.poe_rejected) s.poe_rejected->inc();
-    return "rejected: invalid: " + e.err().message;
-  }
-  auto id = entry_id(*e);
-  if (s.held.holds(id)) return "accepted " + id.hex() + " (already held)";
-  const auto& bpi = e->header.bpi;
-  auto reject = [&](const std::string& why) {
-    if (s.poe_rejected) s.poe_rejected->inc();
-    return "rejected: " + why;
+    return rejected_reply(rule, why);
   };
+  auto e = decode_poe_entry(raw);
+  if (!e) return reject("invalid", e.err().message);
+  auto id = entry_id(*e);
+  if (s.held.holds(id)) return known_reply(bytes(id.data.begin(), id.data.end()));
+  const auto& bpi = e->header.bpi;
   auto key = s.state.key_of(bpi);
   if (!key || s.state.stake_of(bpi, stake_role::builder) < s.gen.params.rent.min_builder_stake ||
       s.state.stake_of(bpi, stake_role::builder) == amount{0})
-    return reject("not_staked: BPI " + bpi.hex().substr(0, 12) + " holds no builder stake");
-  if (auto st = check_entry(*e, *key, s.gen.chain_id); !st) return reject("invalid: " + st.err().message);
+    return reject("not_staked", "BPI " + bpi.hex().substr(0, 12) + " holds no builder stake");
+  if (auto st = check_entry(*e, *key, s.gen.chain_id); !st) return reject("invalid", st.err().message);
   if (e->book_block.sequence < s.book_size(bpi))
-    return reject("out_of_order: LogBlock " + std::to_string(e->book_block.sequence) +
-                  " is already in the book");
+    return reject("out_of_order", "LogBlock " + std::to_string(e->book_block.sequence) +
+                                    " is already in the book");
   auto quote = rent_quote(s.gen.params.rent, e->book_block);
   if (!quote || amount{e->header.rent_payment} < *quote)
-    return reject("rent_too_low: the quote is " + (quote ? quote->to_string() : "over 2^64"));
-  if (s.held.size() >= 100'000) return reject("full: too many PoE headers held");
+    return reject("rent_too_low", "the quote is " + (quote ? quote->to_string() : "over 2^64"));
+  if (s.held.size() >= 100'000) return reject("full", "too many PoE headers held");
   // Per BPI: one BPI offering entries far ahead of its book must not crowd out the others.
   if (s.held.count_of(bpi) >= 4096)
-    return reject("full: 4096 headers of BPI " + bpi.hex().substr(0, 12) + " held already");
+    return reject("full", "4096 headers of BPI " + bpi.hex().substr(0, 12) + " held already");
   s.held.hold(*e, s.tip.height);
   s.seen_at.emplace(id, std::chrono::steady_clock::now());
   if (s.poe_admitted) s.poe_admitted->inc();
@@ -441,18 +523,20 @@ std::string admit_entry(caf::event_based_actor* self, vstate& s, const bytes& ra
   if (gossip)
     for (auto& [node, h] : s.peers)
       if (node != s.ctx.node_id) self->send(h, poegossip_atom::value, raw);
-  return "accepted " + id.hex();
+  return accepted_reply(bytes(id.data.begin(), id.data.end()));
 }
 
 /// Admits a submitted transaction to the mempool; accepted ones are gossiped in batches.
-std::string admit(caf::event_based_actor* self, vstate& s, const std::vector<std::uint8_t>& wire) {
+submit_reply admit(caf::event_based_actor* self, vstate& s, const std::vector<std::uint8_t>& wire) {
   auto tx = decode_transaction(wire);
-  if (!tx) return "rejected: bad_encoding: " + tx.err().message;
-  if (auto st = s.pool.add(*tx, s.state, &s.verified); !st) return "rejected: " + st.text();
+  if (!tx) return rejected_reply(std::string(to_string(reject_reason::bad_encoding)), tx.err().message);
+  if (auto st = s.pool.add(*tx, s.state, &s.verified); !st)
+    return rejected_reply(std::string(to_string(st.reason())), st.message());
   if (s.mempool_g) s.mempool_g->set(static_cast<double>(s.pool.size()));
   if (s.outbox.empty()) self->delayed_send(self, gossip_delay, vflush_atom::value);
   s.outbox.push_back(wire);
-  return "accepted " + tx_id(*tx).hex();
+  auto id = tx_id(*tx);
+  return accepted_reply(bytes(id.data.begin(), id.data.end()));
 }
 
 } // namespace
@@ -593,6 +677,7 @@ runtime::role_info validator_role() {
                     s->validators().size(), g->chain_id);
       self->send(ctx.directory, subscribe_atom::value, std::string("validator"));
       start_height(self, *s);
+      self->set_down_handler([s](caf::down_msg& m) { s->subscribers.erase(m.source); });
       return {
         [s](members_atom, const std::string&, const std::vector<role_entry>& members) {
           s->peers.clear();
@@ -643,7 +728,10 @@ runtime::role_info validator_role() {
             s->ctx.log->warn("refused a synced block {} (seals do not verify)", height);
             return;
           }
-          if (finalize(*s, *d)) start_height(self, *s);
+          if (finalize(*s, *d)) {
+            publish(self, *s);
+            start_height(self, *s);
+          }
         },
         [self, s](vtimer_atom, std::uint64_t height, std::uint64_t round) {
           if (height == s->cons->height() && !s->cons->decided())
@@ -656,7 +744,7 @@ runtime::role_info validator_role() {
           return admit(self, *s, wire);
         },
         [self, s](tx_atom, const std::vector<std::vector<std::uint8_t>>& batch) {
-          std::vector<std::string> out;
+          std::vector<submit_reply> out;
           out.reserve(batch.size());
           for (auto& wire : batch)
             out.push_back(admit(self, *s, wire));
@@ -676,21 +764,22 @@ runtime::role_info validator_role() {
             }
           if (s->mempool_g) s->mempool_g->set(static_cast<double>(s->pool.size()));
         },
-        [self, s](bid_atom, const std::vector<std::uint8_t>& raw) -> std::string {
+        [self, s](bid_atom, const std::vector<std::uint8_t>& raw) -> submit_reply {
           auto bid = decode_builder_bid(raw);
-          if (!bid) return "rejected: invalid: " + bid.err().message;
+          if (!bid) return rejected_reply("invalid", bid.err().message);
           if (!s->bids || s->bids->height() != s->tip.height + 1) {
             s->bids.emplace(s->gen.chain_id, s->tip.height + 1);
             s->bidders.clear();
           }
           auto who = verify_bid(*bid, s->gen.chain_id);
-          if (!who) return "rejected: invalid: " + who.err().message;
+          if (!who) return rejected_reply("invalid", who.err().message);
           if (s->state.stake_of(*who, stake_role::builder) == amount{})
-            return "rejected: not_staked: the bidder holds no builder stake";
-          if (auto st = s->bids->offer(*bid); !st) return "rejected: " + st.err().message;
+            return rejected_reply("not_staked", "the bidder holds no builder stake");
+          if (auto st = s->bids->offer(*bid); !st)
+            return rejected_reply(std::string(to_string(st.err().code)), st.err().message);
           if (auto h = caf::actor_cast<caf::actor>(self->current_sender())) s->bidders[*who] = h;
           if (s->bids_c) s->bids_c->inc();
-          return "accepted";
+          return accepted_reply(bytes(who->data.begin(), who->data.end()));
         },
         [self, s](poe_atom, const std::vector<std::uint8_t>& raw) {
           return admit_entry(self, *s, raw, true);
@@ -707,48 +796,40 @@ runtime::role_info validator_role() {
         [self, s](evgossip_atom, const std::vector<std::uint8_t>& raw) {
           (void)add_evidence(self, *s, raw); // a refusal here is normal (already known)
         },
-        [s](account_atom, const std::string& id_hex) -> std::string {
+        [s](account_atom, const std::string& id_hex) -> caf::result<account_view> {
           auto id = node_id::from_hex(id_hex);
-          if (!id) return nlohmann::json{{"error", id.err().message}}.dump();
+          if (!id) return caf::make_error(caf::sec::runtime_error, "account: " + id.err().message);
           auto a = s->state.account_of(*id);
-          nlohmann::json out{{"account", id_hex},
-                             {"balance", a.balance.to_string()},
-                             {"nonce", a.nonce},
-                             {"height", s->tip.height},
-                             {"jailed", s->state.is_jailed(*id)}};
-          auto& stakes = out["stakes"] = nlohmann::json::object();
+          account_view out;
+          out.account.assign(id->data.begin(), id->data.end());
+          out.balance = a.balance.units();
+          out.nonce = a.nonce;
+          out.height = s->tip.height;
+          out.jailed = s->state.is_jailed(*id);
           for (auto r : all_stake_roles)
-            if (auto v = s->state.stake_of(*id, r); v != amount{0})
-              stakes[std::string(to_string(r))] = v.to_string();
-          auto& unb = out["unbonding"] = nlohmann::json::array();
+            if (auto v = s->state.stake_of(*id, r); v != amount{0}) out.stakes.push_back({r, v.units()});
           for (auto& u : s->state.unbonding())
-            if (u.account == *id)
-              unb.push_back({{"role", std::string(to_string(u.role))},
-                             {"amount", u.value.to_string()},
-                             {"release_height", u.release_height}});
-          return out.dump();
+            if (u.account == *id) out.unbonding.push_back({u.role, u.value.units(), u.release_height});
+          return out;
         },
-        [s](chain_atom) -> std::string {
-          nlohmann::json out{{"chain_id", s->gen.chain_id},
-                             {"node", s->ctx.node_id},
-                             {"height", s->tip.height},
-                             {"block", s->tip.id.hex()},
-                             {"timestamp_ms", s->tip.timestamp_ms},
-                             {"round", s->cons->round()},
-                             {"block_interval_ms", s->gen.params.block_interval_ms},
-                             {"mempool", s->pool.size()},
-                             {"transactions", s->transactions},
-                             {"pending_evidence", s->evidence.size()},
-                             {"state_root", s->state.state_root().hex()},
-                             {"slashing_pool", s->state.slashing_pool().to_string()},
-                             {"treasury", s->state.treasury().to_string()},
-                             {"poe_held", s->held.size()},
-                             {"rent", nlohmann::json::parse(rent_params_json(s->gen.params.rent))},
-                             {"total_supply", s->state.total_supply().to_string()}};
-          auto& vals = out["validators"] = nlohmann::json::array();
-          for (auto& v : s->state.validator_set())
-            vals.push_back({{"id", v.id.hex()}, {"stake", v.stake.to_string()}});
-          return out.dump();
+        [s](chain_atom) { return status_of(*s); },
+        [self, s](chain_sub_atom, std::uint64_t after, const caf::actor& who) -> chain_status {
+          // The catch-up starts on the next turn, after this reply: a subscriber learns the
+          // chain's parameters before its first block.
+          if (who) {
+            auto& sub = s->subscribers[who.address()];
+            bool fresh = !sub.handle;
+            sub.handle = who;
+            sub.next = after == chain_from_tip ? std::max<std::uint64_t>(s->tip.height, 1)
+                                               : after + 1;
+            sub.generation = ++s->generations;
+            if (fresh) self->monitor(who);
+            self->send(self, vfeed_atom::value, who.address(), sub.generation);
+          }
+          return status_of(*s);
+        },
+        [self, s](vfeed_atom, const caf::actor_addr& who, std::uint64_t generation) {
+          feed(self, *s, who, generation);
         },
         [s](block_atom, std::uint64_t height) -> std::vector<std::uint8_t> {
           auto raw = s->ctx.store->get(cf, block_key(height));

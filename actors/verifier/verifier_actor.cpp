@@ -10,7 +10,9 @@
 //       with every byte-affecting setting pinned (verifier.* options).
 //   Each task follows poe_exec's verification state machine: executors are drawn by stake
 //       (the chain's executor stake, read from a validator) × reputation from the latest block
-//       hash; the answer's PoE v1 is checked; the outputs pass the kind's cheap checks; the
+//       hash (finalized blocks are pushed by a validator: chain_follow.hpp); executors and
+//       builders come from the directory's membership pushes, and an executor that leaves is
+//       out of the assignment pool at once (its awaited tasks are reassigned); the answer's PoE v1 is checked; the outputs pass the kind's cheap checks; the
 //       first block after the commitment decides the sample; a sampled task is re-run on a
 //       second executor, a third decides a mismatch; the liar's signed result and the two
 //       agreeing ones go to the chain as executor fraud evidence.
@@ -32,6 +34,7 @@
 #include "poe/storage/cid.hpp"
 #include "poe/store/store.hpp"
 #include "poe/wire/codec.hpp"
+#include "chain_follow.hpp"
 #include "storage_io.hpp"
 #include "task_kind.hpp"
 
@@ -55,13 +58,16 @@ using namespace poe::runtime;
 namespace {
 
 using bytes_t = std::vector<std::uint8_t>;
-using tick_atom = caf::atom_constant<caf::atom("vf_tick")>;
 using collect_atom = caf::atom_constant<caf::atom("vf_poll")>;
 using flush_atom = caf::atom_constant<caf::atom("vf_flush")>;
 constexpr std::size_t max_compute_inputs = 10'000;
 constexpr auto poll_interval = std::chrono::milliseconds(20);
 constexpr const char* cf = "verifier";
-constexpr auto tick_interval = std::chrono::milliseconds(250);
+/// Executor stakes are read again with every block that has transactions or evidence, when
+/// executors change, and at least every this many blocks.
+constexpr std::uint64_t stake_refresh_blocks = 8;
+/// Receipts no builder took are offered again every this many blocks (and when builders change).
+constexpr std::uint64_t forward_retry_blocks = 16;
 
 caf::error failure(const std::string& why) {
   return caf::make_error(caf::sec::runtime_error, why);
@@ -133,8 +139,8 @@ struct vfstate {
   std::uint64_t dropped_jobs = 0;
   std::uint64_t next_job = 1;
   std::uint64_t height = 0;
-  std::uint64_t ticks = 0;
   hash256 block;
+  std::unique_ptr<chain_follower> chain; ///< finalized blocks, pushed by a validator
   std::vector<exec::executor_info> executors;
   std::map<node_id, caf::actor> handles;
   /// Inline tasks to send per executor at the next flush: its handle, (request, epoch)s.
@@ -227,10 +233,11 @@ void forward_receipts(caf::event_based_actor* self, const std::shared_ptr<vfstat
     self->request(s->builders[node], std::chrono::seconds(10), bd_receipts_atom::value,
                   std::move(batch.second))
       .then(
-        [=](const std::vector<std::string>& answers) {
+        [=](const std::vector<submit_reply>& answers) {
           for (std::size_t i = 0; i < ids.size() && i < answers.size(); ++i) {
-            if (answers[i] != "queued" && answers[i] != "known") {
-              s->ctx.log->info("receipt {}: not taken by a builder yet: {}", ids[i].hex(), answers[i]);
+            if (!answers[i].taken()) {
+              s->ctx.log->info("receipt {}: not taken by a builder yet: {}", ids[i].hex(),
+                               answers[i].text());
               continue;
             }
             s->unforwarded.erase(ids[i]);
@@ -419,7 +426,7 @@ void submit_evidence(caf::event_based_actor* self, const std::shared_ptr<vfstate
       self, s->ctx.directory, "validator", s->ctx.node_id,
       [=](caf::actor v) {
         self->request(v, std::chrono::seconds(30), evidence_atom::value, raw)
-            .then([=](const std::string& r) { s->ctx.log->warn("{}: evidence {}", what, r); },
+            .then([=](const submit_reply& r) { s->ctx.log->warn("{}: evidence {}", what, r.text()); },
                   [=](caf::error& e) {
                     s->ctx.log->warn("{}: evidence not submitted: {}", what,
                                      self->system().render(e));
@@ -610,101 +617,143 @@ void drop_finished_jobs(const std::shared_ptr<vfstate>& s) {
   }
 }
 
-/// Refreshes the chain view (height, block hash) and the executors (directory members with
-/// executor stake), then feeds the first block after a commitment to waiting tasks.
-void tick(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s) {
-  find_role(
-      self, s->ctx.directory, "validator", s->ctx.node_id,
-      [=](caf::actor v) {
-        self->request(v, std::chrono::seconds(5), chain_atom::value)
-            .then(
-                [=](const std::string& text) {
-                  auto j = nlohmann::json::parse(text, nullptr, false);
-                  if (j.is_discarded()) return;
-                  auto height = j.value("height", std::uint64_t{0});
-                  auto block = hash256::from_hex(j.value("block", std::string{}));
-                  if (!block) return;
-                  s->height = height;
-                  s->block = *block;
-                  // Only the open tasks (handle() drops the ones that end from `open`).
-                  std::vector<request_id> ids(s->open.begin(), s->open.end());
-                  for (auto& id : ids) {
-                    auto& t = s->tasks.at(id);
-                    if (t.v->current() == exec::phase::awaiting_block &&
-                        s->height > t.commit_height)
-                      handle(self, s, id, t.v->on_block(s->block, s->executors, now_ms()));
-                    else if (t.v->waiting()) // no executor had stake yet
-                      handle(self, s, id, t.v->start(s->executors, s->block));
-                  }
-                },
-                [](caf::error&) {});
-        // The executors and their stakes change rarely: refreshed every 2 s (every 8th tick),
-        // not with every block poll, unless none is known yet.
-        if (s->ticks++ % 8 != 0 && !s->executors.empty()) return;
-      self->request(s->ctx.directory, std::chrono::seconds(5), lookup_atom::value, std::string("builder"))
-        .then(
-          [=](const std::vector<role_entry>& xs) {
-            s->builders.clear();
-            for (auto& e : xs)
-              if (auto nid = node_id::from_hex(e.node)) s->builders[*nid] = e.handle;
-            std::vector<std::pair<request_id, bytes>> retry;
-            for (auto& [id, wire] : s->unforwarded) {
-              if (retry.size() >= 1000) break;
-              retry.emplace_back(id, wire);
-            }
-            if (!retry.empty()) forward_receipts(self, s, retry);
-          },
-          [](caf::error&) {});
-        self->request(s->ctx.directory, std::chrono::seconds(5), lookup_atom::value,
-                      std::string("execution"))
-            .then(
-                [=](const std::vector<role_entry>& xs) {
-                  for (auto& e : xs) {
-                    auto nid = node_id::from_hex(e.node);
-                    if (!nid) continue;
-                    s->handles[*nid] = e.handle;
-                    // The capacity the executor registers: its worker threads (ex_info).
-                    self->request(e.handle, std::chrono::seconds(5), ex_info_atom::value)
-                        .then(
-                            [=](const std::string& text) {
-                              auto j = nlohmann::json::parse(text, nullptr, false);
-                              if (j.is_discarded()) return;
-                              auto slots = static_cast<std::uint32_t>(std::min<std::uint64_t>(
-                                  j.value("workers", std::uint64_t{1}), 1024));
-                              s->capacity[*nid] = slots;
-                              for (auto& x : s->executors)
-                                if (x.id == *nid) x.capacity = slots;
-                            },
-                            [](caf::error&) {});
-                    self->request(v, std::chrono::seconds(5), account_atom::value, e.node)
-                        .then(
-                            [=](const std::string& text) {
-                              auto j = nlohmann::json::parse(text, nullptr, false);
-                              std::uint64_t stake = 0;
-                              if (!j.is_discarded() && j.contains("stakes") &&
-                                  j["stakes"].contains("executor"))
-                                stake = std::stoull(j["stakes"]["executor"].get<std::string>());
-                              auto who = *nid;
-                              auto cap = s->capacity.count(who) ? s->capacity[who] : 1;
-                              for (auto& x : s->executors)
-                                if (x.id == who) {
-                                  x.stake = stake;
-                                  x.reputation_ppm = s->book.of(who);
-                                  x.capacity = cap;
-                                  return;
-                                }
-                              s->executors.push_back(
-                                  {who, stake, s->book.of(who), cap, s->load[who]});
-                            },
-                            [](caf::error&) {});
-                  }
-                },
-                [](caf::error&) {});
-      },
-      [](const std::string&) {});
+/// Feeds the chain's latest block to the open tasks: the first block after a commitment
+/// decides the sample; tasks no executor could take yet are started again.
+void feed_tasks(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s) {
+  // Only the open tasks (handle() drops the ones that end from `open`).
+  std::vector<request_id> ids(s->open.begin(), s->open.end());
+  for (auto& id : ids) {
+    auto& t = s->tasks.at(id);
+    if (t.v->current() == exec::phase::awaiting_block && s->height > t.commit_height)
+      handle(self, s, id, t.v->on_block(s->block, s->executors, now_ms()));
+    else if (t.v->waiting()) // no executor had stake yet
+      handle(self, s, id, t.v->start(s->executors, s->block));
+  }
   if (s->tasks_g) s->tasks_g->set(static_cast<double>(s->open.size()));
+}
+
+/// Reads the executor stake of every executor the directory lists (a typed account view from
+/// the validator we follow); an executor enters the assignment pool with its stake.
+void refresh_stakes(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s) {
+  auto v = s->chain->validator();
+  if (!v) return;
+  for (auto& [nid, h] : s->handles) {
+    auto who = nid;
+    self->request(v, std::chrono::seconds(5), account_atom::value, who.hex())
+      .then(
+        [=](const account_view& a) {
+          if (!s->handles.count(who)) return; // left meanwhile
+          auto stake = a.stake_of(chain::stake_role::executor);
+          auto cap = s->capacity.count(who) ? s->capacity[who] : 1;
+          for (auto& x : s->executors)
+            if (x.id == who) {
+              x.stake = stake;
+              x.reputation_ppm = s->book.of(who);
+              x.capacity = cap;
+              return;
+            }
+          s->executors.push_back({who, stake, s->book.of(who), cap, s->load[who]});
+          feed_tasks(self, s); // waiting tasks may start now
+        },
+        [=](caf::error& e) {
+          s->ctx.log->info("executor {}: stake not read: {}", who.hex().substr(0, 12),
+                           self->system().render(e));
+        });
+  }
+}
+
+/// The directory's execution roles changed. One that left is out of the pool at once, and the
+/// tasks awaiting it are handed on (as a timeout would, without waiting for it); a new one is
+/// asked for its capacity and its stake is read.
+void on_executors(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s,
+                  const std::vector<role_entry>& members) {
+  std::map<node_id, caf::actor> now;
+  for (auto& e : members)
+    if (auto nid = node_id::from_hex(e.node)) now[*nid] = e.handle;
+  std::set<node_id> gone;
+  for (auto& [nid, h] : s->handles)
+    if (!now.count(nid)) gone.insert(nid);
+  std::vector<std::pair<node_id, caf::actor>> added;
+  for (auto& [nid, h] : now)
+    if (!s->handles.count(nid) || s->handles[nid] != h) added.emplace_back(nid, h);
+  s->handles = std::move(now);
+  if (!gone.empty()) {
+    s->executors.erase(std::remove_if(s->executors.begin(), s->executors.end(),
+                                      [&](const exec::executor_info& x) { return gone.count(x.id); }),
+                       s->executors.end());
+    for (auto& who : gone) {
+      s->ctx.log->info("executor {} left the directory: out of the assignment pool",
+                       who.hex().substr(0, 12));
+      s->outbox.erase(who);
+      s->capacity.erase(who);
+      s->load.erase(who);
+    }
+    std::vector<std::pair<request_id, std::pair<node_id, std::uint64_t>>> stranded;
+    for (auto& id : s->open) {
+      auto& t = s->tasks.at(id);
+      if (auto a = t.v->awaited(); a && gone.count(*a))
+        stranded.push_back({id, {*a, t.dispatch_epoch}});
+    }
+    for (auto& [id, who] : stranded) on_no_answer(self, s, id, who.first, who.second, false);
+  }
+  for (auto& [nid, h] : added) {
+    auto who = nid;
+    // The capacity the executor registers: its worker threads.
+    self->request(h, std::chrono::seconds(5), ex_info_atom::value)
+      .then(
+        [=](const executor_status& st) {
+          auto slots = std::clamp<std::uint32_t>(st.workers, 1, 1024);
+          s->capacity[who] = slots;
+          for (auto& x : s->executors)
+            if (x.id == who) x.capacity = slots;
+        },
+        [](caf::error&) {});
+  }
+  if (!added.empty()) refresh_stakes(self, s);
+}
+
+/// The directory's builders changed: receipts no builder took yet are offered again.
+void retry_forwarding(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s) {
+  std::vector<std::pair<request_id, bytes>> retry;
+  for (auto& [id, wire] : s->unforwarded) {
+    if (retry.size() >= 1000) break;
+    retry.emplace_back(id, wire);
+  }
+  if (!retry.empty()) forward_receipts(self, s, retry);
+}
+
+void on_builders(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s,
+                 const std::vector<role_entry>& members) {
+  s->builders.clear();
+  for (auto& e : members)
+    if (auto nid = node_id::from_hex(e.node)) s->builders[*nid] = e.handle;
+  retry_forwarding(self, s);
+}
+
+/// A finalized block, pushed: the chain view moves (height, block hash), the open tasks see it.
+void on_block(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s,
+              const chain_block& b) {
+  auto id = hash256::from_view(b.id);
+  if (!id) return;
+  s->height = b.height;
+  s->block = *id;
+  feed_tasks(self, s);
+  // Stakes change only through transactions and evidence (slashing).
+  if (b.transactions > 0 || b.evidence > 0 || b.height % stake_refresh_blocks == 0)
+    refresh_stakes(self, s);
+  if (b.height % forward_retry_blocks == 0) retry_forwarding(self, s);
   drop_finished_jobs(s);
-  self->delayed_send(self, tick_interval, tick_atom::value);
+}
+
+/// The chain's status at (re)subscription: the tip before the next block arrives.
+void on_chain_status(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s,
+                     const chain_status& st) {
+  auto id = hash256::from_view(st.block);
+  if (!id || st.height < s->height) return;
+  s->height = st.height;
+  s->block = *id;
+  refresh_stakes(self, s);
+  feed_tasks(self, s);
 }
 
 /// The request id of a job's k-th task: SHA-256("poe/request/v1" ‖ verifier ‖ job ‖ k).
@@ -925,9 +974,21 @@ runtime::role_info verifier_role() {
       if (!fs || !us) throw std::runtime_error("reading the receipts: " + (fs ? us : fs).err().message);
         ctx.log->info("verifier: sample {} ppm, ladder {}, {} executor reputation(s) restored",
                       s->cfg.sample_rate_ppm, s->ladder, restored);
-        self->send(self, tick_atom::value);
+        // No history: sampling needs the latest block only.
+        s->chain = std::make_unique<chain_follower>(
+            chain_from_tip, [self, s](const chain_status& st) { on_chain_status(self, s, st); });
+        for (auto role : {"validator", "execution", "builder"})
+          self->send(ctx.directory, subscribe_atom::value, std::string(role));
         return {
-            [self, s](tick_atom) { tick(self, s); },
+            [self, s](members_atom, const std::string& role, const std::vector<role_entry>& xs) {
+              if (role == "validator") s->chain->members(self, s->ctx, xs);
+              else if (role == "execution") on_executors(self, s, xs);
+              else if (role == "builder") on_builders(self, s, xs);
+            },
+            [self, s](const chain_block& b) {
+              if (s->chain->take(self, s->ctx, b)) on_block(self, s, b);
+            },
+            [self, s](chain_retry_atom) { s->chain->subscribe(self, s->ctx); },
             [self, s](collect_atom) { collect(self, s); },
             [self, s](flush_atom) { flush(self, s); },
             [self, s](vf_compute_atom, const std::string& owner, std::uint64_t iterations,

@@ -393,10 +393,14 @@ result<rent_params> parse_rent_params(std::string_view text) {
     return fail(errc::decode_error, "rent parameters: not a JSON object");
   auto p = parse_params(doc); // the genesis params parser: the same names, types and ranges
   if (!p) return p.err();
-  chain_params whole;
-  whole.rent = p->rent;
-  if (auto st = check_params(whole); !st) return st.err();
+  if (auto st = check_rent_params(p->rent); !st) return st.err();
   return p->rent;
+}
+
+status check_rent_params(const rent_params& p) {
+  chain_params whole;
+  whole.rent = p;
+  return check_params(whole);
 }
 
 } // namespace poe::chain

@@ -1,5 +1,8 @@
 #include "poe/runtime/messages.hpp"
 
+#include "poe/chain/notary.hpp"
+#include "poe/core/types.hpp"
+
 #include <caf/actor_system_config.hpp>
 #include <caf/message.hpp>
 
@@ -20,6 +23,69 @@ void register_messages(caf::actor_system_config& cfg) {
   cfg.add_message_type<std::vector<std::vector<std::uint8_t>>>(
     "std::vector<std::vector<uint8_t>>");
   // std::vector<std::string> is one of CAF's builtin types (@strvec).
+  // Typed messages between roles (role_messages.hpp).
+  cfg.add_message_type<submit_reply>("poe.submit_reply");
+  cfg.add_message_type<std::vector<submit_reply>>("std::vector<poe.submit_reply>");
+  cfg.add_message_type<account_view>("poe.account_view");
+  cfg.add_message_type<chain_status>("poe.chain_status");
+  cfg.add_message_type<chain_block>("poe.chain_block");
+  cfg.add_message_type<executor_status>("poe.executor_status");
+}
+
+std::string_view to_string(verdict v) {
+  switch (v) {
+    case verdict::accepted:
+      return "accepted";
+    case verdict::known:
+      return "known";
+    case verdict::rejected:
+      return "rejected";
+  }
+  return "unknown";
+}
+
+std::string submit_reply::text() const {
+  if (outcome == verdict::rejected) return "rejected: " + reason + ": " + detail;
+  std::string out(to_string(outcome));
+  if (!id.empty()) out += " " + to_hex(id);
+  if (!detail.empty()) out += " (" + detail + ")";
+  return out;
+}
+
+submit_reply accepted_reply(std::vector<std::uint8_t> id, std::string detail) {
+  return {verdict::accepted, {}, std::move(detail), std::move(id)};
+}
+submit_reply known_reply(std::vector<std::uint8_t> id) {
+  return {verdict::known, {}, {}, std::move(id)};
+}
+submit_reply rejected_reply(std::string reason, std::string detail) {
+  return {verdict::rejected, std::move(reason), std::move(detail), {}};
+}
+
+std::uint64_t account_view::stake_of(chain::stake_role r) const {
+  for (auto& s : stakes)
+    if (s.role == r) return s.units;
+  return 0;
+}
+
+rent_terms to_terms(const chain::rent_params& p) {
+  return {p.base_rent.units(),  p.rent_per_work_unit.units(), p.rent_per_kib.units(),
+          p.validators_ppm,     p.slashing_ppm,               p.treasury_ppm,
+          p.inclusion_blocks,   p.max_block_poes,             p.min_builder_stake.units()};
+}
+
+chain::rent_params to_params(const rent_terms& t) {
+  chain::rent_params p;
+  p.base_rent = amount{t.base_rent};
+  p.rent_per_work_unit = amount{t.rent_per_work_unit};
+  p.rent_per_kib = amount{t.rent_per_kib};
+  p.validators_ppm = t.validators_ppm;
+  p.slashing_ppm = t.slashing_ppm;
+  p.treasury_ppm = t.treasury_ppm;
+  p.inclusion_blocks = t.inclusion_blocks;
+  p.max_block_poes = t.max_block_poes;
+  p.min_builder_stake = amount{t.min_builder_stake};
+  return p;
 }
 
 std::vector<caf::message> message_samples() {
@@ -39,6 +105,16 @@ std::vector<caf::message> message_samples() {
     caf::make_message(b),
     caf::make_message(std::vector<std::vector<std::uint8_t>>{b, b}),
     caf::make_message(std::vector<std::string>{"a", "b"}),
+    caf::make_message(rejected_reply("stale_nonce", "nonce 3 is below 4")),
+    caf::make_message(std::vector<submit_reply>{accepted_reply(b), known_reply(b)}),
+    caf::make_message(account_view{b, 10, 2, 7, false,
+                                   {stake_entry{chain::stake_role::executor, 5}},
+                                   {unbonding_view{chain::stake_role::builder, 1, 9}}}),
+    caf::make_message(chain_status{"poe-devnet", "ab12", 7, b, 1000, 1, 100, 2, 3, 0, 4, b, 5, 6,
+                                   7, to_terms(chain::rent_params{}),
+                                   {validator_view{b, 100}}}),
+    caf::make_message(chain_block{7, b, b, 1000, 1, 2, 0, b}),
+    caf::make_message(executor_status{2, 1, 0, 1, 5, 0, {"compute", "transcode"}}),
   };
 }
 

@@ -171,7 +171,7 @@ TEST_CASE("the auction takes the highest valid bid and refuses replays") {
   CHECK_FALSE(auction::check_reveal(winner, entries));
 }
 
-TEST_CASE("complaints are signed and ordered; due headers follow log-book order and N") {
+TEST_CASE("complaints are signed and ordered, due headers follow log-book order and N") {
   exclusion_complaint c;
   c.chain_id = chain_name;
   c.height = 5;
@@ -392,7 +392,7 @@ TEST_CASE("entries that break the rules are refused by validators and left out b
   CHECK(c.build(n).poe_headers.size() == 1);
 }
 
-TEST_CASE("the auction's winner pays the proposer; a withheld bid is penalized once") {
+TEST_CASE("the auction's winner pays the proposer, a withheld bid is penalized once") {
   notary_chain c;
   auto p = c.state.params().rent;
   auto height = c.tip.height + 1;

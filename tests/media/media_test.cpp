@@ -100,7 +100,7 @@ TEST_CASE("split remuxes into keyframe-aligned MPEG-TS segments holding every fr
   CHECK_FALSE(split(as_bytes(std::string("not media")), 2000));
 }
 
-TEST_CASE("a ladder transcode is deterministic and passes the cheap checks; lazy outputs fail") {
+TEST_CASE("a ladder transcode is deterministic and passes the cheap checks, lazy outputs fail") {
   auto segs = split(source(), 2000);
   REQUIRE(segs);
   auto& seg = (*segs)[1];

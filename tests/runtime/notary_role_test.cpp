@@ -85,34 +85,28 @@ struct notary_fixture {
     auto r = h.ask<std::uint64_t>(validator(i), caf::make_message(status_atom::value));
     return r ? *r : 0;
   }
-  nlohmann::json account(const node_id& who) {
-    auto r = h.ask<std::string>(validator(1), caf::make_message(account_atom::value, who.hex()));
-    return r ? nlohmann::json::parse(*r) : nlohmann::json{};
+  account_view account(const node_id& who) {
+    auto r = h.ask<account_view>(validator(1), caf::make_message(account_atom::value, who.hex()));
+    return r ? *r : account_view{};
   }
-  std::uint64_t stake_of(const node_id& who, const char* role) {
-    auto j = account(who);
-    return j.contains("stakes") && j["stakes"].contains(role)
-             ? std::stoull(j["stakes"][role].get<std::string>())
-             : 0;
+  std::uint64_t stake_of(const node_id& who, chain::stake_role role) {
+    return account(who).stake_of(role);
   }
-  std::uint64_t balance_of(const node_id& who) {
-    auto j = account(who);
-    return j.contains("balance") ? std::stoull(j["balance"].get<std::string>()) : 0;
-  }
-  nlohmann::json chain_status() {
-    auto r = h.ask<std::string>(validator(1), caf::make_message(chain_atom::value));
-    return r ? nlohmann::json::parse(*r) : nlohmann::json{};
+  std::uint64_t balance_of(const node_id& who) { return account(who).balance; }
+  runtime::chain_status chain_status() {
+    auto r = h.ask<runtime::chain_status>(validator(1), caf::make_message(chain_atom::value));
+    return r ? *r : runtime::chain_status{};
   }
   /// Node i stakes `role` (signed with its node key).
   void stake(std::size_t i, chain::stake_role role) {
     chain::transaction tx;
     tx.chain_id = harness::chain_id();
-    tx.nonce = account(h.key(ns[i]).id()).value("nonce", std::uint64_t{0});
+    tx.nonce = account(h.key(ns[i]).id()).nonce;
     tx.body = chain::stake{role, amount{5000}};
     chain::sign(tx, h.key(ns[i]));
-    auto r = h.ask<std::string>(validator(1), caf::make_message(tx_atom::value, chain::encode(tx)));
+    auto r = h.ask<submit_reply>(validator(1), caf::make_message(tx_atom::value, chain::encode(tx)));
     REQUIRE(r);
-    REQUIRE(r->rfind("accepted", 0) == 0);
+    REQUIRE(r->outcome == verdict::accepted);
   }
   /// The finalized block at `height` (decoded).
   std::optional<chain::block> block_at(std::uint64_t height) {
@@ -145,7 +139,7 @@ TEST_CASE("a censoring proposer is slashed and the header lands within N+1 block
   // Node 3 is the BPI: builder stake first.
   f.stake(3, chain::stake_role::builder);
   auto bpi = f.h.key(f.ns[3]).id();
-  REQUIRE(f.h.advance_until([&] { return f.stake_of(bpi, "builder") > 0; }, 30s, 20ms));
+  REQUIRE(f.h.advance_until([&] { return f.stake_of(bpi, chain::stake_role::builder) > 0; }, 30s, 20ms));
   chain::log_builder maker(f.h.key(f.ns[3]), harness::chain_id(), f.g.params.rent, {1, 0, 0});
   chain::receipt_in r;
   r.request.data[0] = 7;
@@ -172,18 +166,18 @@ TEST_CASE("a censoring proposer is slashed and the header lands within N+1 block
     60s, 5ms));
   auto raw = chain::encode(entry.entry);
   for (std::size_t i = 0; i < 4; ++i) {
-    auto a = f.h.ask<std::string>(f.validator(i), caf::make_message(poe_atom::value, bytes_t(raw.begin(), raw.end())));
+    auto a = f.h.ask<submit_reply>(f.validator(i), caf::make_message(poe_atom::value, bytes_t(raw.begin(), raw.end())));
     REQUIRE(a);
-    CHECK(a->rfind("accepted", 0) == 0);
+    CHECK(a->taken());
   }
-  auto stake_before = f.stake_of(censor, "validator");
+  auto stake_before = f.stake_of(censor, chain::stake_role::validator);
   REQUIRE(f.h.advance_until([&] { return f.included_at(id, h0 + 1).has_value(); }, 60s, 20ms));
   auto landed = *f.included_at(id, h0 + 1);
   CHECK(landed <= h0 + 1 + 1); // N + 1 blocks after it was held
   // f+1 complaints became evidence; the censor's validator stake is slashed (5 %), not jailed.
-  REQUIRE(f.h.advance_until([&] { return f.stake_of(censor, "validator") < stake_before; }, 60s, 20ms));
-  CHECK(f.stake_of(censor, "validator") == stake_before * 95 / 100);
-  CHECK_FALSE(f.account(censor).value("jailed", true));
+  REQUIRE(f.h.advance_until([&] { return f.stake_of(censor, chain::stake_role::validator) < stake_before; }, 60s, 20ms));
+  CHECK(f.stake_of(censor, chain::stake_role::validator) == stake_before * 95 / 100);
+  CHECK_FALSE(f.account(censor).jailed);
 }
 
 TEST_CASE("a builder that wins the auction and withholds its bundle is penalized") {
@@ -201,8 +195,8 @@ TEST_CASE("a builder that wins the auction and withholds its bundle is penalized
   f.h.start(f.ns[2]);
   f.stake(2, chain::stake_role::builder);
   auto bpi = f.h.key(f.ns[2]).id();
-  REQUIRE(f.h.advance_until([&] { return f.stake_of(bpi, "builder") > 0; }, 30s, 20ms));
-  auto pool_before = std::stoull(f.chain_status()["slashing_pool"].get<std::string>());
+  REQUIRE(f.h.advance_until([&] { return f.stake_of(bpi, chain::stake_role::builder) > 0; }, 30s, 20ms));
+  auto pool_before = f.chain_status().slashing_pool;
   auto balance_before = f.balance_of(bpi);
   // Receipts for the builder (as verifiers would send them), a few per block for a while: it
   // seals LogBlocks, offers their headers and bids for the next heights.
@@ -214,9 +208,9 @@ TEST_CASE("a builder that wins the auction and withholds its bundle is penalized
     rc.work_units = 5;
     rc.verified_ms = 1;
     auto wire = wire::encode(rc);
-    auto q = f.h.ask<std::string>(builder, caf::make_message(bd_receipt_atom::value, bytes_t(wire.begin(), wire.end())));
+    auto q = f.h.ask<submit_reply>(builder, caf::make_message(bd_receipt_atom::value, bytes_t(wire.begin(), wire.end())));
     REQUIRE(q);
-    CHECK(*q == "queued");
+    CHECK(q->outcome == verdict::accepted);
     f.h.advance(100ms, 10ms);
   }
   // Its header is included anyway (validators hold it), and its withheld bid is penalized.
@@ -227,7 +221,7 @@ TEST_CASE("a builder that wins the auction and withholds its bundle is penalized
     },
     60s, 20ms));
   REQUIRE(f.h.advance_until(
-    [&] { return std::stoull(f.chain_status()["slashing_pool"].get<std::string>()) >= pool_before + 700; },
+    [&] { return f.chain_status().slashing_pool >= pool_before + 700; },
     60s, 20ms));
   CHECK(f.balance_of(bpi) <= balance_before - 700);
 }
@@ -238,7 +232,7 @@ TEST_CASE("a held header that can no longer apply does not stop the chain") {
   notary_fixture f([](std::size_t) { return std::vector<role_info>{actors::validator_role()}; }, 1);
   f.stake(3, chain::stake_role::builder);
   auto bpi = f.h.key(f.ns[3]).id();
-  REQUIRE(f.h.advance_until([&] { return f.stake_of(bpi, "builder") > 0; }, 30s, 20ms));
+  REQUIRE(f.h.advance_until([&] { return f.stake_of(bpi, chain::stake_role::builder) > 0; }, 30s, 20ms));
   chain::log_builder maker(f.h.key(f.ns[3]), harness::chain_id(), f.g.params.rent,
                            {1, 0, 50'000'000}); // priority: far above its balance
   chain::receipt_in r;
@@ -247,11 +241,11 @@ TEST_CASE("a held header that can no longer apply does not stop the chain") {
   maker.add(r);
   auto raw = chain::encode(maker.poll(1)->entry);
   for (std::size_t i = 0; i < 4; ++i) {
-    auto a = f.h.ask<std::string>(f.validator(i), caf::make_message(poe_atom::value, bytes_t(raw.begin(), raw.end())));
+    auto a = f.h.ask<submit_reply>(f.validator(i), caf::make_message(poe_atom::value, bytes_t(raw.begin(), raw.end())));
     REQUIRE(a);
-    CHECK(a->rfind("accepted", 0) == 0);
+    CHECK(a->taken());
   }
   auto h0 = f.height(1);
   REQUIRE(f.h.advance_until([&] { return f.height(1) >= h0 + 6; }, 60s, 20ms));
-  CHECK(f.chain_status()["poe_held"].get<std::size_t>() == 1); // still held, never included
+  CHECK(f.chain_status().poe_held == 1); // still held, never included
 }

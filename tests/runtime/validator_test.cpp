@@ -43,13 +43,6 @@ namespace {
 
 using cons_atom = caf::atom_constant<caf::atom("v_cons")>; // the validators' consensus channel
 
-std::size_t count(const std::string& text, const std::string& what) {
-  std::size_t n = 0;
-  for (auto i = text.find(what); i != std::string::npos; i = text.find(what, i + 1))
-    ++n;
-  return n;
-}
-
 struct chain_fixture {
   harness h;
   std::string genesis_path = "/tmp/poe-genesis-" + std::to_string(::getpid()) + ".json";
@@ -86,15 +79,15 @@ struct chain_fixture {
     return r ? *r : 0;
   }
 
-  std::string chain_status(node_index n) {
-    auto r = h.ask<std::string>(validator(n), caf::make_message(chain_atom::value));
-    return r ? *r : std::string{};
+  runtime::chain_status chain_status(node_index n) {
+    auto r = h.ask<runtime::chain_status>(validator(n), caf::make_message(chain_atom::value));
+    return r ? *r : runtime::chain_status{};
   }
 
-  std::string account(node_index n, node_index of) {
-    auto r = h.ask<std::string>(validator(n), caf::make_message(account_atom::value,
-                                                                 h.node_id(of)));
-    return r ? *r : std::string{};
+  account_view account(node_index n, node_index of) {
+    auto r = h.ask<account_view>(validator(n), caf::make_message(account_atom::value,
+                                                                  h.node_id(of)));
+    return r ? *r : account_view{};
   }
 
   std::string block_at(node_index n, std::uint64_t height) {
@@ -165,7 +158,7 @@ TEST_CASE("seven validators commit with two of them silent") {
   std::vector<node_index> live{0, 1, 2, 3, 4};
   REQUIRE(f.h.advance_until([&] { return f.all_at_least(live, 4); }, 90s, 20ms));
   f.same_chain(live, 4);
-  CHECK(count(f.chain_status(0), "\"stake\"") == 7); // silent, not removed
+  CHECK(f.chain_status(0).validators.size() == 7); // silent, not removed
 }
 
 TEST_CASE("an equivocating validator is slashed and removed and the others go on") {
@@ -193,15 +186,18 @@ TEST_CASE("an equivocating validator is slashed and removed and the others go on
   std::vector<node_index> honest{0, 1, 2};
   auto removed = [&](node_index n) {
     auto st = f.chain_status(n);
-    return count(st, "\"stake\"") == 3 && st.find(f.h.node_id(3)) == std::string::npos;
+    if (st.validators.size() != 3) return false;
+    for (auto& v : st.validators)
+      if (to_hex(v.id) == f.h.node_id(3)) return false;
+    return true;
   };
   REQUIRE(f.h.advance_until([&] { return removed(0) && removed(1) && removed(2); }, 60s, 20ms));
   for (auto n : honest) {
     auto st = f.chain_status(n);
-    CHECK(st.find("\"slashing_pool\":\"50\"") != std::string::npos); // 5 % of 1000
+    CHECK(st.slashing_pool == 50); // 5 % of 1000
     auto acct = f.account(n, 3);
-    CHECK(acct.find("\"jailed\":true") != std::string::npos);
-    CHECK(acct.find("\"validator\":\"950\"") != std::string::npos);
+    CHECK(acct.jailed);
+    CHECK(acct.stake_of(chain::stake_role::validator) == 950);
   }
   // Three validators go on; the removed one follows.
   auto now = f.height(0);
@@ -266,27 +262,29 @@ TEST_CASE("a batch of transactions is answered one by one and committed everywhe
   };
   std::vector<std::vector<std::uint8_t>> batch{pay(0, 1, 100), pay(1, 2, 200), {1, 2, 3},
                                                pay(0, 3, 5)};
-  auto answers = f.h.ask<std::vector<std::string>>(
+  auto answers = f.h.ask<std::vector<submit_reply>>(
     f.validator(0), caf::make_message(tx_atom::value, batch));
   REQUIRE(answers);
   REQUIRE(answers->size() == 4);
-  CHECK((*answers)[0].rfind("accepted ", 0) == 0);
-  CHECK((*answers)[1].rfind("accepted ", 0) == 0);
-  CHECK((*answers)[2].rfind("rejected: bad_encoding", 0) == 0);
+  CHECK((*answers)[0].outcome == verdict::accepted);
+  CHECK((*answers)[1].outcome == verdict::accepted);
+  CHECK((*answers)[2].outcome == verdict::rejected);
+  CHECK((*answers)[2].reason == "bad_encoding");
   // Another transaction with a nonce already pending: refused (no replacement by fee).
-  CHECK((*answers)[3].find("rejected: duplicate: a transaction with nonce 0 is pending") == 0);
-  auto has = [&](node_index n, int who, const std::string& balance) {
-    auto r = f.h.ask<std::string>(f.validator(n), caf::make_message(account_atom::value,
-                                                                    account_id(who).hex()));
-    return r && r->find("\"balance\":\"" + balance + "\"") != std::string::npos;
+  CHECK((*answers)[3].reason == "duplicate");
+  CHECK((*answers)[3].text().find("rejected: duplicate: a transaction with nonce 0 is pending") == 0);
+  auto has = [&](node_index n, int who, std::uint64_t balance) {
+    auto r = f.h.ask<account_view>(f.validator(n), caf::make_message(account_atom::value,
+                                                                     account_id(who).hex()));
+    return r && r->balance == balance;
   };
   REQUIRE(f.h.advance_until(
     [&] {
       for (auto n : f.ns)
-        if (!has(n, 2, "200")) return false;
+        if (!has(n, 2, 200)) return false;
       return true;
     },
     30s, 20ms));
   for (auto n : f.ns)
-    CHECK(f.account(n, 0).find("\"nonce\":2") != std::string::npos);
+    CHECK(f.account(n, 0).nonce == 2);
 }

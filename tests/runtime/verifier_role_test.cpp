@@ -63,7 +63,7 @@ runtime::role_info lying_execution_role() {
       auto w = t ? wire::encode(*t) : bytes(wire.begin(), wire.end());
       return self->delegate(inner, ex_run_atom::value, bytes_t(w.begin(), w.end()));
     }};
-    return lies.or_else(caf::behavior{[inner](ex_info_atom a) { return caf::make_message(a); }});
+    return lies.or_else(caf::behavior{[self, inner](ex_info_atom a) { return self->delegate(inner, a); }});
   };
   return info;
 }
@@ -156,10 +156,10 @@ struct pipeline {
       tx.fee = amount{1};
       tx.body = chain::stake{chain::stake_role::executor, amount{i == 3 ? 50'000u : 10'000u}};
       chain::sign(tx, h.key(ns[i]));
-      auto r = h.ask<std::string>(h.local(0, "validator"),
-                                  caf::make_message(tx_atom::value, chain::encode(tx)));
+      auto r = h.ask<submit_reply>(h.local(0, "validator"),
+                                   caf::make_message(tx_atom::value, chain::encode(tx)));
       REQUIRE(r);
-      REQUIRE(r->rfind("accepted", 0) == 0);
+      REQUIRE(r->outcome == verdict::accepted);
     }
     REQUIRE(h.advance_until([&] { return executor_stake(3) > 0 && executor_stake(1) > 0 &&
                                          executor_stake(2) > 0; },
@@ -169,11 +169,9 @@ struct pipeline {
   ~pipeline() { std::remove(genesis_path.c_str()); }
 
   std::uint64_t executor_stake(std::size_t i) {
-    auto r = h.ask<std::string>(h.local(0, "validator"),
-                                caf::make_message(account_atom::value, h.node_id(ns[i])));
-    if (!r) return 0;
-    auto j = nlohmann::json::parse(*r);
-    return j["stakes"].contains("executor") ? std::stoull(j["stakes"]["executor"].get<std::string>()) : 0;
+    auto r = h.ask<account_view>(h.local(0, "validator"),
+                                 caf::make_message(account_atom::value, h.node_id(ns[i])));
+    return r ? r->stake_of(chain::stake_role::executor) : 0;
   }
 
   std::string put_file(const bytes& data) {
@@ -337,7 +335,7 @@ TEST_CASE("a compute job of inline inputs is verified without storage, digests r
   CHECK(compute(1, {bytes_t(4096, 1)}));
 }
 
-TEST_CASE("finished jobs leave the verifier's memory beyond max-held-tasks; receipts stay") {
+TEST_CASE("finished jobs leave the verifier's memory beyond max-held-tasks, receipts stay") {
   pipeline p(false, "0", {{"verifier.max-held-tasks", "100"}});
   auto run_job = [&](int tag) {
     std::vector<bytes_t> inputs;

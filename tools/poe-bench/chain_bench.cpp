@@ -115,19 +115,19 @@ int run_chain(int argc, char** argv, const std::string& self_path) {
         self, bench::connect_to(self, static_cast<std::uint16_t>(7800 + i), true, t),
         "validator", t));
     auto status = [&] {
-      nlohmann::json j;
+      chain_status st;
       self->request(vals[0], t, chain_atom::value)
-        .receive([&](std::string& s) { j = nlohmann::json::parse(s); },
+        .receive([&](chain_status& x) { st = std::move(x); },
                  [&](caf::error& e) { throw std::runtime_error(sys.render(e)); });
-      return j;
+      return st;
     };
     // Wait for the chain to run, then the idle window.
-    while (status()["height"].get<std::uint64_t>() < 5)
+    while (status().height < 5)
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    auto h0 = status()["height"].get<std::uint64_t>();
+    auto h0 = status().height;
     auto t0 = clk::now();
     std::this_thread::sleep_for(std::chrono::seconds(idle_s));
-    auto h1 = status()["height"].get<std::uint64_t>();
+    auto h1 = status().height;
     auto idle_secs = std::chrono::duration<double>(clk::now() - t0).count();
     auto idle_lat = latencies(dir, h0, h1);
     std::printf("idle:  %.2f blocks/s (%llu blocks in %.1f s; interval %d ms)\n",
@@ -152,8 +152,8 @@ int run_chain(int argc, char** argv, const std::string& self_path) {
         wires.push_back(chain::encode(tx));
         node_of.push_back(s % 4);
       }
-    auto base = status()["transactions"].get<std::uint64_t>();
-    auto hb = status()["height"].get<std::uint64_t>();
+    auto base = status().transactions;
+    auto hb = status().height;
     std::size_t accepted = 0, rejected = 0;
     std::string first_rejection;
     // Batches of 100 per node (tx_atom with a list), 8 batches in flight.
@@ -180,13 +180,13 @@ int run_chain(int argc, char** argv, const std::string& self_path) {
     std::size_t in_flight = 0, next = 0;
     auto take = [&] {
       self->receive(
-        [&](std::vector<std::string>& rs) {
+        [&](std::vector<submit_reply>& rs) {
           for (auto& r : rs)
-            if (r.rfind("accepted", 0) == 0) {
+            if (r.taken()) {
               ++accepted;
             } else {
               ++rejected;
-              if (first_rejection.empty()) first_rejection = r;
+              if (first_rejection.empty()) first_rejection = r.text();
             }
         },
         caf::after(std::chrono::seconds(30)) >>
@@ -208,8 +208,8 @@ int run_chain(int argc, char** argv, const std::string& self_path) {
     auto deadline = clk::now() + std::chrono::seconds(120);
     while (clk::now() < deadline) {
       auto st = status();
-      done = st["transactions"].get<std::uint64_t>() - base;
-      hl = st["height"].get<std::uint64_t>();
+      done = st.transactions - base;
+      hl = st.height;
       if (done >= accepted) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }

@@ -211,6 +211,13 @@ int run_notary(int argc, char** argv, const std::string& self_path) {
                  [&](caf::error& e) { throw std::runtime_error(sys.render(e)); });
       return j;
     };
+    auto account = [&](const std::string& id) {
+      account_view a;
+      self->request(vals[0], t, account_atom::value, id)
+        .receive([&](account_view& x) { a = std::move(x); },
+                 [&](caf::error& e) { throw std::runtime_error(sys.render(e)); });
+      return a;
+    };
     // Each of nodes 0-3 stakes its builder and its executor (signed with its node key).
     for (int i = 0; i < 4; ++i) {
       auto key = private_key::load(dir / ("node-" + std::to_string(i)) / "node.key");
@@ -218,15 +225,15 @@ int run_notary(int argc, char** argv, const std::string& self_path) {
       for (auto role : {chain::stake_role::builder, chain::stake_role::executor}) {
         chain::transaction tx;
         tx.chain_id = "poe-devnet";
-        tx.nonce = ask_json(vals[0], account_atom::value, key->id().hex())["nonce"].get<std::uint64_t>();
+        tx.nonce = account(key->id().hex()).nonce;
         tx.body = chain::stake{role, amount{1'000'000}};
         chain::sign(tx, *key);
         self->request(vals[0], t, tx_atom::value, chain::encode(tx))
-          .receive([](std::string&) {}, [&](caf::error& e) { throw std::runtime_error(sys.render(e)); });
-        auto name = role == chain::stake_role::builder ? "builder" : "executor";
+          .receive([](submit_reply&) {}, [&](caf::error& e) { throw std::runtime_error(sys.render(e)); });
         auto deadline = clk::now() + std::chrono::seconds(30);
-        while (ask_json(vals[0], account_atom::value, key->id().hex())["stakes"].value(name, "") == "") {
-          if (clk::now() > deadline) throw std::runtime_error(std::string(name) + " stake not committed");
+        while (account(key->id().hex()).stake_of(role) == 0) {
+          if (clk::now() > deadline)
+            throw std::runtime_error(std::string(chain::to_string(role)) + " stake not committed");
           std::this_thread::sleep_for(std::chrono::milliseconds(50));
         }
       }

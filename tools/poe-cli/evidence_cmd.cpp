@@ -1,7 +1,7 @@
 // poe-cli evidence verify FILE — checks evidence of misbehaviour offline.
 // poe-cli evidence submit FILE --node HOST:PORT — hands it to a validator, which gossips it and
 // includes it in a block: the offender is slashed and removed from the validator set.
-//   → "accepted <offender id>" (exit 0), "rejected: <rule>: <message>" (exit 1)
+//   → "accepted <offender id>" or "known <offender id>" (exit 0), "rejected: <rule>: <message>" (exit 1)
 //
 //   → "valid: validator <id> signed two different <kind> messages at height H round R", exit 0
 //   → "invalid: <reason>", exit 1 (a file that is not evidence: exit 2)
@@ -56,8 +56,8 @@ void add_evidence_commands(CLI::App& app) {
     auto data = tools::or_die(tools::read_file(*file), "FILE");
     auto r = connect_or_die(*node)->submit_evidence(data);
     if (!r) tools::die(r.err().message, unreachable);
-    std::cout << *r << '\n';
-    if (r->rfind("accepted", 0) != 0) std::exit(invalid);
+    std::cout << r->text << '\n';
+    if (!r->taken) std::exit(invalid);
   });
 }
 

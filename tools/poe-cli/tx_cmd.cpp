@@ -36,8 +36,8 @@ struct tx_args {
 void submit(tools::validator_client& c, const bytes& wire) {
   auto r = c.submit_transaction(wire);
   if (!r) tools::die(r.err().message, unreachable);
-  std::cout << *r << '\n';
-  if (r->rfind("accepted", 0) != 0) std::exit(invalid);
+  std::cout << r->text << '\n';
+  if (!r->taken) std::exit(invalid);
 }
 
 void write_tx(const tx_args& a, chain::tx_body body) {

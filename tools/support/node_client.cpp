@@ -2,10 +2,13 @@
 
 #include <cstdlib>
 
+#include "poe/chain/genesis.hpp"
+#include "poe/chain/notary.hpp"
 #include "poe/runtime/messages.hpp"
 #include "poe/runtime/settings.hpp"
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 #include <caf/openssl/all.hpp>
@@ -251,20 +254,74 @@ result<std::unique_ptr<detail::connection>> detail::connection::open(const node_
   return p;
 }
 
-result<std::string> validator_client::submit_transaction(const bytes& wire) {
-  return impl_->ask<std::string>(tx_atom::value, wire);
+namespace {
+
+// The edge: typed answers of the roles become the JSON the CLI prints.
+
+result<validator_client::submission> submission_of(result<submit_reply> r) {
+  if (!r) return r.err();
+  return validator_client::submission{r->taken(), r->text()};
 }
 
-result<std::string> validator_client::submit_evidence(const bytes& wire) {
-  return impl_->ask<std::string>(evidence_atom::value, wire);
+std::string chain_json(const runtime::chain_status& st) {
+  nlohmann::json out{{"chain_id", st.chain_id},
+                     {"node", st.node},
+                     {"height", st.height},
+                     {"block", to_hex(st.block)},
+                     {"timestamp_ms", st.timestamp_ms},
+                     {"round", st.round},
+                     {"block_interval_ms", st.block_interval_ms},
+                     {"mempool", st.mempool},
+                     {"transactions", st.transactions},
+                     {"pending_evidence", st.pending_evidence},
+                     {"state_root", to_hex(st.state_root)},
+                     {"slashing_pool", std::to_string(st.slashing_pool)},
+                     {"treasury", std::to_string(st.treasury)},
+                     {"poe_held", st.poe_held},
+                     {"rent", nlohmann::json::parse(chain::rent_params_json(to_params(st.rent)))},
+                     {"total_supply", std::to_string(st.total_supply)}};
+  auto& vals = out["validators"] = nlohmann::json::array();
+  for (auto& v : st.validators)
+    vals.push_back({{"id", to_hex(v.id)}, {"stake", std::to_string(v.stake)}});
+  return out.dump();
+}
+
+std::string account_json(const runtime::account_view& a) {
+  nlohmann::json out{{"account", to_hex(a.account)},
+                     {"balance", std::to_string(a.balance)},
+                     {"nonce", a.nonce},
+                     {"height", a.height},
+                     {"jailed", a.jailed}};
+  auto& stakes = out["stakes"] = nlohmann::json::object();
+  for (auto& x : a.stakes) stakes[std::string(chain::to_string(x.role))] = std::to_string(x.units);
+  auto& unb = out["unbonding"] = nlohmann::json::array();
+  for (auto& u : a.unbonding)
+    unb.push_back({{"role", std::string(chain::to_string(u.role))},
+                   {"amount", std::to_string(u.units)},
+                   {"release_height", u.release_height}});
+  return out.dump();
+}
+
+} // namespace
+
+result<validator_client::submission> validator_client::submit_transaction(const bytes& wire) {
+  return submission_of(impl_->ask<submit_reply>(tx_atom::value, wire));
+}
+
+result<validator_client::submission> validator_client::submit_evidence(const bytes& wire) {
+  return submission_of(impl_->ask<submit_reply>(evidence_atom::value, wire));
 }
 
 result<std::string> validator_client::chain_status() {
-  return impl_->ask<std::string>(chain_atom::value);
+  auto r = impl_->ask<runtime::chain_status>(chain_atom::value);
+  if (!r) return r.err();
+  return chain_json(*r);
 }
 
 result<std::string> validator_client::account(const std::string& id_hex) {
-  return impl_->ask<std::string>(account_atom::value, id_hex);
+  auto r = impl_->ask<account_view>(account_atom::value, id_hex);
+  if (!r) return r.err();
+  return account_json(*r);
 }
 
 result<bytes> validator_client::block(std::uint64_t height) {

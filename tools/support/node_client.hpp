@@ -40,9 +40,14 @@ public:
   static result<std::unique_ptr<validator_client>> connect(const node_target& t);
   ~validator_client();
 
-  /// "accepted <id>" or "rejected: <reason>: <message>".
-  result<std::string> submit_transaction(const bytes& wire);
-  result<std::string> submit_evidence(const bytes& wire);
+  /// A validator's answer to a submission: taken (accepted or already known) or not, and its
+  /// text: "accepted <id>", "known <id>" or "rejected: <reason>: <message>".
+  struct submission {
+    bool taken = false;
+    std::string text;
+  };
+  result<submission> submit_transaction(const bytes& wire);
+  result<submission> submit_evidence(const bytes& wire);
   /// JSON texts (see the validator role's messages in poe/runtime/messages.hpp).
   result<std::string> chain_status();
   result<std::string> account(const std::string& id_hex);

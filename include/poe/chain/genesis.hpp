@@ -94,6 +94,8 @@ result<genesis> parse_genesis(std::string_view json_text);
 /// strings), e.g. for a validator's chain status; and back, checked like genesis params.
 std::string rent_params_json(const rent_params& p);
 result<rent_params> parse_rent_params(std::string_view json_text);
+/// Checks rent parameters received from a peer the way genesis parameters are checked.
+status check_rent_params(const rent_params& p);
 
 result<genesis> load_genesis(const std::filesystem::path& file);
 

@@ -8,6 +8,8 @@
 /// Later issues add their types to `register_messages` (messages.cpp) and a sample of each to
 /// `message_samples()` so the round-trip test covers them.
 
+#include "poe/runtime/role_messages.hpp"
+
 #include <caf/actor.hpp>
 #include <caf/atom.hpp>
 #include <caf/fwd.hpp>
@@ -42,28 +44,30 @@ using restart_atom = caf::atom_constant<caf::atom("restart")>;
 using status_atom = caf::atom_constant<caf::atom("status")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
-/// The `validator` role, for clients: (tx_atom, bytes) → std::string "accepted <id>" or
-/// "rejected: <reason>: <message>"; (tx_atom, std::vector<bytes>) → one such answer per
-/// transaction (std::vector<std::string>); (evidence_atom, bytes) → the same for evidence;
-/// (account_atom, std::string node_id_hex) → std::string JSON {"account","balance","nonce",
-/// "stakes","height"}; (chain_atom) → std::string JSON chain status; (block_atom, u64 height)
-/// → bytes of the finalized block (qbft::encode(decision)), empty when unknown;
-/// (status_atom) → std::uint64_t height.
+/// The `validator` role, for roles and clients (types in role_messages.hpp): (tx_atom, bytes)
+/// → submit_reply (accepted names the transaction id); (tx_atom, std::vector<bytes>) →
+/// std::vector<submit_reply>, one per transaction; (evidence_atom, bytes) → submit_reply
+/// (accepted names the offender); (account_atom, std::string node_id_hex) → account_view;
+/// (chain_atom) → chain_status; (chain_sub_atom, u64 after, actor subscriber) → chain_status,
+/// then a chain_block to `subscriber` for every finalized block above `after` and each new one
+/// (chain_from_tip: from the tip on); (block_atom, u64 height) → bytes of the finalized block
+/// (qbft::encode(decision)), empty when unknown; (status_atom) → std::uint64_t height.
 using tx_atom = caf::atom_constant<caf::atom("v_tx")>;
 using txgossip_atom = caf::atom_constant<caf::atom("v_txg")>;
 using account_atom = caf::atom_constant<caf::atom("v_acct")>;
 using evidence_atom = caf::atom_constant<caf::atom("v_evid")>;
 using evgossip_atom = caf::atom_constant<caf::atom("v_evg")>;
 using chain_atom = caf::atom_constant<caf::atom("v_chain")>;
+using chain_sub_atom = caf::atom_constant<caf::atom("v_chsub")>;
 using block_atom = caf::atom_constant<caf::atom("v_blk")>;
-/// Notarization at the validator: (poe_atom, bytes PoE entry) → "accepted <header id>" or
-/// "rejected: <rule>: ..." — a valid entry is held for inclusion and gossiped once to the other
+/// Notarization at the validator: (poe_atom, bytes PoE entry) → submit_reply (accepted or
+/// known name the header id) — a valid entry is held for inclusion and gossiped once to the other
 /// validators (poegossip_atom); (complaint_atom, bytes exclusion complaint) between validators.
 using poe_atom = caf::atom_constant<caf::atom("v_poe")>;
 using poegossip_atom = caf::atom_constant<caf::atom("v_poeg")>;
 using complaint_atom = caf::atom_constant<caf::atom("v_cmpl")>;
-/// The PBS auction: (bid_atom, bytes builder bid) from builders to validators → "accepted" or
-/// "rejected: ..." (kept for the next height; the proposer uses it); the proposer asks the
+/// The PBS auction: (bid_atom, bytes builder bid) from builders to validators → submit_reply
+/// (kept for the next height; the proposer uses it); the proposer asks the
 /// winner (bd_reveal_atom, u64 height, bytes bundle hash) → std::vector<bytes> entries.
 using bid_atom = caf::atom_constant<caf::atom("v_bid")>;
 /// The `rent` role: (rent_quote_atom, u64 work units, u64 result bytes, u64 priority) → JSON
@@ -71,11 +75,11 @@ using bid_atom = caf::atom_constant<caf::atom("v_bid")>;
 using rent_quote_atom = caf::atom_constant<caf::atom("rent_quote")>;
 using rent_flows_atom = caf::atom_constant<caf::atom("rent_flows")>;
 using bd_reveal_atom = caf::atom_constant<caf::atom("bd_reveal")>;
-/// The `builder` role: (bd_receipt, bytes step receipt) from verifiers → "queued" or an error;
+/// The `builder` role: (bd_receipt, bytes step receipt) from verifiers → submit_reply;
 /// (bd_prove, string request id hex) → bytes receipt proof (chain/log_builder.hpp), an error
 /// while the receipt's header is not yet in a finalized block; (bd_status) → JSON.
-/// (bd_receipts, vector<bytes> step receipts) → vector<string>, per receipt "queued", "known"
-/// or the reason it was refused: a verifier's receipts of one flush in one message.
+/// (bd_receipts, vector<bytes> step receipts) → vector<submit_reply>, one per receipt
+/// (accepted: queued; known: a duplicate): a verifier's receipts of one flush in one message.
 using bd_receipt_atom = caf::atom_constant<caf::atom("bd_rcpt")>;
 using bd_receipts_atom = caf::atom_constant<caf::atom("bd_rcpts")>;
 using bd_prove_atom = caf::atom_constant<caf::atom("bd_prove")>;
@@ -108,7 +112,8 @@ using st_rept_atom = caf::atom_constant<caf::atom("st_rept")>;
 /// The `execution` role: (ex_run, bytes task) → (bytes task_result, bytes poe (32), bytes
 /// signature, bytes DER public key): the task (wire-encoded, poe/wire) run on a worker thread, its inputs fetched
 /// from and its outputs stored in the storage role, the canonical result bound to request and
-/// node by PoE v1 (seed 003). Failures are errors whose context says why. (ex_info) → JSON.
+/// node by PoE v1 (seed 003). Failures are errors whose context says why. (ex_info) →
+/// executor_status.
 /// (ex_batch, vector<bytes> tasks) → (vector<bytes> results, vector<bytes> poes, vector<bytes>
 /// signatures, vector<string> errors, bytes DER public key), per task in order: inline tasks
 /// only (no input or output files); a task's error is "" when it ran (its result is empty

@@ -128,7 +128,7 @@ TEST_CASE("backoff_delay is overflow-safe for large attempts") {
   CHECK(backoff_delay(0ns, 0ns, huge) == 0ns);
 }
 
-TEST_CASE("children keep their start order; duplicates and unknown names are ignored") {
+TEST_CASE("children keep their start order, duplicates and unknown names are ignored") {
   supervisor_state s{policy()};
   s.add_child("store");
   s.add_child("probe");

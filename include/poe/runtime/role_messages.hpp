@@ -1,0 +1,196 @@
+#pragma once
+/// @file
+/// The typed requests, replies and events that cross between roles (and between a role and
+/// the command-line tools). Each is a plain struct with `inspect()`, registered in
+/// `register_messages` and covered by the round-trip test; signed protocol objects stay
+/// canonical bytes inside them. No role parses JSON or matches reply text: JSON is made only
+/// at the edge (tools/support renders these structs for poe-cli).
+///
+/// No CAF header is needed here beyond `caf/meta/type_name.hpp` (inspect's type name).
+
+#include "poe/chain/transaction.hpp"
+
+#include <caf/meta/type_name.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace poe::chain {
+struct rent_params;
+}
+
+namespace poe::runtime {
+
+// -- submissions ----------------------------------------------------------------------------
+
+/// The outcome of one submission.
+enum class verdict : std::uint8_t {
+  accepted = 0, ///< taken (held, queued, pending inclusion)
+  known = 1,    ///< taken before: nothing changes
+  rejected = 2, ///< refused; `reason` names the rule
+};
+/// "accepted", "known", "rejected".
+std::string_view to_string(verdict v);
+
+/// A validator's or builder's answer to one submission: a transaction, evidence, a PoE entry,
+/// a builder bid or a step receipt. `reason` is the stable name of the rule that refused it
+/// (a chain::reject_reason, "not_staked", "rent_too_low", ...): a label for logs, metrics and
+/// people, never something to branch on — `outcome` is.
+struct submit_reply {
+  verdict outcome = verdict::rejected;
+  std::string reason;           ///< rejected: the rule's name
+  std::string detail;           ///< for people
+  std::vector<std::uint8_t> id; ///< what it names: transaction or header id, offender id
+
+  bool taken() const { return outcome != verdict::rejected; }
+  /// "accepted <id hex>", "known <id hex>", "rejected: <reason>: <detail>" (the CLI's text).
+  std::string text() const;
+  friend bool operator==(const submit_reply&, const submit_reply&) = default;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, submit_reply& x) {
+  return f(caf::meta::type_name("poe.submit_reply"), x.outcome, x.reason, x.detail, x.id);
+}
+submit_reply accepted_reply(std::vector<std::uint8_t> id = {}, std::string detail = {});
+submit_reply known_reply(std::vector<std::uint8_t> id = {});
+submit_reply rejected_reply(std::string reason, std::string detail);
+
+// -- chain views ----------------------------------------------------------------------------
+
+/// One bonded stake.
+struct stake_entry {
+  chain::stake_role role = chain::stake_role::validator;
+  std::uint64_t units = 0;
+  friend bool operator==(const stake_entry&, const stake_entry&) = default;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stake_entry& x) {
+  return f(caf::meta::type_name("poe.stake_entry"), x.role, x.units);
+}
+
+/// Stake on its way out: released at `release_height`.
+struct unbonding_view {
+  chain::stake_role role = chain::stake_role::validator;
+  std::uint64_t units = 0;
+  std::uint64_t release_height = 0;
+  friend bool operator==(const unbonding_view&, const unbonding_view&) = default;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, unbonding_view& x) {
+  return f(caf::meta::type_name("poe.unbonding_view"), x.role, x.units, x.release_height);
+}
+
+/// (account_atom, std::string node id hex) → account_view: one account at the validator's tip.
+struct account_view {
+  std::vector<std::uint8_t> account; ///< node id (32 bytes)
+  std::uint64_t balance = 0;
+  std::uint64_t nonce = 0;
+  std::uint64_t height = 0; ///< the tip it was read at
+  bool jailed = false;
+  std::vector<stake_entry> stakes; ///< non-zero stakes only
+  std::vector<unbonding_view> unbonding;
+
+  /// The stake bonded for `r` (0 when none).
+  std::uint64_t stake_of(chain::stake_role r) const;
+  friend bool operator==(const account_view&, const account_view&) = default;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, account_view& x) {
+  return f(caf::meta::type_name("poe.account_view"), x.account, x.balance, x.nonce, x.height,
+           x.jailed, x.stakes, x.unbonding);
+}
+
+/// The chain's rent parameters (chain::rent_params) in base units.
+struct rent_terms {
+  std::uint64_t base_rent = 0, rent_per_work_unit = 0, rent_per_kib = 0;
+  std::uint32_t validators_ppm = 0, slashing_ppm = 0, treasury_ppm = 0;
+  std::uint64_t inclusion_blocks = 0, max_block_poes = 0, min_builder_stake = 0;
+  friend bool operator==(const rent_terms&, const rent_terms&) = default;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, rent_terms& x) {
+  return f(caf::meta::type_name("poe.rent_terms"), x.base_rent, x.rent_per_work_unit,
+           x.rent_per_kib, x.validators_ppm, x.slashing_ppm, x.treasury_ppm, x.inclusion_blocks,
+           x.max_block_poes, x.min_builder_stake);
+}
+rent_terms to_terms(const chain::rent_params& p);
+chain::rent_params to_params(const rent_terms& t);
+
+/// A validator in the set, with its stake.
+struct validator_view {
+  std::vector<std::uint8_t> id;
+  std::uint64_t stake = 0;
+  friend bool operator==(const validator_view&, const validator_view&) = default;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, validator_view& x) {
+  return f(caf::meta::type_name("poe.validator_view"), x.id, x.stake);
+}
+
+/// (chain_atom) → chain_status: what a validator knows of the chain.
+struct chain_status {
+  std::string chain_id;
+  std::string node; ///< the answering validator's node id (hex)
+  std::uint64_t height = 0;
+  std::vector<std::uint8_t> block; ///< id of the block at `height` (32 bytes)
+  std::uint64_t timestamp_ms = 0;
+  std::uint64_t round = 0;
+  std::uint64_t block_interval_ms = 0;
+  std::uint64_t mempool = 0, transactions = 0, pending_evidence = 0, poe_held = 0;
+  std::vector<std::uint8_t> state_root;
+  std::uint64_t slashing_pool = 0, treasury = 0, total_supply = 0;
+  rent_terms rent;
+  std::vector<validator_view> validators;
+  friend bool operator==(const chain_status&, const chain_status&) = default;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, chain_status& x) {
+  return f(caf::meta::type_name("poe.chain_status"), x.chain_id, x.node, x.height, x.block,
+           x.timestamp_ms, x.round, x.block_interval_ms, x.mempool, x.transactions,
+           x.pending_evidence, x.poe_held, x.state_root, x.slashing_pool, x.treasury,
+           x.total_supply, x.rent, x.validators);
+}
+
+// -- chain events ---------------------------------------------------------------------------
+
+/// Pushed by a validator to each subscriber for every finalized block, in height order: a
+/// typed summary and the block itself (qbft::encode(decision): the block with its commit
+/// seals). Subscribe with (chain_sub_atom, u64 after, caf::actor subscriber) → chain_status;
+/// the validator then sends every finalized block above `after` (catching up from its store)
+/// and each new one as it commits. `after` = chain_from_tip: from the current tip on.
+struct chain_block {
+  std::uint64_t height = 0;
+  std::vector<std::uint8_t> id;     ///< block id (32 bytes)
+  std::vector<std::uint8_t> parent; ///< parent block id (32 bytes)
+  std::uint64_t timestamp_ms = 0;
+  std::uint32_t transactions = 0, poe_headers = 0, evidence = 0;
+  std::vector<std::uint8_t> decision; ///< qbft::encode(decision)
+  friend bool operator==(const chain_block&, const chain_block&) = default;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, chain_block& x) {
+  return f(caf::meta::type_name("poe.chain_block"), x.height, x.id, x.parent, x.timestamp_ms,
+           x.transactions, x.poe_headers, x.evidence, x.decision);
+}
+
+/// `after` of a subscription that wants no history: the current tip block, then new ones.
+inline constexpr std::uint64_t chain_from_tip = ~std::uint64_t{0};
+
+// -- executors ------------------------------------------------------------------------------
+
+/// (ex_info_atom) → executor_info: what an execution role offers and how busy it is.
+struct executor_status {
+  std::uint32_t workers = 0; ///< the capacity it registers (task slots)
+  std::uint64_t busy = 0, queued = 0, in_flight = 0, completed = 0, failed = 0;
+  std::vector<std::string> kinds;
+  friend bool operator==(const executor_status&, const executor_status&) = default;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, executor_status& x) {
+  return f(caf::meta::type_name("poe.executor_status"), x.workers, x.busy, x.queued,
+           x.in_flight, x.completed, x.failed, x.kinds);
+}
+
+} // namespace poe::runtime
