@@ -59,12 +59,6 @@ caf::error failure(const std::string& why) {
   return caf::make_error(caf::sec::runtime_error, why);
 }
 
-std::uint64_t now_ms() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      std::chrono::system_clock::now().time_since_epoch())
-                                      .count());
-}
-
 bytes key_of(std::string_view prefix, byte_view rest) {
   bytes k(prefix.begin(), prefix.end());
   append(k, rest);
@@ -111,7 +105,7 @@ void with_validator(caf::event_based_actor* self, const std::shared_ptr<bstate>&
 void offer(caf::event_based_actor* self, const std::shared_ptr<bstate>& s, std::uint64_t seq) {
   auto it = s->unincluded.find(seq);
   if (it == s->unincluded.end()) return;
-  it->second.last_offer_ms = now_ms();
+  it->second.last_offer_ms = s->ctx.clock.now_ms();
   auto raw = it->second.entry;
   with_validator(self, s, [=](caf::actor v) {
     self->request(v, std::chrono::seconds(10), poe_atom::value, bytes_t(raw.begin(), raw.end()))
@@ -238,7 +232,7 @@ void tick(caf::event_based_actor* self, const std::shared_ptr<bstate>& s) {
     self->delayed_send(self, tick_interval, btick_atom::value, false);
     return;
   }
-  while (auto b = s->builder->poll(now_ms())) {
+  while (auto b = s->builder->poll(s->ctx.clock.now_ms())) {
     persist_sealed(s, *b);
     auto seq = b->entry.book_block.sequence;
     s->unincluded[seq] = offered{encode(b->entry), 0};
@@ -248,7 +242,7 @@ void tick(caf::event_based_actor* self, const std::shared_ptr<bstate>& s) {
                      b->entry.header.rent_payment);
     offer(self, s, seq);
   }
-  auto now = now_ms();
+  auto now = s->ctx.clock.now_ms();
   for (auto& [seq, o] : s->unincluded)
     if (now - o.last_offer_ms >= reoffer_ms) offer(self, s, seq);
   if (s->pending_g) s->pending_g->set(static_cast<double>(s->builder->pending()));

@@ -47,10 +47,10 @@ void chain_follower::subscribe(caf::event_based_actor* self, const role_context&
   self->request(v, subscribe_timeout, chain_sub_atom::value, last_,
                 caf::actor_cast<caf::actor>(self))
     .then(
-      [=](const chain_status& st) {
+      [this, attempt](const chain_status& st) {
         if (attempt == attempt_) on_status_(st);
       },
-      [=](caf::error& e) {
+      [this, self, ctx, attempt, v](caf::error& e) {
         if (attempt != attempt_) return;
         ctx.log->info("chain: no subscription yet ({}); trying again", self->system().render(e));
         // Another validator next time, if the directory lists one.

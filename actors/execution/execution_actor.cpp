@@ -103,6 +103,7 @@ struct pool {
   std::vector<finished> done;
   bool stop = false;
   std::size_t busy = 0;
+  runtime::role_clock clock; ///< the role's (thread-safe): task durations for the metrics
 
   static void work(std::shared_ptr<pool> p) {
     for (;;) {
@@ -117,7 +118,7 @@ struct pool {
       }
       finished f;
       f.id = j.id;
-      auto t0 = std::chrono::steady_clock::now();
+      auto t0 = p->clock.monotonic();
       if (!j.batch.empty()) {
         f.answers = run_batch(j.batch, *j.key);
       } else {
@@ -127,7 +128,7 @@ struct pool {
           f.out = fail(errc::io_error, std::string("the task threw: ") + e.what());
         }
       }
-      f.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      f.seconds = p->clock.seconds_since(t0);
       std::lock_guard lock(p->m);
       --p->busy;
       p->done.push_back(std::move(f));
@@ -319,6 +320,7 @@ runtime::role_info execution_role() {
       s->ctx = ctx;
       s->worker_count = std::max<std::size_t>(1, std::stoul(ctx.option("execution.workers", "1")));
       s->workers = std::make_shared<pool>();
+      s->workers->clock = ctx.clock;
       for (std::size_t i = 0; i < s->worker_count; ++i)
         std::thread(&pool::work, s->workers).detach();
       auto& f = *ctx.metrics;

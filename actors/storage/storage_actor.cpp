@@ -39,12 +39,6 @@ caf::error failure(const std::string& why) {
   return caf::make_error(caf::sec::runtime_error, why);
 }
 
-std::uint64_t now_ms() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      std::chrono::system_clock::now().time_since_epoch())
-                                      .count());
-}
-
 std::size_t option(const role_context& ctx, const std::string& key, std::size_t fallback) {
   return static_cast<std::size_t>(std::stoull(ctx.option(key, std::to_string(fallback))));
 }
@@ -62,7 +56,7 @@ struct sstate {
   std::size_t pending_pushes = 0;
   storage::challenge_record record;
   std::chrono::milliseconds challenge_interval{30'000};
-  std::mt19937_64 rng{std::random_device{}()}; // nonces and picks: an input, not consensus
+  std::mt19937_64 rng; // nonces and picks: seeded by the node (role_context::rng)
 
   std::vector<node_id> member_ids() const {
     std::vector<node_id> out;
@@ -147,7 +141,7 @@ void fetch_remote(caf::event_based_actor* self, const std::shared_ptr<sstate>& s
           return;
         }
         if (c.is_manifest()) {
-          (void)s->cs->put_manifest(data, "", now_ms(), false);
+          (void)s->cs->put_manifest(data, "", s->ctx.clock.now_ms(), false);
         } else if (auto st = s->cs->repair_chunk(c, data); st && corrupt_here) {
           if (s->repairs) s->repairs->inc();
           s->ctx.log->warn("chunk {} was corrupt here: repaired from {}", c.str(),
@@ -323,6 +317,7 @@ runtime::role_info storage_role() {
       if (!ctx.key) throw std::runtime_error("the storage role needs the node key (it signs)");
       auto s = std::make_shared<sstate>();
       s->ctx = ctx;
+      s->rng = ctx.rng();
       s->replicas = option(ctx, "storage.replicas", 2);
       s->acks = std::min(s->replicas, option(ctx, "storage.acks", s->replicas));
       auto max_object = option(ctx, "storage.max-object-mib", 4096) << 20;
@@ -386,7 +381,7 @@ runtime::role_info storage_role() {
         },
         [self, s](st_putm_atom, const bytes_t& data,
                   const std::string& owner) -> caf::result<std::string> {
-          auto at = now_ms();
+          auto at = s->ctx.clock.now_ms();
           auto c = s->cs->put_manifest(data, owner, at);
           if (!c) {
             if (s->refused) s->refused->inc();
@@ -403,7 +398,7 @@ runtime::role_info storage_role() {
           // the time it was first stored (usage accrues from then on every holder).
           status st;
           if (storage::decode_manifest(data)) {
-            auto c = s->cs->put_manifest(data, owner, stored_at_ms ? stored_at_ms : now_ms(),
+            auto c = s->cs->put_manifest(data, owner, stored_at_ms ? stored_at_ms : s->ctx.clock.now_ms(),
                                          false);
             if (!c) st = c.err();
           } else {
@@ -476,7 +471,7 @@ runtime::role_info storage_role() {
         [s](st_del_atom, const std::string& text) -> caf::result<std::string> {
           auto c = cid::parse(text);
           if (!c) return failure(c.err().message);
-          auto st = s->cs->remove(*c, now_ms());
+          auto st = s->cs->remove(*c, s->ctx.clock.now_ms());
           if (!st) return failure(st.err().message);
           s->update_gauges();
           return std::string("ok");
@@ -486,7 +481,7 @@ runtime::role_info storage_role() {
           self->delayed_send(self, s->challenge_interval, chal_tick_atom::value);
         },
         [s](st_usage_atom, const std::string& owner) -> std::string {
-          auto now = now_ms();
+          auto now = s->ctx.clock.now_ms();
           return nlohmann::json{{"owner", owner},
                                 {"bytes", s->cs->usage().stored(owner)},
                                 {"byte_ms", storage::usage_ledger::to_string(

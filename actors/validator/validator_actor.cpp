@@ -93,7 +93,7 @@ struct vstate {
   // first seen (for the inclusion latency), complaints received per proposal, and the
   // complaints this validator owes for a proposal it refused.
   inclusion_tracker held;
-  std::map<hash256, std::chrono::steady_clock::time_point> seen_at;
+  std::map<hash256, std::chrono::nanoseconds> seen_at; // monotonic readings
   std::map<std::tuple<std::uint64_t, std::uint64_t, node_id, hash256>,
            std::map<node_id, exclusion_complaint>> complaints;
   std::vector<exclusion_complaint> owed;
@@ -113,7 +113,7 @@ struct vstate {
   std::shared_ptr<metrics::histogram> commit_latency;
   std::map<caf::actor_addr, subscriber> subscribers; ///< roles following the chain
   std::uint64_t generations = 0;
-  std::chrono::steady_clock::time_point height_started;
+  std::chrono::nanoseconds height_started{}; // monotonic reading
   double t_prepare = 0, t_commit = 0; // ms from the height's start to our PREPARE / COMMIT
 
   vstate(role_context c, genesis g, ledger l)
@@ -138,12 +138,6 @@ struct vstate {
   }
 };
 
-std::uint64_t now_ms() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      std::chrono::system_clock::now().time_since_epoch())
-                                      .count());
-}
-
 void apply_effects(caf::event_based_actor* self, vstate& s, qbft::effects fx);
 
 void broadcast(caf::event_based_actor* self, vstate& s, const qbft::message& m) {
@@ -153,7 +147,7 @@ void broadcast(caf::event_based_actor* self, vstate& s, const qbft::message& m) 
 }
 
 void start_height(caf::event_based_actor* self, vstate& s) {
-  s.height_started = std::chrono::steady_clock::now();
+  s.height_started = s.ctx.clock.monotonic();
   if (!s.bids || s.bids->height() != s.tip.height + 1) {
     s.bids.emplace(s.gen.chain_id, s.tip.height + 1);
     s.bidders.clear();
@@ -229,7 +223,7 @@ bool finalize(vstate& s, const qbft::decision& d, bool persist = true) {
       if (auto it = s.seen_at.find(id); it != s.seen_at.end()) {
         if (s.inclusion_seconds)
           s.inclusion_seconds->observe(
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - it->second).count());
+            s.ctx.clock.seconds_since(it->second));
         s.seen_at.erase(it);
       }
     }
@@ -255,7 +249,7 @@ bool finalize(vstate& s, const qbft::decision& d, bool persist = true) {
   if (s.commits) s.commits->inc();
   s.transactions += b->transactions.size();
   auto latency =
-    std::chrono::duration<double>(std::chrono::steady_clock::now() - s.height_started).count();
+    s.ctx.clock.seconds_since(s.height_started);
   if (s.commit_latency) s.commit_latency->observe(latency);
   if (s.height_g) s.height_g->set(static_cast<double>(s.tip.height));
   if (s.mempool_g) s.mempool_g->set(static_cast<double>(s.pool.size()));
@@ -375,7 +369,7 @@ void propose_now(caf::event_based_actor* self, vstate& s, std::uint64_t height, 
                                               static_cast<std::uint32_t>(notary.bundle.size())});
   }
   notary.withheld = s.withheld;
-  auto b = build_block(s.state, s.tip, txs, s.cons->id(), s.cons->round(), now_ms(), evidence,
+  auto b = build_block(s.state, s.tip, txs, s.cons->id(), s.cons->round(), s.ctx.clock.now_ms(), evidence,
                        &s.verified, &notary);
   if (won && !b.evidence.empty())
     for (auto& raw : b.evidence)
@@ -441,9 +435,7 @@ void apply_effects(caf::event_based_actor* self, vstate& s, qbft::effects fx) {
   }
   for (auto& m : fx.broadcast) {
     if (m.type == qbft::kind::prepare || m.type == qbft::kind::commit) {
-      auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
-                                                          s.height_started)
-                  .count();
+      auto ms = s.ctx.clock.seconds_since(s.height_started) * 1000;
       (m.type == qbft::kind::prepare ? s.t_prepare : s.t_commit) = ms;
     }
     broadcast(self, s, m);
@@ -517,7 +509,7 @@ submit_reply admit_entry(caf::event_based_actor* self, vstate& s, const bytes& r
   if (s.held.count_of(bpi) >= 4096)
     return reject("full", "4096 headers of BPI " + bpi.hex().substr(0, 12) + " held already");
   s.held.hold(*e, s.tip.height);
-  s.seen_at.emplace(id, std::chrono::steady_clock::now());
+  s.seen_at.emplace(id, s.ctx.clock.monotonic());
   if (s.poe_admitted) s.poe_admitted->inc();
   if (s.held_g) s.held_g->set(static_cast<double>(s.held.size()));
   if (gossip)
@@ -585,7 +577,7 @@ runtime::role_info validator_role() {
         auto b = decode_block(block);
         if (!b) return false;
         std::optional<ledger> after;
-        if (!validate_block(s->state, s->tip, *b, now_ms(), 2000, &s->verified, &after))
+        if (!validate_block(s->state, s->tip, *b, s->ctx.clock.now_ms(), 2000, &s->verified, &after))
           return false;
         // Forced inclusion: every header held for N blocks that the block could include must be
         // in it; otherwise no PREPARE, and a signed complaint instead.

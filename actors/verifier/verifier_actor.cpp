@@ -88,12 +88,6 @@ bytes reputation_key(const node_id& who) {
   return k;
 }
 
-std::uint64_t now_ms() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count());
-}
-
 /// Request ids are SHA-256 prefixes: their first 8 bytes hash them well enough.
 struct id_hash {
   std::size_t operator()(const request_id& id) const {
@@ -303,7 +297,7 @@ void on_checked(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s,
   if (a.malformed) return on_no_answer(self, s, a.id, who, a.epoch, true);
   t->second.keys[who] = a.der; // its SHA-256 is `who` (checked)
   handle(self, s, a.id,
-         t->second.v->on_commit(a.c, who, a.check, s->executors, s->block, now_ms()));
+         t->second.v->on_commit(a.c, who, a.check, s->executors, s->block, s->ctx.clock.now_ms()));
 }
 
 /// Answers from `who` (single or batched): those a task awaits are PoE-checked on the worker
@@ -318,7 +312,7 @@ void take_answers(caf::event_based_actor* self, const std::shared_ptr<vfstate>& 
     if (t->second.v->hears(who))
       heard.push_back(std::move(a));
     else // `check` is not looked at: the commitment was not awaited
-      handle(self, s, a.id, t->second.v->on_commit(a.c, who, a.check, s->executors, s->block, now_ms()));
+      handle(self, s, a.id, t->second.v->on_commit(a.c, who, a.check, s->executors, s->block, s->ctx.clock.now_ms()));
   }
   for (std::size_t at = 0; at < heard.size(); at += 64) {
     auto chunk = std::make_shared<std::vector<checked_answer>>(
@@ -625,7 +619,7 @@ void feed_tasks(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s)
   for (auto& id : ids) {
     auto& t = s->tasks.at(id);
     if (t.v->current() == exec::phase::awaiting_block && s->height > t.commit_height)
-      handle(self, s, id, t.v->on_block(s->block, s->executors, now_ms()));
+      handle(self, s, id, t.v->on_block(s->block, s->executors, s->ctx.clock.now_ms()));
     else if (t.v->waiting()) // no executor had stake yet
       handle(self, s, id, t.v->start(s->executors, s->block));
   }
@@ -994,21 +988,21 @@ runtime::role_info verifier_role() {
             [self, s](vf_compute_atom, const std::string& owner, std::uint64_t iterations,
                       const std::vector<bytes_t>& inputs) -> caf::result<std::string> {
               vjob job;
-              job.id = std::to_string(now_ms()) + "-" + std::to_string(s->next_job++);
+              job.id = std::to_string(s->ctx.clock.now_ms()) + "-" + std::to_string(s->next_job++);
               job.kind = "compute";
               job.owner = owner;
               job.iterations = iterations;
-              job.created_ms = now_ms();
+              job.created_ms = s->ctx.clock.now_ms();
               return start_compute(self, s, std::move(job), inputs);
             },
             [self, s](vf_job_atom, const std::string& source, const std::string& ladder,
                       const std::string& owner) -> caf::result<std::string> {
               if (!storage::cid::parse(source)) return failure("source: not a CID: " + source);
               vjob job;
-              job.id = std::to_string(now_ms()) + "-" + std::to_string(s->next_job++);
+              job.id = std::to_string(s->ctx.clock.now_ms()) + "-" + std::to_string(s->next_job++);
               job.source = source;
               job.owner = owner;
-              job.created_ms = now_ms();
+              job.created_ms = s->ctx.clock.now_ms();
               job.ladder = s->ladder;
               if (!ladder.empty()) {
                 auto l = media::parse_ladder(ladder);

@@ -143,7 +143,7 @@ void dial(caf::event_based_actor* self, dir_data& d, std::size_t idx) {
       return;
     }
     o.remote = remote;
-    o.nonce_i = random_nonce();
+    o.nonce_i = (d.args.nonces ? d.args.nonces() : random_nonce());
     o.st = outbound::phase::handshaking;
     o.deadline = now(self) + d.args.net.handshake_timeout;
     self->send(remote, hello_atom::value,
@@ -281,7 +281,7 @@ caf::actor spawn_directory(caf::actor_system& sys, directory_args args) {
           refuse(self, *d, h.directory, h.nonce, why, key.err().message);
           return;
         }
-        pending_in p{h.nonce, random_nonce(), *key, h.directory,
+        pending_in p{h.nonce, (d->args.nonces ? d->args.nonces() : random_nonce()), *key, h.directory,
                      now(self) + d->args.net.handshake_timeout};
         auth_transcript t{d->args.chain_id, p.nonce_i, p.nonce_r, key->id(), d->args.key->id()};
         auto sig = sign_auth(*d->args.key, t, auth_side::responder);

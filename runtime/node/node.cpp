@@ -260,6 +260,8 @@ int run_node(std::vector<std::string> args, const role_registry& registry) {
     base.metrics = &registry_metrics;
     base.store = &*db;
     base.settings = s;
+    base.clock = role_clock{}; // the system clock
+    base.seed = (std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}();
     supervisor_args sargs{s->supervisor, roles, base, self, child_logger(log, s->name, "supervisor"),
                           &nm};
     auto sup = spawn_supervisor(sys, std::move(sargs));

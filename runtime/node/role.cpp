@@ -11,6 +11,14 @@
 
 namespace poe::runtime {
 
+role_clock::role_clock()
+  : wall_([] {
+      return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count());
+    }),
+    mono_([] { return std::chrono::steady_clock::now().time_since_epoch(); }) {}
+
 void role_registry::add(role_info info) {
   for (auto& r : roles_)
     if (r.name == info.name) {

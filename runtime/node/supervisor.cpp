@@ -37,6 +37,8 @@ void start_child(caf::event_based_actor* self, supervisor_data& d, const std::st
   auto ctx = d.args.base;
   ctx.role = name;
   ctx.log = child_logger(d.args.log, ctx.node_name, name);
+  // Each role draws from its own stream: the node's seed mixed with the role's name.
+  ctx.seed = d.args.base.seed ^ (std::hash<std::string>{}(name) * 0x9e3779b97f4a7c15ULL);
   std::shared_ptr<metrics::counter> handled;
   if (d.args.metrics) // non-owning: node_metrics outlives every role
     handled = std::shared_ptr<metrics::counter>(std::shared_ptr<metrics::counter>{},

@@ -182,6 +182,14 @@ void harness::start(node_index idx) {
     d.peers.push_back(endpoint{"sim", static_cast<std::uint16_t>(p + 1)});
   d.net = n.spec.net;
   d.incarnation = n.incarnation;
+  {
+    auto gen = std::make_shared<std::mt19937_64>(seed_ * 1'000'003 + idx * 7919 + n.incarnation);
+    d.nonces = [gen] {
+      bytes out(runtime::auth_nonce_size);
+      for (auto& b : out) b = static_cast<std::uint8_t>((*gen)());
+      return out;
+    };
+  }
   d.connect = [this, idx](caf::event_based_actor*, const endpoint& ep,
                           std::function<void(caf::actor, caf::error)> done) {
     node_index to = ep.port - 1;
@@ -209,6 +217,8 @@ void harness::start(node_index idx) {
   auto settings = std::make_shared<node_settings>();
   settings->role_options = role_options_;
   base.settings = settings;
+  base.clock = clock();
+  base.seed = seed_ * 0x9e3779b97f4a7c15ULL + idx + 1; // per node; the supervisor mixes in the role
   if (n.spec.store && !n.store) {
     n.store_dir = std::filesystem::temp_directory_path() /
                   ("poe-harness-" + std::to_string(::getpid()) + "-" + std::to_string(seed_) + "-" +
@@ -291,6 +301,7 @@ caf::actor harness::proxy_for(node_index from, node_index to, const caf::actor& 
         }
         rewrite(msg, from, to);
         ++counters_.forwarded;
+        note(from, to, msg);
         caf::actor_cast<caf::abstract_actor*>(target)->enqueue(
           caf::make_mailbox_element(elem->sender, elem->mid, {}, std::move(msg)), me->context());
         return caf::delegated<caf::message>{};
@@ -317,6 +328,12 @@ caf::actor harness::wrap_for(node_index from, node_index to, const caf::actor& h
   return proxy_for(to, from, h);
 }
 
+void harness::note(node_index from, node_index to, const caf::message& msg) {
+  if (!recording_) return;
+  trace_.push_back(std::to_string(sim_ns_->load() / 1'000'000) + " ms " + nodes_[from]->spec.name +
+                   " -> " + nodes_[to]->spec.name + ": " + caf::to_string(msg));
+}
+
 void harness::rewrite(caf::message& msg, node_index from, node_index to) {
   auto wrap = [&](const caf::actor& h) { return wrap_for(from, to, h); };
   for (std::size_t i = 0; i < msg.size(); ++i)
@@ -340,6 +357,7 @@ void harness::forward(node_index from, node_index to, const caf::actor& target, 
   rewrite(msg, from, to);
   for (int c = 0; c < copies; ++c) {
     ++counters_.forwarded;
+    note(from, to, msg);
     auto elem = caf::make_mailbox_element(nullptr, caf::make_message_id(), {}, msg);
     if (allow_delay && delay(rng_)) {
       ++counters_.delayed;
@@ -355,10 +373,27 @@ void harness::forward(node_index from, node_index to, const caf::actor& target, 
 
 void harness::run() { sched_->run(); }
 
+runtime::role_clock harness::clock() const {
+  auto sim = sim_ns_;
+  return runtime::role_clock(
+    [sim] {
+      return epoch_ms + static_cast<std::uint64_t>(sim->load(std::memory_order_relaxed) / 1'000'000);
+    },
+    [sim] { return std::chrono::nanoseconds{sim->load(std::memory_order_relaxed)}; });
+}
+
+void harness::tick_clock() {
+  sim_ns_->store(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                   sched_->clock().now().time_since_epoch())
+                   .count(),
+                 std::memory_order_relaxed);
+}
+
 void harness::advance(runtime::duration d, runtime::duration step) {
   run();
   for (runtime::duration t{0}; t < d; t += step) {
     sched_->advance_time(caf::timespan{step.count()});
+    tick_clock();
     run();
   }
 }
@@ -369,6 +404,7 @@ bool harness::advance_until(const std::function<bool()>& pred, runtime::duration
   for (runtime::duration t{0}; !pred(); t += step) {
     if (t >= limit) return false;
     sched_->advance_time(caf::timespan{step.count()});
+    tick_clock();
     run();
   }
   return true;

@@ -54,6 +54,9 @@ struct directory_args {
   connector connect;
   logger log;
   metrics::node_metrics* metrics = nullptr; ///< may be null
+  /// Handshake nonces: random_nonce() (the OS's entropy) unless set; the harness sets a source
+  /// seeded from its seed so that a run replays.
+  std::function<bytes()> nonces;
 };
 
 caf::actor spawn_directory(caf::actor_system& sys, directory_args args);

@@ -27,8 +27,11 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/fwd.hpp>
 
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -45,6 +48,31 @@ class db;
 
 namespace poe::runtime {
 
+/// Time for roles, which never read a clock themselves (a test checks actors/ for it): poe-node
+/// hands them the system clock, the deterministic harness the test scheduler's simulated time,
+/// so a harness run replays from its seed. Copyable; safe to call from any thread.
+class role_clock {
+public:
+  using wall_fn = std::function<std::uint64_t()>;
+  using mono_fn = std::function<std::chrono::nanoseconds()>;
+  /// The system clock (wall) and std::chrono::steady_clock (monotonic).
+  role_clock();
+  role_clock(wall_fn wall_ms, mono_fn monotonic)
+    : wall_(std::move(wall_ms)), mono_(std::move(monotonic)) {}
+  /// Milliseconds since the Unix epoch: block timestamps, receipts, stored-at times.
+  std::uint64_t now_ms() const { return wall_(); }
+  /// A monotonic reading (arbitrary origin): latencies and ages.
+  std::chrono::nanoseconds monotonic() const { return mono_(); }
+  /// Seconds from `since` (a monotonic reading) to now.
+  double seconds_since(std::chrono::nanoseconds since) const {
+    return std::chrono::duration<double>(monotonic() - since).count();
+  }
+
+private:
+  wall_fn wall_;
+  mono_fn mono_;
+};
+
 /// What a role gets from its node. Copyable; every pointer outlives the role.
 struct role_context {
   std::string role;      ///< this role's name
@@ -57,6 +85,12 @@ struct role_context {
   metrics::factory* metrics = nullptr;    ///< never null: a no-op factory by default
   store::db* store = nullptr; ///< the node's store; the role's column family is its name
   std::shared_ptr<const node_settings> settings;
+  role_clock clock;       ///< the only time a role reads
+  std::uint64_t seed = 0; ///< seeds the role's random source (per node and role; see rng())
+
+  /// A random source seeded for this role: poe-node seeds each node from the OS at start, the
+  /// harness from its seed, so a harness run draws the same numbers every time.
+  std::mt19937_64 rng() const { return std::mt19937_64{seed}; }
 
   /// The role option `key` (settings.role_options: "verifier.ladder", ...), or `fallback`.
   std::string option(const std::string& key, const std::string& fallback) const {

@@ -38,6 +38,7 @@
 #include <caf/scheduler/test_coordinator.hpp>
 #include <caf/scoped_actor.hpp>
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -129,6 +130,11 @@ public:
   void heal();
   void add_rewriter(rewriter r) { rewriters_.push_back(std::move(r)); }
 
+  /// While on, every message that crosses the seam is written down (simulated time, from, to,
+  /// the message rendered by CAF): two runs of one seed must give the same trace.
+  void record(bool on) { recording_ = on; }
+  const std::vector<std::string>& recorded() const { return trace_; }
+
   struct counters {
     std::uint64_t forwarded = 0, dropped = 0, duplicated = 0, delayed = 0, partitioned = 0;
   };
@@ -176,6 +182,9 @@ public:
 
   /// The seeded random source the harness uses (tests may draw from it too).
   std::mt19937_64& rng() { return rng_; }
+  /// The roles' clock (role_context::clock): simulated time, starting at `epoch_ms`.
+  runtime::role_clock clock() const;
+  static constexpr std::uint64_t epoch_ms = 1'700'000'000'000;
 
 private:
   struct node;
@@ -196,6 +205,12 @@ private:
 
   std::uint64_t seed_;
   std::mt19937_64 rng_;
+  /// Simulated nanoseconds since the start, for the roles' clock (read from worker threads too).
+  std::shared_ptr<std::atomic<std::int64_t>> sim_ns_ = std::make_shared<std::atomic<std::int64_t>>(0);
+  void tick_clock();
+  void note(node_index from, node_index to, const caf::message& msg);
+  bool recording_ = false;
+  std::vector<std::string> trace_;
   std::unique_ptr<caf::actor_system_config> cfg_;
   std::unique_ptr<caf::actor_system> sys_;
   caf::scheduler::test_coordinator* sched_ = nullptr;
