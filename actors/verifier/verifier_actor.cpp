@@ -22,10 +22,14 @@
 //       the digest comes back in the signed result.
 //   Receipts, reputation changes and forwarding records are written in one synced batch per
 //   turn of the mailbox (a flush message to self), and receipts go to a builder once durable.
+//   Jobs are durable: a job's record is written (synced) before its id is answered, each
+//   task's verified result or failure with its receipt, so a restarted verifier answers
+//   `vf_status` for every job it ever started and runs the unfinished tasks again.
 //   (vf_status, job id) → JSON progress; (vf_receipt, request id hex) → JSON receipt.
 #include "offload.hpp"
 #include "poe/actors/roles.hpp"
 #include "poe/chain/evidence.hpp"
+#include "poe/core/byte_io.hpp"
 #include "poe/core/poe_v1.hpp"
 #include "poe/exec/verification_state.hpp"
 #include "poe/media/media.hpp"
@@ -106,6 +110,12 @@ struct vtask {
   std::vector<task_output> outputs; ///< of the verified result
   std::string digest;               ///< of a verified inline compute result (its `digest` fact)
   std::uint64_t dispatch_epoch = 0; ///< guards against stale timeouts
+  /// Finished before a restart (restored from the store): its phase and reason; `v` is idle.
+  std::optional<exec::phase> restored;
+  std::string restored_reason;
+
+  exec::phase phase() const { return restored ? *restored : v->current(); }
+  std::string reason() const { return restored ? restored_reason : v->reason(); }
 };
 
 struct vjob {
@@ -116,6 +126,72 @@ struct vjob {
   std::int64_t duration_ms = 0;
   std::uint64_t created_ms = 0;
 };
+
+// -- durable records (column family "verifier") ---------------------------------------------
+//   "j/" ‖ job id  → the job as started: u8 1 ‖ blob kind ‖ blob source ‖ blob owner ‖
+//                    blob ladder ‖ u64 iterations ‖ u64 duration_ms ‖ u64 created_ms ‖ u32 n ‖
+//                    n × (blob task (wire) ‖ u64 work units ‖ blob input CID)
+//   "r/" ‖ request → step receipt (wire); "o/" ‖ request → the verified result (canonical
+//                    task_result bytes); "x/" ‖ request → u8 phase ‖ reason (failed, unresolved)
+//   "f/" ‖ request → a builder took the receipt; "rep/" ‖ node id → reputation.
+
+bytes record_key(std::string_view prefix, byte_view rest) {
+  bytes k(prefix.begin(), prefix.end());
+  append(k, rest);
+  return k;
+}
+
+/// One task of a job record.
+struct job_task {
+  bytes wire; ///< wire::encode(task)
+  std::uint64_t work_units = 0;
+  std::string input;
+};
+
+bytes encode_job(const vjob& j, const std::vector<job_task>& tasks) {
+  bytes out{1};
+  for (auto* f : {&j.kind, &j.source, &j.owner, &j.ladder}) append_blob(out, as_bytes(*f));
+  append_u64_be(out, j.iterations);
+  append_u64_be(out, static_cast<std::uint64_t>(j.duration_ms));
+  append_u64_be(out, j.created_ms);
+  append_u32_be(out, static_cast<std::uint32_t>(tasks.size()));
+  for (auto& t : tasks) {
+    append_blob(out, t.wire);
+    append_u64_be(out, t.work_units);
+    append_blob(out, as_bytes(t.input));
+  }
+  return out;
+}
+
+result<std::pair<vjob, std::vector<job_task>>> decode_job(const std::string& id, byte_view raw) {
+  byte_reader r(raw);
+  if (r.u8() != 1) return fail(errc::decode_error, "job " + id + ": unknown record version");
+  vjob j;
+  j.id = id;
+  auto text = [&] {
+    auto b = r.blob();
+    return std::string(b.begin(), b.end());
+  };
+  j.kind = text();
+  j.source = text();
+  j.owner = text();
+  j.ladder = text();
+  j.iterations = r.u64();
+  j.duration_ms = static_cast<std::int64_t>(r.u64());
+  j.created_ms = r.u64();
+  auto n = r.u32();
+  if (!r.ok() || n > r.remaining() / 16) return fail(errc::decode_error, "job " + id + ": truncated");
+  std::vector<job_task> tasks;
+  for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
+    job_task t;
+    t.wire = r.blob();
+    t.work_units = r.u64();
+    t.input = text();
+    tasks.push_back(std::move(t));
+  }
+  if (!r.done()) return fail(errc::decode_error, "job " + id + ": corrupt record");
+  return std::make_pair(std::move(j), std::move(tasks));
+}
 
 struct vfstate {
   role_context ctx;
@@ -574,6 +650,7 @@ void handle(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, con
     }
     auto w = wire::encode(*fx.receipt);
     write_later(self, s, receipt_key(id), w);
+    write_later(self, s, record_key("o/", id.view()), verified); // for job status
     s->to_forward.emplace_back(id, w); // once the receipt is durable
     if (s->receipts_c) s->receipts_c->inc();
     if (fx.receipt->reexecuted && s->reexec_c) s->reexec_c->inc();
@@ -589,6 +666,9 @@ void handle(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, con
   if (ph == exec::phase::failed || ph == exec::phase::unresolved) {
     if (s->rejected_c) s->rejected_c->inc();
     s->ctx.log->warn("task {} {}: {}", id.hex(), exec::to_string(t.v->current()), t.v->reason());
+    bytes v{static_cast<std::uint8_t>(ph)};
+    append(v, as_bytes(t.v->reason()));
+    write_later(self, s, record_key("x/", id.view()), v);
   }
   if (fx.dispatch_to) dispatch(self, s, id, *fx.dispatch_to);
   if (fx.run_checks) run_checks(self, s, id);
@@ -774,6 +854,41 @@ void store_segments(caf::event_based_actor* self, const std::shared_ptr<vfstate>
                     caf::actor storage, vjob job, std::int64_t duration_ms,
                     std::shared_ptr<std::vector<media::segment>> segs, caf::response_promise rp);
 
+/// Takes task `t` of `job` into memory: finished before a restart when `restored` is set,
+/// otherwise open (started by the caller).
+void add_task(const std::shared_ptr<vfstate>& s, vjob& job, const task& t, const job_task& jt,
+              std::optional<exec::phase> restored = std::nullopt, std::string reason = {}) {
+  job.tasks.push_back(t.id);
+  vtask vt;
+  vt.v = std::make_unique<exec::verification>(t, s->ctx.key->id(), jt.work_units, s->cfg);
+  vt.job = job.id;
+  vt.input = jt.input;
+  vt.restored = restored;
+  vt.restored_reason = std::move(reason);
+  s->tasks.insert_or_assign(t.id, std::move(vt));
+  if (!restored) s->open.insert(t.id);
+}
+
+/// Writes the job's record (synced: from here on the job survives a restart), takes its tasks
+/// into memory and starts them. Nothing starts when the record cannot be written.
+status launch_job(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, vjob job,
+                  std::vector<std::pair<task, job_task>> tasks) {
+  std::vector<job_task> records;
+  for (auto& [t, jt] : tasks) {
+    jt.wire = wire::encode(t);
+    records.push_back(jt);
+  }
+  if (auto st = s->ctx.store->put(cf, record_key("j/", as_bytes(job.id)), encode_job(job, records),
+                                  store::write_mode::sync);
+      !st)
+    return fail(errc::io_error, "the job could not be stored: " + st.err().message);
+  for (auto& [t, jt] : tasks) add_task(s, job, t, jt);
+  s->jobs[job.id] = job;
+  s->job_order.push_back(job.id);
+  for (auto& id : job.tasks) handle(self, s, id, s->tasks[id].v->start(s->executors, s->block));
+  return {};
+}
+
 /// A job: source → probe → segments → stored → one verified task per segment.
 void start_job(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, vjob job,
                caf::response_promise rp) {
@@ -818,6 +933,7 @@ void store_segments(caf::event_based_actor* self, const std::shared_ptr<vfstate>
                  }
                  (*cids)[i] = std::move(*id);
                  if (--*left > 0) return;
+                 std::vector<std::pair<task, job_task>> tasks;
                  for (std::size_t k = 0; k < cids->size(); ++k) {
                    task t;
                    t.id = task_id(s, job.id, k);
@@ -826,21 +942,12 @@ void store_segments(caf::event_based_actor* self, const std::shared_ptr<vfstate>
                    t.inputs = {(*cids)[k]};
                    t.submitter = s->ctx.key->id();
                    t.created_ms = job.created_ms;
-                   job.tasks.push_back(t.id);
-                   vtask vt;
-                   vt.v = std::make_unique<exec::verification>(t, s->ctx.key->id(),
-                                                               (*segs)[k].frames, s->cfg);
-                   vt.job = job.id;
-                   vt.input = (*cids)[k];
-                   s->tasks.emplace(t.id, std::move(vt));
-                   s->open.insert(t.id);
+                   tasks.push_back({std::move(t), job_task{{}, (*segs)[k].frames, (*cids)[k]}});
                  }
-                 s->jobs[job.id] = job;
-                 s->job_order.push_back(job.id);
                  s->ctx.log->info("job {}: {} segments of {} ({} ms) from {}", job.id,
-                                  job.tasks.size(), job.source, job.duration_ms, job.owner);
-                 for (auto& id : job.tasks)
-                   handle(self, s, id, s->tasks[id].v->start(s->executors, s->block));
+                                  tasks.size(), job.source, job.duration_ms, job.owner);
+                 if (auto st = launch_job(self, s, job, std::move(tasks)); !st)
+                   return rp.deliver(failure(st.err().message));
                  rp.deliver(job.id);
                });
 }
@@ -865,20 +972,139 @@ caf::result<std::string> start_compute(caf::event_based_actor* self,
       return failure("input " + std::to_string(k) + ": " + st.err().message);
     tasks.push_back(std::move(t));
   }
-  for (auto& t : tasks) {
-    job.tasks.push_back(t.id);
-    vtask vt;
-    vt.v = std::make_unique<exec::verification>(t, s->ctx.key->id(), job.iterations, s->cfg);
-    vt.job = job.id;
-    s->tasks.emplace(t.id, std::move(vt));
-    s->open.insert(t.id);
-  }
-  s->jobs[job.id] = job;
-  s->job_order.push_back(job.id);
+  std::vector<std::pair<task, job_task>> made;
+  for (auto& t : tasks) made.push_back({std::move(t), job_task{{}, job.iterations, {}}});
   s->ctx.log->info("job {}: {} compute task(s) of {} iteration(s) from {}", job.id,
-                   job.tasks.size(), job.iterations, job.owner);
-  for (auto& id : job.tasks) handle(self, s, id, s->tasks[id].v->start(s->executors, s->block));
+                   made.size(), job.iterations, job.owner);
+  if (auto st = launch_job(self, s, job, std::move(made)); !st) return failure(st.err().message);
   return job.id;
+}
+
+/// A task as `vf_status` shows it.
+struct task_view {
+  request_id id;
+  std::string segment;
+  exec::phase phase = exec::phase::assigned;
+  std::uint32_t attempts = 0;
+  std::string reason;
+  std::vector<task_output> outputs;
+  std::string digest;
+};
+
+/// The outputs and digest of a verified result (canonical task_result bytes).
+void take_result(byte_view result, std::vector<task_output>& outputs, std::string& digest) {
+  if (auto r = wire::decode_task_result(result)) {
+    outputs = r->outputs;
+    for (auto& f : r->facts)
+      if (f.key == "digest") digest = f.value;
+  }
+}
+
+/// What the store says of a task: verified (a receipt and the result), failed or unresolved
+/// (with the reason), or nothing yet (assigned).
+task_view stored_view(const std::shared_ptr<vfstate>& s, const request_id& id) {
+  task_view v;
+  v.id = id;
+  if (auto r = s->ctx.store->get(cf, receipt_key(id)); r && *r) {
+    v.phase = exec::phase::verified;
+    if (auto o = s->ctx.store->get(cf, record_key("o/", id.view())); o && *o)
+      take_result(**o, v.outputs, v.digest);
+  } else if (auto x = s->ctx.store->get(cf, record_key("x/", id.view())); x && *x && !(*x)->empty()) {
+    auto ph = static_cast<exec::phase>((**x)[0]);
+    v.phase = ph == exec::phase::unresolved ? ph : exec::phase::failed;
+    v.reason.assign((**x).begin() + 1, (**x).end());
+  }
+  return v;
+}
+
+/// `archived`: read from the store (finished, and no longer held in memory).
+nlohmann::json job_json(const vjob& job, const std::vector<task_view>& views, bool archived) {
+  nlohmann::json out{{"job", job.id}, {"kind", job.kind}, {"owner", job.owner}, {"archived", archived}};
+  if (job.kind == "compute") {
+    out["iterations"] = job.iterations;
+  } else {
+    out["source"] = job.source;
+    out["ladder"] = job.ladder;
+    out["duration_ms"] = job.duration_ms;
+  }
+  std::size_t verified = 0, failed = 0;
+  auto& tasks = out["tasks"] = nlohmann::json::array();
+  for (auto& t : views) {
+    verified += t.phase == exec::phase::verified;
+    failed += t.phase == exec::phase::failed || t.phase == exec::phase::unresolved;
+    auto& outs = tasks.emplace_back(nlohmann::json{{"request", t.id.hex()},
+                                                   {"segment", t.segment},
+                                                   {"phase", std::string(exec::to_string(t.phase))},
+                                                   {"attempts", t.attempts},
+                                                   {"reason", t.reason}})["outputs"];
+    outs = nlohmann::json::array();
+    for (auto& o : t.outputs) outs.push_back({{"name", o.name}, {"cid", o.cid}, {"size", o.size}});
+    if (!t.digest.empty()) tasks.back()["digest"] = t.digest;
+  }
+  out["segments"] = views.size();
+  out["verified"] = verified;
+  out["failed"] = failed;
+  out["done"] = verified + failed == views.size();
+  return out;
+}
+
+/// After a restart: every job with a task not yet finished comes back into memory — its
+/// finished tasks as the store has them, the others started again (same request ids, so an
+/// honest executor gives the same result). Jobs whose tasks all finished stay in the store
+/// (`vf_status` reads them there). Returns (jobs resumed, tasks to run again).
+std::pair<std::size_t, std::size_t> resume_jobs(caf::event_based_actor* self,
+                                                const std::shared_ptr<vfstate>& s) {
+  std::vector<std::pair<std::string, bytes>> records;
+  auto st = s->ctx.store->for_each(cf, as_bytes(std::string_view("j/")), [&](byte_view k, byte_view v) {
+    records.emplace_back(std::string(k.begin() + 2, k.end()), bytes(v.begin(), v.end()));
+    return true;
+  });
+  if (!st) throw std::runtime_error("reading the jobs: " + st.err().message);
+  std::vector<std::pair<std::uint64_t, vjob>> resumed;
+  std::size_t rerun = 0;
+  for (auto& [id, raw] : records) {
+    auto rec = decode_job(id, raw);
+    if (!rec) {
+      s->ctx.log->error("{} (left in the store, not resumed)", rec.err().message);
+      continue;
+    }
+    std::vector<std::pair<task, task_view>> tasks;
+    bool open = false;
+    for (auto& jt : rec->second) {
+      auto t = wire::decode_task(jt.wire);
+      if (!t) break;
+      auto v = stored_view(s, t->id);
+      open |= v.phase == exec::phase::assigned;
+      tasks.push_back({std::move(*t), std::move(v)});
+    }
+    if (tasks.size() != rec->second.size()) {
+      s->ctx.log->error("job {}: a stored task does not decode (left in the store)", id);
+      continue;
+    }
+    if (!open) continue;
+    auto job = rec->first;
+    for (std::size_t k = 0; k < tasks.size(); ++k) {
+      auto& [t, v] = tasks[k];
+      if (v.phase == exec::phase::assigned) {
+        add_task(s, job, t, rec->second[k]);
+        ++rerun;
+      } else {
+        add_task(s, job, t, rec->second[k], v.phase, v.reason);
+        auto& vt = s->tasks.at(t.id);
+        vt.outputs = v.outputs;
+        vt.digest = v.digest;
+      }
+    }
+    resumed.emplace_back(job.created_ms, job);
+  }
+  std::sort(resumed.begin(), resumed.end(), [](auto& a, auto& b) { return a.first < b.first; });
+  for (auto& [at, job] : resumed) {
+    s->jobs[job.id] = job;
+    s->job_order.push_back(job.id);
+    for (auto& id : job.tasks)
+      if (s->open.count(id)) handle(self, s, id, s->tasks.at(id).v->start(s->executors, s->block));
+  }
+  return {resumed.size(), rerun};
 }
 
 nlohmann::json receipt_json(const step_receipt& r) {
@@ -966,8 +1192,10 @@ runtime::role_info verifier_role() {
         return true;
       });
       if (!fs || !us) throw std::runtime_error("reading the receipts: " + (fs ? us : fs).err().message);
-        ctx.log->info("verifier: sample {} ppm, ladder {}, {} executor reputation(s) restored",
-                      s->cfg.sample_rate_ppm, s->ladder, restored);
+        auto [jobs, rerun] = resume_jobs(self, s);
+        ctx.log->info("verifier: sample {} ppm, ladder {}, {} executor reputation(s) restored, {} "
+                      "unfinished job(s) resumed ({} task(s) to run again)",
+                      s->cfg.sample_rate_ppm, s->ladder, restored, jobs, rerun);
         // No history: sampling needs the latest block only.
         s->chain = std::make_unique<chain_follower>(
             chain_from_tip, [self, s](const chain_status& st) { on_chain_status(self, s, st); });
@@ -1014,44 +1242,29 @@ runtime::role_info verifier_role() {
               return caf::delegated<std::string>{};
             },
             [s](vf_status_atom, const std::string& job_id) -> caf::result<std::string> {
-              auto j = s->jobs.find(job_id);
-              if (j == s->jobs.end())
-                return failure("no job " + job_id +
-                               (s->dropped_jobs ? " (finished jobs leave memory beyond "
-                                                  "verifier.max-held-tasks tasks; their receipts "
-                                                  "stay readable)"
-                                                : ""));
-              nlohmann::json out{{"job", job_id}, {"kind", j->second.kind}, {"owner", j->second.owner}};
-              if (j->second.kind == "compute") {
-                out["iterations"] = j->second.iterations;
-              } else {
-                out["source"] = j->second.source;
-                out["ladder"] = j->second.ladder;
-                out["duration_ms"] = j->second.duration_ms;
+              if (auto j = s->jobs.find(job_id); j != s->jobs.end()) {
+                std::vector<task_view> views;
+                for (auto& id : j->second.tasks) {
+                  auto& t = s->tasks.at(id);
+                  views.push_back({id, t.input, t.phase(), t.restored ? 0 : t.v->attempts(),
+                                   t.reason(), t.outputs, t.digest});
+                }
+                return job_json(j->second, views, false).dump();
               }
-              std::size_t verified = 0, failed = 0;
-              auto& tasks = out["tasks"] = nlohmann::json::array();
-              for (auto& id : j->second.tasks) {
-                auto& t = s->tasks.at(id);
-                auto ph = t.v->current();
-                verified += ph == exec::phase::verified;
-                failed += ph == exec::phase::failed || ph == exec::phase::unresolved;
-                auto& outs =
-                    tasks.emplace_back(nlohmann::json{{"request", id.hex()},
-                                                      {"segment", t.input},
-                                                      {"phase", std::string(exec::to_string(ph))},
-                                                      {"attempts", t.v->attempts()},
-                                                      {"reason", t.v->reason()}})["outputs"];
-                outs = nlohmann::json::array();
-                for (auto& o : t.outputs)
-                  outs.push_back({{"name", o.name}, {"cid", o.cid}, {"size", o.size}});
-                if (!t.digest.empty()) tasks.back()["digest"] = t.digest;
+              // Not in memory (finished and evicted, or finished before a restart): the store.
+              auto raw = s->ctx.store->get(cf, record_key("j/", as_bytes(job_id)));
+              if (!raw || !*raw) return failure("no job " + job_id);
+              auto rec = decode_job(job_id, **raw);
+              if (!rec) return failure(rec.err().message);
+              std::vector<task_view> views;
+              for (auto& jt : rec->second) {
+                auto t = wire::decode_task(jt.wire);
+                if (!t) return failure("job " + job_id + ": stored task: " + t.err().message);
+                auto v = stored_view(s, t->id);
+                v.segment = jt.input;
+                views.push_back(std::move(v));
               }
-              out["segments"] = j->second.tasks.size();
-              out["verified"] = verified;
-              out["failed"] = failed;
-              out["done"] = verified + failed == j->second.tasks.size();
-              return out.dump();
+              return job_json(rec->first, views, true).dump();
             },
             [s](vf_receipt_atom, const std::string& hex) -> caf::result<std::string> {
               auto id = request_id::from_hex(hex);

@@ -12,6 +12,11 @@
 //  3. Non-media sources are refused with the reason.
 //  4. A compute job (inline inputs): every task verified and re-executed without storage, the
 //     digests are the iterated SHA-256 of the inputs, receipts persisted; bad jobs refused.
+//  5. Restarts lose nothing: after its node restarts, the verifier still answers for a job that
+//     finished before (from its store) and resumes one that had not started (no executor was
+//     up), which then finishes.
+//  6. An executor that never answers is cut off (its node crashes): the directory reports it
+//     gone and the tasks it held are handed on at once, not after verifier.task-timeout-ms.
 #include "poe/actors/roles.hpp"
 #include "poe/store/store.hpp"
 #include "poe/chain/genesis.hpp"
@@ -70,6 +75,27 @@ runtime::role_info lying_execution_role() {
 
 /// An executor that forges: it runs batches honestly but flips a bit of every signature, so its
 /// answers fail the verifier's PoE check (done on the verifier's worker threads).
+/// An executor that takes batches and never answers them (a hung node).
+runtime::role_info silent_execution_role() {
+  auto info = actors::execution_role();
+  info.body = [honest = info.body](caf::event_based_actor* self,
+                                   const role_context& ctx) -> caf::behavior {
+    auto inner = self->spawn<caf::linked>([honest, ctx](caf::event_based_actor* a) {
+      return honest(a, ctx);
+    });
+    using reply = caf::result<std::vector<bytes_t>, std::vector<bytes_t>, std::vector<bytes_t>,
+                              std::vector<std::string>, bytes_t>;
+    auto held = std::make_shared<std::vector<caf::response_promise>>();
+    caf::message_handler hang{[self, held](ex_batch_atom, const std::vector<bytes_t>&) -> reply {
+      held->push_back(self->make_response_promise());
+      return caf::delegated<std::vector<bytes_t>, std::vector<bytes_t>, std::vector<bytes_t>,
+                            std::vector<std::string>, bytes_t>{};
+    }};
+    return hang.or_else(caf::behavior{[self, inner](ex_info_atom a) { return self->delegate(inner, a); }});
+  };
+  return info;
+}
+
 runtime::role_info forging_execution_role() {
   auto info = actors::execution_role();
   info.body = [honest = info.body](caf::event_based_actor* self,
@@ -106,7 +132,8 @@ struct pipeline {
   std::string genesis_path = "/tmp/poe-genesis-verifier-" + std::to_string(::getpid()) + ".json";
 
   explicit pipeline(bool with_liar, std::string sample_ppm,
-                    std::map<std::string, std::string> options = {}, bool forger = false) {
+                    std::map<std::string, std::string> options = {}, bool forger = false,
+                    bool silent = false) {
     for (std::size_t i = 0; i < 4; ++i) {
       std::vector<runtime::role_info> roles{actors::storage_role()};
       if (i == 0) {
@@ -115,6 +142,7 @@ struct pipeline {
       } else {
         roles.push_back(with_liar && i == 3 ? lying_execution_role()
                         : forger && i == 3  ? forging_execution_role()
+                        : silent && i == 3  ? silent_execution_role()
                                             : actors::execution_role());
       }
       testing::node_spec spec{"p" + std::to_string(i), roles, {}};
@@ -335,7 +363,7 @@ TEST_CASE("a compute job of inline inputs is verified without storage, digests r
   CHECK(compute(1, {bytes_t(4096, 1)}));
 }
 
-TEST_CASE("finished jobs leave the verifier's memory beyond max-held-tasks, receipts stay") {
+TEST_CASE("finished jobs leave the verifier's memory beyond max-held-tasks, status and receipts stay") {
   pipeline p(false, "0", {{"verifier.max-held-tasks", "100"}});
   auto run_job = [&](int tag) {
     std::vector<bytes_t> inputs;
@@ -353,8 +381,17 @@ TEST_CASE("finished jobs leave the verifier's memory beyond max-held-tasks, rece
   auto st = p.status(first);
   for (auto& t : st["tasks"]) requests.push_back(t["request"]);
   REQUIRE(requests.size() == 60);
+  CHECK(st["archived"] == false);
   auto second = run_job(2); // 120 tasks held > 100: the first job (finished) goes
-  REQUIRE(p.wait([&] { return p.status(first).empty(); }, 30s));
+  // Its status is read from the store from then on, the same tasks and digests.
+  REQUIRE(p.wait([&] { return p.status(first).value("archived", false); }, 30s));
+  auto archived = p.status(first);
+  CHECK(archived["verified"] == 60);
+  CHECK(archived["done"] == true);
+  for (std::size_t i = 0; i < 60; ++i) {
+    CHECK(archived["tasks"][i]["request"] == st["tasks"][i]["request"]);
+    CHECK(archived["tasks"][i]["digest"] == st["tasks"][i]["digest"]);
+  }
   CHECK(p.status(second)["verified"] == 60);
   for (auto& r : requests)
     CHECK(p.h.ask<std::string>(p.h.local(0, "verifier"), caf::make_message(vf_receipt_atom::value, r)));
@@ -383,4 +420,77 @@ TEST_CASE("forged signatures in batch answers are rejected and the tasks reassig
     retried += t["attempts"].get<std::size_t>() > 1;
   }
   CHECK(retried > 0); // the forger (the largest stake) was drawn for some and refused
+}
+
+TEST_CASE("a restarted verifier answers for finished jobs and resumes unfinished ones") {
+  pipeline p(false, "0");
+  std::vector<bytes_t> inputs;
+  for (int i = 0; i < 4; ++i) {
+    auto text = "restart " + std::to_string(i);
+    inputs.emplace_back(text.begin(), text.end());
+  }
+  auto compute = [&](std::vector<bytes_t> xs) {
+    return p.ask_job(caf::make_message(vf_compute_atom::value, std::string("alice"),
+                                       std::uint64_t{2}, std::move(xs)));
+  };
+  auto finished = compute({inputs[0], inputs[1]});
+  REQUIRE(finished);
+  REQUIRE(p.wait([&] { return p.status(*finished).value("done", false); }));
+  auto before = p.status(*finished);
+  // No executor is up: the next job is taken (its record is durable) but cannot start.
+  for (std::size_t i = 1; i < 4; ++i) p.h.crash(p.ns[i]);
+  auto pending = compute({inputs[2], inputs[3]});
+  REQUIRE(pending);
+  p.h.advance(1s, 20ms);
+  CHECK(p.status(*pending)["verified"] == 0);
+  // The verifier's node restarts, then the executors.
+  p.h.crash(p.ns[0]);
+  p.h.advance(500ms, 20ms);
+  p.h.start(p.ns[0]);
+  REQUIRE(p.h.advance_until([&] { return p.h.local(0, "verifier") != caf::actor{}; }, 10s, 20ms));
+  auto again = p.status(*finished);
+  INFO(again.dump(2));
+  CHECK(again["done"] == true);
+  CHECK(again["verified"] == 2);
+  for (std::size_t k = 0; k < 2; ++k)
+    CHECK(again["tasks"][k]["digest"] == before["tasks"][k]["digest"]);
+  CHECK(p.status(*pending)["segments"] == 2);
+  for (std::size_t i = 1; i < 4; ++i) p.h.start(p.ns[i]);
+  REQUIRE(p.wait([&] { return p.status(*pending).value("done", false); }, 60s));
+  auto st = p.status(*pending);
+  INFO(st.dump(2));
+  CHECK(st["verified"] == 2);
+  auto want = sha256::digest(sha256::digest(inputs[2]).view());
+  CHECK(st["tasks"][0]["digest"] == want.hex());
+  CHECK_FALSE(p.h.ask<std::string>(p.h.local(0, "verifier"),
+                                   caf::make_message(vf_status_atom::value, std::string("no-such-job"))));
+}
+
+TEST_CASE("tasks held by an executor that dies are handed on at once, not after the timeout") {
+  // Node 3 stakes the most (drawn first) and never answers; the task timeout is 10 minutes.
+  pipeline p(false, "0", {{"verifier.task-timeout-ms", "600000"}}, false, true);
+  std::vector<bytes_t> inputs;
+  for (int i = 0; i < 12; ++i) {
+    auto text = "hung " + std::to_string(i);
+    inputs.emplace_back(text.begin(), text.end());
+  }
+  auto job = p.ask_job(caf::make_message(vf_compute_atom::value, std::string("alice"),
+                                         std::uint64_t{1}, inputs));
+  REQUIRE(job);
+  p.h.advance(2s, 20ms);
+  auto st = p.status(*job);
+  INFO(st.dump(2));
+  REQUIRE(st["verified"] < 12); // some tasks wait on the hung executor
+  p.h.crash(p.ns[3]);
+  // Seen gone within the connection timeout of the fast test network and handed on: done
+  // within 20 s of simulated time (the timeout would take 600 s).
+  bool done = false;
+  for (int step = 0; step < 200 && !done; ++step) {
+    p.h.advance(100ms, 10ms);
+    std::this_thread::sleep_for(5ms); // the executors' worker threads run in real time
+    done = p.status(*job).value("done", false);
+  }
+  REQUIRE(done);
+  st = p.status(*job);
+  CHECK(st["verified"] == 12);
 }
