@@ -23,6 +23,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <mutex>
+#include <condition_variable>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -116,6 +119,44 @@ public:
   }
 
 private:
+  std::thread thread_;
+};
+
+/// Bounds the actor system's teardown. CAF 0.17's middleman joins its multiplexer thread,
+/// which runs until every socket is closed — and a TLS handshake with a peer that accepted the
+/// TCP connection but never answers (a hung, SIGSTOPped node) is never closed: the process
+/// would hang after "all roles stopped". Everything durable is written before `arm()`, so when
+/// the teardown outlasts `limit` the process exits with its status instead of hanging.
+class teardown_watchdog {
+public:
+  teardown_watchdog(logger log, std::chrono::milliseconds limit) : log_(std::move(log)), limit_(limit) {}
+  void arm(int rc) {
+    thread_ = std::thread([this, rc] {
+      std::unique_lock lock(m_);
+      if (cv_.wait_for(lock, limit_, [this] { return done_; })) return;
+      log_->warn("the network layer did not stop within {} ms (a peer hangs mid-handshake); "
+                 "exiting now: the store is flushed",
+                 limit_.count());
+      log_->flush();
+      std::_Exit(rc);
+    });
+  }
+  ~teardown_watchdog() {
+    if (!thread_.joinable()) return;
+    {
+      std::lock_guard lock(m_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+private:
+  logger log_;
+  std::chrono::milliseconds limit_;
+  std::mutex m_;
+  std::condition_variable cv_;
+  bool done_ = false;
   std::thread thread_;
 };
 
@@ -216,6 +257,7 @@ int run_node(std::vector<std::string> args, const role_registry& registry) {
   base_cfg.set("work-stealing.moderate-poll-attempts", std::size_t{10});
   int rc = 0;
   {
+    teardown_watchdog watchdog(log, std::chrono::seconds(3)); // outlives `sys` (declared first)
     caf::actor_system sys{cfg};
     caf::scoped_actor self{sys};
 
@@ -305,10 +347,13 @@ int run_node(std::vector<std::string> args, const role_registry& registry) {
     }
     self->send_exit(sup, caf::exit_reason::user_shutdown);
     self->send_exit(dir, caf::exit_reason::user_shutdown);
-  }
-  if (auto st = db->flush(); !st) {
-    log->error("store flush failed: {}", st.err().message);
-    rc = 1;
+    // Every role has stopped: the store is flushed before the actor system's teardown.
+    if (auto st = db->flush(); !st) {
+      log->error("store flush failed: {}", st.err().message);
+      rc = 1;
+    }
+    log->flush();
+    watchdog.arm(rc);
   }
   log->info("stopped");
   return rc;

@@ -422,6 +422,28 @@ TEST_CASE("the restart limit stops the node with exit code 1 and the role's mess
   CHECK(out.find("restart limit reached (2 restarts in 30s)") != std::string::npos);
 }
 
+TEST_CASE("SIGTERM stops a node promptly while a hung peer holds its handshake") {
+  // n1 dials n0; n0 hangs (SIGSTOP): n1 drops it and redials, and the TLS handshake of the
+  // redial never completes. CAF's middleman would wait for that socket forever at teardown.
+  cluster c;
+  c.add();
+  c.add();
+  c.ini(0, {});
+  c.ini(1, {0});
+  auto n0 = c.start(0);
+  auto n1 = c.start(1);
+  REQUIRE(eventually([&] { return c.peers_of(1) == 1; }, 10s));
+  n0->signal(SIGSTOP);
+  REQUIRE(n1->logged("lost", 10s));
+  std::this_thread::sleep_for(2s); // redials (backoff 100 ms .. 1 s) start handshakes
+  n1->signal(SIGTERM);
+  CHECK(n1->wait_exit(10s) == 0);
+  CHECK(n1->output().find("all roles stopped") != std::string::npos);
+  n0->signal(SIGCONT);
+  n0->signal(SIGTERM);
+  CHECK(n0->wait_exit(10s) == 0);
+}
+
 TEST_CASE("SIGTERM and SIGINT shut down in order with exit code 0") {
   for (int sig : {SIGTERM, SIGINT}) {
     cluster c;
