@@ -11,6 +11,7 @@
 // once, so thousands of small tasks a second cost a message each way per batch, not per task.
 // Workers never call into CAF: the actor collects finished jobs on a short timer, which works
 // the same under the deterministic test scheduler.
+#include "offload.hpp"
 #include "poe/actors/roles.hpp"
 #include "poe/core/poe_v1.hpp"
 #include "poe/runtime/messages.hpp"
@@ -95,46 +96,23 @@ std::vector<batch_answer> run_batch(const std::vector<task>& tasks, const privat
   return out;
 }
 
-/// The worker threads. Shared with them, so it outlives the actor until they notice `stop`.
-struct pool {
-  std::mutex m;
-  std::condition_variable cv;
-  std::deque<job> queue;
-  std::vector<finished> done;
-  bool stop = false;
-  std::size_t busy = 0;
-  runtime::role_clock clock; ///< the role's (thread-safe): task durations for the metrics
-
-  static void work(std::shared_ptr<pool> p) {
-    for (;;) {
-      job j;
-      {
-        std::unique_lock lock(p->m);
-        p->cv.wait(lock, [&] { return p->stop || !p->queue.empty(); });
-        if (p->stop) return;
-        j = std::move(p->queue.front());
-        p->queue.pop_front();
-        ++p->busy;
-      }
-      finished f;
-      f.id = j.id;
-      auto t0 = p->clock.monotonic();
-      if (!j.batch.empty()) {
-        f.answers = run_batch(j.batch, *j.key);
-      } else {
-        try {
-          f.out = j.kind->run(j.t, j.inputs);
-        } catch (const std::exception& e) {
-          f.out = fail(errc::io_error, std::string("the task threw: ") + e.what());
-        }
-      }
-      f.seconds = p->clock.seconds_since(t0);
-      std::lock_guard lock(p->m);
-      --p->busy;
-      p->done.push_back(std::move(f));
+/// Runs `j` on the calling worker thread (never throws): its result and how long it took.
+finished run_job(const job& j, const runtime::role_clock& clock) {
+  finished f;
+  f.id = j.id;
+  auto t0 = clock.monotonic();
+  if (!j.batch.empty()) {
+    f.answers = run_batch(j.batch, *j.key);
+  } else {
+    try {
+      f.out = j.kind->run(j.t, j.inputs);
+    } catch (const std::exception& e) {
+      f.out = fail(errc::io_error, std::string("the task threw: ") + e.what());
     }
   }
-};
+  f.seconds = clock.seconds_since(t0);
+  return f;
+}
 
 struct pending {
   task t;
@@ -150,7 +128,7 @@ using batch_delegated = caf::delegated<std::vector<bytes_t>, std::vector<bytes_t
 
 struct xstate {
   role_context ctx;
-  std::shared_ptr<pool> workers;
+  std::unique_ptr<offload> workers; ///< the worker pool every role uses (offload.hpp)
   std::size_t worker_count = 1;
   std::uint64_t next_id = 1;
   std::map<std::uint64_t, pending> jobs; // queued or running
@@ -158,15 +136,6 @@ struct xstate {
   std::uint64_t completed = 0, failed = 0;
   std::shared_ptr<metrics::counter> tasks_c, failed_c;
   std::shared_ptr<metrics::gauge> busy_g, fps_g, realtime_g;
-
-  ~xstate() {
-    if (!workers) return;
-    {
-      std::lock_guard lock(workers->m);
-      workers->stop = true;
-    }
-    workers->cv.notify_all(); // a running encode finishes, then its thread exits
-  }
 };
 
 void with_storage(caf::event_based_actor* self, const std::shared_ptr<xstate>& s,
@@ -174,15 +143,15 @@ void with_storage(caf::event_based_actor* self, const std::shared_ptr<xstate>& s
   find_role(self, s->ctx.directory, "storage", s->ctx.node_id, std::move(then), std::move(or_else));
 }
 
-void poll(caf::event_based_actor* self, const std::shared_ptr<xstate>& s);
+void complete(caf::event_based_actor* self, const std::shared_ptr<xstate>& s, finished f);
 
-/// Queues `j` for the worker threads and makes sure the actor collects what they finish.
+/// Queues `j` for the worker threads and makes sure the actor collects what they finish (the
+/// continuation completes it on the actor).
 void enqueue(caf::event_based_actor* self, const std::shared_ptr<xstate>& s, job j) {
-  {
-    std::lock_guard lock(s->workers->m);
-    s->workers->queue.push_back(std::move(j));
-  }
-  s->workers->cv.notify_one();
+  s->workers->post([self, s, j = std::move(j), clock = s->ctx.clock]() -> offload::continuation {
+    auto f = std::make_shared<finished>(run_job(j, clock));
+    return [self, s, f] { complete(self, s, std::move(*f)); };
+  });
   if (!s->polling) {
     s->polling = true;
     self->delayed_send(self, poll_interval, collect_atom::value);
@@ -296,15 +265,8 @@ void complete(caf::event_based_actor* self, const std::shared_ptr<xstate>& s, fi
 }
 
 void poll(caf::event_based_actor* self, const std::shared_ptr<xstate>& s) {
-  std::vector<finished> ready;
-  std::size_t busy = 0;
-  {
-    std::lock_guard lock(s->workers->m);
-    ready.swap(s->workers->done);
-    busy = s->workers->busy;
-  }
-  if (s->busy_g) s->busy_g->set(static_cast<double>(busy));
-  for (auto& f : ready) complete(self, s, std::move(f));
+  s->workers->collect();
+  if (s->busy_g) s->busy_g->set(static_cast<double>(s->workers->busy()));
   s->polling = !s->jobs.empty();
   if (s->polling) self->delayed_send(self, poll_interval, collect_atom::value);
 }
@@ -319,10 +281,10 @@ runtime::role_info execution_role() {
       auto s = std::make_shared<xstate>();
       s->ctx = ctx;
       s->worker_count = std::max<std::size_t>(1, std::stoul(ctx.option("execution.workers", "1")));
-      s->workers = std::make_shared<pool>();
-      s->workers->clock = ctx.clock;
-      for (std::size_t i = 0; i < s->worker_count; ++i)
-        std::thread(&pool::work, s->workers).detach();
+      s->workers = std::make_unique<offload>(s->worker_count);
+      // Queued work and uncollected continuations hold `s`: dropped when the role ends (a
+      // running encode finishes first, its result is dropped).
+      self->attach_functor([s] { s->workers->stop(); });
       auto& f = *ctx.metrics;
       s->tasks_c = f.make_counter("poe_execution_tasks_total", "Tasks run and answered.");
       s->failed_c = f.make_counter("poe_execution_failed_total",
@@ -421,11 +383,8 @@ runtime::role_info execution_role() {
         [self, s](collect_atom) { poll(self, s); },
         [s](ex_info_atom) {
           executor_status out;
-          {
-            std::lock_guard lock(s->workers->m);
-            out.busy = s->workers->busy;
-            out.queued = s->workers->queue.size();
-          }
+          out.busy = s->workers->busy();
+          out.queued = s->workers->queued();
           out.workers = static_cast<std::uint32_t>(s->worker_count);
           out.in_flight = s->jobs.size();
           out.completed = s->completed;

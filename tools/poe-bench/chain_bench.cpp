@@ -10,6 +10,7 @@
 // pipelined); transfers/s = transfers committed / (last commit − first submission), with the
 // block fill and the commit latency under load. The anchor (Besu QBFT, 4 validators:
 // 520–1200 TPS at 2 s blocks) is an external figure; the ratio to its upper end is printed.
+#include <CLI/CLI.hpp>
 #include "poe/chain/transaction.hpp"
 #include "poe/core/sha256.hpp"
 #include "poe/runtime/messages.hpp"
@@ -64,13 +65,16 @@ double pct(const std::vector<double>& xs, double p) {
 
 int run_chain(int argc, char** argv, const std::string& self_path) {
   int interval = 100, idle_s = 10, transfers = 20000, senders = 400, max_block = 1000;
-  for (int i = 0; i + 1 < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--interval-ms") interval = std::stoi(argv[i + 1]);
-    if (a == "--idle-seconds") idle_s = std::stoi(argv[i + 1]);
-    if (a == "--transfers") transfers = std::stoi(argv[i + 1]);
-    if (a == "--senders") senders = std::stoi(argv[i + 1]);
-    if (a == "--max-block-txs") max_block = std::stoi(argv[i + 1]);
+  CLI::App app{"poe-bench chain: 4 validator processes over TLS, blocks/s, commit latency, transfers/s"};
+  app.add_option("--interval-ms", interval, "block interval (ms)")->check(CLI::Range(50, 60000))->capture_default_str();
+  app.add_option("--idle-seconds", idle_s, "idle window (s)")->check(CLI::Range(1, 3600))->capture_default_str();
+  app.add_option("--transfers", transfers, "transfers submitted under load")->check(CLI::Range(1, 10000000))->capture_default_str();
+  app.add_option("--senders", senders, "distinct sending accounts")->check(CLI::Range(1, 1000000))->capture_default_str();
+  app.add_option("--max-block-txs", max_block, "most transactions per block")->check(CLI::Range(1, 100000))->capture_default_str();
+  try {
+    app.parse(argc, argv); // unknown flags and values out of range are refused
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
   }
   // A mempool keeps at most 64 pending transactions per sender: at most 50 per sender here.
   senders = std::max(senders, (transfers + 49) / 50);

@@ -12,6 +12,7 @@
 // CPU level; bitexact scaling) into MPEG-TS. Figures: realtime factor (media seconds per wall
 // second; the anchor: 1.28x for the CLI on this machine kind) and the ratio
 // ours / ffmpeg CLI (goal >= 0.95).
+#include <CLI/CLI.hpp>
 #include "poe/actors/roles.hpp"
 #include "poe/core/keys.hpp"
 #include "poe/media/media.hpp"
@@ -190,10 +191,13 @@ double through_execution_role(caf::actor_system& sys, const fs::path& dir, int w
 
 int run_media(int argc, char** argv, const std::string&) {
   int seconds = 10, rounds = 3;
-  for (int i = 0; i + 1 < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--seconds") seconds = std::stoi(argv[i + 1]);
-    if (a == "--rounds") rounds = std::stoi(argv[i + 1]);
+  CLI::App app{"poe-bench media: ladder transcoding by the execution role and poe_media vs the ffmpeg CLI"};
+  app.add_option("--seconds", seconds, "length of the test clip (s)")->check(CLI::Range(1, 600))->capture_default_str();
+  app.add_option("--rounds", rounds, "rounds (the median is reported)")->check(CLI::Range(1, 100))->capture_default_str();
+  try {
+    app.parse(argc, argv); // unknown flags and values out of range are refused
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
   }
   auto dir = fs::temp_directory_path() / ("poe-bench-media-" + std::to_string(::getpid()));
   fs::create_directories(dir);

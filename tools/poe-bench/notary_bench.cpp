@@ -23,6 +23,7 @@
 // CPU seconds per receipt of the verifier, the nodes and this client (from /proc); the
 // inclusion latency p50/p99 from the validators' histogram (admission -> finalized block; goal
 // <= 1 s); the inclusion rate (headers included / headers admitted at node-0; goal 100 %).
+#include <CLI/CLI.hpp>
 #include "poe/chain/transaction.hpp"
 #include "poe/core/poe_v1.hpp"
 #include "poe/core/sha256.hpp"
@@ -125,13 +126,16 @@ std::vector<double> cpu_of(const fs::path& dir) {
 
 int run_notary(int argc, char** argv, const std::string& self_path) {
   int receipts = 20000, interval = 200, window = 4000, job_size = 250, threads = 1;
-  for (int i = 0; i + 1 < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--receipts") receipts = std::stoi(argv[i + 1]);
-    if (a == "--interval-ms") interval = std::stoi(argv[i + 1]);
-    if (a == "--window") window = std::stoi(argv[i + 1]);
-    if (a == "--job") job_size = std::clamp(std::stoi(argv[i + 1]), 1, 10'000);
-    if (a == "--threads") threads = std::clamp(std::stoi(argv[i + 1]), 0, 64);
+  CLI::App app{"poe-bench notary: compute tasks -> executors -> verifier -> builders -> 4 validators"};
+  app.add_option("--receipts", receipts, "tasks (receipts) in all")->check(CLI::Range(1, 10000000))->capture_default_str();
+  app.add_option("--interval-ms", interval, "block interval (ms)")->check(CLI::Range(50, 60000))->capture_default_str();
+  app.add_option("--window", window, "tasks in flight")->check(CLI::Range(1, 1000000))->capture_default_str();
+  app.add_option("--job", job_size, "tasks per job")->check(CLI::Range(1, 10000))->capture_default_str();
+  app.add_option("--threads", threads, "node.threads of each node (0: one per core)")->check(CLI::Range(0, 64))->capture_default_str();
+  try {
+    app.parse(argc, argv); // unknown flags and values out of range are refused
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
   }
   auto bin = fs::path(self_path).parent_path();
   auto build = bin.parent_path();

@@ -3,6 +3,7 @@
 // storage role of a poe-node process one TLS hop away; same run, alternating rounds.
 //
 //   poe-bench storage [--mb 100] [--rounds 3]
+#include <CLI/CLI.hpp>
 #include "chunk_store.hpp"
 #include "poe/actors/roles.hpp"
 #include "poe/core/keys.hpp"
@@ -134,10 +135,13 @@ rates through_role(caf::scoped_actor& self, const caf::actor& h,
 
 int run_storage(int argc, char** argv, const std::string& self_path) {
   int mb = 100, rounds = 3;
-  for (int i = 0; i + 1 < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--mb") mb = std::stoi(argv[i + 1]);
-    if (a == "--rounds") rounds = std::stoi(argv[i + 1]);
+  CLI::App app{"poe-bench storage: put/get MB/s of 256 KiB chunks through the storage role vs raw RocksDB"};
+  app.add_option("--mb", mb, "megabytes put and read")->check(CLI::Range(1, 100000))->capture_default_str();
+  app.add_option("--rounds", rounds, "rounds (the median is reported)")->check(CLI::Range(1, 100))->capture_default_str();
+  try {
+    app.parse(argc, argv); // unknown flags and values out of range are refused
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
   }
   auto bin = fs::path(self_path).parent_path();
   auto src = fs::path(POE_SOURCE_DIR);

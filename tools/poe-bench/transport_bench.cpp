@@ -4,6 +4,7 @@
 // TLS) in the same run, alternating rounds; plus the idle RSS of a node.
 //
 //   poe-bench transport [--messages N] [--round-trips N] [--rounds R]
+#include <CLI/CLI.hpp>
 #include "poe/core/keys.hpp"
 #include "poe/runtime/messages.hpp"
 
@@ -136,11 +137,14 @@ int run_caf_echo_server(std::uint16_t port, const std::string& tls_dir) {
 
 int run_transport(int argc, char** argv, const std::string& self_path) {
   int messages = 100000, rts = 2000, rounds = 3;
-  for (int i = 0; i + 1 < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--messages") messages = std::stoi(argv[i + 1]);
-    if (a == "--round-trips") rts = std::stoi(argv[i + 1]);
-    if (a == "--rounds") rounds = std::stoi(argv[i + 1]);
+  CLI::App app{"poe-bench transport: messages/s and round trips/s through poe-node vs bare CAF"};
+  app.add_option("--messages", messages, "one-way messages per run")->check(CLI::Range(1, 100000000))->capture_default_str();
+  app.add_option("--round-trips", rts, "round trips per run")->check(CLI::Range(1, 10000000))->capture_default_str();
+  app.add_option("--rounds", rounds, "rounds (the median is reported)")->check(CLI::Range(1, 100))->capture_default_str();
+  try {
+    app.parse(argc, argv); // unknown flags and values out of range are refused
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
   }
   auto bin = fs::path(self_path).parent_path();
   auto src = fs::path(POE_SOURCE_DIR);
