@@ -8,6 +8,7 @@
 #include "poe/actors/roles.hpp"
 #include "poe/chain/evidence.hpp"
 #include "poe/chain/genesis.hpp"
+#include "poe/chain/inclusion.hpp"
 #include "poe/chain/ledger.hpp"
 #include "poe/chain/mempool.hpp"
 #include "poe/chain/producer.hpp"
@@ -94,10 +95,8 @@ struct vstate {
   // complaints this validator owes for a proposal it refused.
   inclusion_tracker held;
   std::map<hash256, std::chrono::nanoseconds> seen_at; // monotonic readings
-  std::map<std::tuple<std::uint64_t, std::uint64_t, node_id, hash256>,
-           std::map<node_id, exclusion_complaint>> complaints;
+  complaint_book complaints; // forced inclusion: complaints per proposal (inclusion.hpp)
   std::vector<exclusion_complaint> owed;
-  std::set<hash256> punished_proposals;
   std::shared_ptr<metrics::gauge> held_g, treasury_g, slashing_pool_g, builders_g;
   std::shared_ptr<metrics::counter> poe_included, poe_rejected, poe_admitted, rent_c, complaints_c;
   std::shared_ptr<metrics::histogram> inclusion_blocks, inclusion_seconds;
@@ -229,8 +228,7 @@ bool finalize(vstate& s, const qbft::decision& d, bool persist = true) {
     }
   // Superseded entries go; so do entries stuck behind a gap in their book for 1000 blocks.
   s.held.prune([&s](const node_id& bpi) { return s.book_size(bpi); }, s.tip.height, 1000);
-  for (auto it = s.complaints.begin(); it != s.complaints.end();)
-    it = std::get<0>(it->first) + 16 < s.tip.height ? s.complaints.erase(it) : std::next(it);
+  s.complaints.forget_below(s.tip.height + 1);
   for (auto it = s.seen_at.begin(); it != s.seen_at.end();)
     it = s.held.holds(it->first) ? std::next(it) : s.seen_at.erase(it);
   if (s.held_g) s.held_g->set(static_cast<double>(s.held.size()));
@@ -457,28 +455,21 @@ void apply_effects(caf::event_based_actor* self, vstate& s, qbft::effects fx) {
   }
 }
 
-/// Collects complaints per proposal; f+1 from distinct validators become censorship evidence.
+/// Collects complaints per proposal (complaint_book); f+1 from distinct validators of the set
+/// become censorship evidence.
 void take_complaint(caf::event_based_actor* self, vstate& s, const exclusion_complaint& c) {
   auto who = verify_complaint(c, s.gen.chain_id);
   auto set = s.validators();
-  if (!who || !set.find(*who) || c.height + 16 < s.tip.height + 1) return;
-  auto key = std::make_tuple(c.height, c.round, c.proposer, c.digest);
-  auto& got = s.complaints[key];
-  if (!got.emplace(*who, c).second) return;
-  if (s.complaints_c) s.complaints_c->inc();
-  if (got.size() < set.faulty() + 1) return;
+  if (!who || !set.find(*who)) return;
   auto offender = s.state.key_of(c.proposer);
-  if (!offender) return;
-  censorship_evidence e{s.gen.chain_id, offender->der(), {}};
-  for (auto& [id, x] : got) e.complaints.push_back(x);
-  if (!s.punished_proposals.insert(evidence_id(e)).second) return;
+  auto got = s.complaints.take(c, *who, s.tip.height + 1, set.faulty(),
+                               offender ? std::optional<bytes>(offender->der()) : std::nullopt);
+  if (got.counted && s.complaints_c) s.complaints_c->inc();
+  if (!got.evidence) return;
   s.ctx.log->warn("height {} round {}: {} validators complain that proposer {} left out due PoE "
                   "headers: evidence",
-                  c.height, c.round, got.size(), c.proposer.hex().substr(0, 12));
-  add_evidence(self, s, encode(e));
-  // Old proposals are forgotten.
-  for (auto it = s.complaints.begin(); it != s.complaints.end();)
-    it = std::get<0>(it->first) + 16 < s.tip.height + 1 ? s.complaints.erase(it) : std::next(it);
+                  c.height, c.round, got.evidence->complaints.size(), c.proposer.hex().substr(0, 12));
+  add_evidence(self, s, encode(*got.evidence));
 }
 
 /// Takes a PoE entry from a builder (or a validator's gossip): checked against the state as
@@ -579,47 +570,23 @@ runtime::role_info validator_role() {
         std::optional<ledger> after;
         if (!validate_block(s->state, s->tip, *b, s->ctx.clock.now_ms(), 2000, &s->verified, &after))
           return false;
-        // Forced inclusion: every header held for N blocks that the block could include must be
-        // in it; otherwise no PREPARE, and a signed complaint instead.
-        auto size_of = [&](const node_id& bpi) { return s->book_size(bpi); };
-        auto due = s->held.due(s->tip.height + 1, s->gen.params.rent.inclusion_blocks, size_of);
-        if (!due.empty()) {
-          // Only what would apply on the parent state is owed: an entry whose BPI can no longer
-          // pay its rent or lost its builder stake cannot be included by anyone, and must not
-          // stop every proposal.
-          ledger probe = s->state;
-          std::set<hash256> applies;
-          for (auto& e : s->held.includable(size_of, s->gen.params.rent.max_block_poes))
-            if (probe.apply_entry(e)) applies.insert(entry_id(e));
-          due.erase(std::remove_if(due.begin(), due.end(),
-                                   [&](const hash256& id) { return !applies.count(id); }),
-                    due.end());
-        }
-        if (!due.empty()) {
-          std::set<hash256> in_block;
-          for (auto& raw : b->poe_headers)
-            if (auto e = decode_poe_entry(raw)) in_block.insert(entry_id(*e));
-          std::vector<hash256> missing;
-          for (auto& id : due)
-            if (!in_block.count(id)) missing.push_back(id);
-          if (!missing.empty() &&
-              b->poe_headers.size() < s->gen.params.rent.max_block_poes) {
-            if (missing.size() > 256) missing.resize(256);
-            exclusion_complaint c;
-            c.chain_id = s->gen.chain_id;
-            c.height = b->header.height;
-            c.round = b->header.round;
-            c.proposer = b->header.proposer;
-            c.digest = sha256::digest(block);
-            c.missing = std::move(missing);
-            chain::sign(c, *s->ctx.key);
-            s->ctx.log->warn("height {} round {}: the proposal of {} leaves out {} PoE header(s) "
-                             "held for {}+ blocks: no PREPARE, complaint sent",
-                             c.height, c.round, c.proposer.hex().substr(0, 12), c.missing.size(),
-                             s->gen.params.rent.inclusion_blocks);
-            s->owed.push_back(std::move(c));
-            return false;
-          }
+        // Forced inclusion (inclusion.hpp): a proposal that leaves out owed headers gets no
+        // PREPARE, and a signed complaint instead.
+        if (auto missing = missing_owed(s->held, s->state, s->gen.params.rent, *b); !missing.empty()) {
+          exclusion_complaint c;
+          c.chain_id = s->gen.chain_id;
+          c.height = b->header.height;
+          c.round = b->header.round;
+          c.proposer = b->header.proposer;
+          c.digest = sha256::digest(block);
+          c.missing = std::move(missing);
+          chain::sign(c, *s->ctx.key);
+          s->ctx.log->warn("height {} round {}: the proposal of {} leaves out {} PoE header(s) "
+                           "held for {}+ blocks: no PREPARE, complaint sent",
+                           c.height, c.round, c.proposer.hex().substr(0, 12), c.missing.size(),
+                           s->gen.params.rent.inclusion_blocks);
+          s->owed.push_back(std::move(c));
+          return false;
         }
         s->validated_digest = sha256::digest(block);
         s->validated = std::move(after);

@@ -10,6 +10,7 @@
 //     order and N.
 #include "chain_test_util.hpp"
 
+#include "poe/chain/inclusion.hpp"
 #include "poe/chain/notary.hpp"
 #include "poe/core/merkle.hpp"
 
@@ -245,6 +246,12 @@ TEST_CASE("complaints are signed and ordered, due headers follow log-book order 
 //     leading entries are not the bundle is refused; a withheld bid is penalized once.
 //  9. Censorship: f+1 complaints against one proposal slash the proposer once; f do not.
 // 10. Conservation over 10,000 simulated blocks with every kind of notarized content.
+// 11. Forced inclusion, the validator's decisions (inclusion.hpp): a proposal owes the headers
+//     held for N blocks that would apply on its parent state; one that leaves them out is
+//     complained about, one that includes them, is full, or comes before N is not; a header
+//     whose BPI cannot pay is owed by nobody.
+// 12. The complaint book: one complaint per validator and proposal, evidence at f+1 and once
+//     per proposal, nothing for proposals beyond the horizon or an unknown proposer.
 
 #include "poe/chain/evidence.hpp"
 #include "poe/chain/producer.hpp"
@@ -701,4 +708,76 @@ TEST_CASE("rent parameters round-trip through JSON and are checked like genesis 
   CHECK_FALSE(parse_rent_params("{\"rent_treasury_ppm\": 1}")); // shares no longer add up
   CHECK_FALSE(parse_rent_params("{\"base_rent\": -1}"));
   CHECK_FALSE(parse_rent_params("[]"));
+}
+
+TEST_CASE("forced inclusion: a proposal owes the held headers that would apply on its parent") {
+  notary_chain c;
+  auto p = c.state.params().rent;
+  p.inclusion_blocks = 2;
+  auto e = c.bpis.at(10).next(p);
+  auto poor = c.bpis.at(11).next(p, 1'000'000'000'000); // its BPI cannot pay this priority
+  inclusion_tracker held;
+  auto next = c.tip.height + 1;
+  REQUIRE(held.hold(e, next - 2));
+  REQUIRE(held.hold(poor, next - 2));
+  // Left out: owed (the unpayable one is not).
+  auto empty = c.build({});
+  CHECK(missing_owed(held, c.state, p, empty) == std::vector<hash256>{entry_id(e)});
+  // Included: nothing owed.
+  block_notary n;
+  n.held.push_back(encode(e));
+  auto with = c.build(n);
+  REQUIRE(with.poe_headers.size() == 1);
+  CHECK(missing_owed(held, c.state, p, with).empty());
+  // Not held for N blocks yet: nothing owed.
+  inclusion_tracker fresh;
+  REQUIRE(fresh.hold(e, next - 1));
+  CHECK(missing_owed(fresh, c.state, p, empty).empty());
+  // A proposal full of PoE entries owes nothing more.
+  auto full = p;
+  full.max_block_poes = 1;
+  auto other = c.bpis.at(12).next(p);
+  block_notary n2;
+  n2.held.push_back(encode(other));
+  auto one = c.build(n2);
+  REQUIRE(one.poe_headers.size() == 1);
+  CHECK(missing_owed(held, c.state, full, one).empty());
+  CHECK(missing_owed(held, c.state, p, one) == std::vector<hash256>{entry_id(e)});
+}
+
+TEST_CASE("the complaint book: evidence at f+1 distinct validators, once per proposal") {
+  auto complaint = [](int by, std::uint64_t height, const std::string& digest) {
+    exclusion_complaint x;
+    x.chain_id = chain_name;
+    x.height = height;
+    x.round = 0;
+    x.proposer = id(9);
+    x.digest = h(digest);
+    x.missing = {h("a due header")};
+    sign(x, key(by));
+    return x;
+  };
+  std::optional<bytes> offender = key(9).pub().der();
+  complaint_book book;
+  // n = 4, f = 1.
+  auto a = book.take(complaint(1, 20, "p"), id(1), 20, 1, offender);
+  CHECK(a.counted);
+  CHECK_FALSE(a.evidence);
+  CHECK_FALSE(book.take(complaint(1, 20, "p"), id(1), 20, 1, offender).counted); // again: no
+  auto b = book.take(complaint(2, 20, "p"), id(2), 20, 1, offender);
+  CHECK(b.counted);
+  REQUIRE(b.evidence);
+  CHECK(b.evidence->offender_key == *offender);
+  CHECK(b.evidence->complaints.size() == 2);
+  auto c3 = book.take(complaint(3, 20, "p"), id(3), 20, 1, offender);
+  CHECK(c3.counted);
+  CHECK_FALSE(c3.evidence); // once per proposal
+  // Another proposal (another digest) counts apart; an unknown proposer gives no evidence.
+  CHECK(book.take(complaint(1, 20, "q"), id(1), 20, 1, std::nullopt).counted);
+  CHECK_FALSE(book.take(complaint(2, 20, "q"), id(2), 20, 1, std::nullopt).evidence);
+  // Beyond the horizon: refused; forgotten as the chain moves on.
+  CHECK_FALSE(book.take(complaint(1, 3, "old"), id(1), 3 + complaint_book::horizon + 1, 1, offender).counted);
+  CHECK(book.size() == 2);
+  book.forget_below(20 + complaint_book::horizon + 1);
+  CHECK(book.size() == 0);
 }
