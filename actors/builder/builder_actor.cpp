@@ -297,13 +297,14 @@ runtime::role_info builder_role() {
       auto s = std::make_shared<bstate>();
       s->ctx = ctx;
       auto& cfg = s->cfg;
-      cfg.max_receipts = static_cast<std::uint32_t>(std::stoul(ctx.option("builder.max-receipts", "64")));
-      cfg.max_age_ms = std::stoull(ctx.option("builder.max-age-ms", "1000"));
-      cfg.priority = std::stoull(ctx.option("builder.priority", "0"));
-      s->bid_base = std::stoull(ctx.option("builder.bid-base", "10"));
-      s->bid_per_header = std::stoull(ctx.option("builder.bid-per-header", "5"));
-      s->bid_share_ppm = std::stoull(ctx.option("builder.bid-share-ppm", "100000"));
-      s->withhold = ctx.option("builder.withhold", "false") == "true";
+      auto& opts = ctx.options().builder; // checked at start (role_options.hpp)
+      cfg.max_receipts = static_cast<std::uint32_t>(opts.max_receipts);
+      cfg.max_age_ms = opts.max_age_ms;
+      cfg.priority = opts.priority;
+      s->bid_base = opts.bid_base;
+      s->bid_per_header = opts.bid_per_header;
+      s->bid_share_ppm = opts.bid_share_ppm;
+      s->withhold = opts.withhold;
       log_book book;
       if (auto raw = ctx.store->get(cf, as_bytes(std::string_view("book"))); raw && *raw) {
         auto b = log_book::decode(**raw);

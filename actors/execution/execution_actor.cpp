@@ -280,7 +280,7 @@ runtime::role_info execution_role() {
       if (!ctx.key) throw std::runtime_error("the execution role needs the node key (it signs)");
       auto s = std::make_shared<xstate>();
       s->ctx = ctx;
-      s->worker_count = std::max<std::size_t>(1, std::stoul(ctx.option("execution.workers", "1")));
+      s->worker_count = std::max<std::size_t>(1, ctx.options().execution.workers);
       s->workers = std::make_unique<offload>(s->worker_count);
       // Queued work and uncollected continuations hold `s`: dropped when the role ends (a
       // running encode finishes first, its result is dropped).

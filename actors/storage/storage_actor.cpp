@@ -39,10 +39,6 @@ caf::error failure(const std::string& why) {
   return caf::make_error(caf::sec::runtime_error, why);
 }
 
-std::size_t option(const role_context& ctx, const std::string& key, std::size_t fallback) {
-  return static_cast<std::size_t>(std::stoull(ctx.option(key, std::to_string(fallback))));
-}
-
 struct sstate {
   role_context ctx;
   std::unique_ptr<chunk_store> cs;
@@ -318,9 +314,10 @@ runtime::role_info storage_role() {
       auto s = std::make_shared<sstate>();
       s->ctx = ctx;
       s->rng = ctx.rng();
-      s->replicas = option(ctx, "storage.replicas", 2);
-      s->acks = std::min(s->replicas, option(ctx, "storage.acks", s->replicas));
-      auto max_object = option(ctx, "storage.max-object-mib", 4096) << 20;
+      auto& opts = ctx.options().storage;
+      s->replicas = opts.replicas;
+      s->acks = std::min(s->replicas, opts.put_acks());
+      auto max_object = opts.max_object_mib << 20;
       s->cs = std::make_unique<chunk_store>(*ctx.store, max_object);
       auto id = node_id::from_hex(ctx.node_id);
       if (!id) throw std::runtime_error("node id: " + id.err().message);
@@ -349,7 +346,7 @@ runtime::role_info storage_role() {
       s->under_replicated = f.make_gauge(
         "poe_storage_under_replicated", "Copies still being sent to restore replication.");
       s->challenge_interval =
-        std::chrono::milliseconds(option(ctx, "storage.challenge-interval-ms", 30'000));
+        std::chrono::milliseconds(opts.challenge_interval_ms);
       if (s->challenge_interval.count() > 0)
         self->delayed_send(self, s->challenge_interval, chal_tick_atom::value);
       s->update_gauges();

@@ -528,7 +528,7 @@ runtime::role_info validator_role() {
   return {
     "validator", "QBFT consensus over blocks of transactions and PoE headers; the ledger",
     [](caf::event_based_actor* self, const role_context& ctx) -> caf::behavior {
-      auto path = ctx.option("validator.genesis", "");
+      auto path = ctx.options().validator.genesis;
       if (path.empty()) throw std::runtime_error("validator.genesis is not set");
       auto g = load_genesis(path);
       if (!g) throw std::runtime_error("validator.genesis: " + g.err().message);
@@ -536,7 +536,7 @@ runtime::role_info validator_role() {
       auto l = ledger::from_genesis(*g);
       if (!l) throw std::runtime_error("genesis: " + l.err().message);
       auto s = std::make_shared<vstate>(ctx, *g, std::move(*l));
-      if (ctx.option("validator.censor", "false") == "true") {
+      if (ctx.options().validator.censor) {
         s->censor = true;
         ctx.log->warn("fault drill: this validator proposes blocks without PoE headers");
       }

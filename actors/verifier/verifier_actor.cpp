@@ -1126,22 +1126,21 @@ runtime::role_info verifier_role() {
         if (!ctx.key) throw std::runtime_error("the verifier role needs the node key");
         auto s = std::make_shared<vfstate>();
         s->ctx = ctx;
-        s->cfg.sample_rate_ppm = static_cast<std::uint32_t>(
-            std::stoul(ctx.option("verifier.sample-rate-ppm", "50000")));
-        s->task_timeout = std::chrono::milliseconds(
-            std::stoull(ctx.option("verifier.task-timeout-ms", "120000")));
-        s->segment_ms = std::stoll(ctx.option("verifier.segment-ms", "2000"));
-        s->max_held_tasks = std::stoull(ctx.option("verifier.max-held-tasks", "200000"));
-        s->ladder = ctx.option("verifier.ladder", "default");
+        auto& opts = ctx.options().verifier; // checked at start (role_options.hpp)
+        s->cfg.sample_rate_ppm = static_cast<std::uint32_t>(opts.sample_rate_ppm);
+        s->task_timeout = std::chrono::milliseconds(opts.task_timeout_ms);
+        s->segment_ms = static_cast<std::int64_t>(opts.segment_ms);
+        s->max_held_tasks = opts.max_held_tasks;
+        s->ladder = opts.ladder;
         if (auto l = media::parse_ladder(s->ladder); !l)
           throw std::runtime_error("verifier.ladder: " + l.err().message);
         else
           s->ladder = media::ladder_spec(*l);
-        s->pinned = {{"audio_rate", ctx.option("verifier.audio-rate", "48000")},
-                     {"cpu", ctx.option("verifier.cpu", "avx2")},
-                     {"gop", ctx.option("verifier.gop", "48")},
-                     {"preset", ctx.option("verifier.preset", "veryfast")},
-                     {"threads", ctx.option("verifier.threads", "1")}};
+        s->pinned = {{"audio_rate", std::to_string(opts.audio_rate)},
+                     {"cpu", opts.cpu},
+                     {"gop", std::to_string(opts.gop)},
+                     {"preset", opts.preset},
+                     {"threads", std::to_string(opts.threads)}};
         task probe_task;
         probe_task.kind = "transcode";
         probe_task.params = task_params(s, s->ladder);
@@ -1157,8 +1156,7 @@ runtime::role_info verifier_role() {
         s->rejected_c = f.make_counter("poe_verifier_tasks_failed_total",
                                        "Tasks that failed or stayed unresolved.");
         s->tasks_g = f.make_gauge("poe_verifier_open_tasks", "Tasks not yet verified or failed.");
-        s->work = std::make_unique<offload>(static_cast<std::size_t>(
-            std::max(1, std::stoi(ctx.option("verifier.check-threads", "1")))));
+        s->work = std::make_unique<offload>(std::max<std::size_t>(1, opts.check_threads));
         // Queued checks and their continuations hold `s`: dropped when the role ends.
         self->attach_functor([s] { s->work->stop(); });
         std::size_t restored = 0;

@@ -71,39 +71,39 @@ node_config::node_config() {
     .add(reconnect_max_, "reconnect-max", "cap of the doubling redial delay, e.g. 5s")
     .add(handshake_timeout_, "handshake-timeout", "limit of the identity handshake, e.g. 5s");
   caf::config_option_adder{custom_options_, "validator"}
-    .add(validator_genesis_, "genesis", "genesis JSON file of the chain (validators, balances, ...)")
-    .add(validator_censor_, "censor",
+    .add(s.options.validator.genesis, "genesis", "genesis JSON file of the chain (validators, balances, ...)")
+    .add(s.options.validator.censor, "censor",
          "fault drill: propose blocks without PoE headers (honest validators complain; slashed)");
   caf::config_option_adder{custom_options_, "storage"}
-    .add(storage_replicas_, "replicas", "copies of every chunk on distinct storage nodes (1..16)")
-    .add(storage_acks_, "acks", "stored copies a put waits for (1..replicas; 0: all replicas)")
-    .add(storage_max_object_mib_, "max-object-mib", "largest file accepted, in MiB (1..1048576)")
-    .add(storage_challenge_ms_, "challenge-interval-ms",
+    .add(s.options.storage.replicas, "replicas", "copies of every chunk on distinct storage nodes (1..16)")
+    .add(s.options.storage.acks, "acks", "stored copies a put waits for (1..replicas; 0: all replicas)")
+    .add(s.options.storage.max_object_mib, "max-object-mib", "largest file accepted, in MiB (1..1048576)")
+    .add(s.options.storage.challenge_interval_ms, "challenge-interval-ms",
          "how often this node challenges a peer for a chunk, in ms (0: never)");
   caf::config_option_adder{custom_options_, "execution"}.add(
-    execution_workers_, "workers", "worker threads running tasks; the capacity it registers (1..64)");
+    s.options.execution.workers, "workers", "worker threads running tasks; the capacity it registers (1..64)");
   caf::config_option_adder{custom_options_, "verifier"}
-    .add(verifier_sample_ppm_, "sample-rate-ppm", "share of results re-executed, ppm (0..1000000)")
-    .add(verifier_timeout_ms_, "task-timeout-ms", "an executor's time for a task, ms (>= 1000)")
-    .add(verifier_segment_ms_, "segment-ms", "minimum segment length, ms (500..600000)")
-    .add(verifier_ladder_, "ladder", "default, or NAME:WxH:VKBPS:AKBPS,...")
-    .add(verifier_preset_, "preset", "x264 preset pinned in every task")
-    .add(verifier_threads_, "threads", "encoder threads pinned in every task (1..16)")
-    .add(verifier_cpu_, "cpu", "SIMD level pinned in every task: avx2 or sse2")
-    .add(verifier_gop_, "gop", "keyframe interval in frames pinned in every task (1..600)")
-    .add(verifier_audio_rate_, "audio-rate", "AAC sample rate pinned in every task")
-    .add(verifier_check_threads_, "check-threads",
+    .add(s.options.verifier.sample_rate_ppm, "sample-rate-ppm", "share of results re-executed, ppm (0..1000000)")
+    .add(s.options.verifier.task_timeout_ms, "task-timeout-ms", "an executor's time for a task, ms (>= 1000)")
+    .add(s.options.verifier.segment_ms, "segment-ms", "minimum segment length, ms (500..600000)")
+    .add(s.options.verifier.ladder, "ladder", "default, or NAME:WxH:VKBPS:AKBPS,...")
+    .add(s.options.verifier.preset, "preset", "x264 preset pinned in every task")
+    .add(s.options.verifier.threads, "threads", "encoder threads pinned in every task (1..16)")
+    .add(s.options.verifier.cpu, "cpu", "SIMD level pinned in every task: avx2 or sse2")
+    .add(s.options.verifier.gop, "gop", "keyframe interval in frames pinned in every task (1..600)")
+    .add(s.options.verifier.audio_rate, "audio-rate", "AAC sample rate pinned in every task")
+    .add(s.options.verifier.check_threads, "check-threads",
          "threads probing, splitting and checking outputs and verifying answers (1..16)")
-    .add(verifier_max_held_tasks_, "max-held-tasks",
+    .add(s.options.verifier.max_held_tasks, "max-held-tasks",
          "tasks kept in memory for job status; the oldest finished jobs go beyond (100..10000000)");
   caf::config_option_adder{custom_options_, "builder"}
-    .add(builder_max_receipts_, "max-receipts", "receipts per LogBlock at most (1..100000)")
-    .add(builder_max_age_ms_, "max-age-ms", "a LogBlock is cut when its oldest receipt is this old, ms")
-    .add(builder_priority_, "priority", "rent paid above the quote for each header (inclusion priority)")
-    .add(builder_bid_base_, "bid-base", "auto-bid: base value of a bid")
-    .add(builder_bid_per_header_, "bid-per-header", "auto-bid: added per header in the bundle")
-    .add(builder_bid_share_ppm_, "bid-share-ppm", "auto-bid: share of the bundle's rent added, ppm")
-    .add(builder_withhold_, "withhold", "fault drill: win auctions and never reveal the bundle");
+    .add(s.options.builder.max_receipts, "max-receipts", "receipts per LogBlock at most (1..100000)")
+    .add(s.options.builder.max_age_ms, "max-age-ms", "a LogBlock is cut when its oldest receipt is this old, ms")
+    .add(s.options.builder.priority, "priority", "rent paid above the quote for each header (inclusion priority)")
+    .add(s.options.builder.bid_base, "bid-base", "auto-bid: base value of a bid")
+    .add(s.options.builder.bid_per_header, "bid-per-header", "auto-bid: added per header in the bundle")
+    .add(s.options.builder.bid_share_ppm, "bid-share-ppm", "auto-bid: share of the bundle's rent added, ppm")
+    .add(s.options.builder.withhold, "withhold", "fault drill: win auctions and never reveal the bundle");
   caf::config_option_adder{custom_options_, "probe"}.add<bool>(
     "crash-on-start", "fault drill: the probe role throws at start (tests the supervisor)");
 }
@@ -265,48 +265,12 @@ node_config::outcome node_config::load(std::vector<std::string> args,
   s.net.reconnect_initial = dur(reconnect_initial_);
   s.net.reconnect_max = dur(reconnect_max_);
   s.net.handshake_timeout = dur(handshake_timeout_);
-  if (!validator_genesis_.empty()) s.role_options["validator.genesis"] = validator_genesis_;
-  if (storage_replicas_ < 1 || storage_replicas_ > 16)
-    problem("storage.replicas", std::to_string(storage_replicas_) + " is not in 1..16");
-  if (storage_acks_ > storage_replicas_)
-    problem("storage.acks", std::to_string(storage_acks_) + " exceeds storage.replicas (" +
-                              std::to_string(storage_replicas_) + ")");
-  if (storage_max_object_mib_ < 1 || storage_max_object_mib_ > 1048576)
-    problem("storage.max-object-mib", std::to_string(storage_max_object_mib_) +
-                                        " is not in 1..1048576");
-  s.role_options["storage.replicas"] = std::to_string(storage_replicas_);
-  s.role_options["storage.acks"] =
-    std::to_string(storage_acks_ == 0 ? storage_replicas_ : storage_acks_);
-  s.role_options["storage.max-object-mib"] = std::to_string(storage_max_object_mib_);
-  s.role_options["storage.challenge-interval-ms"] = std::to_string(storage_challenge_ms_);
-  auto in_range = [&](const char* key, std::size_t v, std::size_t lo, std::size_t hi) {
-    if (v < lo || v > hi)
-      problem(key, std::to_string(v) + " is not in " + std::to_string(lo) + ".." + std::to_string(hi));
-    s.role_options[key] = std::to_string(v);
-  };
   if (s.threads > 64) problem("node.threads", std::to_string(s.threads) + " is not in 0..64");
-  in_range("execution.workers", execution_workers_, 1, 64);
-  in_range("verifier.sample-rate-ppm", verifier_sample_ppm_, 0, 1'000'000);
-  in_range("verifier.task-timeout-ms", verifier_timeout_ms_, 1000, 86'400'000);
-  in_range("verifier.segment-ms", verifier_segment_ms_, 500, 600'000);
-  in_range("verifier.threads", verifier_threads_, 1, 16);
-  in_range("verifier.gop", verifier_gop_, 1, 600);
-  in_range("verifier.audio-rate", verifier_audio_rate_, 8000, 96000);
-  in_range("verifier.check-threads", verifier_check_threads_, 1, 16);
-  in_range("verifier.max-held-tasks", verifier_max_held_tasks_, 100, 10'000'000);
-  in_range("builder.max-receipts", builder_max_receipts_, 1, 100'000);
-  in_range("builder.max-age-ms", builder_max_age_ms_, 0, 3'600'000);
-  in_range("builder.priority", builder_priority_, 0, std::numeric_limits<std::uint32_t>::max());
-  in_range("builder.bid-base", builder_bid_base_, 0, std::numeric_limits<std::uint32_t>::max());
-  in_range("builder.bid-per-header", builder_bid_per_header_, 0, std::numeric_limits<std::uint32_t>::max());
-  in_range("builder.bid-share-ppm", builder_bid_share_ppm_, 0, 1'000'000);
-  s.role_options["builder.withhold"] = builder_withhold_ ? "true" : "false";
-  s.role_options["validator.censor"] = validator_censor_ ? "true" : "false";
-  if (verifier_cpu_ != "avx2" && verifier_cpu_ != "sse2")
-    problem("verifier.cpu", "'" + verifier_cpu_ + "' is not avx2 or sse2");
-  s.role_options["verifier.ladder"] = verifier_ladder_;
-  s.role_options["verifier.preset"] = verifier_preset_;
-  s.role_options["verifier.cpu"] = verifier_cpu_;
+  // The roles' options were bound to their typed fields; their ranges are checked once, here.
+  for (auto& p : check_role_options(s.options)) {
+    auto colon = p.find(':');
+    problem(p.substr(0, colon), p.substr(colon + 2));
+  }
   if (auto st = check_settings(s, known_roles); !st) {
     std::istringstream lines(st.err().message);
     for (std::string line; std::getline(lines, line);) {

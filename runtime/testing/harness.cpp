@@ -215,7 +215,7 @@ void harness::start(node_index idx) {
   base.directory = n.directory;
   base.metrics = &metrics::noop_factory();
   auto settings = std::make_shared<node_settings>();
-  settings->role_options = role_options_;
+  settings->options = role_options_;
   base.settings = settings;
   base.clock = clock();
   base.seed = seed_ * 0x9e3779b97f4a7c15ULL + idx + 1; // per node; the supervisor mixes in the role
@@ -372,6 +372,11 @@ void harness::forward(node_index from, node_index to, const caf::actor& target, 
 }
 
 void harness::run() { sched_->run(); }
+
+void harness::set(const std::string& key, const std::string& value) {
+  if (auto st = runtime::set_role_option(role_options_, key, value); !st)
+    throw std::invalid_argument("harness option " + st.err().message);
+}
 
 runtime::role_clock harness::clock() const {
   auto sim = sim_ns_;

@@ -44,7 +44,7 @@ runtime::role_info with_option(runtime::role_info inner, std::string key, std::s
   inner.body = [=](caf::event_based_actor* self, const role_context& ctx) {
     auto c = ctx;
     auto settings = std::make_shared<node_settings>(ctx.settings ? *ctx.settings : node_settings{});
-    settings->role_options[key] = value;
+    REQUIRE(set_role_option(settings->options, key, value));
     c.settings = settings;
     return body(self, c);
   };

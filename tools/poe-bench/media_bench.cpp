@@ -101,10 +101,10 @@ double through_execution_role(caf::actor_system& sys, const fs::path& dir, int w
   auto db = store::db::open(dir, {"storage"});
   if (!db) throw std::runtime_error("store: " + db.err().message);
   auto settings = std::make_shared<node_settings>();
-  settings->role_options["storage.replicas"] = "1";
-  settings->role_options["storage.acks"] = "1";
-  settings->role_options["storage.challenge-interval-ms"] = "0";
-  settings->role_options["execution.workers"] = std::to_string(workers);
+  settings->options.storage.replicas = 1;
+  settings->options.storage.acks = 1;
+  settings->options.storage.challenge_interval_ms = 0;
+  settings->options.execution.workers = static_cast<std::size_t>(workers);
   auto key = private_key::generate(key_type::ed25519);
   if (!key) throw std::runtime_error("key: " + key.err().message);
   role_context ctx;

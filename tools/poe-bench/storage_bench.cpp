@@ -186,8 +186,8 @@ int run_storage(int argc, char** argv, const std::string& self_path) {
     // The in-process role: a directory that ignores subscriptions; a fresh store per round,
     // like the anchor's.
     auto settings = std::make_shared<node_settings>();
-    settings->role_options["storage.replicas"] = "1";
-    settings->role_options["storage.acks"] = "1";
+    settings->options.storage.replicas = 1;
+    settings->options.storage.acks = 1;
     role_context ctx;
     ctx.role = "storage";
     ctx.node_name = "bench";

@@ -55,19 +55,6 @@ private:
   caf::timespan heartbeat_, conn_timeout_, connect_timeout_, reconnect_initial_,
     reconnect_max_, handshake_timeout_;
   std::size_t max_restarts_ = 5;
-  std::string validator_genesis_;
-  std::size_t storage_replicas_ = 2, storage_acks_ = 0;
-  std::size_t storage_max_object_mib_ = 4096;
-  std::size_t storage_challenge_ms_ = 30'000;
-  std::size_t execution_workers_ = 1;
-  std::size_t verifier_sample_ppm_ = 50'000, verifier_timeout_ms_ = 120'000,
-              verifier_segment_ms_ = 2000, verifier_threads_ = 1, verifier_gop_ = 48,
-              verifier_audio_rate_ = 48000, verifier_check_threads_ = 1,
-              verifier_max_held_tasks_ = 200'000;
-  std::string verifier_ladder_ = "default", verifier_preset_ = "veryfast", verifier_cpu_ = "avx2";
-  std::size_t builder_max_receipts_ = 64, builder_max_age_ms_ = 1000, builder_priority_ = 0;
-  std::size_t builder_bid_base_ = 10, builder_bid_per_header_ = 5, builder_bid_share_ppm_ = 100'000;
-  bool builder_withhold_ = false, validator_censor_ = false;
 };
 
 } // namespace poe::runtime

@@ -92,12 +92,11 @@ struct role_context {
   /// harness from its seed, so a harness run draws the same numbers every time.
   std::mt19937_64 rng() const { return std::mt19937_64{seed}; }
 
-  /// The role option `key` (settings.role_options: "verifier.ladder", ...), or `fallback`.
-  std::string option(const std::string& key, const std::string& fallback) const {
-    if (settings)
-      if (auto i = settings->role_options.find(key); i != settings->role_options.end())
-        return i->second;
-    return fallback;
+  /// The roles' options, typed and checked once at start (role_options.hpp); the defaults
+  /// without settings.
+  const role_options& options() const {
+    static const role_options defaults;
+    return settings ? settings->options : defaults;
   }
 };
 

@@ -6,6 +6,7 @@
 
 #include "poe/core/error.hpp"
 #include "poe/core/types.hpp"
+#include "poe/runtime/role_options.hpp"
 #include "poe/runtime/supervisor_state.hpp"
 
 #include <cstdint>
@@ -59,8 +60,8 @@ struct node_settings {
   bool store_sync = false;
   std::size_t store_min_free_mib = 64; ///< writes refused below this much free disk
   net_settings net;
-  /// Options of individual roles by "group.key" (e.g. "validator.genesis").
-  std::map<std::string, std::string> role_options;
+  /// Options of the roles, typed (role_options.hpp).
+  runtime::role_options options;
 };
 
 /// Log levels accepted by `log.level`.

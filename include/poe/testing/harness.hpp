@@ -113,8 +113,8 @@ public:
   static std::string chain_id() { return "poe-sim"; }
   const private_key& key(node_index n) const;
   /// Sets a role option ("validator.genesis", ...) every node's roles see in
-  /// `ctx.settings->role_options` from their next start on.
-  void set(const std::string& key, const std::string& value) { role_options_[key] = value; }
+  /// `ctx.options()` from their next start on; a bad key or value throws (its message names it).
+  void set(const std::string& key, const std::string& value);
   caf::actor directory(node_index n) const;
   /// The node's RocksDB store (node_spec::store), null without one or before its first start;
   /// tests use it to inspect or damage what a role wrote.
@@ -221,7 +221,7 @@ private:
   std::map<caf::actor_addr, proxy_info> proxies_;               // proxy → what it stands for
   std::map<std::tuple<node_index, caf::actor_addr>, caf::actor> proxy_cache_; // (from, target)
   counters counters_;
-  std::map<std::string, std::string> role_options_;
+  runtime::role_options role_options_;
 };
 
 } // namespace poe::testing

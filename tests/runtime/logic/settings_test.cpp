@@ -387,3 +387,36 @@ TEST_CASE("several problems are reported together, one per line, each naming its
   CHECK(contains(ls[1], "role 'probe' listed twice"));
   CHECK(st.err().message.back() != '\n');
 }
+
+TEST_CASE("role options: typed defaults pass, values are set by key and checked once") {
+  runtime::role_options o;
+  CHECK(runtime::check_role_options(o).empty());
+  CHECK(o.verifier.sample_rate_ppm == 50'000); // the defaults live in role_options.hpp only
+  CHECK(o.storage.put_acks() == o.storage.replicas);
+  REQUIRE(runtime::set_role_option(o, "verifier.sample-rate-ppm", "1000000"));
+  CHECK(o.verifier.sample_rate_ppm == 1'000'000);
+  REQUIRE(runtime::set_role_option(o, "builder.withhold", "true"));
+  CHECK(o.builder.withhold);
+  REQUIRE(runtime::set_role_option(o, "verifier.ladder", "240p:426x240:400:64"));
+  CHECK(o.verifier.ladder == "240p:426x240:400:64");
+  auto refused = [&](const char* key, const char* value, const std::string& says) {
+    auto before = o.verifier.sample_rate_ppm;
+    auto st = runtime::set_role_option(o, key, value);
+    INFO(key << "=" << value);
+    REQUIRE_FALSE(st);
+    CHECK(st.err().message.rfind(key, 0) == 0); // names the key
+    CHECK(st.err().message.find(says) != std::string::npos);
+    CHECK(o.verifier.sample_rate_ppm == before); // nothing changed
+  };
+  refused("verifier.sample-rate-ppm", "1000001", "is not in 0..1000000");
+  refused("verifier.sample-rate-ppm", "5%", "expects an unsigned integer");
+  refused("verifier.sample-rate-ppm", "-1", "expects an unsigned integer");
+  refused("verifier.cpu", "neon", "is not avx2 or sse2");
+  refused("builder.withhold", "yes", "expects true or false");
+  refused("verifier.no-such-key", "1", "not a role option");
+  refused("storage.acks", "3", "exceeds storage.replicas");
+  o.execution.workers = 0;
+  auto problems = runtime::check_role_options(o);
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0] == "execution.workers: 0 is not in 1..64");
+}

@@ -1,0 +1,77 @@
+#pragma once
+/// @file
+/// The options of each role, typed, with their defaults here and nowhere else, and their
+/// ranges in `check_role_options` (no CAF include). poe-node binds its INI/command-line keys
+/// straight to these fields and checks them once at start (errors name the key and where it
+/// was set); the harness and the benchmarks set them by key with `set_role_option`. Roles
+/// read `ctx.options()` and never parse a value.
+
+#include "poe/core/error.hpp"
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace poe::runtime {
+
+struct validator_options {
+  std::string genesis; ///< validator.genesis: the chain's genesis file (required)
+  bool censor = false; ///< validator.censor: fault drill, propose without PoE headers
+};
+
+struct storage_options {
+  std::size_t replicas = 2;                 ///< storage.replicas (1..16)
+  std::size_t acks = 0;                     ///< storage.acks (0: all replicas; ≤ replicas)
+  std::size_t max_object_mib = 4096;        ///< storage.max-object-mib (1..1048576)
+  std::size_t challenge_interval_ms = 30'000; ///< storage.challenge-interval-ms (0: never)
+  /// The copies a put waits for.
+  std::size_t put_acks() const { return acks == 0 ? replicas : acks; }
+};
+
+struct execution_options {
+  std::size_t workers = 1; ///< execution.workers (1..64): worker threads, the capacity registered
+};
+
+struct verifier_options {
+  std::size_t sample_rate_ppm = 50'000;  ///< verifier.sample-rate-ppm (0..1000000)
+  std::size_t task_timeout_ms = 120'000; ///< verifier.task-timeout-ms (1000..86400000)
+  std::size_t segment_ms = 2000;         ///< verifier.segment-ms (500..600000)
+  std::string ladder = "default";        ///< verifier.ladder
+  std::string preset = "veryfast";       ///< verifier.preset (x264, pinned in every task)
+  std::size_t threads = 1;               ///< verifier.threads (1..16, pinned)
+  std::string cpu = "avx2";              ///< verifier.cpu: avx2 or sse2 (pinned)
+  std::size_t gop = 48;                  ///< verifier.gop (1..600, pinned)
+  std::size_t audio_rate = 48000;        ///< verifier.audio-rate (8000..96000, pinned)
+  std::size_t check_threads = 1;         ///< verifier.check-threads (1..16)
+  std::size_t max_held_tasks = 200'000;  ///< verifier.max-held-tasks (100..10000000)
+};
+
+struct builder_options {
+  std::size_t max_receipts = 64;      ///< builder.max-receipts (1..100000)
+  std::size_t max_age_ms = 1000;      ///< builder.max-age-ms (0..3600000)
+  std::size_t priority = 0;           ///< builder.priority (0..2^32-1)
+  std::size_t bid_base = 10;          ///< builder.bid-base (0..2^32-1)
+  std::size_t bid_per_header = 5;     ///< builder.bid-per-header (0..2^32-1)
+  std::size_t bid_share_ppm = 100'000; ///< builder.bid-share-ppm (0..1000000)
+  bool withhold = false;              ///< builder.withhold: fault drill, never reveal
+};
+
+/// Every role's options.
+struct role_options {
+  validator_options validator;
+  storage_options storage;
+  execution_options execution;
+  verifier_options verifier;
+  builder_options builder;
+};
+
+/// Every value against its range: one "key: what is wrong" per problem (empty: all good).
+std::vector<std::string> check_role_options(const role_options& o);
+
+/// Sets the option `key` ("verifier.sample-rate-ppm") from text, parsed for its type and
+/// checked against its range; the error names the key and what it expects. Unknown keys are
+/// errors.
+status set_role_option(role_options& o, std::string_view key, std::string_view value);
+
+} // namespace poe::runtime
