@@ -43,7 +43,6 @@
 #include "task_kind.hpp"
 
 #include <caf/all.hpp>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <map>
@@ -1018,33 +1017,33 @@ task_view stored_view(const std::shared_ptr<vfstate>& s, const request_id& id) {
 }
 
 /// `archived`: read from the store (finished, and no longer held in memory).
-nlohmann::json job_json(const vjob& job, const std::vector<task_view>& views, bool archived) {
-  nlohmann::json out{{"job", job.id}, {"kind", job.kind}, {"owner", job.owner}, {"archived", archived}};
+job_status status_of(const vjob& job, const std::vector<task_view>& views, bool archived) {
+  job_status out;
+  out.job = job.id;
+  out.kind = job.kind;
+  out.owner = job.owner;
   if (job.kind == "compute") {
-    out["iterations"] = job.iterations;
+    out.iterations = job.iterations;
   } else {
-    out["source"] = job.source;
-    out["ladder"] = job.ladder;
-    out["duration_ms"] = job.duration_ms;
+    out.source = job.source;
+    out.ladder = job.ladder;
+    out.duration_ms = job.duration_ms;
   }
-  std::size_t verified = 0, failed = 0;
-  auto& tasks = out["tasks"] = nlohmann::json::array();
+  out.archived = archived;
   for (auto& t : views) {
-    verified += t.phase == exec::phase::verified;
-    failed += t.phase == exec::phase::failed || t.phase == exec::phase::unresolved;
-    auto& outs = tasks.emplace_back(nlohmann::json{{"request", t.id.hex()},
-                                                   {"segment", t.segment},
-                                                   {"phase", std::string(exec::to_string(t.phase))},
-                                                   {"attempts", t.attempts},
-                                                   {"reason", t.reason}})["outputs"];
-    outs = nlohmann::json::array();
-    for (auto& o : t.outputs) outs.push_back({{"name", o.name}, {"cid", o.cid}, {"size", o.size}});
-    if (!t.digest.empty()) tasks.back()["digest"] = t.digest;
+    out.verified += t.phase == exec::phase::verified;
+    out.failed += t.phase == exec::phase::failed || t.phase == exec::phase::unresolved;
+    task_status ts;
+    ts.request.assign(t.id.data.begin(), t.id.data.end());
+    ts.segment = t.segment;
+    ts.phase = std::string(exec::to_string(t.phase));
+    ts.attempts = t.attempts;
+    ts.reason = t.reason;
+    for (auto& o : t.outputs) ts.outputs.push_back({o.name, o.cid, o.size});
+    ts.digest = t.digest;
+    out.tasks.push_back(std::move(ts));
   }
-  out["segments"] = views.size();
-  out["verified"] = verified;
-  out["failed"] = failed;
-  out["done"] = verified + failed == views.size();
+  out.done = out.verified + out.failed == views.size();
   return out;
 }
 
@@ -1107,13 +1106,6 @@ std::pair<std::size_t, std::size_t> resume_jobs(caf::event_based_actor* self,
   return {resumed.size(), rerun};
 }
 
-nlohmann::json receipt_json(const step_receipt& r) {
-  return {{"request", r.request.hex()},   {"kind", r.kind},
-          {"executor", r.executor.hex()}, {"result_hash", r.result_hash.hex()},
-          {"poe", r.poe.hex()},           {"verifier", r.verifier.hex()},
-          {"verified_ms", r.verified_ms}, {"reexecuted", r.reexecuted},
-          {"work_units", r.work_units},   {"result_bytes", r.result_bytes}};
-}
 
 } // namespace
 
@@ -1239,7 +1231,7 @@ runtime::role_info verifier_role() {
               start_job(self, s, job, rp);
               return caf::delegated<std::string>{};
             },
-            [s](vf_status_atom, const std::string& job_id) -> caf::result<std::string> {
+            [s](vf_status_atom, const std::string& job_id) -> caf::result<job_status> {
               if (auto j = s->jobs.find(job_id); j != s->jobs.end()) {
                 std::vector<task_view> views;
                 for (auto& id : j->second.tasks) {
@@ -1247,7 +1239,7 @@ runtime::role_info verifier_role() {
                   views.push_back({id, t.input, t.phase(), t.restored ? 0 : t.v->attempts(),
                                    t.reason(), t.outputs, t.digest});
                 }
-                return job_json(j->second, views, false).dump();
+                return status_of(j->second, views, false);
               }
               // Not in memory (finished and evicted, or finished before a restart): the store.
               auto raw = s->ctx.store->get(cf, record_key("j/", as_bytes(job_id)));
@@ -1262,16 +1254,14 @@ runtime::role_info verifier_role() {
                 v.segment = jt.input;
                 views.push_back(std::move(v));
               }
-              return job_json(rec->first, views, true).dump();
+              return status_of(rec->first, views, true);
             },
-            [s](vf_receipt_atom, const std::string& hex) -> caf::result<std::string> {
+            [s](vf_receipt_atom, const std::string& hex) -> caf::result<bytes_t> {
               auto id = request_id::from_hex(hex);
               if (!id) return failure("request id: " + id.err().message);
               auto raw = s->ctx.store->get(cf, receipt_key(*id));
               if (!raw || !*raw) return failure("no receipt for request " + hex);
-              auto r = wire::decode_step_receipt(**raw);
-              if (!r) return failure("stored receipt: " + r.err().message);
-              return receipt_json(*r).dump();
+              return bytes_t((*raw)->begin(), (*raw)->end()); // the step receipt (wire)
             },
         };
       },

@@ -30,6 +30,7 @@ void register_messages(caf::actor_system_config& cfg) {
   cfg.add_message_type<chain_status>("poe.chain_status");
   cfg.add_message_type<chain_block>("poe.chain_block");
   cfg.add_message_type<executor_status>("poe.executor_status");
+  cfg.add_message_type<job_status>("poe.job_status");
 }
 
 std::string_view to_string(verdict v) {
@@ -115,6 +116,10 @@ std::vector<caf::message> message_samples() {
                                    {validator_view{b, 100}}}),
     caf::make_message(chain_block{7, b, b, 1000, 1, 2, 0, b}),
     caf::make_message(executor_status{2, 1, 0, 1, 5, 0, {"compute", "transcode"}}),
+    caf::make_message(job_status{"1-1", "transcode", "alice", "bafy", "default", 0, 6000, true,
+                                 {task_status{b, "bafy", "verified", 1, "",
+                                              {output_view{"720p/seg0.ts", "bafz", 1000}}, ""}},
+                                 1, 0, true}),
   };
 }
 

@@ -26,6 +26,7 @@
 #include "poe/storage/manifest.hpp"
 #include "poe/testing/harness.hpp"
 #include "poe/wire/codec.hpp"
+#include "render.hpp"
 #include "../media_clip.hpp"
 #include "test_roles.hpp"
 
@@ -230,9 +231,19 @@ struct pipeline {
     return pred();
   }
 
+  /// The job's status as poe-cli shows it (the typed answer rendered at the edge).
   nlohmann::json status(const std::string& job) {
-    auto r = h.ask<std::string>(h.local(0, "verifier"), caf::make_message(vf_status_atom::value, job));
-    return r ? nlohmann::json::parse(*r) : nlohmann::json{};
+    auto r = h.ask<job_status>(h.local(0, "verifier"), caf::make_message(vf_status_atom::value, job));
+    return r ? tools::to_json(*r) : nlohmann::json{};
+  }
+
+  /// A step receipt as poe-cli shows it (nullopt: none).
+  std::optional<nlohmann::json> receipt(const std::string& request_hex) {
+    auto r = h.ask<bytes_t>(h.local(0, "verifier"), caf::make_message(vf_receipt_atom::value, request_hex));
+    if (!r) return std::nullopt;
+    auto rc = wire::decode_step_receipt(*r);
+    if (!rc) return std::nullopt;
+    return tools::to_json(*rc);
   }
 
   std::optional<std::string> submit(const std::string& source) {
@@ -267,15 +278,13 @@ TEST_CASE("a job is split, every task verified and re-executed, receipts persist
   CHECK(st["segments"] == 4);
   CHECK(st["verified"] == 4);
   for (auto& t : st["tasks"]) {
-    auto r = p.h.ask<std::string>(p.h.local(0, "verifier"),
-                                  caf::make_message(vf_receipt_atom::value, t["request"].get<std::string>()));
+    auto r = p.receipt(t["request"].get<std::string>());
     REQUIRE(r);
-    auto j = nlohmann::json::parse(*r);
+    auto j = (*r);
     CHECK(j["reexecuted"] == true);
     CHECK(j["work_units"] == 24);
   }
-  CHECK_FALSE(p.h.ask<std::string>(p.h.local(0, "verifier"),
-                                   caf::make_message(vf_receipt_atom::value, std::string(32, '0'))));
+  CHECK_FALSE(p.receipt(std::string(32, '0')));
 }
 
 TEST_CASE("a lying executor is caught by re-execution and slashed on chain") {
@@ -289,10 +298,9 @@ TEST_CASE("a lying executor is caught by re-execution and slashed on chain") {
   CHECK(st["verified"] == 4);
   auto liar = p.h.node_id(p.ns[3]);
   for (auto& t : st["tasks"]) {
-    auto r = p.h.ask<std::string>(p.h.local(0, "verifier"),
-                                  caf::make_message(vf_receipt_atom::value, t["request"].get<std::string>()));
+    auto r = p.receipt(t["request"].get<std::string>());
     REQUIRE(r);
-    CHECK(nlohmann::json::parse(*r)["executor"] != liar);
+    CHECK((*r)["executor"] != liar);
   }
   REQUIRE(p.wait([&] { return p.executor_stake(3) < before; }, 60s));
   CHECK(p.executor_stake(1) == 10'000);
@@ -348,10 +356,9 @@ TEST_CASE("a compute job of inline inputs is verified without storage, digests r
     auto want = sha256::digest(sha256::digest(sha256::digest(inputs[i]).view()).view());
     CHECK(t["digest"] == want.hex());
     CHECK(t["outputs"].empty());
-    auto r = p.h.ask<std::string>(p.h.local(0, "verifier"),
-                                  caf::make_message(vf_receipt_atom::value, t["request"].get<std::string>()));
+    auto r = p.receipt(t["request"].get<std::string>());
     REQUIRE(r);
-    auto j = nlohmann::json::parse(*r);
+    auto j = (*r);
     CHECK(j["kind"] == "compute");
     CHECK(j["reexecuted"] == true); // sample rate 100 %: a second executor agreed
     CHECK(j["work_units"] == 3);
@@ -394,7 +401,7 @@ TEST_CASE("finished jobs leave the verifier's memory beyond max-held-tasks, stat
   }
   CHECK(p.status(second)["verified"] == 60);
   for (auto& r : requests)
-    CHECK(p.h.ask<std::string>(p.h.local(0, "verifier"), caf::make_message(vf_receipt_atom::value, r)));
+    CHECK(p.receipt(r));
 }
 
 TEST_CASE("forged signatures in batch answers are rejected and the tasks reassigned") {
@@ -413,10 +420,9 @@ TEST_CASE("forged signatures in batch answers are rejected and the tasks reassig
   auto forger = p.h.node_id(p.ns[3]);
   std::size_t retried = 0;
   for (auto& t : st["tasks"]) {
-    auto r = p.h.ask<std::string>(p.h.local(0, "verifier"),
-                                  caf::make_message(vf_receipt_atom::value, t["request"].get<std::string>()));
+    auto r = p.receipt(t["request"].get<std::string>());
     REQUIRE(r);
-    CHECK(nlohmann::json::parse(*r)["executor"] != forger);
+    CHECK((*r)["executor"] != forger);
     retried += t["attempts"].get<std::size_t>() > 1;
   }
   CHECK(retried > 0); // the forger (the largest stake) was drawn for some and refused
@@ -462,8 +468,8 @@ TEST_CASE("a restarted verifier answers for finished jobs and resumes unfinished
   CHECK(st["verified"] == 2);
   auto want = sha256::digest(sha256::digest(inputs[2]).view());
   CHECK(st["tasks"][0]["digest"] == want.hex());
-  CHECK_FALSE(p.h.ask<std::string>(p.h.local(0, "verifier"),
-                                   caf::make_message(vf_status_atom::value, std::string("no-such-job"))));
+  CHECK_FALSE(p.h.ask<job_status>(p.h.local(0, "verifier"),
+                                  caf::make_message(vf_status_atom::value, std::string("no-such-job"))));
 }
 
 TEST_CASE("tasks held by an executor that dies are handed on at once, not after the timeout") {

@@ -1,4 +1,5 @@
 #include "node_client.hpp"
+#include "render.hpp"
 
 #include <cstdlib>
 
@@ -6,6 +7,7 @@
 #include "poe/chain/notary.hpp"
 #include "poe/runtime/messages.hpp"
 #include "poe/runtime/settings.hpp"
+#include "poe/wire/codec.hpp"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -118,11 +120,17 @@ result<std::string> verifier_client::submit_compute(const std::string& owner,
 }
 
 result<std::string> verifier_client::job_status(const std::string& job) {
-  return impl_->ask<std::string>(vf_status_atom::value, job);
+  auto r = impl_->ask<runtime::job_status>(vf_status_atom::value, job);
+  if (!r) return r.err();
+  return to_json(*r).dump();
 }
 
 result<std::string> verifier_client::receipt(const std::string& request_hex) {
-  return impl_->ask<std::string>(vf_receipt_atom::value, request_hex);
+  auto r = impl_->ask<std::vector<std::uint8_t>>(vf_receipt_atom::value, request_hex);
+  if (!r) return r.err();
+  auto rc = wire::decode_step_receipt(*r);
+  if (!rc) return fail(errc::decode_error, "the node's receipt: " + rc.err().message);
+  return to_json(*rc).dump();
 }
 
 builder_client::builder_client(std::unique_ptr<detail::connection> p) : impl_(std::move(p)) {}
@@ -263,45 +271,6 @@ result<validator_client::submission> submission_of(result<submit_reply> r) {
   return validator_client::submission{r->taken(), r->text()};
 }
 
-std::string chain_json(const runtime::chain_status& st) {
-  nlohmann::json out{{"chain_id", st.chain_id},
-                     {"node", st.node},
-                     {"height", st.height},
-                     {"block", to_hex(st.block)},
-                     {"timestamp_ms", st.timestamp_ms},
-                     {"round", st.round},
-                     {"block_interval_ms", st.block_interval_ms},
-                     {"mempool", st.mempool},
-                     {"transactions", st.transactions},
-                     {"pending_evidence", st.pending_evidence},
-                     {"state_root", to_hex(st.state_root)},
-                     {"slashing_pool", std::to_string(st.slashing_pool)},
-                     {"treasury", std::to_string(st.treasury)},
-                     {"poe_held", st.poe_held},
-                     {"rent", nlohmann::json::parse(chain::rent_params_json(to_params(st.rent)))},
-                     {"total_supply", std::to_string(st.total_supply)}};
-  auto& vals = out["validators"] = nlohmann::json::array();
-  for (auto& v : st.validators)
-    vals.push_back({{"id", to_hex(v.id)}, {"stake", std::to_string(v.stake)}});
-  return out.dump();
-}
-
-std::string account_json(const runtime::account_view& a) {
-  nlohmann::json out{{"account", to_hex(a.account)},
-                     {"balance", std::to_string(a.balance)},
-                     {"nonce", a.nonce},
-                     {"height", a.height},
-                     {"jailed", a.jailed}};
-  auto& stakes = out["stakes"] = nlohmann::json::object();
-  for (auto& x : a.stakes) stakes[std::string(chain::to_string(x.role))] = std::to_string(x.units);
-  auto& unb = out["unbonding"] = nlohmann::json::array();
-  for (auto& u : a.unbonding)
-    unb.push_back({{"role", std::string(chain::to_string(u.role))},
-                   {"amount", std::to_string(u.units)},
-                   {"release_height", u.release_height}});
-  return out.dump();
-}
-
 } // namespace
 
 result<validator_client::submission> validator_client::submit_transaction(const bytes& wire) {
@@ -315,13 +284,13 @@ result<validator_client::submission> validator_client::submit_evidence(const byt
 result<std::string> validator_client::chain_status() {
   auto r = impl_->ask<runtime::chain_status>(chain_atom::value);
   if (!r) return r.err();
-  return chain_json(*r);
+  return to_json(*r).dump();
 }
 
 result<std::string> validator_client::account(const std::string& id_hex) {
   auto r = impl_->ask<account_view>(account_atom::value, id_hex);
   if (!r) return r.err();
-  return account_json(*r);
+  return to_json(*r).dump();
 }
 
 result<bytes> validator_client::block(std::uint64_t height) {

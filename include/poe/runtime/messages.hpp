@@ -123,8 +123,8 @@ using ex_batch_atom = caf::atom_constant<caf::atom("ex_batch")>;
 using ex_info_atom = caf::atom_constant<caf::atom("ex_info")>;
 
 /// The `verifier` role (and job coordinator): (vf_job, string source CID, string ladder ("" =
-/// the configured one), string owner) → string job id; (vf_status, string job id) → JSON
-/// progress; (vf_receipt, string request id hex) → JSON step receipt; (vf_compute, string
+/// the configured one), string owner) → string job id; (vf_status, string job id) →
+/// job_status; (vf_receipt, string request id hex) → bytes: the step receipt (wire); (vf_compute, string
 /// owner, u64 iterations, vector<vector<u8>> inline inputs) → string job id (compute tasks).
 using vf_job_atom = caf::atom_constant<caf::atom("vf_job")>;
 using vf_compute_atom = caf::atom_constant<caf::atom("vf_compute")>;

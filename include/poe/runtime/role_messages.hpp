@@ -193,4 +193,53 @@ typename Inspector::result_type inspect(Inspector& f, executor_status& x) {
            x.in_flight, x.completed, x.failed, x.kinds);
 }
 
+// -- jobs -----------------------------------------------------------------------------------
+
+/// One output of a verified task: its name, where it is stored, its size.
+struct output_view {
+  std::string name, cid;
+  std::uint64_t size = 0;
+  friend bool operator==(const output_view&, const output_view&) = default;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, output_view& x) {
+  return f(caf::meta::type_name("poe.output_view"), x.name, x.cid, x.size);
+}
+
+/// A task of a job as the verifier reports it.
+struct task_status {
+  std::vector<std::uint8_t> request; ///< request id (16 bytes)
+  std::string segment;               ///< the input segment's CID (transcode)
+  std::string phase;                 ///< exec::phase's name: assigned … verified, failed
+  std::uint32_t attempts = 0;
+  std::string reason; ///< why it failed or stayed unresolved
+  std::vector<output_view> outputs;
+  std::string digest; ///< a verified compute task's digest
+  friend bool operator==(const task_status&, const task_status&) = default;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, task_status& x) {
+  return f(caf::meta::type_name("poe.task_status"), x.request, x.segment, x.phase, x.attempts,
+           x.reason, x.outputs, x.digest);
+}
+
+/// (vf_status_atom, job id) → job_status: a job's progress (also after a restart, and after it
+/// left the verifier's memory: `archived`, read from the store).
+struct job_status {
+  std::string job, kind, owner;
+  std::string source, ladder; ///< transcode jobs
+  std::uint64_t iterations = 0; ///< compute jobs
+  std::int64_t duration_ms = 0;
+  bool archived = false;
+  std::vector<task_status> tasks;
+  std::uint64_t verified = 0, failed = 0;
+  bool done = false;
+  friend bool operator==(const job_status&, const job_status&) = default;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, job_status& x) {
+  return f(caf::meta::type_name("poe.job_status"), x.job, x.kind, x.owner, x.source, x.ladder,
+           x.iterations, x.duration_ms, x.archived, x.tasks, x.verified, x.failed, x.done);
+}
+
 } // namespace poe::runtime

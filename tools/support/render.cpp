@@ -1,0 +1,82 @@
+#include "render.hpp"
+
+#include "poe/chain/genesis.hpp"
+#include "poe/chain/notary.hpp"
+
+namespace poe::tools {
+
+nlohmann::json to_json(const runtime::chain_status& st) {
+  nlohmann::json out{{"chain_id", st.chain_id},
+                     {"node", st.node},
+                     {"height", st.height},
+                     {"block", to_hex(st.block)},
+                     {"timestamp_ms", st.timestamp_ms},
+                     {"round", st.round},
+                     {"block_interval_ms", st.block_interval_ms},
+                     {"mempool", st.mempool},
+                     {"transactions", st.transactions},
+                     {"pending_evidence", st.pending_evidence},
+                     {"state_root", to_hex(st.state_root)},
+                     {"slashing_pool", std::to_string(st.slashing_pool)},
+                     {"treasury", std::to_string(st.treasury)},
+                     {"poe_held", st.poe_held},
+                     {"rent", nlohmann::json::parse(chain::rent_params_json(to_params(st.rent)))},
+                     {"total_supply", std::to_string(st.total_supply)}};
+  auto& vals = out["validators"] = nlohmann::json::array();
+  for (auto& v : st.validators)
+    vals.push_back({{"id", to_hex(v.id)}, {"stake", std::to_string(v.stake)}});
+  return out;
+}
+
+nlohmann::json to_json(const runtime::account_view& a) {
+  nlohmann::json out{{"account", to_hex(a.account)},
+                     {"balance", std::to_string(a.balance)},
+                     {"nonce", a.nonce},
+                     {"height", a.height},
+                     {"jailed", a.jailed}};
+  auto& stakes = out["stakes"] = nlohmann::json::object();
+  for (auto& x : a.stakes) stakes[std::string(chain::to_string(x.role))] = std::to_string(x.units);
+  auto& unb = out["unbonding"] = nlohmann::json::array();
+  for (auto& u : a.unbonding)
+    unb.push_back({{"role", std::string(chain::to_string(u.role))},
+                   {"amount", std::to_string(u.units)},
+                   {"release_height", u.release_height}});
+  return out;
+}
+
+nlohmann::json to_json(const runtime::job_status& j) {
+  nlohmann::json out{{"job", j.job}, {"kind", j.kind}, {"owner", j.owner}, {"archived", j.archived}};
+  if (j.kind == "compute") {
+    out["iterations"] = j.iterations;
+  } else {
+    out["source"] = j.source;
+    out["ladder"] = j.ladder;
+    out["duration_ms"] = j.duration_ms;
+  }
+  auto& tasks = out["tasks"] = nlohmann::json::array();
+  for (auto& t : j.tasks) {
+    auto& outs = tasks.emplace_back(nlohmann::json{{"request", to_hex(t.request)},
+                                                   {"segment", t.segment},
+                                                   {"phase", t.phase},
+                                                   {"attempts", t.attempts},
+                                                   {"reason", t.reason}})["outputs"];
+    outs = nlohmann::json::array();
+    for (auto& o : t.outputs) outs.push_back({{"name", o.name}, {"cid", o.cid}, {"size", o.size}});
+    if (!t.digest.empty()) tasks.back()["digest"] = t.digest;
+  }
+  out["segments"] = j.tasks.size();
+  out["verified"] = j.verified;
+  out["failed"] = j.failed;
+  out["done"] = j.done;
+  return out;
+}
+
+nlohmann::json to_json(const step_receipt& r) {
+  return {{"request", r.request.hex()},   {"kind", r.kind},
+          {"executor", r.executor.hex()}, {"result_hash", r.result_hash.hex()},
+          {"poe", r.poe.hex()},           {"verifier", r.verifier.hex()},
+          {"verified_ms", r.verified_ms}, {"reexecuted", r.reexecuted},
+          {"work_units", r.work_units},   {"result_bytes", r.result_bytes}};
+}
+
+} // namespace poe::tools

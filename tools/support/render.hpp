@@ -1,0 +1,18 @@
+#pragma once
+// The edge: typed answers of the roles (poe/runtime/role_messages.hpp) rendered as the JSON
+// poe-cli prints. Roles never make or parse JSON; this is the only place that turns their
+// answers into text.
+
+#include "poe/core/objects.hpp"
+#include "poe/runtime/role_messages.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace poe::tools {
+
+nlohmann::json to_json(const runtime::chain_status& st);
+nlohmann::json to_json(const runtime::account_view& a);
+nlohmann::json to_json(const runtime::job_status& j);
+nlohmann::json to_json(const step_receipt& r);
+
+} // namespace poe::tools
