@@ -8,7 +8,7 @@
 //   (bd_receipt, bytes step receipt) → submit_reply (accepted: queued; known: a duplicate);
 //   (bd_receipts, vector<bytes>) → vector<submit_reply> — from verifiers;
 //   (bd_prove, string request hex) → bytes receipt proof, an error until its block is final;
-//   (bd_status) → JSON;
+//   (bd_status) → builder_status;
 //   (bd_reveal, u64 height, bytes bundle hash) → the bundle's entries, to the proposer whose
 //   auction this builder's bid won.
 //
@@ -35,7 +35,6 @@
 #include "storage_io.hpp"
 
 #include <caf/all.hpp>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -414,23 +413,25 @@ runtime::role_info builder_role() {
           for (auto& e : it->second.second) out.emplace_back(e.begin(), e.end());
           return out;
         },
-        [s](bd_status_atom) -> std::string {
-          if (!s->builder)
-            return nlohmann::json{{"bpi", s->ctx.node_id}, {"ready", false},
-                                  {"pending_receipts", s->early.size()}}
-              .dump();
-          return nlohmann::json{{"bpi", s->ctx.node_id},
-                                {"ready", true},
-                                {"book_size", s->builder->book().size()},
-                                {"book_root", s->builder->book().root().hex()},
-                                {"pending_receipts", s->builder->pending()},
-                                {"receipts", s->receipts},
-                                {"log_blocks_sealed", s->sealed},
-                                {"headers_included", s->included},
-                                {"receipts_included", s->receipts_included},
-                                {"not_yet_included", s->unincluded.size()},
-                                {"scanned_height", s->scanned}}
-            .dump();
+        [s](bd_status_atom) {
+          builder_status out;
+          out.bpi = s->ctx.node_id;
+          out.scanned_height = s->scanned;
+          if (!s->builder) {
+            out.pending_receipts = s->early.size();
+            return out;
+          }
+          out.ready = true;
+          out.book_size = s->builder->book().size();
+          auto root = s->builder->book().root();
+          out.book_root.assign(root.data.begin(), root.data.end());
+          out.pending_receipts = s->builder->pending();
+          out.receipts = s->receipts;
+          out.log_blocks_sealed = s->sealed;
+          out.headers_included = s->included;
+          out.receipts_included = s->receipts_included;
+          out.not_yet_included = s->unincluded.size();
+          return out;
         },
       };
     },

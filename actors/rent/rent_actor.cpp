@@ -5,9 +5,8 @@
 // from the BPIs, to the validators, the slashing pool and the treasury (split_rent: the same
 // integer split validators apply to the ledger).
 //
-//   (rent_quote_atom, u64 work units, u64 result bytes, u64 priority) → JSON quote;
-//   (rent_flows_atom, u64 last n blocks) → JSON {totals, blocks: [{height, headers,
-//   collected, validators, slashing, treasury}]} (blocks with rent only).
+//   (rent_quote_atom, u64 work units, u64 result bytes, u64 priority) → rent_quote_view;
+//   (rent_flows_atom, u64 last n blocks) → rent_flows: totals and the last n blocks with rent.
 //
 // Store (column family "rent"): "f/" ‖ u64 height → 5 × u64 (headers, collected, validators,
 // slashing, treasury); "scan" → u64 height of the last block taken (the subscription resumes
@@ -24,7 +23,6 @@
 #include "chain_follow.hpp"
 
 #include <caf/all.hpp>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 namespace poe::actors {
@@ -159,7 +157,7 @@ runtime::role_info rent_role() {
         },
         [self, s](chain_retry_atom) { s->chain->subscribe(self, s->ctx); },
         [s](rent_quote_atom, std::uint64_t work_units, std::uint64_t result_bytes,
-            std::uint64_t priority) -> caf::result<std::string> {
+            std::uint64_t priority) -> caf::result<rent_quote_view> {
           if (!s->params) return failure("the chain's rent parameters are not known yet");
           log_block b;
           b.work_units = work_units;
@@ -168,39 +166,31 @@ runtime::role_info rent_role() {
           if (!q) return failure("rent: " + q.err().message);
           auto& p = *s->params;
           auto kib = result_bytes / 1024 + (result_bytes % 1024 != 0);
-          return nlohmann::json{{"quote", q->units()},
-                                {"rent_payment", q->units() + priority},
-                                {"base", p.base_rent.units()},
-                                {"complexity", p.rent_per_work_unit.units() * work_units},
-                                {"storage", p.rent_per_kib.units() * kib},
-                                {"priority", priority},
-                                {"validators_ppm", p.validators_ppm},
-                                {"slashing_ppm", p.slashing_ppm},
-                                {"treasury_ppm", p.treasury_ppm}}
-            .dump();
+          return rent_quote_view{q->units(),
+                                 q->units() + priority,
+                                 p.base_rent.units(),
+                                 p.rent_per_work_unit.units() * work_units,
+                                 p.rent_per_kib.units() * kib,
+                                 priority,
+                                 p.validators_ppm,
+                                 p.slashing_ppm,
+                                 p.treasury_ppm};
         },
-        [s](rent_flows_atom, std::uint64_t last) -> std::string {
-          std::vector<nlohmann::json> rows;
+        [s](rent_flows_atom, std::uint64_t last) {
+          rent_flows out;
+          out.scanned_height = s->scanned;
+          auto& t = s->totals;
+          out.totals = {0, t.headers, t.collected, t.validators, t.slashing, t.treasury};
           (void)s->ctx.store->for_each(cf, as_bytes(std::string_view("f/")), [&](byte_view k, byte_view v) {
             if (v.size() != 40 || k.size() != 10) return true;
-            rows.push_back({{"height", get_u64_be(k.data() + 2)},
-                            {"headers", get_u64_be(v.data())},
-                            {"collected", get_u64_be(v.data() + 8)},
-                            {"validators", get_u64_be(v.data() + 16)},
-                            {"slashing", get_u64_be(v.data() + 24)},
-                            {"treasury", get_u64_be(v.data() + 32)}});
+            out.blocks.push_back({get_u64_be(k.data() + 2), get_u64_be(v.data()),
+                                  get_u64_be(v.data() + 8), get_u64_be(v.data() + 16),
+                                  get_u64_be(v.data() + 24), get_u64_be(v.data() + 32)});
             return true;
           });
-          nlohmann::json blocks = nlohmann::json::array();
-          for (auto i = rows.size() > last ? rows.size() - last : 0; i < rows.size(); ++i)
-            blocks.push_back(rows[i]);
-          auto& t = s->totals;
-          return nlohmann::json{{"scanned_height", s->scanned},
-                                {"totals", {{"headers", t.headers}, {"collected", t.collected},
-                                            {"validators", t.validators}, {"slashing", t.slashing},
-                                            {"treasury", t.treasury}}},
-                                {"blocks", blocks}}
-            .dump();
+          if (out.blocks.size() > last)
+            out.blocks.erase(out.blocks.begin(), out.blocks.end() - static_cast<long>(last));
+          return out;
         },
       };
     },

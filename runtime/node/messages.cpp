@@ -31,6 +31,9 @@ void register_messages(caf::actor_system_config& cfg) {
   cfg.add_message_type<chain_block>("poe.chain_block");
   cfg.add_message_type<executor_status>("poe.executor_status");
   cfg.add_message_type<job_status>("poe.job_status");
+  cfg.add_message_type<builder_status>("poe.builder_status");
+  cfg.add_message_type<rent_quote_view>("poe.rent_quote_view");
+  cfg.add_message_type<rent_flows>("poe.rent_flows");
 }
 
 std::string_view to_string(verdict v) {
@@ -116,6 +119,9 @@ std::vector<caf::message> message_samples() {
                                    {validator_view{b, 100}}}),
     caf::make_message(chain_block{7, b, b, 1000, 1, 2, 0, b}),
     caf::make_message(executor_status{2, 1, 0, 1, 5, 0, {"compute", "transcode"}}),
+    caf::make_message(builder_status{"ab12", true, 3, b, 1, 9, 3, 2, 8, 1, 40}),
+    caf::make_message(rent_quote_view{140, 147, 100, 30, 3, 7, 700'000, 100'000, 200'000}),
+    caf::make_message(rent_flows{40, {0, 2, 280, 196, 28, 56}, {rent_flow{39, 2, 280, 196, 28, 56}}}),
     caf::make_message(job_status{"1-1", "transcode", "alice", "bafy", "default", 0, 6000, true,
                                  {task_status{b, "bafy", "verified", 1, "",
                                               {output_view{"720p/seg0.ts", "bafz", 1000}}, ""}},

@@ -220,8 +220,8 @@ TEST_CASE("a builder that wins the auction and withholds its bundle is penalized
   // Its header is included anyway (validators hold it), and its withheld bid is penalized.
   REQUIRE(f.h.advance_until(
     [&] {
-      auto st = f.h.ask<std::string>(builder, caf::make_message(bd_status_atom::value));
-      return st && nlohmann::json::parse(*st).value("headers_included", 0) >= 1;
+      auto st = f.h.ask<builder_status>(builder, caf::make_message(bd_status_atom::value));
+      return st && st->headers_included >= 1;
     },
     60s, 20ms));
   REQUIRE(f.h.advance_until(

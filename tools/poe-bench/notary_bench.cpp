@@ -208,13 +208,6 @@ int run_notary(int argc, char** argv, const std::string& self_path) {
       builders.push_back(bench::find_role(self, d, "builder", t));
     }
     auto verifier = bench::find_role(self, bench::connect_to(self, 7504, true, t), "verifier", t);
-    auto ask_json = [&](const caf::actor& a, auto... xs) {
-      nlohmann::json j;
-      self->request(a, t, xs...)
-        .receive([&](std::string& s) { j = nlohmann::json::parse(s); },
-                 [&](caf::error& e) { throw std::runtime_error(sys.render(e)); });
-      return j;
-    };
     auto account = [&](const std::string& id) {
       account_view a;
       self->request(vals[0], t, account_atom::value, id)
@@ -245,9 +238,12 @@ int run_notary(int argc, char** argv, const std::string& self_path) {
     auto builder_counts = [&] {
       std::pair<std::uint64_t, std::uint64_t> taken_included{0, 0};
       for (auto& b : builders) {
-        auto j = ask_json(b, bd_status_atom::value);
-        taken_included.first += j.value("receipts", std::uint64_t{0});
-        taken_included.second += j.value("receipts_included", std::uint64_t{0});
+        builder_status st;
+        self->request(b, t, bd_status_atom::value)
+          .receive([&](builder_status& x) { st = std::move(x); },
+                   [&](caf::error& e) { throw std::runtime_error(sys.render(e)); });
+        taken_included.first += st.receipts;
+        taken_included.second += st.receipts_included;
       }
       return taken_included;
     };

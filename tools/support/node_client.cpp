@@ -146,7 +146,11 @@ result<bytes> builder_client::prove(const std::string& request_hex) {
   return impl_->ask<std::vector<std::uint8_t>>(bd_prove_atom::value, request_hex);
 }
 
-result<std::string> builder_client::status() { return impl_->ask<std::string>(bd_status_atom::value); }
+result<std::string> builder_client::status() {
+  auto r = impl_->ask<builder_status>(bd_status_atom::value);
+  if (!r) return r.err();
+  return to_json(*r).dump();
+}
 
 rent_client::rent_client(std::unique_ptr<detail::connection> p) : impl_(std::move(p)) {}
 rent_client::~rent_client() = default;
@@ -159,11 +163,15 @@ result<std::unique_ptr<rent_client>> rent_client::connect(const node_target& t) 
 
 result<std::string> rent_client::quote(std::uint64_t work_units, std::uint64_t result_bytes,
                                        std::uint64_t priority) {
-  return impl_->ask<std::string>(rent_quote_atom::value, work_units, result_bytes, priority);
+  auto r = impl_->ask<rent_quote_view>(rent_quote_atom::value, work_units, result_bytes, priority);
+  if (!r) return r.err();
+  return to_json(*r).dump();
 }
 
 result<std::string> rent_client::flows(std::uint64_t last) {
-  return impl_->ask<std::string>(rent_flows_atom::value, last);
+  auto r = impl_->ask<rent_flows>(rent_flows_atom::value, last);
+  if (!r) return r.err();
+  return to_json(*r).dump();
 }
 
 result<std::string> storage_client::put_chunk(const bytes& chunk) {

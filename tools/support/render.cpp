@@ -79,4 +79,41 @@ nlohmann::json to_json(const step_receipt& r) {
           {"work_units", r.work_units},   {"result_bytes", r.result_bytes}};
 }
 
+nlohmann::json to_json(const runtime::builder_status& b) {
+  if (!b.ready)
+    return {{"bpi", b.bpi}, {"ready", false}, {"pending_receipts", b.pending_receipts}};
+  return {{"bpi", b.bpi},
+          {"ready", true},
+          {"book_size", b.book_size},
+          {"book_root", to_hex(b.book_root)},
+          {"pending_receipts", b.pending_receipts},
+          {"receipts", b.receipts},
+          {"log_blocks_sealed", b.log_blocks_sealed},
+          {"headers_included", b.headers_included},
+          {"receipts_included", b.receipts_included},
+          {"not_yet_included", b.not_yet_included},
+          {"scanned_height", b.scanned_height}};
+}
+
+nlohmann::json to_json(const runtime::rent_quote_view& q) {
+  return {{"quote", q.quote},       {"rent_payment", q.rent_payment},
+          {"base", q.base},         {"complexity", q.complexity},
+          {"storage", q.storage},   {"priority", q.priority},
+          {"validators_ppm", q.validators_ppm}, {"slashing_ppm", q.slashing_ppm},
+          {"treasury_ppm", q.treasury_ppm}};
+}
+
+nlohmann::json to_json(const runtime::rent_flows& f) {
+  auto flow = [](const runtime::rent_flow& x, bool with_height) {
+    nlohmann::json j{{"headers", x.headers},       {"collected", x.collected},
+                     {"validators", x.validators}, {"slashing", x.slashing},
+                     {"treasury", x.treasury}};
+    if (with_height) j["height"] = x.height;
+    return j;
+  };
+  nlohmann::json blocks = nlohmann::json::array();
+  for (auto& b : f.blocks) blocks.push_back(flow(b, true));
+  return {{"scanned_height", f.scanned_height}, {"totals", flow(f.totals, false)}, {"blocks", blocks}};
+}
+
 } // namespace poe::tools

@@ -14,5 +14,8 @@ nlohmann::json to_json(const runtime::chain_status& st);
 nlohmann::json to_json(const runtime::account_view& a);
 nlohmann::json to_json(const runtime::job_status& j);
 nlohmann::json to_json(const step_receipt& r);
+nlohmann::json to_json(const runtime::builder_status& b);
+nlohmann::json to_json(const runtime::rent_quote_view& q);
+nlohmann::json to_json(const runtime::rent_flows& f);
 
 } // namespace poe::tools

@@ -70,14 +70,14 @@ using complaint_atom = caf::atom_constant<caf::atom("v_cmpl")>;
 /// (kept for the next height; the proposer uses it); the proposer asks the
 /// winner (bd_reveal_atom, u64 height, bytes bundle hash) → std::vector<bytes> entries.
 using bid_atom = caf::atom_constant<caf::atom("v_bid")>;
-/// The `rent` role: (rent_quote_atom, u64 work units, u64 result bytes, u64 priority) → JSON
-/// quote; (rent_flows_atom, u64 last n) → JSON rent flows per block and totals.
+/// The `rent` role: (rent_quote_atom, u64 work units, u64 result bytes, u64 priority) →
+/// rent_quote_view; (rent_flows_atom, u64 last n) → rent_flows (per block and totals).
 using rent_quote_atom = caf::atom_constant<caf::atom("rent_quote")>;
 using rent_flows_atom = caf::atom_constant<caf::atom("rent_flows")>;
 using bd_reveal_atom = caf::atom_constant<caf::atom("bd_reveal")>;
 /// The `builder` role: (bd_receipt, bytes step receipt) from verifiers → submit_reply;
 /// (bd_prove, string request id hex) → bytes receipt proof (chain/log_builder.hpp), an error
-/// while the receipt's header is not yet in a finalized block; (bd_status) → JSON.
+/// while the receipt's header is not yet in a finalized block; (bd_status) → builder_status.
 /// (bd_receipts, vector<bytes> step receipts) → vector<submit_reply>, one per receipt
 /// (accepted: queued; known: a duplicate): a verifier's receipts of one flush in one message.
 using bd_receipt_atom = caf::atom_constant<caf::atom("bd_rcpt")>;

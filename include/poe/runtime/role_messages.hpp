@@ -193,6 +193,60 @@ typename Inspector::result_type inspect(Inspector& f, executor_status& x) {
            x.in_flight, x.completed, x.failed, x.kinds);
 }
 
+// -- builders and rent ----------------------------------------------------------------------
+
+/// (bd_status_atom) → builder_status: a BPI's log book and queues.
+struct builder_status {
+  std::string bpi; ///< node id (hex)
+  bool ready = false; ///< the chain's rent parameters are known (the log builder runs)
+  std::uint64_t book_size = 0;
+  std::vector<std::uint8_t> book_root;
+  std::uint64_t pending_receipts = 0, receipts = 0, log_blocks_sealed = 0, headers_included = 0,
+                receipts_included = 0, not_yet_included = 0, scanned_height = 0;
+  friend bool operator==(const builder_status&, const builder_status&) = default;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, builder_status& x) {
+  return f(caf::meta::type_name("poe.builder_status"), x.bpi, x.ready, x.book_size, x.book_root,
+           x.pending_receipts, x.receipts, x.log_blocks_sealed, x.headers_included,
+           x.receipts_included, x.not_yet_included, x.scanned_height);
+}
+
+/// (rent_quote_atom, u64 work units, u64 result bytes, u64 priority) → rent_quote_view.
+struct rent_quote_view {
+  std::uint64_t quote = 0, rent_payment = 0, base = 0, complexity = 0, storage = 0, priority = 0;
+  std::uint32_t validators_ppm = 0, slashing_ppm = 0, treasury_ppm = 0;
+  friend bool operator==(const rent_quote_view&, const rent_quote_view&) = default;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, rent_quote_view& x) {
+  return f(caf::meta::type_name("poe.rent_quote_view"), x.quote, x.rent_payment, x.base,
+           x.complexity, x.storage, x.priority, x.validators_ppm, x.slashing_ppm, x.treasury_ppm);
+}
+
+/// One block's rent flows (or their totals: height 0).
+struct rent_flow {
+  std::uint64_t height = 0, headers = 0, collected = 0, validators = 0, slashing = 0, treasury = 0;
+  friend bool operator==(const rent_flow&, const rent_flow&) = default;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, rent_flow& x) {
+  return f(caf::meta::type_name("poe.rent_flow"), x.height, x.headers, x.collected, x.validators,
+           x.slashing, x.treasury);
+}
+
+/// (rent_flows_atom, u64 last n) → rent_flows: totals and the last n blocks with rent.
+struct rent_flows {
+  std::uint64_t scanned_height = 0;
+  rent_flow totals;
+  std::vector<rent_flow> blocks;
+  friend bool operator==(const rent_flows&, const rent_flows&) = default;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, rent_flows& x) {
+  return f(caf::meta::type_name("poe.rent_flows"), x.scanned_height, x.totals, x.blocks);
+}
+
 // -- jobs -----------------------------------------------------------------------------------
 
 /// One output of a verified task: its name, where it is stored, its size.
