@@ -14,7 +14,6 @@
 #include "poe/runtime/metrics.hpp"
 
 #include <caf/all.hpp>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -282,25 +281,24 @@ void challenge_round(caf::event_based_actor* self, const std::shared_ptr<sstate>
       });
 }
 
-nlohmann::json stat_json(const std::shared_ptr<sstate>& s, const cid& c,
-                         const chunk_store::stat_info& st) {
-  nlohmann::json j{{"cid", c.str()},
-                   {"kind", st.manifest ? "file" : "chunk"},
-                   {"size", st.size},
-                   {"pinned", st.pinned}};
+object_stat stat_of(const std::shared_ptr<sstate>& s, const cid& c,
+                    const chunk_store::stat_info& st) {
+  object_stat out;
+  out.cid = c.str();
+  out.file = st.manifest;
+  out.size = st.size;
+  out.pinned = st.pinned;
   if (st.manifest) {
-    j["chunks"] = st.chunks;
-    j["chunks_here"] = st.present;
-    j["media_type"] = st.media_type;
-    j["owner"] = st.owner;
-    j["stored_at_ms"] = st.stored_at_ms;
+    out.chunks = st.chunks;
+    out.chunks_here = st.present;
+    out.media_type = st.media_type;
+    out.owner = st.owner;
+    out.stored_at_ms = st.stored_at_ms;
   } else {
-    j["references"] = st.references;
+    out.references = st.references;
   }
-  auto& holders = j["placement"] = nlohmann::json::array();
-  for (auto& t : s->targets(c))
-    holders.push_back(t.hex());
-  return j;
+  for (auto& t : s->targets(c)) out.placement.push_back(t.hex());
+  return out;
 }
 
 } // namespace
@@ -440,10 +438,10 @@ runtime::role_info storage_role() {
           if (!c) return failure(c.err().message);
           return s->cs->has(*c);
         },
-        [self, s](st_stat_atom, const std::string& text) -> caf::result<std::string> {
+        [self, s](st_stat_atom, const std::string& text) -> caf::result<object_stat> {
           auto c = cid::parse(text);
           if (!c) return failure(c.err().message);
-          if (auto st = s->cs->stat(*c)) return stat_json(s, *c, *st).dump();
+          if (auto st = s->cs->stat(*c)) return stat_of(s, *c, *st);
           // Not here: ask the nodes that should hold it (a file's manifest is kept here then).
           auto rp = self->make_response_promise();
           auto id = *c;
@@ -453,10 +451,10 @@ runtime::role_info storage_role() {
                          chunk_store::stat_info st;
                          if (auto local = s->cs->stat(id)) st = *local;
                          else st.size = r->size();
-                         rp.deliver(stat_json(s, id, st).dump());
+                         rp.deliver(stat_of(s, id, st));
                        },
                        {}, false);
-          return caf::delegated<std::string>{};
+          return caf::delegated<object_stat>{};
         },
         [s](st_pin_atom, const std::string& text, bool pin) -> caf::result<std::string> {
           auto c = cid::parse(text);
@@ -477,34 +475,27 @@ runtime::role_info storage_role() {
           challenge_round(self, s);
           self->delayed_send(self, s->challenge_interval, chal_tick_atom::value);
         },
-        [s](st_usage_atom, const std::string& owner) -> std::string {
+        [s](st_usage_atom, const std::string& owner) {
           auto now = s->ctx.clock.now_ms();
-          return nlohmann::json{{"owner", owner},
-                                {"bytes", s->cs->usage().stored(owner)},
-                                {"byte_ms", storage::usage_ledger::to_string(
-                                              s->cs->usage().usage(owner, now))},
-                                {"at_ms", now}}
-            .dump();
+          return storage_usage{owner, s->cs->usage().stored(owner),
+                               storage::usage_ledger::to_string(s->cs->usage().usage(owner, now)),
+                               now};
         },
-        [s](st_rept_atom) -> std::string {
-          auto out = nlohmann::json::object();
+        [s](st_rept_atom) {
+          std::vector<challenge_record> out;
           for (auto& [id, _] : s->members) {
             auto t = s->record.of(id);
             if (t.passed + t.wrong + t.missed == 0) continue;
-            out[id.hex()] = {{"passed", t.passed},
-                             {"wrong_answer", t.wrong},
-                             {"missed_deadline", t.missed},
-                             {"score_ppm", s->record.score_ppm(id)}};
+            out.push_back({id.hex(), t.passed, t.wrong, t.missed, s->record.score_ppm(id)});
           }
-          return out.dump();
+          return out;
         },
-        [s](st_list_atom) -> caf::result<std::string> {
+        [s](st_list_atom) -> caf::result<std::vector<stored_object>> {
           auto l = s->cs->list();
           if (!l) return failure(l.err().message);
-          auto out = nlohmann::json::array();
-          for (auto& e : *l)
-            out.push_back({{"cid", e.id.str()}, {"size", e.size}, {"pinned", e.pinned}});
-          return out.dump();
+          std::vector<stored_object> out;
+          for (auto& e : *l) out.push_back({e.id.str(), e.size, e.pinned});
+          return out;
         },
         [s](st_chal_atom, const std::string& text,
             const bytes_t& nonce) -> caf::result<bytes_t, bytes_t, bytes_t> {

@@ -32,6 +32,10 @@ void register_messages(caf::actor_system_config& cfg) {
   cfg.add_message_type<executor_status>("poe.executor_status");
   cfg.add_message_type<job_status>("poe.job_status");
   cfg.add_message_type<builder_status>("poe.builder_status");
+  cfg.add_message_type<object_stat>("poe.object_stat");
+  cfg.add_message_type<std::vector<stored_object>>("std::vector<poe.stored_object>");
+  cfg.add_message_type<storage_usage>("poe.storage_usage");
+  cfg.add_message_type<std::vector<challenge_record>>("std::vector<poe.challenge_record>");
   cfg.add_message_type<rent_quote_view>("poe.rent_quote_view");
   cfg.add_message_type<rent_flows>("poe.rent_flows");
 }
@@ -119,6 +123,10 @@ std::vector<caf::message> message_samples() {
                                    {validator_view{b, 100}}}),
     caf::make_message(chain_block{7, b, b, 1000, 1, 2, 0, b}),
     caf::make_message(executor_status{2, 1, 0, 1, 5, 0, {"compute", "transcode"}}),
+    caf::make_message(object_stat{"bafy", true, 4096, false, 1, 1, "video/mp4", "alice", 7, 0, {"ab12"}}),
+    caf::make_message(std::vector<stored_object>{stored_object{"bafy", 4096, true}}),
+    caf::make_message(storage_usage{"alice", 4096, "123456789012345678901234", 7}),
+    caf::make_message(std::vector<challenge_record>{challenge_record{"ab12", 3, 0, 1, 750'000}}),
     caf::make_message(builder_status{"ab12", true, 3, b, 1, 9, 3, 2, 8, 1, 40}),
     caf::make_message(rent_quote_view{140, 147, 100, 30, 3, 7, 700'000, 100'000, 200'000}),
     caf::make_message(rent_flows{40, {0, 2, 280, 196, 28, 56}, {rent_flow{39, 2, 280, 196, 28, 56}}}),

@@ -187,7 +187,9 @@ result<bytes> storage_client::get(const std::string& cid) {
 }
 
 result<std::string> storage_client::stat(const std::string& cid) {
-  return impl_->ask<std::string>(st_stat_atom::value, cid);
+  auto r = impl_->ask<object_stat>(st_stat_atom::value, cid);
+  if (!r) return r.err();
+  return to_json(*r).dump();
 }
 
 result<bool> storage_client::has(const std::string& cid) {
@@ -195,15 +197,21 @@ result<bool> storage_client::has(const std::string& cid) {
 }
 
 result<std::string> storage_client::list() {
-  return impl_->ask<std::string>(st_list_atom::value);
+  auto r = impl_->ask<std::vector<stored_object>>(st_list_atom::value);
+  if (!r) return r.err();
+  return to_json(*r).dump();
 }
 
 result<std::string> storage_client::usage(const std::string& owner) {
-  return impl_->ask<std::string>(st_usage_atom::value, owner);
+  auto r = impl_->ask<storage_usage>(st_usage_atom::value, owner);
+  if (!r) return r.err();
+  return to_json(*r).dump();
 }
 
 result<std::string> storage_client::reputation() {
-  return impl_->ask<std::string>(st_rept_atom::value);
+  auto r = impl_->ask<std::vector<challenge_record>>(st_rept_atom::value);
+  if (!r) return r.err();
+  return to_json(*r).dump();
 }
 
 result<std::string> storage_client::pin(const std::string& cid, bool pin) {

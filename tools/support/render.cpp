@@ -116,4 +116,40 @@ nlohmann::json to_json(const runtime::rent_flows& f) {
   return {{"scanned_height", f.scanned_height}, {"totals", flow(f.totals, false)}, {"blocks", blocks}};
 }
 
+nlohmann::json to_json(const runtime::object_stat& s) {
+  nlohmann::json j{{"cid", s.cid}, {"kind", s.file ? "file" : "chunk"}, {"size", s.size},
+                   {"pinned", s.pinned}};
+  if (s.file) {
+    j["chunks"] = s.chunks;
+    j["chunks_here"] = s.chunks_here;
+    j["media_type"] = s.media_type;
+    j["owner"] = s.owner;
+    j["stored_at_ms"] = s.stored_at_ms;
+  } else {
+    j["references"] = s.references;
+  }
+  j["placement"] = s.placement;
+  return j;
+}
+
+nlohmann::json to_json(const std::vector<runtime::stored_object>& l) {
+  auto out = nlohmann::json::array();
+  for (auto& e : l) out.push_back({{"cid", e.cid}, {"size", e.size}, {"pinned", e.pinned}});
+  return out;
+}
+
+nlohmann::json to_json(const runtime::storage_usage& u) {
+  return {{"owner", u.owner}, {"bytes", u.bytes}, {"byte_ms", u.byte_ms}, {"at_ms", u.at_ms}};
+}
+
+nlohmann::json to_json(const std::vector<runtime::challenge_record>& r) {
+  auto out = nlohmann::json::object();
+  for (auto& x : r)
+    out[x.node] = {{"passed", x.passed},
+                   {"wrong_answer", x.wrong_answer},
+                   {"missed_deadline", x.missed_deadline},
+                   {"score_ppm", x.score_ppm}};
+  return out;
+}
+
 } // namespace poe::tools

@@ -17,5 +17,9 @@ nlohmann::json to_json(const step_receipt& r);
 nlohmann::json to_json(const runtime::builder_status& b);
 nlohmann::json to_json(const runtime::rent_quote_view& q);
 nlohmann::json to_json(const runtime::rent_flows& f);
+nlohmann::json to_json(const runtime::object_stat& s);
+nlohmann::json to_json(const std::vector<runtime::stored_object>& l);
+nlohmann::json to_json(const runtime::storage_usage& u);
+nlohmann::json to_json(const std::vector<runtime::challenge_record>& r);
 
 } // namespace poe::tools

@@ -88,8 +88,8 @@ using bd_status_atom = caf::atom_constant<caf::atom("bd_stat")>;
 /// (st_put, bytes chunk) → string CID after `storage.acks` copies; (st_putm, bytes manifest,
 /// string owner) → string CID; (st_has, string cid) → bool (held on this node, intact or
 /// not: a cheap index lookup); (st_get, string cid) → bytes (chunk or manifest; fetched from a
-/// replica when missing or corrupt here); (st_stat, string cid) → string JSON; (st_pin, string
-/// cid, bool pin) → string "ok"; (st_del, string cid) → "ok"; (st_list) → string JSON;
+/// replica when missing or corrupt here); (st_stat, string cid) → object_stat; (st_pin, string
+/// cid, bool pin) → string "ok"; (st_del, string cid) → "ok"; (st_list) → vector<stored_object>;
 /// (st_chal, string cid, bytes nonce) → (bytes SHA-256(nonce ‖ chunk), bytes signature, bytes
 /// DER public key). Between storage nodes: (st_rep, bytes chunk or manifest, string owner,
 /// u64 stored_at_ms) → "ok" and (st_fetch, string cid) → bytes (this node only).
@@ -105,8 +105,8 @@ using st_list_atom = caf::atom_constant<caf::atom("st_list")>;
 using st_chal_atom = caf::atom_constant<caf::atom("st_chal")>;
 using st_rep_atom = caf::atom_constant<caf::atom("st_rep")>;
 using st_fetch_atom = caf::atom_constant<caf::atom("st_fetch")>;
-/// (st_usage, string owner) → string JSON {owner, bytes, byte_ms} (files put here, for rent);
-/// (st_rept) → string JSON: challenge outcomes this node recorded per challenged node.
+/// (st_usage, string owner) → storage_usage (files put here, for rent);
+/// (st_rept) → vector<challenge_record>: challenge outcomes recorded per challenged node.
 using st_usage_atom = caf::atom_constant<caf::atom("st_usage")>;
 using st_rept_atom = caf::atom_constant<caf::atom("st_rept")>;
 /// The `execution` role: (ex_run, bytes task) → (bytes task_result, bytes poe (32), bytes

@@ -193,6 +193,64 @@ typename Inspector::result_type inspect(Inspector& f, executor_status& x) {
            x.in_flight, x.completed, x.failed, x.kinds);
 }
 
+// -- storage --------------------------------------------------------------------------------
+
+/// (st_stat_atom, string cid) → object_stat: a chunk or a file (manifest) and where it belongs.
+struct object_stat {
+  std::string cid;
+  bool file = false; ///< a manifest (else a chunk)
+  std::uint64_t size = 0;
+  bool pinned = false;
+  std::uint64_t chunks = 0, chunks_here = 0; ///< files
+  std::string media_type, owner;            ///< files
+  std::uint64_t stored_at_ms = 0;           ///< files
+  std::uint64_t references = 0;             ///< chunks: manifests naming it
+  std::vector<std::string> placement;       ///< node ids (hex) that should hold it
+  friend bool operator==(const object_stat&, const object_stat&) = default;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, object_stat& x) {
+  return f(caf::meta::type_name("poe.object_stat"), x.cid, x.file, x.size, x.pinned, x.chunks,
+           x.chunks_here, x.media_type, x.owner, x.stored_at_ms, x.references, x.placement);
+}
+
+/// One stored object of (st_list_atom) → std::vector<stored_object>.
+struct stored_object {
+  std::string cid;
+  std::uint64_t size = 0;
+  bool pinned = false;
+  friend bool operator==(const stored_object&, const stored_object&) = default;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stored_object& x) {
+  return f(caf::meta::type_name("poe.stored_object"), x.cid, x.size, x.pinned);
+}
+
+/// (st_usage_atom, string owner) → storage_usage: what an owner keeps here, for rent.
+struct storage_usage {
+  std::string owner;
+  std::uint64_t bytes = 0;
+  std::string byte_ms; ///< byte-milliseconds so far (decimal: may exceed 2^64)
+  std::uint64_t at_ms = 0;
+  friend bool operator==(const storage_usage&, const storage_usage&) = default;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, storage_usage& x) {
+  return f(caf::meta::type_name("poe.storage_usage"), x.owner, x.bytes, x.byte_ms, x.at_ms);
+}
+
+/// One challenged node of (st_rept_atom) → std::vector<challenge_record>.
+struct challenge_record {
+  std::string node; ///< node id (hex)
+  std::uint64_t passed = 0, wrong_answer = 0, missed_deadline = 0, score_ppm = 0;
+  friend bool operator==(const challenge_record&, const challenge_record&) = default;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, challenge_record& x) {
+  return f(caf::meta::type_name("poe.challenge_record"), x.node, x.passed, x.wrong_answer,
+           x.missed_deadline, x.score_ppm);
+}
+
 // -- builders and rent ----------------------------------------------------------------------
 
 /// (bd_status_atom) → builder_status: a BPI's log book and queues.
