@@ -111,6 +111,7 @@ struct vstate {
   std::shared_ptr<metrics::counter> round_changes, evidence_c, commits, slashes;
   std::shared_ptr<metrics::histogram> commit_latency;
   std::map<caf::actor_addr, subscriber> subscribers; ///< roles following the chain
+  std::optional<chain_block> latest; ///< the event of the block just finalized (publish)
   std::uint64_t generations = 0;
   std::chrono::nanoseconds height_started{}; // monotonic reading
   double t_prepare = 0, t_commit = 0; // ms from the height's start to our PREPARE / COMMIT
@@ -163,6 +164,8 @@ void start_height(caf::event_based_actor* self, vstate& s) {
     if (auto m = qbft::decode_message(wire)) apply_effects(self, s, s.cons->on_message(*m));
 }
 
+chain_block make_event(std::uint64_t height, bytes decision, const block& b);
+
 /// Takes a finalized block: execute, persist (unless replaying it from the store), move the
 /// tip. False if it does not fit.
 bool finalize(vstate& s, const qbft::decision& d, bool persist = true) {
@@ -186,13 +189,14 @@ bool finalize(vstate& s, const qbft::decision& d, bool persist = true) {
     s.ctx.log->error("finalized block {} does not execute: {}", d.height, next.err().message);
     return false;
   }
-  if (auto st = persist ? s.ctx.store->put(cf, block_key(d.height), qbft::encode(d),
-                                             store::write_mode::sync)
-                         : status{};
+  auto encoded = persist ? qbft::encode(d) : bytes{};
+  if (auto st = persist ? s.ctx.store->put(cf, block_key(d.height), encoded, store::write_mode::sync)
+                        : status{};
       !st) {
     s.ctx.log->error("cannot persist block {}: {}", d.height, st.err().message);
     return false;
   }
+  if (persist) s.latest = make_event(d.height, std::move(encoded), *b);
   for (auto& raw : b->evidence)
     if (auto e = decode_evidence(raw)) {
       auto who = offender_of(*e);
@@ -260,24 +264,29 @@ bool finalize(vstate& s, const qbft::decision& d, bool persist = true) {
   return true;
 }
 
-/// The chain_block event of stored block `height` (empty `decision` when it is not stored).
-chain_block block_event(vstate& s, std::uint64_t height) {
+/// The chain_block event of block `b` finalized by `decision` (qbft::encode of it).
+chain_block make_event(std::uint64_t height, bytes decision, const block& b) {
   chain_block ev;
   ev.height = height;
+  auto id = block_id(b);
+  ev.id.assign(id.data.begin(), id.data.end());
+  ev.parent.assign(b.header.parent.data.begin(), b.header.parent.data.end());
+  ev.timestamp_ms = b.header.timestamp_ms;
+  ev.transactions = static_cast<std::uint32_t>(b.transactions.size());
+  ev.poe_headers = static_cast<std::uint32_t>(b.poe_headers.size());
+  ev.evidence = static_cast<std::uint32_t>(b.evidence.size());
+  ev.decision = std::move(decision);
+  return ev;
+}
+
+/// The chain_block event of stored block `height` (empty `decision` when it is not stored).
+chain_block block_event(vstate& s, std::uint64_t height) {
   auto raw = s.ctx.store->get(cf, block_key(height));
-  if (!raw || !*raw) return ev;
+  if (!raw || !*raw) return chain_block{height, {}, {}, 0, 0, 0, 0, {}};
   auto d = qbft::decode_decision(**raw, height);
   auto b = d ? decode_block(d->block) : result<block>(d.err());
-  if (!b) return ev;
-  auto id = block_id(*b);
-  ev.id.assign(id.data.begin(), id.data.end());
-  ev.parent.assign(b->header.parent.data.begin(), b->header.parent.data.end());
-  ev.timestamp_ms = b->header.timestamp_ms;
-  ev.transactions = static_cast<std::uint32_t>(b->transactions.size());
-  ev.poe_headers = static_cast<std::uint32_t>(b->poe_headers.size());
-  ev.evidence = static_cast<std::uint32_t>(b->evidence.size());
-  ev.decision = std::move(**raw);
-  return ev;
+  if (!b) return chain_block{height, {}, {}, 0, 0, 0, 0, {}};
+  return make_event(height, std::move(**raw), *b);
 }
 
 /// Sends a subscriber catching up the next stored blocks, at most feed_batch per turn.
@@ -294,14 +303,15 @@ void feed(caf::event_based_actor* self, vstate& s, const caf::actor_addr& who,
   if (sub.next <= s.tip.height) self->send(self, vfeed_atom::value, who, generation);
 }
 
-/// Pushes the block just finalized to every subscriber that has caught up.
+/// Pushes the block just finalized (its event made by finalize, no store read) to every
+/// subscriber that has caught up.
 void publish(caf::event_based_actor* self, vstate& s) {
-  if (s.subscribers.empty()) return;
-  auto ev = block_event(s, s.tip.height);
-  if (ev.decision.empty()) return;
+  auto ev = std::move(s.latest);
+  s.latest.reset();
+  if (!ev || ev->height != s.tip.height) return;
   for (auto& [addr, sub] : s.subscribers)
     if (sub.next == s.tip.height) {
-      self->send(sub.handle, ev);
+      self->send(sub.handle, *ev);
       ++sub.next;
     }
 }

@@ -76,20 +76,19 @@ caf::error failure(const std::string& why) {
   return caf::make_error(caf::sec::runtime_error, why);
 }
 
-bytes receipt_key(const request_id& id) {
-  bytes k{'r', '/'};
-  k.insert(k.end(), id.data.begin(), id.data.end());
+/// A store key: `prefix` ‖ `rest` (the records are listed below, at vjob).
+bytes record_key(std::string_view prefix, byte_view rest) {
+  bytes k(prefix.begin(), prefix.end());
+  append(k, rest);
   return k;
 }
+
+bytes receipt_key(const request_id& id) { return record_key("r/", id.view()); }
 
 /// "rep/" ‖ node id → u32 score (big-endian) ‖ u8 banned: the reputation book, kept across
 /// restarts so an executor cannot shed a bad record by waiting for the verifier to restart.
 constexpr std::string_view rep_prefix = "rep/";
-bytes reputation_key(const node_id& who) {
-  bytes k(rep_prefix.begin(), rep_prefix.end());
-  k.insert(k.end(), who.data.begin(), who.data.end());
-  return k;
-}
+bytes reputation_key(const node_id& who) { return record_key(rep_prefix, who.view()); }
 
 /// Request ids are SHA-256 prefixes: their first 8 bytes hash them well enough.
 struct id_hash {
@@ -134,11 +133,6 @@ struct vjob {
 //                    task_result bytes); "x/" ‖ request → u8 phase ‖ reason (failed, unresolved)
 //   "f/" ‖ request → a builder took the receipt; "rep/" ‖ node id → reputation.
 
-bytes record_key(std::string_view prefix, byte_view rest) {
-  bytes k(prefix.begin(), prefix.end());
-  append(k, rest);
-  return k;
-}
 
 /// One task of a job record.
 struct job_task {
@@ -271,11 +265,7 @@ void write_later(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s
 
 /// "f/" ‖ request id → empty: a builder took the receipt. Receipts without it are sent again
 /// after a restart.
-bytes forwarded_key(const request_id& id) {
-  bytes k{'f', '/'};
-  k.insert(k.end(), id.data.begin(), id.data.end());
-  return k;
-}
+bytes forwarded_key(const request_id& id) { return record_key("f/", id.view()); }
 
 /// Sends receipts to builders, each to one builder chosen by rendezvous hashing of its request
 /// id over the builders known (so each receipt goes to one BPI, and the same one on a retry),
@@ -603,6 +593,17 @@ void run_checks(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s,
       [=](const std::string& why) { verdict(false, why); });
 }
 
+/// The outputs and digest of a verified result (canonical task_result bytes); false when it
+/// does not decode (nothing is set then).
+bool take_result(byte_view result, std::vector<task_output>& outputs, std::string& digest) {
+  auto r = wire::decode_task_result(result);
+  if (!r) return false;
+  outputs = r->outputs;
+  for (auto& f : r->facts)
+    if (f.key == "digest") digest = f.value;
+  return true;
+}
+
 void handle(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, const request_id& id,
             exec::verification_effects fx) {
   auto it = s->tasks.find(id);
@@ -637,14 +638,11 @@ void handle(caf::event_based_actor* self, const std::shared_ptr<vfstate>& s, con
   }
   if (fx.receipt) {
     const auto& verified = fx.fraud ? fx.fraud->a.result : t.v->primary()->result;
-    if (auto r = wire::decode_task_result(verified)) {
-      t.outputs = r->outputs;
-      for (auto& f : r->facts)
-        if (f.key == "digest") t.digest = f.value;
+    if (take_result(verified, t.outputs, t.digest)) {
       // Storage rent charges what the outputs occupy in storage (the storage accounting's
       // bytes), not the size of the result record that lists them.
       std::uint64_t stored = 0;
-      for (auto& o : r->outputs) stored += o.size;
+      for (auto& o : t.outputs) stored += o.size;
       fx.receipt->result_bytes = stored;
     }
     auto w = wire::encode(*fx.receipt);
@@ -989,15 +987,6 @@ struct task_view {
   std::vector<task_output> outputs;
   std::string digest;
 };
-
-/// The outputs and digest of a verified result (canonical task_result bytes).
-void take_result(byte_view result, std::vector<task_output>& outputs, std::string& digest) {
-  if (auto r = wire::decode_task_result(result)) {
-    outputs = r->outputs;
-    for (auto& f : r->facts)
-      if (f.key == "digest") digest = f.value;
-  }
-}
 
 /// What the store says of a task: verified (a receipt and the result), failed or unresolved
 /// (with the reason), or nothing yet (assigned).

@@ -51,17 +51,31 @@ namespace {
 
 using bytes_t = std::vector<std::uint8_t>;
 
+using batch_reply = caf::result<std::vector<bytes_t>, std::vector<bytes_t>, std::vector<bytes_t>,
+                                std::vector<std::string>, bytes_t>;
+
+/// The real execution role (spawned linked, as `inner`) behind the handlers `front(self,
+/// inner)` makes; ex_info goes to the real role, anything else `front` does not take is dropped.
+runtime::role_info wrapped_execution_role(
+  std::function<caf::message_handler(caf::event_based_actor*, caf::actor)> front) {
+  auto info = actors::execution_role();
+  info.body = [honest = info.body, front](caf::event_based_actor* self,
+                                          const role_context& ctx) -> caf::behavior {
+    auto inner = self->spawn<caf::linked>([honest, ctx](caf::event_based_actor* a) {
+      return honest(a, ctx);
+    });
+    return front(self, inner)
+      .or_else(caf::behavior{[self, inner](ex_info_atom a) { return self->delegate(inner, a); }});
+  };
+  return info;
+}
+
 /// An executor that lies: it encodes every task with the "ultrafast" preset instead of the
 /// pinned one, so its outputs look right (they pass the cheap checks) but are not the bytes
 /// an honest executor makes. It signs them like honest results.
 runtime::role_info lying_execution_role() {
-  auto info = actors::execution_role();
-  info.body = [honest = info.body](caf::event_based_actor* self,
-                                   const role_context& ctx) -> caf::behavior {
-    auto inner = self->spawn<caf::linked>([honest, ctx](caf::event_based_actor* a) {
-      return honest(a, ctx);
-    });
-    caf::message_handler lies{[self, inner](ex_run_atom, const bytes_t& wire) {
+  return wrapped_execution_role([](caf::event_based_actor* self, caf::actor inner) {
+    return caf::message_handler{[self, inner](ex_run_atom, const bytes_t& wire) {
       auto t = wire::decode_task(wire);
       if (t)
         for (auto& p : t->params)
@@ -69,44 +83,26 @@ runtime::role_info lying_execution_role() {
       auto w = t ? wire::encode(*t) : bytes(wire.begin(), wire.end());
       return self->delegate(inner, ex_run_atom::value, bytes_t(w.begin(), w.end()));
     }};
-    return lies.or_else(caf::behavior{[self, inner](ex_info_atom a) { return self->delegate(inner, a); }});
-  };
-  return info;
+  });
 }
 
-/// An executor that forges: it runs batches honestly but flips a bit of every signature, so its
-/// answers fail the verifier's PoE check (done on the verifier's worker threads).
 /// An executor that takes batches and never answers them (a hung node).
 runtime::role_info silent_execution_role() {
-  auto info = actors::execution_role();
-  info.body = [honest = info.body](caf::event_based_actor* self,
-                                   const role_context& ctx) -> caf::behavior {
-    auto inner = self->spawn<caf::linked>([honest, ctx](caf::event_based_actor* a) {
-      return honest(a, ctx);
-    });
-    using reply = caf::result<std::vector<bytes_t>, std::vector<bytes_t>, std::vector<bytes_t>,
-                              std::vector<std::string>, bytes_t>;
+  return wrapped_execution_role([](caf::event_based_actor* self, caf::actor) {
     auto held = std::make_shared<std::vector<caf::response_promise>>();
-    caf::message_handler hang{[self, held](ex_batch_atom, const std::vector<bytes_t>&) -> reply {
+    return caf::message_handler{[self, held](ex_batch_atom, const std::vector<bytes_t>&) -> batch_reply {
       held->push_back(self->make_response_promise());
       return caf::delegated<std::vector<bytes_t>, std::vector<bytes_t>, std::vector<bytes_t>,
                             std::vector<std::string>, bytes_t>{};
     }};
-    return hang.or_else(caf::behavior{[self, inner](ex_info_atom a) { return self->delegate(inner, a); }});
-  };
-  return info;
+  });
 }
 
+/// An executor that forges: it runs batches honestly but flips a bit of every signature, so its
+/// answers fail the verifier's PoE check (done on the verifier's worker threads).
 runtime::role_info forging_execution_role() {
-  auto info = actors::execution_role();
-  info.body = [honest = info.body](caf::event_based_actor* self,
-                                   const role_context& ctx) -> caf::behavior {
-    auto inner = self->spawn<caf::linked>([honest, ctx](caf::event_based_actor* a) {
-      return honest(a, ctx);
-    });
-    using reply = caf::result<std::vector<bytes_t>, std::vector<bytes_t>, std::vector<bytes_t>,
-                              std::vector<std::string>, bytes_t>;
-    caf::message_handler forge{[self, inner](ex_batch_atom, const std::vector<bytes_t>& wires) -> reply {
+  return wrapped_execution_role([](caf::event_based_actor* self, caf::actor inner) {
+    return caf::message_handler{[self, inner](ex_batch_atom, const std::vector<bytes_t>& wires) -> batch_reply {
       auto rp = self->make_response_promise<std::vector<bytes_t>, std::vector<bytes_t>,
                                             std::vector<bytes_t>, std::vector<std::string>, bytes_t>();
       self->request(inner, caf::infinite, ex_batch_atom::value, wires)
@@ -120,9 +116,7 @@ runtime::role_info forging_execution_role() {
           [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
       return rp;
     }};
-    return forge.or_else(caf::behavior{[self, inner](ex_info_atom a) { return self->delegate(inner, a); }});
-  };
-  return info;
+  });
 }
 
 bytes clip_bytes() { return test::test_clip(4, 24); }
