@@ -92,18 +92,28 @@ check_poe_includes("${storage_files}" "${allowed_storage_includes}"
   "storage logic may include only poe/core/* and poe/storage/*")
 check_poe_includes("${exec_files}" "${allowed_exec_includes}"
   "execution logic may include only poe/core/* and poe/exec/*")
+# A role's state machine (actors/<role>/*_state.*) may use the pure layers below it: core,
+# chain, exec, storage logic, the wire codecs' plain structs, the pure runtime headers.
+set(allowed_state_includes ${allowed_poe_includes} "poe/chain/" "poe/exec/" "poe/storage/"
+                           "poe/wire/codec.hpp")
+check_poe_includes("${state_files}" "${allowed_state_includes}"
+  "a state machine may include only the pure layers (core, chain, exec, storage, wire codecs)")
 
 list(LENGTH core_files n_core)
 list(LENGTH logic_files n_logic)
 list(LENGTH chain_files n_chain)
 list(LENGTH storage_files n_storage)
+list(LENGTH state_files n_state)
 list(LENGTH checked n)
 if(n_core EQUAL 0)
   message(FATAL_ERROR "layering check found no core files under ${SOURCE_DIR}")
+endif()
+if(n_state EQUAL 0)
+  message(FATAL_ERROR "layering check found no state machine (*_state.*) under ${SOURCE_DIR}")
 endif()
 if(violations)
   message(FATAL_ERROR "${count} forbidden includes in core, state-machine, runtime-logic and "
                       "chain files:\n${violations}")
 endif()
-message(STATUS "layering: ${n} files clean (${n_core} core, ${n_logic} runtime logic, "
-               "${n_chain} chain, ${n_storage} storage)")
+message(STATUS "layering: ${n} files clean (${n_core} core, ${n_state} state machines, "
+               "${n_logic} runtime logic, ${n_chain} chain, ${n_storage} storage)")

@@ -6,6 +6,7 @@
 // seals) carries a finalized block to a validator that is behind (block sync: the receiver
 // checks the commit seals with qbft::verify_decision before taking it).
 #include "poe/actors/roles.hpp"
+#include "poe/chain/consensus_inbox.hpp"
 #include "poe/chain/evidence.hpp"
 #include "poe/chain/genesis.hpp"
 #include "poe/chain/inclusion.hpp"
@@ -82,14 +83,13 @@ struct vstate {
   signing_guard guard;
   std::unique_ptr<qbft::state> cons;
   std::map<std::string, caf::actor> peers;          // node id hex → validator role handle
-  std::multimap<std::uint64_t, bytes> future;        // buffered messages of later heights
+  qbft::inbox inbox;                                 // messages of heights not started yet
   std::map<hash256, bytes> evidence;                 // pending evidence by its SHA-256
   verified_txs verified;                             // signatures checked once per node
   hash256 validated_digest;                          // the last block validated, and the
   std::optional<ledger> validated;                   // state after it (finalize reuses it)
   std::uint64_t transactions = 0;                    // in the chain, since genesis
   std::vector<std::vector<std::uint8_t>> outbox;     // accepted, not yet gossiped
-  std::uint64_t asked = 0;                           // last height asked for by block sync
   // Notarization: valid PoE entries held for inclusion (forced after N blocks), when each was
   // first seen (for the inclusion latency), complaints received per proposal, and the
   // complaints this validator owes for a proposal it refused.
@@ -155,13 +155,8 @@ void start_height(caf::event_based_actor* self, vstate& s) {
   apply_effects(self, s, s.cons->start(s.tip.height + 1, s.validators()));
   if (s.height_g) s.height_g->set(static_cast<double>(s.tip.height));
   // Messages that arrived early for this height.
-  auto range = s.future.equal_range(s.tip.height + 1);
-  std::vector<bytes> held;
-  for (auto i = range.first; i != range.second; ++i)
-    held.push_back(i->second);
-  s.future.erase(s.future.begin(), range.second);
-  for (auto& wire : held)
-    if (auto m = qbft::decode_message(wire)) apply_effects(self, s, s.cons->on_message(*m));
+  for (auto& m : s.inbox.take(s.tip.height + 1))
+    if (!s.cons->decided()) apply_effects(self, s, s.cons->on_message(m));
 }
 
 chain_block make_event(std::uint64_t height, bytes decision, const block& b);
@@ -534,6 +529,27 @@ submit_reply admit(caf::event_based_actor* self, vstate& s, const std::vector<st
 
 } // namespace
 
+/// A consensus message: to the state machine, held for its height, or dropped (inbox rules,
+/// consensus_inbox.hpp); a proven sender ahead of us is asked for the block we miss, one
+/// behind us is sent the finalized block it is working on.
+void on_consensus(caf::event_based_actor* self, vstate& s, const qbft::message& m,
+                  std::size_t bytes) {
+  auto next = s.tip.height + 1;
+  auto d = s.inbox.on_message(m, bytes, next, s.cons->height() == next, s.validators(),
+                              s.gen.chain_id);
+  if (d.what == qbft::inbox::action::deliver) {
+    if (!s.cons->decided()) apply_effects(self, s, s.cons->on_message(m));
+    return;
+  }
+  auto peer = s.peers.find(m.from.hex());
+  if (peer == s.peers.end()) return;
+  if (d.ask_block)
+    self->send<high>(peer->second, vneed_atom::value, *d.ask_block, caf::actor_cast<caf::actor>(self));
+  if (d.send_block)
+    if (auto raw = s.ctx.store->get(cf, block_key(*d.send_block)); raw && *raw)
+      self->send<high>(peer->second, vblock_atom::value, *d.send_block, **raw);
+}
+
 runtime::role_info validator_role() {
   return {
     "validator", "QBFT consensus over blocks of transactions and PoE headers; the ledger",
@@ -656,33 +672,7 @@ runtime::role_info validator_role() {
         [self, s](cons_atom, const std::vector<std::uint8_t>& wire) {
           auto m = qbft::decode_message(wire);
           if (!m) return;
-          auto h = s->tip.height + 1;
-          // Between a commit and the start of the next height (the block interval), messages
-          // of that next height are kept for it, like those of later heights.
-          if (m->height == h && s->cons->height() != h) {
-            if (s->future.size() < 10'000) s->future.emplace(m->height, wire);
-            return;
-          }
-          if (m->height > h) {
-            if (m->height <= h + 4 && s->future.size() < 10'000) s->future.emplace(m->height, wire);
-            // We are behind: ask the sender for the block we are missing (once per height).
-            auto peer = s->peers.find(m->from.hex());
-            if (s->asked != h && peer != s->peers.end()) {
-              s->asked = h;
-              self->send<high>(peer->second, vneed_atom::value, h,
-                               caf::actor_cast<caf::actor>(self));
-            }
-            return;
-          }
-          if (m->height < h) {
-            // A validator behind us: send it the finalized block it is working on.
-            auto raw = s->ctx.store->get(cf, block_key(m->height));
-            auto peer = s->peers.find(m->from.hex());
-            if (raw && *raw && peer != s->peers.end())
-              self->send<high>(peer->second, vblock_atom::value, m->height, **raw);
-            return;
-          }
-          if (!s->cons->decided()) apply_effects(self, *s, s->cons->on_message(*m));
+          on_consensus(self, *s, *m, wire.size());
         },
         [self, s](vneed_atom, std::uint64_t height, const caf::actor& reply_to) {
           // Messages between nodes name their reply-to handle (they also cross the test seam).

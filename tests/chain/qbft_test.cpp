@@ -15,6 +15,11 @@
 //  6. Bad input: a wrong signature, an unknown sender, a wrong proposer, a block that does not
 //     hash to its digest, an unjustified round-1 proposal — each rejected with its reason.
 //  7. The round timer doubles per round up to its cap and restarts at each height.
+//  8. The inbox in front of the state machine: messages of heights not started are held only
+//     when their sender is a validator and their signature verifies; forged ones fill nothing
+//     and trigger no block sync; a proven sender ahead is asked for the block once per height,
+//     one behind is sent its block; each sender's share of the buffer is bounded.
+#include "poe/chain/consensus_inbox.hpp"
 #include "poe/chain/qbft.hpp"
 #include "poe/core/domain.hpp"
 #include "poe/core/sha256.hpp"
@@ -500,4 +505,79 @@ TEST_CASE("the round timer doubles up to its cap and restarts at each height") {
   auto e3 = st.start(6, vals);
   CHECK(e3.timer_round == 0);
   CHECK(e3.timer == 100ms);
+}
+
+TEST_CASE("inbox: only proven senders fill the buffer or trigger block sync, shares bounded") {
+  std::vector<private_key> keys;
+  std::vector<public_key> pubs;
+  for (std::size_t i = 0; i < 4; ++i) {
+    keys.push_back(derived_key(77, i));
+    pubs.push_back(keys.back().pub());
+  }
+  qbft::validator_set vals(pubs);
+  auto msg = [&](std::size_t by, std::uint64_t height, std::uint64_t round = 0) {
+    qbft::message m;
+    m.type = qbft::kind::prepare;
+    m.height = height;
+    m.round = round;
+    m.digest = sha256::digest(make_block(height, round, by));
+    m.from = keys[by].id();
+    sign_as(keys[by], m);
+    return m;
+  };
+  qbft::inbox_config cfg;
+  cfg.max_held_per_sender = 3;
+  qbft::inbox in(cfg);
+  using act = qbft::inbox::action;
+  // Height 10 in progress: delivered as is (the state machine checks it).
+  CHECK(in.on_message(msg(0, 10), 100, 10, true, vals, chain_id).what == act::deliver);
+  // Between heights (10 not started): held, and nothing asked (we are not behind).
+  auto d = in.on_message(msg(1, 10), 100, 10, false, vals, chain_id);
+  CHECK(d.what == act::held);
+  CHECK_FALSE(d.ask_block);
+  // Forged: a bad signature, or a sender outside the set — dropped, no block sync.
+  auto forged = msg(2, 12);
+  forged.signature[0] ^= 1;
+  d = in.on_message(forged, 100, 10, true, vals, chain_id);
+  CHECK(d.what == act::dropped);
+  CHECK(d.why == "bad_signature");
+  CHECK_FALSE(d.ask_block);
+  auto stranger = msg(0, 12);
+  stranger.from = derived_key(78, 0).id();
+  d = in.on_message(stranger, 100, 10, true, vals, chain_id);
+  CHECK(d.why == "unknown_sender");
+  auto old_forged = msg(3, 4);
+  old_forged.signature[5] ^= 1;
+  CHECK_FALSE(in.on_message(old_forged, 100, 10, true, vals, chain_id).send_block);
+  CHECK(in.size() == 1);
+  // A proven sender ahead: held, and asked for height 10 once.
+  d = in.on_message(msg(2, 12), 100, 10, true, vals, chain_id);
+  CHECK(d.what == act::held);
+  REQUIRE(d.ask_block);
+  CHECK(*d.ask_block == 10);
+  CHECK_FALSE(in.on_message(msg(3, 11), 100, 10, true, vals, chain_id).ask_block);
+  // Too far ahead: not held (still a sign we are behind: already asked for this height).
+  CHECK(in.on_message(msg(3, 40), 100, 10, true, vals, chain_id).why == "too_far_ahead");
+  // A proven sender behind: sent its block.
+  d = in.on_message(msg(1, 7), 100, 10, true, vals, chain_id);
+  REQUIRE(d.send_block);
+  CHECK(*d.send_block == 7);
+  // One sender's share is bounded (3 here): beyond, its new messages are dropped.
+  std::size_t full = 0;
+  for (std::uint64_t r = 0; r < 10; ++r)
+    full += in.on_message(msg(2, 11, r), 100, 10, true, vals, chain_id).why == "sender_full";
+  CHECK(full == 8); // it held msg(2, 12) already
+  auto at11 = in.take(11);
+  std::size_t from2 = 0;
+  for (auto& m : at11) from2 += m.from == keys[2].id();
+  CHECK(from2 == 2);
+  CHECK(at11.size() == 3); // and msg(3, 11), in arrival order
+  CHECK(at11.front().from == keys[3].id());
+  // take(11) forgot heights 10 and 11: height 12 is left, and sender 2 has room again.
+  CHECK(in.size() == 1);
+  CHECK(in.on_message(msg(2, 12, 1), 100, 10, true, vals, chain_id).what == act::held);
+  // A message bigger than a sender's byte share is not held.
+  qbft::inbox small({4, 100, 1000});
+  CHECK(small.on_message(msg(0, 11), 5000, 10, true, vals, chain_id).why == "sender_full");
+  CHECK(small.size() == 0);
 }
