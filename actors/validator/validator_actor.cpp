@@ -385,44 +385,36 @@ void propose_now(caf::event_based_actor* self, vstate& s, std::uint64_t height, 
   apply_effects(self, s, s.cons->propose(encode(b)));
 }
 
-/// The proposer's auction: the best bid not yet tried; its builder must reveal the bundle in
-/// time, or its bid becomes withheld-bid evidence and the next best is tried.
-void run_auction(caf::event_based_actor* self, vstate& s, std::uint64_t height, std::uint64_t round,
-                 std::set<node_id> tried) {
-  std::optional<builder_bid> best;
-  if (s.bids && s.bids->height() == height) best = s.bids->best(tried);
-  if (!best) return propose_now(self, s, height, round, {}, std::nullopt);
-  auto builder = *verify_bid(*best, s.gen.chain_id); // offer() verified it
-  auto handle = s.bidders.find(builder);
-  if (handle == s.bidders.end()) {
-    tried.insert(builder);
-    return run_auction(self, s, height, round, std::move(tried));
-  }
+/// The proposer's auction (proposer_auction, inclusion.hpp): asks the winning bid's builder
+/// for its bundle, and proposes with it, or goes on to the next best when it reveals a wrong
+/// bundle or none in time (withheld-bid evidence for our block).
+void run_auction(caf::event_based_actor* self, vstate& s, std::shared_ptr<proposer_auction> a) {
+  auto best = a->next(s.bids ? &*s.bids : nullptr,
+                      [&s](const node_id& b) { return s.bidders.count(b) > 0; });
+  if (!best) return propose_now(self, s, a->height(), a->round(), {}, std::nullopt);
+  auto builder = a->builder();
   auto wait = std::chrono::milliseconds(std::max<std::uint64_t>(100, s.gen.params.block_interval_ms / 2));
   auto hash = bytes(best->bundle_hash.data.begin(), best->bundle_hash.data.end());
   auto* sp = &s;
-  self->request(handle->second, wait, bd_reveal_atom::value, height, hash)
+  self->request(s.bidders.at(builder), wait, bd_reveal_atom::value, a->height(), hash)
     .then(
-      [=](const std::vector<std::vector<std::uint8_t>>& entries) mutable {
+      [=](const std::vector<std::vector<std::uint8_t>>& entries) {
         std::vector<bytes> bundle(entries.begin(), entries.end());
-        if (auto st = auction::check_reveal(*best, bundle); !st) {
-          sp->ctx.log->warn("height {}: builder {} revealed a wrong bundle: {}", height,
+        if (auto st = a->revealed(bundle); !st) {
+          sp->ctx.log->warn("height {}: builder {} revealed a wrong bundle: {}", a->height(),
                             builder.hex().substr(0, 12), st.err().message);
-          tried.insert(builder);
-          return run_auction(self, *sp, height, round, std::move(tried));
+          return run_auction(self, *sp, a);
         }
-        propose_now(self, *sp, height, round, std::move(bundle), best);
+        propose_now(self, *sp, a->height(), a->round(), std::move(bundle), best);
       },
-      [=](caf::error& e) mutable {
+      [=](caf::error& e) {
         sp->ctx.log->warn("height {}: builder {} won with {} but did not reveal its bundle ({}): "
                           "withheld-bid evidence",
-                          height, builder.hex().substr(0, 12), best->value.to_string(),
+                          a->height(), builder.hex().substr(0, 12), best->value.to_string(),
                           self->system().render(e));
         if (sp->withheld_c) sp->withheld_c->inc();
-        sp->withheld.push_back(
-          encode(withheld_bid_evidence{sp->gen.chain_id, best->builder_key, *best}));
-        tried.insert(builder);
-        run_auction(self, *sp, height, round, std::move(tried));
+        sp->withheld.push_back(a->withheld(sp->gen.chain_id));
+        run_auction(self, *sp, a);
       });
 }
 
@@ -452,7 +444,8 @@ void apply_effects(caf::event_based_actor* self, vstate& s, qbft::effects fx) {
     self->delayed_send<high>(self, fx.timer, vtimer_atom::value, s.cons->height(),
                              fx.timer_round);
   }
-  if (fx.need_block) run_auction(self, s, s.cons->height(), s.cons->round(), {});
+  if (fx.need_block)
+    run_auction(self, s, std::make_shared<proposer_auction>(s.cons->height(), s.cons->round()));
   if (fx.decided && finalize(s, *fx.decided)) {
     publish(self, s);
     auto interval = std::chrono::milliseconds(s.gen.params.block_interval_ms);
@@ -529,6 +522,135 @@ submit_reply admit(caf::event_based_actor* self, vstate& s, const std::vector<st
 
 } // namespace
 
+/// Recovery: the signing record, then every stored block in order (replayed, not persisted).
+void recover(vstate& s) {
+  auto& ctx = s.ctx;
+  auto st = ctx.store->for_each(cf, as_bytes("s/"), [&](byte_view k, byte_view v) {
+    return bool(s.guard.load(k.subspan(2), v));
+  });
+  if (!st) throw std::runtime_error("signing record: " + st.err().message);
+  for (std::uint64_t h = 1;; ++h) {
+    auto raw = ctx.store->get(cf, block_key(h));
+    if (!raw || !*raw) break;
+    auto d = qbft::decode_decision(**raw, h);
+    if (!d)
+      throw std::runtime_error("stored block " + std::to_string(h) + ": " + d.err().message);
+    if (!finalize(s, *d, false))
+      throw std::runtime_error("stored block " + std::to_string(h) +
+                               " does not replay on this genesis (see the log above; a store "
+                               "from another chain? remove the node's data directory)");
+  }
+}
+
+/// Whether a proposed block may get our PREPARE: it validates on our tip, and it includes the
+/// PoE headers it owes (forced inclusion, inclusion.hpp); one that leaves them out gets a
+/// signed complaint instead.
+bool valid_proposal(vstate& s, byte_view block) {
+  auto b = decode_block(block);
+  if (!b) return false;
+  std::optional<ledger> after;
+  if (!validate_block(s.state, s.tip, *b, s.ctx.clock.now_ms(), 2000, &s.verified, &after))
+    return false;
+  if (auto missing = missing_owed(s.held, s.state, s.gen.params.rent, *b); !missing.empty()) {
+    exclusion_complaint c;
+    c.chain_id = s.gen.chain_id;
+    c.height = b->header.height;
+    c.round = b->header.round;
+    c.proposer = b->header.proposer;
+    c.digest = sha256::digest(block);
+    c.missing = std::move(missing);
+    chain::sign(c, *s.ctx.key);
+    s.ctx.log->warn("height {} round {}: the proposal of {} leaves out {} PoE header(s) "
+                     "held for {}+ blocks: no PREPARE, complaint sent",
+                     c.height, c.round, c.proposer.hex().substr(0, 12), c.missing.size(),
+                     s.gen.params.rent.inclusion_blocks);
+    s.owed.push_back(std::move(c));
+    return false;
+  }
+  s.validated_digest = sha256::digest(block);
+  s.validated = std::move(after);
+  return true;
+}
+
+/// The validator's metrics.
+void make_metrics(vstate& s, metrics::factory& f) {
+  s.height_g = f.make_gauge("poe_chain_height", "Height of the last finalized block.");
+  s.round_g = f.make_gauge("poe_consensus_round", "Current QBFT round.");
+  s.mempool_g = f.make_gauge("poe_mempool_transactions", "Transactions in the mempool.");
+  s.round_changes =
+    f.make_counter("poe_consensus_round_changes_total", "Rounds entered after round 0.");
+  s.evidence_c = f.make_counter("poe_consensus_evidence_total",
+                                 "Evidence taken (equivocation detected or received; storage fraud submitted).");
+  s.slashes = f.make_counter("poe_chain_slashes_total",
+                              "Slashes applied by evidence in a committed block.");
+  s.commits = f.make_counter("poe_chain_blocks_committed_total", "Blocks finalized.");
+  s.held_g = f.make_gauge("poe_notary_headers_held", "Valid PoE headers held for inclusion.");
+  s.treasury_g = f.make_gauge("poe_rent_treasury", "Treasury pool (base units).");
+  s.slashing_pool_g = f.make_gauge("poe_rent_slashing_pool", "Slashing pool (base units).");
+  s.builders_g = f.make_gauge("poe_notary_active_builders",
+                               "BPIs with a header in the last 100 blocks.");
+  s.poe_included = f.make_counter("poe_notary_headers_included_total",
+                                   "PoE headers in finalized blocks.");
+  s.poe_admitted = f.make_counter("poe_notary_headers_admitted_total",
+                                   "Valid PoE headers admitted here (from builders or gossip).");
+  s.poe_rejected = f.make_counter("poe_notary_headers_rejected_total",
+                                   "PoE headers refused at admission.");
+  s.complaints_c = f.make_counter("poe_notary_complaints_total",
+                                   "Exclusion complaints taken (own and received).");
+  s.bids_c = f.make_counter("poe_pbs_bids_total", "Builder bids taken into an auction.");
+  s.winning_c = f.make_counter("poe_pbs_winning_bids_total",
+                                "Value of the winning bids of our proposals (base units).");
+  s.withheld_c = f.make_counter("poe_pbs_withheld_total",
+                                 "Winning builders that did not reveal their bundle.");
+  s.rent_c = f.make_counter("poe_rent_collected_total",
+                             "Rent paid by PoE headers in finalized blocks (base units).");
+  s.inclusion_blocks = f.make_histogram(
+    "poe_notary_inclusion_blocks", "Blocks from a header's admission here to its inclusion.",
+    {1, 2, 3, 4, 5, 6, 8, 10, 20});
+  s.inclusion_seconds = f.make_histogram(
+    "poe_notary_inclusion_seconds", "From a header's admission here to its finalized block.",
+    {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30});
+  s.commit_latency = f.make_histogram(
+    "poe_chain_commit_seconds", "Time from the start of a height to its commit.",
+    {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
+}
+
+/// A sealed bid for the next height's auction, from a builder with builder stake; its sender
+/// is asked for the bundle if it wins.
+submit_reply take_bid(caf::event_based_actor* self, vstate& s, const bytes& raw) {
+  auto bid = decode_builder_bid(raw);
+  if (!bid) return rejected_reply("invalid", bid.err().message);
+  if (!s.bids || s.bids->height() != s.tip.height + 1) {
+    s.bids.emplace(s.gen.chain_id, s.tip.height + 1);
+    s.bidders.clear();
+  }
+  auto who = verify_bid(*bid, s.gen.chain_id);
+  if (!who) return rejected_reply("invalid", who.err().message);
+  if (s.state.stake_of(*who, stake_role::builder) == amount{})
+    return rejected_reply("not_staked", "the bidder holds no builder stake");
+  if (auto st = s.bids->offer(*bid); !st)
+    return rejected_reply(std::string(to_string(st.err().code)), st.err().message);
+  if (auto h = caf::actor_cast<caf::actor>(self->current_sender())) s.bidders[*who] = h;
+  if (s.bids_c) s.bids_c->inc();
+  return accepted_reply(bytes(who->data.begin(), who->data.end()));
+}
+
+/// An account as the ledger has it at the tip (typed: account_view).
+account_view account_of(const vstate& s, const node_id& id) {
+  auto a = s.state.account_of(id);
+  account_view out;
+  out.account.assign(id.data.begin(), id.data.end());
+  out.balance = a.balance.units();
+  out.nonce = a.nonce;
+  out.height = s.tip.height;
+  out.jailed = s.state.is_jailed(id);
+  for (auto r : all_stake_roles)
+    if (auto v = s.state.stake_of(id, r); v != amount{0}) out.stakes.push_back({r, v.units()});
+  for (auto& u : s.state.unbonding())
+    if (u.account == id) out.unbonding.push_back({u.role, u.value.units(), u.release_height});
+  return out;
+}
+
 /// A consensus message: to the state machine, held for its height, or dropped (inbox rules,
 /// consensus_inbox.hpp); a proven sender ahead of us is asked for the block we miss, one
 /// behind us is sent the finalized block it is working on.
@@ -566,22 +688,7 @@ runtime::role_info validator_role() {
         s->censor = true;
         ctx.log->warn("fault drill: this validator proposes blocks without PoE headers");
       }
-      // Recovery: signing record, then every stored block in order.
-      auto st = ctx.store->for_each(cf, as_bytes("s/"), [&](byte_view k, byte_view v) {
-        return bool(s->guard.load(k.subspan(2), v));
-      });
-      if (!st) throw std::runtime_error("signing record: " + st.err().message);
-      for (std::uint64_t h = 1;; ++h) {
-        auto raw = ctx.store->get(cf, block_key(h));
-        if (!raw || !*raw) break;
-        auto d = qbft::decode_decision(**raw, h);
-        if (!d)
-          throw std::runtime_error("stored block " + std::to_string(h) + ": " + d.err().message);
-        if (!finalize(*s, *d, false))
-          throw std::runtime_error("stored block " + std::to_string(h) +
-                                   " does not replay on this genesis (see the log above; a store "
-                                   "from another chain? remove the node's data directory)");
-      }
+      recover(*s);
       qbft::config qc;
       qc.chain_id = g->chain_id;
       // Round 0 must leave time to validate a full block (signatures not yet seen included):
@@ -590,74 +697,9 @@ runtime::role_info validator_role() {
         std::chrono::milliseconds(std::max<std::uint64_t>(1000, 2 * g->params.block_interval_ms));
       qc.round_timeout_max = std::chrono::seconds(10);
       qc.before_sign = [s](const qbft::message& m) { return s->guard.allow(m); };
-      s->cons = std::make_unique<qbft::state>(qc, *ctx.key, [s](byte_view block) {
-        auto b = decode_block(block);
-        if (!b) return false;
-        std::optional<ledger> after;
-        if (!validate_block(s->state, s->tip, *b, s->ctx.clock.now_ms(), 2000, &s->verified, &after))
-          return false;
-        // Forced inclusion (inclusion.hpp): a proposal that leaves out owed headers gets no
-        // PREPARE, and a signed complaint instead.
-        if (auto missing = missing_owed(s->held, s->state, s->gen.params.rent, *b); !missing.empty()) {
-          exclusion_complaint c;
-          c.chain_id = s->gen.chain_id;
-          c.height = b->header.height;
-          c.round = b->header.round;
-          c.proposer = b->header.proposer;
-          c.digest = sha256::digest(block);
-          c.missing = std::move(missing);
-          chain::sign(c, *s->ctx.key);
-          s->ctx.log->warn("height {} round {}: the proposal of {} leaves out {} PoE header(s) "
-                           "held for {}+ blocks: no PREPARE, complaint sent",
-                           c.height, c.round, c.proposer.hex().substr(0, 12), c.missing.size(),
-                           s->gen.params.rent.inclusion_blocks);
-          s->owed.push_back(std::move(c));
-          return false;
-        }
-        s->validated_digest = sha256::digest(block);
-        s->validated = std::move(after);
-        return true;
-      });
-      auto& f = *ctx.metrics;
-      s->height_g = f.make_gauge("poe_chain_height", "Height of the last finalized block.");
-      s->round_g = f.make_gauge("poe_consensus_round", "Current QBFT round.");
-      s->mempool_g = f.make_gauge("poe_mempool_transactions", "Transactions in the mempool.");
-      s->round_changes =
-        f.make_counter("poe_consensus_round_changes_total", "Rounds entered after round 0.");
-      s->evidence_c = f.make_counter("poe_consensus_evidence_total",
-                                     "Evidence taken (equivocation detected or received; storage fraud submitted).");
-      s->slashes = f.make_counter("poe_chain_slashes_total",
-                                  "Slashes applied by evidence in a committed block.");
-      s->commits = f.make_counter("poe_chain_blocks_committed_total", "Blocks finalized.");
-      s->held_g = f.make_gauge("poe_notary_headers_held", "Valid PoE headers held for inclusion.");
-      s->treasury_g = f.make_gauge("poe_rent_treasury", "Treasury pool (base units).");
-      s->slashing_pool_g = f.make_gauge("poe_rent_slashing_pool", "Slashing pool (base units).");
-      s->builders_g = f.make_gauge("poe_notary_active_builders",
-                                   "BPIs with a header in the last 100 blocks.");
-      s->poe_included = f.make_counter("poe_notary_headers_included_total",
-                                       "PoE headers in finalized blocks.");
-      s->poe_admitted = f.make_counter("poe_notary_headers_admitted_total",
-                                       "Valid PoE headers admitted here (from builders or gossip).");
-      s->poe_rejected = f.make_counter("poe_notary_headers_rejected_total",
-                                       "PoE headers refused at admission.");
-      s->complaints_c = f.make_counter("poe_notary_complaints_total",
-                                       "Exclusion complaints taken (own and received).");
-      s->bids_c = f.make_counter("poe_pbs_bids_total", "Builder bids taken into an auction.");
-      s->winning_c = f.make_counter("poe_pbs_winning_bids_total",
-                                    "Value of the winning bids of our proposals (base units).");
-      s->withheld_c = f.make_counter("poe_pbs_withheld_total",
-                                     "Winning builders that did not reveal their bundle.");
-      s->rent_c = f.make_counter("poe_rent_collected_total",
-                                 "Rent paid by PoE headers in finalized blocks (base units).");
-      s->inclusion_blocks = f.make_histogram(
-        "poe_notary_inclusion_blocks", "Blocks from a header's admission here to its inclusion.",
-        {1, 2, 3, 4, 5, 6, 8, 10, 20});
-      s->inclusion_seconds = f.make_histogram(
-        "poe_notary_inclusion_seconds", "From a header's admission here to its finalized block.",
-        {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30});
-      s->commit_latency = f.make_histogram(
-        "poe_chain_commit_seconds", "Time from the start of a height to its commit.",
-        {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
+      s->cons = std::make_unique<qbft::state>(qc, *ctx.key,
+                                              [s](byte_view block) { return valid_proposal(*s, block); });
+      make_metrics(*s, *ctx.metrics);
       ctx.log->info("validator at height {} ({} validators, chain {})", s->tip.height,
                     s->validators().size(), g->chain_id);
       self->send(ctx.directory, subscribe_atom::value, std::string("validator"));
@@ -723,22 +765,8 @@ runtime::role_info validator_role() {
             }
           if (s->mempool_g) s->mempool_g->set(static_cast<double>(s->pool.size()));
         },
-        [self, s](bid_atom, const std::vector<std::uint8_t>& raw) -> submit_reply {
-          auto bid = decode_builder_bid(raw);
-          if (!bid) return rejected_reply("invalid", bid.err().message);
-          if (!s->bids || s->bids->height() != s->tip.height + 1) {
-            s->bids.emplace(s->gen.chain_id, s->tip.height + 1);
-            s->bidders.clear();
-          }
-          auto who = verify_bid(*bid, s->gen.chain_id);
-          if (!who) return rejected_reply("invalid", who.err().message);
-          if (s->state.stake_of(*who, stake_role::builder) == amount{})
-            return rejected_reply("not_staked", "the bidder holds no builder stake");
-          if (auto st = s->bids->offer(*bid); !st)
-            return rejected_reply(std::string(to_string(st.err().code)), st.err().message);
-          if (auto h = caf::actor_cast<caf::actor>(self->current_sender())) s->bidders[*who] = h;
-          if (s->bids_c) s->bids_c->inc();
-          return accepted_reply(bytes(who->data.begin(), who->data.end()));
+        [self, s](bid_atom, const std::vector<std::uint8_t>& raw) {
+          return take_bid(self, *s, raw);
         },
         [self, s](poe_atom, const std::vector<std::uint8_t>& raw) {
           return admit_entry(self, *s, raw, true);
@@ -758,18 +786,7 @@ runtime::role_info validator_role() {
         [s](account_atom, const std::string& id_hex) -> caf::result<account_view> {
           auto id = node_id::from_hex(id_hex);
           if (!id) return caf::make_error(caf::sec::runtime_error, "account: " + id.err().message);
-          auto a = s->state.account_of(*id);
-          account_view out;
-          out.account.assign(id->data.begin(), id->data.end());
-          out.balance = a.balance.units();
-          out.nonce = a.nonce;
-          out.height = s->tip.height;
-          out.jailed = s->state.is_jailed(*id);
-          for (auto r : all_stake_roles)
-            if (auto v = s->state.stake_of(*id, r); v != amount{0}) out.stakes.push_back({r, v.units()});
-          for (auto& u : s->state.unbonding())
-            if (u.account == *id) out.unbonding.push_back({u.role, u.value.units(), u.release_height});
-          return out;
+          return account_of(*s, *id);
         },
         [s](chain_atom) { return status_of(*s); },
         [self, s](chain_sub_atom, std::uint64_t after, const caf::actor& who) -> chain_status {

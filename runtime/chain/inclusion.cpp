@@ -50,4 +50,36 @@ void complaint_book::forget_below(std::uint64_t next_height) {
     it = std::get<0>(*it) + horizon < next_height ? punished_.erase(it) : std::next(it);
 }
 
+std::optional<builder_bid> proposer_auction::next(
+  const auction* bids, const std::function<bool(const node_id&)>& reachable) {
+  current_.reset();
+  if (!bids || bids->height() != height_) return std::nullopt;
+  while (auto best = bids->best(tried_)) {
+    auto key = public_key::from_der(best->builder_key); // offer() verified the bid
+    if (!key) return std::nullopt; // cannot happen for an offered bid; never loop on it
+    auto builder = key->id();
+    if (!reachable(builder)) {
+      tried_.insert(builder);
+      continue;
+    }
+    builder_ = builder;
+    current_ = *best;
+    return current_;
+  }
+  return std::nullopt;
+}
+
+status proposer_auction::revealed(const std::vector<bytes>& bundle) {
+  if (!current_) return fail(errc::invalid_argument, "no bid is waiting for its bundle");
+  auto st = auction::check_reveal(*current_, bundle);
+  if (!st) tried_.insert(builder_);
+  return st;
+}
+
+bytes proposer_auction::withheld(const std::string& chain_id) {
+  if (!current_) return {};
+  tried_.insert(builder_);
+  return encode(withheld_bid_evidence{chain_id, current_->builder_key, *current_});
+}
+
 } // namespace poe::chain

@@ -8,6 +8,9 @@
 //     of other heights and chains, forged and lowered bids; a reveal must match the hash.
 //  5. Complaints: round trip, signature, ordering; the tracker's due headers respect log-book
 //     order and N.
+//  6. The proposer's auction round: the best reachable bid is asked first; a wrong bundle or
+//     none in time (withheld-bid evidence, once) passes to the next best; with none left the
+//     proposal has no bundle; bids of another height are never asked.
 #include "chain_test_util.hpp"
 
 #include "poe/chain/inclusion.hpp"
@@ -170,6 +173,52 @@ TEST_CASE("the auction takes the highest valid bid and refuses replays") {
   CHECK(auction::check_reveal(winner, entries));
   entries.push_back(encode(make_entry(1, 1, {}, h("r2"))));
   CHECK_FALSE(auction::check_reveal(winner, entries));
+}
+
+TEST_CASE("the proposer's auction: best reachable first, wrong or withheld bundles pass to the next") {
+  std::vector<bytes> good{encode(make_entry(1, 0, {}, h("g")))};
+  auto bid = [&](int k, std::uint64_t value) {
+    builder_bid b;
+    b.chain_id = chain_name;
+    b.height = 20;
+    b.bundle_hash = bundle_hash(good);
+    b.value = amount{value};
+    sign(b, key(k));
+    return b;
+  };
+  auction a(chain_name, 20);
+  REQUIRE(a.offer(bid(1, 90)));
+  REQUIRE(a.offer(bid(2, 80)));
+  REQUIRE(a.offer(bid(3, 70)));
+  REQUIRE(a.offer(bid(4, 60)));
+  // Builder 1 cannot be asked (no handle): builder 2 is asked first.
+  proposer_auction r(20, 0);
+  auto reachable = [](const node_id& b) { return b != id(1); };
+  auto first = r.next(&a, reachable);
+  REQUIRE(first);
+  CHECK(r.builder() == id(2));
+  // A wrong bundle: refused with the reason, builder 3 next.
+  auto wrong = r.revealed({encode(make_entry(2, 0, {}, h("w")))});
+  CHECK_FALSE(wrong);
+  REQUIRE(r.next(&a, reachable));
+  CHECK(r.builder() == id(3));
+  // No bundle in time: withheld-bid evidence naming builder 3's bid, builder 4 next.
+  auto ev = r.withheld(chain_name);
+  auto decoded = decode_evidence(ev);
+  REQUIRE(decoded);
+  REQUIRE(std::holds_alternative<withheld_bid_evidence>(*decoded));
+  CHECK(std::get<withheld_bid_evidence>(*decoded).bid == bid(3, 70));
+  auto fourth = r.next(&a, reachable);
+  REQUIRE(fourth);
+  CHECK(r.builder() == id(4));
+  CHECK(r.revealed(good)); // the right bundle: propose with it
+  // Every builder tried: no bundle.
+  r.withheld(chain_name);
+  CHECK_FALSE(r.next(&a, reachable));
+  // Bids of another height are never asked for.
+  proposer_auction later(21, 0);
+  CHECK_FALSE(later.next(&a, [](const node_id&) { return true; }));
+  CHECK_FALSE(later.next(nullptr, [](const node_id&) { return true; }));
 }
 
 TEST_CASE("complaints are signed and ordered, due headers follow log-book order and N") {

@@ -12,12 +12,18 @@
 /// - Complaints count per proposal (height, round, proposer, block digest), one per validator
 ///   of the set; the (f+1)-th makes censorship evidence, once per proposal. Complaints about
 ///   proposals more than `complaint_book::horizon` blocks old are refused and forgotten.
+/// - The proposer's auction (proposer_auction): the best bid not yet tried whose builder can
+///   be asked wins; its builder must reveal a bundle that hashes to the bid's bundle hash in
+///   time; a wrong bundle makes the next best win, no bundle in time makes withheld-bid
+///   evidence for the block and the next best win; with no bid left the proposal has no
+///   bundle.
 
 #include "poe/chain/block.hpp"
 #include "poe/chain/evidence.hpp"
 #include "poe/chain/ledger.hpp"
 #include "poe/chain/notary.hpp"
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -54,6 +60,34 @@ private:
   using proposal = std::tuple<std::uint64_t, std::uint64_t, node_id, hash256>;
   std::map<proposal, std::map<node_id, exclusion_complaint>> by_proposal_;
   std::set<proposal> punished_;
+};
+
+/// The proposer's auction for one (height, round); the adapter asks the builders and waits.
+class proposer_auction {
+public:
+  proposer_auction(std::uint64_t height, std::uint64_t round) : height_(height), round_(round) {}
+  std::uint64_t height() const { return height_; }
+  std::uint64_t round() const { return round_; }
+
+  /// The bid whose builder is asked for its bundle next: the best of `bids` (for this height)
+  /// not yet tried whose builder is `reachable` (the others count as tried). nullopt: propose
+  /// without a bundle.
+  std::optional<builder_bid> next(const auction* bids,
+                                  const std::function<bool(const node_id&)>& reachable);
+  /// The builder of the current bid (after `next`).
+  const node_id& builder() const { return builder_; }
+  /// Its revealed bundle: ok → propose with it; an error (the reason) → the builder counts as
+  /// tried, call `next`.
+  status revealed(const std::vector<bytes>& bundle);
+  /// It did not reveal in time: the withheld-bid evidence for our block (encoded); the builder
+  /// counts as tried, call `next`.
+  bytes withheld(const std::string& chain_id);
+
+private:
+  std::uint64_t height_, round_;
+  std::set<node_id> tried_;
+  std::optional<builder_bid> current_;
+  node_id builder_;
 };
 
 } // namespace poe::chain
