@@ -99,4 +99,14 @@ counter& node_metrics::connection_events(const std::string& event) {
   });
 }
 
+counter& node_metrics::peer_rejected(const std::string& reason) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return on_demand(peer_rejected_, reason, [&] {
+    return factory_.make_counter("poe_peer_rejected_total",
+                                 "Peer messages dropped: an identity or handle their connection "
+                                 "does not prove, by reason.",
+                                 {{"reason", reason}});
+  });
+}
+
 } // namespace poe::metrics

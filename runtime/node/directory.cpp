@@ -40,6 +40,7 @@ struct outbound {
 
 /// An inbound handshake waiting for the initiator's proof.
 struct pending_in {
+  std::string connection; ///< the hello's: the proof must come on the same one
   bytes nonce_i;
   bytes nonce_r;
   public_key key;
@@ -81,6 +82,50 @@ role_announcement announcement(dir_data& d) {
 
 void count_event(dir_data& d, const char* event) {
   if (d.args.metrics) d.args.metrics->connection_events(event).inc();
+}
+
+/// The connection the current message came on (peer_registry.hpp).
+std::string connection(caf::event_based_actor* self, dir_data& d) {
+  return d.args.connection_of(self->current_sender());
+}
+std::string connection_of(dir_data& d, const caf::actor& h) {
+  return d.args.connection_of(caf::actor_cast<caf::strong_actor_ptr>(h));
+}
+
+/// Drops a peer's message that claims what its connection does not prove, counted by reason.
+void reject(dir_data& d, peer_reject why, const std::string& text) {
+  d.args.registry->count(why);
+  if (d.args.metrics) d.args.metrics->peer_rejected(std::string(to_string(why))).inc();
+  d.log->warn("dropped a peer message: {} ({})", text, to_string(why));
+}
+
+/// Whether every role handle of `ann` lives on `conn` (the announcing node's connection).
+bool own_handles(dir_data& d, const role_announcement& ann, const std::string& conn) {
+  for (auto& e : ann.roles)
+    if (!e.handle || connection_of(d, e.handle) != conn) {
+      reject(d, peer_reject::foreign_handle,
+             "node " + short_id(ann.node) + " announced a '" + e.role + "' handle of another node");
+      return false;
+    }
+  return true;
+}
+
+/// The node proven on the current message's connection when it is `claimed`; otherwise the
+/// message is dropped and counted (nullopt).
+std::optional<std::string> attributed(caf::event_based_actor* self, dir_data& d,
+                                      const std::string& claimed, const char* what) {
+  auto node = d.args.registry->node_of(connection(self, d));
+  if (!node || *node == d.args.node_id) {
+    reject(d, peer_reject::unattributed,
+           std::string(what) + " naming " + short_id(claimed) + " on no authenticated connection");
+    return std::nullopt;
+  }
+  if (*node != claimed) {
+    reject(d, peer_reject::claims_other_id,
+           std::string(what) + " naming " + short_id(claimed) + " from node " + short_id(*node));
+    return std::nullopt;
+  }
+  return node;
 }
 
 void update_peer_gauge(dir_data& d) {
@@ -183,6 +228,7 @@ void peer_lost(caf::event_based_actor* self, dir_data& d, const std::string& nod
   if (i == d.peers.end()) return;
   auto out = i->second.out;
   d.peers.erase(i);
+  d.args.registry->unbind_node(node);
   count_event(d, "disconnected");
   update_peer_gauge(d);
   d.log->warn("peer {} lost: {}", short_id(node), why);
@@ -201,10 +247,21 @@ void refuse(caf::event_based_actor* self, dir_data& d, const caf::actor& to, con
 
 } // namespace
 
+connection_key caf_connection_key(caf::actor_system& sys) {
+  auto self_node = sys.node();
+  return [self_node](const caf::strong_actor_ptr& sender) -> std::string {
+    if (!sender) return {};
+    if (sender->node() == self_node) return std::string(local_connection);
+    return caf::to_string(sender->node());
+  };
+}
+
 caf::actor spawn_directory(caf::actor_system& sys, directory_args args) {
   return sys.spawn([args = std::move(args)](caf::event_based_actor* self) mutable {
     auto d = std::make_shared<dir_data>(std::move(args));
     d->log = d->args.log;
+    if (!d->args.registry || !d->args.connection_of)
+      throw std::logic_error("spawn_directory: registry and connection_of are required");
     for (auto& ep : d->args.peers) {
       outbound o;
       o.ep = ep;
@@ -281,7 +338,8 @@ caf::actor spawn_directory(caf::actor_system& sys, directory_args args) {
           refuse(self, *d, h.directory, h.nonce, why, key.err().message);
           return;
         }
-        pending_in p{h.nonce, (d->args.nonces ? d->args.nonces() : random_nonce()), *key, h.directory,
+        pending_in p{connection(self, *d), h.nonce,
+                     (d->args.nonces ? d->args.nonces() : random_nonce()), *key, h.directory,
                      now(self) + d->args.net.handshake_timeout};
         auth_transcript t{d->args.chain_id, p.nonce_i, p.nonce_r, key->id(), d->args.key->id()};
         auto sig = sign_auth(*d->args.key, t, auth_side::responder);
@@ -293,6 +351,10 @@ caf::actor spawn_directory(caf::actor_system& sys, directory_args args) {
       [self, d](proof_atom, const peer_proof& pr) {
         auto i = d->pending.find(pr.your_nonce);
         if (i == d->pending.end()) return; // unknown or timed out
+        if (connection(self, *d) != i->second.connection) {
+          reject(*d, peer_reject::wrong_connection, "a handshake proof on another connection");
+          return; // the handshake stays pending on its own connection (until its deadline)
+        }
         auto p = std::move(i->second);
         d->pending.erase(i);
         auth_transcript t{d->args.chain_id, p.nonce_i, p.nonce_r, p.key.id(), d->args.key->id()};
@@ -306,6 +368,8 @@ caf::actor spawn_directory(caf::actor_system& sys, directory_args args) {
                  "announcement names another node");
           return;
         }
+        if (!own_handles(*d, pr.roles, p.connection)) return;
+        d->args.registry->bind(p.connection, p.key.id().hex());
         peer_up(self, *d, p.key.id().hex(), p.dir, std::nullopt, pr.roles);
         self->send(p.dir, announce_atom::value, announcement(*d));
       },
@@ -316,6 +380,10 @@ caf::actor spawn_directory(caf::actor_system& sys, directory_args args) {
           if (d->outs[i].st == outbound::phase::handshaking && d->outs[i].nonce_i == w.your_nonce)
             idx = i;
         if (!idx) return;
+        if (connection(self, *d) != connection_of(*d, d->outs[*idx].remote)) {
+          reject(*d, peer_reject::wrong_connection, "a handshake welcome on another connection");
+          return;
+        }
         auth_reject why{};
         auto key = check_peer_key(d->args.chain_id, w.chain_id, w.public_key, w.nonce,
                                   d->args.key->id(), d->args.policy, why);
@@ -338,6 +406,7 @@ caf::actor spawn_directory(caf::actor_system& sys, directory_args args) {
         auto sig = sign_auth(*d->args.key, t, auth_side::initiator);
         self->send(w.directory, proof_atom::value, peer_proof{w.nonce, sig, announcement(*d)});
         // The peer is up for us once its first announcement arrives (below).
+        d->args.registry->bind(connection_of(*d, o.remote), key->id().hex());
         d->peers[key->id().hex()].out = *idx;
       },
       [self, d](refuse_atom, const peer_refusal& r) {
@@ -349,6 +418,8 @@ caf::actor spawn_directory(caf::actor_system& sys, directory_args args) {
       },
       // -- between authenticated peers -------------------------------------------------------
       [self, d](announce_atom, const role_announcement& ann) {
+        if (!attributed(self, *d, ann.node, "an announcement")) return;
+        if (!own_handles(*d, ann, connection(self, *d))) return;
         auto i = d->peers.find(ann.node);
         if (i == d->peers.end()) return; // not authenticated
         if (!i->second.dir) {
@@ -368,6 +439,7 @@ caf::actor spawn_directory(caf::actor_system& sys, directory_args args) {
                }()));
       },
       [self, d](heartbeat_atom, const std::string& node) {
+        if (!attributed(self, *d, node, "a heartbeat")) return;
         auto i = d->peers.find(node);
         if (i != d->peers.end()) i->second.last_seen = now(self);
       },

@@ -280,6 +280,9 @@ int run_node(std::vector<std::string> args, const role_registry& registry) {
     dargs.connect = make_connector(tls, s->net.connect_timeout);
     dargs.log = child_logger(log, s->name, "directory");
     dargs.metrics = &nm;
+    auto peers = std::make_shared<peer_registry>(id);
+    dargs.registry = peers;
+    dargs.connection_of = caf_connection_key(sys);
     auto dir = spawn_directory(sys, std::move(dargs));
 
     if (s->port != 0) {
@@ -299,6 +302,8 @@ int run_node(std::vector<std::string> args, const role_registry& registry) {
     base.chain_id = s->chain_id;
     base.key = key;
     base.directory = dir;
+    base.peers = peers;
+    base.connection_of = caf_connection_key(sys);
     base.metrics = &registry_metrics;
     base.store = &*db;
     base.settings = s;

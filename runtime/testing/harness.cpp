@@ -54,6 +54,7 @@ struct harness::node {
   bool running = false;
   std::uint64_t incarnation = 0;
   caf::actor directory, supervisor, host;
+  std::shared_ptr<runtime::peer_registry> registry;
   std::shared_ptr<std::optional<std::string>> failure =
     std::make_shared<std::optional<std::string>>();
 };
@@ -200,6 +201,11 @@ void harness::start(node_index idx) {
     done(proxy_for(idx, to, nodes_[to]->directory), caf::error{});
   };
   d.log = child_logger(log, n.spec.name, "directory");
+  n.registry = std::make_shared<runtime::peer_registry>(n.id);
+  d.registry = n.registry;
+  d.connection_of = [this, idx](const caf::strong_actor_ptr& sender) {
+    return connection_key(idx, sender);
+  };
   n.directory = spawn_directory(*sys_, std::move(d));
 
   auto failure = n.failure;
@@ -213,6 +219,10 @@ void harness::start(node_index idx) {
   base.chain_id = chain_id();
   base.key = n.key;
   base.directory = n.directory;
+  base.peers = n.registry;
+  base.connection_of = [this, idx](const caf::strong_actor_ptr& sender) {
+    return connection_key(idx, sender);
+  };
   base.metrics = &metrics::noop_factory();
   auto settings = std::make_shared<node_settings>();
   settings->options = role_options_;
@@ -302,11 +312,15 @@ caf::actor harness::proxy_for(node_index from, node_index to, const caf::actor& 
         rewrite(msg, from, to);
         ++counters_.forwarded;
         note(from, to, msg);
+        // The answer goes straight back to the sender; the receiver attributes the request to
+        // the sender's node (connection_key), as CAF's proxies carry their node.
+        if (elem->sender && !proxies_.count(elem->sender->address()))
+          origin_.emplace(elem->sender->address(), from);
         caf::actor_cast<caf::abstract_actor*>(target)->enqueue(
           caf::make_mailbox_element(elem->sender, elem->mid, {}, std::move(msg)), me->context());
         return caf::delegated<caf::message>{};
       }
-      forward(from, to, target, std::move(msg), true);
+      forward(from, to, target, std::move(msg), true, elem->sender);
       return caf::delegated<caf::message>{};
     });
     return caf::behavior{[](deliver_atom) {}};
@@ -342,7 +356,7 @@ void harness::rewrite(caf::message& msg, node_index from, node_index to) {
 }
 
 void harness::forward(node_index from, node_index to, const caf::actor& target, caf::message msg,
-                      bool allow_delay) {
+                      bool allow_delay, const caf::strong_actor_ptr& sender) {
   if (!nodes_[to]->running || !nodes_[from]->running || blocked(from, to)) {
     ++counters_.partitioned;
     return;
@@ -355,10 +369,15 @@ void harness::forward(node_index from, node_index to, const caf::actor& target, 
   int copies = dup(rng_) ? 2 : 1;
   if (copies == 2) ++counters_.duplicated;
   rewrite(msg, from, to);
+  // The receiver sees the sender as CAF shows a remote one: a proxy on its side of the seam.
+  caf::strong_actor_ptr as_seen;
+  if (sender)
+    as_seen = caf::actor_cast<caf::strong_actor_ptr>(
+      wrap_for(from, to, caf::actor_cast<caf::actor>(sender)));
   for (int c = 0; c < copies; ++c) {
     ++counters_.forwarded;
     note(from, to, msg);
-    auto elem = caf::make_mailbox_element(nullptr, caf::make_message_id(), {}, msg);
+    auto elem = caf::make_mailbox_element(as_seen, caf::make_message_id(), {}, msg);
     if (allow_delay && delay(rng_)) {
       ++counters_.delayed;
       std::uniform_int_distribution<std::int64_t> ns(0, plan_.max_delay.count());
@@ -372,6 +391,32 @@ void harness::forward(node_index from, node_index to, const caf::actor& target, 
 }
 
 void harness::run() { sched_->run(); }
+
+std::string harness::connection_key(node_index at, const caf::strong_actor_ptr& sender) const {
+  if (!sender) return {};
+  auto name = [at](node_index n) {
+    return n == at ? std::string(runtime::local_connection) : "sim:" + std::to_string(n);
+  };
+  if (auto i = proxies_.find(sender->address()); i != proxies_.end()) return name(i->second.to);
+  if (auto o = origin_.find(sender->address()); o != origin_.end()) return name(o->second);
+  return std::string(runtime::local_connection); // an actor of this node (or of the test)
+}
+
+void harness::send_as(node_index from, node_index to, const caf::actor& target, caf::message msg) {
+  auto as = sys_->spawn([](caf::event_based_actor* self) -> caf::behavior {
+    self->set_default_handler(caf::drop);
+    return {[](deliver_atom) {}};
+  });
+  origin_.emplace(as.address(), from);
+  forward(from, to, target, std::move(msg), false, caf::actor_cast<caf::strong_actor_ptr>(as));
+  run();
+}
+
+const runtime::peer_registry& harness::registry(node_index n) const {
+  auto& r = nodes_.at(n)->registry;
+  if (!r) throw std::logic_error("harness::registry: node not started");
+  return *r;
+}
 
 void harness::set(const std::string& key, const std::string& value) {
   if (auto st = runtime::set_role_option(role_options_, key, value); !st)

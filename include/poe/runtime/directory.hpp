@@ -17,10 +17,17 @@
 /// connection CAF reports down), then redials it with capped exponential backoff. Messages
 /// between directories are one-way and carry their reply-to handles, so they work the same
 /// through CAF's network and through the test harness's fault-injecting seam.
+///
+/// Identity is bound to the connection: a handshake completes only when its steps arrive on
+/// the connection it began on, which is then bound to the proven node id (`registry`); an
+/// announcement or heartbeat counts only for the node proven on the connection it came on,
+/// and only with role handles that live on that node. Anything else is dropped and counted
+/// (`peer_reject`, `poe_peer_rejected_total{reason}`).
 
 #include "poe/core/keys.hpp"
 #include "poe/runtime/log.hpp"
 #include "poe/runtime/peer_auth.hpp"
+#include "poe/runtime/peer_registry.hpp"
 #include "poe/runtime/settings.hpp"
 
 #include <caf/actor.hpp>
@@ -35,6 +42,13 @@ struct node_metrics;
 }
 
 namespace poe::runtime {
+
+/// The connection a message came on, from its sender (peer_registry.hpp): "local", "" (no
+/// sender), or a key naming the remote end.
+using connection_key = std::function<std::string(const caf::strong_actor_ptr& sender)>;
+
+/// The real transport's key: CAF's id of the sender's node (one connection per remote node).
+connection_key caf_connection_key(caf::actor_system& sys);
 
 /// Dials `to` and calls `done` (in the directory's context) with the remote directory
 /// handle or an error. The node's connector goes through CAF's middleman (TLS or plain);
@@ -57,6 +71,10 @@ struct directory_args {
   /// Handshake nonces: random_nonce() (the OS's entropy) unless set; the harness sets a source
   /// seeded from its seed so that a run replays.
   std::function<bytes()> nonces;
+  /// Connections bound to proven node ids (shared with the node's roles); required.
+  std::shared_ptr<peer_registry> registry;
+  /// Names the connection a message came on; required.
+  connection_key connection_of;
 };
 
 caf::actor spawn_directory(caf::actor_system& sys, directory_args args);

@@ -161,6 +161,9 @@ struct node_metrics {
   counter& messages_handled(const std::string& role);
   /// `poe_connection_events_total{event}`: connection events, see `known_connection_events`.
   counter& connection_events(const std::string& event);
+  /// `poe_peer_rejected_total{reason}`: peer messages dropped because they claimed an identity
+  /// or handle their connection does not prove (peer_registry.hpp's `peer_reject`).
+  counter& peer_rejected(const std::string& reason);
 
 private:
   factory& factory_;
@@ -169,6 +172,7 @@ private:
   std::map<std::string, std::shared_ptr<counter>> role_restarts_;
   std::map<std::string, std::shared_ptr<counter>> messages_handled_;
   std::map<std::string, std::shared_ptr<counter>> connection_events_;
+  std::map<std::string, std::shared_ptr<counter>> peer_rejected_;
 };
 
 } // namespace poe::metrics

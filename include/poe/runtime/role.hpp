@@ -20,6 +20,7 @@
 /// something to flush sets an exit handler (`self->set_exit_handler`) and quits after it.
 
 #include "poe/runtime/log.hpp"
+#include "poe/runtime/peer_registry.hpp"
 #include "poe/runtime/settings.hpp"
 
 #include <caf/actor.hpp>
@@ -31,6 +32,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -81,12 +83,24 @@ struct role_context {
   std::string chain_id;
   std::shared_ptr<const private_key> key; ///< the node key (signing)
   caf::actor directory;                   ///< lookups and subscriptions (directory.hpp)
+  /// Connections bound to proven node ids (the directory's; peer_registry.hpp) and how to
+  /// name the connection a message came on: see `sender_node`.
+  std::shared_ptr<const peer_registry> peers;
+  std::function<std::string(const caf::strong_actor_ptr&)> connection_of;
   logger log;                             ///< named "<node>/<role>"
   metrics::factory* metrics = nullptr;    ///< never null: a no-op factory by default
   store::db* store = nullptr; ///< the node's store; the role's column family is its name
   std::shared_ptr<const node_settings> settings;
   role_clock clock;       ///< the only time a role reads
   std::uint64_t seed = 0; ///< seeds the role's random source (per node and role; see rng())
+
+  /// The node proven on the connection `sender` (e.g. `self->current_sender()`) came on: this
+  /// node's id for its own actors, nullopt for a sender no connection proves. Roles authorize
+  /// by this, never by an id written in a message.
+  std::optional<std::string> sender_node(const caf::strong_actor_ptr& sender) const {
+    if (!peers || !connection_of) return std::nullopt;
+    return peers->node_of(connection_of(sender));
+  }
 
   /// A random source seeded for this role: poe-node seeds each node from the OS at start, the
   /// harness from its seed, so a harness run draws the same numbers every time.

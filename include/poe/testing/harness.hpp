@@ -27,6 +27,7 @@
 
 #include "poe/core/keys.hpp"
 #include "poe/runtime/messages.hpp"
+#include "poe/runtime/peer_registry.hpp"
 #include "poe/runtime/role.hpp"
 #include "poe/runtime/settings.hpp"
 #include "poe/runtime/supervisor_state.hpp"
@@ -129,6 +130,12 @@ public:
   void partition(const std::set<node_index>& a, const std::set<node_index>& b);
   void heal();
   void add_rewriter(rewriter r) { rewriters_.push_back(std::move(r)); }
+  /// Sends `msg` to `target`, an actor of node `to` (e.g. `directory(to)`), as node `from`
+  /// would: through the seam, on `from`'s connection (a misbehaving peer in attack tests).
+  /// Handles in `msg` that are not proxies count as `from`'s own actors.
+  void send_as(node_index from, node_index to, const caf::actor& target, caf::message msg);
+  /// The connections node `n`'s directory bound to proven ids, and what it dropped (by reason).
+  const runtime::peer_registry& registry(node_index n) const;
 
   /// While on, every message that crosses the seam is written down (simulated time, from, to,
   /// the message rendered by CAF): two runs of one seed must give the same trace.
@@ -199,7 +206,10 @@ private:
   caf::actor wrap_for(node_index from_node, node_index to_node, const caf::actor& h);
   std::optional<node_index> owner_of(const caf::actor& h) const;
   void forward(node_index from, node_index to, const caf::actor& target, caf::message msg,
-               bool allow_delay);
+               bool allow_delay, const caf::strong_actor_ptr& sender);
+  /// The connection a message from `sender` came on, as node `at` sees it: "local", "" or
+  /// "sim:<node index>" (peer_registry.hpp).
+  std::string connection_key(node_index at, const caf::strong_actor_ptr& sender) const;
   bool blocked(node_index a, node_index b) const;
   void rewrite(caf::message& msg, node_index from, node_index to);
 
@@ -219,6 +229,7 @@ private:
   std::vector<std::pair<std::set<node_index>, std::set<node_index>>> partitions_;
   std::vector<rewriter> rewriters_;
   std::map<caf::actor_addr, proxy_info> proxies_;               // proxy → what it stands for
+  std::map<caf::actor_addr, node_index> origin_; // actors seen sending across the seam → node
   std::map<std::tuple<node_index, caf::actor_addr>, caf::actor> proxy_cache_; // (from, target)
   counters counters_;
   runtime::role_options role_options_;
