@@ -219,9 +219,21 @@ void bid(caf::event_based_actor* self, const std::shared_ptr<bstate>& s) {
       [=](const std::vector<role_entry>& xs) {
         for (auto& v : xs)
           self->request(v.handle, std::chrono::seconds(5), bid_atom::value, bytes_t(raw.begin(), raw.end()))
-            .then([](const submit_reply&) {}, [](caf::error&) {});
+            .then(
+              [=](const submit_reply& r) {
+                if (!r.taken())
+                  s->ctx.log->info("bid for height {}: not taken by validator {}: {}", height,
+                                   v.node.substr(0, 12), r.text());
+              },
+              [=](caf::error& e) {
+                s->ctx.log->info("bid for height {}: validator {} did not answer: {}", height,
+                                 v.node.substr(0, 12), self->system().render(e));
+              });
       },
-      [](caf::error&) {});
+      [=](caf::error& e) {
+        s->ctx.log->warn("bid for height {} not sent: no validator list: {}", height,
+                         self->system().render(e));
+      });
 }
 
 /// Seals LogBlocks by size or age and re-offers headers not yet included (a timer of the

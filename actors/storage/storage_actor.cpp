@@ -226,14 +226,17 @@ void report_fraud(caf::event_based_actor* self, const std::shared_ptr<sstate>& s
           return s->ctx.log->warn("no validator known: the evidence against {} is not submitted",
                                   who.hex().substr(0, 12));
         self->request(vs.front().handle, peer_timeout, evidence_atom::value, raw)
-          .then([=](const std::string& r) { s->ctx.log->info("evidence against {}: {}",
-                                                              who.hex().substr(0, 12), r); },
+          .then([=](const submit_reply& r) { s->ctx.log->info("evidence against {}: {}",
+                                                               who.hex().substr(0, 12), r.text()); },
                 [=](caf::error& e) {
                   s->ctx.log->warn("evidence against {} not submitted: {}",
                                    who.hex().substr(0, 12), self->system().render(e));
                 });
       },
-      [=](caf::error&) {});
+      [=](caf::error& e) {
+        s->ctx.log->warn("evidence against {} not submitted: no validator list: {}",
+                         who.hex().substr(0, 12), self->system().render(e));
+      });
 }
 
 /// One storage challenge: a random chunk held here, a random other node that should hold it,

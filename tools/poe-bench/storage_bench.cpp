@@ -228,7 +228,9 @@ int run_storage(int argc, char** argv, const std::string& self_path) {
       rem.push_back(through_role(self, remote, chunks));
       for (auto& c : chunks) self->send(remote, st_del_atom::value, storage::cid::of(c).str());
       for (std::size_t i = 0; i < chunks.size(); ++i)
-        self->receive([](std::string&) {}, [](caf::error&) {});
+        self->receive([](std::string&) {}, [&](caf::error& e) {
+          std::cerr << "poe-bench storage: a delete failed: " << self->system().render(e) << "\n";
+        });
     }
     auto med = [](std::vector<rates> v, bool put) {
       std::vector<double> x;

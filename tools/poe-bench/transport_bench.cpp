@@ -62,7 +62,9 @@ figures measure(caf::scoped_actor& self, const caf::actor& h, int messages, int 
   figures f;
   std::uint64_t base = 0;
   self->request(h, std::chrono::seconds(10), count_atom::value)
-    .receive([&](std::uint64_t c) { base = c; }, [](caf::error&) {});
+    .receive([&](std::uint64_t c) { base = c; }, [&](caf::error& e) {
+      std::cerr << "poe-bench transport: count not read: " << self->system().render(e) << "\n";
+    });
   auto wait_count = [&](std::uint64_t target) {
     auto deadline = clk::now() + std::chrono::seconds(60);
     std::uint64_t c = 0;
@@ -93,7 +95,9 @@ figures measure(caf::scoped_actor& self, const caf::actor& h, int messages, int 
   t0 = clk::now();
   for (int i = 0; i < rts; ++i)
     self->request(h, std::chrono::seconds(10), ping_atom::value, std::uint64_t(i))
-      .receive([](std::uint64_t) {}, [](caf::error&) {});
+      .receive([](std::uint64_t) {}, [&](caf::error& e) {
+        std::cerr << "poe-bench transport: a round trip failed: " << self->system().render(e) << "\n";
+      });
   f.round_trips = rts / std::chrono::duration<double>(clk::now() - t0).count();
   return f;
 }

@@ -75,7 +75,9 @@ int main(int argc, char** argv) {
     std::vector<role_entry> probes;
     self->request(dir, t, lookup_atom::value, std::string("probe"))
       .receive([&](std::vector<role_entry>& xs) { probes = std::move(xs); },
-               [&](caf::error&) {});
+               [&](caf::error& e) {
+                 std::cerr << "poe-status: probe lookup failed: " << sys.render(e) << "\n";
+               });
     caf::actor probe;
     for (auto& e : probes)
       if (e.node.empty() || probes.front().node == e.node) probe = e.handle;
@@ -117,7 +119,10 @@ int main(int argc, char** argv) {
   for (auto& role : poe::actors::builtin_roles().names()) {
     std::vector<role_entry> xs;
     self->request(dir, t, lookup_atom::value, role)
-      .receive([&](std::vector<role_entry>& r) { xs = std::move(r); }, [&](caf::error&) {});
+      .receive([&](std::vector<role_entry>& r) { xs = std::move(r); },
+               [&](caf::error& e) {
+                 std::cerr << "poe-status: lookup of " << role << " failed: " << sys.render(e) << "\n";
+               });
     if (xs.empty()) continue;
     auto& arr = out["roles"][role] = nlohmann::json::array();
     for (auto& e : xs)
