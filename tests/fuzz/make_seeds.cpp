@@ -1,9 +1,18 @@
 // poe-fuzz-seeds DIR — writes valid encodings of every protocol object as seed inputs:
 // DIR/<target>/seed-<n>.
 
+#include "poe/chain/block.hpp"
+#include "poe/chain/evidence.hpp"
+#include "poe/chain/log_builder.hpp"
+#include "poe/chain/notary.hpp"
+#include "poe/chain/qbft.hpp"
+#include "poe/chain/transaction.hpp"
 #include "poe/core/poe_header.hpp"
+#include "poe/core/sha256.hpp"
 #include "poe/wire/codec.hpp"
 #include "samples.hpp"
+
+#include <functional>
 
 #include <filesystem>
 #include <fstream>
@@ -21,6 +30,100 @@ void put(const fs::path& dir, const std::string& target, const std::vector<bytes
     out.write(reinterpret_cast<const char*>(seeds[i].data()),
               static_cast<std::streamsize>(seeds[i].size()));
   }
+}
+
+/// Seeds made by `make`; one that cannot be encoded is skipped (libFuzzer starts from the rest).
+void put_made(const fs::path& dir, const std::string& target,
+              const std::vector<std::function<bytes()>>& make) {
+  std::vector<bytes> seeds;
+  for (auto& m : make) {
+    try {
+      seeds.push_back(m());
+    } catch (const std::exception& e) {
+      std::cerr << "poe-fuzz-seeds: " << target << ": a seed skipped: " << e.what() << "\n";
+    }
+  }
+  put(dir, target, seeds);
+}
+
+/// Valid encodings of the chain's hand-written formats.
+void chain_seeds(const fs::path& dir) {
+  using namespace poe::chain;
+  auto key = *private_key::ed25519_from_seed(sha256::digest(as_bytes(std::string("fuzz-seed"))).view());
+  const std::string chain_id = "poe-fuzz";
+  auto tx = [&] {
+    transaction t;
+    t.chain_id = chain_id;
+    t.nonce = 7;
+    t.fee = amount{10};
+    t.body = transfer{key.id(), amount{1000}};
+    sign(t, key);
+    return t;
+  };
+  auto bid = [&] {
+    builder_bid b;
+    b.chain_id = chain_id;
+    b.height = 12;
+    b.bundle_hash = sha256::digest(as_bytes(std::string("bundle")));
+    b.value = amount{50};
+    sign(b, key);
+    return b;
+  };
+  auto entry = [] { return poe_entry{test::sample_header(), test::sample_log_block()}; };
+  auto dec = [&] {
+    qbft::decision d;
+    d.height = 3;
+    d.round = 1;
+    d.block = encode(block{});
+    d.digest = sha256::digest(d.block);
+    d.seals.push_back({key.id(), bytes(64, 0x5a)});
+    return d;
+  };
+  put_made(dir, "transaction", {[&] { return encode(tx()); }});
+  put_made(dir, "block", {[&] {
+                            block b;
+                            b.header.height = 3;
+                            b.transactions.push_back(encode(tx()));
+                            return encode(b);
+                          },
+                          [] { return encode(block{}); }});
+  put_made(dir, "qbft_message", {[&] {
+    qbft::message m;
+    m.type = qbft::kind::proposal;
+    m.height = 3;
+    m.block = encode(block{});
+    m.digest = sha256::digest(m.block);
+    m.from = key.id();
+    m.signature = bytes(64, 0x11);
+    return qbft::encode(m);
+  }});
+  put_made(dir, "qbft_decision", {[&] {
+    bytes out{3}; // the height byte the target reads first
+    append(out, qbft::encode(dec()));
+    return out;
+  }});
+  put_made(dir, "builder_bid", {[&] { return encode(bid()); }});
+  put_made(dir, "evidence", {[&] { return encode(withheld_bid_evidence{chain_id, key.pub().der(), bid()}); },
+                             [&] { return encode(bid_settlement{chain_id, key.pub().der(), bid(), 2}); }});
+  put_made(dir, "exclusion_complaint", {[&] {
+    exclusion_complaint c;
+    c.chain_id = chain_id;
+    c.height = 9;
+    c.proposer = key.id();
+    c.missing = {sha256::digest(as_bytes(std::string("h")))};
+    sign(c, key);
+    return encode(c);
+  }});
+  put_made(dir, "poe_entry", {[&] { return encode(entry()); }});
+  put_made(dir, "receipt_proof", {[&] {
+    receipt_proof p;
+    p.receipt = wire::encode(test::sample_receipt());
+    p.entry = entry();
+    p.bpi_key = key.pub().der();
+    p.height = 3;
+    p.decision = qbft::encode(dec());
+    return encode(p);
+  }});
 }
 
 } // namespace
@@ -43,5 +146,6 @@ int main(int argc, char** argv) {
   put(dir, "poe_header", {wire::encode(hdr), wire::encode(rsa_hdr)});
   put(dir, "envelope", {wire::encode(test::sample_envelope())});
   put(dir, "poe_header_binary", {*encode_binary(hdr), *encode_binary(rsa_hdr)});
+  chain_seeds(dir);
   return 0;
 }
