@@ -15,6 +15,9 @@
 #include <caf/openssl/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -78,6 +81,42 @@ status check_readable(const std::string& key, const std::string& path) {
     return fail(errc::io_error, key + ": file '" + path + "' does not exist");
   if (::access(path.c_str(), R_OK) != 0)
     return fail(errc::io_error, key + ": file '" + path + "' is not readable");
+  return {};
+}
+
+/// Loads the TLS files as the TLS layer will on the first connection, so that a file it cannot
+/// use is a configuration error at start-up (exit 2), not an abort later: the certificate and
+/// the CA certificate are PEM X.509, the certificate is for the node key (its public key is the
+/// node's), it is signed by the CA and valid now.
+status check_tls_files(const std::string& cert_key, const std::string& cert_path,
+                       const std::string& ca_key, const std::string& ca_path,
+                       const public_key& node_key) {
+  auto load = [](const std::string& path) -> X509* {
+    auto* f = std::fopen(path.c_str(), "r");
+    if (!f) return nullptr;
+    X509* x = PEM_read_X509(f, nullptr, nullptr, nullptr);
+    std::fclose(f);
+    return x;
+  };
+  std::unique_ptr<X509, decltype(&X509_free)> cert(load(cert_path), X509_free);
+  if (!cert) return fail(errc::invalid_argument, cert_key + ": '" + cert_path + "' is not a PEM certificate");
+  std::unique_ptr<X509, decltype(&X509_free)> ca(load(ca_path), X509_free);
+  if (!ca) return fail(errc::invalid_argument, ca_key + ": '" + ca_path + "' is not a PEM certificate");
+  auto* pub = X509_get0_pubkey(cert.get());
+  unsigned char* der = nullptr;
+  int n = pub ? i2d_PUBKEY(pub, &der) : -1;
+  bool same = n > 0 && bytes(der, der + n) == node_key.der();
+  OPENSSL_free(der);
+  if (!same)
+    return fail(errc::invalid_argument, cert_key + ": '" + cert_path +
+                                            "' is not a certificate of the node key (node.key-file)");
+  auto* ca_pub = X509_get0_pubkey(ca.get());
+  if (!ca_pub || X509_verify(cert.get(), ca_pub) != 1)
+    return fail(errc::invalid_argument, cert_key + ": '" + cert_path + "' is not signed by the CA in " +
+                                            ca_key + " ('" + ca_path + "')");
+  if (X509_cmp_current_time(X509_get0_notBefore(cert.get())) > 0 ||
+      X509_cmp_current_time(X509_get0_notAfter(cert.get())) < 0)
+    return fail(errc::invalid_argument, cert_key + ": '" + cert_path + "' is not valid now (expired or not yet valid)");
   return {};
 }
 
@@ -207,6 +246,10 @@ int run_node(std::vector<std::string> args, const role_registry& registry) {
                             std::pair{"tls.ca-file", s->tls.ca_file}})
       if (auto st = check_readable(cfg.where(k), path); !st)
         return config_error(st.err().message);
+    if (auto st = check_tls_files(cfg.where("tls.certificate"), s->tls.certificate,
+                                  cfg.where("tls.ca-file"), s->tls.ca_file, key->pub());
+        !st)
+      return config_error(st.err().message);
     cfg.set("openssl.certificate", s->tls.certificate);
     cfg.set("openssl.key", s->key_file);
     cfg.set("openssl.cafile", s->tls.ca_file);

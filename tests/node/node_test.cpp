@@ -10,7 +10,9 @@
 //  5. A node with a certificate from another CA is refused in the TLS handshake.
 //  6. A node with a valid certificate whose node id is not allowed is refused by the identity
 //     handshake, with the reason logged on both sides.
-//  7. Each kind of configuration error gives its message and exit code 2.
+//  7. Each kind of configuration error gives its message and exit code 2 (TLS files included:
+//     a non-PEM certificate or CA, a certificate of another key or another CA).
+//  7b. poe-cli and poe-status give up within their timeout on a port that never speaks TLS.
 //  8. The restart limit stops the node with exit code 1 and the role's exception message.
 //  9. SIGTERM and SIGINT shut down in order: roles stop, exit code 0.
 // 10. A second node on the same data directory fails with "locked".
@@ -309,7 +311,9 @@ TEST_CASE("a certificate from another CA is refused") {
   c.ini(0, {});
   c.ini(1, {0});
   auto n0 = c.start(0);
-  auto n1 = c.start(1);
+  // Node 1 is a member of the rogue CA's cluster (its own CA file: a certificate that does not
+  // chain to the node's CA file is refused at start-up, see the configuration errors).
+  auto n1 = c.start(1, {"--tls.ca-file=" + c.dir / "rogue-ca/ca.crt"});
   CHECK(n1->logged("cannot connect", 20s)); // a bound for a loaded machine, not a speed check
   CHECK(c.peers_of(0) == 0);
   CHECK(n0->output().find("connected") == std::string::npos);
@@ -337,6 +341,8 @@ TEST_CASE("a valid certificate for a node id that is not allowed is refused") {
 TEST_CASE("each kind of configuration error gives its message and exit code 2") {
   cluster c;
   c.add();
+  c.add(); // its certificate is for another key
+  run(src + "/tools/poe-ca init --dir " + c.dir / "rogue-ca");
   auto good = c.ini(0, {});
   auto node = bin + "/poe-node --config-file=" + good;
   int files = 0;
@@ -363,6 +369,14 @@ TEST_CASE("each kind of configuration error gives its message and exit code 2") 
      "not exist"},
     {"missing certificate", node + " --tls.certificate=/nonexistent.crt",
      "tls.certificate (set in command line): file '/nonexistent.crt' does not exist"},
+    {"non-PEM certificate", node + " --tls.certificate=" + good,
+     "tls.certificate (set in command line): '" + good + "' is not a PEM certificate"},
+    {"non-PEM CA", node + " --tls.ca-file=" + good,
+     "tls.ca-file (set in command line): '" + good + "' is not a PEM certificate"},
+    {"certificate of another key", node + " --tls.certificate=" + c.node_dir(1) + "/node.crt",
+     "is not a certificate of the node key"},
+    {"certificate of another CA", node + " --tls.ca-file=" + c.dir / "rogue-ca/ca.crt",
+     "is not signed by the CA in tls.ca-file"},
     {"bad peer", node + " --node.peers='[\"nohost\"]'", "node.peers"},
     {"bad allowed id", node + " --node.allowed-peers='[\"xyz\"]'",
      "'xyz' is not a node id"},
@@ -404,6 +418,34 @@ TEST_CASE("each kind of configuration error gives its message and exit code 2") 
   for (auto key : {"--node.roles", "--node.peers", "--tls.ca-file", "--supervisor.max-restarts",
                    "--metrics.address", "--log.level", "--store.sync", "--net.heartbeat-interval"})
     CHECK(help.find(key) != std::string::npos);
+}
+
+TEST_CASE("poe-cli and poe-status give up within their timeout on a port that never speaks TLS") {
+  cluster c;
+  c.add();
+  // A socket that listens but never accepts: TCP connects, no TLS answer ever comes.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(c.ports[0]);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
+  REQUIRE(::listen(fd, 4) == 0);
+  auto target = "127.0.0.1:" + std::to_string(c.ports[0]);
+  auto tls = " --tls-key " + c.node_dir(0) + "/node.key --tls-cert " + c.node_dir(0) +
+             "/node.crt --tls-ca " + c.dir / "ca/ca.crt";
+  // `timeout 60` only keeps a regression from hanging the suite (it exits 124 then).
+  auto [rc, out] = run("timeout 60 " + bin + "/poe-cli chain status --timeout 2 --node " + target + tls);
+  INFO(out);
+  CHECK(rc == 3);
+  CHECK(out.find("gave no TLS answer within 2000 ms") != std::string::npos);
+  auto [src_rc, src_out] = run("timeout 60 " + bin + "/poe-status --timeout 2 --target " + target +
+                               " --key " + c.node_dir(0) + "/node.key --cert " + c.node_dir(0) +
+                               "/node.crt --ca " + c.dir / "ca/ca.crt");
+  INFO(src_out);
+  CHECK(src_rc == 3);
+  CHECK(src_out.find("gave no TLS answer") != std::string::npos);
+  ::close(fd);
 }
 
 TEST_CASE("the restart limit stops the node with exit code 1 and the role's message") {

@@ -15,6 +15,8 @@
 #include <caf/openssl/all.hpp>
 #include <nlohmann/json.hpp>
 
+#include "tls_probe.hpp"
+
 #include <iostream>
 
 using namespace poe::runtime;
@@ -44,6 +46,12 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  // CAF's TLS handshake blocks its I/O thread: probe with a deadline first (tls_probe.hpp).
+  if (!plaintext)
+    if (auto st = poe::tools::tls_probe(ep->host, ep->port, cert, key, std::chrono::seconds(timeout_s)); !st) {
+      std::cerr << "poe-status: cannot reach " << target << ": " << st.err().message << "\n";
+      return 3;
+    }
   caf::actor_system_config cfg;
   register_messages(cfg);
   cfg.set("logger.verbosity", caf::atom("quiet"));

@@ -1,5 +1,6 @@
 #include "node_client.hpp"
 #include "render.hpp"
+#include "tls_probe.hpp"
 
 #include <cstdlib>
 
@@ -239,9 +240,15 @@ result<std::unique_ptr<detail::connection>> detail::connection::open(const node_
     return fail(errc::invalid_argument,
                 "TLS needs --tls-key, --tls-cert and --tls-ca (or POE_TLS_KEY, POE_TLS_CERT, "
                 "POE_TLS_CA), or --plaintext");
+  auto timeout = std::chrono::seconds(std::max(1, t.timeout_s));
+  // CAF's TLS handshake blocks its I/O thread: a port that never answers would hang the tool
+  // past its timeout (tls_probe.hpp). Probe with a deadline first.
+  if (!t.plaintext)
+    if (auto st = tools::tls_probe(ep->host, ep->port, t.cert, t.key, timeout); !st)
+      return fail(errc::unavailable, "cannot reach " + t.address + ": " + st.err().message);
   auto p = std::make_unique<connection>();
   p->role = role;
-  p->timeout = std::chrono::seconds(std::max(1, t.timeout_s));
+  p->timeout = timeout;
   register_messages(p->cfg);
   p->cfg.set("logger.verbosity", caf::atom("quiet"));
   // Nodes drop a connection that stays silent longer than their net.connection-timeout.
