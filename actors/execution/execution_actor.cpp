@@ -119,6 +119,7 @@ struct pending {
   caf::response_promise rp;
   std::vector<std::string> refused; ///< a batch: per task, why it was not run ("" = it ran)
   bool batch = false;
+  std::size_t tasks = 1; ///< tasks it holds (counted against execution.max-pending)
 };
 
 using batch_reply = caf::result<std::vector<bytes_t>, std::vector<bytes_t>, std::vector<bytes_t>,
@@ -132,6 +133,8 @@ struct xstate {
   std::size_t worker_count = 1;
   std::uint64_t next_id = 1;
   std::map<std::uint64_t, pending> jobs; // queued or running
+  std::size_t pending_tasks = 0;         // tasks in `jobs` (a batch counts its tasks)
+  std::size_t max_pending = 100'000;     // execution.max-pending
   bool polling = false;
   std::uint64_t completed = 0, failed = 0;
   std::shared_ptr<metrics::counter> tasks_c, failed_c;
@@ -144,6 +147,30 @@ void with_storage(caf::event_based_actor* self, const std::shared_ptr<xstate>& s
 }
 
 void complete(caf::event_based_actor* self, const std::shared_ptr<xstate>& s, finished f);
+
+/// Takes `p` as job `id`, counted against execution.max-pending.
+void hold(const std::shared_ptr<xstate>& s, std::uint64_t id, pending p) {
+  s->pending_tasks += p.tasks;
+  s->jobs[id] = std::move(p);
+}
+
+/// Takes job `it` out (answered or failed).
+pending release(const std::shared_ptr<xstate>& s, std::map<std::uint64_t, pending>::iterator it) {
+  auto p = std::move(it->second);
+  s->pending_tasks -= std::min(s->pending_tasks, p.tasks);
+  s->jobs.erase(it);
+  return p;
+}
+
+/// Room for `n` more tasks under execution.max-pending.
+std::size_t room(const std::shared_ptr<xstate>& s) {
+  return s->max_pending > s->pending_tasks ? s->max_pending - s->pending_tasks : 0;
+}
+
+std::string queue_full(const std::shared_ptr<xstate>& s) {
+  return "queue_full: " + std::to_string(s->pending_tasks) + " task(s) pending (execution.max-pending=" +
+         std::to_string(s->max_pending) + ")";
+}
 
 /// Queues `j` for the worker threads and makes sure the actor collects what they finish (the
 /// continuation completes it on the actor).
@@ -202,8 +229,7 @@ void complete_batch(const std::shared_ptr<xstate>& s, pending p, finished f) {
 void complete(caf::event_based_actor* self, const std::shared_ptr<xstate>& s, finished f) {
   auto it = s->jobs.find(f.id);
   if (it == s->jobs.end()) return;
-  auto p = std::move(it->second);
-  s->jobs.erase(it);
+  auto p = release(s, it);
   if (p.batch) return complete_batch(s, std::move(p), std::move(f));
   auto fail_task = [self, s, rp = p.rp, t = p.t](const std::string& why) mutable {
     ++s->failed;
@@ -281,6 +307,7 @@ runtime::role_info execution_role() {
       auto s = std::make_shared<xstate>();
       s->ctx = ctx;
       s->worker_count = std::max<std::size_t>(1, ctx.options().execution.workers);
+      s->max_pending = ctx.options().execution.max_pending;
       s->workers = std::make_unique<offload>(s->worker_count);
       // Queued work and uncollected continuations hold `s`: dropped when the role ends (a
       // running encode finishes first, its result is dropped).
@@ -311,12 +338,13 @@ runtime::role_info execution_role() {
           auto* kind = execution::find_kind(t->kind);
           if (!kind) return refused("unknown task kind '" + t->kind + "'");
           if (auto st = kind->check(*t); !st) return refused(st.err().message);
+          if (room(s) == 0) return refused(queue_full(s));
           auto rp = self->make_response_promise();
           auto id = s->next_id++;
           pending p;
           p.t = *t;
           p.rp = rp;
-          s->jobs[id] = std::move(p);
+          hold(s, id, std::move(p));
           auto inputs = std::make_shared<std::vector<bytes>>(t->inputs.size());
           auto left = std::make_shared<std::size_t>(t->inputs.size());
           auto failed = std::make_shared<bool>(false);
@@ -325,8 +353,7 @@ runtime::role_info execution_role() {
             if (it == s->jobs.end()) return;
             ++s->failed;
             if (s->failed_c) s->failed_c->inc();
-            it->second.rp.deliver(failure(why));
-            s->jobs.erase(it);
+            release(s, it).rp.deliver(failure(why));
           };
           auto run = [self, s, id, kind, inputs, task = *t] {
             job j;
@@ -364,18 +391,21 @@ runtime::role_info execution_role() {
           p.batch = true;
           p.rp = self->make_response_promise();
           job j;
+          auto free_slots = room(s);
           for (auto& w : wires) {
             auto t = wire::decode_task(w);
             auto st = batch_check(t);
+            if (st && j.batch.size() >= free_slots) st = fail(errc::unavailable, queue_full(s));
             p.refused.push_back(st ? std::string{} : st.err().message);
             if (st) j.batch.push_back(std::move(*t));
           }
+          p.tasks = j.batch.size();
           if (j.batch.empty()) {
             complete_batch(s, std::move(p), finished{});
           } else {
             j.id = s->next_id++;
             j.key = s->ctx.key;
-            s->jobs[j.id] = std::move(p);
+            hold(s, j.id, std::move(p));
             enqueue(self, s, std::move(j));
           }
           return batch_delegated{};

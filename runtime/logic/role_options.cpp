@@ -29,6 +29,8 @@ const std::map<std::string_view, numeric>& numerics() {
     {"storage.challenge-interval-ms",
      {[](role_options& o) -> std::size_t& { return o.storage.challenge_interval_ms; }, {0, 86'400'000}}},
     {"execution.workers", {[](role_options& o) -> std::size_t& { return o.execution.workers; }, {1, 64}}},
+    {"execution.max-pending",
+     {[](role_options& o) -> std::size_t& { return o.execution.max_pending; }, {1, 10'000'000}}},
     {"verifier.sample-rate-ppm",
      {[](role_options& o) -> std::size_t& { return o.verifier.sample_rate_ppm; }, {0, 1'000'000}}},
     {"verifier.task-timeout-ms",

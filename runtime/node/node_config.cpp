@@ -80,8 +80,10 @@ node_config::node_config() {
     .add(s.options.storage.max_object_mib, "max-object-mib", "largest file accepted, in MiB (1..1048576)")
     .add(s.options.storage.challenge_interval_ms, "challenge-interval-ms",
          "how often this node challenges a peer for a chunk, in ms (0: never)");
-  caf::config_option_adder{custom_options_, "execution"}.add(
-    s.options.execution.workers, "workers", "worker threads running tasks; the capacity it registers (1..64)");
+  caf::config_option_adder{custom_options_, "execution"}
+    .add(s.options.execution.workers, "workers", "worker threads running tasks; the capacity it registers (1..64)")
+    .add(s.options.execution.max_pending, "max-pending",
+         "tasks held at once (queued, running, fetching inputs); beyond, refused as queue_full (1..10000000)");
   caf::config_option_adder{custom_options_, "verifier"}
     .add(s.options.verifier.sample_rate_ppm, "sample-rate-ppm", "share of results re-executed, ppm (0..1000000)")
     .add(s.options.verifier.task_timeout_ms, "task-timeout-ms", "an executor's time for a task, ms (>= 1000)")

@@ -11,6 +11,8 @@
 //  4. A batch of inline tasks: each answered in order with its own PoE v1 (verifying under
 //     node 0's key); garbage, an unknown kind and a task with input files get their reason
 //     without stopping the others; an empty batch is refused.
+//  5. Admission control: beyond execution.max-pending tasks held, a batch's excess tasks are
+//     refused with queue_full (the admitted ones answered); answered tasks free their slots.
 #include "poe/actors/roles.hpp"
 #include "poe/core/poe_v1.hpp"
 #include "poe/core/sha256.hpp"
@@ -47,7 +49,7 @@ struct exec_fixture {
   harness h{41};
   std::vector<node_index> ns;
 
-  exec_fixture() {
+  explicit exec_fixture(std::size_t max_pending = 0) {
     for (std::size_t i = 0; i < 2; ++i) {
       std::vector<runtime::role_info> roles{actors::storage_role()};
       if (i == 0) roles.push_back(actors::execution_role());
@@ -61,6 +63,7 @@ struct exec_fixture {
     h.set("storage.acks", "2");
     h.set("storage.challenge-interval-ms", "0");
     h.set("execution.workers", "1");
+    if (max_pending) h.set("execution.max-pending", std::to_string(max_pending));
     h.start_all();
     REQUIRE(h.advance_until([&] { return h.members(0, "storage").size() == 2 &&
                                          h.members(1, "storage").size() == 2; },
@@ -283,4 +286,30 @@ TEST_CASE("a batch of inline tasks is answered in order, bad ones with their rea
     CHECK(tr->facts == local->facts);
   }
   CHECK_FALSE(f.run_batch({})); // an empty batch is refused
+}
+
+TEST_CASE("tasks beyond execution.max-pending are refused with queue_full and slots come back") {
+  exec_fixture f(3);
+  auto batch = [](std::uint64_t from, std::size_t n) {
+    std::vector<bytes_t> wires;
+    for (std::uint64_t i = 0; i < n; ++i) {
+      auto w = wire::encode(make_task(from + i, "compute",
+                                      {{"iterations", "2"}, {"data", to_hex(as_bytes("q" + std::to_string(i)))}}, {}));
+      wires.emplace_back(w.begin(), w.end());
+    }
+    return wires;
+  };
+  auto r = f.run_batch(batch(300, 5));
+  REQUIRE(r);
+  auto& errors = std::get<3>(*r);
+  REQUIRE(errors.size() == 5);
+  for (std::size_t i = 0; i < 3; ++i) CHECK(errors[i].empty());
+  for (std::size_t i = 3; i < 5; ++i) {
+    CHECK(errors[i].find("queue_full") != std::string::npos);
+    CHECK(std::get<0>(*r)[i].empty());
+  }
+  // Answered: the three slots are free again.
+  auto again = f.run_batch(batch(400, 3));
+  REQUIRE(again);
+  for (auto& e : std::get<3>(*again)) CHECK(e.empty());
 }

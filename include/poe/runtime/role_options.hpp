@@ -31,6 +31,10 @@ struct storage_options {
 
 struct execution_options {
   std::size_t workers = 1; ///< execution.workers (1..64): worker threads, the capacity registered
+  /// execution.max-pending (1..10000000): tasks accepted and not yet answered (queued, running,
+  /// fetching inputs); beyond, new tasks are refused with `queue_full` (a bound on what any
+  /// peer can make this node hold, not flow control).
+  std::size_t max_pending = 100'000;
 };
 
 struct verifier_options {
