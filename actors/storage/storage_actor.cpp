@@ -333,7 +333,7 @@ runtime::role_info storage_role() {
       s->rereplicated = f.make_counter("poe_storage_rereplicated_total",
                                        "Copies sent to restore replication after a node left.");
       s->refused = f.make_counter("poe_storage_refused_total",
-                                  "Puts refused (bad bytes, limits, full disk).");
+                                  "Puts and replicas refused (bad bytes, limits, full disk, a sender that is not a storage member).");
       s->challenges = f.make_counter("poe_storage_challenges_answered_total",
                                      "Storage challenges answered by this node.");
       s->chal_passed = f.make_counter("poe_storage_challenges_passed_total",
@@ -390,10 +390,19 @@ runtime::role_info storage_role() {
           replicate(self, s, *c, data, rp, true, owner, at);
           return caf::delegated<std::string>{};
         },
-        [s](st_rep_atom, const bytes_t& data, const std::string& owner,
-            std::uint64_t stored_at_ms) -> caf::result<std::string> {
+        [self, s](st_rep_atom, const bytes_t& data, const std::string& owner,
+                  std::uint64_t stored_at_ms) -> caf::result<std::string> {
           // A replica: a chunk, or a manifest (recognized by its magic) with its owner and
-          // the time it was first stored (usage accrues from then on every holder).
+          // the time it was first stored (usage accrues from then on every holder). Taken only
+          // from a storage member, as proven by the connection it came on.
+          auto from = s->ctx.sender_node(self->current_sender());
+          auto from_id = from ? node_id::from_hex(*from) : result<node_id>(fail(errc::invalid_argument, "none"));
+          if (!from_id || (*from_id != s->self_id && !s->members.count(*from_id))) {
+            if (s->refused) s->refused->inc();
+            s->ctx.log->warn("refused a replica from {}: not a storage member",
+                             from ? from->substr(0, 12) : std::string("an unauthenticated sender"));
+            return failure("replica refused: the sender is not a storage member of this cluster");
+          }
           status st;
           if (storage::decode_manifest(data)) {
             auto c = s->cs->put_manifest(data, owner, stored_at_ms ? stored_at_ms : s->ctx.clock.now_ms(),

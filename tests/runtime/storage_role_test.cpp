@@ -358,3 +358,32 @@ TEST_CASE("a storage node that signs wrong challenge answers is slashed on chain
     CHECK(vals.count(h.node_id(n)) == 1);
   std::remove(genesis_path.c_str());
 }
+
+TEST_CASE("replicas are taken only from storage members, as proven by the connection") {
+  harness h{29};
+  auto s0 = h.add_node({"s0", {actors::storage_role()}, {}, {}, test::fast_net(), true, true});
+  auto s1 = h.add_node({"s1", {actors::storage_role()}, {s0}, {}, test::fast_net(), true, true});
+  // A connected peer with a valid key that runs no storage role.
+  auto evil = h.add_node({"evil", {test::worker_role()}, {s0, s1}, {}, test::fast_net()});
+  h.set("storage.replicas", "2");
+  h.set("storage.acks", "2");
+  h.set("storage.challenge-interval-ms", "0");
+  h.start_all();
+  REQUIRE(h.advance_until([&] { return h.members(s0, "storage").size() == 2 && h.peers(s0).size() == 2; },
+                          30s, 20ms));
+  h.advance(500ms, 20ms);
+  auto has = [&](node_index n, const cid& c) {
+    return h.ask<bool>(h.local(n, "storage"), caf::make_message(st_has_atom::value, c.str()));
+  };
+  // evil pushes a "replica" (a chunk, and a manifest-free owner claim) to s0: refused.
+  auto junk = chunk(77);
+  h.send_as(evil, s0, h.local(s0, "storage"),
+            caf::make_message(st_rep_atom::value, junk, std::string("victim"), std::uint64_t{1}));
+  h.advance(200ms, 20ms);
+  auto c = cid::of(junk);
+  CHECK(has(s0, c) == false);
+  // A storage member's replicas still land (a put on s1 is copied to s0).
+  auto data = chunk(78);
+  REQUIRE(h.ask<std::string>(h.local(s1, "storage"), caf::make_message(st_put_atom::value, data)));
+  CHECK(has(s0, cid::of(data)) == true);
+}
