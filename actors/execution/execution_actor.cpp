@@ -1,6 +1,8 @@
 // The `execution` role: runs tasks (task_kind.hpp) on dedicated worker threads, so the node
 // stays responsive while it encodes. For each (ex_run, task):
 //   1. decode and check the task (unknown kind, missing or bad parameters: refused at once);
+//      it must come from this node's process, or from a node that runs a verifier role and
+//      names itself as the task's submitter (attributed by the connection: `not_authorized`);
 //   2. fetch every input from the storage role (a file: its manifest, then its chunks);
 //   3. queue it for a worker thread (`execution.workers`, default 1) that runs the kind;
 //   4. store every output in the storage role as a file (chunks, then the manifest);
@@ -31,6 +33,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <thread>
 
 namespace poe::actors {
@@ -135,6 +139,7 @@ struct xstate {
   std::map<std::uint64_t, pending> jobs; // queued or running
   std::size_t pending_tasks = 0;         // tasks in `jobs` (a batch counts its tasks)
   std::size_t max_pending = 100'000;     // execution.max-pending
+  std::set<std::string> verifiers;       // nodes running a verifier role (directory membership)
   bool polling = false;
   std::uint64_t completed = 0, failed = 0;
   std::shared_ptr<metrics::counter> tasks_c, failed_c;
@@ -165,6 +170,22 @@ pending release(const std::shared_ptr<xstate>& s, std::map<std::uint64_t, pendin
 /// Room for `n` more tasks under execution.max-pending.
 std::size_t room(const std::shared_ptr<xstate>& s) {
   return s->max_pending > s->pending_tasks ? s->max_pending - s->pending_tasks : 0;
+}
+
+/// Whether `t`, sent by `from` (the node proven on the connection the task came on; nullopt:
+/// none), may run here: from this node's own process, or from a node that runs a verifier
+/// role and submitted the task itself (`task.submitter`). A peer cannot make this node sign
+/// results for tasks nobody's verifier asked for, nor pass off its tasks as another's.
+status authorized(const std::shared_ptr<xstate>& s, const std::optional<std::string>& from,
+                  const task& t) {
+  if (!from) return fail(errc::verify_failed, "not_authorized: the sender is not a proven peer");
+  if (*from == s->ctx.node_id) return {};
+  if (!s->verifiers.count(*from))
+    return fail(errc::verify_failed, "not_authorized: node " + from->substr(0, 12) + " runs no verifier role");
+  if (t.submitter.hex() != *from)
+    return fail(errc::verify_failed, "not_authorized: the task names another submitter than its sender " +
+                                         from->substr(0, 12));
+  return {};
 }
 
 std::string queue_full(const std::shared_ptr<xstate>& s) {
@@ -324,8 +345,13 @@ runtime::role_info execution_role() {
       ctx.log->info("execution: {} worker thread(s); kinds: {}", s->worker_count,
                     fmt::join(execution::kind_names(), ", "));
       self->send(ctx.directory, subscribe_atom::value, std::string("storage"));
+      self->send(ctx.directory, subscribe_atom::value, std::string("verifier"));
       return {
-        [](members_atom, const std::string&, const std::vector<role_entry>&) {},
+        [s](members_atom, const std::string& role, const std::vector<role_entry>& xs) {
+          if (role != "verifier") return;
+          s->verifiers.clear();
+          for (auto& e : xs) s->verifiers.insert(e.node);
+        },
         [self, s](ex_run_atom,
                   const bytes_t& wire) -> caf::result<bytes_t, bytes_t, bytes_t, bytes_t> {
           auto refused = [&](const std::string& why) {
@@ -335,6 +361,8 @@ runtime::role_info execution_role() {
           };
           auto t = wire::decode_task(wire);
           if (!t) return refused("bad task: " + t.err().message);
+          if (auto st = authorized(s, s->ctx.sender_node(self->current_sender()), *t); !st)
+            return refused(st.err().message);
           auto* kind = execution::find_kind(t->kind);
           if (!kind) return refused("unknown task kind '" + t->kind + "'");
           if (auto st = kind->check(*t); !st) return refused(st.err().message);
@@ -387,6 +415,8 @@ runtime::role_info execution_role() {
         [self, s](ex_batch_atom, const std::vector<bytes_t>& wires) -> batch_reply {
           if (wires.empty() || wires.size() > 10'000)
             return failure("a batch holds 1..10000 tasks, got " + std::to_string(wires.size()));
+          // Before the response promise: making it takes the sender out of the message.
+          auto from = s->ctx.sender_node(self->current_sender());
           pending p;
           p.batch = true;
           p.rp = self->make_response_promise();
@@ -395,6 +425,7 @@ runtime::role_info execution_role() {
           for (auto& w : wires) {
             auto t = wire::decode_task(w);
             auto st = batch_check(t);
+            if (st) st = authorized(s, from, *t);
             if (st && j.batch.size() >= free_slots) st = fail(errc::unavailable, queue_full(s));
             p.refused.push_back(st ? std::string{} : st.err().message);
             if (st) j.batch.push_back(std::move(*t));

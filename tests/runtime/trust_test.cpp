@@ -9,12 +9,19 @@
 //     net.connection-timeout although a third node sends heartbeats in its name.
 //  3. A peer announcing a role handle that lives on another node is dropped (foreign_handle).
 //  4. A node that never completed the handshake cannot announce anything (unattributed).
+//  5. An executor runs tasks only from a node running a verifier role that names itself as the
+//     task's submitter: a peer without one, or a verifier passing off another's task, is
+//     refused (not_authorized); the verifier's own task runs.
+#include "poe/actors/roles.hpp"
+#include "poe/core/sha256.hpp"
 #include "poe/testing/harness.hpp"
+#include "poe/wire/codec.hpp"
 #include "test_roles.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <thread>
 
 using namespace poe;
 using namespace poe::runtime;
@@ -104,4 +111,56 @@ TEST_CASE("a node that never completed the handshake cannot announce") {
   t.h.advance(100ms);
   CHECK(t.workers(t.a).size() == 2);
   CHECK(t.h.registry(t.a).rejected(peer_reject::unattributed) == 1);
+}
+
+TEST_CASE("an executor runs tasks only from a verifier that submitted them") {
+  harness h;
+  INFO(h.describe());
+  auto x = h.add_node({"x", {actors::execution_role()}, {}, {}, test::fast_net()});
+  auto v = h.add_node({"v", {test::worker_role("verifier")}, {x}, {}, test::fast_net()});
+  auto evil = h.add_node({"evil", {test::worker_role()}, {x}, {}, test::fast_net()});
+  h.start_all();
+  REQUIRE(h.advance_until([&] { return h.peers(x).size() == 2; }, 10s));
+  h.advance(500ms);
+  auto executor = h.local(x, "execution");
+  auto task_from = [&](node_index submitter, int n) {
+    task t;
+    auto d = sha256::digest(as_bytes("trust-task-" + std::to_string(n)));
+    std::copy(d.data.begin(), d.data.begin() + t.id.data.size(), t.id.data.begin());
+    t.kind = "compute";
+    t.params = {{"data", "00ff"}, {"iterations", "1"}};
+    t.submitter = *node_id::from_hex(h.node_id(submitter));
+    t.created_ms = 1;
+    auto w = wire::encode(t);
+    return std::vector<std::uint8_t>(w.begin(), w.end());
+  };
+  auto status = [&] {
+    auto st = h.ask<executor_status>(executor, caf::make_message(ex_info_atom::value));
+    REQUIRE(st);
+    return *st;
+  };
+  auto send = [&](node_index from, std::vector<std::uint8_t> wire) {
+    h.send_as(from, x, executor, caf::make_message(ex_run_atom::value, std::move(wire)));
+    for (int i = 0; i < 100 && status().in_flight > 0; ++i) { // the worker thread runs in real time
+      h.advance(20ms);
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    h.advance(100ms);
+  };
+  // A peer without a verifier role: refused, nothing runs.
+  send(evil, task_from(evil, 1));
+  CHECK(status().failed == 1);
+  CHECK(status().completed == 0);
+  // A verifier passing off a task as evil's: refused.
+  send(v, task_from(evil, 2));
+  CHECK(status().failed == 2);
+  CHECK(status().completed == 0);
+  // The verifier's own task runs.
+  send(v, task_from(v, 3));
+  for (int i = 0; i < 200 && status().completed == 0; ++i) {
+    h.advance(20ms);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  CHECK(status().completed == 1);
+  CHECK(status().failed == 2);
 }

@@ -17,6 +17,7 @@
 #include "poe/core/keys.hpp"
 #include "poe/media/media.hpp"
 #include "poe/runtime/log.hpp"
+#include "poe/runtime/directory.hpp"
 #include "poe/runtime/messages.hpp"
 #include "poe/runtime/metrics.hpp"
 #include "poe/runtime/settings.hpp"
@@ -112,6 +113,9 @@ double through_execution_role(caf::actor_system& sys, const fs::path& dir, int w
   ctx.node_id = key->id().hex();
   ctx.key = std::make_shared<const private_key>(*key);
   ctx.chain_id = "poe-bench";
+  // One process: every sender is this node's own (no peer connections).
+  ctx.peers = std::make_shared<peer_registry>(ctx.node_id);
+  ctx.connection_of = caf_connection_key(sys);
   ctx.log = make_node_logger("bench", "warn");
   ctx.metrics = &metrics::noop_factory();
   ctx.settings = settings;

@@ -9,6 +9,7 @@
 #include "poe/core/keys.hpp"
 #include "poe/core/sha256.hpp"
 #include "poe/runtime/log.hpp"
+#include "poe/runtime/directory.hpp"
 #include "poe/runtime/messages.hpp"
 #include "poe/runtime/metrics.hpp"
 #include "poe/runtime/settings.hpp"
@@ -195,6 +196,9 @@ int run_storage(int argc, char** argv, const std::string& self_path) {
     ctx.node_id = key->id().hex();
     ctx.key = std::make_shared<const private_key>(*key);
     ctx.chain_id = "poe-bench";
+    // One process: every sender is this node's own (no peer connections).
+    ctx.peers = std::make_shared<peer_registry>(ctx.node_id);
+    ctx.connection_of = caf_connection_key(sys);
     ctx.directory = sys.spawn([](caf::event_based_actor*) -> caf::behavior {
       return {[](subscribe_atom, const std::string&) {}};
     });
