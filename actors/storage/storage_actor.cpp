@@ -396,8 +396,11 @@ runtime::role_info storage_role() {
           // the time it was first stored (usage accrues from then on every holder). Taken only
           // from a storage member, as proven by the connection it came on.
           auto from = s->ctx.sender_node(self->current_sender());
-          auto from_id = from ? node_id::from_hex(*from) : result<node_id>(fail(errc::invalid_argument, "none"));
-          if (!from_id || (*from_id != s->self_id && !s->members.count(*from_id))) {
+          auto member = [&](const std::string& hex) {
+            auto id = node_id::from_hex(hex);
+            return id && (*id == s->self_id || s->members.count(*id) > 0);
+          };
+          if (!from || !member(*from)) {
             if (s->refused) s->refused->inc();
             s->ctx.log->warn("refused a replica from {}: not a storage member",
                              from ? from->substr(0, 12) : std::string("an unauthenticated sender"));

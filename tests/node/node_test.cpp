@@ -124,6 +124,18 @@ struct process {
   void signal(int sig) const { ::kill(pid, sig); }
 };
 
+/// A socket of this process listening on 127.0.0.1:`port` that never accepts (close it).
+int listen_on_loopback(std::uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
+  REQUIRE(::listen(fd, 4) == 0);
+  return fd;
+}
+
 /// Runs a command to completion: (exit code, output).
 std::pair<int, std::string> run(const std::string& cmd) {
   auto out = poe::test::run(cmd + " 2>&1; echo \"rc=$?\"");
@@ -399,13 +411,7 @@ TEST_CASE("each kind of configuration error gives its message and exit code 2") 
     CHECK(out.find(r.expect) != std::string::npos);
   }
   // The port in use: held by a listening socket of this process.
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(c.ports[0]);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
-  REQUIRE(::listen(fd, 1) == 0);
+  int fd = listen_on_loopback(c.ports[0]);
   auto [rc, out] = run(node);
   ::close(fd);
   INFO(out);
@@ -424,13 +430,7 @@ TEST_CASE("poe-cli and poe-status give up within their timeout on a port that ne
   cluster c;
   c.add();
   // A socket that listens but never accepts: TCP connects, no TLS answer ever comes.
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(c.ports[0]);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
-  REQUIRE(::listen(fd, 4) == 0);
+  int fd = listen_on_loopback(c.ports[0]);
   auto target = "127.0.0.1:" + std::to_string(c.ports[0]);
   auto tls = " --tls-key " + c.node_dir(0) + "/node.key --tls-cert " + c.node_dir(0) +
              "/node.crt --tls-ca " + c.dir / "ca/ca.crt";
