@@ -27,4 +27,5 @@ struct TaskResult {
   kind @1 :Text;
   outputs @2 :List(TaskOutput);
   facts @3 :List(Common.Param);    # media facts, sorted by key
+  taskHash @4 :Data;               # 32 bytes: SHA-256 of the task's canonical bytes
 }

@@ -8,7 +8,8 @@
 # - The runtime logic includes of poe's own headers only poe/core/* and the pure runtime
 #   headers, so nothing forbidden comes in through another poe header (e.g. log.hpp, role.hpp).
 # - The chain's pure logic (runtime/chain, poe_chain, and include/poe/chain) is held to the
-#   same rules; of poe's own headers it includes only poe/core/* and poe/chain/*.
+#   same rules; of poe's own headers it includes only poe/core/*, poe/chain/* and
+#   poe/wire/codec.hpp (plain structs; Cap'n Proto stays inside poe_wire).
 # - So is the storage role's pure logic (runtime/storage, poe_storage, include/poe/storage):
 #   only poe/core/* and poe/storage/*; and the execution layer's (runtime/exec, poe_exec,
 #   include/poe/exec): only poe/core/* and poe/exec/*.
@@ -36,7 +37,9 @@ file(GLOB_RECURSE exec_files
   "${SOURCE_DIR}/include/poe/exec/*.hpp"
   "${SOURCE_DIR}/runtime/exec/*.hpp" "${SOURCE_DIR}/runtime/exec/*.cpp")
 set(allowed_exec_includes "poe/core/" "poe/exec/")
-set(allowed_chain_includes "poe/core/" "poe/chain/")
+# The chain reads executors' task results (fraud evidence) and verifiers' receipts through
+# poe_wire's codec header, which carries no Cap'n Proto type.
+set(allowed_chain_includes "poe/core/" "poe/chain/" "poe/wire/codec.hpp")
 foreach(h IN LISTS pure_runtime_headers)
   set(f "${SOURCE_DIR}/include/poe/runtime/${h}.hpp")
   if(NOT EXISTS "${f}")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The execution pipeline across processes, in the topology of issue 6: 10 poe-node processes
 # over loopback TLS (tools/devnet --node-roles) — 4 validators (node-0..3), 2 storage nodes
-# (node-4, node-5), 3 executors (node-6..8) and a verifier (node-9). The executors stake on
+# (node-4, node-5), 3 executors (node-6..8) and a verifier (node-9). The executors (and the
+# verifier, whose signed tasks they run) stake on
 # chain; a 20 s 1280x720 clip made with the ffmpeg CLI is uploaded to node-4 and submitted to
 # the verifier with `poe-cli job submit`; every segment is verified (`poe-cli job status
 # --wait`), receipts are readable (`poe-cli receipt show`), and ffprobe reads every rendition,
@@ -31,11 +32,14 @@ layout+=(--node-roles '9=["verifier"]')
 remember
 export POE_TLS_KEY="$dir/node-0/node.key" POE_TLS_CERT="$dir/node-0/node.crt" POE_TLS_CA="$dir/ca/ca.crt"
 
-echo "== the executors stake (through validator node-0)"
+echo "== the executors and the verifier stake (through validator node-0)"
 for i in 6 7 8; do
   "$cli" tx stake --key "$dir/node-$i/node.key" --role executor --amount 1000 --fee 1 \
     --node 127.0.0.1:7980 >/dev/null || fail "stake of node-$i"
 done
+# Executors run only tasks a staked verifier signed.
+"$cli" tx stake --key "$dir/node-9/node.key" --role verifier --amount 1000 --fee 1 \
+  --node 127.0.0.1:7980 >/dev/null || fail "verifier stake of node-9"
 
 echo "== a 20 s clip is uploaded to node-4 and submitted to the verifier"
 ffmpeg -nostdin -v error -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi \

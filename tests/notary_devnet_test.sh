@@ -25,10 +25,10 @@ echo "== 4 nodes (validator, storage, execution, verifier, builder, rent) over T
 remember
 export POE_TLS_KEY="$dir/node-0/node.key" POE_TLS_CERT="$dir/node-0/node.crt" POE_TLS_CA="$dir/ca/ca.crt"
 
-echo "== every node stakes as executor and as builder"
+echo "== every node stakes as executor, builder and verifier (executors run only tasks a staked verifier signed)"
 for i in 0 1 2 3; do
   nonce=0
-  for role in executor builder; do
+  for role in executor builder verifier; do
     "$cli" tx stake --key "$dir/node-$i/node.key" --role "$role" --amount 1000 --fee 1 \
       --nonce $nonce --node "127.0.0.1:760$i" >/dev/null || fail "$role stake of node-$i"
     nonce=$((nonce + 1))

@@ -126,7 +126,7 @@ cli stat "$one" | sed 's/^/  /'
 cli storage usage demo | tr -d '\n' | sed 's/^/  usage: /'; echo
 
 echo
-echo "== execution: the 4 nodes stake as executors and as builders (BPIs); a 6 s 1280x720 clip (made with ffmpeg) is submitted"
+echo "== execution: the 4 nodes stake as executors, builders (BPIs) and verifiers; a 6 s 1280x720 clip (made with ffmpeg) is submitted"
 for i in 0 1 2 3; do
   me=$(id_of "$root/devnet/node-$i/node.pub")
   nonce=$(cli account show "$me" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["nonce"])')
@@ -134,6 +134,9 @@ for i in 0 1 2 3; do
     --nonce "$nonce" >/dev/null
   cli tx stake --key "$root/devnet/node-$i/node.key" --role builder --amount 1000 --fee 1 \
     --nonce $((nonce + 1)) >/dev/null
+  # Executors run only tasks signed by a verifier with stake at risk.
+  cli tx stake --key "$root/devnet/node-$i/node.key" --role verifier --amount 1000 --fee 1 \
+    --nonce $((nonce + 2)) >/dev/null
 done
 ffmpeg -nostdin -v error -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi \
   -i sine=frequency=440:sample_rate=48000 -t 6 -c:v libx264 -preset ultrafast -g 60 \

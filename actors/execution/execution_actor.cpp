@@ -1,16 +1,21 @@
 // The `execution` role: runs tasks (task_kind.hpp) on dedicated worker threads, so the node
-// stays responsive while it encodes. For each (ex_run, task):
+// stays responsive while it encodes. For each (ex_run, task, authorization):
 //   1. decode and check the task (unknown kind, missing or bad parameters: refused at once);
-//      it must come from this node's process, or from a node that runs a verifier role and
-//      names itself as the task's submitter (attributed by the connection: `not_authorized`);
-//   2. fetch every input from the storage role (a file: its manifest, then its chunks);
-//   3. queue it for a worker thread (`execution.workers`, default 1) that runs the kind;
-//   4. store every output in the storage role as a file (chunks, then the manifest);
-//   5. answer (canonical task_result bytes, PoE v1 commitment, signature, the node's public
-//      key: the verifier checks the PoE against it and its SHA-256 is the node id).
-// (ex_batch, [task]) runs inline tasks (no input or output files: compute on `data`) as one
-// job: a worker thread runs and signs them one after another and the batch is answered at
-// once, so thousands of small tasks a second cost a message each way per batch, not per task.
+//   2. check who asks (`not_authorized` otherwise): the authorization is a verifier's signed
+//      envelope over the tasks (objects.hpp, task authorizations) for this chain; the tasks
+//      name its signer as submitter; it came on the signer's own connection (or from this
+//      node's process); and the signer holds verifier stake on chain (stake_cache.hpp) —
+//      unless it is this node's own key;
+//   3. fetch every input from the storage role (a file: its manifest, then its chunks);
+//   4. queue it for a worker thread (`execution.workers`, default 1) that runs the kind;
+//   5. store every output in the storage role as a file (chunks, then the manifest);
+//   6. answer (canonical task_result bytes — they carry the task's hash, so PoE v1 binds the
+//      exact task run —, PoE v1 commitment, signature, the node's public key: the verifier
+//      checks the PoE against it and its SHA-256 is the node id).
+// (ex_batch, [task], authorization) runs inline tasks (no input or output files: compute on
+// `data`) as one job: one signature check for the batch, a worker thread runs and signs them
+// one after another and the batch is answered at once, so thousands of small tasks a second
+// cost a message each way per batch, not per task.
 // Workers never call into CAF: the actor collects finished jobs on a short timer, which works
 // the same under the deterministic test scheduler.
 #include "offload.hpp"
@@ -21,6 +26,7 @@
 #include "poe/storage/cid.hpp"
 #include "poe/storage/manifest.hpp"
 #include "poe/wire/codec.hpp"
+#include "stake_cache.hpp"
 #include "storage_io.hpp"
 #include "task_kind.hpp"
 
@@ -90,7 +96,7 @@ std::vector<batch_answer> run_batch(const std::vector<task>& tasks, const privat
         out[i].error = "not an inline task: it makes output files";
         continue;
       }
-      task_result tr{t.id, t.kind, {}, std::move(r->facts)};
+      task_result tr{t.id, t.kind, {}, std::move(r->facts), wire::object_hash(t)};
       out[i].result = wire::encode(tr);
       out[i].proof = poe_commit(key, t.id, out[i].result);
     } catch (const std::exception& e) {
@@ -139,7 +145,7 @@ struct xstate {
   std::map<std::uint64_t, pending> jobs; // queued or running
   std::size_t pending_tasks = 0;         // tasks in `jobs` (a batch counts its tasks)
   std::size_t max_pending = 100'000;     // execution.max-pending
-  std::set<std::string> verifiers;       // nodes running a verifier role (directory membership)
+  stake_cache stakes;                    // verifier stakes, as the chain reports them
   bool polling = false;
   std::uint64_t completed = 0, failed = 0;
   std::shared_ptr<metrics::counter> tasks_c, failed_c;
@@ -172,20 +178,38 @@ std::size_t room(const std::shared_ptr<xstate>& s) {
   return s->max_pending > s->pending_tasks ? s->max_pending - s->pending_tasks : 0;
 }
 
-/// Whether `t`, sent by `from` (the node proven on the connection the task came on; nullopt:
-/// none), may run here: from this node's own process, or from a node that runs a verifier
-/// role and submitted the task itself (`task.submitter`). A peer cannot make this node sign
-/// results for tasks nobody's verifier asked for, nor pass off its tasks as another's.
-status authorized(const std::shared_ptr<xstate>& s, const std::optional<std::string>& from,
-                  const task& t) {
-  if (!from) return fail(errc::verify_failed, "not_authorized: the sender is not a proven peer");
-  if (*from == s->ctx.node_id) return {};
-  if (!s->verifiers.count(*from))
-    return fail(errc::verify_failed, "not_authorized: node " + from->substr(0, 12) + " runs no verifier role");
-  if (t.submitter.hex() != *from)
-    return fail(errc::verify_failed, "not_authorized: the task names another submitter than its sender " +
-                                         from->substr(0, 12));
-  return {};
+/// Checks who asks for `wires` (see the file comment, step 2) and calls `then` with the
+/// verifier that signed them, or why they may not run here (`not_authorized: ...`). A peer
+/// cannot make this node sign results for tasks no staked verifier asked for, nor pass off its
+/// tasks as another's.
+void admit(caf::event_based_actor* self, const std::shared_ptr<xstate>& s,
+           const std::optional<std::string>& from, const bytes_t& auth,
+           const std::vector<bytes>& wires, std::function<void(result<node_id>)> then) {
+  auto refuse = [&](const std::string& why) { then(fail(errc::verify_failed, "not_authorized: " + why)); };
+  if (!from) return refuse("the sender is not a proven peer");
+  auto env = wire::decode_envelope(auth);
+  if (!env) return refuse("bad task authorization: " + env.err().message);
+  auto key = check_task_auth(*env, s->ctx.chain_id, wires);
+  if (!key) return refuse(key.err().message);
+  auto signer = key->id();
+  if (*from != s->ctx.node_id && signer.hex() != *from)
+    return refuse("tasks signed by " + signer.hex().substr(0, 12) + " came from " + from->substr(0, 12));
+  if (signer.hex() == s->ctx.node_id) return then(signer); // this node's own verifier
+  s->stakes.check(self, s->ctx, signer, chain::stake_role::verifier,
+                  [then, signer](result<std::uint64_t> units) {
+                    if (!units) return then(fail(errc::unavailable, "not_authorized: " + units.err().message));
+                    if (*units == 0)
+                      return then(fail(errc::verify_failed, "not_authorized: node " + signer.hex().substr(0, 12) +
+                                                                " holds no verifier stake"));
+                    then(signer);
+                  });
+}
+
+/// A task names the verifier that signed it as its submitter.
+status submitted_by(const task& t, const node_id& signer) {
+  if (t.submitter == signer) return {};
+  return fail(errc::verify_failed, "not_authorized: the task names submitter " + t.submitter.hex().substr(0, 12) +
+                                       ", not its signer " + signer.hex().substr(0, 12));
 }
 
 std::string queue_full(const std::shared_ptr<xstate>& s) {
@@ -276,6 +300,7 @@ void complete(caf::event_based_actor* self, const std::shared_ptr<xstate>& s, fi
     for (std::size_t i = 0; i < out->outputs.size(); ++i)
       r.outputs.push_back({out->outputs[i].name, (*cids)[i], out->outputs[i].data.size()});
     r.facts = out->facts;
+    r.task_hash = wire::object_hash(p.t);
     auto wire = wire::encode(r);
     auto proof = poe_commit(*s->ctx.key, p.t.id, wire);
     ++s->completed;
@@ -345,24 +370,19 @@ runtime::role_info execution_role() {
       ctx.log->info("execution: {} worker thread(s); kinds: {}", s->worker_count,
                     fmt::join(execution::kind_names(), ", "));
       self->send(ctx.directory, subscribe_atom::value, std::string("storage"));
-      self->send(ctx.directory, subscribe_atom::value, std::string("verifier"));
       return {
-        [s](members_atom, const std::string& role, const std::vector<role_entry>& xs) {
-          if (role != "verifier") return;
-          s->verifiers.clear();
-          for (auto& e : xs) s->verifiers.insert(e.node);
-        },
-        [self, s](ex_run_atom,
-                  const bytes_t& wire) -> caf::result<bytes_t, bytes_t, bytes_t, bytes_t> {
+        [](members_atom, const std::string&, const std::vector<role_entry>&) {},
+        [self, s](ex_run_atom, const bytes_t& wire,
+                  const bytes_t& auth) -> caf::result<bytes_t, bytes_t, bytes_t, bytes_t> {
           auto refused = [&](const std::string& why) {
             ++s->failed;
             if (s->failed_c) s->failed_c->inc();
             return failure(why);
           };
+          // Before the response promise: making it takes the sender out of the message.
+          auto from = s->ctx.sender_node(self->current_sender());
           auto t = wire::decode_task(wire);
           if (!t) return refused("bad task: " + t.err().message);
-          if (auto st = authorized(s, s->ctx.sender_node(self->current_sender()), *t); !st)
-            return refused(st.err().message);
           auto* kind = execution::find_kind(t->kind);
           if (!kind) return refused("unknown task kind '" + t->kind + "'");
           if (auto st = kind->check(*t); !st) return refused(st.err().message);
@@ -372,33 +392,33 @@ runtime::role_info execution_role() {
           pending p;
           p.t = *t;
           p.rp = rp;
-          hold(s, id, std::move(p));
-          auto inputs = std::make_shared<std::vector<bytes>>(t->inputs.size());
-          auto left = std::make_shared<std::size_t>(t->inputs.size());
-          auto failed = std::make_shared<bool>(false);
+          hold(s, id, std::move(p)); // its slot is taken while the authorization is checked
           auto refuse = [self, s, id](const std::string& why) {
             auto it = s->jobs.find(id);
             if (it == s->jobs.end()) return;
             ++s->failed;
             if (s->failed_c) s->failed_c->inc();
+            s->ctx.log->info("task refused: {}", why);
             release(s, it).rp.deliver(failure(why));
           };
-          auto run = [self, s, id, kind, inputs, task = *t] {
-            job j;
-            j.id = id;
-            j.t = task;
-            j.inputs = std::move(*inputs);
-            j.kind = kind;
-            enqueue(self, s, std::move(j));
-          };
-          if (*left == 0) {
-            run();
-          } else {
+          auto fetch_and_run = [self, s, id, kind, refuse, task = *t] {
+            auto inputs = std::make_shared<std::vector<bytes>>(task.inputs.size());
+            auto left = std::make_shared<std::size_t>(task.inputs.size());
+            auto failed = std::make_shared<bool>(false);
+            auto run = [self, s, id, kind, inputs, task] {
+              job j;
+              j.id = id;
+              j.t = task;
+              j.inputs = std::move(*inputs);
+              j.kind = kind;
+              enqueue(self, s, std::move(j));
+            };
+            if (*left == 0) return run();
             with_storage(
               self, s,
               [=](caf::actor storage) {
-                for (std::size_t i = 0; i < t->inputs.size(); ++i)
-                  fetch_file(self, storage, t->inputs[i], [=](result<bytes> data) {
+                for (std::size_t i = 0; i < task.inputs.size(); ++i)
+                  fetch_file(self, storage, task.inputs[i], [=](result<bytes> data) {
                     if (*failed) return;
                     if (!data) {
                       *failed = true;
@@ -409,36 +429,46 @@ runtime::role_info execution_role() {
                   });
               },
               refuse);
-          }
+          };
+          admit(self, s, from, auth, {bytes(wire.begin(), wire.end())},
+                [refuse, fetch_and_run, task = *t](result<node_id> signer) {
+                  if (!signer) return refuse(signer.err().message);
+                  if (auto st = submitted_by(task, *signer); !st) return refuse(st.err().message);
+                  fetch_and_run();
+                });
           return caf::delegated<bytes_t, bytes_t, bytes_t, bytes_t>{};
         },
-        [self, s](ex_batch_atom, const std::vector<bytes_t>& wires) -> batch_reply {
+        [self, s](ex_batch_atom, const std::vector<bytes_t>& wires, const bytes_t& auth) -> batch_reply {
           if (wires.empty() || wires.size() > 10'000)
             return failure("a batch holds 1..10000 tasks, got " + std::to_string(wires.size()));
           // Before the response promise: making it takes the sender out of the message.
           auto from = s->ctx.sender_node(self->current_sender());
-          pending p;
-          p.batch = true;
-          p.rp = self->make_response_promise();
-          job j;
-          auto free_slots = room(s);
-          for (auto& w : wires) {
-            auto t = wire::decode_task(w);
-            auto st = batch_check(t);
-            if (st) st = authorized(s, from, *t);
-            if (st && j.batch.size() >= free_slots) st = fail(errc::unavailable, queue_full(s));
-            p.refused.push_back(st ? std::string{} : st.err().message);
-            if (st) j.batch.push_back(std::move(*t));
-          }
-          p.tasks = j.batch.size();
-          if (j.batch.empty()) {
-            complete_batch(s, std::move(p), finished{});
-          } else {
+          auto rp = self->make_response_promise();
+          std::vector<bytes> raw;
+          raw.reserve(wires.size());
+          for (auto& w : wires) raw.emplace_back(w.begin(), w.end());
+          admit(self, s, from, auth, raw, [self, s, rp, raw](result<node_id> signer) mutable {
+            pending p;
+            p.batch = true;
+            p.rp = std::move(rp);
+            job j;
+            auto free_slots = room(s);
+            for (auto& w : raw) {
+              auto t = wire::decode_task(w);
+              status st = signer ? batch_check(t) : status(signer.err());
+              if (st) st = submitted_by(*t, *signer);
+              if (st && j.batch.size() >= free_slots) st = fail(errc::unavailable, queue_full(s));
+              p.refused.push_back(st ? std::string{} : st.err().message);
+              if (st) j.batch.push_back(std::move(*t));
+            }
+            if (!signer) s->ctx.log->info("batch of {} task(s) refused: {}", raw.size(), signer.err().message);
+            p.tasks = j.batch.size();
+            if (j.batch.empty()) return complete_batch(s, std::move(p), finished{});
             j.id = s->next_id++;
             j.key = s->ctx.key;
             hold(s, j.id, std::move(p));
             enqueue(self, s, std::move(j));
-          }
+          });
           return batch_delegated{};
         },
         [self, s](collect_atom) { poll(self, s); },

@@ -131,8 +131,9 @@ request_id task_id(const node_id& verifier, const std::string& job, std::size_t 
 struct coordinator::held_task {
   held_task(const task& t, const node_id& self, std::uint64_t work_units,
             const exec::verification_config& cfg)
-    : v(t, self, work_units, cfg) {}
+    : v(t, self, work_units, cfg), task_hash(wire::object_hash(t)) {}
   exec::verification v;
+  hash256 task_hash;                ///< what every result for it must name
   std::string job, input;
   std::uint64_t commit_height = 0;  ///< height when the checks passed
   std::map<node_id, bytes> keys;    ///< DER keys of the executors that answered
@@ -153,6 +154,11 @@ bool finished(exec::phase p) {
   return p == exec::phase::verified || p == exec::phase::failed || p == exec::phase::unresolved;
 }
 } // namespace
+
+bool coordinator::for_task(const bytes& result, const held_task& t) {
+  auto r = wire::decode_task_result(result);
+  return r && r->id == t.v.the_task().id && r->task_hash == t.task_hash;
+}
 
 coordinator::coordinator(node_id self, std::string chain_id, coordinator_config cfg)
   : self_(self), chain_id_(std::move(chain_id)), cfg_(cfg) {}
@@ -266,9 +272,10 @@ void coordinator::handle(const request_id& id, exec::verification_effects fx, ef
     auto signed_of = [&](const exec::commitment& c) {
       return chain::signed_result{t.keys[c.executor], c.result, c.proof.poe, c.proof.sig};
     };
-    chain::executor_fraud_evidence ev{chain_id_, t.keys[f.liar], id, signed_of(f.lie),
-                                      signed_of(f.a), signed_of(f.b)};
-    out.frauds.push_back({chain::encode(ev), "executor " + short_id(f.liar) + " lied"});
+    chain::executor_fraud_evidence ev{chain_id_,       t.keys[f.liar], id, {},
+                                      signed_of(f.lie), signed_of(f.a), signed_of(f.b)};
+    ev.task.task = wire::encode(t.v.the_task());
+    out.frauds.push_back({std::move(ev), "executor " + short_id(f.liar) + " lied"});
   }
   if (fx.receipt) {
     const auto& verified = fx.fraud ? fx.fraud->a.result : t.v.primary()->result;
@@ -356,7 +363,10 @@ effects coordinator::on_answer(const request_id& id, std::uint64_t epoch, const 
   if (it == tasks_.end() || it->second->epoch != epoch) return out;
   auto& t = *it->second;
   if (t.v.hears(who)) {
-    if (malformed) {
+    if (malformed || !for_task(c.result, t)) {
+      if (!malformed)
+        out.logs.push_back({effects::level::info, "task " + id.hex() + ": executor " + short_id(who) +
+                                                      " answered with a result for another task"});
       no_answer(id, who, epoch, true, out);
       return out;
     }

@@ -28,6 +28,7 @@
 /// - After a restart, `resume` takes back every job with a task not yet finished: its finished
 ///   tasks as the store has them, the others started again under the same request ids.
 
+#include "poe/chain/evidence.hpp"
 #include "poe/core/error.hpp"
 #include "poe/core/objects.hpp"
 #include "poe/exec/assignment.hpp"
@@ -155,9 +156,10 @@ struct effects {
     std::vector<request_id> ids;
     std::vector<bytes> receipts;
   };
-  /// Executor fraud evidence (encoded) for the chain, and what it says.
+  /// Executor fraud evidence for the chain, and what it says. Its task grant holds the task
+  /// only: the adapter signs it (a batch of one) before it encodes and submits the evidence.
   struct evidence {
-    bytes raw;
+    chain::executor_fraud_evidence ev;
     std::string what;
   };
   enum class level : std::uint8_t { debug, info, warn, error };
@@ -269,6 +271,8 @@ public:
 
 private:
   struct held_task;
+  /// Whether `result` decodes and names `t`'s request and task hash (what PoE v1 then binds).
+  static bool for_task(const bytes& result, const held_task& t);
   struct id_hash {
     std::size_t operator()(const request_id& id) const {
       std::size_t h;

@@ -197,7 +197,9 @@ void send_run(caf::event_based_actor* self, const state_ptr& s, effects::run r) 
   auto h = s->handles.find(r.to);
   if (h == s->handles.end()) return no_answer(self, s, r.id, r.to, r.epoch, false);
   auto [to, id, epoch] = std::tuple(r.to, r.id, r.epoch);
-  self->request(h->second, s->task_timeout, ex_run_atom::value, bytes_t(r.wire.begin(), r.wire.end()))
+  auto auth = wire::encode(authorize_tasks(*s->ctx.key, s->ctx.chain_id, {r.wire}));
+  self->request(h->second, s->task_timeout, ex_run_atom::value, bytes_t(r.wire.begin(), r.wire.end()),
+                bytes_t(auth.begin(), auth.end()))
     .then(
       [=](bytes_t& result, bytes_t& poe, bytes_t& sig, bytes_t& der) {
         s->c->on_replied(to, 1);
@@ -223,10 +225,12 @@ void send_batch(caf::event_based_actor* self, const state_ptr& s, effects::batch
     for (auto& [id, epoch] : *part) no_answer(self, s, id, who, epoch, false);
     return;
   }
+  auto auth = wire::encode(authorize_tasks(*s->ctx.key, s->ctx.chain_id, b.wires));
   std::vector<bytes_t> wires;
   for (auto& w : b.wires) wires.emplace_back(w.begin(), w.end());
   auto n = static_cast<std::uint32_t>(part->size());
-  self->request(h->second, s->task_timeout, ex_batch_atom::value, std::move(wires))
+  self->request(h->second, s->task_timeout, ex_batch_atom::value, std::move(wires),
+                bytes_t(auth.begin(), auth.end()))
     .then(
       [=](const std::vector<bytes_t>& results, const std::vector<bytes_t>& poes,
           const std::vector<bytes_t>& sigs, const std::vector<std::string>& errors,
@@ -283,9 +287,13 @@ void send_forward(caf::event_based_actor* self, const state_ptr& s, effects::for
       });
 }
 
+/// Signs the fraud's task (a batch of one: validators check this verifier's signature and
+/// stake) and submits the evidence.
 void submit_evidence(caf::event_based_actor* self, const state_ptr& s, effects::evidence ev) {
   auto what = ev.what;
-  auto raw = std::move(ev.raw);
+  std::vector<bytes> one{ev.ev.task.task};
+  ev.ev.task = *grant_of(authorize_tasks(*s->ctx.key, s->ctx.chain_id, one), one, 0);
+  auto raw = chain::encode(ev.ev);
   find_role(
     self, s->ctx.directory, "validator", s->ctx.node_id,
     [=](caf::actor v) {

@@ -4,8 +4,10 @@
 #include "poe/core/domain.hpp"
 #include "poe/core/poe_v1.hpp"
 #include "poe/core/sha256.hpp"
+#include "poe/wire/codec.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <set>
 
@@ -25,6 +27,31 @@ void append_signed(bytes& out, const signed_result& r) {
   append_blob(out, r.result);
   append(out, r.poe.view());
   append_blob(out, r.signature);
+}
+
+constexpr std::size_t max_task_bytes = 64u << 10;
+constexpr std::size_t max_grant_path = 32;
+
+void append_grant(bytes& out, const task_grant& g) {
+  append_blob(out, g.task);
+  append_blob(out, g.signer_key);
+  append_blob(out, g.signature);
+  append_u32_be(out, g.index);
+  append_u32_be(out, g.count);
+  out.push_back(static_cast<std::uint8_t>(g.path.size()));
+  for (auto& h : g.path) append(out, h.view());
+}
+
+task_grant read_grant(byte_reader& r) {
+  task_grant g;
+  g.task = r.blob();
+  g.signer_key = r.blob();
+  g.signature = r.blob();
+  g.index = r.u32();
+  g.count = r.u32();
+  auto n = r.u8();
+  for (std::uint8_t i = 0; i < n && r.ok(); ++i) g.path.push_back(r.fixed<hash256>());
+  return g;
 }
 
 signed_result read_signed(byte_reader& r) {
@@ -79,6 +106,7 @@ bytes encode(const storage_fraud_evidence& e) {
 bytes encode(const executor_fraud_evidence& e) {
   auto out = header(kind_executor_fraud, e.chain_id, e.offender_key);
   append(out, e.request.view());
+  append_grant(out, e.task);
   append_signed(out, e.lie);
   append_signed(out, e.a);
   append_signed(out, e.b);
@@ -158,11 +186,16 @@ result<evidence> decode_evidence(byte_view in) {
     e.chain_id = std::move(chain_id);
     e.offender_key = std::move(offender_key);
     e.request = r.fixed<request_id>();
+    e.task = read_grant(r);
     e.lie = read_signed(r);
     e.a = read_signed(r);
     e.b = read_signed(r);
     if (!r.ok()) return fail(errc::decode_error, "evidence truncated");
     if (!r.done()) return fail(errc::decode_error, "trailing bytes after the evidence");
+    if (e.task.task.size() > max_task_bytes || e.task.path.size() > max_grant_path)
+      return fail(errc::decode_error, "a task of " + std::to_string(e.task.task.size()) +
+                                        " bytes or an audit path of " + std::to_string(e.task.path.size()) +
+                                        " hashes (at most 64 KiB and 32)");
     for (auto* x : {&e.lie, &e.a, &e.b})
       if (x->result.size() > max_result_bytes)
         return fail(errc::decode_error, "a result of " + std::to_string(x->result.size()) +
@@ -238,10 +271,54 @@ status verify_evidence(const storage_fraud_evidence& e) {
   return {};
 }
 
+namespace {
+
+/// The `digest` fact of an inline compute result, when it has one.
+std::optional<std::string> digest_fact(const task_result& r) {
+  for (auto& f : r.facts)
+    if (f.key == "digest") return f.value;
+  return std::nullopt;
+}
+
+} // namespace
+
+std::optional<std::string> reexecute(const task& t) {
+  if (t.kind != "compute" || !t.inputs.empty()) return std::nullopt;
+  std::optional<std::string> data, iterations;
+  for (auto& p : t.params) {
+    if (p.key == "data") data = p.value;
+    else if (p.key == "iterations") iterations = p.value;
+    else return std::nullopt;
+  }
+  if (!data || !iterations) return std::nullopt;
+  std::uint64_t n = 0;
+  auto [end, ec] = std::from_chars(iterations->data(), iterations->data() + iterations->size(), n);
+  if (ec != std::errc{} || end != iterations->data() + iterations->size() || n == 0 ||
+      n > max_reexecuted_iterations)
+    return std::nullopt;
+  auto input = from_hex(*data);
+  if (!input) return std::nullopt;
+  auto d = sha256::digest(*input);
+  sha256 h;
+  for (std::uint64_t i = 1; i < n; ++i) d = h.update(d.view()).finish();
+  return d.hex();
+}
+
 status verify_evidence(const executor_fraud_evidence& e) {
   if (e.lie.executor_key != e.offender_key)
     return fail(errc::verify_failed, "the lie is not signed by the offender's key");
+  // The task: signed by a verifier (its stake is checked against the chain in check_evidence),
+  // naming the request and that verifier.
+  auto verifier = check_task_grant(e.task, e.chain_id);
+  if (!verifier) return fail(errc::verify_failed, "task: " + verifier.err().message);
+  auto t = wire::decode_task(e.task.task);
+  if (!t) return fail(errc::verify_failed, "task: " + t.err().message);
+  if (t->id != e.request) return fail(errc::verify_failed, "the signed task is for another request");
+  if (t->submitter != verifier->id())
+    return fail(errc::verify_failed, "the signed task names another submitter than its signer");
+  auto task_hash = sha256::digest(e.task.task);
   std::vector<node_id> ids;
+  std::vector<task_result> results;
   const char* names[] = {"lie", "a", "b"};
   int i = 0;
   for (auto* x : {&e.lie, &e.a, &e.b}) {
@@ -250,6 +327,13 @@ status verify_evidence(const executor_fraud_evidence& e) {
     poe_v1_proof proof{e.request, key->id(), x->poe, x->signature};
     if (auto c = poe_verify(*key, e.request, x->result, proof); c != poe_check::valid)
       return fail(errc::verify_failed, std::string(names[i]) + ": PoE v1: " + std::string(to_string(c)));
+    // PoE v1 signs the result bytes, and the result names the task it ran: a result for
+    // another task under the same request id proves nothing about this one.
+    auto r = wire::decode_task_result(x->result);
+    if (!r) return fail(errc::verify_failed, std::string(names[i]) + ": result: " + r.err().message);
+    if (r->id != e.request || r->task_hash != task_hash)
+      return fail(errc::verify_failed, std::string(names[i]) + ": the result is not for the signed task");
+    results.push_back(std::move(*r));
     ids.push_back(key->id());
     ++i;
   }
@@ -259,6 +343,13 @@ status verify_evidence(const executor_fraud_evidence& e) {
     return fail(errc::verify_failed, "the two witnesses disagree: nothing is proven");
   if (e.lie.result == e.a.result)
     return fail(errc::verify_failed, "the offender's result is the agreed one: not a fraud");
+  // A task cheap enough to run here is judged by running it, not by counting votes.
+  if (auto truth = reexecute(*t)) {
+    if (digest_fact(results[0]) == truth)
+      return fail(errc::verify_failed, "re-executed: the offender's result is right: not a fraud");
+    if (digest_fact(results[1]) != truth)
+      return fail(errc::verify_failed, "re-executed: the witnesses' result is wrong");
+  }
   return {};
 }
 
@@ -443,7 +534,9 @@ status check_executor_fraud(const ledger& state, const executor_fraud_evidence& 
     auto key = public_key::from_der(der);
     if (!key) return false;
     auto known = state.key_of(key->id());
-    return known && known->der() == der && state.stake_of(key->id(), stake_role::executor) != amount{};
+    auto units = state.stake_of(key->id(), stake_role::executor);
+    return known && known->der() == der && units != amount{} &&
+           !(units < state.params().min_executor_stake);
   };
   auto who = offender_of(evidence{e});
   if (!staked(e.offender_key))
@@ -451,6 +544,11 @@ status check_executor_fraud(const ledger& state, const executor_fraud_evidence& 
   if (!staked(e.a.executor_key) || !staked(e.b.executor_key))
     return fail(errc::verify_failed, "witness_not_staked: the agreeing results must come from "
                                      "staked executors");
+  auto verifier = public_key::from_der(e.task.signer_key);
+  auto known = verifier ? state.key_of(verifier->id()) : std::nullopt;
+  if (!known || known->der() != e.task.signer_key ||
+      state.stake_of(verifier->id(), stake_role::verifier) == amount{})
+    return fail(errc::verify_failed, "verifier_not_staked: the task must be signed by a staked verifier");
   if (state.evidence_spent(evidence_id(e)))
     return fail(errc::verify_failed, "already_punished: " + who.hex() + " was punished for request " +
                                        e.request.hex() + " before");

@@ -99,7 +99,8 @@ result<chain_params> parse_params(const json& p) {
                             "max_tx_bytes", "block_interval_ms", "max_block_txs", "min_fee",
                             "base_rent", "rent_per_work_unit", "rent_per_kib",
                             "rent_validators_ppm", "rent_slashing_ppm", "rent_treasury_ppm",
-                            "inclusion_blocks", "max_block_poes", "min_builder_stake"});
+                            "inclusion_blocks", "max_block_poes", "min_builder_stake",
+                            "min_executor_stake"});
       !ok)
     return ok.err();
   auto u64 = [&p](const char* key, std::uint64_t& dst) -> status {
@@ -127,7 +128,8 @@ result<chain_params> parse_params(const json& p) {
         amt("rent_per_work_unit", r.rent_per_work_unit), amt("rent_per_kib", r.rent_per_kib),
         u64("rent_validators_ppm", vppm), u64("rent_slashing_ppm", sppm),
         u64("rent_treasury_ppm", tppm), u64("inclusion_blocks", r.inclusion_blocks),
-        u64("max_block_poes", r.max_block_poes), amt("min_builder_stake", r.min_builder_stake)})
+        u64("max_block_poes", r.max_block_poes), amt("min_builder_stake", r.min_builder_stake),
+        amt("min_executor_stake", out.min_executor_stake)})
     if (!ok) return ok.err();
   for (auto [v, name] : {std::pair{ppm, "params.slash_share_ppm"},
                          {vppm, "params.rent_validators_ppm"}, {sppm, "params.rent_slashing_ppm"},
@@ -152,7 +154,9 @@ status check_params(const chain_params& p) {
                   range(p.rent.inclusion_blocks, 1, 1'000'000, "params.inclusion_blocks"),
                   range(p.rent.max_block_poes, 1, 100'000, "params.max_block_poes"),
                   range(p.rent.min_builder_stake.units(), 1,
-                        std::numeric_limits<std::uint64_t>::max(), "params.min_builder_stake")})
+                        std::numeric_limits<std::uint64_t>::max(), "params.min_builder_stake"),
+                  range(p.min_executor_stake.units(), 1,
+                        std::numeric_limits<std::uint64_t>::max(), "params.min_executor_stake")})
     if (!ok) return ok.err();
   if (std::uint64_t{p.rent.validators_ppm} + p.rent.slashing_ppm + p.rent.treasury_ppm !=
       1'000'000)
@@ -338,7 +342,8 @@ std::string to_json(const genesis& g) {
                    {"rent_treasury_ppm", p.rent.treasury_ppm},
                    {"inclusion_blocks", p.rent.inclusion_blocks},
                    {"max_block_poes", p.rent.max_block_poes},
-                   {"min_builder_stake", p.rent.min_builder_stake.to_string()}};
+                   {"min_builder_stake", p.rent.min_builder_stake.to_string()},
+                   {"min_executor_stake", p.min_executor_stake.to_string()}};
   return doc.dump(2) + "\n";
 }
 
@@ -354,7 +359,7 @@ bytes encode(const genesis& g) {
         p.rent.base_rent.units(), p.rent.rent_per_work_unit.units(), p.rent.rent_per_kib.units(),
         std::uint64_t{p.rent.validators_ppm}, std::uint64_t{p.rent.slashing_ppm},
         std::uint64_t{p.rent.treasury_ppm}, p.rent.inclusion_blocks, p.rent.max_block_poes,
-        p.rent.min_builder_stake.units()})
+        p.rent.min_builder_stake.units(), p.min_executor_stake.units()})
     append_u64_be(out, v);
   append_u32_be(out, g.validators.size());
   for (const auto& v : g.validators) {

@@ -106,7 +106,7 @@ amount body_value(const tx_body& body) {
 
 bool known_role(stake_role r) {
   auto raw = static_cast<std::uint8_t>(r);
-  return raw >= 1 && raw <= 4;
+  return raw >= 1 && raw <= 5;
 }
 
 } // namespace
@@ -121,6 +121,8 @@ std::string_view to_string(stake_role r) {
     return "storage";
   case stake_role::builder:
     return "builder";
+  case stake_role::verifier:
+    return "verifier";
   }
   return "unknown";
 }
@@ -129,11 +131,11 @@ result<stake_role> parse_stake_role(std::string_view text) {
   for (auto r : all_stake_roles)
     if (to_string(r) == text) return r;
   return fail(errc::invalid_argument, "unknown stake role '" + std::string{text} +
-                                          "' (expected validator, executor, storage or builder)");
+                                          "' (expected validator, executor, storage, builder or verifier)");
 }
 
 result<stake_role> to_stake_role(std::uint8_t raw) {
-  if (raw < 1 || raw > 4)
+  if (raw < 1 || raw > 5)
     return fail(errc::decode_error, "unknown stake role " + std::to_string(raw));
   return static_cast<stake_role>(raw);
 }

@@ -72,15 +72,15 @@ result<inclusion_proof> prove(std::span<const hash256> leaf_hashes, std::uint64_
   return proof;
 }
 
-bool verify(const inclusion_proof& proof, const hash256& leaf, const hash256& root) {
-  if (proof.index >= proof.tree_size) return false;
-  if (proof.path.size() > 64) return false;
+std::optional<hash256> root_from(const inclusion_proof& proof, const hash256& leaf) {
+  if (proof.index >= proof.tree_size) return std::nullopt;
+  if (proof.path.size() > 64) return std::nullopt;
   auto fn = proof.index;
   auto sn = proof.tree_size - 1;
   auto r = leaf;
   sha256 h;
   for (const auto& p : proof.path) {
-    if (sn == 0) return false;
+    if (sn == 0) return std::nullopt;
     if ((fn & 1) != 0 || fn == sn) {
       r = node_with(h, p, r);
       if ((fn & 1) == 0)
@@ -94,7 +94,13 @@ bool verify(const inclusion_proof& proof, const hash256& leaf, const hash256& ro
     fn >>= 1;
     sn >>= 1;
   }
-  return sn == 0 && r == root;
+  if (sn != 0) return std::nullopt;
+  return r;
+}
+
+bool verify(const inclusion_proof& proof, const hash256& leaf, const hash256& root) {
+  auto r = root_from(proof, leaf);
+  return r && *r == root;
 }
 
 } // namespace poe::merkle

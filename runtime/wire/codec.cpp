@@ -181,6 +181,7 @@ bytes encode(const task_result& v) {
     outs[i].setSize(v.outputs[i].size);
   }
   set_params(b.initFacts(static_cast<unsigned>(v.facts.size())), v.facts);
+  b.setTaskHash(as_data(v.task_hash.view()));
   return canonical_bytes<s::TaskResult::Builder>(msg);
 }
 
@@ -196,6 +197,7 @@ result<task_result> decode_task_result(byte_view in, const limits& lim) {
       v.outputs.push_back({get_text(o.getName(), max_name, "output name"),
                            get_text(o.getCid(), max_cid, "output CID"), o.getSize()});
     v.facts = get_params(r.getFacts(), "facts");
+    v.task_hash = fixed<hash256>(r.getTaskHash(), "taskHash");
     return v;
   });
 }

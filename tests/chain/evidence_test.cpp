@@ -22,7 +22,10 @@
 //  8. Executor fraud: a PoE-signed result contradicted by two other executors' agreeing
 //     results verifies offline (not with two agreeing liars' witnesses disagreeing, a forged
 //     PoE, or one executor twice); in a block it slashes the liar's executor stake once per
-//     request; witnesses and offender must hold executor stake.
+//     request; witnesses and offender must hold executor stake, and the task must be one a
+//     staked verifier signed (task grant): results for another task under the same request,
+//     a tampered or self-signed task, and a compute task the validator re-runs and finds the
+//     offender right are all refused.
 //  5. `poe-cli evidence verify FILE`: valid evidence → exit 0 naming the validator (or the
 //     storage node); tampered or no fraud → "invalid: …", exit 1; not evidence → exit 2.
 #include "chain_test_util.hpp"
@@ -31,6 +34,7 @@
 #include "poe/chain/qbft.hpp"
 #include "poe/core/domain.hpp"
 #include "poe/core/poe_v1.hpp"
+#include "poe/wire/codec.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -96,21 +100,60 @@ storage_fraud_evidence storage_answer(int signer, const std::string& chunk, cons
   return e;
 }
 
-/// Executor `k`'s PoE v1-signed result for `request`.
-signed_result signed_by(int k, const request_id& request, const std::string& result) {
-  bytes r(result.begin(), result.end());
-  auto proof = poe_commit(key(k), request, r);
+/// The task verifier `verifier` signed for `request` (as one of a batch of three, so the
+/// grant carries an audit path): a transcode task, judged by the witnesses' votes, or an
+/// inline compute task of `iterations` that validators re-run themselves.
+task_grant granted(const request_id& request, bool compute = false, int verifier = 13,
+                   std::uint64_t iterations = 1000) {
+  task t;
+  t.id = request;
+  t.submitter = key(verifier).id();
+  t.created_ms = 7;
+  if (compute) {
+    t.kind = "compute";
+    t.params = {{"data", "616263"}, {"iterations", std::to_string(iterations)}};
+  } else {
+    t.kind = "transcode";
+    t.params = {{"ladder", "720p"}};
+    t.inputs = {"cid-of-the-source"};
+  }
+  auto other = t;
+  other.id.data[0] ^= 0xff;
+  auto third = t;
+  third.id.data[1] ^= 0xff;
+  std::vector<bytes> batch{wire::encode(other), wire::encode(t), wire::encode(third)};
+  auto g = grant_of(authorize_tasks(key(verifier), chain_id, batch), batch, 1);
+  REQUIRE(g);
+  return *g;
+}
+
+/// Executor `k`'s PoE v1-signed result for the granted task: `what` is the output's CID of a
+/// transcode, the digest of a compute task.
+signed_result signed_by(int k, const task_grant& g, const std::string& what) {
+  auto t = wire::decode_task(g.task);
+  REQUIRE(t);
+  task_result res;
+  res.id = t->id;
+  res.kind = t->kind;
+  res.task_hash = sha256::digest(g.task);
+  if (t->kind == "compute") res.facts = {{"digest", what}};
+  else res.outputs = {{"720p/seg0.ts", what, 100}};
+  auto r = wire::encode(res);
+  auto proof = poe_commit(key(k), t->id, r);
   return {key(k).pub().der(), r, proof.poe, proof.sig};
 }
 
-executor_fraud_evidence executor_lie(const request_id& request) {
+/// Executor 10 lies about the task verifier 13 signed; executors 11 and 12 agree on the truth.
+executor_fraud_evidence executor_lie(const request_id& request, bool compute = false) {
   executor_fraud_evidence e;
   e.chain_id = chain_id;
-  e.lie = signed_by(10, request, "fabricated result");
-  e.offender_key = e.lie.executor_key;
   e.request = request;
-  e.a = signed_by(11, request, "the real result");
-  e.b = signed_by(12, request, "the real result");
+  e.task = granted(request, compute);
+  auto truth = compute ? *reexecute(*wire::decode_task(e.task.task)) : std::string("the real result");
+  e.lie = signed_by(10, e.task, "fabricated result");
+  e.offender_key = e.lie.executor_key;
+  e.a = signed_by(11, e.task, truth);
+  e.b = signed_by(12, e.task, truth);
   return e;
 }
 
@@ -447,23 +490,69 @@ TEST_CASE("an executor whose signed result two others contradict loses executor 
     CHECK(st.err().message.find(why) != std::string::npos);
   };
   auto disagree = e;
-  disagree.b = signed_by(12, req, "something else");
+  disagree.b = signed_by(12, e.task, "something else");
   refused_offline(disagree, "witnesses disagree");
   auto forged = e;
   forged.a.result = bytes{'x'}; // the PoE no longer matches
   forged.b.result = bytes{'x'};
   refused_offline(forged, "PoE v1");
   auto twice = e;
-  twice.b = signed_by(11, req, "the real result");
+  twice.b = signed_by(11, e.task, "the real result");
   refused_offline(twice, "three executors");
   auto agreed = e;
-  agreed.lie = signed_by(10, req, "the real result");
+  agreed.lie = signed_by(10, e.task, "the real result");
   refused_offline(agreed, "not a fraud");
   request_id other;
   other.data.fill(0x22);
   auto wrong_request = e;
-  wrong_request.a = signed_by(11, other, "the real result");
+  wrong_request.a = signed_by(11, granted(other), "the real result");
   refused_offline(wrong_request, "PoE v1");
+
+  // The attack this closes: the results must be for the task a verifier signed. Two colluding
+  // executors cannot reuse an honest executor's result for another task under this request
+  // id, nor swap in a task of their own, nor change the signed one.
+  auto another_task = e;
+  auto t2 = *wire::decode_task(e.task.task);
+  t2.inputs = {"cid-of-another-source"};
+  auto g2 = e.task;
+  g2.task = wire::encode(t2);
+  another_task.lie = signed_by(10, g2, "cid-of-another-source/720p");
+  refused_offline(another_task, "lie: the result is not for the signed task");
+  auto tampered = e;
+  tampered.task = g2; // the task bytes are not those the verifier signed
+  refused_offline(tampered, "task: ");
+  auto reindexed = e;
+  reindexed.task.index = 0;
+  refused_offline(reindexed, "task: ");
+  auto other_request = e;
+  other_request.request = other;
+  refused_offline(other_request, "the signed task is for another request");
+  auto t3 = *wire::decode_task(e.task.task);
+  t3.submitter = key(14).id(); // signed by 13, naming 14 as its coordinator
+  std::vector<bytes> one{wire::encode(t3)};
+  auto lent = e;
+  lent.task = *grant_of(authorize_tasks(key(13), chain_id, one), one, 0);
+  lent.lie = signed_by(10, lent.task, "fabricated result");
+  lent.a = signed_by(11, lent.task, "the real result");
+  lent.b = signed_by(12, lent.task, "the real result");
+  refused_offline(lent, "another submitter");
+
+  // A compute task cheap enough is re-run by the validator: the votes do not decide it.
+  auto computed = executor_lie(req, true);
+  REQUIRE(verify_evidence(computed));
+  auto framed = computed; // two colluders vote an honest executor's right digest down
+  auto truth = *reexecute(*wire::decode_task(computed.task.task));
+  framed.lie = signed_by(10, computed.task, truth);
+  framed.a = signed_by(11, computed.task, "a made-up digest");
+  framed.b = signed_by(12, computed.task, "a made-up digest");
+  refused_offline(framed, "the offender's result is right");
+  auto both_wrong = computed;
+  both_wrong.a = signed_by(11, computed.task, "a made-up digest");
+  both_wrong.b = signed_by(12, computed.task, "a made-up digest");
+  refused_offline(both_wrong, "the witnesses' result is wrong");
+  // Beyond max_reexecuted_iterations the task is judged by the votes again.
+  auto heavy = granted(req, true, 13, max_reexecuted_iterations + 1);
+  CHECK_FALSE(reexecute(*wire::decode_task(heavy.task)));
 
   auto state = small_ledger();
   chain_tip tip;
@@ -476,9 +565,26 @@ TEST_CASE("an executor whose signed result two others contradict loses executor 
   CHECK(st.err().message.find("witness_not_staked") == 0);
   REQUIRE(state.apply(make_tx(11, 0, stake{stake_role::executor, amount{20'000}}), 1, id(0)));
   REQUIRE(state.apply(make_tx(12, 0, stake{stake_role::executor, amount{20'000}}), 1, id(0)));
+  // Three staked executors are not enough: the task must be one a staked verifier signed. A
+  // task the colluders signed themselves (executor 11 as its "verifier") is refused as well.
+  st = check_evidence(state, encode(e), 1);
+  REQUIRE_FALSE(st);
+  CHECK(st.err().message.find("verifier_not_staked") == 0);
+  auto self_signed = e;
+  self_signed.task = granted(req, false, 11);
+  self_signed.lie = signed_by(10, self_signed.task, "fabricated result");
+  self_signed.a = signed_by(11, self_signed.task, "the real result");
+  self_signed.b = signed_by(12, self_signed.task, "the real result");
+  REQUIRE(verify_evidence(self_signed));
+  st = check_evidence(state, encode(self_signed), 1);
+  REQUIRE_FALSE(st);
+  CHECK(st.err().message.find("verifier_not_staked") == 0);
+  REQUIRE(state.apply(make_tx(13, 0, stake{stake_role::verifier, amount{1'000}}), 1, id(0)));
+  REQUIRE(check_evidence(state, encode(e), 1));
+
   auto supply = state.total_supply();
-  auto b = build_block(state, tip, {}, id(1), 0, 1000, {encode(e)});
-  REQUIRE(b.evidence.size() == 1);
+  auto b = build_block(state, tip, {}, id(1), 0, 1000, {encode(e), encode(self_signed)});
+  REQUIRE(b.evidence.size() == 1); // the builder leaves out what does not check
   REQUIRE(validate_block(state, tip, b, 1000));
   auto next = execute_block(state, b);
   REQUIRE(next);

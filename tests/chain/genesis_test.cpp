@@ -258,6 +258,7 @@ TEST_CASE("the genesis hash ignores formatting and order and covers every field"
   differs([](json& d) { d["params"]["block_interval_ms"] = 101; });
   differs([](json& d) { d["params"]["max_block_txs"] = 501; });
   differs([](json& d) { d["params"]["min_fee"] = 2; });
+  differs([](json& d) { d["params"]["min_executor_stake"] = 2; });
 }
 
 TEST_CASE("the binary genesis encoding has the documented layout") {
@@ -265,15 +266,16 @@ TEST_CASE("the binary genesis encoding has the documented layout") {
   REQUIRE(g);
   auto enc = encode(*g);
   const std::string magic = "poe/genesis/v1";
-  REQUIRE(enc.size() == magic.size() + 2 + 8 + 16 * 8 + 4 + 2 * (2 + 44 + 8) + 4 + 2 * (32 + 8));
+  REQUIRE(enc.size() == magic.size() + 2 + 8 + 17 * 8 + 4 + 2 * (2 + 44 + 8) + 4 + 2 * (32 + 8));
   CHECK(std::string(enc.begin(), enc.begin() + 14) == magic);
   CHECK(enc[14] == 0);
   CHECK(enc[15] == 8);
   CHECK(std::string(enc.begin() + 16, enc.begin() + 24) == "poe-test");
   std::size_t at = 24;
-  // The chain parameters, then the rent parameters (defaults: notary.hpp's rent_params).
+  // The chain parameters, then the rent parameters (defaults: notary.hpp's rent_params), then
+  // the minimum executor stake.
   for (std::uint64_t v : {20, 100000, 100, 2048, 100, 500, 1, 100, 1, 1, 700000, 100000, 200000,
-                          3, 1000, 1}) {
+                          3, 1000, 1, 1}) {
     CHECK(get_u64_be(enc.data() + at) == v);
     at += 8;
   }

@@ -128,6 +128,7 @@ struct world {
     task_result r;
     r.id = t.id;
     r.kind = t.kind;
+    r.task_hash = wire::object_hash(t);
     if (!t.inputs.empty())
       r.outputs = {{"720p/" + t.inputs[0], "cid-of-" + t.id.hex() + (liars.count(who) ? "-lie" : ""), 100}};
     else
@@ -492,7 +493,7 @@ TEST_CASE("the same inputs give the same effects twice") {
     for (int i = 0; i < 10; ++i) w.block(i % 3);
     std::vector<std::string> trace;
     for (auto& [k, v] : w.store) trace.push_back(to_hex(k) + "=" + to_hex(v));
-    for (auto& f : w.frauds) trace.push_back(f.what + to_hex(f.raw));
+    for (auto& f : w.frauds) trace.push_back(f.what + to_hex(chain::encode(f.ev)));
     return trace;
   };
   auto a = run(), b = run();

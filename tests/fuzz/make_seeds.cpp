@@ -103,7 +103,33 @@ void chain_seeds(const fs::path& dir) {
     return out;
   }});
   put_made(dir, "builder_bid", {[&] { return encode(bid()); }});
-  put_made(dir, "evidence", {[&] { return encode(withheld_bid_evidence{chain_id, key.pub().der(), bid()}); },
+  auto executor_fraud = [&] {
+    task t;
+    t.id.data.fill(0x31);
+    t.kind = "compute";
+    t.params = {{"data", "00ff"}, {"iterations", "3"}};
+    t.submitter = key.id();
+    std::vector<bytes> batch{wire::encode(t), wire::encode(task{})};
+    executor_fraud_evidence e;
+    e.chain_id = chain_id;
+    e.offender_key = key.pub().der();
+    e.request = t.id;
+    e.task = *grant_of(authorize_tasks(key, chain_id, batch), batch, 0);
+    for (auto* r : {&e.lie, &e.a, &e.b}) {
+      task_result res;
+      res.id = t.id;
+      res.kind = t.kind;
+      res.task_hash = sha256::digest(batch[0]);
+      res.facts = {{"digest", r == &e.lie ? "lie" : "truth"}};
+      r->executor_key = key.pub().der();
+      r->result = wire::encode(res);
+      r->poe = sha256::digest(r->result);
+      r->signature = bytes(64, 0x22);
+    }
+    return encode(e);
+  };
+  put_made(dir, "evidence", {executor_fraud,
+                             [&] { return encode(withheld_bid_evidence{chain_id, key.pub().der(), bid()}); },
                              [&] { return encode(bid_settlement{chain_id, key.pub().der(), bid(), 2}); }});
   put_made(dir, "exclusion_complaint", {[&] {
     exclusion_complaint c;

@@ -108,11 +108,23 @@ struct exec_fixture {
                                  std::vector<std::string>, bytes_t>;
   /// Runs a batch of (wire-encoded) tasks, waiting in real time like `run`.
   std::optional<batch_reply> run_batch(std::vector<bytes_t> wires) {
+    // Node 0's own verifier signs the batch (tasks that decode name it as their submitter).
+    std::vector<bytes> signed_wires;
+    for (auto& w : wires) {
+      auto t = wire::decode_task(w);
+      if (t) {
+        t->submitter = h.key(0).id();
+        auto re = wire::encode(*t);
+        w.assign(re.begin(), re.end());
+      }
+      signed_wires.emplace_back(w.begin(), w.end());
+    }
+    auto auth = wire::encode(authorize_tasks(h.key(0), harness::chain_id(), signed_wires));
     auto out = std::make_shared<std::optional<batch_reply>>();
     auto done = std::make_shared<bool>(false);
     auto target = executor();
     h.system().spawn([=](caf::event_based_actor* self) {
-      self->request(target, caf::infinite, ex_batch_atom::value, wires)
+      self->request(target, caf::infinite, ex_batch_atom::value, wires, bytes_t(auth.begin(), auth.end()))
         .then(
           [=](std::vector<bytes_t>& r, std::vector<bytes_t>& p, std::vector<bytes_t>& sg,
               std::vector<std::string>& e, bytes_t& der) {
@@ -131,13 +143,16 @@ struct exec_fixture {
 
   /// Runs a task. The worker thread runs in real time while the harness runs simulated time,
   /// so this waits in real time (bounded: 120 s), advancing the simulation as it goes.
-  std::optional<reply> run(const task& t) {
+  std::optional<reply> run(task t) {
+    t.submitter = h.key(0).id(); // node 0's own verifier signs it
     auto w = wire::encode(t);
+    auto auth = wire::encode(authorize_tasks(h.key(0), harness::chain_id(), {w}));
     auto out = std::make_shared<std::optional<reply>>();
     auto done = std::make_shared<bool>(false);
     auto target = executor();
     h.system().spawn([=](caf::event_based_actor* self) {
-      self->request(target, caf::infinite, ex_run_atom::value, bytes_t(w.begin(), w.end()))
+      self->request(target, caf::infinite, ex_run_atom::value, bytes_t(w.begin(), w.end()),
+                    bytes_t(auth.begin(), auth.end()))
         .then(
           [=](bytes_t& a, bytes_t& b, bytes_t& c, bytes_t& d) {
             *out = reply{std::move(a), std::move(b), std::move(c), std::move(d)};

@@ -21,6 +21,7 @@
 #include "poe/store/store.hpp"
 #include "poe/chain/genesis.hpp"
 #include "poe/chain/transaction.hpp"
+#include "poe/core/poe_v1.hpp"
 #include "poe/core/sha256.hpp"
 #include "poe/media/media.hpp"
 #include "poe/storage/manifest.hpp"
@@ -55,42 +56,67 @@ using batch_reply = caf::result<std::vector<bytes_t>, std::vector<bytes_t>, std:
                                 std::vector<std::string>, bytes_t>;
 
 /// The real execution role (spawned linked, as `inner`) behind the handlers `front(self,
-/// inner)` makes; ex_info goes to the real role, anything else `front` does not take is dropped.
+/// inner, ctx)` makes; ex_info goes to the real role, anything else `front` does not take is
+/// dropped.
 runtime::role_info wrapped_execution_role(
-  std::function<caf::message_handler(caf::event_based_actor*, caf::actor)> front) {
+  std::function<caf::message_handler(caf::event_based_actor*, caf::actor, const role_context&)> front) {
   auto info = actors::execution_role();
   info.body = [honest = info.body, front](caf::event_based_actor* self,
                                           const role_context& ctx) -> caf::behavior {
     auto inner = self->spawn<caf::linked>([honest, ctx](caf::event_based_actor* a) {
       return honest(a, ctx);
     });
-    return front(self, inner)
+    return front(self, inner, ctx)
       .or_else(caf::behavior{[self, inner](ex_info_atom a) { return self->delegate(inner, a); }});
   };
   return info;
 }
 
+using run_reply = caf::result<bytes_t, bytes_t, bytes_t, bytes_t>;
+
 /// An executor that lies: it encodes every task with the "ultrafast" preset instead of the
 /// pinned one, so its outputs look right (they pass the cheap checks) but are not the bytes
-/// an honest executor makes. It signs them like honest results.
+/// an honest executor makes. Its own execution role runs the altered task (authorized by its
+/// own key), then the liar names the task it was given in the result and signs it like an
+/// honest result.
 runtime::role_info lying_execution_role() {
-  return wrapped_execution_role([](caf::event_based_actor* self, caf::actor inner) {
-    return caf::message_handler{[self, inner](ex_run_atom, const bytes_t& wire) {
-      auto t = wire::decode_task(wire);
-      if (t)
-        for (auto& p : t->params)
-          if (p.key == "preset") p.value = "ultrafast";
-      auto w = t ? wire::encode(*t) : bytes(wire.begin(), wire.end());
-      return self->delegate(inner, ex_run_atom::value, bytes_t(w.begin(), w.end()));
+  return wrapped_execution_role([](caf::event_based_actor* self, caf::actor inner, const role_context& ctx) {
+    return caf::message_handler{[self, inner, ctx](ex_run_atom, const bytes_t& wire, const bytes_t&) -> run_reply {
+      auto given = wire::decode_task(wire);
+      if (!given) return caf::make_error(caf::sec::invalid_argument);
+      auto t = *given;
+      for (auto& p : t.params)
+        if (p.key == "preset") p.value = "ultrafast";
+      t.submitter = ctx.key->id();
+      auto w = wire::encode(t);
+      auto auth = wire::encode(authorize_tasks(*ctx.key, ctx.chain_id, {w}));
+      auto rp = self->make_response_promise<bytes_t, bytes_t, bytes_t, bytes_t>();
+      self->request(inner, caf::infinite, ex_run_atom::value, bytes_t(w.begin(), w.end()),
+                    bytes_t(auth.begin(), auth.end()))
+        .then(
+          [rp, ctx, given = *given](bytes_t& result, bytes_t&, bytes_t&, bytes_t& der) mutable {
+            auto r = wire::decode_task_result(result);
+            if (!r) {
+              rp.deliver(caf::make_error(caf::sec::invalid_argument));
+              return;
+            }
+            r->task_hash = wire::object_hash(given);
+            auto lie = wire::encode(*r);
+            auto proof = poe_commit(*ctx.key, given.id, lie);
+            rp.deliver(bytes_t(lie.begin(), lie.end()),
+                       bytes_t(proof.poe.data.begin(), proof.poe.data.end()), proof.sig, der);
+          },
+          [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+      return rp;
     }};
   });
 }
 
 /// An executor that takes batches and never answers them (a hung node).
 runtime::role_info silent_execution_role() {
-  return wrapped_execution_role([](caf::event_based_actor* self, caf::actor) {
+  return wrapped_execution_role([](caf::event_based_actor* self, caf::actor, const role_context&) {
     auto held = std::make_shared<std::vector<caf::response_promise>>();
-    return caf::message_handler{[self, held](ex_batch_atom, const std::vector<bytes_t>&) -> batch_reply {
+    return caf::message_handler{[self, held](ex_batch_atom, const std::vector<bytes_t>&, const bytes_t&) -> batch_reply {
       held->push_back(self->make_response_promise());
       return caf::delegated<std::vector<bytes_t>, std::vector<bytes_t>, std::vector<bytes_t>,
                             std::vector<std::string>, bytes_t>{};
@@ -101,11 +127,12 @@ runtime::role_info silent_execution_role() {
 /// An executor that forges: it runs batches honestly but flips a bit of every signature, so its
 /// answers fail the verifier's PoE check (done on the verifier's worker threads).
 runtime::role_info forging_execution_role() {
-  return wrapped_execution_role([](caf::event_based_actor* self, caf::actor inner) {
-    return caf::message_handler{[self, inner](ex_batch_atom, const std::vector<bytes_t>& wires) -> batch_reply {
+  return wrapped_execution_role([](caf::event_based_actor* self, caf::actor inner, const role_context&) {
+    return caf::message_handler{[self, inner](ex_batch_atom, const std::vector<bytes_t>& wires,
+                                              const bytes_t& auth) -> batch_reply {
       auto rp = self->make_response_promise<std::vector<bytes_t>, std::vector<bytes_t>,
                                             std::vector<bytes_t>, std::vector<std::string>, bytes_t>();
-      self->request(inner, caf::infinite, ex_batch_atom::value, wires)
+      self->request(inner, caf::infinite, ex_batch_atom::value, wires, auth)
         .then(
           [rp](std::vector<bytes_t>& r, std::vector<bytes_t>& p, std::vector<bytes_t>& sg,
                std::vector<std::string>& e, bytes_t& der) mutable {
@@ -150,7 +177,7 @@ struct pipeline {
     g.chain_id = harness::chain_id();
     g.validators.push_back({h.key(ns[0]).pub(), amount{1000}});
     g.params.block_interval_ms = 100;
-    for (std::size_t i = 1; i < 4; ++i) g.balances.push_back({h.key(ns[i]).id(), amount{1'000'000}});
+    for (std::size_t i = 0; i < 4; ++i) g.balances.push_back({h.key(ns[i]).id(), amount{1'000'000}});
     std::sort(g.balances.begin(), g.balances.end(),
               [](auto& a, auto& b) { return a.account < b.account; });
     std::ofstream(genesis_path) << chain::to_json(g);
@@ -172,12 +199,14 @@ struct pipeline {
         return true;
       },
       30s, 20ms));
-    // The executors stake (the liar, node 3, stakes the most: it is drawn first most often).
-    for (std::size_t i = 1; i < 4; ++i) {
+    // The verifier stakes (executors run only tasks a staked verifier signed), and so do the
+    // executors (the liar, node 3, stakes the most: it is drawn first most often).
+    for (std::size_t i = 0; i < 4; ++i) {
       chain::transaction tx;
       tx.chain_id = harness::chain_id();
       tx.fee = amount{1};
-      tx.body = chain::stake{chain::stake_role::executor, amount{i == 3 ? 50'000u : 10'000u}};
+      tx.body = i == 0 ? chain::stake{chain::stake_role::verifier, amount{1'000}}
+                       : chain::stake{chain::stake_role::executor, amount{i == 3 ? 50'000u : 10'000u}};
       chain::sign(tx, h.key(ns[i]));
       auto r = h.ask<submit_reply>(h.local(0, "validator"),
                                    caf::make_message(tx_atom::value, chain::encode(tx)));
@@ -185,17 +214,19 @@ struct pipeline {
       REQUIRE(r->outcome == verdict::accepted);
     }
     REQUIRE(h.advance_until([&] { return executor_stake(3) > 0 && executor_stake(1) > 0 &&
-                                         executor_stake(2) > 0; },
+                                         executor_stake(2) > 0 &&
+                                         stake_of(0, chain::stake_role::verifier) > 0; },
                             30s, 20ms));
     h.advance(1s, 20ms); // the verifier's view of the executors catches up
   }
   ~pipeline() { std::remove(genesis_path.c_str()); }
 
-  std::uint64_t executor_stake(std::size_t i) {
+  std::uint64_t stake_of(std::size_t i, chain::stake_role role) {
     auto r = h.ask<account_view>(h.local(0, "validator"),
                                  caf::make_message(account_atom::value, h.node_id(ns[i])));
-    return r ? r->stake_of(chain::stake_role::executor) : 0;
+    return r ? r->stake_of(role) : 0;
   }
+  std::uint64_t executor_stake(std::size_t i) { return stake_of(i, chain::stake_role::executor); }
 
   std::string put_file(const bytes& data) {
     auto storage = h.local(0, "storage");

@@ -172,6 +172,7 @@ int run_notary(int argc, char** argv, const std::string& self_path) {
       std::copy(d.data.begin(), d.data.begin() + r.id.data.size(), r.id.data.begin());
       r.kind = "compute";
       r.facts = {{"digest", d.hex()}, {"input_bytes", "16"}, {"iterations", "1"}};
+      r.task_hash = sha256::digest(d.view());
       results.push_back(wire::encode(r));
       proofs.push_back(poe_commit(keys[static_cast<std::size_t>(i) % keys.size()], r.id, results.back()));
     }
@@ -215,11 +216,14 @@ int run_notary(int argc, char** argv, const std::string& self_path) {
                  [&](caf::error& e) { throw std::runtime_error(sys.render(e)); });
       return a;
     };
-    // Each of nodes 0-3 stakes its builder and its executor (signed with its node key).
-    for (int i = 0; i < 4; ++i) {
+    // Each of nodes 0-3 stakes its builder and its executor, node 4 its verifier (executors
+    // run only tasks a staked verifier signed); each signed with its node key.
+    for (int i = 0; i < 5; ++i) {
       auto key = private_key::load(dir / ("node-" + std::to_string(i)) / "node.key");
       if (!key) throw std::runtime_error(key.err().message);
-      for (auto role : {chain::stake_role::builder, chain::stake_role::executor}) {
+      auto roles = i < 4 ? std::vector<chain::stake_role>{chain::stake_role::builder, chain::stake_role::executor}
+                         : std::vector<chain::stake_role>{chain::stake_role::verifier};
+      for (auto role : roles) {
         chain::transaction tx;
         tx.chain_id = "poe-devnet";
         tx.nonce = account(key->id().hex()).nonce;

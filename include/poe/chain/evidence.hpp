@@ -13,12 +13,18 @@
 /// recorded as spent so it never slashes twice. (A node that does not answer, or refuses,
 /// signs nothing: that costs it reputation, not stake.)
 ///
-/// Kind 3, executor fraud: for one request, an executor's PoE v1-signed result differs from
-/// the result two other executors signed alike (the verifier's sampled re-execution and the
-/// third executor that decided). Validators check the three PoE v1 proofs and that all three
-/// executors hold executor stake; the liar's executor stake is slashed, once per request.
-/// (PoE v1 signatures are fixed by seed 003 and carry no chain id: the evidence names the
-/// chain, and the stake checks tie it to this chain's executors.)
+/// Kind 3, executor fraud: for one task a staked verifier signed (its task grant, objects.hpp),
+/// an executor's PoE v1-signed result differs from the result two other executors signed
+/// alike (the verifier's sampled re-execution and the third executor that decided). Validators
+/// check the verifier's signature over the task and that it holds verifier stake, that the
+/// task names the request and the verifier as submitter, the three PoE v1 proofs, that each
+/// result names the request and the SHA-256 of the signed task (so results of another task
+/// under the same request id prove nothing), and that all three executors hold at least
+/// `min_executor_stake`. A task cheap enough to run (reexecute) is run by the validators:
+/// the offender's result must be wrong and the witnesses' right, whatever the votes. The
+/// liar's executor stake is slashed, once per request. (PoE v1 signatures are fixed by seed
+/// 003 and carry no chain id: the evidence names the chain, and the stake checks tie it to
+/// this chain's executors.)
 ///
 /// Kind 4, censorship (forced inclusion, seed 004): f+1 validators signed exclusion
 /// complaints against one proposal (same height, round, proposer and block digest) that left
@@ -40,7 +46,9 @@
 /// Encoding: "poe/evidence/v1" (15 bytes) ‖ u8 kind ‖ u8 len ‖ chain_id ‖ u32 len ‖ offender
 /// public key (DER SPKI) ‖ then, kind 1: u32 len ‖ first ‖ u32 len ‖ second (encoded QBFT
 /// messages, qbft::encode); kind 2: nonce (32) ‖ answer (32) ‖ u32 len ‖ signature ‖
-/// u32 len ‖ chunk (1 byte .. 1 MiB); kind 3: request id (16) ‖ lie ‖ a ‖ b, each signed
+/// u32 len ‖ chunk (1 byte .. 1 MiB); kind 3: request id (16) ‖ task grant (u32 len ‖ task
+/// (≤ 64 KiB) ‖ u32 len ‖ verifier key ‖ u32 len ‖ signature ‖ u32 index ‖ u32 count ‖ u8 n
+/// (≤ 32) ‖ n × 32 audit path) ‖ lie ‖ a ‖ b, each signed
 /// result being u32 len ‖ executor key (DER; the offender's for the lie) ‖ u32 len ‖ result
 /// (≤ 64 KiB) ‖ poe (32) ‖ u32 len ‖ signature; kind 4: u32 n (1..256) ‖ n × (u32 len ‖
 /// encoded exclusion complaint); kind 5: u32 len ‖ encoded bid ‖ u32 k; kind 6: u32 len ‖
@@ -49,6 +57,9 @@
 #include "poe/chain/ledger.hpp"
 #include "poe/chain/qbft.hpp"
 #include "poe/core/error.hpp"
+#include "poe/core/objects.hpp"
+
+#include <optional>
 
 #include <string>
 #include <variant>
@@ -86,8 +97,18 @@ struct executor_fraud_evidence {
   std::string chain_id;
   bytes offender_key;
   request_id request;
+  task_grant task; ///< the task as the verifier signed it
   signed_result lie, a, b;
 };
+
+/// Inline compute tasks of at most this many iterations are re-executed by validators when
+/// judging fraud evidence (a few milliseconds), instead of trusting the witnesses' votes.
+inline constexpr std::uint64_t max_reexecuted_iterations = 100'000;
+
+/// The digest (hex) a task cheap enough for validators to run yields: an inline "compute"
+/// task of at most max_reexecuted_iterations (iterated SHA-256 over `data`). nullopt for
+/// every other task.
+std::optional<std::string> reexecute(const task& t);
 
 /// What a storage node signs when it answers a challenge for a chunk whose SHA-256 (the
 /// CID's digest) is `chunk_digest`: chunk_digest ‖ nonce ‖ answer (96 bytes).
@@ -172,10 +193,13 @@ std::string describe(const evidence& e);
 /// fraud: the offender's recorded key is the evidence's, it has storage stake, and the
 /// evidence was not punished before. Censorship: the offender is a validator (recorded key),
 /// the complaints are for a height <= `height`, from at least f+1 members of the current
-/// validator set, and the proposal was not punished before. Settlement and withheld bid: the
+/// validator set, and the proposal was not punished before. Executor fraud: the offender and
+/// both witnesses hold at least min_executor_stake (recorded keys), the task's signer holds
+/// verifier stake, and the offender was not punished for the request before. Settlement and
+/// withheld bid: the
 /// bid is for `height`, its builder holds builder stake; a settlement's builder can pay it; a
 /// withheld bid was not penalized before. The error's message starts with the failed rule
-/// ("wrong_chain", "from_future", "not_a_validator", "not_staked", "witness_not_staked",
+/// ("wrong_chain", "from_future", "not_a_validator", "not_staked", "witness_not_staked", "verifier_not_staked",
 /// "already_punished", "last_validator", "too_few", "wrong_height", "insufficient_funds" or
 /// "invalid").
 result<evidence> check_evidence(const ledger& state, byte_view encoded, std::uint64_t height);

@@ -13,13 +13,15 @@
 ///                   "base_rent": "100", "rent_per_work_unit": "1", "rent_per_kib": "1",
 ///                   "rent_validators_ppm": 700000, "rent_slashing_ppm": 100000,
 ///                   "rent_treasury_ppm": 200000, "inclusion_blocks": 3,
-///                   "max_block_poes": 1000, "min_builder_stake": "1" }
+///                   "max_block_poes": 1000, "min_builder_stake": "1",
+///                   "min_executor_stake": "1" }
 ///     }
 ///
 /// The rent parameters are seed 004's rent structure (poe/chain/notary.hpp, rent_params); the
 /// three rent shares must add up to 1,000,000 ppm.
 ///
-/// Amounts (stake, amount, min_validator_stake, min_fee, the rents, min_builder_stake) are
+/// Amounts (stake, amount, min_validator_stake, min_fee, the rents, min_builder_stake,
+/// min_executor_stake) are
 /// non-negative integers or
 /// decimal strings of base units (strings carry the full u64 range); floats, negatives,
 /// signs and booleans are refused. Other parameters are non-negative JSON integers. Every
@@ -64,6 +66,9 @@ struct chain_params {
   amount min_fee{0};
   /// Rent, its shares and forced inclusion (notary.hpp).
   rent_params rent;
+  /// Least executor stake for an executor to be punished for fraud or to witness one (>= 1):
+  /// a fraud case needs three executors with at least this much at risk.
+  amount min_executor_stake{1};
   friend bool operator==(const chain_params&, const chain_params&) = default;
 };
 
@@ -112,6 +117,7 @@ std::string to_json(const genesis& g);
 ///     "poe/genesis/v1" (14 ASCII bytes) ‖ u16 len ‖ chain_id
 ///     ‖ u64 unbonding_blocks ‖ u64 slash_share_ppm ‖ u64 min_validator_stake
 ///     ‖ u64 max_tx_bytes ‖ u64 block_interval_ms ‖ u64 max_block_txs ‖ u64 min_fee
+///     ‖ the rent parameters (rent_params, in declaration order) ‖ u64 min_executor_stake
 ///     ‖ u32 validator count ‖ (u16 len ‖ DER SPKI ‖ u64 stake)*   sorted by node id
 ///     ‖ u32 balance count   ‖ (32-byte account ‖ u64 amount)*     sorted by account
 bytes encode(const genesis& g);

@@ -39,13 +39,22 @@
 namespace poe::chain {
 
 /// The role a stake backs. Values are part of the protocol; never renumber.
-enum class stake_role : std::uint8_t { validator = 1, executor = 2, storage = 3, builder = 4 };
+/// `verifier`: a node that signs tasks for executors and StepReceipts for builders (its stake
+/// is what executors and builders require before they act on its signature).
+enum class stake_role : std::uint8_t {
+  validator = 1,
+  executor = 2,
+  storage = 3,
+  builder = 4,
+  verifier = 5,
+};
 
 /// Every role, in wire-value order.
 inline constexpr stake_role all_stake_roles[] = {stake_role::validator, stake_role::executor,
-                                                 stake_role::storage, stake_role::builder};
+                                                 stake_role::storage, stake_role::builder,
+                                                 stake_role::verifier};
 
-/// "validator", "executor", "storage", "builder".
+/// "validator", "executor", "storage", "builder", "verifier".
 std::string_view to_string(stake_role r);
 /// Parses a role name; the error lists the valid names.
 result<stake_role> parse_stake_role(std::string_view text);

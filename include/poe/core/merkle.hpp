@@ -13,6 +13,7 @@
 #include "poe/core/types.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -40,6 +41,9 @@ struct inclusion_proof {
 /// The audit path of leaf `index`; index >= size is an error.
 result<inclusion_proof> prove(std::span<const hash256> leaf_hashes, std::uint64_t index);
 
+/// The root an audit path leads to from `leaf`; nullopt when the path does not fit the tree
+/// size (too long, too short, index out of range).
+std::optional<hash256> root_from(const inclusion_proof& proof, const hash256& leaf);
 /// True when `leaf` sits at `proof.index` of a tree of `proof.tree_size` leaves with `root`.
 bool verify(const inclusion_proof& proof, const hash256& leaf, const hash256& root);
 

@@ -40,12 +40,14 @@ struct task_output {
   friend bool operator==(const task_output&, const task_output&) = default;
 };
 
-/// A task's result. PoE v1 is computed over the canonical bytes of this struct.
+/// A task's result. PoE v1 is computed over the canonical bytes of this struct, so the
+/// executor's signature binds the exact task it ran (`task_hash`), not only its request id.
 struct task_result {
   request_id id;
   std::string kind;
   std::vector<task_output> outputs;
   std::vector<param> facts; ///< media facts (duration, resolution, frames), sorted by key
+  hash256 task_hash;        ///< SHA-256 of the task's canonical bytes
   friend bool operator==(const task_result&, const task_result&) = default;
 };
 
@@ -108,6 +110,49 @@ envelope seal(const private_key& key, std::string_view chain_id, msg_type type, 
 /// Verifies an envelope for `chain_id` and `type` and returns the signer's key. Errors say
 /// which check failed (wrong chain, wrong type, bad key, bad signature).
 result<public_key> open(const envelope& env, std::string_view chain_id, msg_type type);
+
+// -- task authorizations ----------------------------------------------------------------------
+//
+// A verifier authorizes the tasks it sends to an executor with one signature per batch: an
+// envelope (msg_type::task) whose payload is
+//
+//     root (32) ‖ u32 count (BE)       root = RFC 6962 Merkle root over the tasks' canonical bytes
+//
+// A single task is a batch of one. The executor checks the envelope against the batch it got;
+// anyone else (a validator judging fraud evidence) checks one task of it with its audit path
+// (`task_grant`), so the evidence stays small however large the batch was.
+
+/// The payload of a task authorization over `count` tasks with Merkle root `root`.
+bytes task_auth_payload(const hash256& root, std::uint32_t count);
+
+/// Signs the batch `tasks` (canonical task bytes, in the order sent).
+envelope authorize_tasks(const private_key& key, std::string_view chain_id,
+                         const std::vector<bytes>& tasks);
+
+/// Checks that `auth` is a task authorization for chain `chain_id` over exactly `tasks` (same
+/// count, same root) and returns the signer's key. Errors say which check failed.
+result<public_key> check_task_auth(const envelope& auth, std::string_view chain_id,
+                                   const std::vector<bytes>& tasks);
+
+/// One task with what proves that a verifier authorized it: the signer's key and signature,
+/// and the task's place in the signed batch (index, count, audit path).
+struct task_grant {
+  bytes task;       ///< canonical task bytes
+  bytes signer_key; ///< DER SubjectPublicKeyInfo of the verifier
+  bytes signature;  ///< over task_auth_payload(root, count) in (chain, msg_type::task)
+  std::uint32_t index = 0;
+  std::uint32_t count = 1;
+  std::vector<hash256> path; ///< RFC 6962 audit path of leaf `index`
+  friend bool operator==(const task_grant&, const task_grant&) = default;
+};
+
+/// The grant of task `index` of the batch `auth` signed (checked by the caller).
+result<task_grant> grant_of(const envelope& auth, const std::vector<bytes>& tasks,
+                            std::uint32_t index);
+
+/// Checks a grant for chain `chain_id`: the key parses, the audit path leads from the task to
+/// a root, and the signature over (root, count) verifies. Returns the verifier's key.
+result<public_key> check_task_grant(const task_grant& g, std::string_view chain_id);
 
 /// Context-free checks of parameter lists: sorted by key, unique keys.
 status check_params(const std::vector<param>& params);

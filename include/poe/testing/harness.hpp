@@ -134,6 +134,9 @@ public:
   /// would: through the seam, on `from`'s connection (a misbehaving peer in attack tests).
   /// Handles in `msg` that are not proxies count as `from`'s own actors.
   void send_as(node_index from, node_index to, const caf::actor& target, caf::message msg);
+  /// Requests `a` (an actor the test spawned) makes count as node `from`'s, on its connection,
+  /// and the answers come straight back: an attack test reads what a peer would be told.
+  void speak_as(node_index from, const caf::actor& a) { origin_.emplace(a.address(), from); }
   /// The connections node `n`'s directory bound to proven ids, and what it dropped (by reason).
   const runtime::peer_registry& registry(node_index n) const;
 
