@@ -77,7 +77,9 @@ for request in $requests; do
   [ -n "$proved" ] || fail "no builder proves $request: $(cat "$dir/prove.out")"
   out=$("$cli" receipt verify "$dir/$request.proof" --genesis "$dir/genesis.json") ||
     fail "proof of $request does not verify: $out"
-  echo "$out" | grep -q "^valid: the receipt of request $request" || fail "verify said: $out"
+  echo "$out" | grep -q "^valid: request $request" || fail "verify said: $out"
+  echo "$out" | grep -q "its PoE v1 over the result" || fail "verify did not check the executor's PoE: $out"
+  echo "$out" | grep -q "^  verifier .*signed the receipt" || fail "verify did not check the verifier: $out"
   echo "  $request: builder node-$proved, $(echo "$out" | grep -o 'entry [0-9]* of block [0-9]*')"
 done
 

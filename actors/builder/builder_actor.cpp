@@ -5,8 +5,12 @@
 // finalized block (chain_follow.hpp) — to learn where its headers landed, re-offers the ones
 // not yet included, and serves receipt proofs.
 //
-//   (bd_receipt, bytes step receipt) → submit_reply (accepted: queued; known: a duplicate);
-//   (bd_receipts, vector<bytes>) → vector<submit_reply> — from verifiers;
+//   (bd_receipt, bytes signed receipt) → submit_reply (accepted: queued; known: a duplicate);
+//   (bd_receipts, vector<bytes>) → vector<submit_reply> — from verifiers. A receipt is an
+//   attested_receipt (log_builder.hpp): taken only when the verifier's signature and the
+//   executor's PoE v1 check, the verifier itself sent it (as proven by the connection) and it
+//   holds verifier stake on chain (asked of a validator, cached: stake_cache.hpp); otherwise
+//   rejected (invalid / not_authorized) with the reason;
 //   (bd_prove, string request hex) → bytes receipt proof, an error until its block is final;
 //   (bd_status) → builder_status;
 //   (bd_reveal, u64 height, bytes bundle hash) → the bundle's entries, to the proposer whose
@@ -32,6 +36,7 @@
 #include "poe/store/store.hpp"
 #include "poe/wire/codec.hpp"
 #include "chain_follow.hpp"
+#include "stake_cache.hpp"
 #include "storage_io.hpp"
 
 #include <caf/all.hpp>
@@ -40,6 +45,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <set>
 
 namespace poe::actors {
 
@@ -93,6 +99,7 @@ struct bstate {
   std::shared_ptr<metrics::counter> bids_c;
   std::shared_ptr<metrics::counter> receipts_c, sealed_c, included_c;
   std::shared_ptr<metrics::gauge> pending_g;
+  stake_cache stakes; ///< verifier stakes, as the chain reports them
 };
 
 void with_validator(caf::event_based_actor* self, const std::shared_ptr<bstate>& s,
@@ -277,13 +284,43 @@ result<sealed_log_block> load_sealed(const std::shared_ptr<bstate>& s, std::uint
 }
 
 /// A receipt from a verifier: accepted (queued), known (a duplicate), or why it is refused.
-submit_reply take_receipt(const std::shared_ptr<bstate>& s, const bytes_t& raw) {
-  auto r = wire::decode_step_receipt(raw);
-  if (!r) return rejected_reply(std::string(to_string(r.err().code)), "receipt: " + r.err().message);
-  bytes id(r->request.data.begin(), r->request.data.end());
-  receipt_in in{r->request, bytes(raw.begin(), raw.end()), r->work_units, r->result_bytes,
-                r->verified_ms};
-  if (auto known = s->ctx.store->get(cf, key_of("rq/", r->request.view())); known && *known)
+/// A signed receipt checked offline (check_attested_receipt): the receipt to queue and the
+/// verifier that signed it, or the reply that refuses it.
+struct checked_in {
+  std::optional<receipt_in> in;
+  node_id verifier;
+  submit_reply refused;
+};
+
+checked_in check_receipt(const std::shared_ptr<bstate>& s, const bytes_t& raw,
+                         const std::optional<std::string>& from) {
+  checked_in out;
+  auto a = decode_attested_receipt(raw);
+  if (!a) {
+    out.refused = rejected_reply("invalid", "receipt: " + a.err().message);
+    return out;
+  }
+  auto c = check_attested_receipt(*a, s->ctx.chain_id);
+  if (!c) {
+    out.refused = rejected_reply("invalid", "receipt: " + c.err().message);
+    return out;
+  }
+  // The verifier itself must hand it over (this node's own process may relay).
+  if (!from || (*from != s->ctx.node_id && *from != c->verifier.hex())) {
+    out.refused = rejected_reply("not_authorized", "receipt signed by verifier " + c->verifier.hex().substr(0, 12) +
+                                                     " came from " + (from ? from->substr(0, 12) : std::string("an unproven sender")));
+    return out;
+  }
+  auto& r = c->receipt;
+  out.verifier = c->verifier;
+  out.in = receipt_in{r.request, bytes(raw.begin(), raw.end()), r.work_units, r.result_bytes, r.verified_ms};
+  return out;
+}
+
+/// Queues a checked receipt whose verifier holds stake.
+submit_reply take_receipt(const std::shared_ptr<bstate>& s, receipt_in in) {
+  bytes id(in.request.data.begin(), in.request.data.end());
+  if (auto known = s->ctx.store->get(cf, key_of("rq/", in.request.view())); known && *known)
     return known_reply(std::move(id));
   if (!s->builder) {
     if (s->early.size() >= 100'000)
@@ -295,6 +332,41 @@ submit_reply take_receipt(const std::shared_ptr<bstate>& s, const bytes_t& raw) 
   ++s->receipts;
   if (s->receipts_c) s->receipts_c->inc();
   return accepted_reply(std::move(id));
+}
+
+/// Takes signed receipts from `from`: each is checked offline, then the verifiers' stake is
+/// asked of the chain (one question per verifier, cached); receipts of a verifier without
+/// verifier stake are refused (not_authorized). `then` gets one reply per receipt, in order.
+void take_receipts(caf::event_based_actor* self, const std::shared_ptr<bstate>& s,
+                   const std::vector<bytes_t>& raws, const std::optional<std::string>& from,
+                   std::function<void(std::vector<submit_reply>)> then) {
+  auto checked = std::make_shared<std::vector<checked_in>>();
+  checked->reserve(raws.size());
+  std::set<node_id> verifiers;
+  for (auto& raw : raws) {
+    checked->push_back(check_receipt(s, raw, from));
+    if (checked->back().in) verifiers.insert(checked->back().verifier);
+  }
+  auto staked = std::make_shared<std::map<node_id, std::string>>(); // verifier → refusal ("" ok)
+  auto left = std::make_shared<std::size_t>(verifiers.size());
+  auto finish = [s, checked, staked, then] {
+    std::vector<submit_reply> out;
+    out.reserve(checked->size());
+    for (auto& c : *checked) {
+      if (!c.in) out.push_back(c.refused);
+      else if (auto why = staked->at(c.verifier); !why.empty()) out.push_back(rejected_reply("not_authorized", why));
+      else out.push_back(take_receipt(s, std::move(*c.in)));
+    }
+    then(std::move(out));
+  };
+  if (verifiers.empty()) return finish();
+  for (auto& v : verifiers)
+    s->stakes.check(self, s->ctx, v, stake_role::verifier, [=](result<std::uint64_t> units) {
+      (*staked)[v] = !units       ? "verifier stake unknown: " + units.err().message
+                     : *units == 0 ? "verifier " + v.hex().substr(0, 12) + " holds no verifier stake"
+                                   : std::string();
+      if (--*left == 0) finish();
+    });
 }
 
 } // namespace
@@ -353,12 +425,21 @@ runtime::role_info builder_role() {
       self->send(self, btick_atom::value, false);
       return {
         [self, s](btick_atom, bool) { tick(self, s); },
-        [s](bd_receipt_atom, const bytes_t& raw) { return take_receipt(s, raw); },
-        [s](bd_receipts_atom, const std::vector<bytes_t>& raws) {
-          std::vector<submit_reply> out;
-          out.reserve(raws.size());
-          for (auto& raw : raws) out.push_back(take_receipt(s, raw));
-          return out;
+        [self, s](bd_receipt_atom, const bytes_t& raw) -> caf::result<submit_reply> {
+          // Before the response promise: making it takes the sender out of the message.
+          auto from = s->ctx.sender_node(self->current_sender());
+          auto rp = self->make_response_promise<submit_reply>();
+          take_receipts(self, s, {raw}, from, [rp](std::vector<submit_reply> out) mutable {
+            rp.deliver(std::move(out.front()));
+          });
+          return rp;
+        },
+        [self, s](bd_receipts_atom, const std::vector<bytes_t>& raws) -> caf::result<std::vector<submit_reply>> {
+          if (raws.size() > 10'000) return failure("at most 10000 receipts a message, got " + std::to_string(raws.size()));
+          auto from = s->ctx.sender_node(self->current_sender());
+          auto rp = self->make_response_promise<std::vector<submit_reply>>();
+          take_receipts(self, s, raws, from, [rp](std::vector<submit_reply> out) mutable { rp.deliver(std::move(out)); });
+          return rp;
         },
         [self, s](members_atom, const std::string& role, const std::vector<role_entry>& xs) {
           if (role == "validator") s->chain->members(self, s->ctx, xs);

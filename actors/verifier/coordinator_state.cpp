@@ -287,9 +287,12 @@ void coordinator::handle(const request_id& id, exec::verification_effects fx, ef
       fx.receipt->result_bytes = stored;
     }
     auto w = wire::encode(*fx.receipt);
+    const auto& executor_key = t.keys[fx.receipt->executor];
     put(records::key(records::receipt, id.view()), w, out);
     put(records::key(records::result, id.view()), verified, out); // for job status
-    to_forward_.emplace_back(id, std::move(w));                    // once the receipt is durable
+    put(records::key(records::executor_key, id.view()), executor_key, out);
+    // Once the receipt is durable; the adapter signs it as it sends it.
+    to_forward_.emplace_back(id, chain::encode(chain::attested_receipt{w, {}, {}, verified, executor_key}));
     ++out.receipts;
     out.reexecuted += fx.receipt->reexecuted;
     // Inline work is verified by the thousand per second: logged at debug.

@@ -29,6 +29,7 @@
 ///   tasks as the store has them, the others started again under the same request ids.
 
 #include "poe/chain/evidence.hpp"
+#include "poe/chain/log_builder.hpp"
 #include "poe/core/error.hpp"
 #include "poe/core/objects.hpp"
 #include "poe/exec/assignment.hpp"
@@ -91,12 +92,13 @@ struct task_view {
 //                    n × (blob task (wire) ‖ u64 work units ‖ blob input CID)
 //   "r/" ‖ request → step receipt (wire); "o/" ‖ request → the verified result (canonical
 //                    task_result bytes); "x/" ‖ request → u8 phase ‖ reason (failed, unresolved)
+//   "k/" ‖ request → the DER key of the executor the receipt names (its PoE v1 checks offline)
 //   "f/" ‖ request → empty: a builder took the receipt
 //   "rep/" ‖ node id → u32 score (big-endian) ‖ u8 banned: the reputation book, kept across
 //                    restarts so an executor cannot shed a bad record by waiting for a restart.
 namespace records {
 inline constexpr std::string_view job = "j/", receipt = "r/", result = "o/", failure = "x/",
-                                  forwarded = "f/", reputation = "rep/";
+                                  forwarded = "f/", reputation = "rep/", executor_key = "k/";
 /// `prefix` ‖ `rest`.
 bytes key(std::string_view prefix, byte_view rest);
 bytes job_key(std::string_view job_id);
@@ -150,7 +152,8 @@ struct effects {
     std::vector<std::pair<request_id, std::uint64_t>> items; ///< (request, epoch)
     std::vector<bytes> wires;
   };
-  /// Receipts for one builder; answer with `on_forwarded`.
+  /// Receipts for one builder (encoded chain::attested_receipt: receipt, result and executor
+  /// key; the adapter signs each before it sends them); answer with `on_forwarded`.
   struct forward {
     node_id builder;
     std::vector<request_id> ids;
@@ -194,7 +197,8 @@ public:
   // -- restoring (before the first input) ---------------------------------------------------
   /// A persisted reputation entry.
   void restore_reputation(const records::reputation_entry& e);
-  /// A receipt persisted and not yet taken by a builder: offered at the next forwarding.
+  /// A receipt persisted and not yet taken by a builder, as `forward` carries it (an unsigned
+  /// chain::attested_receipt): offered at the next forwarding.
   void restore_unforwarded(const request_id& id, bytes receipt);
   /// A job read back from the store, with each task's stored outcome (same order).
   struct stored_job {

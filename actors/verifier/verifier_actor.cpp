@@ -270,7 +270,13 @@ void send_forward(caf::event_based_actor* self, const state_ptr& s, effects::for
   if (b == s->builders.end()) return; // left meanwhile: offered again at the next retry
   auto ids = std::move(f.ids);
   std::vector<bytes_t> wires;
-  for (auto& w : f.receipts) wires.emplace_back(w.begin(), w.end());
+  for (auto& w : f.receipts) {
+    auto a = chain::decode_attested_receipt(w);
+    if (!a) continue; // made by the coordinator: cannot happen
+    chain::sign(*a, *s->ctx.key, s->ctx.chain_id); // builders take only receipts a staked verifier signed
+    auto signed_w = chain::encode(*a);
+    wires.emplace_back(signed_w.begin(), signed_w.end());
+  }
   self->request(b->second, std::chrono::seconds(10), bd_receipts_atom::value, std::move(wires))
     .then(
       [=](const std::vector<submit_reply>& answers) {
@@ -670,8 +676,18 @@ void restore(caf::event_based_actor* self, const state_ptr& s) {
         "the receipts");
   check(st.for_each(cf, as_bytes(records::receipt),
                     [&](byte_view k, byte_view v) {
-                      if (auto id = records::request_of(records::receipt, k); id && !taken.count(*id))
-                        s->c->restore_unforwarded(*id, bytes(v.begin(), v.end()));
+                      auto id = records::request_of(records::receipt, k);
+                      if (!id || taken.count(*id)) return true;
+                      // With the result and the executor's key, as it is forwarded.
+                      auto result = st.get(cf, records::key(records::result, id->view()));
+                      auto key = st.get(cf, records::key(records::executor_key, id->view()));
+                      if (!result || !*result || !key || !*key) {
+                        s->ctx.log->warn("receipt {}: its result or executor key is not stored; not forwarded",
+                                         id->hex());
+                        return true;
+                      }
+                      s->c->restore_unforwarded(*id, chain::encode(chain::attested_receipt{
+                                                       bytes(v.begin(), v.end()), {}, {}, **result, **key}));
                       return true;
                     }),
         "the receipts");

@@ -2,6 +2,10 @@
 
 #include "poe/chain/qbft.hpp"
 #include "poe/core/byte_io.hpp"
+#include "poe/core/domain.hpp"
+#include "poe/core/poe_v1.hpp"
+#include "poe/core/sha256.hpp"
+#include "poe/wire/codec.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -73,6 +77,57 @@ sealed_log_block log_builder::seal(std::size_t n, std::uint64_t now_ms) {
 // ------------------------------------------------------------------------------ proofs
 
 namespace {
+constexpr char receipt_magic[] = "poe/receipt/v1";
+constexpr std::size_t receipt_magic_len = sizeof(receipt_magic) - 1;
+} // namespace
+
+bytes encode(const attested_receipt& a) {
+  bytes out(receipt_magic, receipt_magic + receipt_magic_len);
+  for (auto* b : {&a.receipt, &a.verifier_key, &a.signature, &a.result, &a.executor_key}) append_blob(out, *b);
+  return out;
+}
+
+result<attested_receipt> decode_attested_receipt(byte_view in) {
+  if (in.size() < receipt_magic_len || std::memcmp(in.data(), receipt_magic, receipt_magic_len) != 0)
+    return fail(errc::decode_error, "not a signed receipt (magic \"poe/receipt/v1\" missing)");
+  byte_reader r{in.subspan(receipt_magic_len)};
+  attested_receipt a;
+  for (auto* b : {&a.receipt, &a.verifier_key, &a.signature, &a.result, &a.executor_key}) *b = r.blob();
+  if (!r.done()) return fail(errc::decode_error, "signed receipt truncated or with trailing bytes");
+  if (a.receipt.size() > 4096 || a.result.size() > 65536 || a.verifier_key.size() > 256 ||
+      a.executor_key.size() > 256 || a.signature.size() > 256)
+    return fail(errc::decode_error, "signed receipt: a field beyond its bound");
+  return a;
+}
+
+void sign(attested_receipt& a, const private_key& key, std::string_view chain_id) {
+  a.verifier_key = key.pub().der();
+  a.signature = sign_in_domain(key, chain_id, msg_type::step_receipt, a.receipt);
+}
+
+result<checked_receipt> check_attested_receipt(const attested_receipt& a, std::string_view chain_id) {
+  auto broken = [](const std::string& why) { return fail(errc::verify_failed, why); };
+  auto r = wire::decode_step_receipt(a.receipt);
+  if (!r) return broken("receipt: " + r.err().message);
+  auto vkey = public_key::from_der(a.verifier_key);
+  if (!vkey) return broken("verifier key: " + vkey.err().message);
+  if (vkey->id() != r->verifier) return broken("verifier: the key is not the receipt's verifier");
+  if (!verify_in_domain(*vkey, chain_id, msg_type::step_receipt, a.receipt, a.signature))
+    return broken("verifier: the signature does not verify (chain '" + std::string(chain_id) + "')");
+  auto xkey = public_key::from_der(a.executor_key);
+  if (!xkey) return broken("executor key: " + xkey.err().message);
+  if (xkey->id() != r->executor) return broken("executor: the key is not the receipt's executor");
+  if (sha256::digest(a.result) != r->result_hash) return broken("result: not the receipt's result_hash");
+  auto res = wire::decode_task_result(a.result);
+  if (!res) return broken("result: " + res.err().message);
+  if (res->id != r->request) return broken("result: for another request");
+  poe_v1_proof proof{r->request, r->executor, r->poe, r->poe_sig};
+  if (auto c = poe_verify(*xkey, r->request, a.result, proof); c != poe_check::valid)
+    return broken("executor: PoE v1: " + std::string(to_string(c)));
+  return checked_receipt{std::move(*r), vkey->id(), xkey->id()};
+}
+
+namespace {
 constexpr char proof_magic[] = "poe/receipt-proof/v1";
 constexpr std::size_t proof_magic_len = sizeof(proof_magic) - 1;
 constexpr std::size_t max_path = 64;
@@ -117,6 +172,10 @@ result<receipt_proof> decode_receipt_proof(byte_view in) {
 result<proof_facts> verify_receipt_proof(const receipt_proof& p, std::string_view chain_id,
                                          const std::vector<public_key>& validators) {
   auto broken = [](const std::string& why) { return fail(errc::verify_failed, why); };
+  auto attested = decode_attested_receipt(p.receipt);
+  if (!attested) return broken("receipt: " + attested.err().message);
+  auto checked = check_attested_receipt(*attested, chain_id);
+  if (!checked) return broken(checked.err().message);
   auto& lb = p.entry.book_block;
   if (p.in_log_block.tree_size != lb.receipt_count)
     return broken("receipt: the path is for " + std::to_string(p.in_log_block.tree_size) +
@@ -142,6 +201,7 @@ result<proof_facts> verify_receipt_proof(const receipt_proof& p, std::string_vie
   auto at = std::find(b->poe_headers.begin(), b->poe_headers.end(), raw);
   if (at == b->poe_headers.end()) return broken("block: the PoE entry is not in the block");
   proof_facts f;
+  f.receipt = std::move(*checked);
   f.block_id = d->digest;
   f.height = p.height;
   f.entry_index = static_cast<std::size_t>(at - b->poe_headers.begin());

@@ -619,11 +619,14 @@ TEST_CASE("rent conservation over 10,000 simulated blocks") {
 // ------------------------------------------------------------------------------ builder
 // 11. The builder cuts LogBlocks by size and age, chains them, prices the headers at the quote
 //     plus its priority; refuses a receipt twice.
-// 12. A receipt proof verifies offline against the validators' keys; a tampered receipt,
-//     entry, block or too few seals fail, each naming the broken link.
+// 12. A receipt proof verifies offline against the validators' keys, with the verifier's
+//     signature and the executor's PoE v1 in the receipt; a tampered or re-signed receipt, a
+//     forged PoE, another result, a receipt not at that leaf, a tampered entry, block or too
+//     few seals fail, each naming the broken link.
 
 #include "poe/chain/log_builder.hpp"
 #include "poe/chain/qbft.hpp"
+#include "../receipt_util.hpp"
 
 TEST_CASE("the builder cuts, chains and prices LogBlocks") {
   rent_params p;
@@ -662,10 +665,11 @@ TEST_CASE("a receipt proof verifies offline and a tampered one fails") {
   notary_chain c;
   auto p = c.state.params().rent;
   log_builder builder(key(10), chain_name, p, builder_config{8, 0, 0});
+  // Receipts verifier 12 signed for executor 13's results.
   for (int i = 0; i < 5; ++i) {
     receipt_in r;
     r.request.data[0] = static_cast<std::uint8_t>(i);
-    r.encoded = bytes{'r', static_cast<std::uint8_t>(i)};
+    r.encoded = encode(poe::test::attested_receipt(key(12), key(13), chain_name, static_cast<std::uint8_t>(i)));
     r.work_units = 3;
     r.verified_ms = 10;
     builder.add(r);
@@ -706,15 +710,52 @@ TEST_CASE("a receipt proof verifies offline and a tampered one fails") {
   CHECK(facts->entry_index == 1);
   CHECK(facts->seals_valid == 4);
   CHECK(facts->block_id == block_id(b));
+  CHECK(facts->receipt.verifier == id(12));
+  CHECK(facts->receipt.executor == id(13));
+  CHECK(facts->receipt.receipt.request.data[0] == 3);
   auto broken = [&](receipt_proof q, const std::string& link) {
     INFO(link);
     auto r = verify_receipt_proof(q, chain_name, validators);
     REQUIRE_FALSE(r);
+    INFO(r.err().message);
     CHECK(r.err().message.find(link) == 0);
   };
   auto q = proof;
-  q.receipt.back() ^= 1;
-  broken(q, "receipt:");
+  q.receipt.back() ^= 1; // the executor key
+  broken(q, "executor");
+  q = proof;
+  q.receipt.push_back(0);
+  broken(q, "receipt: signed receipt truncated or with trailing bytes");
+  // The receipt's links: the verifier's signature, the executor's PoE v1 and the result.
+  auto attested = *decode_attested_receipt(proof.receipt);
+  auto resigned = attested;
+  sign(resigned, key(11), chain_name); // someone else signs the verifier's receipt
+  q = proof;
+  q.receipt = encode(resigned);
+  broken(q, "verifier: the key is not the receipt's verifier");
+  resigned = attested;
+  resigned.signature.back() ^= 1;
+  q.receipt = encode(resigned);
+  broken(q, "verifier: the signature does not verify");
+  resigned = attested;
+  sign(resigned, key(12), "another-chain");
+  q.receipt = encode(resigned);
+  broken(q, "verifier: the signature does not verify");
+  resigned = attested;
+  resigned.result.back() ^= 1;
+  q.receipt = encode(resigned);
+  broken(q, "result: not the receipt's result_hash");
+  auto forged = *wire::decode_step_receipt(attested.receipt);
+  forged.poe_sig.back() ^= 1; // the verifier vouches for a PoE that does not verify
+  resigned = attested;
+  resigned.receipt = wire::encode(forged);
+  sign(resigned, key(12), chain_name);
+  q.receipt = encode(resigned);
+  broken(q, "executor: PoE v1");
+  // A genuine receipt, but not the one the LogBlock holds at that place.
+  q = proof;
+  q.receipt = encode(poe::test::attested_receipt(key(12), key(13), chain_name, 9));
+  broken(q, "receipt: its path does not lead");
   q = proof;
   q.entry.header.rent_payment += 1;
   broken(q, "PoE header:");

@@ -77,6 +77,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check_with(chain::decode_exclusion_complaint(in), in, [](auto& x) { return chain::encode(x); });
 #elif defined(POE_FUZZ_DECODER_poe_entry)
   check_with(chain::decode_poe_entry(in), in, [](auto& x) { return chain::encode(x); });
+#elif defined(POE_FUZZ_DECODER_attested_receipt)
+  // What builders take from verifiers: decoded, re-encoded, and checked (keys, signatures, PoE).
+  if (auto a = chain::decode_attested_receipt(in)) (void)chain::check_attested_receipt(*a, "poe-fuzz");
+  check_with(chain::decode_attested_receipt(in), in, [](auto& x) { return chain::encode(x); });
 #elif defined(POE_FUZZ_DECODER_receipt_proof)
   check_with(chain::decode_receipt_proof(in), in, [](auto& x) { return chain::encode(x); });
 #else

@@ -141,9 +141,17 @@ void chain_seeds(const fs::path& dir) {
     return encode(c);
   }});
   put_made(dir, "poe_entry", {[&] { return encode(entry()); }});
+  auto attested = [&] {
+    auto r = test::sample_receipt();
+    r.verifier = key.id();
+    attested_receipt a{wire::encode(r), {}, {}, wire::encode(task_result{}), key.pub().der()};
+    sign(a, key, chain_id);
+    return encode(a);
+  };
+  put_made(dir, "attested_receipt", {attested});
   put_made(dir, "receipt_proof", {[&] {
     receipt_proof p;
-    p.receipt = wire::encode(test::sample_receipt());
+    p.receipt = attested();
     p.entry = entry();
     p.bpi_key = key.pub().der();
     p.height = 3;

@@ -8,6 +8,9 @@
 //  2. A withholding builder (builder.withhold) wins the auction with a high bid and never
 //     reveals: the proposer records withheld-bid evidence; the bid's value is taken from the
 //     builder into the slashing pool, and its headers are still included (they are held).
+//  4. A builder takes a receipt only when a staked verifier signed it (with the executor's
+//     result and key, its PoE v1 verifying) and sent it itself: unsigned receipts, garbage, a
+//     forged result, a verifier without stake and a relayed receipt are refused with the reason.
 //  3. Reproducibility: validators, builders and rent roles on four nodes, a builder staked and
 //     fed receipts, run twice from one seed, exchange exactly the same messages at the same
 //     simulated times (the roles read time and randomness only from their role_context).
@@ -21,6 +24,7 @@
 #include "poe/testing/harness.hpp"
 #include "poe/wire/codec.hpp"
 #include "test_roles.hpp"
+#include "../receipt_util.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -100,6 +104,17 @@ struct notary_fixture {
   runtime::chain_status chain_status() {
     auto r = h.ask<runtime::chain_status>(validator(1), caf::make_message(chain_atom::value));
     return r ? *r : runtime::chain_status{};
+  }
+  /// A receipt for request `n` as node `v`'s verifier signs it (an executor on node `x` ran it).
+  bytes_t receipt(std::size_t v, std::size_t x, std::uint8_t n) {
+    auto w = chain::encode(test::attested_receipt(h.key(ns[v]), h.key(ns[x]), harness::chain_id(), n));
+    return bytes_t(w.begin(), w.end());
+  }
+  /// Node i stakes `role` and waits until it is committed.
+  void stake_committed(std::size_t i, chain::stake_role role) {
+    stake(i, role);
+    auto who = h.key(ns[i]).id();
+    REQUIRE(h.advance_until([&] { return stake_of(who, role) > 0; }, 30s, 20ms));
   }
   /// Node i stakes `role` (signed with its node key).
   void stake(std::size_t i, chain::stake_role role) {
@@ -197,22 +212,17 @@ TEST_CASE("a builder that wins the auction and withholds its bundle is penalized
   f.h.set("builder.max-age-ms", "0");
   f.h.crash(f.ns[2]); // restart node 2 so its builder sees the options set above
   f.h.start(f.ns[2]);
-  f.stake(2, chain::stake_role::builder);
+  f.stake_committed(2, chain::stake_role::builder);
+  f.stake_committed(0, chain::stake_role::verifier); // node 0 signs the receipts
   auto bpi = f.h.key(f.ns[2]).id();
-  REQUIRE(f.h.advance_until([&] { return f.stake_of(bpi, chain::stake_role::builder) > 0; }, 30s, 20ms));
   auto pool_before = f.chain_status().slashing_pool;
   auto balance_before = f.balance_of(bpi);
   // Receipts for the builder (as verifiers would send them), a few per block for a while: it
   // seals LogBlocks, offers their headers and bids for the next heights.
   auto builder = f.h.local(f.ns[2], "builder");
   for (int i = 0; i < 40; ++i) {
-    step_receipt rc;
-    rc.request.data[0] = static_cast<std::uint8_t>(i + 1);
-    rc.kind = "compute";
-    rc.work_units = 5;
-    rc.verified_ms = 1;
-    auto wire = wire::encode(rc);
-    auto q = f.h.ask<submit_reply>(builder, caf::make_message(bd_receipt_atom::value, bytes_t(wire.begin(), wire.end())));
+    auto q = f.h.ask<submit_reply>(builder, caf::make_message(bd_receipt_atom::value,
+                                                              f.receipt(0, 3, static_cast<std::uint8_t>(i + 1))));
     REQUIRE(q);
     CHECK(q->outcome == verdict::accepted);
     f.h.advance(100ms, 10ms);
@@ -262,18 +272,11 @@ TEST_CASE("validators, builders and rent roles replay the same messages from one
                                       actors::rent_role()};
       },
       2, true);
-    f.stake(1, chain::stake_role::builder);
-    auto bpi = f.h.key(f.ns[1]).id();
-    REQUIRE(f.h.advance_until([&] { return f.stake_of(bpi, chain::stake_role::builder) > 0; }, 30s, 20ms));
+    f.stake_committed(1, chain::stake_role::builder);
+    f.stake_committed(0, chain::stake_role::verifier);
     auto builder = f.h.local(f.ns[1], "builder");
     for (int i = 0; i < 10; ++i) {
-      step_receipt rc;
-      rc.request.data[0] = static_cast<std::uint8_t>(i + 1);
-      rc.kind = "compute";
-      rc.work_units = 5;
-      rc.verified_ms = 1;
-      auto wire = wire::encode(rc);
-      caf::anon_send(builder, bd_receipt_atom::value, bytes_t(wire.begin(), wire.end()));
+      caf::anon_send(builder, bd_receipt_atom::value, f.receipt(0, 2, static_cast<std::uint8_t>(i + 1)));
       f.h.advance(100ms, 10ms);
     }
     f.h.advance(5s, 10ms);
@@ -288,4 +291,54 @@ TEST_CASE("validators, builders and rent roles replay the same messages from one
     REQUIRE(a[i] == b[i]);
   }
   CHECK(a.size() == b.size());
+}
+
+TEST_CASE("a builder takes only receipts a staked verifier signed and sent itself") {
+  notary_fixture f(
+    [](std::size_t i) {
+      std::vector<role_info> roles{actors::validator_role()};
+      if (i == 1) roles.push_back(actors::builder_role());
+      return roles;
+    },
+    3);
+  f.stake_committed(1, chain::stake_role::builder);
+  f.stake_committed(2, chain::stake_role::verifier); // node 2 is a staked verifier, node 3 is not
+  auto builder = f.h.local(f.ns[1], "builder");
+  // Sends as node `from` on its connection; the reply's reason and detail.
+  auto offer = [&](std::size_t from, bytes_t raw) {
+    auto out = std::make_shared<std::optional<submit_reply>>();
+    auto asker = f.h.system().spawn([=](caf::event_based_actor* self) {
+      self->request(builder, caf::infinite, bd_receipt_atom::value, raw)
+        .then([=](const submit_reply& r) { *out = r; }, [=](caf::error&) {});
+    });
+    f.h.speak_as(f.ns[from], asker);
+    f.h.advance_until([&] { return out->has_value(); }, 10s);
+    REQUIRE(*out);
+    return **out;
+  };
+  auto refused = [&](std::size_t from, bytes_t raw, const std::string& why) {
+    auto r = offer(from, std::move(raw));
+    INFO(r.text());
+    CHECK_FALSE(r.taken());
+    CHECK(r.text().find(why) != std::string::npos);
+  };
+  // An unsigned step receipt (what builders took before), garbage, a forged PoE.
+  auto plain = wire::encode(*wire::decode_step_receipt(test::attested_receipt(f.h.key(f.ns[2]), f.h.key(f.ns[3]),
+                                                                              harness::chain_id(), 1).receipt));
+  refused(2, bytes_t(plain.begin(), plain.end()), "not a signed receipt");
+  refused(2, bytes_t{1, 2, 3}, "not a signed receipt");
+  auto forged = test::attested_receipt(f.h.key(f.ns[2]), f.h.key(f.ns[3]), harness::chain_id(), 2);
+  forged.result.back() ^= 1;
+  auto fw = chain::encode(forged);
+  refused(2, bytes_t(fw.begin(), fw.end()), "result");
+  // Signed by a node without verifier stake: refused after asking the chain.
+  refused(3, f.receipt(3, 0, 3), "holds no verifier stake");
+  // A staked verifier's genuine receipt relayed by another node: refused.
+  refused(3, f.receipt(2, 0, 4), "came from");
+  // The staked verifier's own receipt is taken, once.
+  CHECK(offer(2, f.receipt(2, 0, 5)).outcome == verdict::accepted);
+  CHECK(offer(2, f.receipt(2, 0, 5)).outcome == verdict::known);
+  auto st = f.h.ask<builder_status>(builder, caf::make_message(bd_status_atom::value));
+  REQUIRE(st);
+  CHECK(st->receipts == 1);
 }

@@ -5,8 +5,9 @@
 //       path) → PoE header → the finalized block holding it (with its commit seals). Written
 //       to FILE (default REQUEST_ID.proof); a summary is printed.
 //   poe-cli receipt verify FILE --genesis GENESIS
-//       Checks a proof offline against the validators of GENESIS: every link and a quorum of
-//       commit seals. Exit 0 when it holds, 1 with the broken link otherwise.
+//       Checks a proof offline against the validators of GENESIS: the verifier's signature on the
+//       receipt, the executor's PoE v1 over the result, every link to the block and a quorum of
+//       commit seals; prints each check. Exit 0 when it holds, 1 with the broken link otherwise.
 //   poe-cli builder status --node BUILDER      the builder's log book and queues (JSON)
 //   poe-cli rent quote --work-units N --bytes B [--priority P] --node RENT_NODE
 //       The rent of a LogBlock with those figures under the chain's parameters (rent role).
@@ -79,17 +80,27 @@ void add_notary_commands(CLI::App& app) {
       std::cout << "INVALID: " << facts.err().message << "\n";
       std::exit(invalid);
     }
-    auto r = wire::decode_step_receipt(p->receipt);
-    std::cout << "valid: the receipt";
-    if (r) std::cout << " of request " << r->request.hex() << " (" << r->kind << ", executor "
-                     << r->executor.hex().substr(0, 12) << "..)";
-    std::cout << " is leaf " << p->in_log_block.index << " of LogBlock "
-              << p->entry.book_block.sequence << ", notarized by BPI "
-              << p->entry.header.bpi.hex().substr(0, 12) << ".. in PoE header "
-              << header_id(p->entry.header).hex().substr(0, 16) << "..,\n  entry "
-              << facts->entry_index << " of block " << facts->height << " ("
-              << facts->block_id.hex().substr(0, 16) << "..), sealed by " << facts->seals_valid
-              << " of " << validators.size() << " genesis validators\n";
+    // What was checked, link by link (verify_receipt_proof checked each; it names a broken one).
+    auto& r = facts->receipt.receipt;
+    std::cout << "valid: request " << r.request.hex() << " (" << r.kind << ")\n"
+              << "  executor " << facts->receipt.executor.hex().substr(0, 16)
+              << "..: its key is in the proof, and its PoE v1 over the result (SHA-256 = the receipt's "
+                 "result_hash) verifies\n"
+              << "  verifier " << facts->receipt.verifier.hex().substr(0, 16)
+              << "..: signed the receipt (step_receipt domain, chain '" << g->chain_id << "')"
+              << (r.reexecuted ? "; the result was re-executed on a second executor" : "") << "\n"
+              << "  LogBlock " << p->entry.book_block.sequence << " of BPI "
+              << p->entry.header.bpi.hex().substr(0, 16) << "..: holds it as leaf "
+              << p->in_log_block.index << " of " << p->in_log_block.tree_size
+              << " (RFC 6962 path to receipts_root)\n"
+              << "  PoE header " << header_id(p->entry.header).hex().substr(0, 16)
+              << "..: signed by the BPI, names that LogBlock\n"
+              << "  block " << facts->height << " (" << facts->block_id.hex().substr(0, 16)
+              << "..): holds the header as entry " << facts->entry_index << "; sealed by "
+              << facts->seals_valid << " of the " << validators.size()
+              << " genesis validators (a quorum)\n"
+              << "  not checked offline: that the verifier and executor held stake (the builder "
+                 "asked the chain when it took the receipt)\n";
   });
 
   auto* builder = app.add_subcommand("builder", "a builder node (BPI)");

@@ -6,7 +6,8 @@
 /// `max_age_ms` — each chained into the BPI's log book and notarized by a signed PoE header
 /// whose rent_payment is the rent quote plus the configured priority.
 ///
-/// A `receipt_proof` ties one receipt to a finalized block: the receipt's audit path to the
+/// A `receipt_proof` ties one receipt (an attested_receipt: signed by its verifier, with the
+/// executor's result and key) to a finalized block: the receipt's audit path to the
 /// LogBlock's receipts_root, the PoE entry (header + LogBlock, execution_hash = LogBlock id),
 /// the BPI's key, and the finalized block (encoded, with its commit seals) whose poe_headers
 /// hold the entry. `verify_receipt_proof` checks every link offline against validator keys.
@@ -20,6 +21,38 @@
 #include <vector>
 
 namespace poe::chain {
+
+/// A step receipt as it travels from a verifier to a builder and sits in a LogBlock (its leaf):
+/// the canonical StepReceipt, signed by the verifier in the `step_receipt` domain, with what
+/// lets anyone check the executor's PoE v1 offline — the result bytes and the executor's key.
+/// Encoding (blobs: u32 len ‖ bytes):
+///
+///     "poe/receipt/v1" ‖ blob(StepReceipt ≤ 4 KiB) ‖ blob(verifier key, DER) ‖
+///     blob(signature) ‖ blob(result ≤ 64 KiB) ‖ blob(executor key, DER)
+struct attested_receipt {
+  bytes receipt;       ///< canonical StepReceipt
+  bytes verifier_key;  ///< DER SPKI; its node id is the receipt's `verifier`
+  bytes signature;     ///< over signing_bytes(chain, step_receipt, receipt)
+  bytes result;        ///< canonical TaskResult the executor signed
+  bytes executor_key;  ///< DER SPKI; its node id is the receipt's `executor`
+  friend bool operator==(const attested_receipt&, const attested_receipt&) = default;
+};
+bytes encode(const attested_receipt& a);
+result<attested_receipt> decode_attested_receipt(byte_view in);
+/// Fills in `key`'s public key and signature (the verifier's).
+void sign(attested_receipt& a, const private_key& key, std::string_view chain_id);
+
+/// What a checked receipt says, and who vouches for it.
+struct checked_receipt {
+  step_receipt receipt;
+  node_id verifier; ///< signed it (stake is the caller's check: builders ask the chain)
+  node_id executor; ///< its PoE v1 over the result verifies
+};
+/// Checks: the receipt decodes; the verifier key parses, is the receipt's verifier and its
+/// signature verifies in (chain_id, step_receipt); the executor key parses and is the receipt's
+/// executor; SHA-256(result) is the receipt's result_hash and names its request; the PoE v1
+/// (receipt's poe and poe_sig) verifies over the result. Each failure names its check.
+result<checked_receipt> check_attested_receipt(const attested_receipt& a, std::string_view chain_id);
 
 /// A verified step receipt as the builder takes it.
 struct receipt_in {
@@ -89,12 +122,14 @@ result<receipt_proof> decode_receipt_proof(byte_view in);
 
 /// What a verified proof establishes.
 struct proof_facts {
+  checked_receipt receipt; ///< the receipt, its verifier's signature and the executor's PoE checked
   hash256 block_id;
   std::uint64_t height = 0;
   std::size_t entry_index = 0; ///< in the block's poe_headers
   std::size_t seals_valid = 0; ///< distinct validators of `validators` whose seal verifies
 };
-/// Checks: the receipt's path leads to the LogBlock's receipts_root; the entry passes
+/// Checks: the receipt (an attested_receipt) passes check_attested_receipt; its path leads to
+/// the LogBlock's receipts_root; the entry passes
 /// check_entry under the BPI key; the block decodes, is at `height`, is for `chain_id` and
 /// holds the entry among its poe_headers (its poe_root recomputed); a quorum (⌈2n/3⌉) of
 /// `validators` sealed (height, round, block id). Each failure names the link that broke.
