@@ -3,7 +3,8 @@
 # through node-0 (poe-cli put) comes back identical from node-2; the CID of a small file equals
 # base32(0x01 0x55 0x12 0x20 ‖ SHA-256) computed here with Python; a node is killed; the two
 # left restore two copies of every chunk (each then holds all 200) and `get` from either
-# returns identical bytes.
+# returns identical bytes. Owners are node ids proven by the TLS connection: another node's
+# key cannot delete, pin or unpin a file, nor put one in another's name.
 #
 #   tests/storage_devnet_test.sh BUILD_DIR
 #
@@ -83,6 +84,25 @@ echo "$out" | grep -q "pinned" || fail "rm of a pinned file: $out"
 "$cli" storage rm "$small" --node 127.0.0.1:7950 | grep -q '^ok$' || fail "rm"
 "$cli" put "$dir/small" --owner carol --node 127.0.0.1:7950 >/dev/null 2>&1 || fail "put with owner"
 "$cli" storage usage carol --node 127.0.0.1:7950 | grep -q '"bytes": 17' || fail "usage of carol"
+
+echo "== owners are node ids: node-1's key cannot delete, pin or unpin node-0's file, nor store as another"
+as1=(--tls-key "$dir/node-1/node.key" --tls-cert "$dir/node-1/node.crt" --node 127.0.0.1:7950)
+printf 'owned by node-0' > "$dir/mine"
+mine=$("$cli" put "$dir/mine" --node 127.0.0.1:7950 2>/dev/null) || fail "put as node-0"
+for op in "storage rm $mine" "storage pin $mine" "storage unpin $mine"; do
+  rc=0; out=$("$cli" $op "${as1[@]}" 2>&1) || rc=$?
+  [ "$rc" -ne 0 ] && echo "$out" | grep -q "not_authorized" || fail "node-1 could $op: $out"
+done
+"$cli" has "$mine" --node 127.0.0.1:7950 >/dev/null || fail "node-0's file is gone"
+rc=0; out=$("$cli" put "$dir/mine" --owner carol "${as1[@]}" 2>&1) || rc=$?
+[ "$rc" -ne 0 ] && echo "$out" | grep -q "not_authorized" || fail "node-1 stored as carol: $out"
+printf 'owned by node-1' > "$dir/theirs"
+theirs=$("$cli" put "$dir/theirs" "${as1[@]}" 2>/dev/null) || fail "put as node-1"
+id1=$(openssl pkey -pubin -in "$dir/node-1/node.pub" -outform DER | openssl dgst -sha256 -r | cut -c1-64)
+owner=$("$cli" stat "$theirs" --json --node 127.0.0.1:7950 | python3 -c 'import json,sys; print(json.load(sys.stdin)["owner"])')
+[ "$owner" = "$id1" ] || fail "node-1's file is owned by '$owner', not $id1"
+"$cli" storage rm "$theirs" "${as1[@]}" | grep -q '^ok$' || fail "node-1 could not delete its own file"
+echo "  refused: rm, pin, unpin of another's file and a put as another; node-1 owns and deletes its own"
 
 echo "== anyone can challenge a node for a chunk it should hold"
 "$cli" storage challenge "$want" --node 127.0.0.1:7950 --from 127.0.0.1:7952 | grep -q '^passed$' ||

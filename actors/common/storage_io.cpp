@@ -49,9 +49,9 @@ void fetch_file(caf::event_based_actor* self, const caf::actor& storage, const s
 
 
 /// Stores `data` as a file: its chunks, then its manifest (so a manifest never names a chunk
-/// that is not stored). Answers the manifest's CID.
+/// that is not stored), owned by this node (the one that made it). Answers the manifest's CID.
 void store_file(caf::event_based_actor* self, const caf::actor& storage, const bytes& data,
-                const std::string& media_type, const std::string& owner, cid_done done) {
+                const std::string& media_type, cid_done done) {
   storage::manifest_builder mb(media_type);
   std::vector<bytes> chunks;
   for (std::size_t at = 0; at < data.size(); at += storage::default_chunk_size) {
@@ -63,7 +63,7 @@ void store_file(caf::event_based_actor* self, const caf::actor& storage, const b
   auto left = std::make_shared<std::size_t>(chunks.size());
   auto failed = std::make_shared<bool>(false);
   auto put_manifest = [=] {
-    self->request(storage, storage_timeout, st_putm_atom::value, manifest, owner)
+    self->request(storage, storage_timeout, st_putm_atom::value, manifest, std::string())
       .then([=](std::string& id) { done(std::move(id)); },
             [=](caf::error& e) {
               done(fail(errc::unavailable, "storing an output: " + self->system().render(e)));

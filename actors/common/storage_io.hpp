@@ -24,9 +24,9 @@ void fetch_file(caf::event_based_actor* self, const caf::actor& storage, const s
                 file_done done);
 
 /// Stores `data` as a file: its chunks, then its manifest (so a manifest never names a chunk
-/// that is not stored). Answers the manifest's CID.
+/// that is not stored), owned by this node (the one that made it). Answers the manifest's CID.
 void store_file(caf::event_based_actor* self, const caf::actor& storage, const bytes& data,
-                const std::string& media_type, const std::string& owner, cid_done done);
+                const std::string& media_type, cid_done done);
 
 /// The actor of `role`: the one on node `own_node` (hex) if the directory lists it, else the
 /// first listed; `or_else` gets the reason when there is none.

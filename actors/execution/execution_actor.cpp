@@ -321,7 +321,7 @@ void complete(caf::event_based_actor* self, const std::shared_ptr<xstate>& s, fi
       for (std::size_t i = 0; i < out->outputs.size(); ++i) {
         auto media_type = out->outputs[i].name.ends_with(".ts") ? "video/mp2t"
                                                                  : "application/octet-stream";
-        store_file(self, storage, out->outputs[i].data, media_type, p.t.submitter.hex(),
+        store_file(self, storage, out->outputs[i].data, media_type,
                    [=](result<std::string> id) mutable {
                      if (*failed) return;
                      if (!id) {

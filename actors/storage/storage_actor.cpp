@@ -6,10 +6,13 @@
 // CID and repairs the local copy. When a storage member goes away, every node pushes the
 // chunks and manifests it holds to the nodes that now should hold them.
 #include "chunk_store.hpp"
+#include "owner.hpp"
 #include "poe/actors/roles.hpp"
 #include "poe/chain/evidence.hpp"
+#include "poe/core/client_request.hpp"
 #include "poe/core/domain.hpp"
 #include "poe/storage/placement.hpp"
+#include "poe/wire/codec.hpp"
 #include "poe/runtime/messages.hpp"
 #include "poe/runtime/metrics.hpp"
 
@@ -38,6 +41,24 @@ caf::error failure(const std::string& why) {
   return caf::make_error(caf::sec::runtime_error, why);
 }
 
+/// Whether `from` may delete, pin or unpin `c`: this node's own roles (and its operator's key)
+/// always; anyone else only a file (manifest) whose recorded owner it is — a peer as the
+/// connection proves it, a client by signing the request.
+status may_change(const std::optional<std::string>& from, const std::string& self_id,
+                  const chunk_store& cs, const cid& c, std::string_view what) {
+  if (!from) return fail(errc::verify_failed, "not_authorized: the sender is not a proven peer; sign the request with the owner's key");
+  if (*from == self_id) return {};
+  auto st = cs.stat(c);
+  if (!st) return st.err();
+  if (!st->manifest)
+    return fail(errc::verify_failed, "not_authorized: a chunk has no owner; only this node's operator may " +
+                                       std::string(what) + " it");
+  if (st->owner != *from)
+    return fail(errc::verify_failed, "not_authorized: only the file's owner (" + st->owner.substr(0, 16) +
+                                       ") may " + std::string(what) + " it, not node " + from->substr(0, 12));
+  return {};
+}
+
 struct sstate {
   role_context ctx;
   std::unique_ptr<chunk_store> cs;
@@ -52,6 +73,7 @@ struct sstate {
   storage::challenge_record record;
   std::chrono::milliseconds challenge_interval{30'000};
   std::mt19937_64 rng; // nonces and picks: seeded by the node (role_context::rng)
+  nonce_book nonces; // handed out for signed requests (st_nonce)
 
   std::vector<node_id> member_ids() const {
     std::vector<node_id> out;
@@ -304,6 +326,64 @@ object_stat stat_of(const std::shared_ptr<sstate>& s, const cid& c,
   return out;
 }
 
+/// A fresh nonce for a signed request (st_nonce), good once for a minute.
+hash256 issue_nonce(const std::shared_ptr<sstate>& s) {
+  hash256 n;
+  for (auto& b : n.data) b = static_cast<std::uint8_t>(s->rng());
+  s->nonces.issue(n, s->ctx.clock.now_ms());
+  return n;
+}
+
+/// Who signed `auth` (an encoded Envelope) for `op` on `subject`, using up its nonce: the
+/// owner it acts as. Errors (not_authorized: …) say which check failed.
+result<std::string> signer_of(const std::shared_ptr<sstate>& s, const bytes_t& auth, request_op op,
+                              const std::string& subject) {
+  auto env = wire::decode_envelope(auth);
+  if (!env) return fail(errc::verify_failed, "not_authorized: signed request: " + env.err().message);
+  auto who = poe::signer_of(s->nonces, s->ctx.clock.now_ms(), s->ctx.chain_id, *env, op, subject);
+  if (!who) return who.err();
+  return who->hex();
+}
+
+/// Stores a file's manifest for `owner` and replicates it (the answer once enough copies hold).
+caf::result<std::string> put_file(caf::event_based_actor* self, const std::shared_ptr<sstate>& s,
+                                  const bytes_t& data, const std::string& owner) {
+  auto at = s->ctx.clock.now_ms();
+  auto c = s->cs->put_manifest(data, owner, at);
+  if (!c) {
+    if (s->refused) s->refused->inc();
+    return failure(c.err().message);
+  }
+  if (s->puts) s->puts->inc();
+  auto rp = self->make_response_promise();
+  replicate(self, s, *c, data, rp, true, owner, at);
+  return caf::delegated<std::string>{};
+}
+
+/// Pins or unpins `text` for `who` (may_change decides).
+caf::result<std::string> pin_file(const std::shared_ptr<sstate>& s, const std::optional<std::string>& who,
+                                  const std::string& text, bool pin) {
+  auto c = cid::parse(text);
+  if (!c) return failure(c.err().message);
+  if (auto ok = may_change(who, s->ctx.node_id, *s->cs, *c, pin ? "pin" : "unpin"); !ok)
+    return failure(ok.err().message);
+  auto st = pin ? s->cs->pin(*c) : s->cs->unpin(*c);
+  if (!st) return failure(st.err().message);
+  return std::string("ok");
+}
+
+/// Deletes `text` for `who` (may_change decides).
+caf::result<std::string> delete_file(const std::shared_ptr<sstate>& s, const std::optional<std::string>& who,
+                                     const std::string& text) {
+  auto c = cid::parse(text);
+  if (!c) return failure(c.err().message);
+  if (auto ok = may_change(who, s->ctx.node_id, *s->cs, *c, "delete"); !ok) return failure(ok.err().message);
+  auto st = s->cs->remove(*c, s->ctx.clock.now_ms());
+  if (!st) return failure(st.err().message);
+  s->update_gauges();
+  return std::string("ok");
+}
+
 } // namespace
 
 runtime::role_info storage_role() {
@@ -378,17 +458,31 @@ runtime::role_info storage_role() {
           return caf::delegated<std::string>{};
         },
         [self, s](st_putm_atom, const bytes_t& data,
-                  const std::string& owner) -> caf::result<std::string> {
-          auto at = s->ctx.clock.now_ms();
-          auto c = s->cs->put_manifest(data, owner, at);
-          if (!c) {
+                  const std::string& claimed) -> caf::result<std::string> {
+          auto owner = owner_for(s->ctx.sender_node(self->current_sender()), s->ctx.node_id, claimed);
+          if (!owner) {
             if (s->refused) s->refused->inc();
-            return failure(c.err().message);
+            return failure(owner.err().message + "; a client signs the put with the owner's key");
           }
-          if (s->puts) s->puts->inc();
-          auto rp = self->make_response_promise();
-          replicate(self, s, *c, data, rp, true, owner, at);
-          return caf::delegated<std::string>{};
+          return put_file(self, s, data, *owner);
+        },
+        [self, s](st_putm_atom, const bytes_t& data, const std::string& claimed,
+                  const bytes_t& auth) -> caf::result<std::string> {
+          // Signed by the owner: the request names the manifest's CID.
+          auto m = storage::decode_manifest(data);
+          if (!m) return failure("not a file manifest: " + m.err().message);
+          auto signer = signer_of(s, auth, request_op::put, storage::manifest_cid(*m).str());
+          // The signer acts as itself; this node's operator (its key) for whoever it names.
+          auto owner = signer ? owner_for(*signer, s->ctx.node_id, claimed) : signer;
+          if (!owner) {
+            if (s->refused) s->refused->inc();
+            return failure(owner.err().message);
+          }
+          return put_file(self, s, data, *owner);
+        },
+        [s](st_nonce_atom) {
+          auto n = issue_nonce(s);
+          return std::make_tuple(s->ctx.chain_id, bytes_t(n.data.begin(), n.data.end()));
         },
         [self, s](st_rep_atom, const bytes_t& data, const std::string& owner,
                   std::uint64_t stored_at_ms) -> caf::result<std::string> {
@@ -471,20 +565,21 @@ runtime::role_info storage_role() {
                        {}, false);
           return caf::delegated<object_stat>{};
         },
-        [s](st_pin_atom, const std::string& text, bool pin) -> caf::result<std::string> {
-          auto c = cid::parse(text);
-          if (!c) return failure(c.err().message);
-          auto st = pin ? s->cs->pin(*c) : s->cs->unpin(*c);
-          if (!st) return failure(st.err().message);
-          return std::string("ok");
+        [self, s](st_pin_atom, const std::string& text, bool pin) -> caf::result<std::string> {
+          return pin_file(s, s->ctx.sender_node(self->current_sender()), text, pin);
         },
-        [s](st_del_atom, const std::string& text) -> caf::result<std::string> {
-          auto c = cid::parse(text);
-          if (!c) return failure(c.err().message);
-          auto st = s->cs->remove(*c, s->ctx.clock.now_ms());
-          if (!st) return failure(st.err().message);
-          s->update_gauges();
-          return std::string("ok");
+        [s](st_pin_atom, const std::string& text, bool pin, const bytes_t& auth) -> caf::result<std::string> {
+          auto who = signer_of(s, auth, pin ? request_op::pin : request_op::unpin, text);
+          if (!who) return failure(who.err().message);
+          return pin_file(s, who.value(), text, pin);
+        },
+        [self, s](st_del_atom, const std::string& text) -> caf::result<std::string> {
+          return delete_file(s, s->ctx.sender_node(self->current_sender()), text);
+        },
+        [s](st_del_atom, const std::string& text, const bytes_t& auth) -> caf::result<std::string> {
+          auto who = signer_of(s, auth, request_op::remove, text);
+          if (!who) return failure(who.err().message);
+          return delete_file(s, who.value(), text);
         },
         [self, s](chal_tick_atom) {
           challenge_round(self, s);

@@ -40,9 +40,11 @@
 #include "poe/runtime/messages.hpp"
 #include "poe/runtime/metrics.hpp"
 #include "poe/storage/cid.hpp"
+#include "poe/core/client_request.hpp"
 #include "poe/store/store.hpp"
 #include "poe/wire/codec.hpp"
 #include "chain_follow.hpp"
+#include "owner.hpp"
 #include "storage_io.hpp"
 #include "task_kind.hpp"
 
@@ -91,6 +93,8 @@ struct vfstate {
   std::shared_ptr<metrics::counter> receipts_c, frauds_c, rejected_c, reexec_c;
   std::map<exec::rejection, std::shared_ptr<metrics::counter>> rejections;
   std::shared_ptr<metrics::gauge> tasks_g;
+  std::mt19937_64 rng; ///< nonces for clients' signed jobs (role_context::rng)
+  nonce_book nonces;   ///< handed out by vf_nonce
 };
 using state_ptr = std::shared_ptr<vfstate>;
 
@@ -531,7 +535,7 @@ void store_segments(caf::event_based_actor* self, const state_ptr& s, caf::actor
   auto left = std::make_shared<std::size_t>(segs->size());
   auto failed = std::make_shared<bool>(false);
   for (std::size_t i = 0; i < segs->size(); ++i)
-    store_file(self, storage, (*segs)[i].data, "video/mp2t", job.owner,
+    store_file(self, storage, (*segs)[i].data, "video/mp2t",
                [=](result<std::string> id) mutable {
                  if (*failed) return;
                  if (!id) {
@@ -716,6 +720,48 @@ void restore(caf::event_based_actor* self, const state_ptr& s) {
 
 } // namespace
 
+/// The owner a client's signed job request (`auth`, an encoded Envelope) acts as: its signer,
+/// or whoever this node's own key names. Uses the request's nonce up.
+result<std::string> client_owner(const state_ptr& s, const bytes_t& auth, request_op op,
+                                 const std::string& subject, const std::string& claimed) {
+  auto env = wire::decode_envelope(auth);
+  if (!env) return fail(errc::verify_failed, "not_authorized: signed request: " + env.err().message);
+  auto who = signer_of(s->nonces, s->ctx.clock.now_ms(), s->ctx.chain_id, *env, op, subject);
+  if (!who) return who.err();
+  // The signer acts as itself; this node's operator (its key) for whoever it names.
+  return owner_for(who->hex(), s->ctx.node_id, claimed);
+}
+
+caf::result<std::string> submit_compute(caf::event_based_actor* self, const state_ptr& s, const std::string& owner,
+                                        std::uint64_t iterations, const std::vector<bytes_t>& inputs) {
+  coord::job job;
+  job.created_ms = s->ctx.clock.now_ms();
+  job.id = s->c->new_job_id(job.created_ms);
+  job.kind = "compute";
+  job.owner = owner;
+  job.iterations = iterations;
+  return start_compute(self, s, job, inputs);
+}
+
+caf::result<std::string> submit_job(caf::event_based_actor* self, const state_ptr& s, const std::string& source,
+                                    const std::string& ladder, const std::string& owner) {
+  if (!storage::cid::parse(source)) return failure("source: not a CID: " + source);
+  coord::job job;
+  job.created_ms = s->ctx.clock.now_ms();
+  job.id = s->c->new_job_id(job.created_ms);
+  job.source = source;
+  job.owner = owner;
+  job.ladder = s->ladder;
+  if (!ladder.empty()) {
+    auto l = media::parse_ladder(ladder);
+    if (!l) return failure("ladder: " + l.err().message);
+    job.ladder = media::ladder_spec(*l);
+  }
+  auto rp = self->make_response_promise();
+  start_job(self, s, job, rp);
+  return caf::delegated<std::string>{};
+}
+
 runtime::role_info verifier_role() {
   return {
     "verifier",
@@ -725,6 +771,7 @@ runtime::role_info verifier_role() {
       if (!ctx.key) throw std::runtime_error("the verifier role needs the node key");
       auto s = std::make_shared<vfstate>();
       s->ctx = ctx;
+      s->rng = ctx.rng();
       auto& opts = ctx.options().verifier; // checked at start (role_options.hpp)
       coord::coordinator_config cfg;
       cfg.verification.sample_rate_ppm = static_cast<std::uint32_t>(opts.sample_rate_ppm);
@@ -784,33 +831,35 @@ runtime::role_info verifier_role() {
           s->flushing = false;
           apply_effects(self, s, s->c->flush());
         },
-        [self, s](vf_compute_atom, const std::string& owner, std::uint64_t iterations,
+        [self, s](vf_compute_atom, const std::string& claimed, std::uint64_t iterations,
                   const std::vector<bytes_t>& inputs) -> caf::result<std::string> {
-          coord::job job;
-          job.created_ms = s->ctx.clock.now_ms();
-          job.id = s->c->new_job_id(job.created_ms);
-          job.kind = "compute";
-          job.owner = owner;
-          job.iterations = iterations;
-          return start_compute(self, s, job, inputs);
+          auto owner = owner_for(s->ctx.sender_node(self->current_sender()), s->ctx.node_id, claimed);
+          if (!owner) return failure(owner.err().message + "; a client signs the job (vf_nonce)");
+          return submit_compute(self, s, *owner, iterations, inputs);
+        },
+        [self, s](vf_compute_atom, const std::string& claimed, std::uint64_t iterations,
+                  const std::vector<bytes_t>& inputs, const bytes_t& auth) -> caf::result<std::string> {
+          auto owner = client_owner(s, auth, request_op::compute, compute_subject(iterations, inputs), claimed);
+          if (!owner) return failure(owner.err().message);
+          return submit_compute(self, s, *owner, iterations, inputs);
         },
         [self, s](vf_job_atom, const std::string& source, const std::string& ladder,
-                  const std::string& owner) -> caf::result<std::string> {
-          if (!storage::cid::parse(source)) return failure("source: not a CID: " + source);
-          coord::job job;
-          job.created_ms = s->ctx.clock.now_ms();
-          job.id = s->c->new_job_id(job.created_ms);
-          job.source = source;
-          job.owner = owner;
-          job.ladder = s->ladder;
-          if (!ladder.empty()) {
-            auto l = media::parse_ladder(ladder);
-            if (!l) return failure("ladder: " + l.err().message);
-            job.ladder = media::ladder_spec(*l);
-          }
-          auto rp = self->make_response_promise();
-          start_job(self, s, job, rp);
-          return caf::delegated<std::string>{};
+                  const std::string& claimed) -> caf::result<std::string> {
+          auto owner = owner_for(s->ctx.sender_node(self->current_sender()), s->ctx.node_id, claimed);
+          if (!owner) return failure(owner.err().message + "; a client signs the job (vf_nonce)");
+          return submit_job(self, s, source, ladder, *owner);
+        },
+        [self, s](vf_job_atom, const std::string& source, const std::string& ladder,
+                  const std::string& claimed, const bytes_t& auth) -> caf::result<std::string> {
+          auto owner = client_owner(s, auth, request_op::job, job_subject(source, ladder), claimed);
+          if (!owner) return failure(owner.err().message);
+          return submit_job(self, s, source, ladder, *owner);
+        },
+        [s](vf_nonce_atom) {
+          hash256 n;
+          for (auto& b : n.data) b = static_cast<std::uint8_t>(s->rng());
+          s->nonces.issue(n, s->ctx.clock.now_ms());
+          return std::make_tuple(s->ctx.chain_id, bytes_t(n.data.begin(), n.data.end()));
         },
         [s](vf_status_atom, const std::string& job_id) -> caf::result<job_status> {
           return job_status_of(s, job_id);

@@ -25,6 +25,7 @@ std::string_view to_string(msg_type t) {
     case msg_type::bundle_reveal: return "bundle_reveal";
     case msg_type::exclusion_complaint: return "exclusion_complaint";
     case msg_type::storage_proof: return "storage_proof";
+    case msg_type::client_request: return "client_request";
     case msg_type::peer_auth: return "peer_auth";
   }
   return "unknown";

@@ -9,7 +9,9 @@
 #include "poe/chain/notary.hpp"
 #include "poe/chain/qbft.hpp"
 #include "poe/chain/transaction.hpp"
+#include "poe/core/client_request.hpp"
 #include "poe/core/poe_header.hpp"
+#include "poe/storage/manifest.hpp"
 #include "poe/wire/codec.hpp"
 
 #include <cstdlib>
@@ -83,6 +85,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check_with(chain::decode_attested_receipt(in), in, [](auto& x) { return chain::encode(x); });
 #elif defined(POE_FUZZ_DECODER_receipt_proof)
   check_with(chain::decode_receipt_proof(in), in, [](auto& x) { return chain::encode(x); });
+#elif defined(POE_FUZZ_DECODER_manifest)
+  check_with(storage::decode_manifest(in), in, [](auto& x) { return storage::encode(x); });
+#elif defined(POE_FUZZ_DECODER_client_request)
+  // What a storage or verifier role does with a client's signed request: decode the Envelope,
+  // read its nonce, check it (a nonce book that handed out nothing refuses every nonce).
+  if (auto env = wire::decode_envelope(in)) {
+    nonce_book book;
+    (void)signer_of(book, 0, "poe-fuzz", *env, request_op::remove, "bafy");
+    if (auto n = nonce_of(*env)) (void)check_request(*env, "poe-fuzz", request_op::put, "bafy", *n);
+  }
 #else
 #error "define POE_FUZZ_DECODER_<name>"
 #endif

@@ -7,7 +7,9 @@
 #include "poe/chain/notary.hpp"
 #include "poe/chain/qbft.hpp"
 #include "poe/chain/transaction.hpp"
+#include "poe/core/client_request.hpp"
 #include "poe/core/poe_header.hpp"
+#include "poe/storage/manifest.hpp"
 #include "poe/core/sha256.hpp"
 #include "poe/wire/codec.hpp"
 #include "samples.hpp"
@@ -181,5 +183,13 @@ int main(int argc, char** argv) {
   put(dir, "envelope", {wire::encode(test::sample_envelope())});
   put(dir, "poe_header_binary", {*encode_binary(hdr), *encode_binary(rsa_hdr)});
   chain_seeds(dir);
+  storage::manifest_builder mb("video/mp2t", 4096);
+  (void)mb.add(bytes(4096, 0x42));
+  (void)mb.add(bytes(904, 0x43));
+  put(dir, "manifest", {storage::encode(std::move(mb).finish())});
+  auto key = *private_key::ed25519_from_seed(sha256::digest(as_bytes(std::string("client-seed"))).view());
+  hash256 n;
+  n.data[0] = 1;
+  put(dir, "client_request", {wire::encode(sign_request(key, "poe-fuzz", request_op::remove, "bafy", n))});
   return 0;
 }

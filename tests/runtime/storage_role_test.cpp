@@ -13,15 +13,21 @@
 //  6. A storage node that signs wrong answers (4 nodes, each a validator and a storage node):
 //     the honest nodes' challenges turn its signed lie into evidence, the validators include
 //     it, and its storage stake is slashed on chain; an honest node's stake is untouched.
+//  7. Replicas only from storage members (as the connection proves).
+//  8. Owners are node ids proven by the connection: a peer cannot store a file in another's
+//     name, nor delete, pin or unpin a file it does not own or any chunk; the owner can.
 #include "chunk_store.hpp"
 #include "poe/actors/roles.hpp"
 #include "poe/chain/evidence.hpp"
 #include "poe/chain/genesis.hpp"
 #include "poe/chain/transaction.hpp"
+#include "poe/core/client_request.hpp"
 #include "poe/core/domain.hpp"
 #include "poe/core/sha256.hpp"
+#include "poe/storage/manifest.hpp"
 #include "poe/storage/placement.hpp"
 #include "poe/testing/harness.hpp"
+#include "poe/wire/codec.hpp"
 #include "test_roles.hpp"
 
 #include <catch2/catch.hpp>
@@ -386,4 +392,135 @@ TEST_CASE("replicas are taken only from storage members, as proven by the connec
   auto data = chunk(78);
   REQUIRE(h.ask<std::string>(h.local(s1, "storage"), caf::make_message(st_put_atom::value, data)));
   CHECK(has(s0, cid::of(data)) == true);
+}
+
+namespace {
+/// Asks `target` as node `from`, on its connection: the answer, or the error's text.
+std::string ask_as(harness& h, node_index from, const caf::actor& target, caf::message msg) {
+  auto out = std::make_shared<std::optional<std::string>>();
+  auto asker = h.system().spawn([=](caf::event_based_actor* self) {
+    self->request(target, caf::infinite, msg)
+      .then([=](const std::string& r) { *out = r; },
+            [=](caf::error& e) { *out = "error: " + self->system().render(e); });
+  });
+  h.speak_as(from, asker);
+  h.advance_until([&] { return out->has_value(); }, 10s);
+  REQUIRE(*out);
+  return **out;
+}
+} // namespace
+
+TEST_CASE("only a file's owner deletes, pins or unpins it, and a peer stores files only as itself") {
+  harness h{31};
+  auto s0 = h.add_node({"s0", {actors::storage_role()}, {}, {}, test::fast_net(), true, true});
+  // Connected peers with valid keys: `owner` stores a file, `evil` tries to take it over.
+  auto owner = h.add_node({"owner", {test::worker_role()}, {s0}, {}, test::fast_net()});
+  auto evil = h.add_node({"evil", {test::worker_role()}, {s0}, {}, test::fast_net()});
+  h.set("storage.replicas", "1");
+  h.set("storage.acks", "1");
+  h.set("storage.challenge-interval-ms", "0");
+  h.start_all();
+  REQUIRE(h.advance_until([&] { return h.peers(s0).size() == 2; }, 30s, 20ms));
+  auto storage = h.local(s0, "storage");
+  auto as = [&](node_index from, caf::message msg) { return ask_as(h, from, storage, std::move(msg)); };
+  auto file_of = [&](node_index from, std::uint64_t seed, const std::string& claimed) {
+    storage::manifest_builder mb("application/octet-stream", 4096);
+    auto part = chunk(seed);
+    REQUIRE(mb.add(part));
+    CHECK(as(from, caf::make_message(st_put_atom::value, part)).rfind("error", 0) == std::string::npos);
+    auto m = storage::encode(std::move(mb).finish());
+    return std::make_pair(as(from, caf::make_message(st_putm_atom::value, m, claimed)), cid::of(part).str());
+  };
+  auto refused = [](const std::string& answer) {
+    INFO(answer);
+    CHECK(answer.rfind("error: ", 0) == 0);
+    CHECK(answer.find("not_authorized") != std::string::npos);
+  };
+  // A peer storing a file in another's name is refused; with no name it is its own.
+  refused(file_of(evil, 500, h.node_id(owner)).first);
+  refused(file_of(evil, 501, "alice").first);
+  auto [file, part] = file_of(owner, 502, "");
+  REQUIRE(file.rfind("error", 0) == std::string::npos);
+  auto st = h.ask<object_stat>(storage, caf::make_message(st_stat_atom::value, file));
+  REQUIRE(st);
+  CHECK(st->owner == h.node_id(owner));
+  // evil may not delete, pin or unpin owner's file, nor delete one of its chunks.
+  refused(as(evil, caf::make_message(st_del_atom::value, file)));
+  refused(as(evil, caf::make_message(st_pin_atom::value, file, true)));
+  refused(as(evil, caf::make_message(st_del_atom::value, part)));
+  CHECK(h.ask<bool>(storage, caf::make_message(st_has_atom::value, file)) == true);
+  // The owner may: pin, unpin, delete.
+  CHECK(as(owner, caf::make_message(st_pin_atom::value, file, true)) == "ok");
+  refused(as(evil, caf::make_message(st_pin_atom::value, file, false)));
+  CHECK(as(owner, caf::make_message(st_pin_atom::value, file, false)) == "ok");
+  CHECK(as(owner, caf::make_message(st_del_atom::value, file)) == "ok");
+  CHECK(h.ask<bool>(storage, caf::make_message(st_has_atom::value, file)) == false);
+}
+
+TEST_CASE("a client no connection proves changes a file only with a request its owner signed over a fresh nonce") {
+  harness h{32};
+  auto s0 = h.add_node({"s0", {actors::storage_role()}, {}, {}, test::fast_net(), true, true});
+  // Not connected to s0: what these "clients" send is attributed to no node (as poe-cli's is).
+  auto alice = h.add_node({"alice", {test::worker_role()}, {}, {}, test::fast_net()});
+  auto mallory = h.add_node({"mallory", {test::worker_role()}, {}, {}, test::fast_net()});
+  h.set("storage.replicas", "1");
+  h.set("storage.acks", "1");
+  h.set("storage.challenge-interval-ms", "0");
+  h.start_all();
+  h.advance(200ms, 20ms);
+  auto storage = h.local(s0, "storage");
+  auto as = [&](node_index from, caf::message msg) { return ask_as(h, from, storage, std::move(msg)); };
+  auto nonce = [&] {
+    auto r = h.ask<std::string, bytes_t>(storage, caf::make_message(st_nonce_atom::value));
+    REQUIRE(r);
+    hash256 n;
+    std::copy(std::get<1>(*r).begin(), std::get<1>(*r).end(), n.data.begin());
+    CHECK(std::get<0>(*r) == h.chain_id());
+    return n;
+  };
+  auto sign = [&](node_index who, request_op op, const std::string& subject, const hash256& n) {
+    auto e = wire::encode(sign_request(h.key(who), h.chain_id(), op, subject, n));
+    return bytes_t(e.begin(), e.end());
+  };
+  auto refused = [](const std::string& answer) {
+    INFO(answer);
+    CHECK(answer.rfind("error: ", 0) == 0);
+    CHECK(answer.find("not_authorized") != std::string::npos);
+  };
+  storage::manifest_builder mb("application/octet-stream", 4096);
+  auto part = chunk(600);
+  REQUIRE(mb.add(part));
+  REQUIRE(h.ask<std::string>(storage, caf::make_message(st_put_atom::value, part)));
+  auto m = storage::encode(std::move(mb).finish());
+  auto decoded = storage::decode_manifest(m);
+  REQUIRE(decoded);
+  auto file = storage::manifest_cid(*decoded).str();
+  // Unsigned: a client is nobody.
+  refused(as(alice, caf::make_message(st_putm_atom::value, m, std::string())));
+  // Signed by alice over the manifest's CID: the file is alice's.
+  auto n = nonce();
+  auto put = sign(alice, request_op::put, file, n);
+  CHECK(as(alice, caf::make_message(st_putm_atom::value, m, std::string(), put)) == file);
+  auto st = h.ask<object_stat>(storage, caf::make_message(st_stat_atom::value, file));
+  REQUIRE(st);
+  CHECK(st->owner == h.node_id(alice));
+  // Replayed (its nonce is used up), or claiming another owner: refused.
+  refused(as(mallory, caf::make_message(st_putm_atom::value, m, std::string(), put)));
+  refused(as(alice, caf::make_message(st_putm_atom::value, m, std::string("carol"),
+                                      sign(alice, request_op::put, file, nonce()))));
+  // mallory: unsigned, signed by itself, with a made-up nonce, or alice's pin signature reused for a delete.
+  refused(as(mallory, caf::make_message(st_del_atom::value, file)));
+  refused(as(mallory, caf::make_message(st_del_atom::value, file, sign(mallory, request_op::remove, file, nonce()))));
+  hash256 made_up;
+  made_up.data[0] = 7;
+  refused(as(mallory, caf::make_message(st_del_atom::value, file, sign(alice, request_op::remove, file, made_up))));
+  auto pin = sign(alice, request_op::pin, file, nonce());
+  refused(as(mallory, caf::make_message(st_del_atom::value, file, pin)));
+  refused(as(mallory, caf::make_message(st_del_atom::value, file, bytes_t{1, 2, 3})));
+  CHECK(h.ask<bool>(storage, caf::make_message(st_has_atom::value, file)) == true);
+  // alice: pin, unpin, delete, each with a fresh nonce.
+  CHECK(as(alice, caf::make_message(st_pin_atom::value, file, true, sign(alice, request_op::pin, file, nonce()))) == "ok");
+  CHECK(as(alice, caf::make_message(st_pin_atom::value, file, false, sign(alice, request_op::unpin, file, nonce()))) == "ok");
+  CHECK(as(alice, caf::make_message(st_del_atom::value, file, sign(alice, request_op::remove, file, nonce()))) == "ok");
+  CHECK(h.ask<bool>(storage, caf::make_message(st_has_atom::value, file)) == false);
 }

@@ -21,6 +21,7 @@
 #include "poe/store/store.hpp"
 #include "poe/chain/genesis.hpp"
 #include "poe/chain/transaction.hpp"
+#include "poe/core/client_request.hpp"
 #include "poe/core/poe_v1.hpp"
 #include "poe/core/sha256.hpp"
 #include "poe/media/media.hpp"
@@ -393,6 +394,55 @@ TEST_CASE("a compute job of inline inputs is verified without storage, digests r
   CHECK_FALSE(compute(3, {bytes_t(4097, 1)}));
   CHECK_FALSE(compute(0, inputs));
   CHECK(compute(1, {bytes_t(4096, 1)}));
+}
+
+TEST_CASE("a job's owner is a node id: a peer submits as itself, a client with a signed request over a fresh nonce") {
+  pipeline p(false, "0");
+  auto v = p.h.local(0, "verifier");
+  std::vector<bytes_t> inputs{bytes_t{'a'}, bytes_t{'b'}};
+  auto owner_of = [&](const std::optional<std::string>& job) {
+    REQUIRE(job);
+    REQUIRE(p.wait([&] { return p.status(*job).value("done", false); }));
+    return p.status(*job)["owner"].get<std::string>();
+  };
+  // As peer p1 (its connection proves it): only as itself.
+  auto as_peer = [&](const std::string& claimed) {
+    auto out = std::make_shared<std::optional<std::string>>();
+    auto done = std::make_shared<bool>(false);
+    auto asker = p.h.system().spawn([=](caf::event_based_actor* self) {
+      self->request(v, caf::infinite, vf_compute_atom::value, claimed, std::uint64_t{1}, inputs)
+        .then([=](std::string& id) { *out = id; *done = true; }, [=](caf::error&) { *done = true; });
+    });
+    p.h.speak_as(p.ns[1], asker);
+    p.wait([&] { return *done; }, 60s);
+    return *out;
+  };
+  CHECK_FALSE(as_peer("alice"));
+  CHECK_FALSE(as_peer(p.h.node_id(p.ns[2])));
+  CHECK(owner_of(as_peer("")) == p.h.node_id(p.ns[1]));
+  // A signed request: its signer (p2's key) is the owner; good once, for these inputs only.
+  auto nonce = [&] {
+    auto r = p.h.ask<std::string, bytes_t>(v, caf::make_message(vf_nonce_atom::value));
+    REQUIRE(r);
+    hash256 n;
+    std::copy(std::get<1>(*r).begin(), std::get<1>(*r).end(), n.data.begin());
+    return n;
+  };
+  auto signed_by = [&](node_index who, std::uint64_t iterations, const std::vector<bytes_t>& xs) {
+    auto e = wire::encode(sign_request(p.h.key(who), harness::chain_id(), request_op::compute,
+                                       compute_subject(iterations, xs), nonce()));
+    return bytes_t(e.begin(), e.end());
+  };
+  auto auth = signed_by(p.ns[2], 1, inputs);
+  auto compute = [&](const std::string& claimed, std::uint64_t iterations, const bytes_t& a) {
+    return p.ask_job(caf::make_message(vf_compute_atom::value, claimed, iterations, inputs, a));
+  };
+  CHECK_FALSE(compute("", 2, auth)); // signed for 1 iteration: refused, the nonce stays good
+  CHECK(owner_of(compute("", 1, auth)) == p.h.node_id(p.ns[2]));
+  CHECK_FALSE(compute("", 1, auth)); // replayed
+  CHECK_FALSE(compute("alice", 1, signed_by(p.ns[2], 1, inputs)));
+  // The verifier node's own key (its operator) names any owner.
+  CHECK(owner_of(compute("alice", 1, signed_by(p.ns[0], 1, inputs))) == "alice");
 }
 
 TEST_CASE("finished jobs leave the verifier's memory beyond max-held-tasks, status and receipts stay") {

@@ -3,7 +3,9 @@
 // output in a log, a client actor system set up like every poe process, and reaching a role of
 // a running node through its published directory.
 
+#include "poe/core/client_request.hpp"
 #include "poe/runtime/messages.hpp"
+#include "poe/wire/codec.hpp"
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -91,6 +93,29 @@ inline caf::actor find_role(caf::scoped_actor& self, const caf::actor& dir,
                throw std::runtime_error("lookup " + role + ": " + self->home_system().render(e));
              });
   if (!out) throw std::runtime_error("the node runs no " + role + " role");
+  return out;
+}
+
+/// A signed client request (poe/core/client_request.hpp) for `op` on `subject`, with a fresh
+/// nonce from `role` (asked with `nonce_atom`), signed by dir/who/node.key: what a client no
+/// cluster connection proves appends to a job or storage request. Throws on failure.
+template <class NonceAtom>
+std::vector<std::uint8_t> sign_request(caf::scoped_actor& self, const caf::actor& role, NonceAtom nonce_atom,
+                                       const std::filesystem::path& dir, const std::string& who,
+                                       request_op op, const std::string& subject,
+                                       std::chrono::seconds limit = std::chrono::seconds(10)) {
+  auto key = private_key::load(dir / who / "node.key");
+  if (!key) throw std::runtime_error("signing key: " + key.err().message);
+  std::vector<std::uint8_t> out;
+  self->request(role, limit, nonce_atom)
+    .receive([&](const std::string& chain, const std::vector<std::uint8_t>& raw) {
+               if (raw.size() != 32) throw std::runtime_error("the node's nonce is not 32 bytes");
+               hash256 n;
+               std::copy(raw.begin(), raw.end(), n.data.begin());
+               auto env = wire::encode(poe::sign_request(*key, chain, op, subject, n));
+               out.assign(env.begin(), env.end());
+             },
+             [&](caf::error& e) { throw std::runtime_error("nonce: " + self->home_system().render(e)); });
   return out;
 }
 

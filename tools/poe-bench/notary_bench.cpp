@@ -258,8 +258,10 @@ int run_notary(int argc, char** argv, const std::string& self_path) {
         auto text = "poe-bench input " + std::to_string(next_input++);
         inputs.emplace_back(text.begin(), text.end());
       }
-      self->request(verifier, t, vf_compute_atom::value, std::string("poe-bench"), std::uint64_t{1},
-                    std::move(inputs))
+      auto auth = bench::sign_request(self, verifier, vf_nonce_atom::value, dir, "node-0", request_op::compute,
+                                      compute_subject(1, inputs), t);
+      self->request(verifier, t, vf_compute_atom::value, std::string(), std::uint64_t{1},
+                    std::move(inputs), std::move(auth))
         .receive([](std::string&) {},
                  [&](caf::error& e) { throw std::runtime_error("verifier: " + sys.render(e)); });
     };

@@ -230,11 +230,15 @@ int run_storage(int argc, char** argv, const std::string& self_path) {
       loc.push_back(local_round(r));
       // The node keeps its store: the chunks are deleted again after each round.
       rem.push_back(through_role(self, remote, chunks));
-      for (auto& c : chunks) self->send(remote, st_del_atom::value, storage::cid::of(c).str());
-      for (std::size_t i = 0; i < chunks.size(); ++i)
-        self->receive([](std::string&) {}, [&](caf::error& e) {
-          std::cerr << "poe-bench storage: a delete failed: " << self->system().render(e) << "\n";
-        });
+      // Chunks belong to no one: only the node's operator (its key) may delete them.
+      for (auto& c : chunks) {
+        auto text = storage::cid::of(c).str();
+        auto auth = bench::sign_request(self, remote, st_nonce_atom::value, dir, "node", request_op::remove, text);
+        self->request(remote, std::chrono::seconds(10), st_del_atom::value, text, std::move(auth))
+          .receive([](std::string&) {}, [&](caf::error& e) {
+            std::cerr << "poe-bench storage: a delete failed: " << self->system().render(e) << "\n";
+          });
+      }
     }
     auto med = [](std::vector<rates> v, bool put) {
       std::vector<double> x;

@@ -77,7 +77,7 @@ void add_job_commands(CLI::App& app) {
   submit->add_option("SOURCE", a->source, "a media file, or the CID of a stored one")->required();
   submit->add_option("--ladder", a->ladder, "default, or NAME:WxH:VKBPS:AKBPS,... (default: the verifier's)");
   submit->add_option("--owner", a->owner,
-                     "owner of the uploaded source and the outputs (default: the TLS key's node id)");
+                     "owner of the job and the uploaded source (default and, unless the key is the node's own, only choice: the TLS key's node id)");
   auto* storage_opt = submit->add_option("--storage", a->storage.address,
                                          "host:port of the node to upload to (default: --node)");
   tools::add_node_options(submit, a->node);
@@ -106,7 +106,7 @@ void add_job_commands(CLI::App& app) {
   compute->add_option("--iterations", a->iterations, "SHA-256 iterations per task (1..100000000)")
     ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{100'000'000}));
   compute->add_flag("--hex", a->hex, "DATA are hex strings");
-  compute->add_option("--owner", a->owner, "who the job is for (default: the TLS key's node id)");
+  compute->add_option("--owner", a->owner, "who the job is for (default and, unless the key is the node's own, only choice: the TLS key's node id)");
   tools::add_node_options(compute, a->node);
   compute->callback([a] {
     std::vector<bytes> inputs;

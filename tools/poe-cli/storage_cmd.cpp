@@ -1,13 +1,15 @@
 // poe-cli put FILE | get CID -o FILE | stat CID — files in the storage role, streamed one
 // chunk at a time (a file is never held whole in memory).
 //
-//   poe-cli put FILE [--media-type T] [--owner NAME] --node HOST:PORT [TLS options]
-//       → progress on stderr, the file's CID on stdout
+//   poe-cli put FILE [--media-type T] [--owner NODE_ID] --node HOST:PORT [TLS options]
+//       → progress on stderr, the file's CID on stdout. The owner is the node id the TLS key
+//       proves (another owner only with the node's own key).
 //   poe-cli get CID -o FILE --node ...   (every chunk checked against its CID; written to
 //       FILE.part and renamed when complete)
 //   poe-cli stat CID [--json] --node ...
 //   poe-cli has CID --node ...           (yes, exit 0 / no, exit 1: held on that node)
 //   poe-cli storage ls | pin CID | unpin CID | rm CID | usage OWNER | reputation  --node ...
+//       (pin, unpin and rm: only a file's owner, or the node's own key)
 //   poe-cli storage challenge CHUNK_CID --node TARGET [--from HOST:PORT] [--evidence FILE]
 //                             [--chain-id ID]
 //       fetches the chunk (from --from, default the target itself), checks it against its CID,
@@ -105,12 +107,13 @@ void add_storage_commands(CLI::App& app) {
   auto* put = app.add_subcommand("put", "store a file (chunks, then its manifest); prints its CID");
   put->add_option("FILE", a->file, "the file")->required()->check(CLI::ExistingFile);
   put->add_option("--media-type", a->media_type, "media type recorded in the manifest");
-  put->add_option("--owner", a->owner, "owner recorded for accounting (default: the TLS key's file name)");
+  put->add_option("--owner", a->owner,
+                  "owner's node id (default and only choice from another node: the TLS key's node id)");
   tools::add_node_options(put, a->node);
   put->callback([a] {
     auto c = storage_or_die(a->node);
-    auto owner = a->owner.empty() ? a->node.key : a->owner;
-    std::cout << upload_file(*c, a->file, a->media_type, owner) << '\n';
+    // "" → the node records the node id this command's TLS connection proves.
+    std::cout << upload_file(*c, a->file, a->media_type, a->owner) << '\n';
   });
 
   auto* get = app.add_subcommand("get", "fetch a file by its CID");
@@ -203,7 +206,7 @@ void add_storage_commands(CLI::App& app) {
     });
   }
   auto* usage_cmd = st->add_subcommand("usage", "bytes and byte-milliseconds stored for an owner");
-  usage_cmd->add_option("OWNER", a->owner, "owner name given at put")->required();
+  usage_cmd->add_option("OWNER", a->owner, "owner's node id (who put the files)")->required();
   tools::add_node_options(usage_cmd, a->node);
   usage_cmd->callback(
     [a, json_print] { json_print(or_exit(storage_or_die(a->node)->usage(a->owner))); });

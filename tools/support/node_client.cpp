@@ -6,6 +6,8 @@
 
 #include "poe/chain/genesis.hpp"
 #include "poe/chain/notary.hpp"
+#include "poe/core/client_request.hpp"
+#include "poe/storage/manifest.hpp"
 #include "poe/runtime/messages.hpp"
 #include "poe/runtime/settings.hpp"
 #include "poe/wire/codec.hpp"
@@ -51,6 +53,24 @@ struct detail::connection {
   std::chrono::seconds timeout{5};
 
   std::string role;
+  std::string key_path; // the client's key: signs requests the node cannot attribute otherwise
+
+  /// A signed request for `op` on `subject` (an encoded Envelope) with a fresh nonce from the
+  /// role (asked with `nonce_atom`), signed by the client's key: the signer owns what it asks for.
+  template <class NonceAtom>
+  result<bytes> sign(NonceAtom nonce_atom, request_op op, const std::string& subject) {
+    if (key_path.empty())
+      return fail(errc::invalid_argument, "signing the request needs the owner's key (--tls-key or POE_TLS_KEY)");
+    auto key = private_key::load(key_path);
+    if (!key) return fail(errc::invalid_argument, "--tls-key: " + key.err().message);
+    auto r = ask<std::string, std::vector<std::uint8_t>>(nonce_atom);
+    if (!r) return r.err();
+    auto& [chain, raw] = *r;
+    if (raw.size() != 32) return fail(errc::decode_error, "the node's nonce is not 32 bytes");
+    hash256 n;
+    std::copy(raw.begin(), raw.end(), n.data.begin());
+    return wire::encode(sign_request(*key, chain, op, subject, n));
+  }
 
   /// Asks the role; the answer is of type R, or a tuple of the Rs for a multi-value answer.
   template <class... Rs, class... Ts>
@@ -111,13 +131,17 @@ result<std::unique_ptr<verifier_client>> verifier_client::connect(const node_tar
 
 result<std::string> verifier_client::submit_job(const std::string& source, const std::string& ladder,
                                                 const std::string& owner) {
-  return impl_->ask<std::string>(vf_job_atom::value, source, ladder, owner);
+  auto auth = impl_->sign(vf_nonce_atom::value, request_op::job, job_subject(source, ladder));
+  if (!auth) return auth.err();
+  return impl_->ask<std::string>(vf_job_atom::value, source, ladder, owner, *auth);
 }
 
 result<std::string> verifier_client::submit_compute(const std::string& owner,
                                                     std::uint64_t iterations,
                                                     const std::vector<bytes>& inputs) {
-  return impl_->ask<std::string>(vf_compute_atom::value, owner, iterations, inputs);
+  auto auth = impl_->sign(vf_nonce_atom::value, request_op::compute, compute_subject(iterations, inputs));
+  if (!auth) return auth.err();
+  return impl_->ask<std::string>(vf_compute_atom::value, owner, iterations, inputs, *auth);
 }
 
 result<std::string> verifier_client::job_status(const std::string& job) {
@@ -180,7 +204,11 @@ result<std::string> storage_client::put_chunk(const bytes& chunk) {
 }
 
 result<std::string> storage_client::put_manifest(const bytes& m, const std::string& owner) {
-  return impl_->ask<std::string>(st_putm_atom::value, m, owner);
+  auto c = storage::decode_manifest(m);
+  if (!c) return fail(errc::invalid_argument, "not a file manifest: " + c.err().message);
+  auto auth = impl_->sign(st_nonce_atom::value, request_op::put, storage::manifest_cid(*c).str());
+  if (!auth) return auth.err();
+  return impl_->ask<std::string>(st_putm_atom::value, m, owner, *auth);
 }
 
 result<bytes> storage_client::get(const std::string& cid) {
@@ -216,7 +244,9 @@ result<std::string> storage_client::reputation() {
 }
 
 result<std::string> storage_client::pin(const std::string& cid, bool pin) {
-  return impl_->ask<std::string>(st_pin_atom::value, cid, pin);
+  auto auth = impl_->sign(st_nonce_atom::value, pin ? request_op::pin : request_op::unpin, cid);
+  if (!auth) return auth.err();
+  return impl_->ask<std::string>(st_pin_atom::value, cid, pin, *auth);
 }
 
 result<storage_client::challenge_reply> storage_client::challenge(const std::string& cid,
@@ -229,7 +259,9 @@ result<storage_client::challenge_reply> storage_client::challenge(const std::str
 }
 
 result<std::string> storage_client::remove(const std::string& cid) {
-  return impl_->ask<std::string>(st_del_atom::value, cid);
+  auto auth = impl_->sign(st_nonce_atom::value, request_op::remove, cid);
+  if (!auth) return auth.err();
+  return impl_->ask<std::string>(st_del_atom::value, cid, *auth);
 }
 
 result<std::unique_ptr<detail::connection>> detail::connection::open(const node_target& t,
@@ -248,6 +280,7 @@ result<std::unique_ptr<detail::connection>> detail::connection::open(const node_
       return fail(errc::unavailable, "cannot reach " + t.address + ": " + st.err().message);
   auto p = std::make_unique<connection>();
   p->role = role;
+  p->key_path = t.key;
   p->timeout = timeout;
   register_messages(p->cfg);
   p->cfg.set("logger.verbosity", caf::atom("quiet"));

@@ -34,8 +34,9 @@ enum class msg_type : std::uint16_t {
   builder_bid = 48,
   bundle_reveal = 49,
   exclusion_complaint = 50,
-  // storage
+  // storage; requests signed by clients (client_request.hpp)
   storage_proof = 64,
+  client_request = 65,
   // transport
   peer_auth = 80,
 };

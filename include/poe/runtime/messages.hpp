@@ -90,6 +90,9 @@ using bd_status_atom = caf::atom_constant<caf::atom("bd_stat")>;
 /// not: a cheap index lookup); (st_get, string cid) → bytes (chunk or manifest; fetched from a
 /// replica when missing or corrupt here); (st_stat, string cid) → object_stat; (st_pin, string
 /// cid, bool pin) → string "ok"; (st_del, string cid) → "ok"; (st_list) → vector<stored_object>;
+/// a client no connection proves signs st_putm, st_pin and st_del with the owner's key: it asks
+/// (st_nonce) → (string chain id, bytes nonce) and appends the signed request (an encoded
+/// Envelope, poe/core/client_request.hpp) as a last argument;
 /// (st_chal, string cid, bytes nonce) → (bytes SHA-256(nonce ‖ chunk), bytes signature, bytes
 /// DER public key). Between storage nodes: (st_rep, bytes chunk or manifest, string owner,
 /// u64 stored_at_ms) → "ok" and (st_fetch, string cid) → bytes (this node only).
@@ -105,11 +108,12 @@ using st_list_atom = caf::atom_constant<caf::atom("st_list")>;
 using st_chal_atom = caf::atom_constant<caf::atom("st_chal")>;
 using st_rep_atom = caf::atom_constant<caf::atom("st_rep")>;
 using st_fetch_atom = caf::atom_constant<caf::atom("st_fetch")>;
+using st_nonce_atom = caf::atom_constant<caf::atom("st_nonce")>;
 /// (st_usage, string owner) → storage_usage (files put here, for rent);
 /// (st_rept) → vector<challenge_record>: challenge outcomes recorded per challenged node.
 using st_usage_atom = caf::atom_constant<caf::atom("st_usage")>;
 using st_rept_atom = caf::atom_constant<caf::atom("st_rept")>;
-/// The `execution` role: (ex_run, bytes task) → (bytes task_result, bytes poe (32), bytes
+/// The `execution` role: (ex_run, bytes task, bytes authorization) → (bytes task_result, bytes poe (32), bytes
 /// signature, bytes DER public key): the task (wire-encoded, poe/wire) run on a worker thread, its inputs fetched
 /// from and its outputs stored in the storage role, the canonical result bound to request and
 /// node by PoE v1 (seed 003). Failures are errors whose context says why. (ex_info) →
@@ -126,10 +130,15 @@ using ex_info_atom = caf::atom_constant<caf::atom("ex_info")>;
 /// the configured one), string owner) → string job id; (vf_status, string job id) →
 /// job_status; (vf_receipt, string request id hex) → bytes: the step receipt (wire); (vf_compute, string
 /// owner, u64 iterations, vector<vector<u8>> inline inputs) → string job id (compute tasks).
+/// A job's owner is a node id: a peer's as its connection proves ("" or its own id), any for
+/// this node's own actors; a client no connection proves asks (vf_nonce) → (string chain id,
+/// bytes nonce) and appends a signed request (poe/core/client_request.hpp: op job over
+/// job_subject, compute over compute_subject) — its signer is the owner.
 using vf_job_atom = caf::atom_constant<caf::atom("vf_job")>;
 using vf_compute_atom = caf::atom_constant<caf::atom("vf_compute")>;
 using vf_status_atom = caf::atom_constant<caf::atom("vf_status")>;
 using vf_receipt_atom = caf::atom_constant<caf::atom("vf_rcpt")>;
+using vf_nonce_atom = caf::atom_constant<caf::atom("vf_nonce")>;
 
 /// The `probe` diagnostic role.
 using ping_atom = caf::atom_constant<caf::atom("probe_ping")>;
