@@ -32,7 +32,8 @@ factory& noop_factory() {
 // ---------------------------------------------------------------- node_metrics
 
 const std::vector<std::string> node_metrics::known_connection_events = {
-    "connected", "disconnected", "auth_failed", "connect_failed", "heartbeat_timeout"};
+    "connected", "disconnected", "auth_failed", "connect_failed", "heartbeat_timeout",
+    "tls_refused_per_address", "tls_refused_total", "tls_handshake_timeout"};
 
 namespace {
 

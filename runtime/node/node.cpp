@@ -201,6 +201,15 @@ private:
 
 } // namespace
 
+// The TLS guard's settings (tls_guard.cpp): weak, so binaries without the guard link too.
+extern "C" void poe_tls_guard_configure(unsigned deadline_ms, unsigned per_address, unsigned total,
+                                        int port, void (*on_refuse)(int)) __attribute__((weak));
+namespace {
+constexpr unsigned tls_pending_per_address = 32; ///< handshakes in progress from one address
+constexpr unsigned tls_pending_total = 512;      ///< handshakes in progress in all
+metrics::node_metrics* tls_guard_metrics = nullptr;
+} // namespace
+
 int run_node(std::vector<std::string> args, const role_registry& registry) {
   // Block the shutdown signals before any thread exists; signal_thread takes them.
   sigset_t set;
@@ -273,6 +282,20 @@ int run_node(std::vector<std::string> args, const role_registry& registry) {
   if (auto st = registry_metrics.serve(s->metrics_address); !st)
     return config_error(cfg.where("metrics.address") + ": " + st.err().message);
   metrics::node_metrics nm(registry_metrics, id, POE_VERSION, POE_GIT_REVISION);
+  // The TLS guard (runtime/node/tls_guard.cpp, linked into poe-node): pending handshakes
+  // capped per source address and in all, each bounded by net.handshake-timeout.
+  if (tls && poe_tls_guard_configure) {
+    tls_guard_metrics = &nm;
+    poe_tls_guard_configure(static_cast<unsigned>(
+                              std::chrono::duration_cast<std::chrono::milliseconds>(s->net.handshake_timeout).count()),
+                            tls_pending_per_address, tls_pending_total, static_cast<int>(s->port),
+                            [](int reason) {
+                              static const char* names[] = {"", "tls_refused_per_address", "tls_refused_total",
+                                                            "tls_handshake_timeout"};
+                              if (tls_guard_metrics && reason >= 1 && reason <= 3)
+                                tls_guard_metrics->connection_events(names[reason]).inc();
+                            });
+  }
   nm.start_time_seconds->set(static_cast<double>(
     std::chrono::duration_cast<std::chrono::seconds>(
       std::chrono::system_clock::now().time_since_epoch())
@@ -404,6 +427,7 @@ int run_node(std::vector<std::string> args, const role_registry& registry) {
     watchdog.arm(rc);
   }
   log->info("stopped");
+  tls_guard_metrics = nullptr; // the guard may call back until the process ends
   return rc;
 }
 

@@ -22,6 +22,9 @@ F real(const char* name) {
 } // namespace
 
 extern "C" {
+bool poe_tls_guard_admit(SSL* ssl);            // tls_guard.cpp
+void poe_tls_guard_accepted(SSL* ssl, int ret); // tls_guard.cpp
+
 __attribute__((visibility("default"))) int SSL_read(SSL* s, void* buf, int num) {
   static auto f = real<int (*)(SSL*, void*, int)>("SSL_read");
   ERR_clear_error();
@@ -40,6 +43,11 @@ __attribute__((visibility("default"))) int SSL_connect(SSL* s) {
 __attribute__((visibility("default"))) int SSL_accept(SSL* s) {
   static auto f = real<int (*)(SSL*)>("SSL_accept");
   ERR_clear_error();
-  return f(s);
+  // Over a cap or past its deadline (tls_guard.cpp): fail the handshake without libssl.
+  // SSL_get_error then reports SSL_ERROR_SYSCALL and CAF closes the connection.
+  if (!poe_tls_guard_admit(s)) return 0;
+  auto ret = f(s);
+  poe_tls_guard_accepted(s, ret);
+  return ret;
 }
 }

@@ -143,7 +143,8 @@ struct node_metrics {
   node_metrics& operator=(const node_metrics&) = delete;
 
   /// The connection events pre-created by the constructor: "connected", "disconnected",
-  /// "auth_failed", "connect_failed", "heartbeat_timeout".
+  /// "auth_failed", "connect_failed", "heartbeat_timeout", and the TLS guard's "tls_refused_per_address",
+  /// "tls_refused_total", "tls_handshake_timeout" (runtime/node/tls_guard.cpp).
   static const std::vector<std::string> known_connection_events;
 
   /// `poe_build_info{version, git_revision, node_id}`, always 1.
