@@ -13,6 +13,7 @@ struct Task {
   inputs @3 :List(Text);           # input CIDs
   submitter @4 :Data;              # 32-byte node id of the coordinator
   createdMs @5 :UInt64;
+  anchorHeight @6 :UInt64;         # the block whose id draws the task's deciders (0: none)
 }
 
 struct TaskOutput {

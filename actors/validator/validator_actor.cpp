@@ -788,6 +788,13 @@ runtime::role_info validator_role() {
           if (!id) return caf::make_error(caf::sec::runtime_error, "account: " + id.err().message);
           return account_of(*s, *id);
         },
+        [s](pool_atom) {
+          decider_pool out;
+          out.height = s->tip.height;
+          for (auto& x : s->state.drawable_executors(UINT64_MAX))
+            out.executors.push_back({std::vector<std::uint8_t>(x.id.data.begin(), x.id.data.end()), x.stake.units(), x.since});
+          return out;
+        },
         [s](chain_atom) { return status_of(*s); },
         [self, s](chain_sub_atom, std::uint64_t after, const caf::actor& who) -> chain_status {
           // The catch-up starts on the next turn, after this reply: a subscriber learns the

@@ -388,12 +388,31 @@ effects coordinator::on_checks(const request_id& id, bool passed, const std::str
   return out;
 }
 
+void coordinator::remember_block(std::uint64_t height, const hash256& id) {
+  recent_ids_[height] = id;
+  while (!recent_ids_.empty() && recent_ids_.begin()->first + chain::ledger::recent_blocks < height)
+    recent_ids_.erase(recent_ids_.begin());
+}
+
+void coordinator::draw_deciders(held_task& t) {
+  auto& task = t.v.the_task();
+  auto anchor = recent_ids_.find(task.anchor_height);
+  if (t.v.has_deciders() || !t.v.primary() || task.anchor_height == 0 || anchor == recent_ids_.end())
+    return; // no anchor known here (e.g. made before a restart): the usual draw
+  std::vector<chain::ledger::drawable_executor> eligible;
+  for (auto& x : pool_)
+    if (x.since < task.anchor_height) eligible.push_back(x);
+  t.v.set_deciders(chain::drawn_deciders(eligible, anchor->second, task.id, t.v.primary()->executor));
+}
+
 void coordinator::feed(std::uint64_t now_ms, effects& out) {
   std::vector<request_id> ids(open_.begin(), open_.end()); // handle() erases finished ones
   for (auto& id : ids) {
     auto& t = *tasks_.at(id);
-    if (t.v.current() == exec::phase::awaiting_block && height_ > t.commit_height)
+    if (t.v.current() == exec::phase::awaiting_block && height_ > t.commit_height) {
+      draw_deciders(t);
       handle(id, t.v.on_block(block_, executors_, now_ms), out);
+    }
     else if (t.v.waiting()) // no executor had stake yet
       handle(id, t.v.start(executors_, block_), out);
   }
@@ -500,6 +519,7 @@ effects coordinator::on_block(std::uint64_t height, const hash256& id, std::uint
   effects out;
   height_ = height;
   block_ = id;
+  remember_block(height, id);
   feed(now_ms, out);
   // Stakes change only through transactions and evidence (slashing).
   if (transactions > 0 || evidence > 0 || height % cfg_.stake_refresh_blocks == 0)
@@ -514,6 +534,7 @@ effects coordinator::on_tip(std::uint64_t height, const hash256& id, std::uint64
   if (height < height_) return out;
   height_ = height;
   block_ = id;
+  remember_block(height, id);
   out.read_stakes.assign(members_.begin(), members_.end());
   feed(now_ms, out);
   return out;

@@ -22,7 +22,11 @@
 ///   builders known (the same one on a retry); receipts no builder took are offered again when
 ///   builders change and every `forward_retry_blocks` blocks, and after a restart.
 /// - Executor stakes are read again on every block with transactions or evidence, when
-///   executors join, and at least every `stake_refresh_blocks` blocks.
+///   executors join, and at least every `stake_refresh_blocks` blocks (with them the chain's
+///   decider pool, `on_pool`).
+/// - A task names the tip it was made at (its anchor); when its result is sampled for
+///   re-execution, the re-execution and a deciding run go to the executors the chain draws
+///   from that block (chain::drawn_deciders), as validators judging fraud evidence require.
 /// - Beyond `max_held_tasks` tasks in memory, the oldest jobs whose tasks all finished leave
 ///   memory (their records stay in the store; `vf_status` reads them there).
 /// - After a restart, `resume` takes back every job with a task not yet finished: its finished
@@ -237,6 +241,10 @@ public:
                    std::uint64_t evidence, std::uint64_t now_ms);
   /// The chain's tip at (re)subscription.
   effects on_tip(std::uint64_t height, const hash256& id, std::uint64_t now_ms);
+  /// The executors the chain's decider draw ranks, as a validator reported them: a task
+  /// sampled for re-execution goes to the deciders drawn from its anchor block
+  /// (chain::drawn_deciders), so fraud evidence about it counts on chain.
+  void on_pool(std::vector<chain::ledger::drawable_executor> pool) { pool_ = std::move(pool); }
 
   // -- answers ----------------------------------------------------------------------------------
   /// `who` answered (or failed to answer) `n` dispatched tasks: its load falls.
@@ -292,6 +300,8 @@ private:
   void no_answer(const request_id& id, const node_id& to, std::uint64_t epoch, bool malformed,
                  effects& out);
   void feed(std::uint64_t now_ms, effects& out);
+  void draw_deciders(held_task& t);
+  void remember_block(std::uint64_t height, const hash256& id);
   void forward(const std::vector<std::pair<request_id, bytes>>& receipts, effects& out);
   void retry_forwarding(effects& out);
   void set_load(const node_id& who, std::uint32_t n);
@@ -311,6 +321,8 @@ private:
   std::uint64_t next_job_ = 1;
   std::uint64_t height_ = 0;
   hash256 block_;
+  std::map<std::uint64_t, hash256> recent_ids_;          ///< the last ledger::recent_blocks block ids
+  std::vector<chain::ledger::drawable_executor> pool_;   ///< what the decider draw ranks
   std::set<node_id> members_;                    ///< execution roles in the directory
   std::vector<exec::executor_info> executors_;   ///< those whose stake was read: the draw
   std::map<node_id, std::uint32_t> load_;        ///< tasks dispatched there, not yet answered

@@ -332,6 +332,25 @@ void read_stake(caf::event_based_actor* self, const state_ptr& s, const node_id&
       });
 }
 
+/// The executors the chain's decider draw ranks (from the validator we follow).
+void read_pool(caf::event_based_actor* self, const state_ptr& s) {
+  auto v = s->chain->validator();
+  if (!v) return;
+  self->request(v, std::chrono::seconds(5), pool_atom::value)
+    .then(
+      [=](const decider_pool& p) {
+        std::vector<chain::ledger::drawable_executor> pool;
+        for (auto& x : p.executors) {
+          auto id = node_id::from_view(byte_view{x.id.data(), x.id.size()});
+          if (id) pool.push_back({*id, amount{x.stake}, x.since});
+        }
+        s->c->on_pool(std::move(pool));
+      },
+      [=](caf::error& e) {
+        s->ctx.log->info("decider pool not read: {}", self->system().render(e));
+      });
+}
+
 /// The task slots `who` registers (its worker threads).
 void ask_capacity(caf::event_based_actor* self, const state_ptr& s, const node_id& who) {
   auto h = s->handles.find(who);
@@ -420,6 +439,7 @@ void apply_effects(caf::event_based_actor* self, const state_ptr& s, effects fx)
   for (auto& f : fx.forwards) send_forward(self, s, std::move(f));
   for (auto& e : fx.frauds) submit_evidence(self, s, std::move(e));
   for (auto& who : fx.read_stakes) read_stake(self, s, who);
+  if (!fx.read_stakes.empty()) read_pool(self, s);
   for (auto& who : fx.ask_capacity) ask_capacity(self, s, who);
   for (auto& id : fx.checks) run_checks(self, s, id);
   if (fx.flush && !s->flushing) { // once the messages already in the mailbox are handled
@@ -553,6 +573,7 @@ void store_segments(caf::event_based_actor* self, const state_ptr& s, caf::actor
                    t.inputs = {(*cids)[k]};
                    t.submitter = s->ctx.key->id();
                    t.created_ms = job.created_ms;
+    t.anchor_height = s->c->height(); // its deciders are drawn from this block
                    tasks.push_back({std::move(t), static_cast<std::uint64_t>((*segs)[k].frames), (*cids)[k]});
                  }
                  s->ctx.log->info("job {}: {} segments of {} ({} ms) from {}", job.id,
@@ -579,6 +600,7 @@ caf::result<std::string> start_compute(caf::event_based_actor* self, const state
     t.params = {{"data", to_hex(inputs[k])}, {"iterations", std::to_string(job.iterations)}};
     t.submitter = s->ctx.key->id();
     t.created_ms = job.created_ms;
+    t.anchor_height = s->c->height(); // its deciders are drawn from this block
     if (auto st = kind->check(t); !st)
       return failure("input " + std::to_string(k) + ": " + st.err().message);
     tasks.push_back({std::move(t), job.iterations, {}});

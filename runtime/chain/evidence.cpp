@@ -529,7 +529,21 @@ status check_bid(const ledger& state, const builder_bid& bid, std::uint64_t heig
   return {};
 }
 
-status check_executor_fraud(const ledger& state, const executor_fraud_evidence& e) {
+/// The task's anchor block and the deciders the chain draws for it; errors name the rule.
+result<std::vector<node_id>> deciders_of(const ledger& state, const task& t, const node_id& offender,
+                                          std::uint64_t height) {
+  if (t.anchor_height == 0 || t.anchor_height >= height)
+    return fail(errc::verify_failed, "witness_not_drawn: the task names no anchor block before this one "
+                                     "(anchor height " + std::to_string(t.anchor_height) + ")");
+  auto id = state.block_id(t.anchor_height);
+  if (!id)
+    return fail(errc::verify_failed, "witness_not_drawn: the task's anchor block " +
+                                       std::to_string(t.anchor_height) + " is older than the last " +
+                                       std::to_string(ledger::recent_blocks) + " blocks");
+  return drawn_deciders(state.drawable_executors(t.anchor_height), *id, t.id, offender);
+}
+
+status check_executor_fraud(const ledger& state, const executor_fraud_evidence& e, std::uint64_t height) {
   auto staked = [&](const bytes& der) {
     auto key = public_key::from_der(der);
     if (!key) return false;
@@ -552,6 +566,21 @@ status check_executor_fraud(const ledger& state, const executor_fraud_evidence& 
   if (state.evidence_spent(evidence_id(e)))
     return fail(errc::verify_failed, "already_punished: " + who.hex() + " was punished for request " +
                                        e.request.hex() + " before");
+  // Votes count only when the chain chose the voters: a task no validator can run is decided
+  // by the executors drawn from its anchor block, not by executors the accuser picked.
+  auto t = wire::decode_task(e.task.task);
+  if (!t) return fail(errc::verify_failed, "invalid: task: " + t.err().message);
+  if (!reexecute(*t)) {
+    auto drawn = deciders_of(state, *t, who, height);
+    if (!drawn) return drawn.err();
+    for (auto* w : {&e.a, &e.b}) {
+      auto id = public_key::from_der(w->executor_key)->id();
+      if (std::find(drawn->begin(), drawn->end(), id) == drawn->end())
+        return fail(errc::verify_failed, "witness_not_drawn: executor " + id.hex().substr(0, 12) +
+                                           " is not among the " + std::to_string(drawn->size()) +
+                                           " deciders the chain drew for request " + e.request.hex());
+    }
+  }
   return {};
 }
 
@@ -581,7 +610,7 @@ result<evidence> check_evidence(const ledger& state, byte_view encoded, std::uin
     if (st && state.evidence_spent(evidence_id(*w)))
       st = fail(errc::verify_failed, "already_punished: this withheld bid was penalized before");
   } else
-    st = check_executor_fraud(state, std::get<executor_fraud_evidence>(*e));
+    st = check_executor_fraud(state, std::get<executor_fraud_evidence>(*e), height);
   if (!st) return st.err();
   return e;
 }
@@ -610,6 +639,30 @@ amount punish(ledger& state, const evidence& e, const node_id& proposer) {
   else
     state.spend_evidence(evidence_id(std::get<executor_fraud_evidence>(e)));
   return slashed ? *slashed : amount{};
+}
+
+std::vector<node_id> drawn_deciders(const std::vector<ledger::drawable_executor>& pool,
+                                    const hash256& anchor_id, const request_id& request,
+                                    const node_id& exclude, std::size_t k) {
+  using u128 = unsigned __int128;
+  std::vector<std::pair<u128, node_id>> ranked;
+  static constexpr std::string_view tag = "poe/deciders/v1";
+  for (auto& x : pool) {
+    if (x.id == exclude || x.stake == amount{}) continue;
+    sha256 h;
+    h.update(as_bytes(tag));
+    h.update(anchor_id.view());
+    h.update(request.view());
+    h.update(x.id.view());
+    auto d = h.finish();
+    u128 v = 0;
+    for (std::size_t i = 0; i < 16; ++i) v = (v << 8) | d.data[i];
+    ranked.emplace_back(v / x.stake.units(), x.id);
+  }
+  std::sort(ranked.begin(), ranked.end());
+  std::vector<node_id> out;
+  for (std::size_t i = 0; i < ranked.size() && i < k; ++i) out.push_back(ranked[i].second);
+  return out;
 }
 
 } // namespace poe::chain

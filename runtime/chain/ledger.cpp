@@ -151,10 +151,35 @@ tx_status ledger::apply(const transaction& tx, std::uint64_t height, const node_
   }
   if (new_unbonding) unbonding_[new_unbonding->first] = new_unbonding->second;
   if (std::holds_alternative<stake>(tx.body)) keys_.emplace(sender, *key);
+  if (auto* st = std::get_if<stake>(&tx.body); st && st->role == stake_role::executor)
+    executor_since_[sender] = height;
   return {};
 }
 
-amount ledger::begin_block(std::uint64_t height) {
+std::optional<hash256> ledger::block_id(std::uint64_t height) const {
+  auto i = recent_ids_.find(height);
+  if (i == recent_ids_.end()) return std::nullopt;
+  return i->second;
+}
+
+std::vector<ledger::drawable_executor> ledger::drawable_executors(std::uint64_t anchor_height) const {
+  std::vector<drawable_executor> out;
+  for (auto& [k, v] : stakes_) {
+    if (k.second != stake_role::executor || v < params_.min_executor_stake) continue;
+    auto since = executor_since_.find(k.first);
+    auto at = since == executor_since_.end() ? 0 : since->second; // genesis stake: height 0
+    if (at >= anchor_height) continue;
+    out.push_back({k.first, v, at});
+  }
+  return out; // stakes_ is ordered by (id, role): sorted by id
+}
+
+amount ledger::begin_block(std::uint64_t height, const hash256& parent) {
+  if (height > 0) {
+    recent_ids_[height - 1] = parent;
+    while (!recent_ids_.empty() && recent_ids_.begin()->first + recent_blocks < height)
+      recent_ids_.erase(recent_ids_.begin());
+  }
   amount released;
   for (auto it = unbonding_.begin(); it != unbonding_.end();) {
     const auto& [id, role, release] = it->first;

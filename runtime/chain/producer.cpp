@@ -41,7 +41,7 @@ block build_block(const ledger& state, const chain_tip& tip, const std::vector<t
     h.proposer = proposer;
     h.round = round;
     ledger next = state;
-    next.begin_block(h.height);
+    next.begin_block(h.height, h.parent);
     std::vector<bytes> items = evidence;
     if (notary) {
       items.insert(items.end(), notary->withheld.begin(), notary->withheld.end());
@@ -102,7 +102,7 @@ result<ledger> execute_block(const ledger& state, const block& b, verified_txs* 
     return fail(errc::verify_failed, "too_many_poes: " + std::to_string(b.poe_headers.size()) +
                                        " PoE entries, at most " +
                                        std::to_string(state.params().rent.max_block_poes));
-  next.begin_block(h.height);
+  next.begin_block(h.height, h.parent);
   bool settled = false;
   for (std::size_t i = 0; i < b.evidence.size(); ++i) {
     auto e = check_evidence(next, b.evidence[i], h.height);

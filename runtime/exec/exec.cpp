@@ -139,7 +139,17 @@ verification_effects verification::assign(const std::vector<executor_info>& exec
   std::string_view purpose = phase_ == phase::reexecuting ? "reexecute"
                              : phase_ == phase::deciding  ? "decide"
                                                           : "assign";
-  auto who = pick_executor(executors, draw_seed(purpose, block_hash, task_.id, attempts_), tried_);
+  std::optional<node_id> who;
+  if (phase_ == phase::reexecuting || phase_ == phase::deciding)
+    for (auto& d : deciders_) {
+      if (std::find(tried_.begin(), tried_.end(), d) != tried_.end()) continue;
+      auto e = std::find_if(executors.begin(), executors.end(), [&](auto& x) { return x.id == d; });
+      if (e != executors.end() && weight(*e) > 0 && e->capacity > 0) { // busy or not: it must decide
+        who = d;
+        break;
+      }
+    }
+  if (!who) who = pick_executor(executors, draw_seed(purpose, block_hash, task_.id, attempts_), tried_);
   if (!who && tried_.empty()) {
     // Nobody to run it yet (no executor registered or staked): the task waits; `start` again
     // once executors are known.

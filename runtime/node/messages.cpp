@@ -27,6 +27,7 @@ void register_messages(caf::actor_system_config& cfg) {
   cfg.add_message_type<submit_reply>("poe.submit_reply");
   cfg.add_message_type<std::vector<submit_reply>>("std::vector<poe.submit_reply>");
   cfg.add_message_type<account_view>("poe.account_view");
+  cfg.add_message_type<decider_pool>("poe.decider_pool");
   cfg.add_message_type<chain_status>("poe.chain_status");
   cfg.add_message_type<chain_block>("poe.chain_block");
   cfg.add_message_type<executor_status>("poe.executor_status");

@@ -148,6 +148,7 @@ bytes encode(const task& v) {
   for (unsigned i = 0; i < v.inputs.size(); ++i) in.set(i, as_text(v.inputs[i]));
   b.setSubmitter(as_data(v.submitter.view()));
   b.setCreatedMs(v.created_ms);
+  b.setAnchorHeight(v.anchor_height);
   return canonical_bytes<s::Task::Builder>(msg);
 }
 
@@ -163,6 +164,7 @@ result<task> decode_task(byte_view in, const limits& lim) {
     for (auto t : inputs) v.inputs.push_back(get_text(t, max_cid, "input CID"));
     v.submitter = fixed<node_id>(r.getSubmitter(), "submitter");
     v.created_ms = r.getCreatedMs();
+    v.anchor_height = r.getAnchorHeight();
     return v;
   });
 }

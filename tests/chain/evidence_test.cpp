@@ -104,11 +104,12 @@ storage_fraud_evidence storage_answer(int signer, const std::string& chunk, cons
 /// grant carries an audit path): a transcode task, judged by the witnesses' votes, or an
 /// inline compute task of `iterations` that validators re-run themselves.
 task_grant granted(const request_id& request, bool compute = false, int verifier = 13,
-                   std::uint64_t iterations = 1000) {
+                   std::uint64_t iterations = 1000, std::uint64_t anchor = 2) {
   task t;
   t.id = request;
   t.submitter = key(verifier).id();
   t.created_ms = 7;
+  t.anchor_height = anchor; // the deciders are drawn from block 2's id
   if (compute) {
     t.kind = "compute";
     t.params = {{"data", "616263"}, {"iterations", std::to_string(iterations)}};
@@ -580,7 +581,15 @@ TEST_CASE("an executor whose signed result two others contradict loses executor 
   REQUIRE_FALSE(st);
   CHECK(st.err().message.find("verifier_not_staked") == 0);
   REQUIRE(state.apply(make_tx(13, 0, stake{stake_role::verifier, amount{1'000}}), 1, id(0)));
-  REQUIRE(check_evidence(state, encode(e), 1));
+  // The task's anchor (block 2) must be a block the chain knows, after the stakes (block 1).
+  st = check_evidence(state, encode(e), 2);
+  REQUIRE_FALSE(st);
+  CHECK(st.err().message.find("witness_not_drawn") == 0);
+  state.begin_block(2, sha256::digest(as_bytes(std::string("block 1"))));
+  state.begin_block(3, sha256::digest(as_bytes(std::string("block 2"))));
+  REQUIRE(check_evidence(state, encode(e), 3));
+  tip.height = 3;
+  tip.id = sha256::digest(as_bytes(std::string("block 3")));
 
   auto supply = state.total_supply();
   auto b = build_block(state, tip, {}, id(1), 0, 1000, {encode(e), encode(self_signed)});
@@ -597,4 +606,97 @@ TEST_CASE("an executor whose signed result two others contradict loses executor 
   auto after = execute_block(*next, b2);
   REQUIRE(after);
   CHECK(after->stake_of(key(10).id(), stake_role::executor) == amount{18'050});
+}
+
+TEST_CASE("executor fraud about a task no validator can run counts only the witnesses the chain drew") {
+  // Executors 11, 12, 14..17 stake in block 1; 18 in block 2 (after the anchor's parent).
+  auto state = small_ledger();
+  std::uint64_t nonce12 = 0;
+  for (int k = 14; k <= 18; ++k)
+    REQUIRE(state.apply(pay(12, nonce12++, id(k), 50'000), 1, id(0)));
+  REQUIRE(state.apply(make_tx(10, 0, stake{stake_role::executor, amount{20'000}}), 1, id(0)));
+  REQUIRE(state.apply(make_tx(11, 0, stake{stake_role::executor, amount{20'000}}), 1, id(0)));
+  REQUIRE(state.apply(make_tx(12, nonce12++, stake{stake_role::executor, amount{20'000}}), 1, id(0)));
+  for (int k = 14; k <= 17; ++k)
+    REQUIRE(state.apply(make_tx(k, 0, stake{stake_role::executor, amount{20'000}}), 1, id(0)));
+  REQUIRE(state.apply(make_tx(13, 0, stake{stake_role::verifier, amount{1'000}}), 1, id(0)));
+  state.begin_block(2, sha256::digest(as_bytes(std::string("block 1"))));
+  REQUIRE(state.apply(make_tx(18, 0, stake{stake_role::executor, amount{40'000}}), 2, id(0)));
+  state.begin_block(3, sha256::digest(as_bytes(std::string("block 2"))));
+
+  request_id req;
+  req.data.fill(0x31);
+  auto pool = state.drawable_executors(2);
+  CHECK(pool.size() == 7); // 10, 11, 12, 14..17: not 18, which staked in block 2
+  auto drawn = drawn_deciders(pool, *state.block_id(2), req, key(10).id());
+  REQUIRE(drawn.size() == decider_draw_size);
+  CHECK(std::find(drawn.begin(), drawn.end(), key(10).id()) == drawn.end());
+  CHECK(drawn == drawn_deciders(pool, *state.block_id(2), req, key(10).id())); // deterministic
+  // Another anchor or request draws others (most of the time; these do).
+  CHECK(drawn != drawn_deciders(pool, *state.block_id(1), req, key(10).id()));
+
+  auto index_of = [](const node_id& who) {
+    for (int k = 11; k <= 18; ++k)
+      if (key(k).id() == who) return k;
+    return -1;
+  };
+  std::vector<int> in, out;
+  for (int k : {11, 12, 14, 15, 16, 17})
+    (std::find(drawn.begin(), drawn.end(), key(k).id()) != drawn.end() ? in : out).push_back(k);
+  REQUIRE(in.size() == 3);
+  REQUIRE(out.size() == 3);
+  auto evidence_with = [&](int a, int b, std::uint64_t anchor = 2) {
+    executor_fraud_evidence e;
+    e.chain_id = chain_id;
+    e.request = req;
+    e.task = granted(req, false, 13, 1000, anchor);
+    e.lie = signed_by(10, e.task, "fabricated result");
+    e.offender_key = e.lie.executor_key;
+    e.a = signed_by(a, e.task, "the real result");
+    e.b = signed_by(b, e.task, "the real result");
+    return encode(e);
+  };
+  auto refused = [&](const bytes& ev, const std::string& why) {
+    auto st = check_evidence(state, ev, 3);
+    REQUIRE_FALSE(st);
+    INFO(st.err().message);
+    CHECK(st.err().message.find(why) == 0);
+  };
+  // The attack: a verifier and two colluding executors outside the draw frame executor 10.
+  refused(evidence_with(out[0], out[1]), "witness_not_drawn");
+  refused(evidence_with(in[0], out[0]), "witness_not_drawn");
+  // A colluder that staked after the anchor's parent is never drawn, whatever its stake.
+  refused(evidence_with(in[0], 18), "witness_not_drawn");
+  // No anchor, an anchor not before this block, an anchor the chain does not know.
+  refused(evidence_with(in[0], in[1], 0), "witness_not_drawn");
+  refused(evidence_with(in[0], in[1], 3), "witness_not_drawn");
+  refused(evidence_with(in[0], in[1], 9), "witness_not_drawn");
+  // Two drawn witnesses decide.
+  CHECK(check_evidence(state, evidence_with(in[0], in[2]), 3));
+  CHECK(index_of(drawn[0]) > 0);
+  // The anchor must be recent: after ledger::recent_blocks more blocks it is forgotten.
+  auto later = state;
+  for (std::uint64_t h = 4; h < 4 + ledger::recent_blocks + 2; ++h)
+    later.begin_block(h, sha256::digest(as_bytes("block " + std::to_string(h - 1))));
+  auto st = check_evidence(later, evidence_with(in[0], in[2]), 4 + ledger::recent_blocks + 2);
+  REQUIRE_FALSE(st);
+  CHECK(st.err().message.find("older than") != std::string::npos);
+}
+
+TEST_CASE("the decider draw favours stake and ignores the accused") {
+  std::vector<ledger::drawable_executor> pool;
+  for (int k = 0; k < 20; ++k) pool.push_back({key(100 + k).id(), amount{1'000}, 0});
+  pool[7].stake = amount{1'000'000}; // a thousand times the others' stake
+  hash256 anchor;
+  int drawn_first = 0;
+  for (int r = 0; r < 200; ++r) {
+    request_id req;
+    req.data[0] = static_cast<std::uint8_t>(r);
+    req.data[1] = static_cast<std::uint8_t>(r >> 8);
+    auto d = drawn_deciders(pool, anchor, req, key(100 + 3).id());
+    REQUIRE(d.size() == 3);
+    CHECK(std::find(d.begin(), d.end(), key(103).id()) == d.end());
+    if (d.front() == pool[7].id) ++drawn_first;
+  }
+  CHECK(drawn_first > 150); // ~all of 200; any unweighted rank would give it ~10
 }

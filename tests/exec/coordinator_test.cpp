@@ -20,6 +20,7 @@
 //  6. Answers for a stale attempt are dropped; a malformed answer counts as such and the task
 //     is reassigned; sampling re-executes and a lying executor is proven with evidence.
 //  7. Two runs from the same inputs give the same effects (replayable).
+#include "poe/chain/evidence.hpp"
 #include "coordinator_state.hpp"
 
 #include "poe/core/sha256.hpp"
@@ -478,6 +479,45 @@ TEST_CASE("malformed answers are counted and reassigned and a sampled liar is pr
   auto id = make_job("k", 1, true).second[0].t.id;
   CHECK(l.outcome(id).outputs.at(0).cid == "cid-of-" + id.hex()); // the honest result
   CHECK(l.c.reputation().is_banned(liar));
+}
+
+TEST_CASE("a sampled task is re-executed and decided by the executors the chain draws from its anchor") {
+  coordinator_config cfg;
+  cfg.verification.sample_rate_ppm = 1'000'000;
+  int framed_by_draw = 0;
+  for (int round = 0; round < 8; ++round) {
+    world w(cfg);
+    w.apply(w.c.on_tip(5, h("tip"), 0));
+    w.height = 5; // the next block is 6
+    std::vector<chain::ledger::drawable_executor> pool;
+    for (int k = 1; k <= 7; ++k) {
+      w.executor(k);
+      pool.push_back({key(k).id(), amount{100}, 1}); // staked in block 1, before the anchor
+    }
+    std::sort(pool.begin(), pool.end(), [](auto& a, auto& b) { return a.id < b.id; });
+    w.c.on_pool(pool);
+    auto j = make_job("d" + std::to_string(round), 1, true);
+    j.second[0].t.anchor_height = 5; // the tip when it was made (the adapter sets it)
+    w.launch(j);
+    REQUIRE(w.runs.size() == 1);
+    auto primary = w.runs.front().to;
+    w.liars.insert(primary);
+    auto id = j.second[0].t.id;
+    auto drawn = chain::drawn_deciders(pool, h("tip"), id, primary);
+    // Every run after the primary's goes to a drawn decider, and the evidence's witnesses
+    // are the ones a validator will accept.
+    w.pump();
+    for (int i = 0; i < 6 && w.frauds.empty(); ++i) w.block();
+    REQUIRE(w.frauds.size() == 1);
+    auto& ev = w.frauds[0].ev;
+    for (auto* x : {&ev.a, &ev.b}) {
+      auto who = public_key::from_der(x->executor_key)->id();
+      CHECK(std::find(drawn.begin(), drawn.end(), who) != drawn.end());
+    }
+    CHECK(wire::decode_task(ev.task.task)->anchor_height == 5);
+    ++framed_by_draw;
+  }
+  CHECK(framed_by_draw == 8);
 }
 
 TEST_CASE("the same inputs give the same effects twice") {

@@ -21,7 +21,9 @@
 /// result names the request and the SHA-256 of the signed task (so results of another task
 /// under the same request id prove nothing), and that all three executors hold at least
 /// `min_executor_stake`. A task cheap enough to run (reexecute) is run by the validators:
-/// the offender's result must be wrong and the witnesses' right, whatever the votes. The
+/// the offender's result must be wrong and the witnesses' right, whatever the votes; for any
+/// other task the two witnesses must be among the deciders the chain draws from the task's
+/// anchor block (drawn_deciders), so the accuser does not choose who decides. The
 /// liar's executor stake is slashed, once per request. (PoE v1 signatures are fixed by seed
 /// 003 and carry no chain id: the evidence names the chain, and the stake checks tie it to
 /// this chain's executors.)
@@ -100,6 +102,18 @@ struct executor_fraud_evidence {
   task_grant task; ///< the task as the verifier signed it
   signed_result lie, a, b;
 };
+
+/// The executors the chain draws to decide a task (kind 3): among `pool` (executors with at
+/// least min_executor_stake that staked before the task's anchor block, ledger::
+/// drawable_executors), all but `exclude` (the accused) ranked by
+/// score = (first 16 bytes of SHA-256("poe/deciders/v1" ‖ anchor block id ‖ request id ‖
+/// executor id) as a big-endian integer) / stake, lowest first (ties by id); the first `k`.
+/// A verifier sends re-executions to these, and evidence about a task no validator can run
+/// counts only witnesses among them: the accuser does not choose who decides.
+inline constexpr std::size_t decider_draw_size = 3;
+std::vector<node_id> drawn_deciders(const std::vector<ledger::drawable_executor>& pool,
+                                    const hash256& anchor_id, const request_id& request,
+                                    const node_id& exclude, std::size_t k = decider_draw_size);
 
 /// Inline compute tasks of at most this many iterations are re-executed by validators when
 /// judging fraud evidence (a few milliseconds), instead of trusting the witnesses' votes.
@@ -194,12 +208,15 @@ std::string describe(const evidence& e);
 /// evidence was not punished before. Censorship: the offender is a validator (recorded key),
 /// the complaints are for a height <= `height`, from at least f+1 members of the current
 /// validator set, and the proposal was not punished before. Executor fraud: the offender and
-/// both witnesses hold at least min_executor_stake (recorded keys), the task's signer holds
+/// both witnesses hold at least min_executor_stake (recorded keys) and, for a task validators
+/// cannot run, are among the deciders drawn from the task's anchor block (drawn_deciders),
+/// the task's signer holds
 /// verifier stake, and the offender was not punished for the request before. Settlement and
 /// withheld bid: the
 /// bid is for `height`, its builder holds builder stake; a settlement's builder can pay it; a
 /// withheld bid was not penalized before. The error's message starts with the failed rule
 /// ("wrong_chain", "from_future", "not_a_validator", "not_staked", "witness_not_staked", "verifier_not_staked",
+/// "witness_not_drawn",
 /// "already_punished", "last_validator", "too_few", "wrong_height", "insufficient_funds" or
 /// "invalid").
 result<evidence> check_evidence(const ledger& state, byte_view encoded, std::uint64_t height);

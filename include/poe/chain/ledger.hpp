@@ -117,10 +117,29 @@ public:
   /// changes nothing.
   tx_status apply(const transaction& tx, std::uint64_t height, const node_id& proposer);
 
-  /// Start of block `height`: releases every unbonding entry with release_height <= height
-  /// into its account's balance. Returns the released total. (Scans all entries: fine while
-  /// unbonding is rare; index by release height if it is not.)
-  amount begin_block(std::uint64_t height);
+  /// Start of block `height` (whose parent is `parent`, the block id of height - 1, recorded
+  /// for `block_id`): releases every unbonding entry with release_height <= height into its
+  /// account's balance. Returns the released total. (Scans all entries: fine while unbonding
+  /// is rare; index by release height if it is not.)
+  amount begin_block(std::uint64_t height, const hash256& parent = {});
+
+  /// How many recent block ids `block_id` answers for (the decider draw's anchors).
+  static constexpr std::uint64_t recent_blocks = 1024;
+  /// The id of block `height` when it is among the last `recent_blocks` before the current
+  /// one (learnt from each block's parent link); nullopt otherwise. Not part of the state
+  /// root: every node that executed the chain knows the same ids.
+  std::optional<hash256> block_id(std::uint64_t height) const;
+
+  /// One executor the decider draw ranks (evidence.hpp, `drawn_deciders`).
+  struct drawable_executor {
+    node_id id;
+    amount stake;
+    std::uint64_t since = 0; ///< height of the block whose stake transaction last raised it
+  };
+  /// Accounts with executor stake >= min_executor_stake whose last executor stake
+  /// transaction was in a block before `anchor_height`, sorted by id. (Like `block_id`, the
+  /// heights are not in the state root: they follow from the blocks themselves.)
+  std::vector<drawable_executor> drawable_executors(std::uint64_t anchor_height) const;
 
   /// Moves floor(x * ppm / 1e6) of `who`'s bonded stake of `role` and of each of its
   /// unbonding entries of `role` to the slashing pool; returns the total slashed.
@@ -196,6 +215,8 @@ private:
   amount treasury_;
   std::map<node_id, log_book> books_;
   amount minted_;
+  std::map<std::uint64_t, hash256> recent_ids_;          ///< height → block id, the last recent_blocks
+  std::map<node_id, std::uint64_t> executor_since_;      ///< height of the last executor stake tx
 };
 
 } // namespace poe::chain

@@ -29,6 +29,9 @@ struct task {
   std::vector<std::string> inputs; ///< input CIDs
   node_id submitter;          ///< the coordinator that allocated the request id
   std::uint64_t created_ms = 0;
+  /// The verifier's finalized tip when it made the task: that block's id draws the executors
+  /// who decide a disputed result (chain/evidence.hpp, drawn_deciders). 0: none.
+  std::uint64_t anchor_height = 0;
   friend bool operator==(const task&, const task&) = default;
 };
 

@@ -127,6 +127,13 @@ public:
                                   const std::vector<executor_info>& executors,
                                   const hash256& block_hash);
 
+  /// The executors the chain draws to decide this task (chain::drawn_deciders, best first):
+  /// a re-execution and a deciding run go to the first of them not tried yet that
+  /// `executors` lists (with stake and slots, busy or not); with none of them left, to the usual draw (the task
+  /// can still be verified, but fraud evidence would then not count on chain).
+  void set_deciders(std::vector<node_id> ranked) { deciders_ = std::move(ranked); }
+  bool has_deciders() const { return !deciders_.empty(); }
+
   phase current() const { return phase_; }
   /// Assigned but nobody drawn yet: no executor was available.
   bool waiting() const { return phase_ == phase::assigned && !awaited_ && tried_.empty(); }
@@ -152,6 +159,7 @@ private:
   phase phase_ = phase::assigned;
   std::optional<node_id> awaited_;
   std::vector<node_id> tried_; ///< every executor drawn so far (never drawn again)
+  std::vector<node_id> deciders_; ///< the chain's draw for re-execution and decision
   std::uint32_t attempts_ = 0;
   std::optional<commitment> primary_, second_;
   std::string reason_;

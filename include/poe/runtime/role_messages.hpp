@@ -102,6 +102,29 @@ typename Inspector::result_type inspect(Inspector& f, account_view& x) {
            x.jailed, x.stakes, x.unbonding);
 }
 
+/// An executor the decider draw may rank: executor stake >= min_executor_stake, and the
+/// height of the block whose stake transaction last raised it (ledger::drawable_executors).
+struct drawable_view {
+  std::vector<std::uint8_t> id; ///< node id (32 bytes)
+  std::uint64_t stake = 0;
+  std::uint64_t since = 0;
+  friend bool operator==(const drawable_view&, const drawable_view&) = default;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, drawable_view& x) {
+  return f(caf::meta::type_name("poe.drawable_view"), x.id, x.stake, x.since);
+}
+/// The validator's answer to (pool_atom): at its tip `height`.
+struct decider_pool {
+  std::uint64_t height = 0;
+  std::vector<drawable_view> executors;
+  friend bool operator==(const decider_pool&, const decider_pool&) = default;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, decider_pool& x) {
+  return f(caf::meta::type_name("poe.decider_pool"), x.height, x.executors);
+}
+
 /// The chain's rent parameters (chain::rent_params) in base units.
 struct rent_terms {
   std::uint64_t base_rent = 0, rent_per_work_unit = 0, rent_per_kib = 0;
