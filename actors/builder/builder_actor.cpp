@@ -486,8 +486,24 @@ runtime::role_info builder_role() {
                     }
                     auto q = p;
                     q.decision = bytes(raw.begin(), raw.end());
-                    auto out = encode(q);
-                    rp.deliver(bytes_t(out.begin(), out.end()));
+                    // With every change of the validator set up to it, so the proof is
+                    // checked against the set at its height.
+                    self->request(v, std::chrono::seconds(10), sets_atom::value, height)
+                      .then(
+                        [=](const std::vector<bytes_t>& changes) mutable {
+                          auto r = q;
+                          for (auto& c : changes) {
+                            auto sc = decode_set_change(c);
+                            if (!sc) {
+                              rp.deliver(failure("a validator set change: " + sc.err().message));
+                              return;
+                            }
+                            r.changes.push_back(std::move(*sc));
+                          }
+                          auto out = encode(r);
+                          rp.deliver(bytes_t(out.begin(), out.end()));
+                        },
+                        [=](caf::error& e) mutable { rp.deliver(e); });
                   },
                   [=](caf::error& e) mutable { rp.deliver(e); });
             },

@@ -11,6 +11,7 @@
 #include "poe/chain/genesis.hpp"
 #include "poe/chain/inclusion.hpp"
 #include "poe/chain/ledger.hpp"
+#include "poe/chain/log_builder.hpp"
 #include "poe/chain/mempool.hpp"
 #include "poe/chain/producer.hpp"
 #include "poe/chain/qbft.hpp"
@@ -78,6 +79,9 @@ struct vstate {
   role_context ctx;
   genesis gen;
   ledger state;
+  /// Heights after which the validator set changed, with the set each gave (rebuilt as the
+  /// blocks replay at start): what a receipt proof carries (sets_atom).
+  std::map<std::uint64_t, std::vector<validator_info>> set_changes;
   chain_tip tip;
   mempool pool;
   signing_guard guard;
@@ -206,6 +210,8 @@ bool finalize(vstate& s, const qbft::decision& d, bool persist = true) {
                      "height {}: {} stake slashed ({} left): {}", d.height, to_string(role),
                      next->stake_of(who, role).to_string(), describe(*e));
     }
+  if (validators_root(next->validator_set()) != validators_root(s.state.validator_set()))
+    s.set_changes[d.height] = next->validator_set();
   s.state = std::move(*next);
   s.tip = tip_of(*b);
   s.withheld.clear();
@@ -818,6 +824,21 @@ runtime::role_info validator_role() {
           auto raw = s->ctx.store->get(cf, block_key(height));
           if (!raw || !*raw) return {};
           return **raw;
+        },
+        [s](sets_atom, std::uint64_t below) {
+          std::vector<std::vector<std::uint8_t>> out;
+          for (auto& [height, set] : s->set_changes) {
+            if (height >= below) break;
+            auto raw = s->ctx.store->get(cf, block_key(height));
+            if (!raw || !*raw) continue; // not stored (cannot happen after its finalization)
+            set_change c;
+            c.height = height;
+            c.decision = **raw;
+            for (auto& v : set) c.validators.emplace_back(v.key.der(), v.stake.units());
+            auto e = encode(c);
+            out.emplace_back(e.begin(), e.end());
+          }
+          return out;
         },
         [s](status_atom) { return s->tip.height; },
         [s](status_atom, std::uint64_t height) -> std::string {

@@ -20,6 +20,7 @@ void encode_header(bytes& out, const block_header& h) {
   append(out, h.tx_root.view());
   append(out, h.poe_root.view());
   append(out, h.evidence_root.view());
+  append(out, h.validators_root.view());
 }
 
 void encode_list(bytes& out, const std::vector<bytes>& xs) {
@@ -60,6 +61,7 @@ result<block> decode_block(byte_view data, const block_limits& limits) {
   h.tx_root = r.fixed<hash256>();
   h.poe_root = r.fixed<hash256>();
   h.evidence_root = r.fixed<hash256>();
+  h.validators_root = r.fixed<hash256>();
   for (auto* list : {&b.transactions, &b.poe_headers, &b.evidence}) {
     auto count = r.u32();
     if (!r.ok()) break;

@@ -436,4 +436,18 @@ std::optional<public_key> ledger::key_of(const node_id& id) const {
   return it->second;
 }
 
+hash256 validators_root(const std::vector<validator_info>& set) {
+  std::vector<bytes> leaves;
+  for (auto& v : set) {
+    bytes leaf(v.id.data.begin(), v.id.data.end());
+    append_u64_be(leaf, v.stake.units());
+    auto der = v.key.der();
+    leaf.push_back(static_cast<std::uint8_t>(der.size() >> 8));
+    leaf.push_back(static_cast<std::uint8_t>(der.size()));
+    append(leaf, der);
+    leaves.push_back(std::move(leaf));
+  }
+  return merkle::root_of(leaves);
+}
+
 } // namespace poe::chain

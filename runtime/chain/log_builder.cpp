@@ -1,5 +1,7 @@
 #include "poe/chain/log_builder.hpp"
 
+#include "poe/chain/block.hpp"
+#include "poe/chain/ledger.hpp"
 #include "poe/chain/qbft.hpp"
 #include "poe/core/byte_io.hpp"
 #include "poe/core/domain.hpp"
@@ -9,6 +11,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <set>
 
 namespace poe::chain {
 
@@ -144,7 +147,42 @@ bytes encode(const receipt_proof& p) {
   append_blob(out, p.bpi_key);
   append_u64_be(out, p.height);
   append_blob(out, p.decision);
+  append_u32_be(out, static_cast<std::uint32_t>(p.changes.size()));
+  for (auto& c : p.changes) append_blob(out, encode(c));
   return out;
+}
+
+namespace {
+constexpr std::uint32_t max_changes = 100'000;
+constexpr std::uint32_t max_set = 10'000;
+} // namespace
+
+bytes encode(const set_change& c) {
+  bytes out;
+  append_u64_be(out, c.height);
+  append_blob(out, c.decision);
+  append_u32_be(out, static_cast<std::uint32_t>(c.validators.size()));
+  for (auto& [der, stake] : c.validators) {
+    append_blob(out, der);
+    append_u64_be(out, stake);
+  }
+  return out;
+}
+
+result<set_change> decode_set_change(byte_view in) {
+  byte_reader r{in};
+  set_change c;
+  c.height = r.u64();
+  c.decision = r.blob();
+  auto n = r.u32();
+  if (n > max_set) return fail(errc::decode_error, "a validator set of " + std::to_string(n));
+  for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
+    auto der = r.blob();
+    auto stake = r.u64();
+    c.validators.emplace_back(std::move(der), stake);
+  }
+  if (!r.done()) return fail(errc::decode_error, "set change truncated or with trailing bytes");
+  return c;
 }
 
 result<receipt_proof> decode_receipt_proof(byte_view in) {
@@ -162,6 +200,15 @@ result<receipt_proof> decode_receipt_proof(byte_view in) {
   p.bpi_key = r.blob();
   p.height = r.u64();
   p.decision = r.blob();
+  auto m = r.u32();
+  if (m > max_changes) return fail(errc::decode_error, std::to_string(m) + " validator set changes");
+  for (std::uint32_t i = 0; i < m && r.ok(); ++i) {
+    auto raw = r.blob();
+    if (!r.ok()) break;
+    auto c = decode_set_change(raw);
+    if (!c) return fail(errc::decode_error, "set change " + std::to_string(i) + ": " + c.err().message);
+    p.changes.push_back(std::move(*c));
+  }
   if (!r.done()) return fail(errc::decode_error, "receipt proof truncated or with trailing bytes");
   auto e = decode_poe_entry(entry);
   if (!e) return fail(errc::decode_error, "PoE entry: " + e.err().message);
@@ -186,6 +233,46 @@ result<proof_facts> verify_receipt_proof(const receipt_proof& p, std::string_vie
   if (!key) return broken("BPI key: " + key.err().message);
   if (auto st = check_entry(p.entry, *key, chain_id); !st)
     return broken("PoE header: " + st.err().message);
+  // The validator set at `height`: genesis, then each change in order.
+  auto quorum_of = [](std::size_t n) { return (2 * n + 2) / 3; };
+  auto sealed_by = [&](const qbft::decision& d, std::uint64_t at, const std::vector<public_key>& set) {
+    std::set<node_id> ok;
+    for (auto& [who, seal] : d.seals)
+      for (auto& v : set)
+        if (v.id() == who && qbft::verify_seal(v, std::string(chain_id), at, d.round, d.digest, seal))
+          ok.insert(who);
+    return ok.size();
+  };
+  std::vector<public_key> current = validators;
+  std::vector<std::uint64_t> changed;
+  for (auto& c : p.changes) {
+    auto where = "validator set change at block " + std::to_string(c.height) + ": ";
+    if ((!changed.empty() && c.height <= changed.back()) || c.height == 0 || c.height >= p.height)
+      return broken(where + "changes must be in height order, before block " + std::to_string(p.height));
+    auto cd = qbft::decode_decision(c.decision, c.height);
+    if (!cd) return broken(where + cd.err().message);
+    auto cb = decode_block(cd->block);
+    if (!cb) return broken(where + cb.err().message);
+    if (cb->header.chain_id != chain_id || cb->header.height != c.height || block_id(*cb) != cd->digest)
+      return broken(where + "not that block of chain '" + std::string(chain_id) + "'");
+    auto n = sealed_by(*cd, c.height, current);
+    if (current.empty() || n < quorum_of(current.size()))
+      return broken(where + std::to_string(n) + " valid commit seals of the " + std::to_string(current.size()) +
+                    " validators before it, " + std::to_string(quorum_of(current.size())) + " needed");
+    std::vector<validator_info> set;
+    for (auto& [der, stake] : c.validators) {
+      auto key = public_key::from_der(der);
+      if (!key) return broken(where + "a validator key: " + key.err().message);
+      set.push_back({key->id(), *key, amount{stake}});
+    }
+    for (std::size_t i = 1; i < set.size(); ++i)
+      if (!(set[i - 1].id < set[i].id)) return broken(where + "the set is not in node id order");
+    if (set.empty() || validators_root(set) != cb->header.validators_root)
+      return broken(where + "the set given is not the one the block commits to (validators_root)");
+    current.clear();
+    for (auto& v : set) current.push_back(v.key);
+    changed.push_back(c.height);
+  }
   auto d = qbft::decode_decision(p.decision, p.height);
   if (!d) return broken("block: " + d.err().message);
   auto b = decode_block(d->block);
@@ -205,16 +292,14 @@ result<proof_facts> verify_receipt_proof(const receipt_proof& p, std::string_vie
   f.block_id = d->digest;
   f.height = p.height;
   f.entry_index = static_cast<std::size_t>(at - b->poe_headers.begin());
-  std::set<node_id> ok;
-  for (auto& [who, seal] : d->seals)
-    for (auto& v : validators)
-      if (v.id() == who && qbft::verify_seal(v, std::string(chain_id), p.height, d->round, d->digest, seal))
-        ok.insert(who);
-  f.seals_valid = ok.size();
-  auto quorum = (2 * validators.size() + 2) / 3;
-  if (validators.empty() || ok.size() < quorum)
-    return broken("block: " + std::to_string(ok.size()) + " valid commit seals of the " +
-                  std::to_string(validators.size()) + " validators given, " +
+  f.seals_valid = sealed_by(*d, p.height, current);
+  f.validators = current.size();
+  f.set_changes = changed;
+  auto quorum = quorum_of(current.size());
+  if (current.empty() || f.seals_valid < quorum)
+    return broken("block: " + std::to_string(f.seals_valid) + " valid commit seals of the " +
+                  std::to_string(current.size()) + " validators " +
+                  (changed.empty() ? std::string("given") : "at height " + std::to_string(p.height)) + ", " +
                   std::to_string(quorum) + " needed");
   return f;
 }

@@ -86,6 +86,7 @@ block build_block(const ledger& state, const chain_tip& tip, const std::vector<t
       b.poe_headers = std::move(kept);
     }
     h.state_root = next.state_root();
+    h.validators_root = validators_root(next.validator_set());
     seal_roots(b);
     return b;
   };
@@ -136,6 +137,9 @@ result<ledger> execute_block(const ledger& state, const block& b, verified_txs* 
   if (next.state_root() != h.state_root)
     return fail(errc::verify_failed, "bad_state_root: the header says " + h.state_root.hex() +
                                        ", execution gives " + next.state_root().hex());
+  if (auto vr = validators_root(next.validator_set()); vr != h.validators_root)
+    return fail(errc::verify_failed, "bad_validators_root: the header says " + h.validators_root.hex() +
+                                       ", execution gives " + vr.hex());
   return next;
 }
 

@@ -786,6 +786,99 @@ TEST_CASE("a receipt proof verifies offline and a tampered one fails") {
   CHECK_FALSE(decode_receipt_proof(bytes{1, 2, 3}));
 }
 
+TEST_CASE("a receipt proof is checked against the validator set at its block's height") {
+  notary_chain c;
+  auto p = c.state.params().rent;
+  // Block A: validators 2 and 3 leave, 12 and 13 join. The genesis set seals it.
+  auto genesis_set = c.state.validator_set();
+  auto a = c.build({}, {make_tx(2, 0, unstake{stake_role::validator, amount{1000}}),
+                        make_tx(3, 0, unstake{stake_role::validator, amount{1000}}),
+                        make_tx(12, 1, stake{stake_role::validator, amount{1000}}),
+                        make_tx(13, 0, stake{stake_role::validator, amount{1000}})});
+  REQUIRE(a.transactions.size() == 4);
+  c.commit(a);
+  auto new_set = c.state.validator_set();
+  REQUIRE(new_set.size() == 4);
+  CHECK(a.header.validators_root == validators_root(new_set));
+  auto seal = [&](const block& b, const std::vector<int>& signers) {
+    qbft::decision d;
+    d.height = b.header.height;
+    d.digest = block_id(b);
+    d.block = encode(b);
+    for (int i : signers)
+      d.seals.push_back({id(i), sign_in_domain(key(i), chain_name, msg_type::commit_seal,
+                                               qbft::seal_payload(d.height, 0, d.digest))});
+    return d;
+  };
+  // Block B notarizes the receipt; the new set seals it.
+  log_builder builder(key(10), chain_name, p, builder_config{8, 0, 0});
+  for (int i = 0; i < 3; ++i) {
+    receipt_in r;
+    r.request.data[0] = static_cast<std::uint8_t>(i);
+    r.encoded = encode(poe::test::attested_receipt(key(12), key(13), chain_name, static_cast<std::uint8_t>(i)));
+    r.work_units = 3;
+    r.verified_ms = 10;
+    builder.add(r);
+  }
+  auto sealed = builder.poll(10);
+  REQUIRE(sealed);
+  block_notary n;
+  n.held = {encode(sealed->entry)};
+  auto b = c.build(n);
+  REQUIRE(b.poe_headers.size() == 1);
+  c.commit(b);
+  std::vector<hash256> leaves;
+  for (auto& r : sealed->receipts) leaves.push_back(merkle::leaf_hash(r));
+  receipt_proof proof;
+  proof.receipt = sealed->receipts[1];
+  proof.in_log_block = *merkle::prove(leaves, 1);
+  proof.entry = sealed->entry;
+  proof.bpi_key = key(10).pub().der();
+  proof.height = b.header.height;
+  proof.decision = qbft::encode(seal(b, {0, 1, 12, 13}));
+  std::vector<public_key> genesis_keys;
+  for (auto& v : genesis_set) genesis_keys.push_back(v.key);
+  // Against the genesis set alone: only 0 and 1 of its members sealed B.
+  auto r = verify_receipt_proof(proof, chain_name, genesis_keys);
+  REQUIRE_FALSE(r);
+  CHECK(r.err().message.find("block: 2 valid commit seals") == 0);
+  // With the change (A sealed by the genesis set, committing to the new one): valid.
+  set_change change;
+  change.height = a.header.height;
+  change.decision = qbft::encode(seal(a, {0, 1, 2, 3}));
+  for (auto& v : new_set) change.validators.emplace_back(v.key.der(), v.stake.units());
+  proof.changes = {change};
+  auto back = decode_receipt_proof(encode(proof));
+  REQUIRE(back);
+  REQUIRE(back->changes.size() == 1);
+  auto facts = verify_receipt_proof(*back, chain_name, genesis_keys);
+  REQUIRE(facts);
+  CHECK(facts->seals_valid == 4);
+  CHECK(facts->validators == 4);
+  CHECK(facts->set_changes == std::vector<std::uint64_t>{a.header.height});
+  // Each link of the change is checked.
+  auto broken = [&](set_change x, const std::string& what) {
+    auto q = proof;
+    q.changes = {x};
+    auto st = verify_receipt_proof(q, chain_name, genesis_keys);
+    REQUIRE_FALSE(st);
+    INFO(st.err().message);
+    CHECK(st.err().message.find(what) != std::string::npos);
+  };
+  auto padded = change; // a set the block does not commit to (a made-up member)
+  padded.validators.back().second += 1;
+  broken(padded, "not the one the block commits to");
+  auto thin = change; // sealed by 2 of the 4 before it
+  thin.decision = qbft::encode(seal(a, {0, 12}));
+  broken(thin, "valid commit seals of the 4 validators before it");
+  auto late = change;
+  late.height = b.header.height;
+  broken(late, "in height order");
+  auto reordered = change;
+  std::reverse(reordered.validators.begin(), reordered.validators.end());
+  broken(reordered, "node id order");
+}
+
 TEST_CASE("rent parameters round-trip through JSON and are checked like genesis params") {
   rent_params p;
   p.base_rent = amount{7};

@@ -97,6 +97,36 @@ TEST_CASE("a built block validates and executes to its state root") {
   CHECK(validate_block(*next, tip, b2, 5001));
 }
 
+TEST_CASE("a block commits to the validator set that seals the next one") {
+  auto state = small_ledger();
+  chain_tip tip;
+  auto genesis_set = state.validator_set();
+  auto b = build_block(state, tip, {pay(10, 0, id(11), 1)}, id(1), 0, 1000);
+  CHECK(b.header.validators_root == validators_root(genesis_set)); // unchanged
+  auto next = execute_block(state, b);
+  REQUIRE(next);
+  // Account 12 stakes as a validator: the block after which it joins commits to the new set.
+  auto joins = make_tx(12, 0, stake{stake_role::validator, amount{1'000}}, amount{1});
+  auto b2 = build_block(*next, tip_of(b), {joins}, id(1), 0, 2000);
+  REQUIRE(b2.transactions.size() == 1);
+  auto after = execute_block(*next, b2);
+  REQUIRE(after);
+  auto set = after->validator_set();
+  CHECK(set.size() == genesis_set.size() + 1);
+  CHECK(b2.header.validators_root == validators_root(set));
+  CHECK(b2.header.validators_root != b.header.validators_root);
+  // A header that names another set is refused by every validator that executes it.
+  auto lying = b2;
+  lying.header.validators_root = b.header.validators_root;
+  auto st = validate_block(*next, tip_of(b), lying, 2000);
+  REQUIRE_FALSE(st);
+  CHECK(st.err().message.find("bad_validators_root") != std::string::npos);
+  // The root covers ids, stakes and keys: each changes it.
+  auto other = set;
+  other.back().stake = amount{other.back().stake.units() + 1};
+  CHECK(validators_root(other) != validators_root(set));
+}
+
 TEST_CASE("blocks with a wrong state root or a bad transaction are refused") {
   auto state = small_ledger();
   chain_tip tip;

@@ -95,6 +95,7 @@ json block_json(const chain::qbft::decision& d, const chain::block& b) {
            {"tx_root", h.tx_root.hex()},
            {"poe_root", h.poe_root.hex()},
            {"evidence_root", h.evidence_root.hex()},
+           {"validators_root", h.validators_root.hex()},
            {"decided_round", d.round}};
   auto& txs = out["transactions"] = json::array();
   for (auto& t : b.transactions)

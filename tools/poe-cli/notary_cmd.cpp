@@ -5,7 +5,8 @@
 //       path) → PoE header → the finalized block holding it (with its commit seals). Written
 //       to FILE (default REQUEST_ID.proof); a summary is printed.
 //   poe-cli receipt verify FILE --genesis GENESIS
-//       Checks a proof offline against the validators of GENESIS: the verifier's signature on the
+//       Checks a proof offline against the validators of GENESIS and the set changes the proof
+//       carries (the set at the block's height): the verifier's signature on the
 //       receipt, the executor's PoE v1 over the result, every link to the block and a quorum of
 //       commit seals; prints each check. Exit 0 when it holds, 1 with the broken link otherwise.
 //   poe-cli builder status --node BUILDER      the builder's log book and queues (JSON)
@@ -97,8 +98,17 @@ void add_notary_commands(CLI::App& app) {
               << "..: signed by the BPI, names that LogBlock\n"
               << "  block " << facts->height << " (" << facts->block_id.hex().substr(0, 16)
               << "..): holds the header as entry " << facts->entry_index << "; sealed by "
-              << facts->seals_valid << " of the " << validators.size()
-              << " genesis validators (a quorum)\n"
+              << facts->seals_valid << " of the " << facts->validators << " validators at that height (a quorum)\n"
+              << "  validator set: the " << validators.size() << " of genesis"
+              << [&] {
+                   std::string out;
+                   for (auto h : facts->set_changes)
+                     out += ", then after block " + std::to_string(h);
+                   return out;
+                 }()
+              << (facts->set_changes.empty() ? " (no change before the block)"
+                                             : " (each change sealed by the set before it; its block commits to the new set)")
+              << "\n"
               << "  not checked offline: that the verifier and executor held stake (the builder "
                  "asked the chain when it took the receipt)\n";
   });

@@ -7,11 +7,14 @@
 ///
 ///     header  = u8 len ‖ chain_id ‖ u64 height ‖ parent (32) ‖ u64 timestamp_ms ‖
 ///               proposer (32) ‖ u64 round ‖ state_root (32) ‖ tx_root (32) ‖
-///               poe_root (32) ‖ evidence_root (32)
+///               poe_root (32) ‖ evidence_root (32) ‖ validators_root (32)
 ///     block   = header ‖ list(transactions) ‖ list(poe_headers) ‖ list(evidence)
 ///     list(x) = u32 count ‖ (u32 len ‖ bytes) per item
 ///
-/// Each root is the RFC 6962 Merkle root over that list's items (the empty root for none).
+/// Each root is the RFC 6962 Merkle root over that list's items (the empty root for none);
+/// `validators_root` commits to the validator set that seals the next block, as executing this
+/// one leaves it (ledger.hpp, `validators_root`), so a light client follows set changes from
+/// sealed headers alone.
 /// `decode_block` accepts only canonical bytes within the limits: nothing trailing, counts and
 /// lengths bounded before anything is allocated.
 
@@ -35,6 +38,7 @@ struct block_header {
   hash256 tx_root;
   hash256 poe_root;
   hash256 evidence_root;
+  hash256 validators_root; ///< the next height's validator set (ledger.hpp, validators_root)
   friend bool operator==(const block_header&, const block_header&) = default;
 };
 

@@ -101,6 +101,11 @@ enum class state_leaf : std::uint8_t {
   log_book = 8,
 };
 
+/// The commitment to a validator set (block_header::validators_root): the RFC 6962 root over
+/// one leaf per validator in `validator_set` order (by id): id (32) ‖ u64 stake ‖ u16 len ‖
+/// DER SPKI.
+hash256 validators_root(const std::vector<validator_info>& set);
+
 class ledger {
 public:
   /// The state after genesis: balances credited, validators' stake bonded in the validator

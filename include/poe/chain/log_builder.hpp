@@ -104,11 +104,28 @@ private:
   std::set<request_id> seen_;
 };
 
+/// A change of the validator set between genesis and a proof's block, as a light client
+/// follows it: the sealed block after which the set changed (qbft::encode(decision)), and the
+/// new set — each validator's DER key and stake, in node id order — which that block's header
+/// commits to (block_header::validators_root).
+struct set_change {
+  std::uint64_t height = 0;
+  bytes decision;
+  std::vector<std::pair<bytes, std::uint64_t>> validators; ///< (DER key, stake), by node id
+};
+bytes encode(const set_change& c);
+result<set_change> decode_set_change(byte_view in);
+
 /// See the file comment. Encoding (integers big-endian, blobs u32 len ‖ bytes):
 ///
 ///     "poe/receipt-proof/v1" ‖ blob(receipt) ‖ u64 leaf index ‖ u64 leaf count ‖
 ///     u32 n ‖ n × hash (receipt path) ‖ blob(PoE entry) ‖ blob(BPI key DER) ‖
-///     u64 height ‖ blob(finalized block: qbft::encode(decision) — round, seals, block)
+///     u64 height ‖ blob(finalized block: qbft::encode(decision) — round, seals, block) ‖
+///     u32 m ‖ m × blob(set_change)
+///     set_change = u64 height ‖ blob(decision) ‖ u32 k ‖ k × (blob(DER key) ‖ u64 stake)
+///
+/// `changes`: every change of the validator set from genesis up to the block (oldest first),
+/// so the block's seals are checked against the set at its height.
 struct receipt_proof {
   bytes receipt;
   merkle::inclusion_proof in_log_block;
@@ -116,6 +133,7 @@ struct receipt_proof {
   bytes bpi_key;
   std::uint64_t height = 0;
   bytes decision;
+  std::vector<set_change> changes;
 };
 bytes encode(const receipt_proof& p);
 result<receipt_proof> decode_receipt_proof(byte_view in);
@@ -126,13 +144,18 @@ struct proof_facts {
   hash256 block_id;
   std::uint64_t height = 0;
   std::size_t entry_index = 0; ///< in the block's poe_headers
-  std::size_t seals_valid = 0; ///< distinct validators of `validators` whose seal verifies
+  std::size_t seals_valid = 0; ///< distinct validators of the set at `height` whose seal verifies
+  std::size_t validators = 0;  ///< the size of that set
+  std::vector<std::uint64_t> set_changes; ///< heights after which the set changed (each checked)
 };
 /// Checks: the receipt (an attested_receipt) passes check_attested_receipt; its path leads to
 /// the LogBlock's receipts_root; the entry passes
 /// check_entry under the BPI key; the block decodes, is at `height`, is for `chain_id` and
-/// holds the entry among its poe_headers (its poe_root recomputed); a quorum (⌈2n/3⌉) of
-/// `validators` sealed (height, round, block id). Each failure names the link that broke.
+/// holds the entry among its poe_headers (its poe_root recomputed); a quorum (⌈2n/3⌉) of the
+/// validator set at `height` sealed (height, round, block id). That set starts as `validators`
+/// (the genesis set) and follows `changes` in order: each change's block, below `height`, is
+/// sealed by a quorum of the set before it and its header commits to the set it gives
+/// (validators_root). Each failure names the link that broke.
 result<proof_facts> verify_receipt_proof(const receipt_proof& p, std::string_view chain_id,
                                          const std::vector<public_key>& validators);
 

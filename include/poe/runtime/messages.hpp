@@ -52,7 +52,9 @@ using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
 /// then a chain_block to `subscriber` for every finalized block above `after` and each new one
 /// (chain_from_tip: from the tip on); (block_atom, u64 height) → bytes of the finalized block
 /// (qbft::encode(decision)), empty when unknown; (status_atom) → std::uint64_t height;
-/// (pool_atom) → decider_pool: every executor the decider draw may rank (chain/evidence.hpp).
+/// (pool_atom) → decider_pool: every executor the decider draw may rank (chain/evidence.hpp);
+/// (sets_atom, u64 below) → std::vector<bytes>: every change of the validator set before block
+/// `below`, oldest first, each an encoded chain::set_change (what a receipt proof carries).
 using tx_atom = caf::atom_constant<caf::atom("v_tx")>;
 using txgossip_atom = caf::atom_constant<caf::atom("v_txg")>;
 using account_atom = caf::atom_constant<caf::atom("v_acct")>;
@@ -62,6 +64,7 @@ using chain_atom = caf::atom_constant<caf::atom("v_chain")>;
 using chain_sub_atom = caf::atom_constant<caf::atom("v_chsub")>;
 using block_atom = caf::atom_constant<caf::atom("v_blk")>;
 using pool_atom = caf::atom_constant<caf::atom("v_pool")>;
+using sets_atom = caf::atom_constant<caf::atom("v_sets")>;
 /// Notarization at the validator: (poe_atom, bytes PoE entry) → submit_reply (accepted or
 /// known name the header id) — a valid entry is held for inclusion and gossiped once to the other
 /// validators (poegossip_atom); (complaint_atom, bytes exclusion complaint) between validators.
