@@ -661,12 +661,11 @@ TEST_CASE("the builder cuts, chains and prices LogBlocks") {
   CHECK(second->entry.book_block.receipts_root == merkle::root_of(second->receipts));
 }
 
-TEST_CASE("a receipt proof verifies offline and a tampered one fails") {
-  notary_chain c;
-  auto p = c.state.params().rent;
+namespace {
+/// BPI 10's LogBlock of `n` receipts verifier 12 signed for executor 13's results.
+sealed_log_block log_block_of(const rent_params& p, int n) {
   log_builder builder(key(10), chain_name, p, builder_config{8, 0, 0});
-  // Receipts verifier 12 signed for executor 13's results.
-  for (int i = 0; i < 5; ++i) {
+  for (int i = 0; i < n; ++i) {
     receipt_in r;
     r.request.data[0] = static_cast<std::uint8_t>(i);
     r.encoded = encode(poe::test::attested_receipt(key(12), key(13), chain_name, static_cast<std::uint8_t>(i)));
@@ -676,6 +675,14 @@ TEST_CASE("a receipt proof verifies offline and a tampered one fails") {
   }
   auto sealed = builder.poll(10);
   REQUIRE(sealed);
+  return std::move(*sealed);
+}
+} // namespace
+
+TEST_CASE("a receipt proof verifies offline and a tampered one fails") {
+  notary_chain c;
+  auto p = c.state.params().rent;
+  auto sealed = std::optional<sealed_log_block>(log_block_of(p, 5));
   block_notary n;
   n.held = {encode(c.bpis.at(11).next(p)), encode(sealed->entry)};
   auto b = c.build(n);
@@ -811,17 +818,7 @@ TEST_CASE("a receipt proof is checked against the validator set at its block's h
     return d;
   };
   // Block B notarizes the receipt; the new set seals it.
-  log_builder builder(key(10), chain_name, p, builder_config{8, 0, 0});
-  for (int i = 0; i < 3; ++i) {
-    receipt_in r;
-    r.request.data[0] = static_cast<std::uint8_t>(i);
-    r.encoded = encode(poe::test::attested_receipt(key(12), key(13), chain_name, static_cast<std::uint8_t>(i)));
-    r.work_units = 3;
-    r.verified_ms = 10;
-    builder.add(r);
-  }
-  auto sealed = builder.poll(10);
-  REQUIRE(sealed);
+  auto sealed = std::optional<sealed_log_block>(log_block_of(p, 3));
   block_notary n;
   n.held = {encode(sealed->entry)};
   auto b = c.build(n);
