@@ -181,7 +181,7 @@ echo "== poe-cli receipt prove $first (receipt → LogBlock → PoE header → b
 for i in 0 1 2 3; do
   cli receipt prove "$first" -o "$work/first.proof" --node "127.0.0.1:740$i" 2>/dev/null | sed 's/^/  /' && break
 done
-echo "== poe-cli receipt verify (offline, against the genesis validators)"
+echo "== poe-cli receipt verify (offline: the genesis validators and the set changes the proof carries)"
 cli receipt verify "$work/first.proof" --genesis "$root/devnet/genesis.json" | sed 's/^/  /'
 for _ in $(seq 1 20); do # the rent role follows the chain every 500 ms
   cli rent flows --json | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["totals"]["collected"] > 0 else 1)' && break
