@@ -326,14 +326,6 @@ object_stat stat_of(const std::shared_ptr<sstate>& s, const cid& c,
   return out;
 }
 
-/// A fresh nonce for a signed request (st_nonce), good once for a minute.
-hash256 issue_nonce(const std::shared_ptr<sstate>& s) {
-  hash256 n;
-  for (auto& b : n.data) b = static_cast<std::uint8_t>(s->rng());
-  s->nonces.issue(n, s->ctx.clock.now_ms());
-  return n;
-}
-
 /// Who signed `auth` (an encoded Envelope) for `op` on `subject`, using up its nonce: the
 /// owner it acts as. Errors (not_authorized: …) say which check failed.
 result<std::string> signer_of(const std::shared_ptr<sstate>& s, const bytes_t& auth, request_op op,
@@ -481,7 +473,7 @@ runtime::role_info storage_role() {
           return put_file(self, s, data, *owner);
         },
         [s](st_nonce_atom) {
-          auto n = issue_nonce(s);
+          auto n = s->nonces.issue_from(s->rng, s->ctx.clock.now_ms());
           return std::make_tuple(s->ctx.chain_id, bytes_t(n.data.begin(), n.data.end()));
         },
         [self, s](st_rep_atom, const bytes_t& data, const std::string& owner,

@@ -82,6 +82,8 @@ struct vstate {
   /// Heights after which the validator set changed, with the set each gave (rebuilt as the
   /// blocks replay at start): what a receipt proof carries (sets_atom).
   std::map<std::uint64_t, std::vector<validator_info>> set_changes;
+  /// validators_root of the current set: the last header's (execution checked it), genesis's first.
+  hash256 set_root;
   chain_tip tip;
   mempool pool;
   signing_guard guard;
@@ -210,8 +212,10 @@ bool finalize(vstate& s, const qbft::decision& d, bool persist = true) {
                      "height {}: {} stake slashed ({} left): {}", d.height, to_string(role),
                      next->stake_of(who, role).to_string(), describe(*e));
     }
-  if (validators_root(next->validator_set()) != validators_root(s.state.validator_set()))
+  if (b->header.validators_root != s.set_root) { // executing the block checked the header's root
     s.set_changes[d.height] = next->validator_set();
+    s.set_root = b->header.validators_root;
+  }
   s.state = std::move(*next);
   s.tip = tip_of(*b);
   s.withheld.clear();
@@ -690,6 +694,7 @@ runtime::role_info validator_role() {
       auto l = ledger::from_genesis(*g);
       if (!l) throw std::runtime_error("genesis: " + l.err().message);
       auto s = std::make_shared<vstate>(ctx, *g, std::move(*l));
+      s->set_root = validators_root(s->state.validator_set());
       if (ctx.options().validator.censor) {
         s->censor = true;
         ctx.log->warn("fault drill: this validator proposes blocks without PoE headers");

@@ -878,9 +878,7 @@ runtime::role_info verifier_role() {
           return submit_job(self, s, source, ladder, *owner);
         },
         [s](vf_nonce_atom) {
-          hash256 n;
-          for (auto& b : n.data) b = static_cast<std::uint8_t>(s->rng());
-          s->nonces.issue(n, s->ctx.clock.now_ms());
+          auto n = s->nonces.issue_from(s->rng, s->ctx.clock.now_ms());
           return std::make_tuple(s->ctx.chain_id, bytes_t(n.data.begin(), n.data.end()));
         },
         [s](vf_status_atom, const std::string& job_id) -> caf::result<job_status> {

@@ -677,14 +677,29 @@ sealed_log_block log_block_of(const rent_params& p, int n) {
   REQUIRE(sealed);
   return std::move(*sealed);
 }
+
+/// The proof of receipt `index` of `sealed`, whose entry block `height` holds (sealed as `d`).
+receipt_proof proof_of(const sealed_log_block& sealed, std::uint64_t index, std::uint64_t height,
+                       const qbft::decision& d) {
+  std::vector<hash256> leaves;
+  for (auto& r : sealed.receipts) leaves.push_back(merkle::leaf_hash(r));
+  receipt_proof proof;
+  proof.receipt = sealed.receipts[index];
+  proof.in_log_block = *merkle::prove(leaves, index);
+  proof.entry = sealed.entry;
+  proof.bpi_key = key(10).pub().der();
+  proof.height = height;
+  proof.decision = qbft::encode(d);
+  return proof;
+}
 } // namespace
 
 TEST_CASE("a receipt proof verifies offline and a tampered one fails") {
   notary_chain c;
   auto p = c.state.params().rent;
-  auto sealed = std::optional<sealed_log_block>(log_block_of(p, 5));
+  auto sealed = log_block_of(p, 5);
   block_notary n;
-  n.held = {encode(c.bpis.at(11).next(p)), encode(sealed->entry)};
+  n.held = {encode(c.bpis.at(11).next(p)), encode(sealed.entry)};
   auto b = c.build(n);
   REQUIRE(b.poe_headers.size() == 2);
   auto height = b.header.height;
@@ -701,15 +716,7 @@ TEST_CASE("a receipt proof verifies offline and a tampered one fails") {
     d.seals.push_back({id(i), sign_in_domain(key(i), chain_name, msg_type::commit_seal,
                                              qbft::seal_payload(height, 0, d.digest))});
   }
-  std::vector<hash256> leaves;
-  for (auto& r : sealed->receipts) leaves.push_back(merkle::leaf_hash(r));
-  receipt_proof proof;
-  proof.receipt = sealed->receipts[3];
-  proof.in_log_block = *merkle::prove(leaves, 3);
-  proof.entry = sealed->entry;
-  proof.bpi_key = key(10).pub().der();
-  proof.height = height;
-  proof.decision = qbft::encode(d);
+  auto proof = proof_of(sealed, 3, height, d);
   auto back = decode_receipt_proof(encode(proof));
   REQUIRE(back);
   auto facts = verify_receipt_proof(*back, chain_name, validators);
@@ -818,21 +825,13 @@ TEST_CASE("a receipt proof is checked against the validator set at its block's h
     return d;
   };
   // Block B notarizes the receipt; the new set seals it.
-  auto sealed = std::optional<sealed_log_block>(log_block_of(p, 3));
+  auto sealed = log_block_of(p, 3);
   block_notary n;
-  n.held = {encode(sealed->entry)};
+  n.held = {encode(sealed.entry)};
   auto b = c.build(n);
   REQUIRE(b.poe_headers.size() == 1);
   c.commit(b);
-  std::vector<hash256> leaves;
-  for (auto& r : sealed->receipts) leaves.push_back(merkle::leaf_hash(r));
-  receipt_proof proof;
-  proof.receipt = sealed->receipts[1];
-  proof.in_log_block = *merkle::prove(leaves, 1);
-  proof.entry = sealed->entry;
-  proof.bpi_key = key(10).pub().der();
-  proof.height = b.header.height;
-  proof.decision = qbft::encode(seal(b, {0, 1, 12, 13}));
+  auto proof = proof_of(sealed, 1, b.header.height, seal(b, {0, 1, 12, 13}));
   std::vector<public_key> genesis_keys;
   for (auto& v : genesis_set) genesis_keys.push_back(v.key);
   // Against the genesis set alone: only 0 and 1 of its members sealed B.

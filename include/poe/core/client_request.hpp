@@ -54,6 +54,14 @@ public:
 
   /// Remembers `fresh` (32 random bytes from the caller) as handed out at `now_ms`.
   void issue(const hash256& fresh, std::uint64_t now_ms);
+  /// A fresh nonce drawn from `rng` (the role's seeded source), handed out at `now_ms`.
+  template <class Rng>
+  hash256 issue_from(Rng& rng, std::uint64_t now_ms) {
+    hash256 n;
+    for (auto& b : n.data) b = static_cast<std::uint8_t>(rng());
+    issue(n, now_ms);
+    return n;
+  }
   /// Uses up `n` if it was handed out and has not expired; false otherwise.
   bool consume(const hash256& n, std::uint64_t now_ms);
   std::size_t size() const { return live_.size(); }
