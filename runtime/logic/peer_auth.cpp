@@ -16,6 +16,7 @@ std::string_view to_string(auth_reject r) {
     case auth_reject::self: return "self";
     case auth_reject::not_allowed: return "not_allowed";
     case auth_reject::bad_signature: return "bad_signature";
+    case auth_reject::tls_mismatch: return "tls_mismatch";
   }
   return "unknown";
 }

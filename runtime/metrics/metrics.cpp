@@ -33,7 +33,8 @@ factory& noop_factory() {
 
 const std::vector<std::string> node_metrics::known_connection_events = {
     "connected", "disconnected", "auth_failed", "connect_failed", "heartbeat_timeout",
-    "tls_refused_per_address", "tls_refused_total", "tls_handshake_timeout"};
+    "tls_refused_per_address", "tls_refused_total", "tls_handshake_timeout",
+    "basp_node_taken", "basp_forged_source"};
 
 namespace {
 

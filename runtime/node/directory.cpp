@@ -13,6 +13,10 @@
 #include <map>
 #include <optional>
 
+// tls_bind.cpp (poe_tls_fix, linked into poe-node): weak, so binaries without it link too.
+extern "C" int poe_tls_peer_of(const unsigned char* node, std::size_t len, unsigned char out[32])
+  __attribute__((weak));
+
 namespace poe::runtime {
 
 namespace {
@@ -245,6 +249,18 @@ void refuse(caf::event_based_actor* self, dir_data& d, const caf::actor& to, con
                peer_refusal{nonce, std::string(to_string(reason)) + ": " + text});
 }
 
+/// Whether the node `key` proves is the one the transport proved on the current message's
+/// connection (always, when the transport proves nothing: the harness, plaintext); otherwise
+/// the reason, for refuse().
+std::optional<std::string> transport_mismatch(caf::event_based_actor* self, dir_data& d,
+                                              const public_key& key) {
+  if (!d.args.transport) return std::nullopt;
+  auto proven = d.args.transport(self->current_sender());
+  if (proven && *proven == key.id().hex()) return std::nullopt;
+  return "node " + short_id(key.id().hex()) + " answered on a connection whose TLS certificate is " +
+         (proven ? "node " + short_id(*proven) + "'s" : "unknown");
+}
+
 } // namespace
 
 connection_key caf_connection_key(caf::actor_system& sys) {
@@ -253,6 +269,19 @@ connection_key caf_connection_key(caf::actor_system& sys) {
     if (!sender) return {};
     if (sender->node() == self_node) return std::string(local_connection);
     return caf::to_string(sender->node());
+  };
+}
+
+transport_proof caf_tls_proof(caf::actor_system& sys) {
+  return [&sys](const caf::strong_actor_ptr& sender) -> std::optional<std::string> {
+    if (!sender || !poe_tls_peer_of) return std::nullopt;
+    std::vector<char> wire;
+    caf::binary_serializer sink{sys, wire};
+    if (sink(sender->node())) return std::nullopt;
+    unsigned char id[32];
+    if (!poe_tls_peer_of(reinterpret_cast<const unsigned char*>(wire.data()), wire.size(), id))
+      return std::nullopt;
+    return to_hex(byte_view(id, sizeof id));
   };
 }
 
@@ -363,6 +392,10 @@ caf::actor spawn_directory(caf::actor_system& sys, directory_args args) {
                  "node " + short_id(p.key.id().hex()) + " failed the challenge");
           return;
         }
+        if (auto why = transport_mismatch(self, *d, p.key)) {
+          refuse(self, *d, p.dir, p.nonce_i, auth_reject::tls_mismatch, *why);
+          return;
+        }
         if (pr.roles.node != p.key.id().hex()) {
           refuse(self, *d, p.dir, p.nonce_i, auth_reject::bad_key,
                  "announcement names another node");
@@ -393,6 +426,12 @@ caf::actor spawn_directory(caf::actor_system& sys, directory_args args) {
           why = auth_reject::bad_signature;
           key = fail(errc::verify_failed, "node " + short_id(key->id().hex()) +
                                               " failed the challenge");
+        }
+        if (key) {
+          if (auto text = transport_mismatch(self, *d, *key)) {
+            why = auth_reject::tls_mismatch;
+            key = fail(errc::verify_failed, *text);
+          }
         }
         if (!key) {
           refuse(self, *d, w.directory, w.nonce, why, key.err().message);

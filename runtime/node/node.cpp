@@ -204,10 +204,13 @@ private:
 // The TLS guard's settings (tls_guard.cpp): weak, so binaries without the guard link too.
 extern "C" void poe_tls_guard_configure(unsigned deadline_ms, unsigned per_address, unsigned total,
                                         int port, void (*on_refuse)(int)) __attribute__((weak));
+// The binding of CAF node ids to TLS certificates (tls_bind.cpp): weak likewise.
+extern "C" void poe_tls_bind_configure(void (*on_refuse)(int)) __attribute__((weak));
 namespace {
 constexpr unsigned tls_pending_per_address = 32; ///< handshakes in progress from one address
 constexpr unsigned tls_pending_total = 512;      ///< handshakes in progress in all
 metrics::node_metrics* tls_guard_metrics = nullptr;
+spdlog::logger* tls_bind_log = nullptr; ///< where tls_bind.cpp's refusals are logged (set while the node runs)
 } // namespace
 
 int run_node(std::vector<std::string> args, const role_registry& registry) {
@@ -296,6 +299,20 @@ int run_node(std::vector<std::string> args, const role_registry& registry) {
                                 tls_guard_metrics->connection_events(names[reason]).inc();
                             });
   }
+  // Every BASP frame checked against its TLS session's certificate (tls_bind.cpp).
+  if (tls && poe_tls_bind_configure) {
+    tls_guard_metrics = &nm;
+    tls_bind_log = log.get();
+    poe_tls_bind_configure([](int reason) {
+      static const char* names[] = {"", "basp_node_taken", "basp_forged_source"};
+      static const char* texts[] = {
+        "", "its BASP handshake names a node id another TLS certificate holds here",
+        "it sent a BASP frame naming as its source a node id another TLS certificate holds here"};
+      if (reason < 1 || reason > 2) return;
+      if (tls_guard_metrics) tls_guard_metrics->connection_events(names[reason]).inc();
+      if (tls_bind_log) tls_bind_log->warn("closed a peer's connection: {} ({})", texts[reason], names[reason]);
+    });
+  }
   nm.start_time_seconds->set(static_cast<double>(
     std::chrono::duration_cast<std::chrono::seconds>(
       std::chrono::system_clock::now().time_since_epoch())
@@ -349,6 +366,7 @@ int run_node(std::vector<std::string> args, const role_registry& registry) {
     auto peers = std::make_shared<peer_registry>(id);
     dargs.registry = peers;
     dargs.connection_of = caf_connection_key(sys);
+    if (tls) dargs.transport = caf_tls_proof(sys);
     auto dir = spawn_directory(sys, std::move(dargs));
 
     if (s->port != 0) {
@@ -428,6 +446,7 @@ int run_node(std::vector<std::string> args, const role_registry& registry) {
   }
   log->info("stopped");
   tls_guard_metrics = nullptr; // the guard may call back until the process ends
+  tls_bind_log = nullptr;
   return rc;
 }
 

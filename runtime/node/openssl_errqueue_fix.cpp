@@ -24,11 +24,13 @@ F real(const char* name) {
 extern "C" {
 bool poe_tls_guard_admit(SSL* ssl);            // tls_guard.cpp
 void poe_tls_guard_accepted(SSL* ssl, int ret); // tls_guard.cpp
+int poe_tls_bind_read(SSL* ssl, void* buf, int ret); // tls_bind.cpp
 
 __attribute__((visibility("default"))) int SSL_read(SSL* s, void* buf, int num) {
   static auto f = real<int (*)(SSL*, void*, int)>("SSL_read");
   ERR_clear_error();
-  return f(s, buf, num);
+  // CAF's sessions: every BASP frame is checked against the peer certificate (tls_bind.cpp).
+  return poe_tls_bind_read(s, buf, f(s, buf, num));
 }
 __attribute__((visibility("default"))) int SSL_write(SSL* s, const void* buf, int num) {
   static auto f = real<int (*)(SSL*, const void*, int)>("SSL_write");

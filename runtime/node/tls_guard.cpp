@@ -219,8 +219,11 @@ __attribute__((visibility("default"))) int accept(int fd, sockaddr* addr, sockle
   }
 }
 
+void poe_tls_bind_forget(SSL* ssl); // tls_bind.cpp
+
 __attribute__((visibility("default"))) void SSL_free(SSL* ssl) {
   static auto f = real<void (*)(SSL*)>("SSL_free");
+  poe_tls_bind_forget(ssl);
   auto& s = g();
   {
     std::lock_guard<std::mutex> lock(s.mu);

@@ -206,6 +206,13 @@ void harness::start(node_index idx) {
   d.connection_of = [this, idx](const caf::strong_actor_ptr& sender) {
     return connection_key(idx, sender);
   };
+  // The seam's "TLS": each connection proves the key of its node's certificate.
+  d.transport = [this, idx](const caf::strong_actor_ptr& sender) -> std::optional<std::string> {
+    auto key = connection_key(idx, sender);
+    if (key.rfind("sim:", 0) != 0) return std::nullopt;
+    auto& from = *nodes_.at(std::stoul(key.substr(4)));
+    return from.spec.certificate_of ? nodes_.at(*from.spec.certificate_of)->id : from.id;
+  };
   n.directory = spawn_directory(*sys_, std::move(d));
 
   auto failure = n.failure;

@@ -143,6 +143,29 @@ TEST_CASE("a node whose id is not allowed is refused") {
   CHECK(h.peers(rogue).empty());
 }
 
+// The identity handshake is bound to the transport: a node that proves its key on a connection
+// whose TLS certificate carries another node's key is refused (tls_mismatch), in both
+// directions, and the honest nodes still mesh.
+TEST_CASE("a node proving a key its connection's certificate does not carry is refused") {
+  harness h;
+  INFO(h.describe());
+  auto a = h.add_node({"a", {test::worker_role()}, {}, {}, test::fast_net()});
+  auto b = h.add_node({"b", {test::worker_role()}, {a}, {}, test::fast_net()});
+  poe::testing::node_spec spec{"c", {test::worker_role()}, {a}, {}, test::fast_net()};
+  spec.certificate_of = b; // c's connections carry b's certificate
+  auto c = h.add_node(spec);
+  auto d = h.add_node({"d", {test::worker_role()}, {a, b, c}, {}, test::fast_net()});
+  h.start_all();
+  h.advance(3s);
+  CHECK(h.members(a, "worker").size() == 3); // a, b, d
+  CHECK(h.members(b, "worker").size() == 3);
+  CHECK(h.members(d, "worker").size() == 3);
+  CHECK(h.members(c, "worker").size() == 1); // refused when it dials a, and when d dials it
+  CHECK(h.peers(c).empty());
+  for (node_index n : std::vector<node_index>{a, b, d})
+    for (auto& p : h.peers(n)) CHECK(p.node != h.node_id(c));
+}
+
 TEST_CASE("a seed replays the same run") {
   auto run = [](std::uint64_t seed) {
     harness h{seed};

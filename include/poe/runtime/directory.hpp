@@ -36,6 +36,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 
 namespace poe::metrics {
 struct node_metrics;
@@ -49,6 +50,15 @@ using connection_key = std::function<std::string(const caf::strong_actor_ptr& se
 
 /// The real transport's key: CAF's id of the sender's node (one connection per remote node).
 connection_key caf_connection_key(caf::actor_system& sys);
+
+/// The node id (hex) the transport proved for the connection a sender's message came on — the
+/// TLS peer certificate's key — or nullopt when it proved none.
+using transport_proof =
+  std::function<std::optional<std::string>(const caf::strong_actor_ptr& sender)>;
+
+/// poe-node's over TLS: the certificate that holds the sender's CAF node id
+/// (runtime/node/tls_bind.cpp binds each CAF node id to the certificate of its TLS session).
+transport_proof caf_tls_proof(caf::actor_system& sys);
 
 /// Dials `to` and calls `done` (in the directory's context) with the remote directory
 /// handle or an error. The node's connector goes through CAF's middleman (TLS or plain);
@@ -75,6 +85,10 @@ struct directory_args {
   std::shared_ptr<peer_registry> registry;
   /// Names the connection a message came on; required.
   connection_key connection_of;
+  /// When set (poe-node over TLS), an identity handshake completes only if the node it proves
+  /// is the one the transport proved on its connection: the handshake is bound to the TLS
+  /// session (auth_reject::tls_mismatch otherwise).
+  transport_proof transport;
 };
 
 caf::actor spawn_directory(caf::actor_system& sys, directory_args args);

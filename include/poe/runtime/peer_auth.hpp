@@ -36,6 +36,7 @@ enum class auth_reject {
   self,          ///< it claims our own id
   not_allowed,   ///< a valid key whose node id is not on the allow list
   bad_signature, ///< the challenge signature does not verify
+  tls_mismatch,  ///< the TLS certificate of its connection is another node's (or none)
 };
 std::string_view to_string(auth_reject r);
 

@@ -67,6 +67,9 @@ struct node_spec {
   runtime::net_settings net{};
   bool allowed = true; ///< false: no other node accepts this one (its key is not allowed)
   bool store = false;  ///< give the roles a RocksDB store (a temp dir; survives crash/start)
+  /// The node whose key the TLS certificate it presents carries (what the transport proves on
+  /// its connections, as tls_bind.cpp does in poe-node); default itself.
+  std::optional<node_index> certificate_of = std::nullopt;
 };
 
 /// Probabilities per forwarded message; delays are uniform in [0, max_delay].
