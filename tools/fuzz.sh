@@ -32,7 +32,11 @@ if [ ! -f "$build/build.ninja" ]; then
     -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_C_FLAGS="$flags" -DCMAKE_CXX_FLAGS="$flags" >/dev/null
 fi
-cmake --build "$build" -j2 >/dev/null
+if ! cmake --build "$build" -j2 >"$build/build.log" 2>&1; then
+  echo "fuzz.sh: the fuzz build failed — see $build/build.log" >&2
+  grep -E "error|FAILED" "$build/build.log" | head -20 >&2
+  exit 1
+fi
 
 if [ ${#targets[@]} -eq 0 ]; then read -r -a targets < "$build/fuzz_targets.txt"; fi
 

@@ -11,6 +11,7 @@
 #include "poe/chain/transaction.hpp"
 #include "poe/core/client_request.hpp"
 #include "poe/core/poe_header.hpp"
+#include "poe/runtime/basp_binder.hpp"
 #include "poe/storage/manifest.hpp"
 #include "poe/wire/codec.hpp"
 
@@ -95,6 +96,29 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)signer_of(book, 0, "poe-fuzz", *env, request_op::remove, "bafy");
     if (auto n = nonce_of(*env)) (void)check_request(*env, "poe-fuzz", request_op::put, "bafy", *n);
   }
+#elif defined(POE_FUZZ_DECODER_basp_stream)
+  // Two sessions of different certificates read the same stream, one whole and one in pieces
+  // whose sizes the first byte sets: every frame is judged the same however it is split.
+  if (in.empty()) return 0;
+  runtime::basp_binder whole, pieces;
+  runtime::basp_binder::cert_id c1{}, c2{};
+  c2.fill(2);
+  int a = 0, b = 0;
+  whole.open(&a, c1);
+  pieces.open(&b, c1);
+  auto t = runtime::basp_binder::clock::time_point{};
+  auto step = static_cast<std::size_t>(in[0] % 7) + 1;
+  auto stream = in.subspan(1);
+  auto r1 = whole.read(&a, stream.data(), stream.size(), t);
+  auto r2 = runtime::basp_refusal::none;
+  for (std::size_t i = 0; i < stream.size() && r2 == runtime::basp_refusal::none; i += step)
+    r2 = pieces.read(&b, stream.data() + i, std::min(step, stream.size() - i), t);
+  if (r1 != r2) std::abort();
+  int c = 0; // a second certificate replays the stream: whatever it names is held by the first
+  whole.open(&c, c2);
+  (void)whole.read(&c, stream.data(), stream.size(), t);
+  whole.close(&a, t);
+  whole.close(&c, t);
 #else
 #error "define POE_FUZZ_DECODER_<name>"
 #endif

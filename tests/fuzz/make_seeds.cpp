@@ -8,6 +8,7 @@
 #include "poe/chain/qbft.hpp"
 #include "poe/chain/transaction.hpp"
 #include "poe/core/client_request.hpp"
+#include "poe/runtime/basp_binder.hpp"
 #include "poe/core/poe_header.hpp"
 #include "poe/storage/manifest.hpp"
 #include "poe/core/sha256.hpp"
@@ -164,6 +165,43 @@ void chain_seeds(const fs::path& dir) {
 
 } // namespace
 
+/// A BASP stream as CAF 0.17.6 writes it (basp_binder.hpp): a step byte for the fuzz target,
+/// a client handshake naming node pid 100, a routed message from it, a direct message, a
+/// heartbeat, and a monitor message naming pid 200.
+static bytes basp_seed() {
+  auto be = [](bytes& out, std::uint64_t v, int n) {
+    for (int i = n - 1; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+  };
+  auto node = [&](std::uint32_t pid) {
+    bytes out;
+    be(out, runtime::basp_binder::atom_default, 8);
+    be(out, pid, 4);
+    out.insert(out.end(), 20, 0xB0);
+    return out;
+  };
+  auto frame = [&](bytes& out, std::uint8_t op, const bytes& payload) {
+    out.insert(out.end(), {op, 0, 0, 0});
+    be(out, payload.size(), 4);
+    be(out, 0, 8);
+    be(out, 7, 8);
+    be(out, 42, 8);
+    out.insert(out.end(), payload.begin(), payload.end());
+  };
+  bytes out{3};
+  frame(out, 1, node(100));
+  auto routed = node(100);
+  auto dest = node(1);
+  routed.insert(routed.end(), dest.begin(), dest.end());
+  routed.insert(routed.end(), 16, 0x22);
+  frame(out, 3, routed);
+  frame(out, 2, bytes(24, 0x33));
+  frame(out, 6, {});
+  auto monitor = node(200);
+  monitor.insert(monitor.end(), dest.begin(), dest.end());
+  frame(out, 4, monitor);
+  return out;
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     std::cerr << "usage: poe-fuzz-seeds DIR\n";
@@ -191,5 +229,6 @@ int main(int argc, char** argv) {
   hash256 n;
   n.data[0] = 1;
   put(dir, "client_request", {wire::encode(sign_request(key, "poe-fuzz", request_op::remove, "bafy", n))});
+  put(dir, "basp_stream", {basp_seed()});
   return 0;
 }

@@ -1,0 +1,148 @@
+// The binding of CAF node ids to TLS certificates (basp_binder.hpp), fed BASP frames as CAF
+// 0.17.6 writes them:
+// - a handshake binds the node id it names to its session's certificate; another certificate
+//   naming it is refused while it is held and for the grace period after, then may take it;
+// - a session never changes the id it named; a second session of the same certificate may
+//   name it (CAF's redundant and alternative connections);
+// - routed, monitor and down frames naming a node another certificate holds are refused; the
+//   session's own node, an unknown node (a client routed through its node) and none pass;
+// - a frame split anywhere (byte by byte) is judged as a whole one; frames without a node id
+//   (direct messages, heartbeats) pass; a refused session stays refused;
+// - holder() answers only while a session holds the id.
+#include "poe/runtime/basp_binder.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <vector>
+
+using namespace poe::runtime;
+using namespace std::chrono_literals;
+using bytes = std::vector<unsigned char>;
+
+namespace {
+
+void put_be(bytes& out, std::uint64_t v, int n) {
+  for (int i = n - 1; i >= 0; --i) out.push_back(static_cast<unsigned char>(v >> (8 * i)));
+}
+
+/// A CAF node id of this host with process id `pid`, serialized.
+bytes node(std::uint32_t pid) {
+  bytes out;
+  put_be(out, basp_binder::atom_default, 8);
+  put_be(out, pid, 4);
+  for (int i = 0; i < 20; ++i) out.push_back(static_cast<unsigned char>(0xB0 + i));
+  return out;
+}
+bytes no_node() {
+  bytes out;
+  put_be(out, basp_binder::atom_none, 8);
+  return out;
+}
+
+bytes frame(std::uint8_t op, const bytes& payload) {
+  bytes out{op, 0, 0, 0};
+  put_be(out, payload.size(), 4);
+  put_be(out, 3, 8);  // operation data
+  put_be(out, 7, 8);  // source actor
+  put_be(out, 42, 8); // destination actor
+  out.insert(out.end(), payload.begin(), payload.end());
+  return out;
+}
+bytes cat(bytes a, const bytes& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+bytes handshake(std::uint32_t pid) { return frame(1, cat(node(pid), bytes(40, 0x11))); }
+bytes routed(const bytes& source) { return frame(3, cat(cat(source, node(1)), bytes(50, 0x22))); }
+
+basp_binder::cert_id cert(unsigned char c) {
+  basp_binder::cert_id out;
+  out.fill(c);
+  return out;
+}
+
+const auto t0 = basp_binder::clock::time_point{} + 1000h;
+
+basp_refusal feed(basp_binder& b, const void* s, const bytes& data, bool byte_by_byte = false,
+                  basp_binder::clock::time_point now = t0) {
+  if (!byte_by_byte) return b.read(s, data.data(), data.size(), now);
+  for (auto c : data)
+    if (auto r = b.read(s, &c, 1, now); r != basp_refusal::none) return r;
+  return basp_refusal::none;
+}
+
+} // namespace
+
+TEST_CASE("a handshake binds its node id to the session's certificate") {
+  basp_binder b;
+  int v = 0, x = 0, v2 = 0;
+  b.open(&v, cert(1));
+  REQUIRE(feed(b, &v, handshake(100)) == basp_refusal::none);
+  auto id = node(100);
+  REQUIRE(b.holder(id.data(), id.size()) == cert(1));
+
+  SECTION("another certificate naming it is refused, now and byte by byte") {
+    b.open(&x, cert(9));
+    CHECK(feed(b, &x, handshake(100), true) == basp_refusal::node_taken);
+    CHECK(b.refused(&x));
+    CHECK(feed(b, &x, frame(6, {})) == basp_refusal::forged_source); // stays refused
+    CHECK(b.holder(id.data(), id.size()) == cert(1));
+  }
+  SECTION("a second session of the same certificate may name it") {
+    b.open(&v2, cert(1));
+    CHECK(feed(b, &v2, handshake(100)) == basp_refusal::none);
+  }
+  SECTION("a session never changes the id it named") {
+    CHECK(feed(b, &v, handshake(101)) == basp_refusal::node_taken);
+  }
+  SECTION("released, it is held for the grace period, then free") {
+    b.close(&v, t0);
+    CHECK_FALSE(b.holder(id.data(), id.size()));
+    b.open(&x, cert(9));
+    CHECK(feed(b, &x, handshake(100), false, t0 + 59s) == basp_refusal::node_taken);
+    int y = 0;
+    b.open(&y, cert(9));
+    CHECK(feed(b, &y, handshake(100), false, t0 + 61s) == basp_refusal::none);
+    CHECK(b.holder(id.data(), id.size()) == cert(9));
+  }
+}
+
+TEST_CASE("routed, monitor and down frames may not name a node another certificate holds") {
+  basp_binder b;
+  int v = 0, m = 0;
+  b.open(&v, cert(1));
+  REQUIRE(feed(b, &v, handshake(100)) == basp_refusal::none);
+  b.open(&m, cert(2));
+  REQUIRE(feed(b, &m, handshake(200)) == basp_refusal::none);
+
+  CHECK(feed(b, &m, routed(node(200))) == basp_refusal::none); // its own node
+  CHECK(feed(b, &m, routed(node(300))) == basp_refusal::none); // a client it routes for
+  CHECK(feed(b, &m, routed(no_node())) == basp_refusal::none); // anonymous
+  CHECK(feed(b, &m, frame(2, bytes(64, 0x33))) == basp_refusal::none); // direct message
+  CHECK(feed(b, &m, frame(6, {})) == basp_refusal::none);              // heartbeat
+  for (std::uint8_t op : {3, 4, 5}) {
+    int s = 0;
+    b.open(&s, cert(2));
+    INFO("operation " << int(op));
+    auto forged = frame(op, cat(cat(node(100), node(1)), bytes(8, 0)));
+    CHECK(feed(b, &s, cat(handshake(200), forged), op == 4) == basp_refusal::forged_source);
+    b.close(&s, t0);
+  }
+  // The legitimate session of node 100 sends the same frames unrefused.
+  CHECK(feed(b, &v, routed(node(100)), true) == basp_refusal::none);
+}
+
+TEST_CASE("a handshake must name a host node id") {
+  basp_binder b;
+  int s1 = 0, s2 = 0, s3 = 0;
+  b.open(&s1, cert(1));
+  CHECK(feed(b, &s1, frame(0, no_node())) == basp_refusal::forged_source);
+  b.open(&s2, cert(1));
+  CHECK(feed(b, &s2, frame(1, bytes{1, 2, 3})) == basp_refusal::forged_source);
+  b.open(&s3, cert(1));
+  bytes uri_node;
+  put_be(uri_node, 0x1234, 8);
+  CHECK(feed(b, &s3, frame(1, cat(uri_node, bytes(24, 0)))) == basp_refusal::forged_source);
+  int other = 0;
+  CHECK(feed(b, &other, handshake(5)) == basp_refusal::none); // a session never opened: not followed
+}
