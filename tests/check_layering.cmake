@@ -13,7 +13,8 @@
 # - So is the storage role's pure logic (runtime/storage, poe_storage, include/poe/storage):
 #   only poe/core/* and poe/storage/*; and the execution layer's (runtime/exec, poe_exec,
 #   include/poe/exec): only poe/core/* and poe/exec/*.
-set(pure_runtime_headers supervisor_state directory_state peer_auth peer_registry settings role_options)
+set(pure_runtime_headers supervisor_state directory_state peer_auth peer_registry settings role_options
+    basp_binder)
 
 file(GLOB_RECURSE core_files
   "${SOURCE_DIR}/include/poe/core/*.hpp"
