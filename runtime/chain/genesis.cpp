@@ -100,7 +100,9 @@ result<chain_params> parse_params(const json& p) {
                             "base_rent", "rent_per_work_unit", "rent_per_kib",
                             "rent_validators_ppm", "rent_slashing_ppm", "rent_treasury_ppm",
                             "inclusion_blocks", "max_block_poes", "min_builder_stake",
-                            "min_executor_stake"});
+                            "min_executor_stake", "split_creator_ppm", "split_operators_ppm",
+                            "split_platform_ppm", "split_treasury_ppm", "platform_account",
+                            "channel_challenge_blocks", "max_tick_hashes", "max_channel_lanes"});
       !ok)
     return ok.err();
   auto u64 = [&p](const char* key, std::uint64_t& dst) -> status {
@@ -120,6 +122,8 @@ result<chain_params> parse_params(const json& p) {
   std::uint64_t ppm = out.slash_share_ppm;
   auto& r = out.rent;
   std::uint64_t vppm = r.validators_ppm, sppm = r.slashing_ppm, tppm = r.treasury_ppm;
+  std::uint64_t split[4] = {out.split.creator, out.split.operators, out.split.platform,
+                            out.split.treasury};
   for (auto ok :
        {u64("unbonding_blocks", out.unbonding_blocks), u64("slash_share_ppm", ppm),
         amt("min_validator_stake", out.min_validator_stake), u64("max_tx_bytes", out.max_tx_bytes),
@@ -129,8 +133,26 @@ result<chain_params> parse_params(const json& p) {
         u64("rent_validators_ppm", vppm), u64("rent_slashing_ppm", sppm),
         u64("rent_treasury_ppm", tppm), u64("inclusion_blocks", r.inclusion_blocks),
         u64("max_block_poes", r.max_block_poes), amt("min_builder_stake", r.min_builder_stake),
-        amt("min_executor_stake", out.min_executor_stake)})
+        amt("min_executor_stake", out.min_executor_stake), u64("split_creator_ppm", split[0]),
+        u64("split_operators_ppm", split[1]), u64("split_platform_ppm", split[2]),
+        u64("split_treasury_ppm", split[3]),
+        u64("channel_challenge_blocks", out.channel_challenge_blocks),
+        u64("max_tick_hashes", out.max_tick_hashes), u64("max_channel_lanes", out.max_channel_lanes)})
     if (!ok) return ok.err();
+  if (p.contains("platform_account")) {
+    const auto& v = p.at("platform_account");
+    auto id = v.is_string() ? node_id::from_hex(v.get<std::string>())
+                            : result<node_id>(fail(errc::invalid_argument, "must be a string"));
+    if (!id) return field_error("params.platform_account", "must be a node id (64 hex digits)");
+    out.platform_account = *id;
+  }
+  for (auto [v, name] : {std::pair{split[0], "params.split_creator_ppm"},
+                         {split[1], "params.split_operators_ppm"},
+                         {split[2], "params.split_platform_ppm"},
+                         {split[3], "params.split_treasury_ppm"}})
+    if (auto ok = range(v, 0, 1'000'000, name); !ok) return ok.err();
+  out.split = split_rule{static_cast<std::uint32_t>(split[0]), static_cast<std::uint32_t>(split[1]),
+                         static_cast<std::uint32_t>(split[2]), static_cast<std::uint32_t>(split[3])};
   for (auto [v, name] : {std::pair{ppm, "params.slash_share_ppm"},
                          {vppm, "params.rent_validators_ppm"}, {sppm, "params.rent_slashing_ppm"},
                          {tppm, "params.rent_treasury_ppm"}})
@@ -156,8 +178,15 @@ status check_params(const chain_params& p) {
                   range(p.rent.min_builder_stake.units(), 1,
                         std::numeric_limits<std::uint64_t>::max(), "params.min_builder_stake"),
                   range(p.min_executor_stake.units(), 1,
-                        std::numeric_limits<std::uint64_t>::max(), "params.min_executor_stake")})
+                        std::numeric_limits<std::uint64_t>::max(), "params.min_executor_stake"),
+                  range(p.channel_challenge_blocks, 1, 1'000'000, "params.channel_challenge_blocks"),
+                  range(p.max_tick_hashes, 1, 1'000'000, "params.max_tick_hashes"),
+                  range(p.max_channel_lanes, 1, 65'536, "params.max_channel_lanes")})
     if (!ok) return ok.err();
+  if (auto ok = check_split(p.split); !ok)
+    return field_error("params.split_creator_ppm",
+                       "the four split shares (creator, operators, platform, treasury) must add "
+                       "up to 1000000 ppm");
   if (std::uint64_t{p.rent.validators_ppm} + p.rent.slashing_ppm + p.rent.treasury_ppm !=
       1'000'000)
     return field_error("params.rent_validators_ppm",
@@ -343,7 +372,15 @@ std::string to_json(const genesis& g) {
                    {"inclusion_blocks", p.rent.inclusion_blocks},
                    {"max_block_poes", p.rent.max_block_poes},
                    {"min_builder_stake", p.rent.min_builder_stake.to_string()},
-                   {"min_executor_stake", p.min_executor_stake.to_string()}};
+                   {"min_executor_stake", p.min_executor_stake.to_string()},
+                   {"split_creator_ppm", p.split.creator},
+                   {"split_operators_ppm", p.split.operators},
+                   {"split_platform_ppm", p.split.platform},
+                   {"split_treasury_ppm", p.split.treasury},
+                   {"platform_account", p.platform_account.hex()},
+                   {"channel_challenge_blocks", p.channel_challenge_blocks},
+                   {"max_tick_hashes", p.max_tick_hashes},
+                   {"max_channel_lanes", p.max_channel_lanes}};
   return doc.dump(2) + "\n";
 }
 
@@ -359,8 +396,12 @@ bytes encode(const genesis& g) {
         p.rent.base_rent.units(), p.rent.rent_per_work_unit.units(), p.rent.rent_per_kib.units(),
         std::uint64_t{p.rent.validators_ppm}, std::uint64_t{p.rent.slashing_ppm},
         std::uint64_t{p.rent.treasury_ppm}, p.rent.inclusion_blocks, p.rent.max_block_poes,
-        p.rent.min_builder_stake.units(), p.min_executor_stake.units()})
+        p.rent.min_builder_stake.units(), p.min_executor_stake.units(),
+        std::uint64_t{p.split.creator}, std::uint64_t{p.split.operators},
+        std::uint64_t{p.split.platform}, std::uint64_t{p.split.treasury},
+        p.channel_challenge_blocks, p.max_tick_hashes, p.max_channel_lanes})
     append_u64_be(out, v);
+  append(out, p.platform_account.view());
   append_u32_be(out, g.validators.size());
   for (const auto& v : g.validators) {
     append_u16_be(out, v.key.der().size());

@@ -1,5 +1,6 @@
 #include "poe/chain/ledger.hpp"
 
+#include "poe/core/byte_io.hpp"
 #include "poe/core/merkle.hpp"
 
 #include <limits>
@@ -56,8 +57,8 @@ tx_status ledger::apply(const transaction& tx, std::uint64_t height, const node_
   auto key = public_key::from_der(tx.sender_key);
   if (!key) return reject(reject_reason::bad_key, "sender_key: " + key.err().message);
   const node_id sender = key->id();
-  amount value = std::visit([](const auto& b) { return b.value; }, tx.body);
-  if (value == amount{0}) return reject(reject_reason::zero_amount, "value is 0");
+  if (auto value = body_value(tx.body); value && *value == amount{0})
+    return reject(reject_reason::zero_amount, "value is 0");
   if (auto* t = std::get_if<transfer>(&tx.body); t && t->to == sender)
     return reject(reject_reason::self_transfer, "transfer to the sender's own account");
 
@@ -75,6 +76,7 @@ tx_status ledger::apply(const transaction& tx, std::uint64_t height, const node_
   if (tx.fee < params_.min_fee)
     return reject(reject_reason::fee_too_low,
                   "fee " + tx.fee.to_string() + " below minimum " + params_.min_fee.to_string());
+  if (tx.body.index() >= 3) return apply_payment(tx, sender, height, proposer);
 
   // Stage every change on copies; commit only when all of them succeeded. Accounts are
   // staged by id, so a sender who is also the proposer (or the recipient) is handled.
@@ -118,8 +120,8 @@ tx_status ledger::apply(const transaction& tx, std::uint64_t height, const node_
     auto total = checked_add(stake_of(sender, s->role), s->value);
     if (!total) return reject(reject_reason::overflow, total.err().message);
     new_stake.emplace(stake_key{sender, s->role}, *total);
-  } else {
-    const auto& u = std::get<unstake>(tx.body);
+  } else if (auto* up = std::get_if<unstake>(&tx.body)) {
+    const auto& u = *up;
     auto left = checked_sub(stake_of(sender, u.role), u.value);
     if (!left)
       return reject(reject_reason::insufficient_stake, std::string{to_string(u.role)} + " stake " +
@@ -294,6 +296,37 @@ std::vector<bytes> ledger::state_leaves() const {
     append(l, book.encode());
     out.push_back(std::move(l));
   }
+  for (const auto& [id, c] : contents_) {
+    bytes l{static_cast<std::uint8_t>(state_leaf::content)};
+    append(l, id.view());
+    append(l, c.creator.view());
+    append_u64_be(l, c.price_per_second.units());
+    for (auto ppm : {c.split.creator, c.split.operators, c.split.platform, c.split.treasury})
+      append_u32_be(l, ppm);
+    append(l, c.verifier.view());
+    append_u32_be(l, c.outputs);
+    append_u64_be(l, c.height);
+    out.push_back(std::move(l));
+  }
+  for (const auto& [id, ch] : channels_) {
+    bytes l{static_cast<std::uint8_t>(state_leaf::channel)};
+    append(l, id.view());
+    append(l, ch.payer.view());
+    append(l, ch.payee.view());
+    append_u64_be(l, ch.deposit.units());
+    append_u64_be(l, ch.paid.units());
+    append_u64_be(l, ch.expiry_height);
+    append_u64_be(l, ch.closing_height);
+    append_u32_be(l, static_cast<std::uint32_t>(ch.lanes.size()));
+    for (const auto& [lane, r] : ch.lanes) {
+      append_u32_be(l, lane);
+      append(l, r.commit.view());
+      append(l, r.content.view());
+      append_u64_be(l, r.price_per_tick.units());
+      append_u32_be(l, r.ticks);
+    }
+    out.push_back(std::move(l));
+  }
   return out;
 }
 
@@ -310,7 +343,26 @@ amount ledger::total_supply() const {
     sum = must_add(sum, v);
   for (const auto& [k, v] : unbonding_)
     sum = must_add(sum, v);
+  return must_add(sum, escrowed());
+}
+
+amount ledger::escrowed() const {
+  amount sum;
+  for (const auto& [id, ch] : channels_)
+    sum = must_add(sum, ch.escrow());
   return sum;
+}
+
+std::optional<content_record> ledger::content_of(const hash256& id) const {
+  auto i = contents_.find(id);
+  if (i == contents_.end()) return std::nullopt;
+  return i->second;
+}
+
+std::optional<channel_record> ledger::channel_of(const hash256& id) const {
+  auto i = channels_.find(id);
+  if (i == channels_.end()) return std::nullopt;
+  return i->second;
 }
 
 account ledger::account_of(const node_id& id) const {

@@ -13,6 +13,8 @@ amount spend_of(const transaction& tx) {
   amount value{0};
   if (auto* t = std::get_if<transfer>(&tx.body)) value = t->value;
   else if (auto* s = std::get_if<stake>(&tx.body)) value = s->value;
+  else if (auto* o = std::get_if<channel_open>(&tx.body)) value = o->deposit;
+  else if (auto* u = std::get_if<channel_topup>(&tx.body)) value = u->value;
   auto total = checked_add(value, tx.fee);
   return total ? *total : amount{UINT64_MAX};
 }

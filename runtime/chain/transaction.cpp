@@ -1,9 +1,11 @@
 #include "poe/chain/transaction.hpp"
 
+#include "poe/core/byte_io.hpp"
 #include "poe/core/domain.hpp"
 #include "poe/core/sha256.hpp"
 
 #include <limits>
+#include <optional>
 #include <stdexcept>
 
 namespace poe::chain {
@@ -13,6 +15,12 @@ namespace {
 constexpr std::uint8_t body_transfer = 1;
 constexpr std::uint8_t body_stake = 2;
 constexpr std::uint8_t body_unstake = 3;
+constexpr std::uint8_t body_content_publish = 4;
+constexpr std::uint8_t body_channel_open = 5;
+constexpr std::uint8_t body_channel_topup = 6;
+constexpr std::uint8_t body_channel_claim = 7;
+constexpr std::uint8_t body_channel_close = 8;
+constexpr std::uint8_t body_channel_collect = 9;
 
 void append_u16_be(bytes& out, std::size_t v) {
   out.push_back(static_cast<std::uint8_t>(v >> 8));
@@ -56,6 +64,25 @@ public:
     pos_ += len;
     return out;
   }
+  result<std::uint32_t> u32(const char* field) {
+    if (auto ok = need(4, field); !ok) return ok.err();
+    std::uint32_t v = 0;
+    for (int i = 0; i < 4; ++i) v = (v << 8) | in_[pos_ + i];
+    pos_ += 4;
+    return v;
+  }
+  /// u32 length ‖ bytes (at most `max`).
+  result<byte_view> blob(const char* field, std::size_t max) {
+    auto len = u32(field);
+    if (!len) return len.err();
+    if (*len > max)
+      return fail(errc::decode_error, std::string{field} + " is " + std::to_string(*len) +
+                                          " bytes (at most " + std::to_string(max) + ")");
+    if (auto ok = need(*len, field); !ok) return ok.err();
+    byte_view out = in_.subspan(pos_, *len);
+    pos_ += *len;
+    return out;
+  }
   result<node_id> id(const char* field) {
     if (auto ok = need(node_id::size, field); !ok) return ok.err();
     node_id out;
@@ -87,22 +114,74 @@ bytes encode_unsigned(const transaction& tx) {
   std::visit(
       [&out](const auto& b) {
         using T = std::decay_t<decltype(b)>;
+        auto claims = [&out](const std::vector<lane_claim>& xs) {
+          out.push_back(static_cast<std::uint8_t>(xs.size() >> 8));
+          out.push_back(static_cast<std::uint8_t>(xs.size()));
+          for (auto& c : xs) append_blob(out, encode(c));
+        };
         if constexpr (std::is_same_v<T, transfer>) {
           out.push_back(body_transfer);
           append(out, b.to.view());
-        } else {
+          append_u64_be(out, b.value.units());
+        } else if constexpr (std::is_same_v<T, stake> || std::is_same_v<T, unstake>) {
           out.push_back(std::is_same_v<T, stake> ? body_stake : body_unstake);
           out.push_back(static_cast<std::uint8_t>(b.role));
+          append_u64_be(out, b.value.units());
+        } else if constexpr (std::is_same_v<T, content_publish>) {
+          out.push_back(body_content_publish);
+          append_blob(out, encode(b.output));
+          append_u64_be(out, b.price_per_second.units());
+          for (auto ppm : {b.split.creator, b.split.operators, b.split.platform, b.split.treasury})
+            append_u32_be(out, ppm);
+        } else if constexpr (std::is_same_v<T, channel_open>) {
+          out.push_back(body_channel_open);
+          append(out, b.payee.view());
+          append_u64_be(out, b.deposit.units());
+          append_u64_be(out, b.expiry_height);
+        } else if constexpr (std::is_same_v<T, channel_topup>) {
+          out.push_back(body_channel_topup);
+          append(out, b.channel.view());
+          append_u64_be(out, b.value.units());
+        } else if constexpr (std::is_same_v<T, channel_claim> || std::is_same_v<T, channel_close>) {
+          out.push_back(std::is_same_v<T, channel_claim> ? body_channel_claim : body_channel_close);
+          append(out, b.channel.view());
+          claims(b.claims);
+        } else {
+          static_assert(std::is_same_v<T, channel_collect>);
+          out.push_back(body_channel_collect);
+          append(out, b.channel.view());
         }
-        append_u64_be(out, b.value.units());
       },
       tx.body);
   return out;
 }
 
-amount body_value(const tx_body& body) {
-  return std::visit([](const auto& b) { return b.value; }, body);
+} // namespace
+
+std::string_view kind_name(const tx_body& body) {
+  static constexpr std::string_view names[] = {"transfer",      "stake",         "unstake",
+                                               "content_publish", "channel_open", "channel_topup",
+                                               "channel_claim", "channel_close", "channel_collect"};
+  static_assert(std::size(names) == std::variant_size_v<tx_body>);
+  return names[body.index()];
 }
+
+std::optional<amount> body_value(const tx_body& body) {
+  return std::visit(
+      [](const auto& b) -> std::optional<amount> {
+        using T = std::decay_t<decltype(b)>;
+        if constexpr (std::is_same_v<T, transfer> || std::is_same_v<T, stake> ||
+                      std::is_same_v<T, unstake> || std::is_same_v<T, channel_topup>)
+          return b.value;
+        else if constexpr (std::is_same_v<T, channel_open>)
+          return b.deposit;
+        else
+          return std::nullopt;
+      },
+      body);
+}
+
+namespace {
 
 bool known_role(stake_role r) {
   auto raw = static_cast<std::uint8_t>(r);
@@ -138,6 +217,12 @@ result<stake_role> to_stake_role(std::uint8_t raw) {
   if (raw < 1 || raw > 5)
     return fail(errc::decode_error, "unknown stake role " + std::to_string(raw));
   return static_cast<stake_role>(raw);
+}
+
+hash256 channel_id(const node_id& payer, std::uint64_t nonce) {
+  bytes n;
+  append_u64_be(n, nonce);
+  return sha256::digest({as_bytes(std::string_view{"poe/channel/v1"}), payer.view(), n});
 }
 
 bytes signing_payload(const transaction& tx) {
@@ -210,6 +295,72 @@ result<transaction> decode_transaction(byte_view in) {
       tx.body = unstake{*role, amount{*value}};
     break;
   }
+  case body_content_publish: {
+    auto raw = r.blob("content_publish.output", 1 << 20);
+    if (!raw) return raw.err();
+    auto output = decode_job_output(*raw);
+    if (!output) return output.err();
+    auto price = r.u64("content_publish.price_per_second");
+    if (!price) return price.err();
+    std::uint32_t ppm[4];
+    for (auto& x : ppm) {
+      auto v = r.u32("content_publish.split");
+      if (!v) return v.err();
+      x = *v;
+    }
+    tx.body = content_publish{std::move(*output), amount{*price}, split_rule{ppm[0], ppm[1], ppm[2], ppm[3]}};
+    break;
+  }
+  case body_channel_open: {
+    auto payee = r.id("channel_open.payee");
+    if (!payee) return payee.err();
+    auto deposit = r.u64("channel_open.deposit");
+    if (!deposit) return deposit.err();
+    auto expiry = r.u64("channel_open.expiry_height");
+    if (!expiry) return expiry.err();
+    tx.body = channel_open{*payee, amount{*deposit}, *expiry};
+    break;
+  }
+  case body_channel_topup: {
+    auto ch = r.id("channel_topup.channel");
+    if (!ch) return ch.err();
+    auto value = r.u64("channel_topup.value");
+    if (!value) return value.err();
+    tx.body = channel_topup{*hash256::from_view(ch->view()), amount{*value}};
+    break;
+  }
+  case body_channel_claim:
+  case body_channel_close: {
+    auto ch = r.id("channel");
+    if (!ch) return ch.err();
+    auto hi = r.u8("claim count");
+    if (!hi) return hi.err();
+    auto lo = r.u8("claim count");
+    if (!lo) return lo.err();
+    std::size_t n = (std::size_t{*hi} << 8) | *lo;
+    if (n > max_claims || (n == 0 && *type == body_channel_claim))
+      return fail(errc::decode_error, "a claim carries 1..256 lane claims, a close 0..256");
+    std::vector<lane_claim> claims;
+    for (std::size_t i = 0; i < n; ++i) {
+      auto raw = r.blob("lane claim", 4096);
+      if (!raw) return raw.err();
+      auto c = decode_lane_claim(*raw);
+      if (!c) return c.err();
+      claims.push_back(std::move(*c));
+    }
+    auto id = *hash256::from_view(ch->view());
+    if (*type == body_channel_claim)
+      tx.body = channel_claim{id, std::move(claims)};
+    else
+      tx.body = channel_close{id, std::move(claims)};
+    break;
+  }
+  case body_channel_collect: {
+    auto ch = r.id("channel_collect.channel");
+    if (!ch) return ch.err();
+    tx.body = channel_collect{*hash256::from_view(ch->view())};
+    break;
+  }
   default:
     return fail(errc::decode_error, "unknown body type " + std::to_string(*type));
   }
@@ -257,6 +408,26 @@ std::string_view to_string(reject_reason r) {
     return "duplicate";
   case reject_reason::mempool_full:
     return "mempool_full";
+  case reject_reason::bad_split:
+    return "bad_split";
+  case reject_reason::bad_statement:
+    return "bad_statement";
+  case reject_reason::content_exists:
+    return "content_exists";
+  case reject_reason::unknown_content:
+    return "unknown_content";
+  case reject_reason::unknown_channel:
+    return "unknown_channel";
+  case reject_reason::not_channel_party:
+    return "not_channel_party";
+  case reject_reason::channel_closed:
+    return "channel_closed";
+  case reject_reason::not_settled:
+    return "not_settled";
+  case reject_reason::bad_claim:
+    return "bad_claim";
+  case reject_reason::bad_expiry:
+    return "bad_expiry";
   }
   return "unknown";
 }
@@ -296,9 +467,20 @@ tx_status check_transaction(const transaction& tx, std::string_view chain_id,
   auto key = public_key::from_der(tx.sender_key);
   if (!key) return reject(reject_reason::bad_key, "sender_key: " + key.err().message);
 
-  if (body_value(tx.body) == amount{0}) return reject(reject_reason::zero_amount, "value is 0");
+  if (auto v = body_value(tx.body); v && *v == amount{0})
+    return reject(reject_reason::zero_amount, "value is 0");
   if (auto* t = std::get_if<transfer>(&tx.body); t && t->to == key->id())
     return reject(reject_reason::self_transfer, "transfer to the sender's own account");
+  if (auto* o = std::get_if<channel_open>(&tx.body); o && o->payee == key->id())
+    return reject(reject_reason::self_transfer, "a channel to the sender itself");
+  if (auto* p = std::get_if<content_publish>(&tx.body)) {
+    if (auto ok = check_split(p->split); !ok) return reject(reject_reason::bad_split, ok.err().message);
+    if (auto ok = check_shape(p->output); !ok) return reject(reject_reason::bad_encoding, ok.err().message);
+  }
+  if (auto* c = std::get_if<channel_claim>(&tx.body); c && (c->claims.empty() || c->claims.size() > max_claims))
+    return reject(reject_reason::bad_encoding, "a claim carries 1..256 lane claims");
+  if (auto* c = std::get_if<channel_close>(&tx.body); c && c->claims.size() > max_claims)
+    return reject(reject_reason::bad_encoding, "a close carries at most 256 lane claims");
 
   if (tx.signature.size() != key->signature_size())
     return reject(reject_reason::bad_signature,

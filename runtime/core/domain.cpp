@@ -27,6 +27,9 @@ std::string_view to_string(msg_type t) {
     case msg_type::storage_proof: return "storage_proof";
     case msg_type::client_request: return "client_request";
     case msg_type::peer_auth: return "peer_auth";
+    case msg_type::job_output: return "job_output";
+    case msg_type::lane_commit: return "lane_commit";
+    case msg_type::voucher: return "voucher";
   }
   return "unknown";
 }

@@ -259,6 +259,41 @@ TEST_CASE("the genesis hash ignores formatting and order and covers every field"
   differs([](json& d) { d["params"]["max_block_txs"] = 501; });
   differs([](json& d) { d["params"]["min_fee"] = 2; });
   differs([](json& d) { d["params"]["min_executor_stake"] = 2; });
+  differs([](json& d) {
+    d["params"]["split_creator_ppm"] = 690000;
+    d["params"]["split_operators_ppm"] = 110000;
+  });
+  differs([](json& d) {
+    d["params"]["split_platform_ppm"] = 140000;
+    d["params"]["split_treasury_ppm"] = 60000;
+  });
+  differs([](json& d) { d["params"]["platform_account"] = test::id(12).hex(); });
+  differs([](json& d) { d["params"]["channel_challenge_blocks"] = 21; });
+  differs([](json& d) { d["params"]["max_tick_hashes"] = 4097; });
+  differs([](json& d) { d["params"]["max_channel_lanes"] = 1025; });
+}
+
+TEST_CASE("the payment parameters are checked") {
+  auto bad = [](const std::function<void(json&)>& mutate, std::string_view what) {
+    auto d = base_doc();
+    mutate(d);
+    auto g = parse_genesis(d.dump());
+    REQUIRE_FALSE(g);
+    INFO(g.err().message);
+    CHECK(g.err().message.find(what) != std::string::npos);
+  };
+  bad([](json& d) { d["params"]["split_creator_ppm"] = 700001; }, "split");
+  bad([](json& d) { d["params"]["split_treasury_ppm"] = 1000001; }, "params.split_treasury_ppm");
+  bad([](json& d) { d["params"]["platform_account"] = "00ff"; }, "params.platform_account");
+  bad([](json& d) { d["params"]["platform_account"] = 7; }, "params.platform_account");
+  bad([](json& d) { d["params"]["channel_challenge_blocks"] = 0; }, "params.channel_challenge_blocks");
+  bad([](json& d) { d["params"]["max_tick_hashes"] = 0; }, "params.max_tick_hashes");
+  bad([](json& d) { d["params"]["max_channel_lanes"] = 65537; }, "params.max_channel_lanes");
+  auto g = parse(base_doc());
+  REQUIRE(g);
+  CHECK(g->params.split == split_rule{});
+  CHECK(g->params.platform_account.is_zero());
+  CHECK(g->params.channel_challenge_blocks == 20);
 }
 
 TEST_CASE("the binary genesis encoding has the documented layout") {
@@ -266,19 +301,23 @@ TEST_CASE("the binary genesis encoding has the documented layout") {
   REQUIRE(g);
   auto enc = encode(*g);
   const std::string magic = "poe/genesis/v1";
-  REQUIRE(enc.size() == magic.size() + 2 + 8 + 17 * 8 + 4 + 2 * (2 + 44 + 8) + 4 + 2 * (32 + 8));
+  REQUIRE(enc.size() ==
+          magic.size() + 2 + 8 + 24 * 8 + 32 + 4 + 2 * (2 + 44 + 8) + 4 + 2 * (32 + 8));
   CHECK(std::string(enc.begin(), enc.begin() + 14) == magic);
   CHECK(enc[14] == 0);
   CHECK(enc[15] == 8);
   CHECK(std::string(enc.begin() + 16, enc.begin() + 24) == "poe-test");
   std::size_t at = 24;
   // The chain parameters, then the rent parameters (defaults: notary.hpp's rent_params), then
-  // the minimum executor stake.
+  // the minimum executor stake, the default split, the channel parameters and the platform
+  // account.
   for (std::uint64_t v : {20, 100000, 100, 2048, 100, 500, 1, 100, 1, 1, 700000, 100000, 200000,
-                          3, 1000, 1, 1}) {
+                          3, 1000, 1, 1, 700000, 100000, 150000, 50000, 20, 4096, 1024}) {
     CHECK(get_u64_be(enc.data() + at) == v);
     at += 8;
   }
+  CHECK(bytes(enc.begin() + at, enc.begin() + at + 32) == bytes(32, 0));
+  at += 32;
   CHECK(bytes(enc.begin() + at, enc.begin() + at + 4) == bytes{0, 0, 0, 2});
   at += 4;
   CHECK(bytes(enc.begin() + at, enc.begin() + at + 2) == bytes{0, 44});

@@ -45,6 +45,24 @@ std::vector<transaction> samples() {
   rsa.body = stake{stake_role::storage, amount{9}};
   sign(rsa, rsa_key());
   out.push_back(rsa);
+  // Content and channels.
+  job_output s;
+  s.job = "job-1";
+  s.owner = test::id(1);
+  s.outputs = {{"a.ts", "bafkreia", 10}, {"b.ts", "bafkreib", 20}};
+  sign(s, test::key(20), test::chain);
+  out.push_back(make_tx(1, 8, content_publish{s, amount{3}, split_rule{}}));
+  out.push_back(make_tx(1, 9, channel_open{test::id(2), amount{500}, 1000}));
+  auto ch = channel_id(test::id(1), 9);
+  out.push_back(make_tx(1, 10, channel_topup{ch, amount{5}}));
+  tick_chain t(sha256::digest(as_bytes("seed")), 20);
+  lane_commit c{ch, 0, content_id(s), t.top(), 20, amount{2}, {}};
+  sign(c, test::key(1), test::chain);
+  voucher v{ch, 0, 5, t.at(5), {}};
+  sign(v, test::key(1), test::chain);
+  out.push_back(make_tx(2, 0, channel_claim{ch, {lane_claim{c, v, 7, t.at(7)}, lane_claim{c, std::nullopt, 3, t.at(3)}}}));
+  out.push_back(make_tx(2, 1, channel_close{ch, {}}));
+  out.push_back(make_tx(1, 11, channel_collect{ch}));
   return out;
 }
 
@@ -128,7 +146,7 @@ TEST_CASE("unknown values and out-of-bound fields are decode errors") {
   b[0] = 2;
   expect_error(b, "version");
   b = enc;
-  b[body_at] = 4;
+  b[body_at] = 10;
   expect_error(b, "body type");
   b[body_at] = 0;
   expect_error(b, "body type");

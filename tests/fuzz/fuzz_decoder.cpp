@@ -7,6 +7,7 @@
 #include "poe/chain/evidence.hpp"
 #include "poe/chain/log_builder.hpp"
 #include "poe/chain/notary.hpp"
+#include "poe/chain/payments.hpp"
 #include "poe/chain/qbft.hpp"
 #include "poe/chain/transaction.hpp"
 #include "poe/core/client_request.hpp"
@@ -86,6 +87,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check_with(chain::decode_attested_receipt(in), in, [](auto& x) { return chain::encode(x); });
 #elif defined(POE_FUZZ_DECODER_receipt_proof)
   check_with(chain::decode_receipt_proof(in), in, [](auto& x) { return chain::encode(x); });
+#elif defined(POE_FUZZ_DECODER_job_output)
+  check_with(chain::decode_job_output(in), in, [](auto& x) { return chain::encode(x); });
+#elif defined(POE_FUZZ_DECODER_lane_claim)
+  check_with(chain::decode_lane_claim(in), in, [](auto& x) { return chain::encode(x); });
 #elif defined(POE_FUZZ_DECODER_manifest)
   check_with(storage::decode_manifest(in), in, [](auto& x) { return storage::encode(x); });
 #elif defined(POE_FUZZ_DECODER_client_request)

@@ -82,7 +82,35 @@ void chain_seeds(const fs::path& dir) {
     d.seals.push_back({key.id(), bytes(64, 0x5a)});
     return d;
   };
-  put_made(dir, "transaction", {[&] { return encode(tx()); }});
+  // One transaction of every body kind (payments: a published content, a channel's life).
+  auto with = [&](tx_body b) {
+    auto t = tx();
+    t.body = std::move(b);
+    sign(t, key);
+    return encode(t);
+  };
+  job_output out;
+  out.job = "job-1";
+  out.owner = key.id();
+  out.outputs = {{"a.ts", "bafkreia", 10}, {"b.ts", "bafkreib", 20}};
+  sign(out, key, chain_id);
+  auto ch = channel_id(key.id(), 3);
+  tick_chain ticks(sha256::digest(as_bytes(std::string("seed"))), 16);
+  lane_commit commit{ch, 0, content_id(out), ticks.top(), 16, amount{2}, {}};
+  sign(commit, key, chain_id);
+  voucher v{ch, 0, 4, ticks.at(4), {}};
+  sign(v, key, chain_id);
+  put_made(dir, "transaction",
+           {[&] { return encode(tx()); }, [&] { return with(stake{stake_role::verifier, amount{5}}); },
+            [&] { return with(content_publish{out, amount{3}, split_rule{}}); },
+            [&] { return with(channel_open{key.id(), amount{50}, 100}); },
+            [&] { return with(channel_topup{ch, amount{5}}); },
+            [&] { return with(channel_claim{ch, {lane_claim{commit, v, 6, ticks.at(6)}}}); },
+            [&] { return with(channel_close{ch, {lane_claim{commit, std::nullopt, 2, ticks.at(2)}}}); },
+            [&] { return with(channel_collect{ch}); }});
+  put_made(dir, "job_output", {[&] { return encode(out); }});
+  put_made(dir, "lane_claim", {[&] { return encode(lane_claim{commit, v, 6, ticks.at(6)}); },
+                               [&] { return encode(lane_claim{commit, std::nullopt, 2, ticks.at(2)}); }});
   put_made(dir, "block", {[&] {
                             block b;
                             b.header.height = 3;

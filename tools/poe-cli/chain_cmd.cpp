@@ -45,17 +45,34 @@ json tx_json(const bytes& wire) {
            {"from", sender ? sender->hex() : std::string("?")},
            {"nonce", tx->nonce},
            {"fee", tx->fee.to_string()}};
+  out["kind"] = std::string(chain::kind_name(tx->body));
   std::visit(
     [&](const auto& b) {
       using B = std::decay_t<decltype(b)>;
       if constexpr (std::is_same_v<B, chain::transfer>) {
-        out["kind"] = "transfer";
         out["to"] = b.to.hex();
-      } else {
-        out["kind"] = std::is_same_v<B, chain::stake> ? "stake" : "unstake";
+        out["amount"] = b.value.to_string();
+      } else if constexpr (std::is_same_v<B, chain::stake> || std::is_same_v<B, chain::unstake>) {
         out["role"] = std::string(chain::to_string(b.role));
+        out["amount"] = b.value.to_string();
+      } else if constexpr (std::is_same_v<B, chain::content_publish>) {
+        out["content"] = chain::content_id(b.output).hex();
+        out["job"] = b.output.job;
+        out["price_per_second"] = b.price_per_second.to_string();
+        out["split"] = chain::to_string(b.split);
+      } else if constexpr (std::is_same_v<B, chain::channel_open>) {
+        out["to"] = b.payee.hex();
+        out["amount"] = b.deposit.to_string();
+        out["expiry_height"] = b.expiry_height;
+      } else if constexpr (std::is_same_v<B, chain::channel_topup>) {
+        out["channel"] = b.channel.hex();
+        out["amount"] = b.value.to_string();
+      } else if constexpr (std::is_same_v<B, chain::channel_claim> || std::is_same_v<B, chain::channel_close>) {
+        out["channel"] = b.channel.hex();
+        out["lanes"] = b.claims.size();
+      } else {
+        out["channel"] = b.channel.hex();
       }
-      out["amount"] = b.value.to_string();
     },
     tx->body);
   return out;
@@ -139,8 +156,12 @@ void print_block(const json& b) {
       continue;
     }
     std::cout << "    " << t["id"].get<std::string>().substr(0, 16) << "  "
-              << t["kind"].get<std::string>() << " " << t["amount"].get<std::string>();
+              << t["kind"].get<std::string>();
+    if (t.contains("amount")) std::cout << " " << t["amount"].get<std::string>();
     if (t.contains("to")) std::cout << " to " << t["to"].get<std::string>().substr(0, 16);
+    if (t.contains("channel")) std::cout << " channel " << t["channel"].get<std::string>().substr(0, 16);
+    if (t.contains("content")) std::cout << " content " << t["content"].get<std::string>().substr(0, 16);
+    if (t.contains("lanes")) std::cout << " (" << t["lanes"] << " lane(s))";
     if (t.contains("role")) std::cout << " (" << t["role"].get<std::string>() << ")";
     std::cout << "  from " << t["from"].get<std::string>().substr(0, 16) << " nonce "
               << t["nonce"] << " fee " << t["fee"].get<std::string>() << "\n";

@@ -14,11 +14,16 @@
 ///                   "rent_validators_ppm": 700000, "rent_slashing_ppm": 100000,
 ///                   "rent_treasury_ppm": 200000, "inclusion_blocks": 3,
 ///                   "max_block_poes": 1000, "min_builder_stake": "1",
-///                   "min_executor_stake": "1" }
+///                   "min_executor_stake": "1", "split_creator_ppm": 700000,
+///                   "split_operators_ppm": 100000, "split_platform_ppm": 150000,
+///                   "split_treasury_ppm": 50000, "platform_account": "<node id, 64 hex>",
+///                   "channel_challenge_blocks": 20, "max_tick_hashes": 4096,
+///                   "max_channel_lanes": 1024 }
 ///     }
 ///
 /// The rent parameters are seed 004's rent structure (poe/chain/notary.hpp, rent_params); the
-/// three rent shares must add up to 1,000,000 ppm.
+/// three rent shares must add up to 1,000,000 ppm, and so must the four split shares
+/// (payments.hpp: creator, operators, platform, treasury).
 ///
 /// Amounts (stake, amount, min_validator_stake, min_fee, the rents, min_builder_stake,
 /// min_executor_stake) are
@@ -36,6 +41,7 @@
 /// not the JSON text.
 
 #include "poe/chain/notary.hpp"
+#include "poe/chain/payments.hpp"
 #include "poe/core/amount.hpp"
 #include "poe/core/keys.hpp"
 #include "poe/core/types.hpp"
@@ -69,6 +75,18 @@ struct chain_params {
   /// Least executor stake for an executor to be punished for fraud or to witness one (>= 1):
   /// a fraud case needs three executors with at least this much at risk.
   amount min_executor_stake{1};
+  /// Content and channels (payments.hpp). The split every published content gets unless its
+  /// creator names another; any other split must give the platform and the treasury at least
+  /// these shares.
+  split_rule split;
+  /// Receives the platform's share; all zero: the treasury keeps it.
+  node_id platform_account;
+  /// Blocks the payee has to claim after a payer starts closing a channel (1..1'000'000).
+  std::uint64_t channel_challenge_blocks = 20;
+  /// Most SHA-256 steps a lane claim may take from its newest checkpoint (1..1'000'000).
+  std::uint64_t max_tick_hashes = 4096;
+  /// Most lanes a channel holds (1..65536).
+  std::uint64_t max_channel_lanes = 1024;
   friend bool operator==(const chain_params&, const chain_params&) = default;
 };
 

@@ -15,10 +15,13 @@
 /// - spent evidence: the ids of fraud evidence already punished (storage fraud), so that the
 ///   same evidence never slashes twice. (Equivocation is kept from repeating by jailing.)
 ///
+/// - content: published content by id (creator, price, split, vouching verifier).
+/// - channels: payer, payee, deposit, paid, expiry, closing height, and the settled lanes.
+///
 /// Supply: genesis mints the balances and the validators' stake (as validator-role stake)
 /// out of nothing; nothing mints afterwards. Every transition conserves
-/// `total_supply() = Σ balances + Σ stakes + Σ unbonding + slashing pool + treasury`, which therefore
-/// always equals `minted()` and fits in 64 bits.
+/// `total_supply() = Σ balances + Σ stakes + Σ unbonding + slashing pool + treasury
+/// + Σ channel escrow`, which therefore always equals `minted()` and fits in 64 bits.
 ///
 /// Transitions (`apply` is atomic: a refused transaction changes nothing):
 /// - every transaction: nonce must equal the account's (lower: stale_nonce, higher:
@@ -43,6 +46,11 @@
 ///     pool       0x06 ‖ pool u8 (1 = slashing, 2 = treasury) ‖ amount u64        10 bytes
 ///     evidence   0x07 ‖ evidence id (32)                                        33 bytes
 ///     log book   0x08 ‖ bpi id (32) ‖ log_book::encode() (size, last, subtrees)
+///     content    0x09 ‖ content id (32) ‖ creator (32) ‖ price u64 ‖ 4 × split u32 ‖
+///                verifier (32) ‖ outputs u32 ‖ height u64                     153 bytes
+///     channel    0x0A ‖ channel id (32) ‖ payer (32) ‖ payee (32) ‖ deposit u64 ‖ paid u64 ‖
+///                expiry u64 ‖ closing u64 ‖ u32 lanes ‖ lanes × (lane u32 ‖ commit (32) ‖
+///                content (32) ‖ price u64 ‖ ticks u32)
 ///
 /// The two pool leaves are always present; the others exist for each non-empty item.
 ///
@@ -99,6 +107,41 @@ enum class state_leaf : std::uint8_t {
   pool = 6,
   evidence = 7,
   log_book = 8,
+  content = 9,
+  channel = 10,
+};
+
+/// Published content (payments.hpp).
+struct content_record {
+  node_id creator;
+  amount price_per_second;
+  split_rule split;
+  node_id verifier;         ///< who vouched for the outputs
+  std::uint32_t outputs = 0; ///< how many outputs the content names
+  std::uint64_t height = 0;  ///< block that published it
+  friend bool operator==(const content_record&, const content_record&) = default;
+};
+
+/// A lane as settled so far: bound to the first commitment claimed on it.
+struct lane_record {
+  hash256 commit; ///< commit_id of its lane_commit
+  hash256 content;
+  amount price_per_tick;
+  std::uint32_t ticks = 0; ///< ticks paid out
+  friend bool operator==(const lane_record&, const lane_record&) = default;
+};
+
+struct channel_record {
+  node_id payer;
+  bytes payer_key; ///< DER SPKI: lane commitments and vouchers are checked against it
+  node_id payee;
+  amount deposit; ///< everything the payer put in
+  amount paid;    ///< everything paid out of it by claims (<= deposit)
+  std::uint64_t expiry_height = 0;
+  std::uint64_t closing_height = 0; ///< 0: open; else the payee may claim below this height
+  std::map<std::uint32_t, lane_record> lanes;
+  amount escrow() const { return amount{deposit.units() - paid.units()}; }
+  friend bool operator==(const channel_record&, const channel_record&) = default;
 };
 
 /// The commitment to a validator set (block_header::validators_root): the RFC 6962 root over
@@ -164,7 +207,7 @@ public:
   /// The leaves of the state root, in order (for proofs and the reference test).
   std::vector<bytes> state_leaves() const;
 
-  /// Σ balances + Σ stakes + Σ unbonding + slashing pool + treasury.
+  /// Σ balances + Σ stakes + Σ unbonding + slashing pool + treasury + Σ channel escrow.
   amount total_supply() const;
   /// What genesis minted; equals total_supply() after every transition.
   amount minted() const { return minted_; }
@@ -197,6 +240,14 @@ public:
   std::uint64_t book_size(const node_id& bpi) const;
   amount treasury() const { return treasury_; }
 
+  // -- content and channels -----------------------------------------------------------------
+
+  std::optional<content_record> content_of(const hash256& id) const;
+  std::optional<channel_record> channel_of(const hash256& id) const;
+  const std::map<hash256, channel_record>& channels() const { return channels_; }
+  /// Σ escrow of every channel.
+  amount escrowed() const;
+
   /// Records punished fraud evidence by its id; false when it was recorded before.
   bool spend_evidence(const hash256& id);
   bool evidence_spent(const hash256& id) const { return spent_evidence_.contains(id); }
@@ -222,6 +273,12 @@ private:
   amount minted_;
   std::map<std::uint64_t, hash256> recent_ids_;          ///< height → block id, the last recent_blocks
   std::map<node_id, std::uint64_t> executor_since_;      ///< height of the last executor stake tx
+  std::map<hash256, content_record> contents_;
+  std::map<hash256, channel_record> channels_;
+
+  /// apply() for content and channel bodies, after the common checks (ledger_payments.cpp).
+  tx_status apply_payment(const transaction& tx, const node_id& sender, std::uint64_t height,
+                          const node_id& proposer);
 };
 
 } // namespace poe::chain

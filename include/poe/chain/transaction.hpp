@@ -12,10 +12,18 @@
 ///     u16  len ‖ sender_key     DER SubjectPublicKeyInfo, 1..1024 bytes
 ///     u64  nonce
 ///     u64  fee                  base units
-///     u8   body type            1 transfer, 2 stake, 3 unstake
+///     u8   body type            1 transfer, 2 stake, 3 unstake, 4 content_publish,
+///                               5 channel_open, 6 channel_topup, 7 channel_claim,
+///                               8 channel_close, 9 channel_collect
 ///          transfer:            32 bytes `to` (node id) ‖ u64 value
-///          stake / unstake:     u8 role (1 validator, 2 executor, 3 storage, 4 builder)
-///                               ‖ u64 value
+///          stake / unstake:     u8 role (1 validator, 2 executor, 3 storage, 4 builder,
+///                               5 verifier) ‖ u64 value
+///          content_publish:     u32 len ‖ job_output ‖ u64 price_per_second ‖ split_rule
+///          channel_open:        payee (32) ‖ u64 deposit ‖ u64 expiry_height
+///          channel_topup:       channel (32) ‖ u64 value
+///          channel_claim/close: channel (32) ‖ u16 n ‖ n × (u32 len ‖ lane_claim)
+///                               (claim: 1..256 claims; close: 0..256)
+///          channel_collect:     channel (32)
 ///     u16  len ‖ signature      0..512 bytes
 ///
 /// The signing payload is the encoding without its last field (the signature), and
@@ -26,6 +34,7 @@
 /// decoder refuses an unknown version, body type or role, a field out of its bounds, a
 /// truncated input and trailing bytes.
 
+#include "poe/chain/payments.hpp"
 #include "poe/core/amount.hpp"
 #include "poe/core/keys.hpp"
 #include "poe/core/types.hpp"
@@ -33,6 +42,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <optional>
 #include <set>
 #include <variant>
 
@@ -83,8 +93,75 @@ struct unstake {
   friend bool operator==(const unstake&, const unstake&) = default;
 };
 
+/// Registers a finished job's verified outputs as content (payments.hpp): `output` is signed
+/// by a verifier with verifier stake and names the sender as the job's owner; the content id is
+/// content_id(output). `split` must give the platform and the treasury at least the genesis
+/// split's shares.
+struct content_publish {
+  job_output output;
+  amount price_per_second; ///< 0: free
+  split_rule split;
+  friend bool operator==(const content_publish&, const content_publish&) = default;
+};
+
+/// Opens a channel from the sender (payer) to `payee`: `deposit` leaves the sender's balance
+/// into the channel's escrow. The channel id is channel_id(sender, tx nonce). It expires at
+/// `expiry_height` (> inclusion height + channel_challenge_blocks).
+struct channel_open {
+  node_id payee;
+  amount deposit;
+  std::uint64_t expiry_height = 0;
+  friend bool operator==(const channel_open&, const channel_open&) = default;
+};
+
+/// The payer adds `value` to an open channel's escrow.
+struct channel_topup {
+  hash256 channel;
+  amount value;
+  friend bool operator==(const channel_topup&, const channel_topup&) = default;
+};
+
+/// The payee settles lanes (1..max_claims) with the best states it holds; what they add is paid
+/// out of escrow at once by each lane's content split. The channel stays open.
+struct channel_claim {
+  hash256 channel;
+  std::vector<lane_claim> claims;
+  friend bool operator==(const channel_claim&, const channel_claim&) = default;
+};
+
+/// The payee closes at once, settling `claims` first (0..max_claims); the rest of the escrow
+/// goes back to the payer. The payer (no claims) starts the challenge window instead: the
+/// payee may claim for channel_challenge_blocks more blocks, then anyone may collect.
+struct channel_close {
+  hash256 channel;
+  std::vector<lane_claim> claims;
+  friend bool operator==(const channel_close&, const channel_close&) = default;
+};
+
+/// After a payer's close window, or at expiry: the rest of the escrow goes back to the payer
+/// and the channel is gone. Anyone may send it.
+struct channel_collect {
+  hash256 channel;
+  friend bool operator==(const channel_collect&, const channel_collect&) = default;
+};
+
+/// Claims one transaction may carry.
+constexpr std::size_t max_claims = 256;
+
+/// SHA-256("poe/channel/v1" ‖ payer (32) ‖ u64 nonce of the opening transaction).
+hash256 channel_id(const node_id& payer, std::uint64_t nonce);
+
 /// What a transaction does. The index + 1 is the wire body type.
-using tx_body = std::variant<transfer, stake, unstake>;
+using tx_body = std::variant<transfer, stake, unstake, content_publish, channel_open, channel_topup,
+                             channel_claim, channel_close, channel_collect>;
+
+/// "transfer", "stake", "unstake", "content_publish", "channel_open", "channel_topup",
+/// "channel_claim", "channel_close", "channel_collect".
+std::string_view kind_name(const tx_body& body);
+
+/// The amount a body moves where a zero one is refused (transfer, stake, unstake, the channel
+/// deposit and top-up); nullopt for the others.
+std::optional<amount> body_value(const tx_body& body);
 
 /// A signed ledger transaction. The sender is the node id of `sender_key`.
 struct transaction {
@@ -138,6 +215,17 @@ enum class reject_reason : std::uint8_t {
   // mempool
   duplicate,    ///< the same transaction is already pending
   mempool_full, ///< the pool is at its bound and this transaction does not pay more
+  // content and channels (contextual unless noted)
+  bad_split,         ///< (context-free) shares not summing to 10^6, or below the genesis minimums
+  bad_statement,     ///< a job output not signed by a staked verifier, or not the sender's job
+  content_exists,    ///< the content id is published already
+  unknown_content,   ///< a lane names content that is not published
+  unknown_channel,   ///< no such channel
+  not_channel_party, ///< the sender is not the channel's payer (payee) where it must be
+  channel_closed,    ///< the channel is closing, closed for claims, or expired
+  not_settled,       ///< collect before the challenge window ended (or before expiry)
+  bad_claim,         ///< a lane claim that does not check (payments.hpp claim_error) or conflicts
+  bad_expiry,        ///< expiry not after the challenge window
 };
 
 /// Stable lower-case name ("stale_nonce", ...).

@@ -39,6 +39,10 @@ enum class msg_type : std::uint16_t {
   client_request = 65,
   // transport
   peer_auth = 80,
+  // payments (poe/chain/payments.hpp)
+  job_output = 96,
+  lane_commit = 97,
+  voucher = 98,
 };
 
 /// Stable name of a message type ("poe_header", ...).
