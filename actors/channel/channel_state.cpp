@@ -199,6 +199,27 @@ amount payee_book::owed(const hash256& channel) const {
   return c == channels_.end() ? amount{} : owed_of(c->second);
 }
 
+amount payee_book::settled(const hash256& channel) const {
+  auto c = channels_.find(channel);
+  if (c == channels_.end()) return amount{};
+  unsigned __int128 sum = 0;
+  for (auto& [n, l] : c->second.lanes)
+    sum += static_cast<unsigned __int128>(l.settled) * l.commit.price_per_tick.units();
+  return amount{sum > UINT64_MAX ? UINT64_MAX : static_cast<std::uint64_t>(sum)};
+}
+
+std::size_t payee_book::lanes_of(const hash256& channel) const {
+  auto c = channels_.find(channel);
+  return c == channels_.end() ? 0 : c->second.lanes.size();
+}
+
+std::map<hash256, channel_facts> payee_book::all_facts() const {
+  std::map<hash256, channel_facts> out;
+  for (auto& [id, c] : channels_)
+    if (c.facts) out.emplace(id, *c.facts);
+  return out;
+}
+
 amount payee_book::pending() const {
   unsigned __int128 sum = 0;
   for (auto& [id, c] : channels_)

@@ -122,6 +122,11 @@ public:
   const lane_best* lane(const hash256& channel, std::uint32_t lane) const;
   std::optional<channel_facts> facts(const hash256& channel) const;
   amount owed(const hash256& channel) const;
+  /// Σ lanes' settled ticks × price (what the chain paid, before its escrow cap).
+  amount settled(const hash256& channel) const;
+  std::size_t lanes_of(const hash256& channel) const;
+  /// Every channel the chain told of, by id.
+  std::map<hash256, channel_facts> all_facts() const;
   /// Owed but not yet settled on chain, over every channel.
   amount pending() const;
   std::size_t channel_count() const { return channels_.size(); }

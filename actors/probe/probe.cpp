@@ -51,10 +51,10 @@ runtime::role_registry builtin_roles() {
   r.add(verifier_role());
   r.add(builder_role());
   r.add(rent_role());
+  r.add(channel_role());
   auto later = [&](const char* name, const char* summary, const char* issue) {
     r.add({name, summary, {}, std::string("not in this build yet (arrives with ") + issue + ")"});
   };
-  later("channel", "viewer payment channels", "a later issue");
   later("gateway", "HTTP ingest and playback", "a later issue");
   return r;
 }

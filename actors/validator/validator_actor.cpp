@@ -340,6 +340,8 @@ chain_status status_of(const vstate& s) {
   out.treasury = s.state.treasury().units();
   out.total_supply = s.state.total_supply().units();
   out.rent = to_terms(s.gen.params.rent);
+  out.payments = payment_terms{s.gen.params.channel_challenge_blocks, s.gen.params.max_tick_hashes,
+                               s.gen.params.max_channel_lanes, s.gen.params.min_fee.units()};
   for (auto& v : s.state.validator_set())
     out.validators.push_back({bytes(v.id.data.begin(), v.id.data.end()), v.stake.units()});
   return out;

@@ -37,6 +37,11 @@ runtime::role_info builder_role();
 /// and a validator.
 runtime::role_info rent_role();
 
+/// `channel`: the payee side of viewer payment channels — lane commitments, ticks and vouchers
+/// verified and stored (synced) before they are acknowledged, claims submitted when due (at
+/// once when a payer starts closing). Needs the node key and store and a validator.
+runtime::role_info channel_role();
+
 /// Every role poe-node knows.
 runtime::role_registry builtin_roles();
 

@@ -79,6 +79,15 @@ using bid_atom = caf::atom_constant<caf::atom("v_bid")>;
 /// rent_quote_view; (rent_flows_atom, u64 last n) → rent_flows (per block and totals).
 using rent_quote_atom = caf::atom_constant<caf::atom("rent_quote")>;
 using rent_flows_atom = caf::atom_constant<caf::atom("rent_flows")>;
+/// The `channel` role (the payee side of payment channels; types in role_messages.hpp):
+/// (ch_lane_atom, bytes lane_commit) → channel_ack; (ch_tick_atom, bytes channel id, u32 lane,
+/// u32 tick index, bytes w(index)) → channel_ack; (ch_vouch_atom, bytes voucher) → channel_ack;
+/// (ch_status_atom) → channel_report. An acknowledgement is sent only after the lane's new
+/// state is written (synced).
+using ch_lane_atom = caf::atom_constant<caf::atom("ch_lane")>;
+using ch_tick_atom = caf::atom_constant<caf::atom("ch_tick")>;
+using ch_vouch_atom = caf::atom_constant<caf::atom("ch_vouch")>;
+using ch_status_atom = caf::atom_constant<caf::atom("ch_status")>;
 using bd_reveal_atom = caf::atom_constant<caf::atom("bd_reveal")>;
 /// The `builder` role: (bd_receipt, bytes step receipt) from verifiers → submit_reply;
 /// (bd_prove, string request id hex) → bytes receipt proof (chain/log_builder.hpp), an error

@@ -153,6 +153,17 @@ typename Inspector::result_type inspect(Inspector& f, validator_view& x) {
 }
 
 /// (chain_atom) → chain_status: what a validator knows of the chain.
+/// The chain's channel parameters (genesis; the channel role needs them).
+struct payment_terms {
+  std::uint64_t challenge_blocks = 0, max_tick_hashes = 0, max_channel_lanes = 0, min_fee = 0;
+  friend bool operator==(const payment_terms&, const payment_terms&) = default;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, payment_terms& x) {
+  return f(caf::meta::type_name("poe.payment_terms"), x.challenge_blocks, x.max_tick_hashes,
+           x.max_channel_lanes, x.min_fee);
+}
+
 struct chain_status {
   std::string chain_id;
   std::string node; ///< the answering validator's node id (hex)
@@ -166,6 +177,7 @@ struct chain_status {
   std::uint64_t slashing_pool = 0, treasury = 0, total_supply = 0;
   rent_terms rent;
   std::vector<validator_view> validators;
+  payment_terms payments;
   friend bool operator==(const chain_status&, const chain_status&) = default;
 };
 template <class Inspector>
@@ -173,7 +185,7 @@ typename Inspector::result_type inspect(Inspector& f, chain_status& x) {
   return f(caf::meta::type_name("poe.chain_status"), x.chain_id, x.node, x.height, x.block,
            x.timestamp_ms, x.round, x.block_interval_ms, x.mempool, x.transactions,
            x.pending_evidence, x.poe_held, x.state_root, x.slashing_pool, x.treasury,
-           x.total_supply, x.rent, x.validators);
+           x.total_supply, x.rent, x.validators, x.payments);
 }
 
 // -- chain events ---------------------------------------------------------------------------
@@ -326,6 +338,48 @@ struct rent_flows {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, rent_flows& x) {
   return f(caf::meta::type_name("poe.rent_flows"), x.scanned_height, x.totals, x.blocks);
+}
+
+// -- channels -------------------------------------------------------------------------------
+
+/// The channel role's answer to a lane commitment, tick or voucher.
+struct channel_ack {
+  bool ok = false;
+  std::string reason;      ///< refused: channel_state.hpp's refusal name
+  std::uint32_t ticks = 0; ///< the lane's ticks held
+  std::uint64_t owed = 0;  ///< the channel's total owed
+  friend bool operator==(const channel_ack&, const channel_ack&) = default;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, channel_ack& x) {
+  return f(caf::meta::type_name("poe.channel_ack"), x.ok, x.reason, x.ticks, x.owed);
+}
+
+/// One channel paying this node.
+struct channel_entry {
+  std::vector<std::uint8_t> id, payer;
+  std::uint64_t deposit = 0, owed = 0, settled = 0, expiry_height = 0, closing_height = 0;
+  std::uint32_t lanes = 0;
+  friend bool operator==(const channel_entry&, const channel_entry&) = default;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, channel_entry& x) {
+  return f(caf::meta::type_name("poe.channel_entry"), x.id, x.payer, x.deposit, x.owed, x.settled,
+           x.expiry_height, x.closing_height, x.lanes);
+}
+
+/// (ch_status_atom) → channel_report.
+struct channel_report {
+  std::uint64_t height = 0; ///< the last block the role took
+  std::uint64_t pending = 0; ///< owed and not settled yet, over every channel
+  std::uint64_t claims_submitted = 0;
+  std::vector<channel_entry> channels;
+  friend bool operator==(const channel_report&, const channel_report&) = default;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, channel_report& x) {
+  return f(caf::meta::type_name("poe.channel_report"), x.height, x.pending, x.claims_submitted,
+           x.channels);
 }
 
 // -- jobs -----------------------------------------------------------------------------------
