@@ -3,7 +3,7 @@
 # directory laid out as configs/README.md says (keys/node.key, certs/node.crt, certs/ca.crt,
 # genesis.json naming the node as validator), with only the ports and the metrics address
 # overridden (ports 7300.. and 9300..), until it logs "ready"; then SIGTERM must stop it with
-# exit code 0. Profiles naming a role that is not in this build (channel, gateway) must refuse
+# exit code 0. Profiles naming a role that is not in this build (gateway) must refuse
 # to start with exit code 2 and say so. Every node this test starts is SIGKILLed on exit by PID.
 #
 #   tests/profiles_test.sh BUILD_DIR
@@ -45,7 +45,7 @@ json.dump({"chain_id": "poe-devnet",
 PY
   port=$((7300 + n)); metrics=$((9300 + n)); n=$((n + 1))
   roles=$(awk '/^roles=/{p=1} p{printf "%s", $0} p && /\]/{exit}' "$profile" | tr -d ' ')
-  if echo "$roles" | grep -qE '"(channel|gateway)"'; then
+  if echo "$roles" | grep -qE '"gateway"'; then
     rc=0
     (cd "$node" && "$build/tools/poe-node" --config-file="$profile" --node.port=$port \
         --metrics.address=127.0.0.1:$metrics > node.log 2>&1) || rc=$?

@@ -218,7 +218,7 @@ TEST_CASE("nothing is paid twice: lanes share one deposit, lanes keep their comm
   }
 }
 
-TEST_CASE("a payer's close opens the challenge window; the payee's best state wins in it") {
+TEST_CASE("a payer's close opens the challenge window, the payee's best state wins in it") {
   auto w = make_world();
   auto content = publish(w);
   auto ch = open(w, 1'000);
@@ -240,7 +240,7 @@ TEST_CASE("a payer's close opens the challenge window; the payee's best state wi
   CHECK(w.send(payer, channel_collect{ch}).reason() == reject_reason::unknown_channel);
 }
 
-TEST_CASE("the payee closes at once with its best state; expiry refunds the rest") {
+TEST_CASE("the payee closes at once with its best state, expiry refunds the rest") {
   auto w = make_world();
   auto content = publish(w);
   auto ch = open(w, 1'000, 50);

@@ -138,7 +138,7 @@ TEST_CASE("vouchers are checkpoints: past max_tick_hashes a lane needs one") {
   CHECK_FALSE(f.book.add_voucher(mismatch).fresh);
 }
 
-TEST_CASE("a closing or expired channel takes no new payment; duplicates still answer") {
+TEST_CASE("a closing or expired channel takes no new payment, duplicates still answer") {
   fixture f;
   REQUIRE(f.book.add_lane(f.commit).ok());
   REQUIRE(f.book.tick(f.ch, 1, 10, f.chain.at(10)).ok());
@@ -155,7 +155,7 @@ TEST_CASE("a closing or expired channel takes no new payment; duplicates still a
   CHECK(g.book.tick(g.ch, 1, 1, g.chain.at(1)).why == refusal::channel_closed);
 }
 
-TEST_CASE("claims: at once when the payer closes, near expiry, on schedule; resubmitted until settled") {
+TEST_CASE("claims: at once when the payer closes, near expiry, on schedule, resubmitted until settled") {
   payee_params p;
   p.claim_every = 30;
   p.expiry_margin = 20;
@@ -191,7 +191,7 @@ TEST_CASE("claims: at once when the payer closes, near expiry, on schedule; resu
   CHECK(f.book.due().empty()); // the window is over: the chain would refuse
 }
 
-TEST_CASE("near expiry a channel is claimed; plans split at max_claims") {
+TEST_CASE("near expiry a channel is claimed, plans split at max_claims") {
   payee_params p;
   p.claim_every = 1'000;
   p.max_claims = 2;

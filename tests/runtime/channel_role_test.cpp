@@ -107,7 +107,7 @@ struct channel_fixture {
 
 } // namespace
 
-TEST_CASE("a paid session survives the payee's crash; the payer's close is answered by a claim") {
+TEST_CASE("a paid session survives the payee crash and the payer close is answered by a claim") {
   channel_fixture f;
   INFO(f.h.describe());
   // Content: node 2 vouches as a staked verifier for node 0's job.
