@@ -161,14 +161,20 @@ std::vector<claim_plan> payee_book::due() {
     bool expiring = height_ + p_.expiry_margin >= f.expiry_height;
     bool scheduled = height_ >= c.last_claim + p_.claim_every;
     if (!closing && !expiring && !scheduled && c.submitted_at == 0) continue;
+    // A plan holds at most max_claims lanes and max_tick_hashes hash steps (the ledger's
+    // bound per transaction); every lane alone is within it (ticks need a voucher before).
     claim_plan plan{id, {}};
+    std::uint64_t steps = 0;
     for (auto& [n, l] : c.lanes) {
       if (l.ticks <= l.settled) continue;
-      plan.claims.push_back(lane_claim{l.commit, l.checkpoint, l.ticks, l.tick});
-      if (plan.claims.size() == p_.max_claims) {
+      std::uint64_t need = l.ticks - (l.checkpoint ? l.checkpoint->index : 0);
+      if (!plan.claims.empty() && (plan.claims.size() == p_.max_claims || steps + need > p_.max_tick_hashes)) {
         out.push_back(std::move(plan));
         plan = claim_plan{id, {}};
+        steps = 0;
       }
+      plan.claims.push_back(lane_claim{l.commit, l.checkpoint, l.ticks, l.tick});
+      steps += need;
     }
     if (!plan.claims.empty()) out.push_back(std::move(plan));
     c.last_claim = height_;

@@ -7,7 +7,8 @@
 // - channel_open: deposit + fee from the payer; expiry > height + channel_challenge_blocks.
 // - channel_topup: the payer, while the channel is open and not expired.
 // - channel_claim (payee), channel_close by the payee: each lane claim checks (check_claim
-//   against the payer's key, at most max_tick_hashes steps), names published content and the
+//   against the payer's key; the claims of one transaction take at most max_tick_hashes SHA-256
+//   steps in all, from their newest checkpoints), names published content and the
 //   commitment the lane was first claimed with; what it adds (ticks beyond the lane's paid ones
 //   × price) is paid out of escrow — at most what is left — split by the content's rule:
 //   creator, operators (the payee), platform (platform_account, or the treasury), treasury.
@@ -133,6 +134,21 @@ tx_status ledger::apply_payment(const transaction& tx, const node_id& sender, st
     return {};
   };
 
+  // One transaction's claims may hash at most max_tick_hashes steps in all (each from its
+  // newest checkpoint): block execution stays bounded however many claims a block carries.
+  auto hash_budget = [&](const std::vector<lane_claim>& claims) -> tx_status {
+    std::uint64_t steps = 0;
+    for (const auto& x : claims) {
+      std::uint32_t base = x.checkpoint ? x.checkpoint->index : 0;
+      steps += x.tick_index > base ? x.tick_index - base : 0;
+    }
+    if (steps > p.max_tick_hashes)
+      return reject(reject_reason::bad_claim, "the claims take " + std::to_string(steps) +
+                                                  " hash steps (at most max_tick_hashes = " +
+                                                  std::to_string(p.max_tick_hashes) + " per transaction)");
+    return {};
+  };
+
   if (auto ok = st.debit(sender, tx.fee); !ok) return ok;
 
   if (auto* b = std::get_if<content_publish>(&tx.body)) {
@@ -172,12 +188,14 @@ tx_status ledger::apply_payment(const transaction& tx, const node_id& sender, st
     if (!sum) return reject(reject_reason::overflow, sum.err().message);
     ch.deposit = *sum;
   } else if (auto* c = std::get_if<channel_claim>(&tx.body)) {
+    if (auto ok = hash_budget(c->claims); !ok) return ok;
     if (auto ok = load(c->channel); !ok) return ok;
     if (ch.payee != sender) return reject(reject_reason::not_channel_party, "only the payee claims");
     if (auto ok = claims_open(); !ok) return ok;
     for (const auto& x : c->claims)
       if (auto ok = settle(x); !ok) return ok;
   } else if (auto* c = std::get_if<channel_close>(&tx.body)) {
+    if (auto ok = hash_budget(c->claims); !ok) return ok;
     if (auto ok = load(c->channel); !ok) return ok;
     if (sender == ch.payee) {
       if (!c->claims.empty()) {

@@ -207,6 +207,13 @@ TEST_CASE("nothing is paid twice: lanes share one deposit, lanes keep their comm
     for (std::uint32_t n = 8; n < 11; ++n) REQUIRE(w.send(payee, channel_claim{ch2, {lane(ch2, n, content).at(1)}}));
     CHECK(w.send(payee, channel_claim{ch2, {lane(ch2, 11, content).at(1)}}).reason() == reject_reason::bad_claim);
   }
+  SECTION("one transaction's claims hash at most max_tick_hashes steps in all") {
+    auto ch2 = open(w, 100'000);
+    lane x(ch2, 1, content, 1, 5'000), y(ch2, 2, content, 1, 5'000);
+    CHECK(w.send(payee, channel_claim{ch2, {x.at(600), y.at(600)}}).reason() == reject_reason::bad_claim);
+    CHECK(w.send(payee, channel_close{ch2, {x.at(600), y.at(600)}}).reason() == reject_reason::bad_claim);
+    CHECK(w.send(payee, channel_claim{ch2, {x.at(600), y.with_voucher(500, 900)}}));
+  }
   SECTION("a refused claim changes nothing, even after good ones in the same transaction") {
     auto ch2 = open(w, 1'000);
     lane good(ch2, 1, content);

@@ -217,6 +217,30 @@ TEST_CASE("near expiry a channel is claimed, plans split at max_claims") {
   CHECK(plans[0].claims[0].commit.lane == 3);
 }
 
+TEST_CASE("a claim plan stays within the ledger's hash steps per transaction") {
+  payee_params p;
+  p.claim_every = 1;
+  p.max_tick_hashes = 100;
+  p.max_gap = 100;
+  fixture f(p);
+  f.book.on_channel(f.ch, channel_facts{key(1).id(), key(1).pub().der(), amount{100'000}, 100, 0});
+  for (std::uint32_t n = 1; n <= 3; ++n) {
+    auto c = f.commit;
+    c.lane = n;
+    sign(c, key(1), chain_id);
+    REQUIRE(f.book.add_lane(c).ok());
+    REQUIRE(f.book.tick(f.ch, n, 60, f.chain.at(60)).ok());
+  }
+  f.book.on_block(20);
+  auto plans = f.book.due(); // 60 + 60 > 100: one lane per plan
+  REQUIRE(plans.size() == 3);
+  for (auto& plan : plans) {
+    std::uint64_t steps = 0;
+    for (auto& c : plan.claims) steps += c.tick_index - (c.checkpoint ? c.checkpoint->index : 0);
+    CHECK(steps <= 100);
+  }
+}
+
 TEST_CASE("lane records round-trip and restore the book") {
   fixture f;
   REQUIRE(f.book.add_lane(f.commit).ok());
