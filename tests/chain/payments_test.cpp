@@ -102,7 +102,7 @@ TEST_CASE("a job output is signed by its verifier and names its content by the o
   other.job = "job-other";
   other.owner = key(12).id();
   CHECK(content_id(other) == content_id(s));
-  other.outputs[1].cid = "bafkreiXXX";
+  other.outputs[1].cid = "bafkreiother";
   CHECK(content_id(other) != content_id(s));
   auto tampered = s;
   tampered.outputs[0].size = 1001;
