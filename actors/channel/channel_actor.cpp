@@ -8,10 +8,12 @@
 //
 //   (ch_lane_atom, bytes lane_commit) → channel_ack
 //   (ch_tick_atom, bytes channel, u32 lane, u32 index, bytes w) → channel_ack
+//   (ch_ticks_atom, vector<bytes> ticks: channel ‖ u32 lane ‖ u32 index ‖ w) → vector<channel_ack>
 //   (ch_vouch_atom, bytes voucher) → channel_ack
 //   (ch_status_atom) → channel_report
 //
-// Store (column family "channel"): "l/" ‖ channel ‖ u32 lane → lane record; "c/" ‖ channel →
+// Store (column family "channel"): "l/" ‖ channel ‖ u32 lane → lane record; "j/" ‖ u64 seq →
+// tick journal (n × (channel ‖ u32 lane ‖ u32 index ‖ w)), replayed over the lane records; "c/" ‖ channel →
 // payer ‖ u16 len ‖ payer key ‖ u64 deposit ‖ u64 expiry ‖ u64 closing; "p/" ‖ content → u64
 // price per second; "scan" → u64 last block taken; "claims" → u64 claims submitted.
 #include "poe/actors/roles.hpp"
@@ -26,6 +28,7 @@
 #include "channel_state.hpp"
 
 #include <caf/all.hpp>
+#include <set>
 #include <spdlog/spdlog.h>
 
 #include <deque>
@@ -84,7 +87,18 @@ struct cstate {
   // Group commit: writes and the acknowledgements waiting for them.
   store::batch writes;
   std::vector<std::pair<caf::typed_response_promise<channel_ack>, channel_ack>> waiting;
+  std::vector<std::pair<caf::typed_response_promise<std::vector<channel_ack>>, std::vector<channel_ack>>>
+    waiting_batches;
   bool flush_scheduled = false;
+  // The tick journal: a tick changes only its lane's count and hash, so the ticks of a commit
+  // window are written as one record ("j/" ‖ u64 seq: n × (channel ‖ u32 lane ‖ u32 index ‖
+  // w)) instead of a lane record each; every compact_every blocks the touched lanes' records
+  // are rewritten and the journal up to then erased, in one batch.
+  bytes journal;
+  std::uint64_t journal_seq = 0;   ///< the next journal record's number
+  std::uint64_t journal_first = 0; ///< the oldest journal record not yet compacted
+  std::set<std::pair<hash256, std::uint32_t>> dirty; ///< lanes journaled since the last compaction
+  std::uint64_t compacted_at = 0;  ///< block of the last compaction
   // Claim submission, one transaction at a time.
   std::deque<channel::claim_plan> outbox;
   bool in_flight = false;
@@ -100,20 +114,47 @@ void update_gauges(const state_ptr& s) {
   s->pending_g->set(static_cast<double>(s->book->pending().units()));
 }
 
+constexpr auto commit_window = std::chrono::milliseconds(20);
+/// Blocks between compactions of the tick journal (a restart replays at most this much).
+constexpr std::uint64_t compact_every = 60;
+
 void schedule_flush(caf::event_based_actor* self, const state_ptr& s) {
   if (s->flush_scheduled) return;
   s->flush_scheduled = true;
-  self->send(self, flush_atom::value); // after everything already in the mailbox
+  // Group commit over a short window: every payment that arrives within it shares one synced
+  // write (a payee of many viewers would otherwise sync once per message).
+  self->delayed_send(self, commit_window, flush_atom::value);
+}
+
+bytes journal_key(std::uint64_t seq) {
+  bytes k{'j', '/'};
+  append_u64_be(k, seq);
+  return k;
+}
+
+/// A payment's acknowledgement; its lane's new state (if any) joins the next write: a tick
+/// (`tick_w`) as a journal entry, anything else as the lane's record.
+channel_ack record(const state_ptr& s, const hash256& ch, std::uint32_t lane, const channel::outcome& o,
+                   const hash256* tick_w = nullptr) {
+  if (!o.ok()) s->refused_c->inc();
+  if (o.fresh && tick_w) {
+    append(s->journal, ch.view());
+    append_u32_be(s->journal, lane);
+    append_u32_be(s->journal, o.ticks);
+    append(s->journal, tick_w->view());
+    s->dirty.emplace(ch, lane);
+  } else if (o.fresh) {
+    if (auto* l = s->book->lane(ch, lane)) s->writes.put(cf, key_of('l', ch, lane), payee_book::encode(*l));
+  }
+  return channel_ack{o.ok(), o.ok() ? std::string{} : std::string(channel::to_string(o.why)), o.ticks,
+                     o.owed.units()};
 }
 
 /// Answers a payment: at once when nothing waits for a write, else after the write.
 caf::result<channel_ack> answer(caf::event_based_actor* self, const state_ptr& s,
-                                const hash256& ch, std::uint32_t lane, const channel::outcome& o) {
-  channel_ack ack{o.ok(), o.ok() ? std::string{} : std::string(channel::to_string(o.why)), o.ticks,
-                  o.owed.units()};
-  if (!o.ok()) s->refused_c->inc();
-  if (o.fresh)
-    if (auto* l = s->book->lane(ch, lane)) s->writes.put(cf, key_of('l', ch, lane), payee_book::encode(*l));
+                                const hash256& ch, std::uint32_t lane, const channel::outcome& o,
+                                const hash256* tick_w = nullptr) {
+  auto ack = record(s, ch, lane, o, tick_w);
   if (!o.fresh && !s->flush_scheduled) return ack;
   auto rp = self->make_response_promise<channel_ack>();
   s->waiting.emplace_back(rp, std::move(ack));
@@ -123,6 +164,10 @@ caf::result<channel_ack> answer(caf::event_based_actor* self, const state_ptr& s
 
 void flush(const state_ptr& s) {
   s->flush_scheduled = false;
+  if (!s->journal.empty()) {
+    s->writes.put(cf, journal_key(s->journal_seq++), s->journal);
+    s->journal.clear();
+  }
   if (!s->writes.empty()) {
     if (auto st = s->ctx.store->write(s->writes, store::write_mode::sync); !st)
       // The book holds state that is not durable: start again from what is.
@@ -131,7 +176,35 @@ void flush(const state_ptr& s) {
   }
   for (auto& [rp, ack] : s->waiting) rp.deliver(std::move(ack));
   s->waiting.clear();
-  update_gauges(s);
+  for (auto& [rp, acks] : s->waiting_batches) rp.deliver(std::move(acks));
+  s->waiting_batches.clear();
+}
+
+/// Many ticks in one message (a gateway's viewers): answered together, after their write.
+caf::result<std::vector<channel_ack>> take_ticks(caf::event_based_actor* self, const state_ptr& s,
+                                                 const std::vector<bytes_t>& ticks) {
+  std::vector<channel_ack> acks;
+  acks.reserve(ticks.size());
+  bool fresh = false;
+  for (auto& t : ticks) {
+    if (t.size() != 72) {
+      acks.push_back(channel_ack{false, "bad_encoding", 0, 0});
+      continue;
+    }
+    byte_view v(t);
+    auto id = *hash256::from_view(v.subspan(0, 32));
+    auto lane = get_u32_be(t.data() + 32);
+    auto w = *hash256::from_view(v.subspan(40, 32));
+    auto o = s->book->tick(id, lane, get_u32_be(t.data() + 36), w);
+    if (o.fresh) s->ticks_c->inc();
+    fresh = fresh || o.fresh;
+    acks.push_back(record(s, id, lane, o, &w));
+  }
+  if (!fresh && !s->flush_scheduled) return acks;
+  auto rp = self->make_response_promise<std::vector<channel_ack>>();
+  s->waiting_batches.emplace_back(rp, std::move(acks));
+  schedule_flush(self, s);
+  return rp;
 }
 
 void pump(caf::event_based_actor* self, const state_ptr& s);
@@ -263,11 +336,21 @@ void on_block(caf::event_based_actor* self, const state_ptr& s, const chain_bloc
     }
   }
   book.on_block(ev.height);
+  if (ev.height >= s->compacted_at + compact_every && s->journal_seq > s->journal_first) {
+    // Compaction: the touched lanes' records now, the journal before this window erased.
+    for (auto& [ch, lane] : s->dirty)
+      if (auto* l = book.lane(ch, lane)) s->writes.put(cf, key_of('l', ch, lane), payee_book::encode(*l));
+    for (auto seq = s->journal_first; seq < s->journal_seq; ++seq) s->writes.erase(cf, journal_key(seq));
+    s->journal_first = s->journal_seq;
+    s->dirty.clear();
+    s->compacted_at = ev.height;
+  }
   bytes sc;
   append_u64_be(sc, ev.height);
   s->writes.put(cf, as_bytes(std::string_view("scan")), sc);
   s->scanned = ev.height;
   flush(s); // the chain's facts with the height they hold at
+  update_gauges(s); // once a block: pending sums every lane
   for (auto& plan : book.due()) s->outbox.push_back(std::move(plan));
   pump(self, s);
 }
@@ -293,8 +376,25 @@ void restore(const state_ptr& s) {
     s->book->restore(*hash256::from_view(k.subspan(2, 32)), *l);
     return true;
   }) : ok;
+  // The tick journal over the lane records, oldest first (big-endian numbers sort in order).
+  bool first = true;
+  ok = ok ? st.for_each(cf, as_bytes(std::string_view("j/")), [&](byte_view k, byte_view v) {
+    if (k.size() != 10 || v.size() % 72 != 0) throw std::runtime_error("channel: an unreadable tick journal record");
+    auto seq = get_u64_be(k.data() + 2);
+    if (first) s->journal_first = seq;
+    first = false;
+    s->journal_seq = seq + 1;
+    for (std::size_t at = 0; at < v.size(); at += 72) {
+      auto ch = *hash256::from_view(v.subspan(at, 32));
+      auto lane = get_u32_be(v.data() + at + 32);
+      s->book->restore_tick(ch, lane, get_u32_be(v.data() + at + 36), *hash256::from_view(v.subspan(at + 40, 32)));
+      s->dirty.emplace(ch, lane);
+    }
+    return true;
+  }) : ok;
   if (!ok) throw std::runtime_error("channel: " + ok.err().message);
   s->book->on_block(s->scanned);
+  s->compacted_at = s->scanned;
 }
 
 channel_report report(const state_ptr& s) {
@@ -343,7 +443,12 @@ runtime::role_info channel_role() {
       s->pending_g = f.make_gauge("poe_channel_pending_amount", "Owed to this node and not settled yet.");
       update_gauges(s);
       s->chain = std::make_unique<chain_follower>(s->scanned, [s](const chain_status& st) {
-        if (!s->terms) s->terms = st.payments;
+        if (!s->terms) {
+          s->terms = st.payments;
+          auto bound = [](std::uint64_t x) { return static_cast<std::uint32_t>(std::min<std::uint64_t>(x, UINT32_MAX)); };
+          s->book->set_chain_bounds(bound(st.payments.max_tick_hashes), bound(st.payments.max_channel_lanes),
+                                    st.payments.max_tx_bytes);
+        }
       });
       self->send(ctx.directory, subscribe_atom::value, std::string("validator"));
       return {
@@ -367,8 +472,9 @@ runtime::role_info channel_role() {
           if (!id || !tick) return channel_ack{false, "bad_encoding", 0, 0};
           auto o = s->book->tick(*id, lane, index, *tick);
           if (o.fresh) s->ticks_c->inc();
-          return answer(self, s, *id, lane, o);
+          return answer(self, s, *id, lane, o, &*tick);
         },
+        [self, s](ch_ticks_atom, const std::vector<bytes_t>& ticks) { return take_ticks(self, s, ticks); },
         [self, s](ch_vouch_atom, const bytes_t& raw) -> caf::result<channel_ack> {
           auto v = decode_voucher(raw);
           if (!v) return channel_ack{false, "bad_encoding", 0, 0};

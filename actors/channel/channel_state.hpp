@@ -9,7 +9,8 @@
 /// Acceptance rules (payments.hpp for the objects):
 /// - a lane commitment: for a channel the chain opened to this node, not closing or expired,
 ///   signed by its payer, naming published content at a price per tick >= the content's price
-///   per second (a tick is a second of playback), a lane not yet bound to another commitment;
+///   per second (a tick is a second of playback), a lane not yet bound to another commitment,
+///   and no more lanes per channel than the chain settles (max_channel_lanes);
 /// - a tick i: on a known lane; i <= held is a duplicate (it grants nothing new, so a late or
 ///   repeated tick is answered like the first: ticks are idempotent and order-tolerant);
 ///   i > held must hash to the held tick in i - held steps, at most `max_gap`; the channel's
@@ -30,17 +31,24 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace poe::actors::channel {
 
+/// Bytes of a claim transaction besides its lane claims, at most: chain id (<= 64), nonce, fee,
+/// the sender's key (an RSA-2048 SPKI is 294 bytes), the channel, counts, the signature (256).
+constexpr std::uint64_t claim_tx_overhead = 1024;
+
 struct payee_params {
   std::uint32_t max_gap = 600;          ///< most ticks one tick may jump
   std::uint32_t max_tick_hashes = 4096; ///< the chain's bound from the newest checkpoint
+  std::uint32_t max_lanes = 1024;       ///< the chain's max_channel_lanes (lanes it settles)
   std::uint64_t claim_every = 30;       ///< blocks between scheduled claims of a channel
   std::uint64_t expiry_margin = 20;     ///< claim when expiry is this close
   std::uint64_t resubmit_after = 5;     ///< blocks before an unsettled claim is made again
   std::size_t max_claims = 256;         ///< lane claims per transaction
+  std::uint64_t max_tx_bytes = 65536;   ///< the chain's bound on a transaction's encoding
 };
 
 /// A channel to this node, as the chain has it.
@@ -62,6 +70,27 @@ struct lane_best {
   friend bool operator==(const lane_best&, const lane_best&) = default;
 };
 
+/// The lanes of one channel by number: a hash table (a tick finds its lane in O(1); measured
+/// faster here than a tree or a sorted array), iterated in lane order when order matters.
+class lane_table {
+public:
+  lane_best* find(std::uint32_t lane);
+  const lane_best* find(std::uint32_t lane) const;
+  /// The lane's state, made empty if it had none.
+  lane_best& slot(std::uint32_t lane) { return map_[lane]; }
+  std::size_t size() const { return map_.size(); }
+  /// Every lane, in lane order (for what must be deterministic: claim plans).
+  std::vector<lane_best*> all();
+  /// Calls f(const lane_best&) for every lane, in no order (sums and checks).
+  template <class F>
+  void each(F&& f) const {
+    for (auto& [n, l] : map_) f(l);
+  }
+
+private:
+  std::unordered_map<std::uint32_t, lane_best> map_;
+};
+
 /// Why a payment was refused (the actor's reply carries it).
 enum class refusal : std::uint8_t {
   none = 0,
@@ -77,6 +106,7 @@ enum class refusal : std::uint8_t {
   over_deposit,    ///< the channel's deposit does not cover it
   needs_voucher,   ///< more than max_tick_hashes past the newest checkpoint
   beyond_length,   ///< past the lane's chain
+  too_many_lanes,  ///< the channel has the chain's max_channel_lanes lanes already
 };
 std::string_view to_string(refusal r);
 
@@ -101,6 +131,13 @@ public:
 
   // -- the chain ----------------------------------------------------------------------------
   void on_block(std::uint64_t height) { height_ = height; }
+  /// The chain's bounds (genesis: max_tick_hashes, max_channel_lanes, max_tx_bytes), once it
+  /// said them.
+  void set_chain_bounds(std::uint32_t max_tick_hashes, std::uint32_t max_lanes, std::uint64_t max_tx_bytes) {
+    p_.max_tick_hashes = max_tick_hashes;
+    p_.max_lanes = max_lanes;
+    p_.max_tx_bytes = max_tx_bytes;
+  }
   void on_channel(const hash256& id, channel_facts f);
   void on_channel_gone(const hash256& id);
   void on_content(const hash256& id, amount price_per_second) { prices_[id] = price_per_second; }
@@ -119,6 +156,9 @@ public:
   // -- restore and inspection ---------------------------------------------------------------
   /// A lane record as written (restore, before any input).
   void restore(const hash256& channel, const lane_best& l);
+  /// A tick journaled after its lane's record (restore): raises the lane to it, unchecked (it
+  /// was checked before it was written); a lane not restored is ignored.
+  void restore_tick(const hash256& channel, std::uint32_t lane, std::uint32_t index, const hash256& w);
   const lane_best* lane(const hash256& channel, std::uint32_t lane) const;
   std::optional<channel_facts> facts(const hash256& channel) const;
   amount owed(const hash256& channel) const;
@@ -139,10 +179,11 @@ public:
 private:
   struct chan {
     std::optional<channel_facts> facts; ///< nullopt: lanes restored before the chain said
-    std::map<std::uint32_t, lane_best> lanes;
+    lane_table lanes;
     std::optional<public_key> payer;
     std::uint64_t last_claim = 0;     ///< height of our last claim
     std::uint64_t submitted_at = 0;   ///< height of an unsettled submission, 0 if none
+    unsigned __int128 owed = 0;       ///< Σ lanes' ticks × price, kept as ticks move
   };
   bool open_for_payment(const chan& c) const;
   amount owed_of(const chan& c) const;

@@ -341,7 +341,8 @@ chain_status status_of(const vstate& s) {
   out.total_supply = s.state.total_supply().units();
   out.rent = to_terms(s.gen.params.rent);
   out.payments = payment_terms{s.gen.params.channel_challenge_blocks, s.gen.params.max_tick_hashes,
-                               s.gen.params.max_channel_lanes, s.gen.params.min_fee.units()};
+                               s.gen.params.max_channel_lanes, s.gen.params.min_fee.units(),
+                               s.gen.params.max_tx_bytes};
   for (auto& v : s.state.validator_set())
     out.validators.push_back({bytes(v.id.data.begin(), v.id.data.end()), v.stake.units()});
   return out;
@@ -663,6 +664,46 @@ account_view account_of(const vstate& s, const node_id& id) {
   return out;
 }
 
+using bytes_t = std::vector<std::uint8_t>;
+bytes_t to_vec(byte_view v) { return bytes_t(v.begin(), v.end()); }
+
+content_view content_of(const vstate& s, const hash256& id) {
+  content_view out;
+  out.height = s.tip.height;
+  out.id = to_vec(id.view());
+  auto c = s.state.content_of(id);
+  if (!c) return out;
+  out.found = true;
+  out.creator = to_vec(c->creator.view());
+  out.verifier = to_vec(c->verifier.view());
+  out.price_per_second = c->price_per_second.units();
+  out.creator_ppm = c->split.creator;
+  out.operators_ppm = c->split.operators;
+  out.platform_ppm = c->split.platform;
+  out.treasury_ppm = c->split.treasury;
+  out.outputs = c->outputs;
+  out.published = c->height;
+  return out;
+}
+
+channel_view channel_of(const vstate& s, const hash256& id) {
+  channel_view out;
+  out.height = s.tip.height;
+  out.id = to_vec(id.view());
+  auto c = s.state.channel_of(id);
+  if (!c) return out;
+  out.found = true;
+  out.payer = to_vec(c->payer.view());
+  out.payee = to_vec(c->payee.view());
+  out.deposit = c->deposit.units();
+  out.paid = c->paid.units();
+  out.expiry_height = c->expiry_height;
+  out.closing_height = c->closing_height;
+  for (auto& [lane, r] : c->lanes)
+    out.lanes.push_back({lane, to_vec(r.content.view()), r.price_per_tick.units(), r.ticks});
+  return out;
+}
+
 /// A consensus message: to the state machine, held for its height, or dropped (inbox rules,
 /// consensus_inbox.hpp); a proven sender ahead of us is asked for the block we miss, one
 /// behind us is sent the finalized block it is working on.
@@ -800,6 +841,16 @@ runtime::role_info validator_role() {
           auto id = node_id::from_hex(id_hex);
           if (!id) return caf::make_error(caf::sec::runtime_error, "account: " + id.err().message);
           return account_of(*s, *id);
+        },
+        [s](content_atom, const std::vector<std::uint8_t>& raw) -> caf::result<content_view> {
+          auto id = hash256::from_view(raw);
+          if (!id) return caf::make_error(caf::sec::runtime_error, "content id: " + id.err().message);
+          return content_of(*s, *id);
+        },
+        [s](chan_atom, const std::vector<std::uint8_t>& raw) -> caf::result<channel_view> {
+          auto id = hash256::from_view(raw);
+          if (!id) return caf::make_error(caf::sec::runtime_error, "channel id: " + id.err().message);
+          return channel_of(*s, *id);
         },
         [s](pool_atom) {
           decider_pool out;

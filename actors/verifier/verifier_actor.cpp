@@ -35,6 +35,7 @@
 #include "coordinator_state.hpp"
 #include "offload.hpp"
 #include "poe/actors/roles.hpp"
+#include "poe/chain/payments.hpp"
 #include "poe/core/poe_v1.hpp"
 #include "poe/media/media.hpp"
 #include "poe/runtime/messages.hpp"
@@ -661,18 +662,47 @@ job_status status_of(const coord::job& job, const std::vector<coord::task_view>&
 
 /// A job's status: from memory, or (finished and evicted, or finished before a restart) from
 /// its record and its tasks' records.
-caf::result<job_status> job_status_of(const state_ptr& s, const std::string& job_id) {
+result<job_status> load_job_status(const state_ptr& s, const std::string& job_id) {
   if (auto held = s->c->held(job_id)) return status_of(held->first, held->second, false);
   auto raw = read(s, records::job_key(job_id));
-  if (!raw) return failure("no job " + job_id);
+  if (!raw) return fail(errc::invalid_argument, "no job " + job_id);
   auto rec = records::decode_job(job_id, *raw);
-  if (!rec) return failure(rec.err().message);
+  if (!rec) return rec.err();
   std::vector<coord::task_view> views;
   for (auto& jt : rec->second) {
     auto o = stored(s, jt.t.id);
     views.push_back({jt.t.id, jt.input, o.phase, 0, o.reason, o.outputs, o.digest});
   }
   return status_of(rec->first, views, true);
+}
+
+caf::result<job_status> job_status_of(const state_ptr& s, const std::string& job_id) {
+  auto st = load_job_status(s, job_id);
+  if (!st) return failure(st.err().message);
+  return std::move(*st);
+}
+
+/// A finished job's verified outputs as the statement its owner publishes: every output of every
+/// task, named "s<task index, 5 digits>/<output name>" (unique, and sorted in task order).
+result<chain::job_output> output_statement(const job_status& js) {
+  if (!js.done || js.failed > 0 || js.verified == 0)
+    return fail(errc::invalid_argument, "job " + js.job + " is not finished with every task verified (" +
+                                            std::to_string(js.verified) + " verified, " +
+                                            std::to_string(js.failed) + " failed of " +
+                                            std::to_string(js.tasks.size()) + ")");
+  auto owner = node_id::from_hex(js.owner);
+  if (!owner) return fail(errc::invalid_argument, "job " + js.job + " has no node id as owner");
+  chain::job_output out;
+  out.job = js.job;
+  out.owner = *owner;
+  for (std::size_t k = 0; k < js.tasks.size(); ++k) {
+    auto idx = std::to_string(k);
+    idx.insert(0, idx.size() < 5 ? 5 - idx.size() : 0, '0');
+    for (auto& o : js.tasks[k].outputs) out.outputs.push_back({"s" + idx + "/" + o.name, o.cid, o.size});
+  }
+  std::sort(out.outputs.begin(), out.outputs.end(), [](auto& a, auto& b) { return a.name < b.name; });
+  if (auto ok = chain::check_shape(out); !ok) return ok.err();
+  return out;
 }
 
 /// After a restart: the reputation book, the receipts no builder took, and the unfinished jobs
@@ -883,6 +913,15 @@ runtime::role_info verifier_role() {
         },
         [s](vf_status_atom, const std::string& job_id) -> caf::result<job_status> {
           return job_status_of(s, job_id);
+        },
+        [s](vf_output_atom, const std::string& job_id) -> caf::result<bytes_t> {
+          auto js = load_job_status(s, job_id);
+          if (!js) return failure(js.err().message);
+          auto out = output_statement(*js);
+          if (!out) return failure(out.err().message);
+          chain::sign(*out, *s->ctx.key, s->ctx.chain_id);
+          auto w = chain::encode(*out);
+          return bytes_t(w.begin(), w.end());
         },
         [s](vf_receipt_atom, const std::string& hex) -> caf::result<bytes_t> {
           auto id = request_id::from_hex(hex);

@@ -476,6 +476,8 @@ tx_status check_transaction(const transaction& tx, std::string_view chain_id,
   if (auto* p = std::get_if<content_publish>(&tx.body)) {
     if (auto ok = check_split(p->split); !ok) return reject(reject_reason::bad_split, ok.err().message);
     if (auto ok = check_shape(p->output); !ok) return reject(reject_reason::bad_encoding, ok.err().message);
+    if (p->output.owner != key->id())
+      return reject(reject_reason::bad_statement, "the job's owner is " + p->output.owner.hex() + ", not the sender");
   }
   if (auto* c = std::get_if<channel_claim>(&tx.body); c && (c->claims.empty() || c->claims.size() > max_claims))
     return reject(reject_reason::bad_encoding, "a claim carries 1..256 lane claims");

@@ -106,6 +106,9 @@ TEST_CASE("content is published by the owner of a job a staked verifier vouched 
   auto w = make_world();
   auto s = output_of(creator);
   CHECK(w.send(payer, content_publish{s, amount{5}, split_rule{}}).reason() == reject_reason::bad_statement);
+  // Refused at admission too (a stateless check): a validator's mempool never takes it.
+  auto foreign = make_tx(payer, 0, content_publish{s, amount{5}, split_rule{}}, amount{0});
+  CHECK(check_transaction(foreign, chain::test::chain, 1 << 20).reason() == reject_reason::bad_statement);
   auto unsigned_ = s;
   unsigned_.signature.assign(64, 0);
   CHECK(w.send(creator, content_publish{unsigned_, amount{5}, split_rule{}}).reason() ==

@@ -1,16 +1,19 @@
 // The payee side of payment channels (actors/channel/channel_state.hpp), without actors:
 // - a lane is accepted for a channel the chain opened to this node, signed by its payer, for
-//   published content at its price or more; a lane keeps its first commitment;
+//   published content at its price or more; a lane keeps its first commitment; a channel
+//   takes at most the chain's max_channel_lanes lanes; owed is the sum over lanes;
 // - ticks: one hash for the next, duplicates and late ticks answered without change (order
 //   tolerant), forged ticks, jumps past max_gap, past the deposit, or past the chain's hash bound
 //   from the newest checkpoint refused; vouchers advance checkpoints;
 // - closed or expired channels take no new payment;
 // - claims: a payer's close makes every unsettled lane due at once, expiry and the schedule
 //   too; unsettled claims are resubmitted; settled lanes are not claimed again; plans are
-//   split at max_claims; every claim a plan holds passes the ledger's check_claim;
+//   split at max_claims and at the chain's max_tx_bytes (the signed transaction fits); every
+//   claim a plan holds passes the ledger's check_claim;
 // - records round-trip (restore after a restart).
 #include "channel_state.hpp"
 
+#include "poe/chain/transaction.hpp"
 #include "poe/core/sha256.hpp"
 
 #include <catch2/catch.hpp>
@@ -79,6 +82,28 @@ TEST_CASE("a lane is accepted once, from the payer, for published content at its
   CHECK(f.book.add_lane(lane2).why == refusal::unknown_content);
   lane2.channel = h("no such channel");
   CHECK(f.book.add_lane(lane2).why == refusal::unknown_channel);
+}
+
+TEST_CASE("a channel takes no more lanes than the chain settles, and owed adds up over lanes") {
+  fixture f;
+  f.book.set_chain_bounds(4096, 3, 65536); // max_channel_lanes 3
+  for (std::uint32_t lane = 0; lane < 3; ++lane) {
+    auto c = f.commit;
+    c.lane = lane;
+    sign(c, key(1), chain_id);
+    REQUIRE(f.book.add_lane(c).ok());
+    REQUIRE(f.book.tick(f.ch, lane, lane + 1, f.chain.at(lane + 1)).ok());
+  }
+  CHECK(f.book.owed(f.ch) == amount{(1 + 2 + 3) * 2});
+  auto fourth = f.commit;
+  fourth.lane = 3;
+  sign(fourth, key(1), chain_id);
+  CHECK(f.book.add_lane(fourth).why == refusal::too_many_lanes);
+  // Restored records count once each, also when a lane is restored twice.
+  payee_book again(key(2).id(), chain_id);
+  for (std::uint32_t lane = 0; lane < 3; ++lane) again.restore(f.ch, *f.book.lane(f.ch, lane));
+  again.restore(f.ch, *f.book.lane(f.ch, 2));
+  CHECK(again.owed(f.ch) == f.book.owed(f.ch));
 }
 
 TEST_CASE("ticks: one hash each, in any order, idempotent, never past deposit or bounds") {
@@ -215,6 +240,34 @@ TEST_CASE("near expiry a channel is claimed, plans split at max_claims") {
   REQUIRE(plans.size() == 1);
   CHECK(plans[0].claims.size() == 1);
   CHECK(plans[0].claims[0].commit.lane == 3);
+}
+
+TEST_CASE("a claim plan's transaction fits the chain's max_tx_bytes") {
+  payee_params p;
+  p.claim_every = 1;
+  p.max_tx_bytes = 2048; // room for 4 claims of 219 bytes beside claim_tx_overhead
+  fixture f(p);
+  f.book.on_channel(f.ch, channel_facts{key(1).id(), key(1).pub().der(), amount{100'000}, 100, 0});
+  for (std::uint32_t n = 1; n <= 10; ++n) {
+    auto c = f.commit;
+    c.lane = n;
+    sign(c, key(1), chain_id);
+    REQUIRE(f.book.add_lane(c).ok());
+    REQUIRE(f.book.tick(f.ch, n, 1, f.chain.at(1)).ok());
+  }
+  f.book.on_block(20);
+  auto plans = f.book.due();
+  REQUIRE(plans.size() == 3); // 4 + 4 + 2
+  auto rsa = *private_key::generate(key_type::rsa2048); // the largest sender key and signature
+  for (auto& plan : plans) {
+    transaction tx;
+    tx.chain_id = std::string(64, 'c');
+    tx.nonce = UINT64_MAX;
+    tx.fee = amount{UINT64_MAX};
+    tx.body = channel_claim{plan.channel, plan.claims};
+    sign(tx, rsa);
+    CHECK(encode(tx).size() <= 2048);
+  }
 }
 
 TEST_CASE("a claim plan stays within the ledger's hash steps per transaction") {

@@ -4,15 +4,18 @@
 //
 //  1. A playback session: the payer's lane commitment and 40 ticks are acknowledged (forged,
 //     early and unpaid-for ticks refused); node 3 crashes mid-session and comes back: every
-//     acknowledged tick is still there, a repeated one is not taken twice, the session goes on.
+//     acknowledged tick is still there, a repeated one is not taken twice, the session goes on
+//     (also with ticks batched in one ch_ticks message).
 //  2. The payer starts closing: the channel role claims its best state at once, within the
 //     challenge window; after it the payer collects the rest. The creator, the payee, the
 //     treasury (platform and treasury shares: no platform account) get exactly the split of
-//     what was paid, the payer exactly the rest; the supply is unchanged.
+//     what was paid, the payer exactly the rest; the supply is unchanged. The validator's
+//     content and channel views (v_content, v_chan) show each step.
 #include "poe/actors/roles.hpp"
 #include "poe/chain/genesis.hpp"
 #include "poe/chain/payments.hpp"
 #include "poe/chain/transaction.hpp"
+#include "poe/core/byte_io.hpp"
 #include "poe/core/sha256.hpp"
 #include "poe/testing/harness.hpp"
 #include "test_roles.hpp"
@@ -99,6 +102,14 @@ struct channel_fixture {
     REQUIRE(r);
     return *r;
   }
+  content_view content(const hash256& id) {
+    auto r = h.ask<content_view>(validator(), caf::make_message(content_atom::value, wire(bytes(id.data.begin(), id.data.end()))));
+    return r ? *r : content_view{};
+  }
+  channel_view channel(const hash256& id) {
+    auto r = h.ask<channel_view>(validator(), caf::make_message(chan_atom::value, wire(bytes(id.data.begin(), id.data.end()))));
+    return r ? *r : channel_view{};
+  }
   channel_report report() {
     auto r = h.ask<channel_report>(payee(), caf::make_message(ch_status_atom::value));
     return r ? *r : channel_report{};
@@ -119,6 +130,13 @@ TEST_CASE("a paid session survives the payee crash and the payer close is answer
   chain::sign(out, f.key(2), harness::chain_id());
   f.commit(0, chain::content_publish{out, amount{10}, chain::split_rule{}});
   auto content = chain::content_id(out);
+  auto cv = f.content(content);
+  CHECK(cv.found);
+  CHECK(cv.creator == wire(bytes(f.key(0).id().data.begin(), f.key(0).id().data.end())));
+  CHECK(cv.price_per_second == 10);
+  CHECK(cv.creator_ppm == 700'000);
+  CHECK(cv.outputs == 2);
+  CHECK_FALSE(f.content(sha256::digest(as_bytes("nothing"))).found);
 
   // The channel: payer node 1 → payee node 3.
   auto open_nonce = f.account(1).nonce;
@@ -149,7 +167,24 @@ TEST_CASE("a paid session survives the payee crash and the payer close is answer
   CHECK(again.ok);
   CHECK(again.ticks == 40);
   CHECK(again.owed == 400); // acknowledged before the crash, not taken twice
-  for (std::uint32_t i = 41; i <= 60; ++i) REQUIRE(tick(i).ok);
+  for (std::uint32_t i = 41; i <= 55; ++i) REQUIRE(tick(i).ok);
+  // Many ticks in one message (as a gateway forwards them): answered one by one, in order.
+  auto enc = [&](std::uint32_t i) {
+    bytes_t t(ch.data.begin(), ch.data.end());
+    append_u32_be(t, 1);
+    append_u32_be(t, i);
+    t.insert(t.end(), ticks.at(i).data.begin(), ticks.at(i).data.end());
+    return t;
+  };
+  std::vector<bytes_t> batch{enc(56), enc(57), enc(57), bytes_t(71, 0), enc(58), enc(59), enc(60)};
+  auto acks = f.h.ask<std::vector<channel_ack>>(f.payee(), caf::make_message(ch_ticks_atom::value, batch));
+  REQUIRE(acks);
+  REQUIRE(acks->size() == 7);
+  CHECK((*acks)[2].ok); // a duplicate is answered like the first
+  CHECK((*acks)[2].ticks == 57);
+  CHECK((*acks)[3].reason == "bad_encoding");
+  CHECK((*acks)[6].ticks == 60);
+  CHECK((*acks)[6].owed == 600);
 
   // The payer starts closing; the role claims within the window.
   auto before = std::map<std::size_t, std::uint64_t>{};
@@ -160,6 +195,14 @@ TEST_CASE("a paid session survives the payee crash and the payer close is answer
   auto closed_at = f.height();
   REQUIRE(f.h.advance_until([&] { return f.report().claims_submitted >= 1 && f.report().pending == 0; }, 30s, 20ms));
   CHECK(f.height() < closed_at + 10);
+  auto cw = f.channel(ch);
+  REQUIRE(cw.found);
+  CHECK(cw.closing_height > closed_at); // the close's block + 10
+  CHECK(cw.closing_height <= closed_at + 10);
+  CHECK(cw.paid == 600);
+  REQUIRE(cw.lanes.size() == 1);
+  CHECK(cw.lanes[0].lane == 1);
+  CHECK(cw.lanes[0].ticks == 60);
   // After the window the payer collects the rest.
   REQUIRE(f.h.advance_until([&] { return f.height() >= closed_at + 11; }, 60s, 20ms));
   f.commit(1, chain::channel_collect{ch});
@@ -169,5 +212,6 @@ TEST_CASE("a paid session survives the payee crash and the payer close is answer
   CHECK(f.status().treasury - treasury == 120);
   CHECK(f.account(1).balance - before[1] == 10'000 - 600);
   CHECK(f.status().total_supply == supply);
+  CHECK_FALSE(f.channel(ch).found); // collected: gone
   REQUIRE(f.h.advance_until([&] { return f.report().channels.empty(); }, 30s, 20ms));
 }

@@ -18,6 +18,7 @@
 //  6. An executor that never answers is cut off (its node crashes): the directory reports it
 //     gone and the tasks it held are handed on at once, not after verifier.task-timeout-ms.
 #include "poe/actors/roles.hpp"
+#include "poe/chain/payments.hpp"
 #include "poe/store/store.hpp"
 #include "poe/chain/genesis.hpp"
 #include "poe/chain/transaction.hpp"
@@ -273,7 +274,11 @@ struct pipeline {
   }
 
   std::optional<std::string> submit(const std::string& source) {
-    return ask_job(caf::make_message(vf_job_atom::value, source, std::string(""), std::string("creator")));
+    return ask_job(caf::make_message(vf_job_atom::value, source, std::string(""), creator().hex()));
+  }
+
+  /// The owner of the jobs `submit` makes (a node id, as owners are).
+  node_id creator() { return h.key(ns[2]).id();
   }
 
   /// The job id the verifier answers `msg` with (nullopt: refused).
@@ -311,6 +316,22 @@ TEST_CASE("a job is split, every task verified and re-executed, receipts persist
     CHECK(j["work_units"] == 24);
   }
   CHECK_FALSE(p.receipt(std::string(32, '0')));
+
+  // The verifier's signed statement of the outputs, which the owner publishes as content.
+  auto verifier = p.h.local(0, "verifier");
+  auto raw = p.h.ask<bytes_t>(verifier, caf::make_message(vf_output_atom::value, *job));
+  REQUIRE(raw);
+  auto out = chain::decode_job_output(*raw);
+  REQUIRE(out);
+  CHECK(out->job == *job);
+  CHECK(out->owner == p.creator());
+  CHECK(chain::verify(*out, p.h.key(p.ns[0]).pub(), harness::chain_id()));
+  std::size_t outputs = 0;
+  for (auto& t : st["tasks"]) outputs += t["outputs"].size();
+  CHECK(outputs >= 4);
+  CHECK(out->outputs.size() == outputs); // every output of every segment, once
+  CHECK(out->outputs.front().name.rfind("s00000/", 0) == 0);
+  CHECK_FALSE(p.h.ask<bytes_t>(verifier, caf::make_message(vf_output_atom::value, std::string("no-such-job"))));
 }
 
 TEST_CASE("a lying executor is caught by re-execution and slashed on chain") {

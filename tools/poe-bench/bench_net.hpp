@@ -1,13 +1,15 @@
 #pragma once
-// What the networked benchmarks (transport, chain, storage) share: starting a process with its
-// output in a log, a client actor system set up like every poe process, and reaching a role of
-// a running node through its published directory.
+// What the networked benchmarks (transport, chain, storage, notary, channel) share: starting a
+// process with its output in a log, a client actor system set up like every poe process,
+// reaching a role of a running node through its published directory, a node's metrics and a
+// process's CPU time.
 
 #include "poe/core/client_request.hpp"
 #include "poe/runtime/messages.hpp"
 #include "poe/wire/codec.hpp"
 
 #include <caf/all.hpp>
+#include <httplib.h>
 #include <caf/io/all.hpp>
 #include <caf/openssl/all.hpp>
 
@@ -17,6 +19,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -117,6 +123,39 @@ std::vector<std::uint8_t> sign_request(caf::scoped_actor& self, const caf::actor
              },
              [&](caf::error& e) { throw std::runtime_error("nonce: " + self->home_system().render(e)); });
   return out;
+}
+
+/// A node's metrics (GET 127.0.0.1:port/metrics) as name{labels} → value.
+inline std::map<std::string, double> scrape(std::uint16_t port) {
+  std::map<std::string, double> out;
+  httplib::Client client{"127.0.0.1", port};
+  auto res = client.Get("/metrics");
+  if (!res || res->status != 200) return out;
+  std::istringstream in(res->body);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    auto sp = line.rfind(' ');
+    if (sp == std::string::npos) continue;
+    try {
+      out[line.substr(0, sp)] = std::stod(line.substr(sp + 1));
+    } catch (...) {
+    }
+  }
+  return out;
+}
+
+/// CPU seconds (user + system) process `pid` has used so far, or -1.
+inline double cpu_seconds(const std::string& pid) {
+  std::ifstream in("/proc/" + pid + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto close = stat.rfind(')'); // the command name may hold spaces
+  if (close == std::string::npos) return -1;
+  std::istringstream fields(stat.substr(close + 2));
+  std::string f;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && fields >> f; ++i)
+    if (i == 14 || i == 15) ticks += std::stod(f);
+  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 } // namespace poe::bench

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <map>
 #include <string>
+#include <tuple>
 
 namespace {
 
@@ -54,6 +55,15 @@ public:
                   anchor->second.items_per_second,
                   100.0 * f.items_per_second / anchor->second.items_per_second);
     }
+    // The payee's checks of payments beside their bare loops (channel_micro_bench.cpp).
+    for (auto [ours, anchor, goal] : {std::tuple{"channel_ticks", "sha256_ticks", ">= 80 %, >= 1 M/s"},
+                                      std::tuple{"channel_vouchers", "ed25519_vouchers", ">= 90 %"}}) {
+      auto a = figures_.find(ours), b = figures_.find(anchor);
+      if (a == figures_.end() || b == figures_.end() || b->second.items_per_second == 0) continue;
+      std::printf("%-28s %12.0f/s %12.0f/s %7.1f%%  (%s; goal %s)\n", ours, a->second.items_per_second,
+                  b->second.items_per_second, 100.0 * a->second.items_per_second / b->second.items_per_second,
+                  anchor, goal);
+    }
     if (auto it = figures_.find("merkle_root/4096"); it != figures_.end())
       std::printf("%-28s %12.3fms %12.3fms %7.1f%%  (anchor: issue figure, lower is better)\n",
                   "merkle_root/4096", it->second.real_time_ms, 0.6,
@@ -80,6 +90,7 @@ int run_chain(int argc, char** argv, const std::string& self_path);
 int run_storage(int argc, char** argv, const std::string& self_path);
 int run_media(int argc, char** argv, const std::string& self_path);
 int run_notary(int argc, char** argv, const std::string& self_path);
+int run_channel(int argc, char** argv, const std::string& self_path);
 int run_caf_echo_server(std::uint16_t port, const std::string& tls_dir);
 
 int main(int argc, char** argv) {
@@ -94,6 +105,8 @@ int main(int argc, char** argv) {
   // `poe-bench media ...`: ladder transcoding vs the ffmpeg CLI (media_bench.cpp).
   if (argc >= 2 && std::string(argv[1]) == "media") return run_media(argc - 1, argv + 1, self_path());
   if (argc >= 2 && std::string(argv[1]) == "notary") return run_notary(argc - 1, argv + 1, self_path());
+  // `poe-bench channel ...`: a payee node serving many concurrent lanes (channel_bench.cpp).
+  if (argc >= 2 && std::string(argv[1]) == "channel") return run_channel(argc - 1, argv + 1, self_path());
   if (argc >= 4 && std::string(argv[1]) == "--caf-echo-server")
     return run_caf_echo_server(static_cast<std::uint16_t>(std::stoi(argv[2])), argv[3]);
   benchmark::Initialize(&argc, argv);

@@ -58,25 +58,6 @@ namespace {
 
 using bytes_t = std::vector<std::uint8_t>;
 
-/// A node's metrics (GET 127.0.0.1:port/metrics) as name{labels} → value.
-std::map<std::string, double> scrape(std::uint16_t port) {
-  std::map<std::string, double> out;
-  httplib::Client client{"127.0.0.1", port};
-  auto res = client.Get("/metrics");
-  if (!res || res->status != 200) return out;
-  std::istringstream in(res->body);
-  for (std::string line; std::getline(in, line);) {
-    if (line.empty() || line[0] == '#') continue;
-    auto sp = line.rfind(' ');
-    if (sp == std::string::npos) continue;
-    try {
-      out[line.substr(0, sp)] = std::stod(line.substr(sp + 1));
-    } catch (...) {
-    }
-  }
-  return out;
-}
-
 /// The p-quantile's bucket upper bound of a Prometheus histogram `name`.
 double quantile_bound(const std::map<std::string, double>& m, const std::string& name, double q) {
   auto count_it = m.find(name + "_count");
@@ -95,20 +76,6 @@ double quantile_bound(const std::map<std::string, double>& m, const std::string&
   return -1;
 }
 
-/// CPU seconds (user + system) process `pid` has used so far, or -1.
-double cpu_seconds(const std::string& pid) {
-  std::ifstream in("/proc/" + pid + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto close = stat.rfind(')'); // the command name may hold spaces
-  if (close == std::string::npos) return -1;
-  std::istringstream fields(stat.substr(close + 2));
-  std::string f;
-  double ticks = 0;
-  for (int i = 3; i <= 15 && fields >> f; ++i)
-    if (i == 14 || i == 15) ticks += std::stod(f);
-  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
-
 /// CPU seconds of the 5 nodes (by their pid files) and of this process.
 std::vector<double> cpu_of(const fs::path& dir) {
   std::vector<double> out;
@@ -116,9 +83,9 @@ std::vector<double> cpu_of(const fs::path& dir) {
     std::ifstream in(dir / ("node-" + std::to_string(i)) / "pid");
     std::string pid;
     in >> pid;
-    out.push_back(pid.empty() ? -1 : cpu_seconds(pid));
+    out.push_back(pid.empty() ? -1 : bench::cpu_seconds(pid));
   }
-  out.push_back(cpu_seconds("self"));
+  out.push_back(bench::cpu_seconds("self"));
   return out;
 }
 
@@ -283,7 +250,7 @@ int run_notary(int argc, char** argv, const std::string& self_path) {
     submit(8);
     wait_for(8, 8, 60);
     auto base = builder_counts();
-    auto before = scrape(9500);
+    auto before = bench::scrape(9500);
     auto cpu0 = cpu_of(dir);
     auto t0 = clk::now();
     int sent = 0;
@@ -308,10 +275,10 @@ int run_notary(int argc, char** argv, const std::string& self_path) {
              base.second + static_cast<std::uint64_t>(receipts), 300);
     auto secs = std::chrono::duration<double>(clk::now() - t0).count();
     auto cpu1 = cpu_of(dir);
-    auto after = scrape(9500);
+    auto after = bench::scrape(9500);
     auto bound_after = measure_bound();
     auto bound = (bound_before + bound_after) / 2;
-    auto vafter = scrape(9504);
+    auto vafter = bench::scrape(9504);
     auto rate = receipts / secs;
     auto headers_in = after["poe_notary_headers_included_total"] - before["poe_notary_headers_included_total"];
     auto admitted = after["poe_notary_headers_admitted_total"] - before["poe_notary_headers_admitted_total"];

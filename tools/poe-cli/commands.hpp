@@ -31,6 +31,13 @@ void add_evidence_commands(CLI::App& app);
 /// `tx transfer|stake|unstake` (signed offline, written and/or submitted), `tx submit`.
 void add_tx_commands(CLI::App& app);
 
+/// `content publish JOB --price-per-second N [--split S]` — a finished job's verified output as
+/// content (the verifier's signed statement, published by the job's owner); `content show ID`.
+void add_content_commands(CLI::App& app);
+
+/// `channel open|topup|pay|status|close|collect` — the payer's side of payment channels.
+void add_channel_commands(CLI::App& app);
+
 /// `chain status`, `chain block N`, `account show ID` — asked of a validator node.
 void add_chain_commands(CLI::App& app);
 

@@ -11,6 +11,8 @@ int main(int argc, char** argv) {
   poe::cli::add_merkle_commands(app);
   poe::cli::add_evidence_commands(app);
   poe::cli::add_tx_commands(app);
+  poe::cli::add_content_commands(app);
+  poe::cli::add_channel_commands(app);
   poe::cli::add_chain_commands(app);
   poe::cli::add_storage_commands(app);
   poe::cli::add_media_commands(app);

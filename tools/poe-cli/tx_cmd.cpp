@@ -13,6 +13,7 @@
 
 #include "commands.hpp"
 #include "node_client.hpp"
+#include "tx_support.hpp"
 #include "poe/chain/transaction.hpp"
 #include "tool_support.hpp"
 
@@ -27,12 +28,6 @@ namespace poe::cli {
 
 namespace {
 
-struct tx_args {
-  std::string key, to, role, amount, fee = "0", chain_id = "poe-devnet", out, file;
-  std::optional<std::uint64_t> nonce;
-  tools::node_target node;
-};
-
 void submit(tools::validator_client& c, const bytes& wire) {
   auto r = c.submit_transaction(wire);
   if (!r) tools::die(r.err().message, unreachable);
@@ -40,7 +35,9 @@ void submit(tools::validator_client& c, const bytes& wire) {
   if (!r->taken) std::exit(invalid);
 }
 
-void write_tx(const tx_args& a, chain::tx_body body) {
+} // namespace
+
+chain::transaction write_tx(const tx_args& a, chain::tx_body body) {
   if (a.out.empty() && a.node.address.empty())
     tools::die("give --out FILE, --node HOST:PORT (or POE_NODE), or both", usage);
   auto key = tools::or_die(private_key::load(a.key), "--key");
@@ -70,16 +67,23 @@ void write_tx(const tx_args& a, chain::tx_body body) {
     std::cout << chain::tx_id(tx).hex() << '\n';
   }
   if (client) submit(*client, wire);
+  return tx;
 }
 
-void common(CLI::App* c, tx_args& a) {
-  c->add_option("--key", a.key, "sender's private key (PEM)")->required();
-  c->add_option("--amount", a.amount, "base units")->required();
+void add_tx_options(CLI::App* c, tx_args& a, const std::string& key_help) {
+  c->add_option("--key", a.key, key_help)->required();
   c->add_option("--nonce", a.nonce, "the sender's next nonce (default: asked of --node)");
   c->add_option("--fee", a.fee, "fee in base units (to the block's proposer)");
   c->add_option("--chain-id", a.chain_id, "chain id (default poe-devnet)");
   c->add_option("--out", a.out, "file for the signed transaction");
   tools::add_node_options(c, a.node, false);
+}
+
+namespace {
+
+void common(CLI::App* c, tx_args& a) {
+  add_tx_options(c, a);
+  c->add_option("--amount", a.amount, "base units")->required();
 }
 
 } // namespace

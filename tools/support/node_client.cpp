@@ -158,6 +158,12 @@ result<std::string> verifier_client::receipt(const std::string& request_hex) {
   return to_json(*rc).dump();
 }
 
+result<bytes> verifier_client::job_output(const std::string& job) {
+  auto r = impl_->ask<std::vector<std::uint8_t>>(vf_output_atom::value, job);
+  if (!r) return r.err();
+  return bytes(r->begin(), r->end());
+}
+
 builder_client::builder_client(std::unique_ptr<detail::connection> p) : impl_(std::move(p)) {}
 builder_client::~builder_client() = default;
 
@@ -351,6 +357,55 @@ result<std::string> validator_client::account(const std::string& id_hex) {
 
 result<bytes> validator_client::block(std::uint64_t height) {
   return impl_->ask<std::vector<std::uint8_t>>(block_atom::value, height);
+}
+
+result<std::string> validator_client::content(const hash256& id) {
+  auto r = impl_->ask<content_view>(content_atom::value, std::vector<std::uint8_t>(id.data.begin(), id.data.end()));
+  if (!r) return r.err();
+  return to_json(*r).dump();
+}
+
+result<std::string> validator_client::channel(const hash256& id) {
+  auto r = impl_->ask<channel_view>(chan_atom::value, std::vector<std::uint8_t>(id.data.begin(), id.data.end()));
+  if (!r) return r.err();
+  return to_json(*r).dump();
+}
+
+channel_client::channel_client(std::unique_ptr<detail::connection> p) : impl_(std::move(p)) {}
+channel_client::~channel_client() = default;
+
+result<std::unique_ptr<channel_client>> channel_client::connect(const node_target& t) {
+  auto c = detail::connection::open(t, "channel");
+  if (!c) return c.err();
+  return std::unique_ptr<channel_client>(new channel_client(std::move(*c)));
+}
+
+namespace {
+result<channel_client::ack> ack_of(result<channel_ack> r) {
+  if (!r) return r.err();
+  return channel_client::ack{r->ok, r->reason, r->ticks, r->owed};
+}
+} // namespace
+
+result<channel_client::ack> channel_client::lane(const bytes& commit) {
+  return ack_of(impl_->ask<channel_ack>(ch_lane_atom::value, std::vector<std::uint8_t>(commit.begin(), commit.end())));
+}
+
+result<channel_client::ack> channel_client::tick(const hash256& channel, std::uint32_t lane,
+                                                 std::uint32_t index, const hash256& w) {
+  return ack_of(impl_->ask<channel_ack>(ch_tick_atom::value,
+                                        std::vector<std::uint8_t>(channel.data.begin(), channel.data.end()),
+                                        lane, index, std::vector<std::uint8_t>(w.data.begin(), w.data.end())));
+}
+
+result<channel_client::ack> channel_client::voucher(const bytes& v) {
+  return ack_of(impl_->ask<channel_ack>(ch_vouch_atom::value, std::vector<std::uint8_t>(v.begin(), v.end())));
+}
+
+result<std::string> channel_client::status() {
+  auto r = impl_->ask<channel_report>(ch_status_atom::value);
+  if (!r) return r.err();
+  return to_json(*r).dump();
 }
 
 } // namespace poe::tools

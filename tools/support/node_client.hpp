@@ -53,6 +53,9 @@ public:
   result<std::string> account(const std::string& id_hex);
   /// The finalized block at `height` (qbft::encode(decision)); empty when there is none.
   result<bytes> block(std::uint64_t height);
+  /// JSON: published content / a channel at the validator's tip ("found": false when none).
+  result<std::string> content(const hash256& id);
+  result<std::string> channel(const hash256& id);
 
 private:
   explicit validator_client(std::unique_ptr<detail::connection> p);
@@ -109,9 +112,36 @@ public:
   result<std::string> job_status(const std::string& job);
   /// JSON step receipt.
   result<std::string> receipt(const std::string& request_hex);
+  /// The verifier's signed statement of a finished job's outputs (chain::job_output, encoded).
+  result<bytes> job_output(const std::string& job);
 
 private:
   explicit verifier_client(std::unique_ptr<detail::connection> p);
+  std::unique_ptr<detail::connection> impl_;
+};
+
+/// A client of a node's `channel` role: the payee side of payment channels (a payer's lane
+/// commitments, ticks and vouchers; each answered only after the payee stored it).
+class channel_client {
+public:
+  static result<std::unique_ptr<channel_client>> connect(const node_target& t);
+  ~channel_client();
+
+  /// The payee's answer: taken (ok) or refused (reason: channel_state.hpp's refusal name).
+  struct ack {
+    bool ok = false;
+    std::string reason;
+    std::uint32_t ticks = 0; ///< the lane's ticks the payee holds
+    std::uint64_t owed = 0;  ///< the channel's total owed
+  };
+  result<ack> lane(const bytes& lane_commit);
+  result<ack> tick(const hash256& channel, std::uint32_t lane, std::uint32_t index, const hash256& w);
+  result<ack> voucher(const bytes& voucher);
+  /// JSON: the channels paying this node, owed, settled, pending.
+  result<std::string> status();
+
+private:
+  explicit channel_client(std::unique_ptr<detail::connection> p);
   std::unique_ptr<detail::connection> impl_;
 };
 

@@ -2,6 +2,7 @@
 
 #include "poe/chain/genesis.hpp"
 #include "poe/chain/notary.hpp"
+#include "poe/chain/payments.hpp"
 
 namespace poe::tools {
 
@@ -149,6 +150,58 @@ nlohmann::json to_json(const std::vector<runtime::challenge_record>& r) {
                    {"wrong_answer", x.wrong_answer},
                    {"missed_deadline", x.missed_deadline},
                    {"score_ppm", x.score_ppm}};
+  return out;
+}
+
+nlohmann::json to_json(const runtime::content_view& c) {
+  nlohmann::json out{{"id", to_hex(c.id)}, {"found", c.found}, {"height", c.height}};
+  if (!c.found) return out;
+  chain::split_rule rule{c.creator_ppm, c.operators_ppm, c.platform_ppm, c.treasury_ppm};
+  out.update({{"creator", to_hex(c.creator)},
+              {"verifier", to_hex(c.verifier)},
+              {"price_per_second", std::to_string(c.price_per_second)},
+              {"split", chain::to_string(rule)},
+              {"split_ppm", {{"creator", c.creator_ppm}, {"operators", c.operators_ppm},
+                             {"platform", c.platform_ppm}, {"treasury", c.treasury_ppm}}},
+              {"outputs", c.outputs},
+              {"published", c.published}});
+  return out;
+}
+
+nlohmann::json to_json(const runtime::channel_view& c) {
+  nlohmann::json out{{"id", to_hex(c.id)}, {"found", c.found}, {"height", c.height}};
+  if (!c.found) return out;
+  const char* state = c.closing_height == 0 ? (c.height >= c.expiry_height ? "expired" : "open")
+                      : c.height >= c.closing_height ? "collectable" : "closing";
+  out.update({{"payer", to_hex(c.payer)},
+              {"payee", to_hex(c.payee)},
+              {"state", state},
+              {"deposit", std::to_string(c.deposit)},
+              {"paid", std::to_string(c.paid)},
+              {"escrow", std::to_string(c.deposit - c.paid)},
+              {"expiry_height", c.expiry_height},
+              {"closing_height", c.closing_height}});
+  auto& lanes = out["lanes"] = nlohmann::json::array();
+  for (auto& l : c.lanes)
+    lanes.push_back({{"lane", l.lane}, {"content", to_hex(l.content)},
+                     {"price_per_tick", std::to_string(l.price_per_tick)}, {"ticks_paid", l.ticks}});
+  return out;
+}
+
+nlohmann::json to_json(const runtime::channel_report& r) {
+  nlohmann::json out{{"height", r.height},
+                     {"pending", std::to_string(r.pending)},
+                     {"claims_submitted", r.claims_submitted}};
+  auto& chans = out["channels"] = nlohmann::json::array();
+  for (auto& c : r.channels)
+    chans.push_back({{"id", to_hex(c.id)},
+                     {"payer", to_hex(c.payer)},
+                     {"deposit", std::to_string(c.deposit)},
+                     {"owed", std::to_string(c.owed)},
+                     {"settled", std::to_string(c.settled)},
+                     {"expiry_height", c.expiry_height},
+                     {"closing_height", c.closing_height},
+                     {"lanes", c.lanes}});
   return out;
 }
 

@@ -21,5 +21,8 @@ nlohmann::json to_json(const runtime::object_stat& s);
 nlohmann::json to_json(const std::vector<runtime::stored_object>& l);
 nlohmann::json to_json(const runtime::storage_usage& u);
 nlohmann::json to_json(const std::vector<runtime::challenge_record>& r);
+nlohmann::json to_json(const runtime::content_view& c);
+nlohmann::json to_json(const runtime::channel_view& c);
+nlohmann::json to_json(const runtime::channel_report& r);
 
 } // namespace poe::tools

@@ -63,7 +63,7 @@ struct chain_params {
   /// Least validator stake that puts an account into the validator set (>= 1).
   amount min_validator_stake{1};
   /// Largest encoded transaction (256..1'048'576 bytes).
-  std::uint64_t max_tx_bytes = 4096;
+  std::uint64_t max_tx_bytes = 65536;
   /// Target block interval (50..60'000 ms).
   std::uint64_t block_interval_ms = 1000;
   /// Most transactions per block (1..1'000'000).

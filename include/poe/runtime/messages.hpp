@@ -65,6 +65,10 @@ using chain_sub_atom = caf::atom_constant<caf::atom("v_chsub")>;
 using block_atom = caf::atom_constant<caf::atom("v_blk")>;
 using pool_atom = caf::atom_constant<caf::atom("v_pool")>;
 using sets_atom = caf::atom_constant<caf::atom("v_sets")>;
+/// Content and channels at the validator's tip: (content_atom, bytes content id) →
+/// content_view; (chan_atom, bytes channel id) → channel_view (role_messages.hpp).
+using content_atom = caf::atom_constant<caf::atom("v_content")>;
+using chan_atom = caf::atom_constant<caf::atom("v_chan")>;
 /// Notarization at the validator: (poe_atom, bytes PoE entry) → submit_reply (accepted or
 /// known name the header id) — a valid entry is held for inclusion and gossiped once to the other
 /// validators (poegossip_atom); (complaint_atom, bytes exclusion complaint) between validators.
@@ -82,10 +86,13 @@ using rent_flows_atom = caf::atom_constant<caf::atom("rent_flows")>;
 /// The `channel` role (the payee side of payment channels; types in role_messages.hpp):
 /// (ch_lane_atom, bytes lane_commit) → channel_ack; (ch_tick_atom, bytes channel id, u32 lane,
 /// u32 tick index, bytes w(index)) → channel_ack; (ch_vouch_atom, bytes voucher) → channel_ack;
-/// (ch_status_atom) → channel_report. An acknowledgement is sent only after the lane's new
-/// state is written (synced).
+/// (ch_ticks_atom, std::vector<bytes> ticks) → std::vector<channel_ack>, one per tick in order,
+/// each tick encoded channel (32) ‖ u32 lane ‖ u32 index ‖ w(index) (32) (what a gateway
+/// forwards for many viewers in one message); (ch_status_atom) → channel_report. An
+/// acknowledgement is sent only after the lane's new state is written (synced).
 using ch_lane_atom = caf::atom_constant<caf::atom("ch_lane")>;
 using ch_tick_atom = caf::atom_constant<caf::atom("ch_tick")>;
+using ch_ticks_atom = caf::atom_constant<caf::atom("ch_ticks")>;
 using ch_vouch_atom = caf::atom_constant<caf::atom("ch_vouch")>;
 using ch_status_atom = caf::atom_constant<caf::atom("ch_status")>;
 using bd_reveal_atom = caf::atom_constant<caf::atom("bd_reveal")>;
@@ -153,6 +160,10 @@ using vf_compute_atom = caf::atom_constant<caf::atom("vf_compute")>;
 using vf_status_atom = caf::atom_constant<caf::atom("vf_status")>;
 using vf_receipt_atom = caf::atom_constant<caf::atom("vf_rcpt")>;
 using vf_nonce_atom = caf::atom_constant<caf::atom("vf_nonce")>;
+/// (vf_output, string job id) → bytes: the verifier's signed statement of a finished job's
+/// verified outputs (chain::job_output, payments.hpp), which its owner publishes as content;
+/// an error while a task is open or failed.
+using vf_output_atom = caf::atom_constant<caf::atom("vf_output")>;
 
 /// The `probe` diagnostic role.
 using ping_atom = caf::atom_constant<caf::atom("probe_ping")>;

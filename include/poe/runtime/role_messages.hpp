@@ -156,12 +156,13 @@ typename Inspector::result_type inspect(Inspector& f, validator_view& x) {
 /// The chain's channel parameters (genesis; the channel role needs them).
 struct payment_terms {
   std::uint64_t challenge_blocks = 0, max_tick_hashes = 0, max_channel_lanes = 0, min_fee = 0;
+  std::uint64_t max_tx_bytes = 0; ///< a claim transaction must fit
   friend bool operator==(const payment_terms&, const payment_terms&) = default;
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, payment_terms& x) {
   return f(caf::meta::type_name("poe.payment_terms"), x.challenge_blocks, x.max_tick_hashes,
-           x.max_channel_lanes, x.min_fee);
+           x.max_channel_lanes, x.min_fee, x.max_tx_bytes);
 }
 
 struct chain_status {
@@ -380,6 +381,53 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, channel_report& x) {
   return f(caf::meta::type_name("poe.channel_report"), x.height, x.pending, x.claims_submitted,
            x.channels);
+}
+
+/// (content_atom, bytes content id) → content_view: published content at the validator's tip.
+struct content_view {
+  bool found = false;
+  std::vector<std::uint8_t> id, creator, verifier; ///< 32 bytes each (when found)
+  std::uint64_t price_per_second = 0;
+  std::uint32_t creator_ppm = 0, operators_ppm = 0, platform_ppm = 0, treasury_ppm = 0;
+  std::uint32_t outputs = 0;
+  std::uint64_t published = 0; ///< the block that published it
+  std::uint64_t height = 0;    ///< the tip it was read at
+  friend bool operator==(const content_view&, const content_view&) = default;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, content_view& x) {
+  return f(caf::meta::type_name("poe.content_view"), x.found, x.id, x.creator, x.verifier,
+           x.price_per_second, x.creator_ppm, x.operators_ppm, x.platform_ppm, x.treasury_ppm,
+           x.outputs, x.published, x.height);
+}
+
+/// A lane as the chain has settled it.
+struct lane_view {
+  std::uint32_t lane = 0;
+  std::vector<std::uint8_t> content;
+  std::uint64_t price_per_tick = 0;
+  std::uint32_t ticks = 0; ///< ticks paid out
+  friend bool operator==(const lane_view&, const lane_view&) = default;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, lane_view& x) {
+  return f(caf::meta::type_name("poe.lane_view"), x.lane, x.content, x.price_per_tick, x.ticks);
+}
+
+/// (chan_atom, bytes channel id) → channel_view: a channel at the validator's tip (`found` is
+/// false for a channel never opened, and for one closed and collected).
+struct channel_view {
+  bool found = false;
+  std::vector<std::uint8_t> id, payer, payee;
+  std::uint64_t deposit = 0, paid = 0, expiry_height = 0, closing_height = 0;
+  std::uint64_t height = 0; ///< the tip it was read at
+  std::vector<lane_view> lanes;
+  friend bool operator==(const channel_view&, const channel_view&) = default;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, channel_view& x) {
+  return f(caf::meta::type_name("poe.channel_view"), x.found, x.id, x.payer, x.payee, x.deposit,
+           x.paid, x.expiry_height, x.closing_height, x.height, x.lanes);
 }
 
 // -- jobs -----------------------------------------------------------------------------------

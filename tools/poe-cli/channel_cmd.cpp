@@ -1,0 +1,347 @@
+// poe-cli content publish|show, channel open|topup|pay|status|close|collect — content on
+// chain and the payer's side of payment channels (payments.hpp for the objects).
+//
+//   poe-cli content publish JOB --price-per-second N [--split 70/10/15/5] --key OWNER
+//                           [--verifier HOST:PORT] --node VALIDATOR
+//   poe-cli content show ID --node VALIDATOR [--json]
+//   poe-cli channel open --payee NODE_ID --deposit N [--expiry-blocks B | --expiry H] --key PAYER
+//                        --node VALIDATOR
+//   poe-cli channel topup CHANNEL --amount N --key PAYER --node VALIDATOR
+//   poe-cli channel pay CHANNEL --content ID --seconds S --key PAYER --payee-node HOST:PORT
+//                       [--lane L] [--voucher-every K] --node VALIDATOR
+//   poe-cli channel status CHANNEL --node VALIDATOR [--payee-node HOST:PORT] [--json]
+//   poe-cli channel close CHANNEL --key PAYER|PAYEE --node VALIDATOR
+//   poe-cli channel collect CHANNEL --key ANY --node VALIDATOR
+//
+// `pay` is one playback session: a lane of its own with a fresh hash chain of S ticks (one
+// tick = one second of the content); the payer commits to it once, then reveals one tick per
+// second to the payee's channel role and signs a voucher (a checkpoint) every K ticks and at
+// the end. Each tick is answered only after the payee stored it. A payer's `close` starts the
+// chain's challenge window (the payee's best state wins); `collect` returns the rest after it.
+//
+// Exit codes: 0 done, 1 refused (the reason is printed), 2 usage, 3 unreachable.
+
+#include "commands.hpp"
+#include "node_client.hpp"
+#include "tool_support.hpp"
+#include "tx_support.hpp"
+
+#include "poe/chain/payments.hpp"
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <openssl/rand.h>
+
+#include <chrono>
+#include <iostream>
+#include <thread>
+
+namespace poe::cli {
+
+namespace {
+
+hash256 id_or_die(const std::string& hex, const std::string& what) {
+  auto id = hash256::from_hex(hex);
+  if (!id) tools::die(what + ": " + id.err().message, usage);
+  return *id;
+}
+
+nlohmann::json json_or_die(result<std::string> text, const std::string& what) {
+  if (!text) tools::die(what + ": " + text.err().message, text.err().code == errc::unavailable ? unreachable : invalid);
+  auto j = nlohmann::json::parse(*text, nullptr, false);
+  if (j.is_discarded()) tools::die(what + ": not JSON: " + *text);
+  return j;
+}
+
+/// Prints a JSON view: whole (--json) or as "key: value" lines.
+void show(const nlohmann::json& j, bool as_json) {
+  if (as_json) {
+    std::cout << j.dump(2) << '\n';
+    return;
+  }
+  for (auto& [k, v] : j.items()) {
+    if (v.is_array()) {
+      std::cout << k << ": " << v.size() << '\n';
+      for (auto& x : v) std::cout << "  " << x.dump() << '\n';
+    } else {
+      std::cout << k << ": " << (v.is_string() ? v.get<std::string>() : v.dump()) << '\n';
+    }
+  }
+}
+
+void add_publish(CLI::App* content) {
+  auto a = std::make_shared<tx_args>();
+  auto verifier = std::make_shared<std::string>();
+  auto job = std::make_shared<std::string>();
+  auto price = std::make_shared<std::string>();
+  auto split = std::make_shared<std::string>();
+  auto* publish = content->add_subcommand(
+    "publish", "ask the job's verifier for its signed output statement and publish it (you must own the job)");
+  publish->add_option("JOB", *job, "job id (poe-cli job submit printed it)")->required();
+  publish->add_option("--price-per-second", *price, "base units per second of playback")->required();
+  publish->add_option("--split", *split,
+                      "creator/operators/platform/treasury in percent (default: the chain's, 70/10/15/5)");
+  publish->add_option("--verifier", *verifier, "HOST:PORT of the job's verifier (default: --node)");
+  add_tx_options(publish, *a, "the job owner's private key (PEM)");
+  publish->callback([a, verifier, job, price, split] {
+    auto target = a->node;
+    if (!verifier->empty()) target.address = *verifier;
+    if (target.address.empty()) tools::die("give --node HOST:PORT (or POE_NODE) or --verifier", usage);
+    auto value = tools::or_die(parse_amount(*price), "--price-per-second");
+    auto rule = split->empty() ? chain::split_rule{} : tools::or_die(chain::parse_split(*split), "--split");
+    bytes raw;
+    {
+      auto v = client_or_die<tools::verifier_client>(target);
+      raw = or_exit(v->job_output(*job));
+    }
+    auto out = tools::or_die(chain::decode_job_output(raw), "the verifier's statement");
+    auto owner = tools::or_die(private_key::load(a->key), "--key").id();
+    if (out.owner != owner)
+      tools::die("job " + *job + " is owned by " + out.owner.hex() + ", not by --key (" + owner.hex() + ")", invalid);
+    std::cout << "content " << chain::content_id(out).hex() << " (" << out.outputs.size()
+              << " outputs, vouched for by verifier " << out.verifier.hex().substr(0, 16) << ")\n";
+    write_tx(*a, chain::content_publish{std::move(out), value, rule});
+  });
+}
+
+void add_show(CLI::App* content) {
+  struct args {
+    std::string id;
+    bool json = false;
+    tools::node_target node;
+  };
+  auto a = std::make_shared<args>();
+  auto* cmd = content->add_subcommand("show", "published content: creator, price, split, outputs");
+  cmd->add_option("ID", a->id, "content id (hex, printed by content publish)")->required();
+  cmd->add_flag("--json", a->json, "print JSON");
+  tools::add_node_options(cmd, a->node);
+  cmd->callback([a] {
+    auto id = id_or_die(a->id, "ID");
+    auto j = json_or_die(connect_or_die(a->node)->content(id), "content");
+    show(j, a->json);
+    if (!j.value("found", false)) std::exit(invalid);
+  });
+}
+
+// -- channels ---------------------------------------------------------------------------------
+
+/// What a payer needs of the chain before paying: the chain id, the channel and the content.
+struct pay_terms {
+  std::string chain_id;
+  std::uint64_t price = 0; ///< per tick = per second
+  std::uint64_t escrow = 0;
+};
+
+pay_terms terms_or_die(const tools::node_target& node, const hash256& channel, const hash256& content,
+                       const node_id& payer) {
+  auto c = connect_or_die(node);
+  pay_terms t;
+  t.chain_id = json_or_die(c->chain_status(), "chain status").value("chain_id", "");
+  auto ch = json_or_die(c->channel(channel), "channel");
+  if (!ch.value("found", false)) tools::die("channel " + channel.hex() + " is not open on chain", invalid);
+  if (ch.value("payer", "") != payer.hex())
+    tools::die("channel " + channel.hex() + " is paid by " + ch.value("payer", "") + ", not by --key", invalid);
+  if (ch.value("state", "") != "open")
+    tools::die("channel " + channel.hex() + " is " + ch.value("state", "") + ", not open", invalid);
+  t.escrow = std::stoull(ch.value("escrow", "0"));
+  auto ct = json_or_die(c->content(content), "content");
+  if (!ct.value("found", false)) tools::die("content " + content.hex() + " is not published", invalid);
+  t.price = std::stoull(ct.value("price_per_second", "0"));
+  if (t.price == 0) tools::die("content " + content.hex() + " is free: nothing to pay", invalid);
+  return t;
+}
+
+/// Sends a lane commitment; a lane already bound to another commitment moves on to the next.
+/// The channel (or the content) may not have reached the payee's view of the chain yet: it is
+/// asked again for up to `wait`.
+std::uint32_t commit_lane(tools::channel_client& payee, chain::lane_commit c, const private_key& key,
+                          const std::string& chain_id, std::chrono::seconds wait) {
+  auto until = std::chrono::steady_clock::now() + wait;
+  for (int tries = 0; tries < 1024;) {
+    chain::sign(c, key, chain_id);
+    auto ack = or_exit(payee.lane(chain::encode(c)));
+    if (ack.ok) return c.lane;
+    if (ack.reason == "lane_taken") {
+      ++c.lane;
+      ++tries;
+      continue;
+    }
+    bool lagging = ack.reason == "unknown_channel" || ack.reason == "unknown_content";
+    if (!lagging || std::chrono::steady_clock::now() >= until)
+      tools::die("the payee refused the lane: " + ack.reason, invalid);
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  tools::die("no free lane from --lane on (1024 tried)", invalid);
+}
+
+void add_pay(CLI::App* channel) {
+  struct args {
+    std::string channel, content, key, payee_node, chain_id;
+    std::uint32_t seconds = 60, lane = 0, voucher_every = 10;
+    std::uint32_t interval_ms = 1000;
+    int wait_s = 30;
+    tools::node_target node;
+  };
+  auto a = std::make_shared<args>();
+  auto* cmd = channel->add_subcommand("pay", "pay a payee per second of content: one session on a lane of its own");
+  cmd->add_option("CHANNEL", a->channel, "channel id (hex, printed by channel open)")->required();
+  cmd->add_option("--content", a->content, "content id (hex) the seconds are for")->required();
+  cmd->add_option("--seconds", a->seconds, "seconds to pay (one tick each; default 60)")
+    ->check(CLI::Range(1u, chain::max_lane_length));
+  cmd->add_option("--key", a->key, "the payer's private key (PEM)")->required();
+  cmd->add_option("--payee-node", a->payee_node, "HOST:PORT of the payee node (its channel role)")->required();
+  cmd->add_option("--lane", a->lane, "first lane to try (default 0; a taken lane moves to the next)");
+  cmd->add_option("--voucher-every", a->voucher_every, "ticks between signed checkpoints (default 10)")
+    ->check(CLI::Range(1u, 4096u));
+  cmd->add_option("--interval-ms", a->interval_ms, "milliseconds per tick (default 1000: real time)")
+    ->check(CLI::Range(1u, 60'000u));
+  cmd->add_option("--wait", a->wait_s, "seconds to wait for the payee to see the channel (default 30)");
+  tools::add_node_options(cmd, a->node);
+  cmd->callback([a] {
+    auto channel = id_or_die(a->channel, "CHANNEL");
+    auto content = id_or_die(a->content, "--content");
+    auto key = tools::or_die(private_key::load(a->key), "--key");
+    auto t = terms_or_die(a->node, channel, content, key.id());
+    if (t.price * a->seconds > t.escrow)
+      std::cerr << "warning: " << a->seconds << " s at " << t.price << " = " << t.price * a->seconds
+                << " exceeds the escrow left (" << t.escrow << "); the payee will stop there\n";
+    hash256 seed;
+    if (RAND_bytes(seed.data.data(), static_cast<int>(seed.data.size())) != 1)
+      tools::die("no randomness for the hash chain (RAND_bytes)");
+    chain::tick_chain ticks(seed, a->seconds);
+    auto payee_target = a->node;
+    payee_target.address = a->payee_node;
+    auto payee = client_or_die<tools::channel_client>(payee_target);
+
+    chain::lane_commit c;
+    c.channel = channel;
+    c.lane = a->lane;
+    c.content = content;
+    c.top = ticks.top();
+    c.length = a->seconds;
+    c.price_per_tick = amount{t.price};
+    auto lane = commit_lane(*payee, c, key, t.chain_id, std::chrono::seconds(a->wait_s));
+    std::cerr << "lane " << lane << ": " << a->seconds << " ticks at " << t.price << " each\n";
+
+    auto vouch = [&](std::uint32_t i) {
+      chain::voucher v{channel, lane, i, ticks.at(i), {}};
+      chain::sign(v, key, t.chain_id);
+      auto ack = or_exit(payee->voucher(chain::encode(v)));
+      if (!ack.ok) tools::die("the payee refused the voucher at tick " + std::to_string(i) + ": " + ack.reason, invalid);
+    };
+    auto start = std::chrono::steady_clock::now();
+    struct {
+      std::uint32_t ticks = 0;
+      std::uint64_t owed = 0;
+    } last;
+    for (std::uint32_t i = 1; i <= a->seconds; ++i) {
+      // Each tick pays for the second it starts (prepaid, as a player pays for what it shows).
+      std::this_thread::sleep_until(start + std::chrono::milliseconds(std::uint64_t{a->interval_ms} * (i - 1)));
+      auto ack = or_exit(payee->tick(channel, lane, i, ticks.at(i)));
+      if (!ack.ok) tools::die("the payee refused tick " + std::to_string(i) + ": " + ack.reason, invalid);
+      last = {ack.ticks, ack.owed};
+      if (i % a->voucher_every == 0 || i == a->seconds) vouch(i);
+      if (i % 10 == 0 || i == a->seconds)
+        std::cerr << "  " << i << "/" << a->seconds << " s paid (channel owes " << ack.owed << ")\n";
+    }
+    std::cout << "paid " << last.ticks << " s on lane " << lane << " of channel " << channel.hex() << ": "
+              << std::uint64_t{last.ticks} * t.price << " base units (channel owes " << last.owed << ")\n";
+  });
+}
+
+void add_channel_txs(CLI::App* channel) {
+  auto a = std::make_shared<tx_args>();
+  auto payee = std::make_shared<std::string>();
+  auto id = std::make_shared<std::string>();
+  auto expiry = std::make_shared<std::uint64_t>(0);
+  auto expiry_blocks = std::make_shared<std::uint64_t>(0);
+
+  auto* open = channel->add_subcommand("open", "open a channel to a payee: the deposit goes into escrow");
+  add_tx_options(open, *a, "the payer's private key (PEM)");
+  open->add_option("--payee", *payee, "the payee's node id (hex): the node whose channel role is paid")->required();
+  open->add_option("--deposit", a->amount, "base units into escrow")->required();
+  auto* e1 = open->add_option("--expiry", *expiry, "block height the channel expires at");
+  auto* e2 = open->add_option("--expiry-blocks", *expiry_blocks, "expires this many blocks from the tip (default 10000)");
+  e1->excludes(e2);
+  open->callback([a, payee, expiry, expiry_blocks] {
+    auto to = node_id::from_hex(*payee);
+    if (!to) tools::die("--payee: " + to.err().message, usage);
+    auto deposit = tools::or_die(parse_amount(a->amount), "--deposit");
+    auto at = *expiry;
+    if (at == 0) {
+      if (a->node.address.empty()) tools::die("--expiry is required without --node", usage);
+      auto st = json_or_die(connect_or_die(a->node)->chain_status(), "chain status");
+      at = st.value("height", std::uint64_t{0}) + (*expiry_blocks ? *expiry_blocks : 10'000);
+    }
+    auto tx = write_tx(*a, chain::channel_open{*to, deposit, at});
+    auto payer = tools::or_die(private_key::load(a->key), "--key").id();
+    std::cout << "channel " << chain::channel_id(payer, tx.nonce).hex() << " (expires at block " << at << ")\n";
+  });
+
+  auto* topup = channel->add_subcommand("topup", "add to an open channel's escrow");
+  add_tx_options(topup, *a, "the payer's private key (PEM)");
+  topup->add_option("CHANNEL", *id, "channel id (hex)")->required();
+  topup->add_option("--amount", a->amount, "base units")->required();
+  topup->callback([a, id] {
+    write_tx(*a, chain::channel_topup{id_or_die(*id, "CHANNEL"), tools::or_die(parse_amount(a->amount), "--amount")});
+  });
+
+  auto* close = channel->add_subcommand(
+    "close", "the payer starts the challenge window (the payee's best state wins); then collect");
+  add_tx_options(close, *a, "the payer's private key (PEM)");
+  close->add_option("CHANNEL", *id, "channel id (hex)")->required();
+  close->callback([a, id] { write_tx(*a, chain::channel_close{id_or_die(*id, "CHANNEL"), {}}); });
+
+  auto* collect = channel->add_subcommand(
+    "collect", "after the challenge window or at expiry: the escrow left goes back to the payer");
+  add_tx_options(collect, *a, "any account's private key (PEM; pays the fee)");
+  collect->add_option("CHANNEL", *id, "channel id (hex)")->required();
+  collect->callback([a, id] { write_tx(*a, chain::channel_collect{id_or_die(*id, "CHANNEL")}); });
+}
+
+void add_status(CLI::App* channel) {
+  struct args {
+    std::string id, payee_node;
+    bool json = false;
+    tools::node_target node;
+  };
+  auto a = std::make_shared<args>();
+  auto* cmd = channel->add_subcommand("status", "a channel on chain (and, with --payee-node, the payee's view)");
+  cmd->add_option("CHANNEL", a->id, "channel id (hex)")->required();
+  cmd->add_option("--payee-node", a->payee_node, "HOST:PORT of the payee node: also show what it holds");
+  cmd->add_flag("--json", a->json, "print JSON");
+  tools::add_node_options(cmd, a->node);
+  cmd->callback([a] {
+    auto id = id_or_die(a->id, "CHANNEL");
+    auto j = json_or_die(connect_or_die(a->node)->channel(id), "channel");
+    if (!a->payee_node.empty()) {
+      auto t = a->node;
+      t.address = a->payee_node;
+      auto report = json_or_die(client_or_die<tools::channel_client>(t)->status(), "payee");
+      j["payee_view"] = nullptr;
+      for (auto& c : report["channels"])
+        if (c.value("id", "") == a->id) j["payee_view"] = c;
+    }
+    show(j, a->json);
+    if (!j.value("found", false)) std::exit(invalid);
+  });
+}
+
+} // namespace
+
+void add_content_commands(CLI::App& app) {
+  auto* content = app.add_subcommand("content", "content on chain: publish a job's verified output, show it");
+  content->require_subcommand(1);
+  add_publish(content);
+  add_show(content);
+}
+
+void add_channel_commands(CLI::App& app) {
+  auto* channel = app.add_subcommand("channel", "payment channels, the payer's side: open, pay per second, close");
+  channel->require_subcommand(1);
+  add_channel_txs(channel);
+  add_pay(channel);
+  add_status(channel);
+}
+
+} // namespace poe::cli
