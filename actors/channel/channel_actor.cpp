@@ -28,7 +28,6 @@
 #include "channel_state.hpp"
 
 #include <caf/all.hpp>
-#include <set>
 #include <spdlog/spdlog.h>
 
 #include <deque>
@@ -92,12 +91,11 @@ struct cstate {
   bool flush_scheduled = false;
   // The tick journal: a tick changes only its lane's count and hash, so the ticks of a commit
   // window are written as one record ("j/" ‖ u64 seq: n × (channel ‖ u32 lane ‖ u32 index ‖
-  // w)) instead of a lane record each; every compact_every blocks the touched lanes' records
-  // are rewritten and the journal up to then erased, in one batch.
+  // w)) instead of a lane record each; every compact_every blocks (when there is a journal)
+  // every lane's record is rewritten and the journal up to then erased, in one batch.
   bytes journal;
   std::uint64_t journal_seq = 0;   ///< the next journal record's number
   std::uint64_t journal_first = 0; ///< the oldest journal record not yet compacted
-  std::set<std::pair<hash256, std::uint32_t>> dirty; ///< lanes journaled since the last compaction
   std::uint64_t compacted_at = 0;  ///< block of the last compaction
   // Claim submission, one transaction at a time.
   std::deque<channel::claim_plan> outbox;
@@ -142,7 +140,6 @@ channel_ack record(const state_ptr& s, const hash256& ch, std::uint32_t lane, co
     append_u32_be(s->journal, lane);
     append_u32_be(s->journal, o.ticks);
     append(s->journal, tick_w->view());
-    s->dirty.emplace(ch, lane);
   } else if (o.fresh) {
     if (auto* l = s->book->lane(ch, lane)) s->writes.put(cf, key_of('l', ch, lane), payee_book::encode(*l));
   }
@@ -337,12 +334,12 @@ void on_block(caf::event_based_actor* self, const state_ptr& s, const chain_bloc
   }
   book.on_block(ev.height);
   if (ev.height >= s->compacted_at + compact_every && s->journal_seq > s->journal_first) {
-    // Compaction: the touched lanes' records now, the journal before this window erased.
-    for (auto& [ch, lane] : s->dirty)
-      if (auto* l = book.lane(ch, lane)) s->writes.put(cf, key_of('l', ch, lane), payee_book::encode(*l));
+    // Compaction: every lane's record now, the journal before this window erased.
+    book.each_lane([&](const hash256& ch, const channel::lane_best& l) {
+      s->writes.put(cf, key_of('l', ch, l.commit.lane), payee_book::encode(l));
+    });
     for (auto seq = s->journal_first; seq < s->journal_seq; ++seq) s->writes.erase(cf, journal_key(seq));
     s->journal_first = s->journal_seq;
-    s->dirty.clear();
     s->compacted_at = ev.height;
   }
   bytes sc;
@@ -388,7 +385,6 @@ void restore(const state_ptr& s) {
       auto ch = *hash256::from_view(v.subspan(at, 32));
       auto lane = get_u32_be(v.data() + at + 32);
       s->book->restore_tick(ch, lane, get_u32_be(v.data() + at + 36), *hash256::from_view(v.subspan(at + 40, 32)));
-      s->dirty.emplace(ch, lane);
     }
     return true;
   }) : ok;

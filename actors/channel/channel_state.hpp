@@ -160,6 +160,11 @@ public:
   /// was checked before it was written); a lane not restored is ignored.
   void restore_tick(const hash256& channel, std::uint32_t lane, std::uint32_t index, const hash256& w);
   const lane_best* lane(const hash256& channel, std::uint32_t lane) const;
+  /// Calls f(channel id, lane_best) for every lane held, in no order.
+  template <class F>
+  void each_lane(F&& f) const {
+    for (auto& [id, c] : channels_) c.lanes.each([&](const lane_best& l) { f(id, l); });
+  }
   std::optional<channel_facts> facts(const hash256& channel) const;
   amount owed(const hash256& channel) const;
   /// Σ lanes' settled ticks × price (what the chain paid, before its escrow cap).
