@@ -71,6 +71,7 @@ tx_status ledger::apply_payment(const transaction& tx, const node_id& sender, st
   std::optional<std::pair<hash256, content_record>> new_content;
   std::optional<hash256> changed_channel; ///< its new record is `ch` (erased when `remove`)
   channel_record ch;
+  std::optional<public_key> payer; ///< ch's payer key, decoded once per transaction
   bool remove = false;
   const auto& p = params_;
 
@@ -78,8 +79,11 @@ tx_status ledger::apply_payment(const transaction& tx, const node_id& sender, st
   auto settle = [&](const lane_claim& c) -> tx_status {
     if (c.commit.channel != *changed_channel)
       return reject(reject_reason::bad_claim, "a lane claim for another channel");
-    auto payer = public_key::from_der(ch.payer_key);
-    if (!payer) return reject(reject_reason::bad_claim, "the payer's key does not decode");
+    if (!payer) {
+      auto key = public_key::from_der(ch.payer_key);
+      if (!key) return reject(reject_reason::bad_claim, "the payer's key does not decode");
+      payer = std::move(*key);
+    }
     auto max_hashes = static_cast<std::uint32_t>(std::min<std::uint64_t>(p.max_tick_hashes, UINT32_MAX));
     if (auto e = check_claim(c, *payer, chain_id_, max_hashes); e != claim_error::none)
       return reject(reject_reason::bad_claim, "lane " + std::to_string(c.commit.lane) + ": " +
