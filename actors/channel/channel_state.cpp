@@ -74,7 +74,10 @@ void payee_book::on_channel(const hash256& id, channel_facts f) {
   c.facts = std::move(f);
 }
 
-void payee_book::on_channel_gone(const hash256& id) { channels_.erase(id); }
+void payee_book::on_channel_gone(const hash256& id) {
+  last_ = nullptr;
+  channels_.erase(id);
+}
 
 void payee_book::on_settled(const hash256& channel, std::uint32_t lane, std::uint32_t ticks) {
   auto c = channels_.find(channel);
@@ -117,9 +120,14 @@ outcome payee_book::add_lane(const lane_commit& lc) {
 
 outcome payee_book::tick(const hash256& channel, std::uint32_t lane, std::uint32_t index,
                          const hash256& w) {
-  auto i = channels_.find(channel);
-  if (i == channels_.end() || !i->second.facts) return no(refusal::unknown_channel);
-  auto& c = i->second;
+  if (!last_ || last_id_ != channel) {
+    auto i = channels_.find(channel);
+    if (i == channels_.end()) return no(refusal::unknown_channel);
+    last_id_ = channel;
+    last_ = &i->second;
+  }
+  auto& c = *last_;
+  if (!c.facts) return no(refusal::unknown_channel);
   auto* l = c.lanes.find(lane);
   if (!l) return no(refusal::unknown_lane);
   auto& b = *l;

@@ -128,6 +128,9 @@ struct claim_plan {
 class payee_book {
 public:
   payee_book(node_id self, std::string chain_id, payee_params p = {});
+  // It points into its own channels (the last tick's channel): not copied or moved.
+  payee_book(const payee_book&) = delete;
+  payee_book& operator=(const payee_book&) = delete;
 
   // -- the chain ----------------------------------------------------------------------------
   void on_block(std::uint64_t height) { height_ = height; }
@@ -198,6 +201,10 @@ private:
   payee_params p_;
   std::uint64_t height_ = 0;
   std::map<hash256, chan> channels_;
+  /// The channel of the last tick: ticks come in runs of one channel (a session, a gateway's
+  /// batch), so most skip the tree (reset when a channel is removed).
+  hash256 last_id_;
+  chan* last_ = nullptr;
   std::map<hash256, amount> prices_;
 };
 

@@ -316,3 +316,23 @@ TEST_CASE("lane records round-trip and restore the book") {
   CHECK(restarted.tick(f.ch, 1, 31, f.chain.at(31)).fresh);
   CHECK(restarted.owed(f.ch) == amount{62});
 }
+
+TEST_CASE("a channel gone takes no tick, even right after one of its own") {
+  fixture f;
+  REQUIRE(f.book.add_lane(f.commit).ok());
+  REQUIRE(f.book.tick(f.ch, 1, 1, f.chain.at(1)).ok());
+  f.book.on_channel_gone(f.ch);
+  CHECK(f.book.tick(f.ch, 1, 2, f.chain.at(2)).why == refusal::unknown_channel);
+  // Opened again under the same id (it cannot be on chain; the book must not keep old lanes).
+  f.book.on_channel(f.ch, channel_facts{key(1).id(), key(1).pub().der(), amount{1'000}, 100, 0});
+  CHECK(f.book.tick(f.ch, 1, 2, f.chain.at(2)).why == refusal::unknown_lane);
+  auto other = h("channel-2");
+  f.book.on_channel(other, channel_facts{key(1).id(), key(1).pub().der(), amount{1'000}, 100, 0});
+  auto c2 = f.commit;
+  c2.channel = other;
+  sign(c2, key(1), chain_id);
+  REQUIRE(f.book.add_lane(c2).ok());
+  CHECK(f.book.tick(other, 1, 1, f.chain.at(1)).ok());
+  CHECK(f.book.tick(f.ch, 1, 1, f.chain.at(1)).why == refusal::unknown_lane);
+  CHECK(f.book.tick(other, 1, 2, f.chain.at(2)).ticks == 2);
+}
