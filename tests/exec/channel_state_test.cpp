@@ -55,6 +55,21 @@ struct fixture {
     sign(v, key(1), chain_id);
     return v;
   }
+  /// The payer's commitment on `lane` (the fixture's chain and price).
+  lane_commit commit_on(std::uint32_t lane) {
+    auto c = commit;
+    c.lane = lane;
+    sign(c, key(1), chain_id);
+    return c;
+  }
+  /// Lanes 1..n, each paid up to tick(n) (n → index: the tick each lane reaches).
+  template <class Index>
+  void pay_lanes(std::uint32_t n, Index index) {
+    for (std::uint32_t lane = 1; lane <= n; ++lane) {
+      REQUIRE(book.add_lane(commit_on(lane)).ok());
+      REQUIRE(book.tick(ch, lane, index(lane), chain.at(index(lane))).ok());
+    }
+  }
 };
 
 } // namespace
@@ -88,17 +103,11 @@ TEST_CASE("a channel takes no more lanes than the chain settles, and owed adds u
   fixture f;
   f.book.set_chain_bounds(4096, 3, 65536); // max_channel_lanes 3
   for (std::uint32_t lane = 0; lane < 3; ++lane) {
-    auto c = f.commit;
-    c.lane = lane;
-    sign(c, key(1), chain_id);
-    REQUIRE(f.book.add_lane(c).ok());
+    REQUIRE(f.book.add_lane(f.commit_on(lane)).ok());
     REQUIRE(f.book.tick(f.ch, lane, lane + 1, f.chain.at(lane + 1)).ok());
   }
   CHECK(f.book.owed(f.ch) == amount{(1 + 2 + 3) * 2});
-  auto fourth = f.commit;
-  fourth.lane = 3;
-  sign(fourth, key(1), chain_id);
-  CHECK(f.book.add_lane(fourth).why == refusal::too_many_lanes);
+  CHECK(f.book.add_lane(f.commit_on(3)).why == refusal::too_many_lanes);
   // Restored records count once each, also when a lane is restored twice.
   payee_book again(key(2).id(), chain_id);
   for (std::uint32_t lane = 0; lane < 3; ++lane) again.restore(f.ch, *f.book.lane(f.ch, lane));
@@ -222,13 +231,7 @@ TEST_CASE("near expiry a channel is claimed, plans split at max_claims") {
   p.max_claims = 2;
   fixture f(p);
   f.book.on_channel(f.ch, channel_facts{key(1).id(), key(1).pub().der(), amount{100'000}, 100, 0});
-  for (std::uint32_t n = 1; n <= 5; ++n) {
-    auto c = f.commit;
-    c.lane = n;
-    sign(c, key(1), chain_id);
-    REQUIRE(f.book.add_lane(c).ok());
-    REQUIRE(f.book.tick(f.ch, n, n, f.chain.at(n)).ok());
-  }
+  f.pay_lanes(5, [](std::uint32_t n) { return n; });
   f.book.on_block(79);
   CHECK(f.book.due().empty()); // neither scheduled (every 1,000) nor near expiry yet
   f.book.on_block(80);         // expiry 100, margin 20
@@ -248,13 +251,7 @@ TEST_CASE("a claim plan's transaction fits the chain's max_tx_bytes") {
   p.max_tx_bytes = 2048; // room for 4 claims of 219 bytes beside claim_tx_overhead
   fixture f(p);
   f.book.on_channel(f.ch, channel_facts{key(1).id(), key(1).pub().der(), amount{100'000}, 100, 0});
-  for (std::uint32_t n = 1; n <= 10; ++n) {
-    auto c = f.commit;
-    c.lane = n;
-    sign(c, key(1), chain_id);
-    REQUIRE(f.book.add_lane(c).ok());
-    REQUIRE(f.book.tick(f.ch, n, 1, f.chain.at(1)).ok());
-  }
+  f.pay_lanes(10, [](std::uint32_t) { return 1u; });
   f.book.on_block(20);
   auto plans = f.book.due();
   REQUIRE(plans.size() == 3); // 4 + 4 + 2
@@ -277,13 +274,7 @@ TEST_CASE("a claim plan stays within the ledger's hash steps per transaction") {
   p.max_gap = 100;
   fixture f(p);
   f.book.on_channel(f.ch, channel_facts{key(1).id(), key(1).pub().der(), amount{100'000}, 100, 0});
-  for (std::uint32_t n = 1; n <= 3; ++n) {
-    auto c = f.commit;
-    c.lane = n;
-    sign(c, key(1), chain_id);
-    REQUIRE(f.book.add_lane(c).ok());
-    REQUIRE(f.book.tick(f.ch, n, 60, f.chain.at(60)).ok());
-  }
+  f.pay_lanes(3, [](std::uint32_t) { return 60u; });
   f.book.on_block(20);
   auto plans = f.book.due(); // 60 + 60 > 100: one lane per plan
   REQUIRE(plans.size() == 3);

@@ -388,7 +388,7 @@ result<channel_client::ack> ack_of(result<channel_ack> r) {
 } // namespace
 
 result<channel_client::ack> channel_client::lane(const bytes& commit) {
-  return ack_of(impl_->ask<channel_ack>(ch_lane_atom::value, std::vector<std::uint8_t>(commit.begin(), commit.end())));
+  return ack_of(impl_->ask<channel_ack>(ch_lane_atom::value, commit));
 }
 
 result<channel_client::ack> channel_client::tick(const hash256& channel, std::uint32_t lane,
@@ -399,7 +399,7 @@ result<channel_client::ack> channel_client::tick(const hash256& channel, std::ui
 }
 
 result<channel_client::ack> channel_client::voucher(const bytes& v) {
-  return ack_of(impl_->ask<channel_ack>(ch_vouch_atom::value, std::vector<std::uint8_t>(v.begin(), v.end())));
+  return ack_of(impl_->ask<channel_ack>(ch_vouch_atom::value, v));
 }
 
 result<std::string> channel_client::status() {
