@@ -327,6 +327,20 @@ std::vector<bytes> ledger::state_leaves() const {
     }
     out.push_back(std::move(l));
   }
+  for (const auto& [id, e] : job_escrows_) {
+    bytes l{static_cast<std::uint8_t>(state_leaf::job_escrow)};
+    append(l, id.view());
+    append(l, e.funder.view());
+    append(l, e.verifier.view());
+    append_u64_be(l, e.deposit.units());
+    append_u64_be(l, e.paid.units());
+    append_u64_be(l, e.price_per_work_unit.units());
+    append_u32_be(l, e.verifier_ppm);
+    append_u64_be(l, e.expiry_height);
+    append_u32_be(l, static_cast<std::uint32_t>(e.tasks_paid.size()));
+    for (auto t : e.tasks_paid) append_u32_be(l, t);
+    out.push_back(std::move(l));
+  }
   return out;
 }
 
@@ -350,7 +364,15 @@ amount ledger::escrowed() const {
   amount sum;
   for (const auto& [id, ch] : channels_)
     sum = must_add(sum, ch.escrow());
+  for (const auto& [id, e] : job_escrows_)
+    sum = must_add(sum, e.rest());
   return sum;
+}
+
+std::optional<job_escrow_record> ledger::job_escrow_of(const hash256& id) const {
+  auto i = job_escrows_.find(id);
+  if (i == job_escrows_.end()) return std::nullopt;
+  return i->second;
 }
 
 std::optional<content_record> ledger::content_of(const hash256& id) const {

@@ -18,6 +18,14 @@
 // - channel_close by the payer: closing height = height + channel_challenge_blocks.
 // - channel_collect: at or after the closing height, or at or after expiry: the escrow goes
 //   back to the payer and the channel is removed.
+// - job_fund: max_fee + fee from the funder into a new escrow (job_escrow_id); the verifier
+//   holds verifier stake; expiry > height.
+// - job_pay: by the escrow's verifier, below expiry; each task index once; the executor holds
+//   executor stake; each task is paid min(work_units × price, rest) (an overflowing product
+//   is capped the same way), floor(pay × verifier_ppm / 1e6) to the verifier, the remainder
+//   to the executor. A task paid 0 (escrow exhausted) still counts as paid.
+// - job_close: the verifier at any time, the funder at or after expiry: the rest goes back to
+//   the funder and the escrow is removed.
 #include "poe/chain/ledger.hpp"
 
 #include <limits>
@@ -73,7 +81,16 @@ tx_status ledger::apply_payment(const transaction& tx, const node_id& sender, st
   channel_record ch;
   std::optional<public_key> payer; ///< ch's payer key, decoded once per transaction
   bool remove = false;
+  std::optional<hash256> changed_escrow; ///< its new record is `je` (erased when `remove`)
+  job_escrow_record je;
   const auto& p = params_;
+  auto load_escrow = [&](const hash256& id) -> tx_status {
+    auto i = job_escrows_.find(id);
+    if (i == job_escrows_.end()) return reject(reject_reason::unknown_escrow, "no job escrow " + id.hex());
+    je = i->second;
+    changed_escrow = id;
+    return {};
+  };
 
   // Moves everything `c` adds to its lane out of `ch`'s escrow, split by the content's rule.
   auto settle = [&](const lane_claim& c) -> tx_status {
@@ -230,6 +247,47 @@ tx_status ledger::apply_payment(const transaction& tx, const node_id& sender, st
                               " (the payer closes it first)");
     if (auto ok = st.credit(ch.payer, ch.escrow()); !ok) return ok;
     remove = true;
+  } else if (auto* f = std::get_if<job_fund>(&tx.body)) {
+    auto id = job_escrow_id(f->verifier, f->job);
+    if (job_escrows_.count(id)) return reject(reject_reason::escrow_exists, "job " + f->job + " is funded already");
+    if (stake_of(f->verifier, stake_role::verifier) == amount{0})
+      return reject(reject_reason::not_escrow_party, "verifier " + f->verifier.hex() + " holds no verifier stake");
+    if (f->expiry_height <= height)
+      return reject(reject_reason::bad_expiry, "expiry " + std::to_string(f->expiry_height) +
+                                                   " must be after the inclusion height " + std::to_string(height));
+    if (auto ok = st.debit(sender, f->max_fee); !ok) return ok;
+    changed_escrow = id;
+    je = job_escrow_record{sender, f->verifier, f->max_fee, amount{}, f->price_per_work_unit,
+                           f->verifier_ppm, f->expiry_height, {}};
+  } else if (auto* j = std::get_if<job_pay>(&tx.body)) {
+    if (auto ok = load_escrow(j->escrow); !ok) return ok;
+    if (sender != je.verifier) return reject(reject_reason::not_escrow_party, "only the escrow's verifier pays from it");
+    if (height >= je.expiry_height)
+      return reject(reject_reason::escrow_expired, "the escrow expired at height " + std::to_string(je.expiry_height));
+    for (const auto& t : j->tasks) {
+      if (!je.tasks_paid.insert(t.task).second)
+        return reject(reject_reason::task_paid, "task " + std::to_string(t.task) + " is paid already");
+      if (stake_of(t.executor, stake_role::executor) == amount{0})
+        return reject(reject_reason::not_executor, "executor " + t.executor.hex() + " holds no executor stake");
+      auto value = checked_mul(je.price_per_work_unit, t.work_units);
+      amount pay = value ? std::min(*value, je.rest()) : je.rest();
+      if (pay == amount{0}) continue;
+      je.paid = amount{je.paid.units() + pay.units()};
+      auto to_verifier = static_cast<std::uint64_t>(static_cast<unsigned __int128>(pay.units()) *
+                                                    je.verifier_ppm / 1'000'000);
+      for (auto ok : {st.credit(je.verifier, amount{to_verifier}),
+                      st.credit(t.executor, amount{pay.units() - to_verifier})})
+        if (!ok) return ok;
+    }
+  } else if (auto* c = std::get_if<job_close>(&tx.body)) {
+    if (auto ok = load_escrow(c->escrow); !ok) return ok;
+    if (sender == je.funder && sender != je.verifier && height < je.expiry_height)
+      return reject(reject_reason::not_settled, "the escrow is the verifier's until height " +
+                                                    std::to_string(je.expiry_height));
+    if (sender != je.funder && sender != je.verifier)
+      return reject(reject_reason::not_escrow_party, "only the escrow's verifier or funder closes it");
+    if (auto ok = st.credit(je.funder, je.rest()); !ok) return ok;
+    remove = true;
   } else {
     throw std::logic_error("apply_payment: not a payment body");
   }
@@ -248,6 +306,12 @@ tx_status ledger::apply_payment(const transaction& tx, const node_id& sender, st
       channels_.erase(*changed_channel);
     else
       channels_[*changed_channel] = std::move(ch);
+  }
+  if (changed_escrow) {
+    if (remove)
+      job_escrows_.erase(*changed_escrow);
+    else
+      job_escrows_[*changed_escrow] = std::move(je);
   }
   return {};
 }

@@ -15,6 +15,7 @@ amount spend_of(const transaction& tx) {
   else if (auto* s = std::get_if<stake>(&tx.body)) value = s->value;
   else if (auto* o = std::get_if<channel_open>(&tx.body)) value = o->deposit;
   else if (auto* u = std::get_if<channel_topup>(&tx.body)) value = u->value;
+  else if (auto* f = std::get_if<job_fund>(&tx.body)) value = f->max_fee;
   auto total = checked_add(value, tx.fee);
   return total ? *total : amount{UINT64_MAX};
 }

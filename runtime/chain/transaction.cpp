@@ -21,6 +21,9 @@ constexpr std::uint8_t body_channel_topup = 6;
 constexpr std::uint8_t body_channel_claim = 7;
 constexpr std::uint8_t body_channel_close = 8;
 constexpr std::uint8_t body_channel_collect = 9;
+constexpr std::uint8_t body_job_fund = 10;
+constexpr std::uint8_t body_job_pay = 11;
+constexpr std::uint8_t body_job_close = 12;
 
 void append_u16_be(bytes& out, std::size_t v) {
   out.push_back(static_cast<std::uint8_t>(v >> 8));
@@ -146,10 +149,30 @@ bytes encode_unsigned(const transaction& tx) {
           out.push_back(std::is_same_v<T, channel_claim> ? body_channel_claim : body_channel_close);
           append(out, b.channel.view());
           claims(b.claims);
-        } else {
-          static_assert(std::is_same_v<T, channel_collect>);
+        } else if constexpr (std::is_same_v<T, channel_collect>) {
           out.push_back(body_channel_collect);
           append(out, b.channel.view());
+        } else if constexpr (std::is_same_v<T, job_fund>) {
+          out.push_back(body_job_fund);
+          append(out, b.verifier.view());
+          append_string(out, as_bytes(b.job), "job");
+          append_u64_be(out, b.max_fee.units());
+          append_u64_be(out, b.price_per_work_unit.units());
+          append_u32_be(out, b.verifier_ppm);
+          append_u64_be(out, b.expiry_height);
+        } else if constexpr (std::is_same_v<T, job_pay>) {
+          out.push_back(body_job_pay);
+          append(out, b.escrow.view());
+          append_u16_be(out, b.tasks.size());
+          for (auto& t : b.tasks) {
+            append_u32_be(out, t.task);
+            append(out, t.executor.view());
+            append_u64_be(out, t.work_units);
+          }
+        } else {
+          static_assert(std::is_same_v<T, job_close>);
+          out.push_back(body_job_close);
+          append(out, b.escrow.view());
         }
       },
       tx.body);
@@ -161,7 +184,8 @@ bytes encode_unsigned(const transaction& tx) {
 std::string_view kind_name(const tx_body& body) {
   static constexpr std::string_view names[] = {"transfer",      "stake",         "unstake",
                                                "content_publish", "channel_open", "channel_topup",
-                                               "channel_claim", "channel_close", "channel_collect"};
+                                               "channel_claim", "channel_close", "channel_collect",
+                                               "job_fund",      "job_pay",       "job_close"};
   static_assert(std::size(names) == std::variant_size_v<tx_body>);
   return names[body.index()];
 }
@@ -175,6 +199,8 @@ std::optional<amount> body_value(const tx_body& body) {
           return b.value;
         else if constexpr (std::is_same_v<T, channel_open>)
           return b.deposit;
+        else if constexpr (std::is_same_v<T, job_fund>)
+          return b.max_fee;
         else
           return std::nullopt;
       },
@@ -223,6 +249,17 @@ hash256 channel_id(const node_id& payer, std::uint64_t nonce) {
   bytes n;
   append_u64_be(n, nonce);
   return sha256::digest({as_bytes(std::string_view{"poe/channel/v1"}), payer.view(), n});
+}
+
+hash256 job_escrow_id(const node_id& verifier, std::string_view job) {
+  return sha256::digest({as_bytes(std::string_view{"poe/job/v1"}), verifier.view(), as_bytes(job)});
+}
+
+status check_job_name(std::string_view job) {
+  if (job.empty() || job.size() > 64) return fail(errc::invalid_argument, "a job id is 1..64 characters");
+  for (char c : job)
+    if (c <= ' ' || c > '~') return fail(errc::invalid_argument, "a job id is printable ASCII without spaces");
+  return {};
 }
 
 bytes signing_payload(const transaction& tx) {
@@ -361,6 +398,53 @@ result<transaction> decode_transaction(byte_view in) {
     tx.body = channel_collect{*hash256::from_view(ch->view())};
     break;
   }
+  case body_job_fund: {
+    auto verifier = r.id("job_fund.verifier");
+    if (!verifier) return verifier.err();
+    auto job = r.string("job_fund.job", 64);
+    if (!job) return job.err();
+    auto max_fee = r.u64("job_fund.max_fee");
+    if (!max_fee) return max_fee.err();
+    auto price = r.u64("job_fund.price_per_work_unit");
+    if (!price) return price.err();
+    auto ppm = r.u32("job_fund.verifier_ppm");
+    if (!ppm) return ppm.err();
+    auto expiry = r.u64("job_fund.expiry_height");
+    if (!expiry) return expiry.err();
+    std::string name(job->begin(), job->end());
+    if (auto ok = check_job_name(name); !ok) return fail(errc::decode_error, "job_fund.job: " + ok.err().message);
+    if (*ppm > 1'000'000) return fail(errc::decode_error, "job_fund.verifier_ppm above 1000000");
+    tx.body = job_fund{*verifier, std::move(name), amount{*max_fee}, amount{*price}, *ppm, *expiry};
+    break;
+  }
+  case body_job_pay: {
+    auto escrow = r.id("job_pay.escrow");
+    if (!escrow) return escrow.err();
+    auto hi = r.u8("job_pay count");
+    if (!hi) return hi.err();
+    auto lo = r.u8("job_pay count");
+    if (!lo) return lo.err();
+    std::size_t n = (std::size_t{*hi} << 8) | *lo;
+    if (n == 0 || n > max_task_payments) return fail(errc::decode_error, "a job_pay carries 1..256 task payments");
+    job_pay pay{*hash256::from_view(escrow->view()), {}};
+    for (std::size_t i = 0; i < n; ++i) {
+      auto task = r.u32("job_pay.task");
+      if (!task) return task.err();
+      auto executor = r.id("job_pay.executor");
+      if (!executor) return executor.err();
+      auto units = r.u64("job_pay.work_units");
+      if (!units) return units.err();
+      pay.tasks.push_back(task_payment{*task, *executor, *units});
+    }
+    tx.body = std::move(pay);
+    break;
+  }
+  case body_job_close: {
+    auto escrow = r.id("job_close.escrow");
+    if (!escrow) return escrow.err();
+    tx.body = job_close{*hash256::from_view(escrow->view())};
+    break;
+  }
   default:
     return fail(errc::decode_error, "unknown body type " + std::to_string(*type));
   }
@@ -428,6 +512,18 @@ std::string_view to_string(reject_reason r) {
     return "bad_claim";
   case reject_reason::bad_expiry:
     return "bad_expiry";
+  case reject_reason::unknown_escrow:
+    return "unknown_escrow";
+  case reject_reason::escrow_exists:
+    return "escrow_exists";
+  case reject_reason::not_escrow_party:
+    return "not_escrow_party";
+  case reject_reason::escrow_expired:
+    return "escrow_expired";
+  case reject_reason::task_paid:
+    return "task_paid";
+  case reject_reason::not_executor:
+    return "not_executor";
   }
   return "unknown";
 }
@@ -483,6 +579,20 @@ tx_status check_transaction(const transaction& tx, std::string_view chain_id,
     return reject(reject_reason::bad_encoding, "a claim carries 1..256 lane claims");
   if (auto* c = std::get_if<channel_close>(&tx.body); c && c->claims.size() > max_claims)
     return reject(reject_reason::bad_encoding, "a close carries at most 256 lane claims");
+
+  if (auto* f = std::get_if<job_fund>(&tx.body)) {
+    if (auto ok = check_job_name(f->job); !ok) return reject(reject_reason::bad_encoding, ok.err().message);
+    if (f->verifier_ppm > 1'000'000) return reject(reject_reason::bad_encoding, "verifier_ppm above 1000000");
+    if (f->price_per_work_unit == amount{0}) return reject(reject_reason::zero_amount, "price_per_work_unit is 0");
+  }
+  if (auto* j = std::get_if<job_pay>(&tx.body)) {
+    if (j->tasks.empty() || j->tasks.size() > max_task_payments)
+      return reject(reject_reason::bad_encoding, "a job_pay carries 1..256 task payments");
+    std::set<std::uint32_t> seen;
+    for (auto& t : j->tasks)
+      if (!seen.insert(t.task).second)
+        return reject(reject_reason::task_paid, "task " + std::to_string(t.task) + " appears twice");
+  }
 
   if (tx.signature.size() != key->signature_size())
     return reject(reject_reason::bad_signature,

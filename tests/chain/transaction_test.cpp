@@ -63,6 +63,11 @@ std::vector<transaction> samples() {
   out.push_back(make_tx(2, 0, channel_claim{ch, {lane_claim{c, v, 7, t.at(7)}, lane_claim{c, std::nullopt, 3, t.at(3)}}}));
   out.push_back(make_tx(2, 1, channel_close{ch, {}}));
   out.push_back(make_tx(1, 11, channel_collect{ch}));
+  // Paid work.
+  out.push_back(make_tx(1, 12, job_fund{test::id(3), "1700000000000-7", amount{900}, amount{2}, 100'000, 77}));
+  auto e = job_escrow_id(test::id(3), "1700000000000-7");
+  out.push_back(make_tx(3, 0, job_pay{e, {task_payment{0, test::id(4), 7}, task_payment{~0u, test::id(5), ~0ull}}}));
+  out.push_back(make_tx(3, 1, job_close{e}));
   return out;
 }
 
@@ -146,7 +151,7 @@ TEST_CASE("unknown values and out-of-bound fields are decode errors") {
   b[0] = 2;
   expect_error(b, "version");
   b = enc;
-  b[body_at] = 10;
+  b[body_at] = 13;
   expect_error(b, "body type");
   b[body_at] = 0;
   expect_error(b, "body type");
@@ -325,9 +330,9 @@ TEST_CASE("role and reason names are stable") {
   CHECK(to_string(reject_reason::stale_nonce) == "stale_nonce");
   CHECK(to_string(reject_reason::insufficient_funds) == "insufficient_funds");
   std::set<std::string_view> names;
-  for (int r = 1; r <= static_cast<int>(reject_reason::overflow); ++r)
+  for (int r = 1; r <= static_cast<int>(reject_reason::not_executor); ++r)
     names.insert(to_string(static_cast<reject_reason>(r)));
-  CHECK(names.size() == static_cast<std::size_t>(reject_reason::overflow));
+  CHECK(names.size() == static_cast<std::size_t>(reject_reason::not_executor));
   CHECK_FALSE(names.contains("unknown"));
   CHECK(tx_status{}.text() == "accepted");
 }

@@ -107,7 +107,10 @@ void chain_seeds(const fs::path& dir) {
             [&] { return with(channel_topup{ch, amount{5}}); },
             [&] { return with(channel_claim{ch, {lane_claim{commit, v, 6, ticks.at(6)}}}); },
             [&] { return with(channel_close{ch, {lane_claim{commit, std::nullopt, 2, ticks.at(2)}}}); },
-            [&] { return with(channel_collect{ch}); }});
+            [&] { return with(channel_collect{ch}); },
+            [&] { return with(job_fund{key.id(), "1700000000000-0", amount{90}, amount{2}, 100'000, 50}); },
+            [&] { return with(job_pay{job_escrow_id(key.id(), "1700000000000-0"), {task_payment{0, key.id(), 7}, task_payment{3, key.id(), 1}}}); },
+            [&] { return with(job_close{job_escrow_id(key.id(), "1700000000000-0")}); }});
   put_made(dir, "job_output", {[&] { return encode(out); }});
   put_made(dir, "lane_claim", {[&] { return encode(lane_claim{commit, v, 6, ticks.at(6)}); },
                                [&] { return encode(lane_claim{commit, std::nullopt, 2, ticks.at(2)}); }});

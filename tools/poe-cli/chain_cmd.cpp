@@ -70,8 +70,22 @@ json tx_json(const bytes& wire) {
       } else if constexpr (std::is_same_v<B, chain::channel_claim> || std::is_same_v<B, chain::channel_close>) {
         out["channel"] = b.channel.hex();
         out["lanes"] = b.claims.size();
-      } else {
+      } else if constexpr (std::is_same_v<B, chain::channel_collect>) {
         out["channel"] = b.channel.hex();
+      } else if constexpr (std::is_same_v<B, chain::job_fund>) {
+        out["escrow"] = chain::job_escrow_id(b.verifier, b.job).hex();
+        out["job"] = b.job;
+        out["verifier"] = b.verifier.hex();
+        out["amount"] = b.max_fee.to_string();
+        out["price_per_work_unit"] = b.price_per_work_unit.to_string();
+        out["verifier_ppm"] = b.verifier_ppm;
+        out["expiry_height"] = b.expiry_height;
+      } else if constexpr (std::is_same_v<B, chain::job_pay>) {
+        out["escrow"] = b.escrow.hex();
+        out["tasks"] = b.tasks.size();
+      } else {
+        static_assert(std::is_same_v<B, chain::job_close>);
+        out["escrow"] = b.escrow.hex();
       }
     },
     tx->body);

@@ -17,11 +17,13 @@
 ///
 /// - content: published content by id (creator, price, split, vouching verifier).
 /// - channels: payer, payee, deposit, paid, expiry, closing height, and the settled lanes.
+/// - job escrows (paid work): funder, verifier, fee deposited and paid, price per work unit,
+///   the verifier's share, expiry, and the task indices paid.
 ///
 /// Supply: genesis mints the balances and the validators' stake (as validator-role stake)
 /// out of nothing; nothing mints afterwards. Every transition conserves
 /// `total_supply() = Σ balances + Σ stakes + Σ unbonding + slashing pool + treasury
-/// + Σ channel escrow`, which therefore always equals `minted()` and fits in 64 bits.
+/// + Σ channel escrow + Σ job escrow`, which therefore always equals `minted()` and fits in 64 bits.
 ///
 /// Transitions (`apply` is atomic: a refused transaction changes nothing):
 /// - every transaction: nonce must equal the account's (lower: stale_nonce, higher:
@@ -51,6 +53,9 @@
 ///     channel    0x0A ‖ channel id (32) ‖ payer (32) ‖ payee (32) ‖ deposit u64 ‖ paid u64 ‖
 ///                expiry u64 ‖ closing u64 ‖ u32 lanes ‖ lanes × (lane u32 ‖ commit (32) ‖
 ///                content (32) ‖ price u64 ‖ ticks u32)
+///     job escrow 0x0B ‖ escrow id (32) ‖ funder (32) ‖ verifier (32) ‖ deposit u64 ‖ paid u64 ‖
+///                price_per_work_unit u64 ‖ verifier_ppm u32 ‖ expiry u64 ‖ u32 n ‖
+///                n × task u32 (ascending)
 ///
 /// The two pool leaves are always present; the others exist for each non-empty item.
 ///
@@ -109,6 +114,7 @@ enum class state_leaf : std::uint8_t {
   log_book = 8,
   content = 9,
   channel = 10,
+  job_escrow = 11,
 };
 
 /// Published content (payments.hpp).
@@ -142,6 +148,20 @@ struct channel_record {
   std::map<std::uint32_t, lane_record> lanes;
   amount escrow() const { return amount{deposit.units() - paid.units()}; }
   friend bool operator==(const channel_record&, const channel_record&) = default;
+};
+
+/// A job's fee in escrow (transaction.hpp, job_fund).
+struct job_escrow_record {
+  node_id funder;
+  node_id verifier;
+  amount deposit; ///< the max fee put in
+  amount paid;    ///< paid out so far (<= deposit)
+  amount price_per_work_unit;
+  std::uint32_t verifier_ppm = 0;
+  std::uint64_t expiry_height = 0;
+  std::set<std::uint32_t> tasks_paid;
+  amount rest() const { return amount{deposit.units() - paid.units()}; }
+  friend bool operator==(const job_escrow_record&, const job_escrow_record&) = default;
 };
 
 /// The commitment to a validator set (block_header::validators_root): the RFC 6962 root over
@@ -207,7 +227,7 @@ public:
   /// The leaves of the state root, in order (for proofs and the reference test).
   std::vector<bytes> state_leaves() const;
 
-  /// Σ balances + Σ stakes + Σ unbonding + slashing pool + treasury + Σ channel escrow.
+  /// Σ balances + Σ stakes + Σ unbonding + slashing pool + treasury + Σ channel and job escrow.
   amount total_supply() const;
   /// What genesis minted; equals total_supply() after every transition.
   amount minted() const { return minted_; }
@@ -245,8 +265,10 @@ public:
   std::optional<content_record> content_of(const hash256& id) const;
   std::optional<channel_record> channel_of(const hash256& id) const;
   const std::map<hash256, channel_record>& channels() const { return channels_; }
-  /// Σ escrow of every channel.
+  /// Σ escrow of every channel and every job escrow.
   amount escrowed() const;
+  std::optional<job_escrow_record> job_escrow_of(const hash256& id) const;
+  const std::map<hash256, job_escrow_record>& job_escrows() const { return job_escrows_; }
 
   /// Records punished fraud evidence by its id; false when it was recorded before.
   bool spend_evidence(const hash256& id);
@@ -275,8 +297,9 @@ private:
   std::map<node_id, std::uint64_t> executor_since_;      ///< height of the last executor stake tx
   std::map<hash256, content_record> contents_;
   std::map<hash256, channel_record> channels_;
+  std::map<hash256, job_escrow_record> job_escrows_;
 
-  /// apply() for content and channel bodies, after the common checks (ledger_payments.cpp).
+  /// apply() for content, channel and job escrow bodies, after the common checks (ledger_payments.cpp).
   tx_status apply_payment(const transaction& tx, const node_id& sender, std::uint64_t height,
                           const node_id& proposer);
 };

@@ -14,7 +14,8 @@
 ///     u64  fee                  base units
 ///     u8   body type            1 transfer, 2 stake, 3 unstake, 4 content_publish,
 ///                               5 channel_open, 6 channel_topup, 7 channel_claim,
-///                               8 channel_close, 9 channel_collect
+///                               8 channel_close, 9 channel_collect, 10 job_fund,
+///                               11 job_pay, 12 job_close
 ///          transfer:            32 bytes `to` (node id) ‖ u64 value
 ///          stake / unstake:     u8 role (1 validator, 2 executor, 3 storage, 4 builder,
 ///                               5 verifier) ‖ u64 value
@@ -24,6 +25,12 @@
 ///          channel_claim/close: channel (32) ‖ u16 n ‖ n × (u32 len ‖ lane_claim)
 ///                               (claim: 1..256 claims; close: 0..256)
 ///          channel_collect:     channel (32)
+///          job_fund:            verifier (32) ‖ u16 len ‖ job (1..64 printable ASCII) ‖
+///                               u64 max_fee ‖ u64 price_per_work_unit ‖ u32 verifier_ppm ‖
+///                               u64 expiry_height
+///          job_pay:             escrow (32) ‖ u16 n ‖ n × (u32 task ‖ executor (32) ‖
+///                               u64 work_units)   (1..256 items)
+///          job_close:           escrow (32)
 ///     u16  len ‖ signature      0..512 bytes
 ///
 /// The signing payload is the encoding without its last field (the signature), and
@@ -148,19 +155,67 @@ struct channel_collect {
 /// Claims one transaction may carry.
 constexpr std::size_t max_claims = 256;
 
+/// Escrows a job's fee (paid work): `max_fee` leaves the sender's (the funder's) balance into
+/// the escrow of job `job` coordinated by `verifier` (escrow id job_escrow_id(verifier, job)).
+/// The verifier pays it out per verified task (job_pay) until `expiry_height`; the rest goes
+/// back to the funder (job_close).
+struct job_fund {
+  node_id verifier;
+  std::string job; ///< the verifier's job id: 1..64 printable ASCII
+  amount max_fee;
+  amount price_per_work_unit;      ///< a task of w work units is paid w × this (> 0)
+  std::uint32_t verifier_ppm = 0;  ///< the verifier's share of each payment (<= 1'000'000)
+  std::uint64_t expiry_height = 0; ///< > inclusion height
+  friend bool operator==(const job_fund&, const job_fund&) = default;
+};
+
+/// One verified task a job_pay pays: the task's index in its job, its executor (who ran the
+/// verified result) and its work units.
+struct task_payment {
+  std::uint32_t task = 0;
+  node_id executor;
+  std::uint64_t work_units = 0;
+  friend bool operator==(const task_payment&, const task_payment&) = default;
+};
+
+/// The escrow's verifier pays verified tasks (1..max_task_payments; each task index once per
+/// escrow): min(work_units × price, what is left) each, the verifier_ppm share (floor) to the
+/// verifier, the rest to the executor, which must hold executor stake.
+struct job_pay {
+  hash256 escrow;
+  std::vector<task_payment> tasks;
+  friend bool operator==(const job_pay&, const job_pay&) = default;
+};
+
+/// Ends an escrow: the rest goes back to the funder. The verifier may close at any time (its
+/// job is done), the funder from the expiry height on, anyone else never.
+struct job_close {
+  hash256 escrow;
+  friend bool operator==(const job_close&, const job_close&) = default;
+};
+
+/// Task payments one job_pay may carry.
+constexpr std::size_t max_task_payments = 256;
+
+/// SHA-256("poe/job/v1" ‖ verifier (32) ‖ job).
+hash256 job_escrow_id(const node_id& verifier, std::string_view job);
+/// A job id a job_fund may name: 1..64 printable ASCII, no spaces.
+status check_job_name(std::string_view job);
+
 /// SHA-256("poe/channel/v1" ‖ payer (32) ‖ u64 nonce of the opening transaction).
 hash256 channel_id(const node_id& payer, std::uint64_t nonce);
 
 /// What a transaction does. The index + 1 is the wire body type.
 using tx_body = std::variant<transfer, stake, unstake, content_publish, channel_open, channel_topup,
-                             channel_claim, channel_close, channel_collect>;
+                             channel_claim, channel_close, channel_collect, job_fund, job_pay,
+                             job_close>;
 
 /// "transfer", "stake", "unstake", "content_publish", "channel_open", "channel_topup",
-/// "channel_claim", "channel_close", "channel_collect".
+/// "channel_claim", "channel_close", "channel_collect", "job_fund", "job_pay", "job_close".
 std::string_view kind_name(const tx_body& body);
 
 /// The amount a body moves where a zero one is refused (transfer, stake, unstake, the channel
-/// deposit and top-up); nullopt for the others.
+/// deposit and top-up, the job fee); nullopt for the others.
 std::optional<amount> body_value(const tx_body& body);
 
 /// A signed ledger transaction. The sender is the node id of `sender_key`.
@@ -226,6 +281,13 @@ enum class reject_reason : std::uint8_t {
   not_settled,       ///< collect before the challenge window ended (or before expiry)
   bad_claim,         ///< a lane claim that does not check (payments.hpp claim_error) or conflicts
   bad_expiry,        ///< expiry not after the challenge window
+  // paid work (contextual unless noted)
+  unknown_escrow,    ///< no such job escrow
+  escrow_exists,     ///< the job is funded already
+  not_escrow_party,  ///< not the escrow's verifier (or funder, where it may act)
+  escrow_expired,    ///< a payment at or after the escrow's expiry
+  task_paid,         ///< a task index paid before (or twice in one transaction)
+  not_executor,      ///< a payment to an account without executor stake
 };
 
 /// Stable lower-case name ("stale_nonce", ...).
