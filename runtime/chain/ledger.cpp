@@ -143,6 +143,7 @@ tx_status ledger::apply(const transaction& tx, std::uint64_t height, const node_
   acct(sender).nonce = from.nonce + 1;
 
   // Commit: nothing below can fail.
+  count_flow(flow_kind::fee, tx.fee, &proposer);
   for (auto& [id, a] : staged)
     accounts_[id] = a;
   if (new_stake) {
@@ -177,6 +178,7 @@ std::vector<ledger::drawable_executor> ledger::drawable_executors(std::uint64_t 
 }
 
 amount ledger::begin_block(std::uint64_t height, const hash256& parent) {
+  block_flows_ = {};
   if (height > 0) {
     recent_ids_[height - 1] = parent;
     while (!recent_ids_.empty() && recent_ids_.begin()->first + recent_blocks < height)
@@ -220,6 +222,7 @@ result<amount> ledger::slash(const node_id& who, stake_role role, std::uint32_t 
       ++it;
   }
   slashing_pool_ = must_add(slashing_pool_, total);
+  count_flow(flow_kind::slashed, total);
   return total;
 }
 
@@ -445,25 +448,72 @@ result<amount> ledger::apply_entry(const poe_entry& e) {
   acct.balance = *left;
   book.append(id);
   books_[bpi] = book;
+  // The storage part of the rent (its quote's, at most what was paid) goes to storage stakers.
+  auto kib = lb.result_bytes / 1024 + (lb.result_bytes % 1024 != 0);
+  auto storage = checked_mul(params_.rent.rent_per_kib, kib); // <= the quote: no overflow
+  storage_rent_ = must_add(storage_rent_, std::min(*storage, paid));
   return paid;
 }
 
 void ledger::distribute_rent(amount total, const node_id& proposer) {
+  auto storage = std::min(storage_rent_, total);
+  storage_rent_ = amount{};
   if (total == amount{0}) return;
+  std::map<node_id, amount> stakers;
+  std::optional<std::pair<node_id, amount>> largest;
+  for (const auto& [k, v] : stakes_)
+    if (k.second == stake_role::storage && v != amount{0}) {
+      stakers[k.first] = v;
+      if (!largest || v > largest->second) largest.emplace(k.first, v);
+    }
+  if (!stakers.empty() && storage != amount{0}) {
+    for (auto& [id, share] : share_by_weight(stakers, storage, largest->first)) {
+      auto& a = accounts_[id];
+      a.balance = must_add(a.balance, share);
+      count_flow(flow_kind::rent_storage, share, &id);
+    }
+    total = amount{total.units() - storage.units()};
+  }
   auto split = split_rent(params_.rent, total);
   slashing_pool_ = must_add(slashing_pool_, split.slashing);
   treasury_ = must_add(treasury_, split.treasury);
+  count_flow(flow_kind::rent_slashing, split.slashing);
+  count_flow(flow_kind::rent_treasury, split.treasury);
   std::map<node_id, amount> weights;
   for (auto& v : validator_set()) weights[v.id] = v.stake;
   if (weights.empty()) { // no validator set (cannot happen on a live chain): to the treasury
     treasury_ = must_add(treasury_, split.validators);
+    count_flow(flow_kind::rent_treasury, split.validators);
     return;
   }
   auto remainder_to = weights.count(proposer) ? proposer : weights.begin()->first;
   for (auto& [id, share] : share_by_weight(weights, split.validators, remainder_to)) {
     auto& a = accounts_[id];
     a.balance = must_add(a.balance, share);
+    count_flow(flow_kind::rent_validators, share, &id);
   }
+}
+
+void ledger::count_flow(flow_kind k, amount a, const node_id* to) {
+  if (a == amount{0}) return;
+  auto add = [&](std::uint64_t& x) { x = x > UINT64_MAX - a.units() ? UINT64_MAX : x + a.units(); };
+  add(block_flows_[static_cast<std::size_t>(k)]);
+  if (to) add(account_flows_[*to][static_cast<std::size_t>(k)]);
+}
+
+flow_totals ledger::flows_of(const node_id& id) const {
+  auto i = account_flows_.find(id);
+  return i == account_flows_.end() ? flow_totals{} : i->second;
+}
+
+std::string_view to_string(flow_kind k) {
+  static constexpr std::string_view names[] = {
+    "fee",           "rent_validators",   "rent_storage",     "rent_slashing",   "rent_treasury",
+    "bid",           "content_creator",   "content_operators", "content_platform", "content_treasury",
+    "job_executor",  "job_verifier",      "refund",           "slashed"};
+  static_assert(std::size(names) == flow_kinds);
+  auto i = static_cast<std::size_t>(k);
+  return i < flow_kinds ? names[i] : "unknown";
 }
 
 status ledger::pay_bid(const node_id& builder, const node_id& proposer, amount value) {
@@ -475,6 +525,7 @@ status ledger::pay_bid(const node_id& builder, const node_id& proposer, amount v
   accounts_[builder].balance = *left;
   auto& p = accounts_[proposer];
   p.balance = must_add(p.balance, value);
+  count_flow(flow_kind::bid, value, &proposer);
   return {};
 }
 
@@ -491,6 +542,7 @@ amount ledger::penalize_withheld(const node_id& builder, amount value) {
   }
   auto taken = must_add(from_balance, from_stake);
   slashing_pool_ = must_add(slashing_pool_, taken);
+  count_flow(flow_kind::slashed, taken);
   return taken;
 }
 

@@ -40,6 +40,7 @@ struct stage {
   const ledger& base;
   std::map<node_id, account> accounts;
   amount treasury_in;
+  std::vector<std::tuple<flow_kind, amount, std::optional<node_id>>> flows; ///< counted at commit
 
   account& acct(const node_id& id) {
     auto it = accounts.find(id);
@@ -55,18 +56,20 @@ struct stage {
     x.balance = *left;
     return {};
   }
-  tx_status credit(const node_id& id, amount a) {
+  tx_status credit(const node_id& id, amount a, flow_kind k) {
     if (a == amount{0}) return {};
     auto& x = acct(id);
     auto sum = checked_add(x.balance, a);
     if (!sum) return reject(reject_reason::overflow, sum.err().message);
     x.balance = *sum;
+    flows.emplace_back(k, a, id);
     return {};
   }
-  tx_status to_treasury(amount a) {
+  tx_status to_treasury(amount a, flow_kind k) {
     auto sum = checked_add(treasury_in, a);
     if (!sum) return reject(reject_reason::overflow, sum.err().message);
     treasury_in = *sum;
+    flows.emplace_back(k, a, std::nullopt);
     return {};
   }
 };
@@ -130,14 +133,15 @@ tx_status ledger::apply_payment(const transaction& tx, const node_id& sender, st
     if (pay == amount{0}) return {};
     ch.paid = amount{ch.paid.units() + pay.units()};
     auto shares = split_payment(pay, content->second.split);
-    for (auto ok : {st.credit(content->second.creator, shares.creator), st.credit(ch.payee, shares.operators)})
+    for (auto ok : {st.credit(content->second.creator, shares.creator, flow_kind::content_creator),
+                    st.credit(ch.payee, shares.operators, flow_kind::content_operators)})
       if (!ok) return ok;
     if (p.platform_account.is_zero()) {
-      if (auto ok = st.to_treasury(shares.platform); !ok) return ok;
-    } else if (auto ok = st.credit(p.platform_account, shares.platform); !ok) {
+      if (auto ok = st.to_treasury(shares.platform, flow_kind::content_platform); !ok) return ok;
+    } else if (auto ok = st.credit(p.platform_account, shares.platform, flow_kind::content_platform); !ok) {
       return ok;
     }
-    return st.to_treasury(shares.treasury);
+    return st.to_treasury(shares.treasury, flow_kind::content_treasury);
   };
   auto load = [&](const hash256& id) -> tx_status {
     auto i = channels_.find(id);
@@ -224,7 +228,7 @@ tx_status ledger::apply_payment(const transaction& tx, const node_id& sender, st
         for (const auto& x : c->claims)
           if (auto ok = settle(x); !ok) return ok;
       }
-      if (auto ok = st.credit(ch.payer, ch.escrow()); !ok) return ok;
+      if (auto ok = st.credit(ch.payer, ch.escrow(), flow_kind::refund); !ok) return ok;
       remove = true;
     } else if (sender == ch.payer) {
       if (!c->claims.empty()) return reject(reject_reason::not_channel_party, "only the payee submits lane claims");
@@ -245,7 +249,7 @@ tx_status ledger::apply_payment(const transaction& tx, const node_id& sender, st
                         ? "the challenge window runs until height " + std::to_string(ch.closing_height)
                         : "the channel is open until height " + std::to_string(ch.expiry_height) +
                               " (the payer closes it first)");
-    if (auto ok = st.credit(ch.payer, ch.escrow()); !ok) return ok;
+    if (auto ok = st.credit(ch.payer, ch.escrow(), flow_kind::refund); !ok) return ok;
     remove = true;
   } else if (auto* f = std::get_if<job_fund>(&tx.body)) {
     auto id = job_escrow_id(f->verifier, f->job);
@@ -275,8 +279,8 @@ tx_status ledger::apply_payment(const transaction& tx, const node_id& sender, st
       je.paid = amount{je.paid.units() + pay.units()};
       auto to_verifier = static_cast<std::uint64_t>(static_cast<unsigned __int128>(pay.units()) *
                                                     je.verifier_ppm / 1'000'000);
-      for (auto ok : {st.credit(je.verifier, amount{to_verifier}),
-                      st.credit(t.executor, amount{pay.units() - to_verifier})})
+      for (auto ok : {st.credit(je.verifier, amount{to_verifier}, flow_kind::job_verifier),
+                      st.credit(t.executor, amount{pay.units() - to_verifier}, flow_kind::job_executor)})
         if (!ok) return ok;
     }
   } else if (auto* c = std::get_if<job_close>(&tx.body)) {
@@ -286,19 +290,20 @@ tx_status ledger::apply_payment(const transaction& tx, const node_id& sender, st
                                                     std::to_string(je.expiry_height));
     if (sender != je.funder && sender != je.verifier)
       return reject(reject_reason::not_escrow_party, "only the escrow's verifier or funder closes it");
-    if (auto ok = st.credit(je.funder, je.rest()); !ok) return ok;
+    if (auto ok = st.credit(je.funder, je.rest(), flow_kind::refund); !ok) return ok;
     remove = true;
   } else {
     throw std::logic_error("apply_payment: not a payment body");
   }
 
-  if (auto ok = st.credit(proposer, tx.fee); !ok) return ok;
+  if (auto ok = st.credit(proposer, tx.fee, flow_kind::fee); !ok) return ok;
   auto treasury = checked_add(treasury_, st.treasury_in);
   if (!treasury) return reject(reject_reason::overflow, treasury.err().message);
   st.acct(sender).nonce = account_of(sender).nonce + 1;
 
   // Commit: nothing below can fail.
   for (auto& [id, a] : st.accounts) accounts_[id] = a;
+  for (auto& [k, a, to] : st.flows) count_flow(k, a, to ? &*to : nullptr);
   treasury_ = *treasury;
   if (new_content) contents_.insert(*new_content);
   if (changed_channel) {

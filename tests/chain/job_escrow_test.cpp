@@ -85,6 +85,10 @@ TEST_CASE("job escrow: the verifier pays verified tasks by work units, its share
   CHECK(w.balance(exec_b).units() - b0.units() == 27);
   CHECK(w.balance(vfy).units() - v0.units() == 5);
   CHECK(w.l.job_escrow_of(e)->rest() == amount{1'000 - 51});
+  auto flow = [&](int who, flow_kind k) { return w.l.flows_of(id(who))[static_cast<std::size_t>(k)]; };
+  CHECK(flow(exec_a, flow_kind::job_executor) == 19);
+  CHECK(flow(vfy, flow_kind::job_verifier) == 5);
+  CHECK(w.l.block_flows()[static_cast<std::size_t>(flow_kind::job_executor)] == 19 + 27);
 
   SECTION("each task once: a replayed task, in another transaction or twice in one") {
     CHECK(w.send(vfy, job_pay{e, {task_payment{1, id(exec_a), 10}}}).reason() == reject_reason::task_paid);

@@ -406,6 +406,41 @@ TEST_CASE("blocks carry PoE entries: rent is collected, split and conserved") {
   CHECK(to_validators == split.validators.units());
 }
 
+TEST_CASE("the storage part of the rent pays storage stakers by stake; flows count every share") {
+  notary_chain c;
+  auto p = c.state.params().rent;
+  // Key 13 stakes 300 as storage, key 12 (also a builder) 100: shares 3:1 of the storage part.
+  c.commit(c.build(block_notary{}, {make_tx(13, 0, stake{stake_role::storage, amount{300}}),
+                                    make_tx(12, 1, stake{stake_role::storage, amount{100}})}));
+  block_notary n;
+  amount rent;
+  for (int k : {10, 11}) {
+    auto e = c.bpis.at(k).next(p, 7);
+    rent = *checked_add(rent, amount{e.header.rent_payment});
+    n.held.push_back(encode(e));
+  }
+  auto before = c.state;
+  c.commit(c.build(n));
+  // Each entry: 3000 result bytes = 3 KiB × rent_per_kib 1 = 3 of storage rent; 2 entries = 6.
+  const std::uint64_t storage = 2 * 3 * p.rent_per_kib.units();
+  auto gain = [&](int k) {
+    return c.state.account_of(id(k)).balance.units() - before.account_of(id(k)).balance.units();
+  };
+  // floor(6 × 300 / 400) = 4 and floor(6 × 100 / 400) = 1; the remainder 1 to the largest stake.
+  CHECK(gain(13) == 5);
+  CHECK(gain(12) == 1);
+  auto split = split_rent(p, amount{rent.units() - storage});
+  CHECK(c.state.treasury().units() == before.treasury().units() + split.treasury.units());
+  auto& f = c.state.block_flows();
+  CHECK(f[static_cast<std::size_t>(flow_kind::rent_storage)] == storage);
+  CHECK(f[static_cast<std::size_t>(flow_kind::rent_treasury)] == split.treasury.units());
+  CHECK(f[static_cast<std::size_t>(flow_kind::rent_slashing)] == split.slashing.units());
+  CHECK(f[static_cast<std::size_t>(flow_kind::rent_validators)] == split.validators.units());
+  CHECK(c.state.flows_of(id(13))[static_cast<std::size_t>(flow_kind::rent_storage)] == gain(13));
+  // Every share adds up to what was collected.
+  CHECK(storage + split.treasury.units() + split.slashing.units() + split.validators.units() == rent.units());
+}
+
 TEST_CASE("entries that break the rules are refused by validators and left out by proposers") {
   notary_chain c;
   auto p = c.state.params().rent;

@@ -63,9 +63,9 @@
 /// the BPI (a builder) holds builder stake, the entry checks (signature, LogBlock id), its
 /// LogBlock continues the BPI's log book (sequence, prev) and the header's logbook_root is
 /// the book's root with it, rent_payment >= rent_quote, and the BPI's balance pays
-/// rent_payment. `distribute_rent` moves a block's collected rent: the validators' share to
-/// the validators by stake (remainder to the proposer), the rest to the slashing pool and the
-/// treasury. `pay_bid` moves a winning builder bid from the builder to the proposer;
+/// rent_payment. `distribute_rent` moves a block's collected rent: its storage part to the
+/// storage stakers by stake, then the validators' share of the rest to the validators by stake
+/// (remainder to the proposer), the rest to the slashing pool and the treasury. `pay_bid` moves a winning builder bid from the builder to the proposer;
 /// `penalize_withheld` moves a withheld bid's value from the builder (balance first, then
 /// builder stake) to the slashing pool. None of them mints: the supply stays `minted()`.
 
@@ -73,6 +73,7 @@
 #include "poe/chain/notary.hpp"
 #include "poe/chain/transaction.hpp"
 
+#include <array>
 #include <map>
 #include <optional>
 #include <set>
@@ -149,6 +150,30 @@ struct channel_record {
   amount escrow() const { return amount{deposit.units() - paid.units()}; }
   friend bool operator==(const channel_record&, const channel_record&) = default;
 };
+
+/// Where money went, by kind: the ledger counts every credit by its kind, per block and per
+/// receiving account (pools: per block only). Not part of the state root: the counts follow
+/// from the blocks, like `block_id`. Values are stable (they name metrics and report rows).
+enum class flow_kind : std::uint8_t {
+  fee = 0,           ///< transaction fees, to the proposer
+  rent_validators,   ///< the validators' share of a block's rent, by stake
+  rent_storage,      ///< the storage part of a block's rent, to storage stakers by stake
+  rent_slashing,     ///< rent into the slashing pool
+  rent_treasury,     ///< rent into the treasury
+  bid,               ///< a winning builder bid, to the proposer
+  content_creator,   ///< playback payments: the creator's share
+  content_operators, ///< playback payments: the payee node's share
+  content_platform,  ///< playback payments: the platform's share (the treasury when none)
+  content_treasury,  ///< playback payments: the treasury's share
+  job_executor,      ///< paid work: the executor's part of a task's payment
+  job_verifier,      ///< paid work: the verifier's share
+  refund,            ///< a channel's or job escrow's rest back to its payer / funder
+  slashed,           ///< stake (or a withheld bid's value) into the slashing pool
+};
+inline constexpr std::size_t flow_kinds = 14;
+/// "fee", "rent_validators", ...
+std::string_view to_string(flow_kind k);
+using flow_totals = std::array<std::uint64_t, flow_kinds>;
 
 /// A job's fee in escrow (transaction.hpp, job_fund).
 struct job_escrow_record {
@@ -245,9 +270,13 @@ public:
   /// the rule it broke ("not_staked", "invalid", "out_of_order", "bad_logbook_root",
   /// "rent_too_low", "insufficient_funds"); a refused entry changes nothing.
   result<amount> apply_entry(const poe_entry& e);
-  /// The block's rent split (split_rent): validators by stake (floor, remainder to
-  /// `proposer`, or to the first validator when the proposer is not in the set), the slashing
-  /// pool, the treasury. Debits nothing: the rent was taken from the BPIs by apply_entry.
+  /// The block's rent: first its storage part (Σ over the applied entries of
+  /// min(rent_per_kib × ⌈result_bytes / 1024⌉, rent paid)) to the accounts holding storage
+  /// stake, by stake (floor, remainder to the largest stake, smaller id on ties); with no
+  /// storage staker it joins the rest. The rest by split_rent: validators by stake (floor,
+  /// remainder to `proposer`, or to the first validator when the proposer is not in the set),
+  /// the slashing pool, the treasury. Debits nothing: the rent was taken from the BPIs by
+  /// apply_entry.
   void distribute_rent(amount total, const node_id& proposer);
   /// `value` from `builder`'s balance to `proposer`'s; insufficient_funds when it cannot pay.
   status pay_bid(const node_id& builder, const node_id& proposer, amount value);
@@ -269,6 +298,13 @@ public:
   amount escrowed() const;
   std::optional<job_escrow_record> job_escrow_of(const hash256& id) const;
   const std::map<hash256, job_escrow_record>& job_escrows() const { return job_escrows_; }
+
+  // -- flows (not part of the state root) ----------------------------------------------------
+
+  /// Credits by kind since the last begin_block.
+  const flow_totals& block_flows() const { return block_flows_; }
+  /// Credits an account received by kind, over the chain's history (all zero when none).
+  flow_totals flows_of(const node_id& id) const;
 
   /// Records punished fraud evidence by its id; false when it was recorded before.
   bool spend_evidence(const hash256& id);
@@ -298,6 +334,13 @@ private:
   std::map<hash256, content_record> contents_;
   std::map<hash256, channel_record> channels_;
   std::map<hash256, job_escrow_record> job_escrows_;
+  flow_totals block_flows_{};
+  std::map<node_id, flow_totals> account_flows_;
+  /// Storage parts of the rent the entries applied since the last distribute_rent paid.
+  amount storage_rent_;
+
+  /// Counts a credit of `a` of kind `k` (to `to`, when an account received it).
+  void count_flow(flow_kind k, amount a, const node_id* to = nullptr);
 
   /// apply() for content, channel and job escrow bodies, after the common checks (ledger_payments.cpp).
   tx_status apply_payment(const transaction& tx, const node_id& sender, std::uint64_t height,
