@@ -6,11 +6,19 @@
 // integer split validators apply to the ledger).
 //
 //   (rent_quote_atom, u64 work units, u64 result bytes, u64 priority) → rent_quote_view;
-//   (rent_flows_atom, u64 last n blocks) → rent_flows: totals and the last n blocks with rent.
+//   (rent_flows_atom, u64 last n blocks) → rent_flows: totals and the last n blocks with rent
+//   or any other money flow.
+//
+// Besides the rent, every block's money flows by kind come with the pushed block (chain_block::
+// flows, as the validator's ledger counted them: fees, rent to validators and storage nodes,
+// playback payments by split, paid work, refunds, slashing); the role keeps them per block and
+// in total, and counts them in poe_chain_flow_total{kind}. With flows, the rent split reported
+// is the ledger's (its storage part paid to storage stakers first); without (a block older
+// than the validator's last 1024), split_rent of what was collected.
 //
 // Store (column family "rent"): "f/" ‖ u64 height → 5 × u64 (headers, collected, validators,
-// slashing, treasury); "scan" → u64 height of the last block taken (the subscription resumes
-// above it after a restart).
+// slashing, treasury) ‖ u8 n ‖ n × (u8 len ‖ kind ‖ u64 amount); "scan" → u64 height of the
+// last block taken (the subscription resumes above it after a restart).
 #include "poe/actors/roles.hpp"
 #include "poe/chain/block.hpp"
 #include "poe/chain/genesis.hpp"
@@ -47,7 +55,56 @@ bytes flow_key(std::uint64_t height) {
 
 struct flow {
   std::uint64_t headers = 0, collected = 0, validators = 0, slashing = 0, treasury = 0;
+  std::map<std::string, std::uint64_t> kinds;
 };
+
+bytes encode_flow(const flow& f) {
+  bytes v;
+  for (auto x : {f.headers, f.collected, f.validators, f.slashing, f.treasury})
+    append_u64_be(v, x);
+  v.push_back(static_cast<std::uint8_t>(std::min<std::size_t>(f.kinds.size(), 255)));
+  std::size_t n = 0;
+  for (auto& [k, x] : f.kinds) {
+    if (n++ == 255) break;
+    v.push_back(static_cast<std::uint8_t>(std::min<std::size_t>(k.size(), 255)));
+    v.insert(v.end(), k.begin(), k.begin() + static_cast<long>(std::min<std::size_t>(k.size(), 255)));
+    append_u64_be(v, x);
+  }
+  return v;
+}
+
+/// A stored record (nullopt when malformed; records of older versions have no kinds).
+std::optional<flow> decode_flow(byte_view v) {
+  if (v.size() < 40) return std::nullopt;
+  flow f{get_u64_be(v.data()), get_u64_be(v.data() + 8), get_u64_be(v.data() + 16),
+         get_u64_be(v.data() + 24), get_u64_be(v.data() + 32), {}};
+  if (v.size() == 40) return f;
+  std::size_t at = 41, n = v[40];
+  for (std::size_t i = 0; i < n; ++i) {
+    if (at >= v.size() || v.size() - at < 1u + v[at] + 8u) return std::nullopt;
+    std::string kind(v.begin() + static_cast<long>(at) + 1, v.begin() + static_cast<long>(at) + 1 + v[at]);
+    at += 1 + kind.size();
+    f.kinds[kind] = get_u64_be(v.data() + at);
+    at += 8;
+  }
+  if (at != v.size()) return std::nullopt;
+  return f;
+}
+
+void add_to(flow& total, const flow& f) {
+  total.headers += f.headers;
+  total.collected += f.collected;
+  total.validators += f.validators;
+  total.slashing += f.slashing;
+  total.treasury += f.treasury;
+  for (auto& [k, x] : f.kinds) total.kinds[k] += x;
+}
+
+runtime::rent_flow view_of(const flow& f, std::uint64_t height) {
+  runtime::rent_flow out{height, f.headers, f.collected, f.validators, f.slashing, f.treasury, {}};
+  for (auto& [k, x] : f.kinds) out.flows.push_back({k, x});
+  return out;
+}
 
 struct rstate {
   role_context ctx;
@@ -56,6 +113,7 @@ struct rstate {
   std::unique_ptr<chain_follower> chain; ///< finalized blocks, pushed
   flow totals;
   std::shared_ptr<metrics::counter> collected_c, validators_c, slashing_c, treasury_c;
+  std::map<std::string, std::shared_ptr<metrics::counter>> kind_c; ///< poe_chain_flow_total{kind}
 };
 
 /// Accounts one finalized block's rent flows.
@@ -72,25 +130,34 @@ void on_block(const std::shared_ptr<rstate>& s, const chain_block& ev) {
       ++f.headers;
       f.collected += e->header.rent_payment;
     }
-  store::batch ops;
-  if (f.collected > 0) {
+  for (auto& x : ev.flows) f.kinds[x.kind] += x.amount;
+  if (!ev.flows.empty()) {
+    auto of = [&](const char* k) { auto i = f.kinds.find(k); return i == f.kinds.end() ? 0 : i->second; };
+    f.validators = of("rent_validators");
+    f.slashing = of("rent_slashing");
+    f.treasury = of("rent_treasury");
+  } else if (f.collected > 0) {
     auto split = split_rent(*s->params, amount{f.collected});
     f.validators = split.validators.units();
     f.slashing = split.slashing.units();
     f.treasury = split.treasury.units();
-    bytes v;
-    for (auto x : {f.headers, f.collected, f.validators, f.slashing, f.treasury})
-      append_u64_be(v, x);
-    ops.put(cf, flow_key(ev.height), v);
-    s->totals.headers += f.headers;
-    s->totals.collected += f.collected;
-    s->totals.validators += f.validators;
-    s->totals.slashing += f.slashing;
-    s->totals.treasury += f.treasury;
+  }
+  store::batch ops;
+  if (f.collected > 0 || !f.kinds.empty()) {
+    ops.put(cf, flow_key(ev.height), encode_flow(f));
+    add_to(s->totals, f);
     s->collected_c->inc(static_cast<double>(f.collected));
     s->validators_c->inc(static_cast<double>(f.validators));
     s->slashing_c->inc(static_cast<double>(f.slashing));
     s->treasury_c->inc(static_cast<double>(f.treasury));
+    for (auto& [k, x] : f.kinds) {
+      auto& c = s->kind_c[k];
+      if (!c)
+        c = s->ctx.metrics->make_counter("poe_chain_flow_total",
+                                         "Money moved by the chain, by kind (the ledger's count of each block's credits).",
+                                         {{"kind", k}});
+      c->inc(static_cast<double>(x));
+    }
   }
   bytes sc;
   append_u64_be(sc, ev.height);
@@ -129,12 +196,7 @@ runtime::role_info rent_role() {
                                                                              (*raw)->size() == 8)
         s->scanned = get_u64_be((*raw)->data());
       auto st = ctx.store->for_each(cf, as_bytes(std::string_view("f/")), [&](byte_view, byte_view v) {
-        if (v.size() != 40) return true;
-        s->totals.headers += get_u64_be(v.data());
-        s->totals.collected += get_u64_be(v.data() + 8);
-        s->totals.validators += get_u64_be(v.data() + 16);
-        s->totals.slashing += get_u64_be(v.data() + 24);
-        s->totals.treasury += get_u64_be(v.data() + 32);
+        if (auto f = decode_flow(v)) add_to(s->totals, *f);
         return true;
       });
       if (!st) throw std::runtime_error("rent flows: " + st.err().message);
@@ -179,13 +241,10 @@ runtime::role_info rent_role() {
         [s](rent_flows_atom, std::uint64_t last) {
           rent_flows out;
           out.scanned_height = s->scanned;
-          auto& t = s->totals;
-          out.totals = {0, t.headers, t.collected, t.validators, t.slashing, t.treasury};
+          out.totals = view_of(s->totals, 0);
           (void)s->ctx.store->for_each(cf, as_bytes(std::string_view("f/")), [&](byte_view k, byte_view v) {
-            if (v.size() != 40 || k.size() != 10) return true;
-            out.blocks.push_back({get_u64_be(k.data() + 2), get_u64_be(v.data()),
-                                  get_u64_be(v.data() + 8), get_u64_be(v.data() + 16),
-                                  get_u64_be(v.data() + 24), get_u64_be(v.data() + 32)});
+            auto f = decode_flow(v);
+            if (f && k.size() == 10) out.blocks.push_back(view_of(*f, get_u64_be(k.data() + 2)));
             return true;
           });
           if (out.blocks.size() > last)

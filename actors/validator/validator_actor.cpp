@@ -118,6 +118,7 @@ struct vstate {
   std::shared_ptr<metrics::histogram> commit_latency;
   std::map<caf::actor_addr, subscriber> subscribers; ///< roles following the chain
   std::optional<chain_block> latest; ///< the event of the block just finalized (publish)
+  std::map<std::uint64_t, std::vector<flow_entry>> recent_flows; ///< the last 1024 blocks' flows
   std::uint64_t generations = 0;
   std::chrono::nanoseconds height_started{}; // monotonic reading
   double t_prepare = 0, t_commit = 0; // ms from the height's start to our PREPARE / COMMIT
@@ -167,6 +168,14 @@ void start_height(caf::event_based_actor* self, vstate& s) {
 
 chain_block make_event(std::uint64_t height, bytes decision, const block& b);
 
+/// The non-zero kinds of `f`, by name.
+std::vector<flow_entry> flows_of(const flow_totals& f) {
+  std::vector<flow_entry> out;
+  for (std::size_t k = 0; k < flow_kinds; ++k)
+    if (f[k] != 0) out.push_back({std::string(to_string(static_cast<flow_kind>(k))), f[k]});
+  return out;
+}
+
 /// Takes a finalized block: execute, persist (unless replaying it from the store), move the
 /// tip. False if it does not fit.
 bool finalize(vstate& s, const qbft::decision& d, bool persist = true) {
@@ -197,7 +206,12 @@ bool finalize(vstate& s, const qbft::decision& d, bool persist = true) {
     s.ctx.log->error("cannot persist block {}: {}", d.height, st.err().message);
     return false;
   }
-  if (persist) s.latest = make_event(d.height, std::move(encoded), *b);
+  s.recent_flows[d.height] = flows_of(next->block_flows());
+  while (s.recent_flows.size() > ledger::recent_blocks) s.recent_flows.erase(s.recent_flows.begin());
+  if (persist) {
+    s.latest = make_event(d.height, std::move(encoded), *b);
+    s.latest->flows = s.recent_flows[d.height];
+  }
   for (auto& raw : b->evidence)
     if (auto e = decode_evidence(raw)) {
       auto who = offender_of(*e);
@@ -291,7 +305,9 @@ chain_block block_event(vstate& s, std::uint64_t height) {
   auto d = qbft::decode_decision(**raw, height);
   auto b = d ? decode_block(d->block) : result<block>(d.err());
   if (!b) return chain_block{height, {}, {}, 0, 0, 0, 0, {}};
-  return make_event(height, std::move(**raw), *b);
+  auto ev = make_event(height, std::move(**raw), *b);
+  if (auto f = s.recent_flows.find(height); f != s.recent_flows.end()) ev.flows = f->second;
+  return ev;
 }
 
 /// Sends a subscriber catching up the next stored blocks, at most feed_batch per turn.
@@ -661,6 +677,7 @@ account_view account_of(const vstate& s, const node_id& id) {
     if (auto v = s.state.stake_of(id, r); v != amount{0}) out.stakes.push_back({r, v.units()});
   for (auto& u : s.state.unbonding())
     if (u.account == id) out.unbonding.push_back({u.role, u.value.units(), u.release_height});
+  out.flows = flows_of(s.state.flows_of(id));
   return out;
 }
 
@@ -683,6 +700,24 @@ content_view content_of(const vstate& s, const hash256& id) {
   out.treasury_ppm = c->split.treasury;
   out.outputs = c->outputs;
   out.published = c->height;
+  return out;
+}
+
+job_escrow_view escrow_of(const vstate& s, const hash256& id) {
+  job_escrow_view out;
+  out.height = s.tip.height;
+  out.id = to_vec(id.view());
+  auto e = s.state.job_escrow_of(id);
+  if (!e) return out;
+  out.found = true;
+  out.funder = to_vec(e->funder.view());
+  out.verifier = to_vec(e->verifier.view());
+  out.deposit = e->deposit.units();
+  out.paid = e->paid.units();
+  out.price_per_work_unit = e->price_per_work_unit.units();
+  out.verifier_ppm = e->verifier_ppm;
+  out.expiry_height = e->expiry_height;
+  out.tasks_paid.assign(e->tasks_paid.begin(), e->tasks_paid.end());
   return out;
 }
 
@@ -851,6 +886,11 @@ runtime::role_info validator_role() {
           auto id = hash256::from_view(raw);
           if (!id) return caf::make_error(caf::sec::runtime_error, "channel id: " + id.err().message);
           return channel_of(*s, *id);
+        },
+        [s](escrow_atom, const std::vector<std::uint8_t>& raw) -> caf::result<job_escrow_view> {
+          auto id = hash256::from_view(raw);
+          if (!id) return caf::make_error(caf::sec::runtime_error, "escrow id: " + id.err().message);
+          return escrow_of(*s, *id);
         },
         [s](pool_atom) {
           decider_pool out;

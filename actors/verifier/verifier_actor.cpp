@@ -45,6 +45,7 @@
 #include "poe/store/store.hpp"
 #include "poe/wire/codec.hpp"
 #include "chain_follow.hpp"
+#include "fee_payer.hpp"
 #include "owner.hpp"
 #include "storage_io.hpp"
 #include "task_kind.hpp"
@@ -96,6 +97,7 @@ struct vfstate {
   std::shared_ptr<metrics::gauge> tasks_g;
   std::mt19937_64 rng; ///< nonces for clients' signed jobs (role_context::rng)
   nonce_book nonces;   ///< handed out by vf_nonce
+  std::unique_ptr<fee_payer> fees; ///< paid work: jobs funded to this verifier
 };
 using state_ptr = std::shared_ptr<vfstate>;
 
@@ -705,6 +707,31 @@ result<chain::job_output> output_statement(const job_status& js) {
   return out;
 }
 
+/// A job as paid work sees it: finished or not, and its verified tasks with the executor and
+/// work units their stored receipts name (a task verified but not yet written is left for the
+/// next look).
+result<fee_payer::job_facts> fee_facts(const state_ptr& s, const std::string& job_id) {
+  auto st = load_job_status(s, job_id);
+  if (!st) return st.err();
+  auto raw = read(s, records::job_key(job_id));
+  if (!raw) return fail(errc::invalid_argument, "no job " + job_id);
+  auto rec = records::decode_job(job_id, *raw);
+  if (!rec) return rec.err();
+  fee_payer::job_facts out;
+  out.done = st->done;
+  for (std::size_t k = 0; k < rec->second.size() && k < st->tasks.size(); ++k) {
+    if (st->tasks[k].phase != exec::to_string(exec::phase::verified)) continue;
+    auto receipt = read(s, records::key(records::receipt, rec->second[k].t.id.view()));
+    auto r = receipt ? wire::decode_step_receipt(*receipt) : result<step_receipt>(fail(errc::invalid_argument, "no receipt"));
+    if (!r) {
+      out.done = false; // not all verified receipts are written yet
+      continue;
+    }
+    out.verified.push_back({static_cast<std::uint32_t>(k), r->executor, r->work_units});
+  }
+  return out;
+}
+
 /// After a restart: the reputation book, the receipts no builder took, and the unfinished jobs
 /// come back from the store (the coordinator starts their open tasks again).
 void restore(caf::event_based_actor* self, const state_ptr& s) {
@@ -858,8 +885,22 @@ runtime::role_info verifier_role() {
       self->attach_functor([s] { s->work->stop(); });
       ctx.log->info("verifier: sample {} ppm, ladder {}", cfg.verification.sample_rate_ppm, s->ladder);
       restore(self, s);
+      // Weak references: the payer lives in `s`, which must not hold itself.
+      std::weak_ptr<vfstate> weak = s;
+      s->fees = std::make_unique<fee_payer>(
+        ctx, cf,
+        [weak](const std::string& job) -> result<fee_payer::job_facts> {
+          if (auto sp = weak.lock()) return fee_facts(sp, job);
+          return fail(errc::unavailable, "the verifier is stopping");
+        },
+        [weak]() -> caf::actor {
+          auto sp = weak.lock();
+          return sp && sp->chain ? sp->chain->validator() : caf::actor{};
+        });
+      s->fees->restore();
       // No history: sampling needs the latest block only.
       s->chain = std::make_unique<chain_follower>(chain_from_tip, [self, s](const chain_status& st) {
+        s->fees->set_min_fee(st.payments.min_fee);
         if (auto id = hash256::from_view(st.block))
           apply_effects(self, s, s->c->on_tip(st.height, *id, s->ctx.clock.now_ms()));
       });
@@ -876,6 +917,12 @@ runtime::role_info verifier_role() {
           if (auto id = hash256::from_view(b.id))
             apply_effects(self, s, s->c->on_block(b.height, *id, b.transactions, b.evidence,
                                                   s->ctx.clock.now_ms()));
+          s->fees->on_block(self, b);
+        },
+        [self, s](vf_funded_atom, const std::string& job) -> caf::result<std::string> {
+          auto r = s->fees->funded(self, job);
+          if (!r) return failure(r.err().message);
+          return std::move(*r);
         },
         [self, s](chain_retry_atom) { s->chain->subscribe(self, s->ctx); },
         [self, s](collect_atom) { collect(self, s); },

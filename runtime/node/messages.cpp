@@ -47,6 +47,7 @@ void register_messages(caf::actor_system_config& cfg) {
   cfg.add_message_type<channel_report>("poe.channel_report");
   cfg.add_message_type<content_view>("poe.content_view");
   cfg.add_message_type<channel_view>("poe.channel_view");
+  cfg.add_message_type<job_escrow_view>("poe.job_escrow_view");
 }
 
 std::string_view to_string(verdict v) {
@@ -130,7 +131,7 @@ std::vector<caf::message> message_samples() {
     caf::make_message(chain_status{"poe-devnet", "ab12", 7, b, 1000, 1, 100, 2, 3, 0, 4, b, 5, 6,
                                    7, to_terms(chain::rent_params{}),
                                    {validator_view{b, 100}}, payment_terms{20, 4096, 1024, 0, 65536}}),
-    caf::make_message(chain_block{7, b, b, 1000, 1, 2, 0, b}),
+    caf::make_message(chain_block{7, b, b, 1000, 1, 2, 0, b, {flow_entry{"fee", 3}}}),
     caf::make_message(executor_status{2, 1, 0, 1, 5, 0, {"compute", "transcode"}}),
     caf::make_message(object_stat{"bafy", true, 4096, false, 1, 1, "video/mp4", "alice", 7, 0, {"ab12"}}),
     caf::make_message(std::vector<stored_object>{stored_object{"bafy", 4096, true}}),
@@ -138,12 +139,14 @@ std::vector<caf::message> message_samples() {
     caf::make_message(std::vector<challenge_record>{challenge_record{"ab12", 3, 0, 1, 750'000}}),
     caf::make_message(builder_status{"ab12", true, 3, b, 1, 9, 3, 2, 8, 1, 40}),
     caf::make_message(rent_quote_view{140, 147, 100, 30, 3, 7, 700'000, 100'000, 200'000}),
-    caf::make_message(rent_flows{40, {0, 2, 280, 196, 28, 56}, {rent_flow{39, 2, 280, 196, 28, 56}}}),
+    caf::make_message(rent_flows{40, {0, 2, 280, 196, 28, 56, {flow_entry{"rent_storage", 6}}},
+                                 {rent_flow{39, 2, 280, 196, 28, 56, {flow_entry{"job_executor", 19}}}}}),
     caf::make_message(channel_ack{false, "over_deposit", 30, 60}),
     caf::make_message(std::vector<channel_ack>{channel_ack{true, "", 3, 9}, channel_ack{false, "bad_tick", 2, 9}}),
     caf::make_message(channel_report{12, 40, 2, {channel_entry{b, b, 1000, 60, 20, 100, 0, 2}}}),
     caf::make_message(content_view{true, b, b, b, 3, 700'000, 100'000, 150'000, 50'000, 30, 9, 12}),
     caf::make_message(channel_view{true, b, b, b, 1000, 60, 200, 0, 12, {lane_view{0, b, 3, 20}}}),
+    caf::make_message(job_escrow_view{true, b, b, b, 900, 51, 3, 100'000, 70, 12, {0, 1, 7}}),
     caf::make_message(job_status{"1-1", "transcode", "alice", "bafy", "default", 0, 6000, true,
                                  {task_status{b, "bafy", "verified", 1, "",
                                               {output_view{"720p/seg0.ts", "bafz", 1000}}, ""}},

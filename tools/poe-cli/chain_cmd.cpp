@@ -19,6 +19,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <iomanip>
 #include <iostream>
 
 namespace poe::cli {
@@ -205,6 +206,10 @@ void print_account(const json& a) {
     std::cout << "  unbonding " << u.value("amount", "") << " (" << u.value("role", "")
               << ") released at height " << u.value("release_height", 0) << "\n";
   if (a.value("jailed", false)) std::cout << "  removed from the validator set (slashed)\n";
+  auto flows = a.value("flows", json::object());
+  if (!flows.empty()) std::cout << "  received, by kind:\n";
+  for (auto& [kind, v] : flows.items())
+    std::cout << "    " << std::left << std::setw(18) << kind << std::right << " " << v.get<std::string>() << "\n";
 }
 
 } // namespace

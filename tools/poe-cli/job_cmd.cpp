@@ -2,8 +2,16 @@
 //
 //   poe-cli job submit FILE|CID [--ladder default|NAME:WxH:VKBPS:AKBPS,...] [--owner NAME]
 //                      --node VERIFIER [--storage NODE] [TLS options]
+//                      [--max-fee N [--price-per-work-unit P] [--verifier-share PPM]
+//                       [--fee-blocks B] [--chain-node VALIDATOR] [--chain-id ID]]
 //       A FILE is probed here first (non-media is refused before any upload), then uploaded
 //       to --storage (default: the verifier's node) and submitted; prints the job id.
+//       With --max-fee, the job's fee is escrowed on chain (job_fund, signed with the TLS key:
+//       the owner pays) once the verifier took the job: the verifier pays each verified task's
+//       executor work units × P (its PPM share kept), and gives the rest back when the job is
+//       finished; the owner may take the rest back itself after B blocks (job refund).
+//   poe-cli job escrow JOB --verifier ID --node VALIDATOR [--json]
+//   poe-cli job refund JOB --verifier ID --key OWNER --node VALIDATOR (after the escrow's expiry)
 //   poe-cli job compute DATA... [--iterations N] [--hex] [--owner NAME] --node VERIFIER
 //       a compute job (iterated SHA-256, the Proof-of-Compute path): one task per DATA (its
 //       bytes, or hex with --hex; at most 4 KiB each); prints the job id. `job status` shows
@@ -15,6 +23,7 @@
 // not done, 2 usage, 3 unreachable.
 #include "commands.hpp"
 #include "node_client.hpp"
+#include "tx_support.hpp"
 #include "poe/core/keys.hpp"
 #include "poe/media/media.hpp"
 #include "poe/storage/cid.hpp"
@@ -51,6 +60,48 @@ void print_status(const nlohmann::json& j) {
   }
 }
 
+struct fee_args {
+  std::string max_fee, price = "1", chain_id = "poe-devnet";
+  std::uint32_t verifier_ppm = 100'000;
+  std::uint64_t blocks = 1000;
+  tools::node_target chain;
+};
+
+/// Escrows `job`'s fee (job_fund, signed with the TLS key) at the validator, waits until the
+/// chain has it, and tells the verifier.
+void fund_job(const fee_args& f, const tools::node_target& node, tools::verifier_client& verifier,
+              const std::string& job) {
+  auto vid = node_id::from_hex(verifier.node());
+  if (!vid) tools::die("the verifier's node id is unknown: " + vid.err().message, unreachable);
+  auto chain_target = node; // the same TLS identity; another address when --chain-node is given
+  if (!f.chain.address.empty()) chain_target.address = f.chain.address;
+  auto status = nlohmann::json::parse(or_exit(connect_or_die(chain_target)->chain_status()));
+  tx_args t;
+  t.key = node.key;
+  t.chain_id = f.chain_id;
+  t.node = chain_target;
+  t.chain_id = status.value("chain_id", f.chain_id);
+  t.fee = status.value("min_fee", std::string("0"));
+  auto expiry = status.value("height", std::uint64_t{0}) + f.blocks;
+  auto tx = write_tx(t, chain::job_fund{*vid, job, tools::or_die(parse_amount(f.max_fee), "--max-fee"),
+                                        tools::or_die(parse_amount(f.price), "--price-per-work-unit"),
+                                        f.verifier_ppm, expiry});
+  auto escrow = chain::job_escrow_id(*vid, job);
+  std::cerr << "escrow " << escrow.hex() << ": " << f.max_fee << " for job " << job << " until height "
+            << expiry << "\n";
+  auto v = connect_or_die(chain_target);
+  for (int i = 0; i < 60; ++i) {
+    auto j = nlohmann::json::parse(or_exit(v->escrow(escrow)));
+    if (j.value("found", false)) {
+      std::cerr << or_exit(verifier.funded(job)) << "\n";
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  tools::die("the escrow of job " + job + " is not on chain after 30 s (transaction " +
+             chain::tx_id(tx).hex() + ")", invalid);
+}
+
 /// --owner, or else the node id of the TLS key this command connects with.
 std::string owner_of(const std::string& owner, const tools::node_target& t) {
   if (!owner.empty()) return owner;
@@ -68,6 +119,9 @@ void add_job_commands(CLI::App& app) {
     std::uint64_t iterations = 1;
     bool json = false, hex = false;
     int wait_s = 0;
+    fee_args fee;
+    std::string verifier;
+    tx_args refund;
   };
   auto a = std::make_shared<args>();
   auto* job = app.add_subcommand("job", "transcoding and compute jobs (the verifier role)");
@@ -81,7 +135,16 @@ void add_job_commands(CLI::App& app) {
   auto* storage_opt = submit->add_option("--storage", a->storage.address,
                                          "host:port of the node to upload to (default: --node)");
   tools::add_node_options(submit, a->node);
-  submit->callback([a, storage_opt] {
+  auto* fee_opt = submit->add_option("--max-fee", a->fee.max_fee,
+                                     "escrow up to this many base units for the job's work (job_fund, paid by the TLS key's account)");
+  submit->add_option("--price-per-work-unit", a->fee.price, "what a work unit of a verified task earns (default 1)");
+  submit->add_option("--verifier-share", a->fee.verifier_ppm, "the verifier's share of each payment, ppm (default 100000)")
+    ->check(CLI::Range(0u, 1'000'000u));
+  submit->add_option("--fee-blocks", a->fee.blocks, "the escrow's life in blocks; then the owner may take the rest back (default 1000)")
+    ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{100'000'000}));
+  submit->add_option("--chain-node", a->fee.chain.address, "host:port of the validator for the escrow (default --node)");
+  submit->add_option("--chain-id", a->fee.chain_id, "chain id (default: the validator's)");
+  submit->callback([a, storage_opt, fee_opt] {
     if (!a->ladder.empty())
       if (auto l = media::parse_ladder(a->ladder); !l) tools::die("--ladder: " + l.err().message, usage);
     std::string cid = a->source;
@@ -96,9 +159,43 @@ void add_job_commands(CLI::App& app) {
     } else if (!storage::cid::parse(a->source)) {
       tools::die("SOURCE: '" + a->source + "' is neither a file nor a CID", usage);
     }
-    std::cout << or_exit(client_or_die<tools::verifier_client>(a->node)->submit_job(
-                   cid, a->ladder, owner_of(a->owner, a->node)))
-              << "\n";
+    if (fee_opt->count() > 0) (void)tools::or_die(parse_amount(a->fee.max_fee), "--max-fee");
+    auto verifier = client_or_die<tools::verifier_client>(a->node);
+    auto job = or_exit(verifier->submit_job(cid, a->ladder, owner_of(a->owner, a->node)));
+    std::cout << job << std::endl;
+    if (fee_opt->count() > 0) fund_job(a->fee, a->node, *verifier, job);
+  });
+
+  auto* escrow = job->add_subcommand("escrow", "a job's fee escrow on chain");
+  escrow->add_option("JOB", a->id, "the job id")->required();
+  escrow->add_option("--verifier", a->verifier, "the verifier's node id (hex)")->required();
+  escrow->add_flag("--json", a->json, "print JSON");
+  tools::add_node_options(escrow, a->node);
+  escrow->callback([a] {
+    auto vid = tools::or_die(node_id::from_hex(a->verifier), "--verifier");
+    auto j = nlohmann::json::parse(or_exit(connect_or_die(a->node)->escrow(chain::job_escrow_id(vid, a->id))));
+    if (a->json) {
+      std::cout << j.dump(2) << "\n";
+    } else if (!j.value("found", false)) {
+      std::cout << "job " << a->id << ": no escrow (never funded, or closed)\n";
+    } else {
+      std::cout << "job " << a->id << ": escrow " << j.value("escrow", "") << "\n  funder   "
+                << j.value("funder", "") << "\n  deposit  " << j.value("deposit", "") << ", paid "
+                << j.value("paid", "") << ", rest " << j.value("rest", "") << "\n  price    "
+                << j.value("price_per_work_unit", "") << " per work unit, verifier share "
+                << j.value("verifier_ppm", 0u) << " ppm\n  tasks paid " << j["tasks_paid"].size()
+                << ", expires at height " << j.value("expiry_height", std::uint64_t{0}) << "\n";
+    }
+    std::exit(j.value("found", false) ? 0 : invalid);
+  });
+
+  auto* refund = job->add_subcommand("refund", "the owner takes an expired escrow's rest back (job_close)");
+  refund->add_option("JOB", a->id, "the job id")->required();
+  refund->add_option("--verifier", a->verifier, "the verifier's node id (hex)")->required();
+  add_tx_options(refund, a->refund, "the funder's private key (PEM)");
+  refund->callback([a] {
+    auto vid = tools::or_die(node_id::from_hex(a->verifier), "--verifier");
+    write_tx(a->refund, chain::job_close{chain::job_escrow_id(vid, a->id)});
   });
 
   auto* compute = job->add_subcommand("compute", "a compute job: one iterated SHA-256 task per DATA");

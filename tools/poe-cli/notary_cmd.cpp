@@ -139,8 +139,8 @@ void add_notary_commands(CLI::App& app) {
               << j.value("slashing_ppm", std::uint64_t{0}) / 10'000 << " %, treasury "
               << j.value("treasury_ppm", std::uint64_t{0}) / 10'000 << " %\n";
   });
-  auto* flows = rent->add_subcommand("flows", "each block's rent: collected, to validators, slashing pool, treasury");
-  flows->add_option("--last", a->last, "the last N blocks with rent (default 20)")->default_val(20);
+  auto* flows = rent->add_subcommand("flows", "each block's rent (collected, to validators, slashing pool, treasury) and every money flow by kind");
+  flows->add_option("--last", a->last, "the last N blocks with rent or flows (default 20)")->default_val(20);
   flows->add_flag("--json", a->json, "print JSON");
   tools::add_node_options(flows, a->flows_node);
   flows->callback([a] {
@@ -163,6 +163,9 @@ void add_notary_commands(CLI::App& app) {
               << std::setw(10) << t["slashing"].get<std::uint64_t>() << std::setw(10)
               << t["treasury"].get<std::uint64_t>() << "   (scanned to height "
               << j["scanned_height"].get<std::uint64_t>() << ")\n";
+    if (!t["flows"].empty()) std::cout << "money flows in total, by kind:\n";
+    for (auto& [kind, v] : t["flows"].items())
+      std::cout << "  " << std::left << std::setw(18) << kind << std::right << " " << v.get<std::string>() << "\n";
   });
 }
 

@@ -50,6 +50,7 @@ struct detail::connection {
   std::unique_ptr<caf::actor_system> sys;
   std::unique_ptr<caf::scoped_actor> self;
   caf::actor handle; // the role's actor on the node
+  std::string node;  // its node's id (hex), as the node's directory names it
   std::chrono::seconds timeout{5};
 
   std::string role;
@@ -162,6 +163,14 @@ result<bytes> verifier_client::job_output(const std::string& job) {
   auto r = impl_->ask<std::vector<std::uint8_t>>(vf_output_atom::value, job);
   if (!r) return r.err();
   return bytes(r->begin(), r->end());
+}
+
+result<std::string> verifier_client::funded(const std::string& job) {
+  return impl_->ask<std::string>(vf_funded_atom::value, job);
+}
+
+const std::string& verifier_client::node() const {
+  return impl_->node;
 }
 
 builder_client::builder_client(std::unique_ptr<detail::connection> p) : impl_(std::move(p)) {}
@@ -316,7 +325,10 @@ result<std::unique_ptr<detail::connection>> detail::connection::open(const node_
   self->request(dir, p->timeout, lookup_atom::value, role)
     .receive(
       [&](std::vector<role_entry>& xs) {
-        if (!xs.empty()) p->handle = xs.front().handle; // local entries come first
+        if (!xs.empty()) { // local entries come first
+          p->handle = xs.front().handle;
+          p->node = xs.front().node;
+        }
       },
       [&](caf::error& err) { why = sys.render(err); });
   if (!p->handle)
@@ -367,6 +379,12 @@ result<std::string> validator_client::content(const hash256& id) {
 
 result<std::string> validator_client::channel(const hash256& id) {
   auto r = impl_->ask<channel_view>(chan_atom::value, std::vector<std::uint8_t>(id.data.begin(), id.data.end()));
+  if (!r) return r.err();
+  return to_json(*r).dump();
+}
+
+result<std::string> validator_client::escrow(const hash256& id) {
+  auto r = impl_->ask<job_escrow_view>(escrow_atom::value, std::vector<std::uint8_t>(id.data.begin(), id.data.end()));
   if (!r) return r.err();
   return to_json(*r).dump();
 }

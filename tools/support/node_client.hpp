@@ -56,6 +56,8 @@ public:
   /// JSON: published content / a channel at the validator's tip ("found": false when none).
   result<std::string> content(const hash256& id);
   result<std::string> channel(const hash256& id);
+  /// JSON: a job's fee escrow ("found": false when none).
+  result<std::string> escrow(const hash256& id);
 
 private:
   explicit validator_client(std::unique_ptr<detail::connection> p);
@@ -114,6 +116,10 @@ public:
   result<std::string> receipt(const std::string& request_hex);
   /// The verifier's signed statement of a finished job's outputs (chain::job_output, encoded).
   result<bytes> job_output(const std::string& job);
+  /// Tells the verifier its job's fee is escrowed; its answer (what it will pay).
+  result<std::string> funded(const std::string& job);
+  /// The verifier's node id (hex), as its node's directory names it.
+  const std::string& node() const;
 
 private:
   explicit verifier_client(std::unique_ptr<detail::connection> p);

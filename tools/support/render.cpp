@@ -22,10 +22,17 @@ nlohmann::json to_json(const runtime::chain_status& st) {
                      {"treasury", std::to_string(st.treasury)},
                      {"poe_held", st.poe_held},
                      {"rent", nlohmann::json::parse(chain::rent_params_json(to_params(st.rent)))},
-                     {"total_supply", std::to_string(st.total_supply)}};
+                     {"total_supply", std::to_string(st.total_supply)},
+                     {"min_fee", std::to_string(st.payments.min_fee)}};
   auto& vals = out["validators"] = nlohmann::json::array();
   for (auto& v : st.validators)
     vals.push_back({{"id", to_hex(v.id)}, {"stake", std::to_string(v.stake)}});
+  return out;
+}
+
+nlohmann::json flows_json(const std::vector<runtime::flow_entry>& flows) {
+  auto out = nlohmann::json::object();
+  for (auto& f : flows) out[f.kind] = std::to_string(f.amount);
   return out;
 }
 
@@ -42,6 +49,7 @@ nlohmann::json to_json(const runtime::account_view& a) {
     unb.push_back({{"role", std::string(chain::to_string(u.role))},
                    {"amount", std::to_string(u.units)},
                    {"release_height", u.release_height}});
+  out["flows"] = flows_json(a.flows);
   return out;
 }
 
@@ -108,7 +116,7 @@ nlohmann::json to_json(const runtime::rent_flows& f) {
   auto flow = [](const runtime::rent_flow& x, bool with_height) {
     nlohmann::json j{{"headers", x.headers},       {"collected", x.collected},
                      {"validators", x.validators}, {"slashing", x.slashing},
-                     {"treasury", x.treasury}};
+                     {"treasury", x.treasury}, {"flows", flows_json(x.flows)}};
     if (with_height) j["height"] = x.height;
     return j;
   };
@@ -165,6 +173,21 @@ nlohmann::json to_json(const runtime::content_view& c) {
                              {"platform", c.platform_ppm}, {"treasury", c.treasury_ppm}}},
               {"outputs", c.outputs},
               {"published", c.published}});
+  return out;
+}
+
+nlohmann::json to_json(const runtime::job_escrow_view& e) {
+  nlohmann::json out{{"found", e.found}, {"escrow", to_hex(e.id)}, {"height", e.height}};
+  if (!e.found) return out;
+  out["funder"] = to_hex(e.funder);
+  out["verifier"] = to_hex(e.verifier);
+  out["deposit"] = std::to_string(e.deposit);
+  out["paid"] = std::to_string(e.paid);
+  out["rest"] = std::to_string(e.deposit - e.paid);
+  out["price_per_work_unit"] = std::to_string(e.price_per_work_unit);
+  out["verifier_ppm"] = e.verifier_ppm;
+  out["expiry_height"] = e.expiry_height;
+  out["tasks_paid"] = e.tasks_paid;
   return out;
 }
 

@@ -23,6 +23,9 @@ nlohmann::json to_json(const runtime::storage_usage& u);
 nlohmann::json to_json(const std::vector<runtime::challenge_record>& r);
 nlohmann::json to_json(const runtime::content_view& c);
 nlohmann::json to_json(const runtime::channel_view& c);
+nlohmann::json to_json(const runtime::job_escrow_view& e);
+/// {"kind": "amount", ...} of a flow list.
+nlohmann::json flows_json(const std::vector<runtime::flow_entry>& flows);
 nlohmann::json to_json(const runtime::channel_report& r);
 
 } // namespace poe::tools

@@ -69,6 +69,8 @@ using sets_atom = caf::atom_constant<caf::atom("v_sets")>;
 /// content_view; (chan_atom, bytes channel id) → channel_view (role_messages.hpp).
 using content_atom = caf::atom_constant<caf::atom("v_content")>;
 using chan_atom = caf::atom_constant<caf::atom("v_chan")>;
+/// (escrow_atom, bytes escrow id) → job_escrow_view: a job's fee escrow at the validator's tip.
+using escrow_atom = caf::atom_constant<caf::atom("v_escrow")>;
 /// Notarization at the validator: (poe_atom, bytes PoE entry) → submit_reply (accepted or
 /// known name the header id) — a valid entry is held for inclusion and gossiped once to the other
 /// validators (poegossip_atom); (complaint_atom, bytes exclusion complaint) between validators.
@@ -164,6 +166,10 @@ using vf_nonce_atom = caf::atom_constant<caf::atom("vf_nonce")>;
 /// verified outputs (chain::job_output, payments.hpp), which its owner publishes as content;
 /// an error while a task is open or failed.
 using vf_output_atom = caf::atom_constant<caf::atom("vf_output")>;
+/// (vf_funded, string job id) → std::string: a client tells the verifier that its job's fee is
+/// escrowed (job_fund included); the verifier reads the escrow from the chain and pays the
+/// job's verified tasks from it (it also learns of fundings from the blocks it follows).
+using vf_funded_atom = caf::atom_constant<caf::atom("vf_funded")>;
 
 /// The `probe` diagnostic role.
 using ping_atom = caf::atom_constant<caf::atom("probe_ping")>;

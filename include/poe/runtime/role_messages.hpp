@@ -83,6 +83,17 @@ typename Inspector::result_type inspect(Inspector& f, unbonding_view& x) {
 }
 
 /// (account_atom, std::string node id hex) → account_view: one account at the validator's tip.
+/// One kind of money flow (chain::flow_kind's name) and its amount.
+struct flow_entry {
+  std::string kind;
+  std::uint64_t amount = 0;
+  friend bool operator==(const flow_entry&, const flow_entry&) = default;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, flow_entry& x) {
+  return f(caf::meta::type_name("poe.flow_entry"), x.kind, x.amount);
+}
+
 struct account_view {
   std::vector<std::uint8_t> account; ///< node id (32 bytes)
   std::uint64_t balance = 0;
@@ -91,6 +102,7 @@ struct account_view {
   bool jailed = false;
   std::vector<stake_entry> stakes; ///< non-zero stakes only
   std::vector<unbonding_view> unbonding;
+  std::vector<flow_entry> flows; ///< what the account received, by kind (non-zero kinds)
 
   /// The stake bonded for `r` (0 when none).
   std::uint64_t stake_of(chain::stake_role r) const;
@@ -99,7 +111,7 @@ struct account_view {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, account_view& x) {
   return f(caf::meta::type_name("poe.account_view"), x.account, x.balance, x.nonce, x.height,
-           x.jailed, x.stakes, x.unbonding);
+           x.jailed, x.stakes, x.unbonding, x.flows);
 }
 
 /// An executor the decider draw may rank: executor stake >= min_executor_stake, and the
@@ -203,12 +215,15 @@ struct chain_block {
   std::uint64_t timestamp_ms = 0;
   std::uint32_t transactions = 0, poe_headers = 0, evidence = 0;
   std::vector<std::uint8_t> decision; ///< qbft::encode(decision)
+  /// The block's money flows by kind as the validator's ledger counted them executing it
+  /// (non-zero kinds); empty for blocks older than the validator's last 1024.
+  std::vector<flow_entry> flows;
   friend bool operator==(const chain_block&, const chain_block&) = default;
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, chain_block& x) {
   return f(caf::meta::type_name("poe.chain_block"), x.height, x.id, x.parent, x.timestamp_ms,
-           x.transactions, x.poe_headers, x.evidence, x.decision);
+           x.transactions, x.poe_headers, x.evidence, x.decision, x.flows);
 }
 
 /// `after` of a subscription that wants no history: the current tip block, then new ones.
@@ -321,12 +336,15 @@ typename Inspector::result_type inspect(Inspector& f, rent_quote_view& x) {
 /// One block's rent flows (or their totals: height 0).
 struct rent_flow {
   std::uint64_t height = 0, headers = 0, collected = 0, validators = 0, slashing = 0, treasury = 0;
+  /// Every money flow of the block (or the totals) by kind: rent, fees, playback payments,
+  /// paid work, refunds, slashing (chain::flow_kind).
+  std::vector<flow_entry> flows;
   friend bool operator==(const rent_flow&, const rent_flow&) = default;
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, rent_flow& x) {
   return f(caf::meta::type_name("poe.rent_flow"), x.height, x.headers, x.collected, x.validators,
-           x.slashing, x.treasury);
+           x.slashing, x.treasury, x.flows);
 }
 
 /// (rent_flows_atom, u64 last n) → rent_flows: totals and the last n blocks with rent.
@@ -428,6 +446,25 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, channel_view& x) {
   return f(caf::meta::type_name("poe.channel_view"), x.found, x.id, x.payer, x.payee, x.deposit,
            x.paid, x.expiry_height, x.closing_height, x.height, x.lanes);
+}
+
+/// (escrow_atom, bytes escrow id) → job_escrow_view: a job's fee escrow at the validator's tip
+/// (`found` is false for one never funded, and for one closed).
+struct job_escrow_view {
+  bool found = false;
+  std::vector<std::uint8_t> id, funder, verifier;
+  std::uint64_t deposit = 0, paid = 0, price_per_work_unit = 0;
+  std::uint32_t verifier_ppm = 0;
+  std::uint64_t expiry_height = 0;
+  std::uint64_t height = 0; ///< the tip it was read at
+  std::vector<std::uint32_t> tasks_paid;
+  friend bool operator==(const job_escrow_view&, const job_escrow_view&) = default;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, job_escrow_view& x) {
+  return f(caf::meta::type_name("poe.job_escrow_view"), x.found, x.id, x.funder, x.verifier,
+           x.deposit, x.paid, x.price_per_work_unit, x.verifier_ppm, x.expiry_height, x.height,
+           x.tasks_paid);
 }
 
 // -- jobs -----------------------------------------------------------------------------------
