@@ -12,6 +12,12 @@
 # viewer pays exactly 60,000. A stale tick, a forged lane and a pay on a closed channel are
 # refused. Every transaction here pays fee 0, so no other balance moves.
 #
+# Paid work first: the clip's job is submitted with --max-fee 1000 at 3 per work unit (a
+# frame) and a 10 % verifier share; the verifier pays each verified task's executor from the
+# escrow and closes it when the job is done. Each executor's balance grows by exactly its
+# job_executor flow, the three flows (executors, verifier, the owner's refund) add up to the
+# fee, and what was paid is 3 × the work units of the job's receipts.
+#
 #   tests/channel_devnet_test.sh BUILD_DIR
 #
 # Ports 7620..7625 and 9620..9625. The trap stops every node this test started, by PID.
@@ -68,9 +74,40 @@ ffmpeg -nostdin -v error -f lavfi -i testsrc2=size=640x360:rate=30 -f lavfi \
   -i sine=frequency=440:sample_rate=48000 -t 4 -c:v libx264 -preset ultrafast -g 60 \
   -pix_fmt yuv420p -c:a aac -shortest "$dir/clip.mp4" || fail "ffmpeg could not make the clip"
 creator_tls=(--tls-key "$dir/node-4/node.key" --tls-cert "$dir/node-4/node.crt")
+declare -A before_exec
+for i in 0 1 2 3; do before_exec[$i]=$(balance "$(id_of "$dir/node-$i/node.pub")"); done
+before_owner=$(balance "$creator")
 job=$("$cli" job submit "$dir/clip.mp4" --node 127.0.0.1:7624 --storage 127.0.0.1:7620 \
-        "${creator_tls[@]}" 2>/dev/null) || fail "job submit failed"
+        --max-fee 1000 --price-per-work-unit 3 --verifier-share 100000 --chain-node 127.0.0.1:7620 \
+        "${creator_tls[@]}" 2>"$dir/submit.err") || fail "job submit failed: $(cat "$dir/submit.err")"
+grep -q "^escrow [0-9a-f]\{64\}: 1000 for job $job" "$dir/submit.err" || fail "no escrow: $(cat "$dir/submit.err")"
 "$cli" job status "$job" --wait 240 --node 127.0.0.1:7624 >/dev/null || fail "the job did not finish verified"
+
+echo "== the job's fee: the verifier pays each verified task and gives the rest back"
+escrow_gone() { ! "$cli" job escrow "$job" --verifier "$creator" "${val[@]}" >/dev/null 2>&1; }
+wait_for 30 escrow_gone || fail "the escrow was not closed: $("$cli" job escrow "$job" --verifier "$creator" "${val[@]}")"
+units=0
+for r in $("$cli" job status "$job" --json --node 127.0.0.1:7624 |
+           python3 -c 'import json,sys; print(" ".join(t["request"] for t in json.load(sys.stdin)["tasks"]))'); do
+  u=$("$cli" receipt show "$r" --json --node 127.0.0.1:7624 | python3 -c 'import json,sys; print(json.load(sys.stdin)["work_units"])')
+  units=$((units + u))
+done
+flow() { "$cli" account show "$1" --json "${val[@]}" |
+         python3 -c 'import json,sys; print(json.load(sys.stdin)["flows"].get(sys.argv[1], "0"))' "$2"; }
+to_executors=0
+for i in 0 1 2 3; do
+  e=$(id_of "$dir/node-$i/node.pub")
+  got=$(flow "$e" job_executor)
+  [ $(( $(balance "$e") - before_exec[$i] )) -eq "$got" ] || fail "node-$i: balance moved by other than its job_executor flow $got"
+  to_executors=$((to_executors + got))
+done
+to_verifier=$(flow "$creator" job_verifier) refund=$(flow "$creator" refund)
+echo "  $units work units: executors +$to_executors, verifier +$to_verifier, refund $refund"
+[ $((to_executors + to_verifier)) -eq $((units * 3)) ] || fail "paid $((to_executors + to_verifier)), not 3 × $units"
+[ $((to_executors + to_verifier + refund)) -eq 1000 ] || fail "the fee's parts do not add up to 1000"
+[ "$to_verifier" -le $((units * 3 / 10)) ] && [ "$to_verifier" -ge $((units * 3 / 10 - 2)) ] ||
+  fail "verifier share $to_verifier"
+[ $(( before_owner - $(balance "$creator") )) -eq $((units * 3 - to_verifier)) ] || fail "the owner's balance"
 
 echo "== the creator publishes the verified output as content"
 out=$("$cli" content publish "$job" --price-per-second $price --key "$dir/node-4/node.key" \

@@ -713,18 +713,17 @@ result<chain::job_output> output_statement(const job_status& js) {
 result<fee_payer::job_facts> fee_facts(const state_ptr& s, const std::string& job_id) {
   auto st = load_job_status(s, job_id);
   if (!st) return st.err();
-  auto raw = read(s, records::job_key(job_id));
-  if (!raw) return fail(errc::invalid_argument, "no job " + job_id);
-  auto rec = records::decode_job(job_id, *raw);
-  if (!rec) return rec.err();
   fee_payer::job_facts out;
   out.done = st->done;
-  for (std::size_t k = 0; k < rec->second.size() && k < st->tasks.size(); ++k) {
-    if (st->tasks[k].phase != exec::to_string(exec::phase::verified)) continue;
-    auto receipt = read(s, records::key(records::receipt, rec->second[k].t.id.view()));
+  for (std::size_t k = 0; k < st->tasks.size(); ++k) {
+    auto& t = st->tasks[k];
+    auto id = coord::task_id(s->ctx.key->id(), job_id, k);
+    if (t.phase != exec::to_string(exec::phase::verified) || !std::equal(t.request.begin(), t.request.end(), id.data.begin(), id.data.end()))
+      continue;
+    auto receipt = read(s, records::key(records::receipt, id.view()));
     auto r = receipt ? wire::decode_step_receipt(*receipt) : result<step_receipt>(fail(errc::invalid_argument, "no receipt"));
     if (!r) {
-      out.done = false; // not all verified receipts are written yet
+      out.done = false; // not every verified receipt is written yet
       continue;
     }
     out.verified.push_back({static_cast<std::uint32_t>(k), r->executor, r->work_units});
