@@ -25,10 +25,10 @@ echo "== 4 nodes (validator, storage, execution, verifier, builder, rent) over T
 remember
 export POE_TLS_KEY="$dir/node-0/node.key" POE_TLS_CERT="$dir/node-0/node.crt" POE_TLS_CA="$dir/ca/ca.crt"
 
-echo "== every node stakes as executor, builder and verifier (executors run only tasks a staked verifier signed)"
+echo "== every node stakes as executor, builder, verifier and storage (executors run only tasks a staked verifier signed; storage stakers earn the rent's storage part)"
 for i in 0 1 2 3; do
   nonce=0
-  for role in executor builder verifier; do
+  for role in executor builder verifier storage; do
     "$cli" tx stake --key "$dir/node-$i/node.key" --role "$role" --amount 1000 --fee 1 \
       --nonce $nonce --node "127.0.0.1:760$i" >/dev/null || fail "$role stake of node-$i"
     nonce=$((nonce + 1))
@@ -115,11 +115,16 @@ done
 python3 - "$flows" <<'PY' || fail "rent flows do not add up: $flows"
 import json, sys
 t = json.loads(sys.argv[1])["totals"]
-assert t["collected"] > 0 and t["collected"] == t["validators"] + t["slashing"] + t["treasury"], t
+f = {k: int(v) for k, v in t["flows"].items()}
+# The storage part goes to the storage stakers; the rest splits to validators, pool, treasury.
+assert f.get("rent_storage", 0) > 0, t
+assert t["collected"] > 0 and t["collected"] == f["rent_storage"] + t["validators"] + t["slashing"] + t["treasury"], t
+assert f["rent_validators"] == t["validators"] and f["rent_treasury"] == t["treasury"], t
+assert f.get("fee", 0) >= 16, t  # the 16 stake transactions above paid fee 1 each
 PY
 "$cli" rent quote --work-units 180 --bytes 700000 --priority 5 "${node[@]}" | grep -q "^rent 969 = base 100" ||
   fail "rent quote: $("$cli" rent quote --work-units 180 --bytes 700000 --priority 5 "${node[@]}" 2>&1)"
-echo "  rent flows add up (collected = validators + slashing + treasury); quote 969 for 180 units, 684 KiB, priority 5"
+echo "  rent flows add up (collected = storage + validators + slashing + treasury); quote 969 for 180 units, 684 KiB, priority 5"
 
 echo "== the PBS auction ran: winning bids were paid to proposers"
 won=$(cat "$dir"/node-*/node.log | grep -c "won the auction" || true)
