@@ -17,6 +17,10 @@
 //     up), which then finishes.
 //  6. An executor that never answers is cut off (its node crashes): the directory reports it
 //     gone and the tasks it held are handed on at once, not after verifier.task-timeout-ms.
+//  7. Paid work: a compute job funded on chain (job_fund) before its verifier's node restarts
+//     is paid after it, nobody asking: each verified task's executor gets work × price less
+//     the verifier's share, the verifier its share, and the funder the rest when the verifier
+//     closes the escrow.
 #include "poe/actors/roles.hpp"
 #include "poe/chain/payments.hpp"
 #include "poe/store/store.hpp"
@@ -595,4 +599,61 @@ TEST_CASE("tasks held by an executor that dies are handed on at once, not after 
   REQUIRE(done);
   st = p.status(*job);
   CHECK(st["verified"] == 12);
+}
+
+TEST_CASE("a funded job: each verified task paid from its escrow, the rest refunded, across a verifier restart") {
+  pipeline p(false, "0");
+  auto validator = [&] { return p.h.local(0, "validator"); };
+  auto account = [&](std::size_t i) {
+    auto r = p.h.ask<account_view>(validator(), caf::make_message(account_atom::value, p.h.node_id(p.ns[i])));
+    REQUIRE(r);
+    return *r;
+  };
+  auto flow = [&](std::size_t i, const std::string& kind) {
+    for (auto& f : account(i).flows)
+      if (f.kind == kind) return f.amount;
+    return std::uint64_t{0};
+  };
+  // No executor is up: the job is taken and funded, but nothing runs before the restart.
+  for (std::size_t i = 1; i < 4; ++i) p.h.crash(p.ns[i]);
+  std::vector<bytes_t> inputs;
+  for (int i = 0; i < 3; ++i) inputs.push_back(bytes_t{std::uint8_t('a' + i)});
+  auto job = p.ask_job(caf::make_message(vf_compute_atom::value, p.h.node_id(p.ns[0]), std::uint64_t{2}, inputs));
+  REQUIRE(job);
+  auto vid = p.h.key(p.ns[0]).id();
+  auto escrow = chain::job_escrow_id(vid, *job);
+  auto funder_before = account(1).balance;
+  chain::transaction tx;
+  tx.chain_id = harness::chain_id();
+  tx.nonce = account(1).nonce;
+  tx.fee = amount{1};
+  tx.body = chain::job_fund{vid, *job, amount{100}, amount{5}, 200'000, 100'000};
+  chain::sign(tx, p.h.key(p.ns[1]));
+  auto r = p.h.ask<submit_reply>(validator(), caf::make_message(tx_atom::value, chain::encode(tx)));
+  REQUIRE(r);
+  REQUIRE(r->outcome == verdict::accepted);
+  auto view = [&] {
+    auto v = p.h.ask<job_escrow_view>(validator(), caf::make_message(escrow_atom::value, bytes_t(escrow.data.begin(), escrow.data.end())));
+    REQUIRE(v);
+    return *v;
+  };
+  REQUIRE(p.wait([&] { return view().found; }, 30s));
+  p.h.advance(500ms, 20ms); // the verifier sees the funding in a pushed block (and stores it)
+  // The verifier's node restarts; then the executors come up and the job runs.
+  p.h.crash(p.ns[0]);
+  p.h.advance(500ms, 20ms);
+  p.h.start(p.ns[0]);
+  REQUIRE(p.h.advance_until([&] { return p.h.local(0, "verifier") != caf::actor{}; }, 10s, 20ms));
+  for (std::size_t i = 1; i < 4; ++i) p.h.start(p.ns[i]);
+  REQUIRE(p.wait([&] { return p.status(*job).value("done", false); }, 60s));
+  CHECK(p.status(*job)["verified"] == 3);
+  // Paid and closed by the verifier, nobody asking: 3 tasks × 2 work units × 5 = 30.
+  REQUIRE(p.wait([&] { return !view().found; }, 60s));
+  std::uint64_t to_executors = 0;
+  for (std::size_t i = 1; i < 4; ++i) to_executors += flow(i, "job_executor");
+  CHECK(to_executors == 3 * 8); // each 10: 2 (20 %) to the verifier, 8 to its executor
+  CHECK(flow(0, "job_verifier") == 3 * 2);
+  CHECK(flow(1, "refund") == 70);
+  // Node 1 funded and executed: its balance moved by −100 − fee + its refund + its own pay.
+  CHECK(account(1).balance == funder_before - 100 - 1 + 70 + flow(1, "job_executor"));
 }
