@@ -120,7 +120,7 @@ TEST_CASE("job escrow: the verifier pays verified tasks by work units, its share
   }
 }
 
-TEST_CASE("job escrow: closing refunds the rest to the funder; who may close when") {
+TEST_CASE("job escrow: closing refunds the rest to the funder, and who may close when") {
   auto w = make_world();
   auto e = fund(w, 1'000, 1, 0, 20);
   REQUIRE(w.send(vfy, job_pay{e, {task_payment{0, id(exec_a), 100}}}));

@@ -406,7 +406,7 @@ TEST_CASE("blocks carry PoE entries: rent is collected, split and conserved") {
   CHECK(to_validators == split.validators.units());
 }
 
-TEST_CASE("the storage part of the rent pays storage stakers by stake; flows count every share") {
+TEST_CASE("the storage part of the rent pays storage stakers by stake, flows count every share") {
   notary_chain c;
   auto p = c.state.params().rent;
   // Key 13 stakes 300 as storage, key 12 (also a builder) 100: shares 3:1 of the storage part.

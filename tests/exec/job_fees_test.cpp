@@ -46,7 +46,7 @@ TEST_CASE("job fees: at most max_task_payments per transaction, the rest next ti
   CHECK(next.tasks.front().task == 256);
 }
 
-TEST_CASE("job fees: a finished job closes its escrow; an empty escrow closes too; none: forget") {
+TEST_CASE("job fees: a finished job closes its escrow, an empty escrow closes too, without an escrow the job is forgotten") {
   std::set<std::uint32_t> all{0, 1, 2};
   CHECK(next_fee_step(true, 40, all, verified(3), true).what == action::close);
   CHECK(next_fee_step(true, 40, all, verified(3), false).what == action::wait);
