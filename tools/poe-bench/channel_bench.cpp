@@ -8,10 +8,11 @@
 // (staggered); each payment is answered by node-1 only after it is written.
 //
 //   poe-bench channel [--lanes 10000] [--seconds 30] [--interval-ms 1000] [--threads 1] [--batched]
+//                     [--slices 100]
 //
-// Each tick is its own request (ch_tick, as a viewer paying the payee directly sends it), or
-// with --batched each 10 ms slice's ticks go in one ch_ticks request (as a gateway forwards
-// its viewers' ticks).
+// Each second's ticks are sent in --slices even slices. Each tick is its own request (ch_tick,
+// as a viewer paying the payee directly sends it), or with --batched each slice's ticks go in
+// one ch_ticks request (as a gateway forwards its viewers' ticks: every 10 ms by default).
 //
 // Figures: node-1's CPU (user + system, from /proc) while idle with every lane open, and while
 // paid (goal for the payee's work — paid minus idle — < 5 % of one core at 10,000 lanes), CPU
@@ -81,13 +82,15 @@ caf::behavior driver(caf::event_based_actor* self, caf::actor payee, std::shared
 } // namespace
 
 int run_channel(int argc, char** argv, const std::string& self_path) {
-  int lanes = 10000, seconds = 30, interval = 1000, threads = 1;
+  int lanes = 10000, seconds = 30, interval = 1000, threads = 1, slices = 100;
   bool batched = false;
   CLI::App app{"poe-bench channel: one payee node serving many concurrent lanes at one tick per second"};
   app.add_option("--lanes", lanes, "concurrent lanes (playback sessions)")->check(CLI::Range(1, 100000))->capture_default_str();
   app.add_option("--seconds", seconds, "seconds paid per lane")->check(CLI::Range(5, 3600))->capture_default_str();
   app.add_option("--interval-ms", interval, "block interval (ms)")->check(CLI::Range(50, 60000))->capture_default_str();
   app.add_option("--threads", threads, "node.threads of each node (0: one per core)")->check(CLI::Range(0, 64))->capture_default_str();
+  app.add_option("--slices", slices, "slices per second the ticks are sent in (100: every 10 ms)")
+    ->check(CLI::Range(1, 1000))->capture_default_str();
   app.add_flag("--batched", batched, "send each slice's ticks in one ch_ticks message (as a gateway forwards its viewers'), not one ch_tick message per tick");
   try {
     app.parse(argc, argv); // unknown flags and values out of range are refused
@@ -246,9 +249,8 @@ int run_channel(int argc, char** argv, const std::string& self_path) {
     std::this_thread::sleep_for(std::chrono::seconds(10));
     auto idle_cpu = (bench::cpu_seconds(pid) - idle0) / std::chrono::duration<double>(clk::now() - ti0).count();
 
-    // Paid: tick i of every lane during second i, in 100 slices; a voucher per lane every 600.
+    // Paid: tick i of every lane during second i, in --slices slices; a voucher per lane every 600.
     counts->acked = 0;
-    const int slices = 100;
     const std::uint64_t total = static_cast<std::uint64_t>(lanes) * static_cast<std::uint64_t>(seconds);
     std::uint64_t vouchers = 0;
     auto cpu0 = bench::cpu_seconds(pid), self0 = bench::cpu_seconds("self");
@@ -301,7 +303,8 @@ int run_channel(int argc, char** argv, const std::string& self_path) {
                 static_cast<unsigned long long>(total * price));
     std::printf("%-44s %6.2f %% of one core\n", "payee node CPU, idle with every lane open", 100 * idle_cpu);
     std::printf("%-44s %6.2f %% of one core   (%s)\n", "payee node CPU, paid (1 tick/s per lane)", 100 * paid_cpu,
-                batched ? "ticks batched per 10 ms, ch_ticks" : "one ch_tick request per tick");
+                batched ? ("ticks batched per " + std::to_string(1000 / slices) + " ms, ch_ticks").c_str()
+                        : "one ch_tick request per tick");
     std::printf("%-44s %6.2f %% of one core   (goal < 5 %% at 10,000 lanes)\n", "the payee's work (paid - idle)",
                 100 * (paid_cpu - idle_cpu));
     std::printf("%-44s %6.1f us   (this client: %.1f %% of one core)\n", "payee CPU per tick",
