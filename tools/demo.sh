@@ -126,7 +126,7 @@ cli stat "$one" | sed 's/^/  /'
 cli storage usage demo | tr -d '\n' | sed 's/^/  usage: /'; echo
 
 echo
-echo "== execution: the 4 nodes stake as executors, builders (BPIs) and verifiers; a 6 s 1280x720 clip (made with ffmpeg) is submitted"
+echo "== execution: the 4 nodes stake as executors, builders (BPIs), verifiers and storage nodes; a 6 s 1280x720 clip (made with ffmpeg) is submitted with its fee escrowed"
 for i in 0 1 2 3; do
   me=$(id_of "$root/devnet/node-$i/node.pub")
   nonce=$(cli account show "$me" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["nonce"])')
@@ -137,13 +137,29 @@ for i in 0 1 2 3; do
   # Executors run only tasks signed by a verifier with stake at risk.
   cli tx stake --key "$root/devnet/node-$i/node.key" --role verifier --amount 1000 --fee 1 \
     --nonce $((nonce + 2)) >/dev/null
+  # Storage stakers earn the storage part of every block's rent.
+  cli tx stake --key "$root/devnet/node-$i/node.key" --role storage --amount 1000 --fee 1 \
+    --nonce $((nonce + 3)) >/dev/null
 done
 ffmpeg -nostdin -v error -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi \
   -i sine=frequency=440:sample_rate=48000 -t 6 -c:v libx264 -preset ultrafast -g 60 \
   -pix_fmt yuv420p -c:a aac -shortest "$work/clip.mp4"
-job=$(cli job submit "$work/clip.mp4" --owner demo)
+job=$(cli job submit "$work/clip.mp4" --owner demo --max-fee 2000 --price-per-work-unit 2 2>"$work/fee.txt")
 echo "  job $job: split into GOP-aligned segments, one transcode task each (720p/480p/360p)"
+sed 's/^/  /' "$work/fee.txt"
 cli job status "$job" --wait 300 | sed 's/^/  /'
+verifier_id=$(id_of "$root/devnet/node-0/node.pub")
+for _ in $(seq 1 50); do # the verifier pays each verified task, then closes the escrow
+  cli job escrow "$job" --verifier "$verifier_id" >/dev/null 2>&1 || break
+  sleep 0.2
+done
+echo "== paid work: every verified task's executor was paid 2 per frame from the escrow (10 % to the verifier), the rest refunded"
+for i in 0 1 2 3; do
+  cli account show "$(id_of "$root/devnet/node-$i/node.pub")" --json | python3 -c '
+import json, sys
+f = json.load(sys.stdin)["flows"]
+print("  node-%s:" % sys.argv[1], ", ".join("%s %s" % (k, f.get(k, "0")) for k in ("job_executor", "job_verifier", "refund", "rent_storage")))' "$i"
+done
 status=$(cli job status "$job" --json)
 first=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["tasks"][0]["request"])' <<<"$status")
 echo "== poe-cli receipt show $first"
