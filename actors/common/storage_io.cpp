@@ -18,8 +18,12 @@ void fetch_file(caf::event_based_actor* self, const caf::actor& storage, const s
   self->request(storage, storage_timeout, st_get_atom::value, id)
     .then(
       [=](bytes_t& top) {
+        // Every piece is checked against its CID: a storage node's copy may be corrupt.
         auto c = storage::cid::parse(id);
-        if (!c || !c->is_manifest()) return done(bytes(std::move(top)));
+        if (!c) return done(fail(errc::invalid_argument, "'" + id + "' is not a CID"));
+        if (!c->matches(top))
+          return done(fail(errc::verify_failed, id + ": the stored copy does not match its CID"));
+        if (!c->is_manifest()) return done(bytes(std::move(top)));
         auto m = storage::decode_manifest(top);
         if (!m) return done(fail(errc::invalid_argument, "input " + id + ": " + m.err().message));
         auto parts = std::make_shared<std::vector<bytes>>(m->chunks.size());
@@ -31,6 +35,11 @@ void fetch_file(caf::event_based_actor* self, const caf::actor& storage, const s
             .then(
               [=](bytes_t& chunk) {
                 if (*failed) return;
+                if (!m->chunks[i].id.matches(chunk)) {
+                  *failed = true;
+                  return done(fail(errc::verify_failed, id + ": chunk " + m->chunks[i].id.str() +
+                                                            " does not match its CID"));
+                }
                 (*parts)[i] = std::move(chunk);
                 if (--*left > 0) return;
                 bytes all;

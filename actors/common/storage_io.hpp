@@ -19,7 +19,8 @@ inline constexpr auto storage_timeout = std::chrono::seconds(60);
 using file_done = std::function<void(result<bytes>)>;
 using cid_done = std::function<void(result<std::string>)>;
 
-/// Reads a stored file (its manifest, then its chunks, in order) or a single chunk.
+/// Reads a stored file (its manifest, then its chunks, in order) or a single chunk; every piece
+/// is checked against its CID (a mismatch: errc::verify_failed, the bytes are never passed on).
 void fetch_file(caf::event_based_actor* self, const caf::actor& storage, const std::string& id,
                 file_done done);
 

@@ -52,10 +52,7 @@ runtime::role_registry builtin_roles() {
   r.add(builder_role());
   r.add(rent_role());
   r.add(channel_role());
-  auto later = [&](const char* name, const char* summary, const char* issue) {
-    r.add({name, summary, {}, std::string("not in this build yet (arrives with ") + issue + ")"});
-  };
-  later("gateway", "HTTP ingest and playback", "a later issue");
+  r.add(gateway_role());
   return r;
 }
 

@@ -301,10 +301,10 @@ chain_block make_event(std::uint64_t height, bytes decision, const block& b) {
 /// The chain_block event of stored block `height` (empty `decision` when it is not stored).
 chain_block block_event(vstate& s, std::uint64_t height) {
   auto raw = s.ctx.store->get(cf, block_key(height));
-  if (!raw || !*raw) return chain_block{height, {}, {}, 0, 0, 0, 0, {}};
+  if (!raw || !*raw) return chain_block{height, {}, {}, 0, 0, 0, 0, {}, {}};
   auto d = qbft::decode_decision(**raw, height);
   auto b = d ? decode_block(d->block) : result<block>(d.err());
-  if (!b) return chain_block{height, {}, {}, 0, 0, 0, 0, {}};
+  if (!b) return chain_block{height, {}, {}, 0, 0, 0, 0, {}, {}};
   auto ev = make_event(height, std::move(**raw), *b);
   if (auto f = s.recent_flows.find(height); f != s.recent_flows.end()) ev.flows = f->second;
   return ev;

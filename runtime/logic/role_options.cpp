@@ -65,6 +65,7 @@ const std::map<std::string_view, std::function<std::string&(role_options&)>>& te
     {"verifier.ladder", [](role_options& o) -> std::string& { return o.verifier.ladder; }},
     {"verifier.preset", [](role_options& o) -> std::string& { return o.verifier.preset; }},
     {"verifier.cpu", [](role_options& o) -> std::string& { return o.verifier.cpu; }},
+    {"gateway.listen", [](role_options& o) -> std::string& { return o.gateway.listen; }},
   };
   return table;
 }
@@ -93,6 +94,25 @@ std::vector<std::string> check_role_options(const role_options& o) {
                        " exceeds storage.replicas (" + std::to_string(o.storage.replicas) + ")");
   if (o.verifier.cpu != "avx2" && o.verifier.cpu != "sse2")
     problems.push_back("verifier.cpu: '" + o.verifier.cpu + "' is not avx2 or sse2");
+  {
+    // host:port with an IPv4 literal host and a port 0..65535.
+    auto& l = o.gateway.listen;
+    auto colon = l.rfind(':');
+    bool ok = colon != std::string::npos && colon > 0 && colon + 1 < l.size() && l.size() - colon - 1 <= 5;
+    unsigned port = 0;
+    if (ok) {
+      auto [end, ec] = std::from_chars(l.data() + colon + 1, l.data() + l.size(), port);
+      ok = ec == std::errc{} && end == l.data() + l.size() && port <= 65535;
+    }
+    int dots = 0;
+    for (std::size_t i = 0; ok && i < colon; ++i) {
+      char c = l[i];
+      if (c == '.') ++dots;
+      else if (c < '0' || c > '9') ok = false;
+    }
+    if (!ok || dots != 3)
+      problems.push_back("gateway.listen: '" + l + "' is not IPv4-address:port (e.g. 127.0.0.1:8080)");
+  }
   return problems;
 }
 

@@ -206,6 +206,20 @@ struct output {
 
 // ---------------------------------------------------------------- probe
 
+std::string rfc6381_codecs(const media_facts& f) {
+  if (f.video_codec != "h264" || f.video_profile < 0 || f.video_level < 0) return {};
+  int idc = f.video_profile & 0xFF;
+  int constraints = 0;
+  if (f.video_profile & FF_PROFILE_H264_CONSTRAINED) constraints |= 0x40; // constraint_set1
+  if (f.video_profile & FF_PROFILE_H264_INTRA) constraints |= 0x10;       // constraint_set3
+  char v[16];
+  std::snprintf(v, sizeof v, "avc1.%02x%02x%02x", idc, constraints, f.video_level & 0xFF);
+  std::string out = v;
+  if (f.audio_codec == "aac") out += ",mp4a.40." + std::to_string(f.audio_profile >= 0 ? f.audio_profile + 1 : 2);
+  else if (f.audio_codec == "mp3") out += ",mp4a.40.34";
+  return out;
+}
+
 result<media_facts> probe(byte_view data) {
   auto in = open_input(data);
   if (!in) return in.err();
@@ -217,6 +231,8 @@ result<media_facts> probe(byte_view data) {
   f.video_codec = avcodec_get_name(vs->codecpar->codec_id);
   f.width = vs->codecpar->width;
   f.height = vs->codecpar->height;
+  f.video_profile = vs->codecpar->profile;
+  f.video_level = vs->codecpar->level;
   auto fps = frame_rate(vs);
   f.fps_num = fps.num;
   f.fps_den = fps.den;
@@ -225,6 +241,7 @@ result<media_facts> probe(byte_view data) {
     f.audio_codec = avcodec_get_name(fmt->streams[a]->codecpar->codec_id);
     f.sample_rate = fmt->streams[a]->codecpar->sample_rate;
     f.channels = fmt->streams[a]->codecpar->ch_layout.nb_channels;
+    f.audio_profile = fmt->streams[a]->codecpar->profile;
   }
   if (f.width <= 0 || f.height <= 0) return bad("the video stream has no picture size");
   // Decoding the first frame proves the codec data is usable; reading every packet proves

@@ -106,6 +106,10 @@ node_config::node_config() {
     .add(s.options.builder.bid_per_header, "bid-per-header", "auto-bid: added per header in the bundle")
     .add(s.options.builder.bid_share_ppm, "bid-share-ppm", "auto-bid: share of the bundle's rent added, ppm")
     .add(s.options.builder.withhold, "withhold", "fault drill: win auctions and never reveal the bundle");
+  caf::config_option_adder{custom_options_, "gateway"}
+    .add(s.options.gateway.listen, "listen", "IPv4 host:port of the HTTP server (HLS playlists and segments)")
+    .add(s.options.gateway.threads, "threads", "HTTP worker threads (1..256; a keep-alive connection holds one)")
+    .add(s.options.gateway.cache_mb, "cache-mb", "playlists and CID-checked segments kept in memory, MiB (1..65536)");
   caf::config_option_adder{custom_options_, "probe"}.add<bool>(
     "crash-on-start", "fault drill: the probe role throws at start (tests the supervisor)");
 }
@@ -303,7 +307,7 @@ std::string node_config::help_text() const {
     opts.push_back(&o);
   auto is_poe = [](caf::string_view c) {
     for (auto g : {"node", "tls", "supervisor", "metrics", "log", "store", "net", "validator",
-                   "execution", "verifier", "builder",
+                   "execution", "verifier", "builder", "gateway",
                    "storage", "probe"})
       if (c == g) return true;
     return false;

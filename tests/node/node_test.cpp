@@ -375,7 +375,7 @@ TEST_CASE("each kind of configuration error gives its message and exit code 2") 
     {"wrong CLI type", node + " --node.port=abc", "'--node.port' expects uint16"},
     {"unknown role", node + " --node.roles='[\"probe\",\"miner\"]'",
      "unknown role 'miner' (known roles: probe, validator"},
-    {"role not in build", node + " --node.roles='[\"gateway\"]'", "not in this build yet"},
+    {"bad gateway address", node + " --gateway.listen=localhost:80", "gateway.listen (set in command line): 'localhost:80' is not IPv4-address:port"},
     {"missing key file", node + " --node.key-file=/nonexistent/node.key",
      "node.key-file (set in command line): private key file '/nonexistent/node.key' does "
      "not exist"},

@@ -42,6 +42,11 @@ runtime::role_info rent_role();
 /// once when a payer starts closing). Needs the node key and store and a validator.
 runtime::role_info channel_role();
 
+/// `gateway`: published content as HLS over HTTP (gateway.listen) for real players: playlists
+/// from the chain's content and the measured segments, segments checked against their CIDs.
+/// Needs the node's store, a validator and a storage role.
+runtime::role_info gateway_role();
+
 /// Every role poe-node knows.
 runtime::role_registry builtin_roles();
 

@@ -36,11 +36,18 @@ struct media_facts {
   std::int64_t duration_ms = 0; ///< video: last pts + its duration − first pts
   std::int64_t start_ms = 0;    ///< first video pts
   std::int64_t keyframes = 0;
+  int video_profile = -1, video_level = -1; ///< the codec's profile and level (-1: unknown)
   std::string audio_codec; ///< empty: no audio stream
   int sample_rate = 0, channels = 0;
+  int audio_profile = -1; ///< e.g. AAC LC (-1: unknown)
   std::int64_t bytes = 0;
   std::int64_t bit_rate = 0; ///< bytes × 8 / duration
 };
+
+/// The streams as RFC 6381 names them for an HLS CODECS attribute: H.264 "avc1.PPCCLL"
+/// (profile_idc, constraint flags, level_idc, hex), AAC "mp4a.40.<object type>"; empty when
+/// the video codec is not H.264 or its profile is unknown.
+std::string rfc6381_codecs(const media_facts& f);
 
 /// Demuxes every packet of `data` and reports what it holds. Refuses data that is not a
 /// container libavformat knows, has no video stream, or is truncated or corrupt.

@@ -61,6 +61,12 @@ struct builder_options {
   bool withhold = false;              ///< builder.withhold: fault drill, never reveal
 };
 
+struct gateway_options {
+  std::string listen = "127.0.0.1:8080"; ///< gateway.listen: IPv4 host:port of the HTTP server
+  std::size_t threads = 8;               ///< gateway.threads (1..256): HTTP worker threads
+  std::size_t cache_mb = 256;            ///< gateway.cache-mb (1..65536): bodies kept in memory
+};
+
 /// Every role's options.
 struct role_options {
   validator_options validator;
@@ -68,6 +74,7 @@ struct role_options {
   execution_options execution;
   verifier_options verifier;
   builder_options builder;
+  gateway_options gateway;
 };
 
 /// Every value against its range: one "key: what is wrong" per problem (empty: all good).
