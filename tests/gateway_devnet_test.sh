@@ -2,7 +2,10 @@
 # HLS playback through the gateway role, with real clients: 6 poe-node processes over
 # loopback TLS — 4 validators that also store and execute (node-0..3), a verifier (node-4) and
 # a gateway (node-5, HTTP on 127.0.0.1:8665). A 4 s clip is transcoded, verified and published
-# as content; then, over HTTP only:
+# as content at 1,000 a second; a viewer (node-0's key) opens a channel to the gateway's node
+# and makes a playback token for it (`poe-cli channel token --url`); then, over HTTP only:
+#   - without a token the content is refused (401); forged, foreign-gateway, wrong-content and
+#     non-payer tokens are refused (401/403) and counted;
 #   - ffprobe reads the master playlist and finds every rendition with its resolution;
 #   - ffmpeg decodes every variant's media playlist to the end (duration checked);
 #   - the playlists say what RFC 8216 and Apple's authoring spec ask (BANDWIDTH, AVERAGE-
@@ -47,16 +50,26 @@ creator_tls=(--tls-key "$dir/node-4/node.key" --tls-cert "$dir/node-4/node.crt")
 job=$("$cli" job submit "$dir/clip.mp4" --node 127.0.0.1:7664 --storage 127.0.0.1:7660 \
         "${creator_tls[@]}" 2>/dev/null) || fail "job submit failed"
 "$cli" job status "$job" --wait 240 --node 127.0.0.1:7664 >/dev/null || fail "the job did not finish verified"
-out=$("$cli" content publish "$job" --price-per-second 0 --key "$dir/node-4/node.key" \
+out=$("$cli" content publish "$job" --price-per-second 1000 --key "$dir/node-4/node.key" \
         --verifier 127.0.0.1:7664 "${val[@]}") || fail "content publish: $out"
 content=$(sed -n 's/^content \([0-9a-f]\{64\}\).*/\1/p' <<<"$out")
 [ -n "$content" ] || fail "no content id in: $out"
-master="$gw/content/$content/master.m3u8"
+
+echo "== a viewer (node-0's key) opens a channel to the gateway's node and makes a playback token"
+id_of() { openssl pkey -pubin -in "$1" -outform DER | openssl dgst -sha256 -r | cut -c1-64; }
+gateway_id=$(id_of "$dir/node-5/node.pub")
+out=$("$cli" channel open --payee "$gateway_id" --deposit 100000 --expiry-blocks 5000 \
+        --key "$dir/node-0/node.key" "${val[@]}") || fail "channel open: $out"
+channel=$(sed -n 's/^channel \([0-9a-f]\{64\}\).*/\1/p' <<<"$out")
+for _ in $(seq 100); do "$cli" channel status "$channel" "${val[@]}" >/dev/null 2>&1 && break; sleep 0.2; done
+token_url() { "$cli" channel token "$channel" --content "$content" --gateway "$gateway_id" --url "$gw" "$@"; }
+master=$(token_url --key "$dir/node-0/node.key") || fail "channel token"
+base=${master%/master.m3u8}
 
 echo "== the gateway learns the content from the chain and serves its master playlist"
 python3 - "$master" <<'PY' || fail "the master playlist was never served"
 import sys, time, urllib.request, urllib.error
-for _ in range(150):
+for _ in range(300):
     try:
         if urllib.request.urlopen(sys.argv[1], timeout=30).status == 200: sys.exit(0)
     except urllib.error.HTTPError as e:
@@ -80,7 +93,7 @@ PY
 )
 [ "$(wc -l <<<"$variants")" -eq 3 ] || fail "expected 3 variants, got: $variants"
 for v in $variants; do
-  url="$gw/content/$content/$v"
+  url="$base/$v"
   d=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$url") || fail "ffprobe $url"
   python3 -c 'import sys; sys.exit(0 if abs(float(sys.argv[1]) - 4.0) < 0.3 else 1)' "$d" ||
     fail "$v lasts $d s, not 4"
@@ -90,15 +103,14 @@ for v in $variants; do
 done
 
 echo "== playlists, headers, ranges and errors"
-python3 - "$gw" "$content" <<'PY' || fail "HTTP checks failed"
+python3 - "$gw" "$content" "${base#$gw}" <<'PY' || fail "HTTP checks failed"
 import http.client, re, sys
-host, content = sys.argv[1].removeprefix("http://"), sys.argv[2]
+host, content, base = sys.argv[1].removeprefix("http://"), sys.argv[2], sys.argv[3]
 def get(path, method="GET", headers={}):
     c = http.client.HTTPConnection(host, timeout=30)
     c.request(method, path, headers=headers)
     r = c.getresponse()
     return r, r.read()
-base = f"/content/{content}"
 r, body = get(base + "/master.m3u8")
 m = body.decode()
 assert r.getheader("Content-Type") == "application/vnd.apple.mpegurl", r.getheaders()
@@ -134,6 +146,9 @@ r, _ = get(f"{base}/master.m3u8", method="OPTIONS", headers={"Origin": "http://p
                                                             "Access-Control-Request-Method": "GET"})
 assert r.status == 204 and r.getheader("Access-Control-Allow-Origin") == "*", r.status
 assert "Range" in r.getheader("Access-Control-Allow-Headers")
+r, body = get(f"/content/{content}/master.m3u8")  # paid content without a token
+assert r.status == 401 and r.getheader("Content-Type") == "application/problem+json", r.status
+assert b"missing_token" in body, body
 r, body = get("/content/" + "ab" * 32 + "/master.m3u8")
 assert r.status == 404 and r.getheader("Content-Type") == "application/problem+json", r.status
 r, body = get(f"{base}/../../etc/passwd")
@@ -142,8 +157,45 @@ r, body = get(f"{base}/{name}/99999.ts")
 assert r.status == 404, r.status
 r, body = get("/content/xyz/master.m3u8")
 assert r.status == 400, r.status
+token = base.split("/")[2]
+forged = token[:40] + ("A" if token[40] != "A" else "B") + token[41:]
+r, body = get(f"/t/{forged}/content/{content}/master.m3u8")
+assert r.status == 401 and (b"forged_token" in body or b"malformed_token" in body), (r.status, body)
+r, body = get(f"/t/{token}/content/{'cd' * 32}/master.m3u8")
+assert r.status == 403 and b"wrong_content" in body, (r.status, body)
 print(f"  3 variants, {len(durs)} segments of {name} (target {target} s), a {len(whole)}-byte segment; "
       "ranges 206/416, HEAD, OPTIONS, 404 and 400 as expected")
+PY
+
+echo "== tokens of another gateway or of someone who does not pay the channel are refused"
+for case in gateway payer; do
+  if [ "$case" = gateway ]; then
+    url=$("$cli" channel token "$channel" --content "$content" --gateway "$(id_of "$dir/node-1/node.pub")" \
+            --url "$gw" --key "$dir/node-0/node.key")
+    want="403 wrong_gateway"
+  else
+    url=$(token_url --key "$dir/node-2/node.key")
+    want="403 not_payer"
+  fi
+  python3 - "$url" "$want" <<'PY' || fail "a $case token was not refused"
+import sys, urllib.request, urllib.error
+code, reason = sys.argv[2].split()
+try:
+    urllib.request.urlopen(sys.argv[1], timeout=30)
+    sys.exit(1)
+except urllib.error.HTTPError as e:
+    body = e.read().decode()
+    assert e.code == int(code) and reason in body, (e.code, body)
+PY
+done
+python3 - <<'PY' || fail "refusals were not counted"
+import urllib.request
+body = urllib.request.urlopen("http://127.0.0.1:9665/metrics").read().decode()
+got = {l.split('reason="')[1].split('"')[0]: float(l.split()[-1]) for l in body.splitlines()
+       if l.startswith("poe_gateway_refused_total{")}
+for r in ("missing_token", "wrong_content", "wrong_gateway", "not_payer"):
+    assert got.get(r, 0) >= 1, got
+print("  refused and counted:", {k: v for k, v in got.items() if v})
 PY
 
 echo "== the segments served are the bytes storage holds (checked against their CIDs)"
@@ -152,7 +204,7 @@ import json, sys
 t = json.load(sys.stdin)["tasks"][0]
 print([o["cid"] for o in t["outputs"] if o["name"] == "720p.ts"][0])')
 "$cli" get "$seg_cid" -o "$dir/seg0.ts" "${val[@]}" || fail "poe-cli get $seg_cid"
-python3 - "$gw/content/$content/720p/0.ts" "$dir/seg0.ts" <<'PY' || fail "the gateway's segment differs from storage's"
+python3 - "$base/720p/0.ts" "$dir/seg0.ts" <<'PY' || fail "the gateway's segment differs from storage's"
 import sys, urllib.request
 assert urllib.request.urlopen(sys.argv[1]).read() == open(sys.argv[2], "rb").read()
 PY

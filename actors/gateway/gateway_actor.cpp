@@ -20,6 +20,7 @@
 // (u64 duration ms ‖ u32 width ‖ u32 height ‖ u64 bytes ‖ codecs); "scan" → u64 last block.
 #include "poe/actors/roles.hpp"
 #include "poe/chain/block.hpp"
+#include "poe/chain/payments.hpp"
 #include "poe/chain/qbft.hpp"
 #include "poe/chain/transaction.hpp"
 #include "poe/core/byte_io.hpp"
@@ -39,6 +40,7 @@
 #include <spdlog/spdlog.h>
 
 #include <map>
+#include <mutex>
 #include <thread>
 
 namespace poe::actors {
@@ -48,6 +50,8 @@ using namespace poe::runtime;
 namespace {
 
 using gw_prepare_atom = caf::atom_constant<caf::atom("gw_prep")>;
+using gw_token_atom = caf::atom_constant<caf::atom("gw_token")>;
+constexpr std::uint64_t max_token_life_ms = 24ull * 3600 * 1000; ///< a token may not outlive a day
 using gw_collect_atom = caf::atom_constant<caf::atom("gw_poll")>;
 constexpr const char* cf = "gateway";
 constexpr auto http_timeout = std::chrono::seconds(60);
@@ -79,8 +83,20 @@ std::optional<gateway::segment_facts> decode_facts(byte_view v) {
   return f;
 }
 
+/// What the HTTP threads read without asking the actor: each content's price, and the tokens
+/// whose channel was checked (until they expire). Written by the actor (prices) and the HTTP
+/// threads (tokens).
+struct access_book {
+  std::mutex m;
+  std::map<hash256, std::uint64_t> price; ///< per second; 0: free (no token needed)
+  /// Tokens whose signature and channel were checked: token → (its content, not_after_ms).
+  std::map<std::string, std::pair<hash256, std::uint64_t>> tokens;
+};
+
 struct gstate {
   role_context ctx;
+  std::shared_ptr<access_book> access = std::make_shared<access_book>();
+  std::map<std::pair<hash256, node_id>, bool> payers; ///< (channel, viewer): checked on chain
   std::unique_ptr<chain_follower> chain;
   std::map<hash256, chain::job_output> contents;
   std::map<std::string, gateway::segment_facts> facts; ///< by segment CID
@@ -91,6 +107,7 @@ struct gstate {
   bool polling = false;
   std::shared_ptr<httplib::Server> http;
   std::thread http_thread;
+  std::map<std::string, std::shared_ptr<metrics::counter>> refused; ///< by reason (set at start)
   std::shared_ptr<metrics::counter> requests_ok, requests_partial, requests_client_error, requests_not_found,
     requests_unavailable, bytes_sent, cache_misses, corrupt;
 };
@@ -239,7 +256,12 @@ void on_block(const state_ptr& s, const chain_block& ev) {
       if (auto* p = std::get_if<chain::content_publish>(&tx->body)) {
         auto id = chain::content_id(p->output);
         ops.put(cf, key_of('c', id.view()), chain::encode(p->output));
+        bytes price;
+        append_u64_be(price, p->price_per_second.units());
+        ops.put(cf, key_of('p', id.view()), price);
         s->contents[id] = p->output;
+        std::lock_guard<std::mutex> lock(s->access->m);
+        s->access->price[id] = p->price_per_second.units();
         s->ctx.log->info("content {} published: {} outputs of job {}", id.hex().substr(0, 16),
                          p->output.outputs.size(), p->output.job);
       }
@@ -259,6 +281,10 @@ void restore(const state_ptr& s) {
     if (id && out) s->contents[*id] = std::move(*out);
     return true;
   });
+  ok = ok ? st.for_each(cf, as_bytes(std::string_view("p/")), [&](byte_view k, byte_view v) {
+    if (auto id = hash256::from_view(k.subspan(2)); id && v.size() == 8) s->access->price[*id] = get_u64_be(v.data());
+    return true;
+  }) : ok;
   ok = ok ? st.for_each(cf, as_bytes(std::string_view("f/")), [&](byte_view k, byte_view v) {
     if (auto f = decode_facts(v)) s->facts[std::string(k.begin() + 2, k.end())] = *f;
     return true;
@@ -291,6 +317,55 @@ void error_reply(httplib::Response& res, int status, const std::string& why) {
                   "application/problem+json");
 }
 
+/// "" when the request may be served, else "<status> <reason> <why>": free content needs no
+/// token; paid content a playback token signed by the payer of a channel to this node, for
+/// this content and gateway, not expired (reasons: missing_token, malformed_token,
+/// forged_token, wrong_gateway, wrong_content, expired_token, not_payer).
+std::string check_access(caf::actor_system& sys, const caf::actor& gateway, const state_ptr& s,
+                         const gateway::route& route) {
+  std::optional<std::uint64_t> price;
+  {
+    std::lock_guard<std::mutex> lock(s->access->m);
+    if (auto p = s->access->price.find(route.content); p != s->access->price.end()) price = p->second;
+  }
+  if (route.token.empty()) {
+    if (price && *price > 0)
+      return "401 missing_token paid content is served with a playback token: /t/<token>/content/...";
+    return {}; // free, or unknown (answered 404 when it is prepared)
+  }
+  auto now = s->ctx.clock.now_ms();
+  {
+    std::lock_guard<std::mutex> lock(s->access->m);
+    if (auto t = s->access->tokens.find(route.token); t != s->access->tokens.end()) {
+      // A checked token still names one content: it opens nothing else.
+      if (t->second.first != route.content)
+        return "403 wrong_content the token is for content " + t->second.first.hex();
+      if (now <= t->second.second) return {};
+      s->access->tokens.erase(t);
+    }
+  }
+  auto token = chain::playback_token_from_url(route.token);
+  if (!token) return "401 malformed_token " + token.err().message;
+  auto viewer = chain::verify(*token, s->ctx.chain_id);
+  if (!viewer) return "401 forged_token " + viewer.err().message;
+  if (token->gateway != s->ctx.key->id()) return "403 wrong_gateway the token is for gateway " + token->gateway.hex();
+  if (token->content != route.content) return "403 wrong_content the token is for content " + token->content.hex();
+  if (now > token->not_after_ms) return "403 expired_token the token expired";
+  if (token->not_after_ms > now + max_token_life_ms) return "403 expired_token the token outlives a day";
+  std::string outcome = "503 the gateway did not answer";
+  caf::scoped_actor self{sys};
+  self->request(gateway, http_timeout, gw_token_atom::value,
+                std::vector<std::uint8_t>(token->channel.data.begin(), token->channel.data.end()),
+                std::vector<std::uint8_t>(viewer->data.begin(), viewer->data.end()))
+    .receive([&](std::string& o) { outcome = std::move(o); },
+             [&](caf::error& e) { outcome = "503 " + sys.render(e); });
+  if (!outcome.empty()) return outcome;
+  std::lock_guard<std::mutex> lock(s->access->m);
+  if (s->access->tokens.size() >= 100'000) s->access->tokens.clear(); // bounded
+  s->access->tokens[route.token] = {token->content, token->not_after_ms};
+  return {};
+}
+
 /// GET or HEAD of a playlist or segment.
 void serve(caf::actor_system& sys, const caf::actor& gateway, const state_ptr& s, const httplib::Request& req,
            httplib::Response& res) {
@@ -300,15 +375,22 @@ void serve(caf::actor_system& sys, const caf::actor& gateway, const state_ptr& s
     s->requests_client_error->inc();
     return error_reply(res, 400, route.why);
   }
-  auto body = s->cache->get(req.path);
+  if (auto refusal = check_access(sys, gateway, s, route); !refusal.empty()) {
+    auto status = std::atoi(refusal.c_str());
+    auto reason = refusal.substr(4, refusal.find(' ', 4) - 4);
+    if (auto c = s->refused.find(reason); c != s->refused.end()) c->second->inc();
+    if (status == 401) res.set_header("WWW-Authenticate", "PoE-Playback-Token");
+    return error_reply(res, status, refusal.substr(4));
+  }
+  auto body = s->cache->get(route.key);
   if (!body) {
     s->cache_misses->inc();
     std::string outcome = "503 the gateway did not answer";
     caf::scoped_actor self{sys};
-    self->request(gateway, http_timeout, gw_prepare_atom::value, req.path)
+    self->request(gateway, http_timeout, gw_prepare_atom::value, route.key)
       .receive([&](std::string& o) { outcome = std::move(o); },
                [&](caf::error& e) { outcome = "503 " + sys.render(e); });
-    if (outcome.empty()) body = s->cache->get(req.path);
+    if (outcome.empty()) body = s->cache->get(route.key);
     if (!body) {
       if (outcome.empty()) outcome = "503 evicted before it was sent (gateway.cache-mb is too small)";
       int status = std::atoi(outcome.c_str());
@@ -369,6 +451,7 @@ runtime::role_info gateway_role() {
     "gateway", "serves published content as HLS over HTTP",
     [](caf::event_based_actor* self, const role_context& ctx) -> caf::behavior {
       if (!ctx.store) throw std::runtime_error("the gateway role needs the node's store");
+      if (!ctx.key) throw std::runtime_error("the gateway role needs the node key (playback tokens name it)");
       auto& opts = ctx.options().gateway;
       auto s = std::make_shared<gstate>();
       s->ctx = ctx;
@@ -389,6 +472,11 @@ runtime::role_info gateway_role() {
       s->requests_unavailable = requests("5xx");
       s->bytes_sent = f.make_counter("poe_gateway_bytes_sent_total", "Body bytes sent (playlists and segments).");
       s->cache_misses = f.make_counter("poe_gateway_cache_misses_total", "Requests whose body was not cached yet.");
+      for (auto reason : {"missing_token", "malformed_token", "forged_token", "wrong_gateway", "wrong_content",
+                          "expired_token", "not_payer"})
+        s->refused[reason] = f.make_counter("poe_gateway_refused_total",
+                                            "Requests refused for their playback token (401/403), by reason.",
+                                            {{"reason", reason}});
       s->corrupt = f.make_counter("poe_gateway_corrupt_total", "Storage answers that did not match their CID (never served).");
       // The HTTP server: bound now (a bad or taken address fails the role at start), served
       // on its own threads until the role stops.
@@ -434,6 +522,30 @@ runtime::role_info gateway_role() {
           s->work->collect();
           s->polling = !s->work->idle();
           if (s->polling) self->delayed_send(self, std::chrono::milliseconds(5), gw_collect_atom::value);
+        },
+        [self, s](gw_token_atom, const std::vector<std::uint8_t>& ch, const std::vector<std::uint8_t>& who)
+          -> caf::result<std::string> {
+          auto channel = hash256::from_view(ch);
+          auto viewer = node_id::from_view(who);
+          if (!channel || !viewer) return std::string("400 malformed_token bad ids");
+          if (s->payers.count({*channel, *viewer})) return std::string{};
+          if (!s->chain->subscribed()) return std::string("503 no validator to check the channel with");
+          auto rp = self->make_response_promise();
+          self->request(s->chain->validator(), std::chrono::seconds(10), chan_atom::value, ch)
+            .then(
+              [s, rp, channel = *channel, viewer = *viewer](const channel_view& v) mutable {
+                auto me = s->ctx.key->id();
+                if (!v.found) return rp.deliver(std::string("403 not_payer no open channel ") + channel.hex());
+                if (v.payer != std::vector<std::uint8_t>(viewer.data.begin(), viewer.data.end()))
+                  return rp.deliver(std::string("403 not_payer the token's viewer does not pay channel ") + channel.hex());
+                if (v.payee != std::vector<std::uint8_t>(me.data.begin(), me.data.end()))
+                  return rp.deliver(std::string("403 not_payer channel ") + channel.hex() + " pays another node");
+                if (v.closing_height != 0) return rp.deliver(std::string("403 not_payer the channel is closing"));
+                s->payers[{channel, viewer}] = true;
+                rp.deliver(std::string{});
+              },
+              [rp](caf::error&) mutable { rp.deliver(std::string("503 the channel could not be read from the chain")); });
+          return rp;
         },
         [self, s](gw_prepare_atom, const std::string& path) -> caf::result<std::string> {
           if (s->cache->get(path)) return std::string{};

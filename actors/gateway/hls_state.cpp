@@ -117,6 +117,13 @@ route parse_path(std::string_view path) {
     r.why = std::move(why);
     return r;
   };
+  if (path.starts_with("/t/")) {
+    auto end = path.find('/', 3);
+    if (end == std::string_view::npos || end == 3) return bad("no path after the token (/t/<token>/content/...)");
+    r.token = std::string(path.substr(3, end - 3));
+    path.remove_prefix(end);
+  }
+  r.key = std::string(path);
   constexpr std::string_view prefix = "/content/";
   if (!path.starts_with(prefix)) return bad("not a content path (/content/<id>/...)");
   path.remove_prefix(prefix.size());

@@ -11,6 +11,9 @@
 ///     /content/<id>/master.m3u8            master playlist
 ///     /content/<id>/<rendition>.m3u8       media playlist (VOD)
 ///     /content/<id>/<rendition>/<k>.ts     segment k (by its CID, checked before it is sent)
+///
+/// each also under /t/<token>/…, a viewer's playback token (chain::playback_token, base64url):
+/// paid content is served only with one.
 
 #include "poe/chain/payments.hpp"
 #include "poe/core/error.hpp"
@@ -77,7 +80,9 @@ struct route {
   hash256 content;
   std::string rendition;
   std::uint32_t segment = 0;
-  std::string why; ///< bad: what is wrong
+  std::string token; ///< the /t/<token> prefix's token (base64url), empty without
+  std::string key;   ///< the path without the token prefix (what the body is cached by)
+  std::string why;   ///< bad: what is wrong
 };
 route parse_path(std::string_view path);
 

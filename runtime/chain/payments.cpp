@@ -1,5 +1,7 @@
 #include "poe/chain/payments.hpp"
 
+#include <cstring>
+
 #include "poe/core/byte_io.hpp"
 #include "poe/core/domain.hpp"
 #include "poe/core/sha256.hpp"
@@ -277,6 +279,88 @@ void sign(voucher& v, const private_key& payer, std::string_view chain_id) {
 }
 bool verify(const voucher& v, const public_key& payer, std::string_view chain_id) {
   return verify_in_domain(payer, chain_id, msg_type::voucher, signing_payload(v), v.signature);
+}
+
+bytes signing_payload(const playback_token& t) {
+  bytes out;
+  append(out, t.gateway.view());
+  append(out, t.content.view());
+  append(out, t.channel.view());
+  append_u32_be(out, t.lane);
+  append_u64_be(out, t.not_after_ms);
+  append_str(out, t.viewer_key);
+  return out;
+}
+bytes encode(const playback_token& t) {
+  auto out = signing_payload(t);
+  append_str(out, t.signature);
+  return out;
+}
+result<playback_token> decode_playback_token(byte_view in) {
+  byte_reader r{in};
+  playback_token t;
+  t.gateway = r.fixed<node_id>();
+  t.content = r.fixed<hash256>();
+  t.channel = r.fixed<hash256>();
+  t.lane = r.u32();
+  t.not_after_ms = r.u64();
+  auto key = read_str(r, 1, 1024);
+  auto sig = key ? read_str(r, 1, max_sig) : std::nullopt;
+  if (!key || !sig || !r.done()) return fail(errc::decode_error, "playback token: bad encoding");
+  t.viewer_key = std::move(*key);
+  t.signature = std::move(*sig);
+  return t;
+}
+void sign(playback_token& t, const private_key& viewer, std::string_view chain_id) {
+  t.viewer_key = viewer.pub().der();
+  t.signature = sign_in_domain(viewer, chain_id, msg_type::playback_token, signing_payload(t));
+}
+result<node_id> verify(const playback_token& t, std::string_view chain_id) {
+  auto key = public_key::from_der(t.viewer_key);
+  if (!key) return fail(errc::verify_failed, "playback token: the viewer key does not decode");
+  if (!verify_in_domain(*key, chain_id, msg_type::playback_token, signing_payload(t), t.signature))
+    return fail(errc::verify_failed, "playback token: the signature does not verify");
+  return key->id();
+}
+
+namespace {
+constexpr char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+} // namespace
+
+std::string to_url(const playback_token& t) {
+  auto raw = encode(t);
+  std::string out;
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (auto b : raw) {
+    acc = (acc << 8) | b;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out += b64url[(acc >> bits) & 63];
+    }
+  }
+  if (bits > 0) out += b64url[(acc << (6 - bits)) & 63];
+  return out;
+}
+
+result<playback_token> playback_token_from_url(std::string_view text) {
+  if (text.empty() || text.size() > 4096) return fail(errc::decode_error, "playback token: bad length");
+  bytes raw;
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (char c : text) {
+    const char* p = std::strchr(b64url, c);
+    if (c == 0 || !p) return fail(errc::decode_error, "playback token: not base64url");
+    acc = (acc << 6) | static_cast<std::uint32_t>(p - b64url);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      raw.push_back(static_cast<std::uint8_t>(acc >> bits));
+    }
+  }
+  if (bits >= 6 || (acc & ((1u << bits) - 1)) != 0) return fail(errc::decode_error, "playback token: not canonical base64url");
+  return decode_playback_token(raw);
 }
 
 bytes encode(const lane_claim& c) {

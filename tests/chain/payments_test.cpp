@@ -213,3 +213,40 @@ TEST_CASE("lane decoders refuse bad encodings") {
   REQUIRE(*decode_voucher(encode(*c.checkpoint)) == *c.checkpoint);
   CHECK(commit_id(c.commit) != commit_id(commit_for(t, 2)));
 }
+
+TEST_CASE("a playback token is the viewer's signature, carried as base64url in a URL path") {
+  playback_token t;
+  t.gateway = key(12).id();
+  t.content = h("content");
+  t.channel = h("channel");
+  t.lane = 3;
+  t.not_after_ms = 1'700'000'000'000;
+  sign(t, key(11), chain_id);
+  auto viewer = verify(t, chain_id);
+  REQUIRE(viewer);
+  CHECK(*viewer == key(11).id());
+  auto url = to_url(t);
+  CHECK(url.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == std::string::npos);
+  auto back = playback_token_from_url(url);
+  REQUIRE(back);
+  CHECK(*back == t);
+  // Another chain, any changed field, another signer: refused.
+  CHECK_FALSE(verify(t, "other-chain"));
+  for (auto change : {0, 1, 2, 3}) {
+    auto x = t;
+    if (change == 0) x.lane = 4;
+    if (change == 1) x.not_after_ms += 1;
+    if (change == 2) x.content = h("other");
+    if (change == 3) x.gateway = key(13).id();
+    CHECK_FALSE(verify(x, chain_id));
+  }
+  auto forged = t;
+  forged.viewer_key = key(13).pub().der(); // the signature is key(11)'s
+  CHECK_FALSE(verify(forged, chain_id));
+  // Not base64url, not canonical, truncated, trailing bytes.
+  CHECK_FALSE(playback_token_from_url(""));
+  CHECK_FALSE(playback_token_from_url(url + "="));
+  CHECK_FALSE(playback_token_from_url(url.substr(0, url.size() - 5)));
+  CHECK_FALSE(playback_token_from_url(url + "AAAA"));
+  CHECK_FALSE(playback_token_from_url("a+b/"));
+}

@@ -133,6 +133,13 @@ TEST_CASE("hls: request paths") {
   r = parse_path("/content/" + id + "/720p/12.ts");
   CHECK(r.what == route::kind::segment);
   CHECK(r.segment == 12);
+  CHECK(r.token.empty());
+  r = parse_path("/t/AbC-_9/content/" + id + "/720p/12.ts");
+  CHECK(r.what == route::kind::segment);
+  CHECK(r.token == "AbC-_9");
+  CHECK(r.key == "/content/" + id + "/720p/12.ts");
+  CHECK(parse_path("/t//content/" + id + "/master.m3u8").what == route::kind::bad);
+  CHECK(parse_path("/t/abc").what == route::kind::bad);
   for (std::string bad : std::vector<std::string>{"/", "/content/", "/content/xyz/master.m3u8", "/content/" + id, "/content/" + id + "/../etc",
                    "/content/" + id + "/720p/x.ts", "/content/" + id + "/72 0p.m3u8", "/content/" + id + "/720p/1.mp4"})
     CHECK(parse_path(bad).what == route::kind::bad);

@@ -12,6 +12,11 @@
 //   poe-cli channel status CHANNEL --node VALIDATOR [--payee-node HOST:PORT] [--json]
 //   poe-cli channel close CHANNEL --key PAYER|PAYEE --node VALIDATOR
 //   poe-cli channel collect CHANNEL --key ANY --node VALIDATOR
+//   poe-cli channel token CHANNEL --content ID --gateway NODE_ID --key PAYER [--lane L]
+//                         [--minutes M] [--chain-id ID] [--url http://HOST:PORT]
+//       a playback token (the payer's signature: this gateway may serve this content, paid on
+//       this lane, for M minutes, at most a day); with --url, the master playlist URL carrying
+//       it (/t/<token>/content/<id>/master.m3u8) for ffplay, VLC or hls.js.
 //
 // `pay` is one playback session: a lane of its own with a fresh hash chain of S ticks (one
 // tick = one second of the content); the payer commits to it once, then reveals one tick per
@@ -299,6 +304,40 @@ void add_channel_txs(CLI::App* channel) {
   collect->callback([a, id] { write_tx(*a, chain::channel_collect{id_or_die(*id, "CHANNEL")}); });
 }
 
+void add_token(CLI::App* channel) {
+  struct args {
+    std::string channel, content, gateway, key, chain_id = "poe-devnet", url;
+    std::uint32_t lane = 0;
+    std::uint64_t minutes = 60;
+  };
+  auto a = std::make_shared<args>();
+  auto* cmd = channel->add_subcommand("token", "a viewer's playback token for a gateway (printed, or as a playlist URL)");
+  cmd->add_option("CHANNEL", a->channel, "channel id (hex), opened by --key to the gateway's node")->required();
+  cmd->add_option("--content", a->content, "content id (hex)")->required();
+  cmd->add_option("--gateway", a->gateway, "the gateway's node id (hex)")->required();
+  cmd->add_option("--key", a->key, "the payer's private key (PEM)")->required();
+  cmd->add_option("--lane", a->lane, "the lane the session pays on (default 0)");
+  cmd->add_option("--minutes", a->minutes, "how long the token is good (1..1440, default 60)")
+    ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1440}));
+  cmd->add_option("--chain-id", a->chain_id, "chain id (default poe-devnet)");
+  cmd->add_option("--url", a->url, "http://HOST:PORT of the gateway: print the master playlist URL");
+  cmd->callback([a] {
+    auto key = tools::or_die(private_key::load(a->key), "--key");
+    chain::playback_token t;
+    t.gateway = tools::or_die(node_id::from_hex(a->gateway), "--gateway");
+    t.content = id_or_die(a->content, "--content");
+    t.channel = id_or_die(a->channel, "CHANNEL");
+    t.lane = a->lane;
+    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch()).count();
+    t.not_after_ms = static_cast<std::uint64_t>(now) + a->minutes * 60'000;
+    chain::sign(t, key, a->chain_id);
+    auto token = chain::to_url(t);
+    if (a->url.empty()) std::cout << token << "\n";
+    else std::cout << a->url << "/t/" << token << "/content/" << a->content << "/master.m3u8\n";
+  });
+}
+
 void add_status(CLI::App* channel) {
   struct args {
     std::string id, payee_node;
@@ -342,6 +381,7 @@ void add_channel_commands(CLI::App& app) {
   add_channel_txs(channel);
   add_pay(channel);
   add_status(channel);
+  add_token(channel);
 }
 
 } // namespace poe::cli

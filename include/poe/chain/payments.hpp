@@ -161,6 +161,36 @@ bool verify(const voucher& v, const public_key& payer, std::string_view chain_id
 bytes encode(const lane_claim& c);
 result<lane_claim> decode_lane_claim(byte_view in);
 
+/// A viewer's access token for one playback session at one gateway, signed by the viewer in
+/// domain playback_token (99): the payer of `channel` asks `gateway` to serve `content`,
+/// paid on `lane`, until `not_after_ms` (Unix milliseconds). Carried in the URL path
+/// (`to_url`: base64url without padding), so every relative URI a player resolves keeps it.
+///
+///     gateway (32) ‖ content (32) ‖ channel (32) ‖ u32 lane ‖ u64 not_after_ms ‖
+///     u16 len ‖ viewer key (DER SPKI) ‖ u16 len ‖ signature
+///
+/// The signed payload is everything before the signature.
+struct playback_token {
+  node_id gateway;
+  hash256 content;
+  hash256 channel;
+  std::uint32_t lane = 0;
+  std::uint64_t not_after_ms = 0;
+  bytes viewer_key; ///< DER SPKI of the channel's payer
+  bytes signature;
+  friend bool operator==(const playback_token&, const playback_token&) = default;
+};
+bytes encode(const playback_token& t);
+bytes signing_payload(const playback_token& t);
+result<playback_token> decode_playback_token(byte_view in);
+/// Sets the viewer key to `viewer`'s and signs.
+void sign(playback_token& t, const private_key& viewer, std::string_view chain_id);
+/// The viewer (the node id of the token's key) when the signature verifies.
+result<node_id> verify(const playback_token& t, std::string_view chain_id);
+/// base64url (RFC 4648 §5) without padding, and back (refusing anything else).
+std::string to_url(const playback_token& t);
+result<playback_token> playback_token_from_url(std::string_view text);
+
 /// w(i-1) = SHA-256(w(i)).
 hash256 tick_parent(const hash256& w);
 /// Hashes `w`, which claims to be w(to), up to w(from): true when it reaches `expect` in

@@ -43,6 +43,7 @@ enum class msg_type : std::uint16_t {
   job_output = 96,
   lane_commit = 97,
   voucher = 98,
+  playback_token = 99,
 };
 
 /// Stable name of a message type ("poe_header", ...).
