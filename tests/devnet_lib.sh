@@ -30,10 +30,20 @@ remember() {
 devnet_test_cleanup() {
   local rc=$? p
   remember
+  local killed=()
   for p in "${all_pids[@]+"${all_pids[@]}"}"; do
     if [ -r "/proc/$p/cmdline" ] && tr '\0' ' ' < "/proc/$p/cmdline" | grep -q poe-node; then
       kill -KILL "$p" 2>/dev/null || true
+      killed+=("$p")
     fi
+  done
+  # Until they are gone (at most 5 s): their listening ports close with them, and the next
+  # test may use the same ports.
+  for _ in $(seq 50); do
+    local alive=0
+    for p in "${killed[@]+"${killed[@]}"}"; do [ -e "/proc/$p" ] && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.1
   done
   if [ "$rc" -ne 0 ]; then
     echo "--- node logs ---"

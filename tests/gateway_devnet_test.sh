@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # HLS playback through the gateway role, with real clients: 6 poe-node processes over
 # loopback TLS — 4 validators that also store and execute (node-0..3), a verifier (node-4) and
-# a gateway (node-5, HTTP on 127.0.0.1:8665). A 4 s clip is transcoded, verified and published
-# as content at 1,000 a second; a viewer (node-0's key) opens a channel to the gateway's node
-# and makes a playback token for it (`poe-cli channel token --url`); then, over HTTP only:
+# a gateway with its channel role (node-5, HTTP on 127.0.0.1:8665). An 8 s clip is transcoded,
+# verified and published as content at 1,000 a second; a viewer (node-0's key) opens a channel
+# to the gateway's node and makes a playback token for it (`poe-cli channel token --url`);
+# then, over HTTP only:
+#   - a segment past the seconds paid (plus the 4 s credit) is answered 402 with the price and
+#     how to pay; `poe-cli watch` commits a lane, pays one tick a second and fetches every
+#     segment as a player would; the channel role holds the 8 ticks;
 #   - without a token the content is refused (401); forged, foreign-gateway, wrong-content and
 #     non-payer tokens are refused (401/403) and counted;
 #   - ffprobe reads the master playlist and finds every rendition with its resolution;
@@ -29,14 +33,14 @@ gw=http://127.0.0.1:8665
 echo "== 6 nodes: 4 validators (storage, execution), a verifier, a gateway, over TLS in $dir"
 layout=()
 for i in 0 1 2 3; do layout+=(--node-roles "$i=[\"validator\",\"storage\",\"execution\"]"); done
-layout+=(--node-roles '4=["verifier"]' --node-roles '5=["gateway"]')
+layout+=(--node-roles '4=["verifier"]' --node-roles '5=["channel","gateway"]')
 "$devnet" up -n 6 --dir "$dir" --build "$build" --base-port 7660 --metrics-base-port 9660 \
   --gateway-base-port 8660 "${layout[@]}" --block-interval-ms 200 --timeout 60 >/dev/null ||
   fail "devnet up failed"
 remember
 export POE_TLS_KEY="$dir/node-0/node.key" POE_TLS_CERT="$dir/node-0/node.crt" POE_TLS_CA="$dir/ca/ca.crt"
 
-echo "== executors and the verifier stake; a 4 s clip is transcoded, verified and published"
+echo "== executors and the verifier stake; an 8 s clip is transcoded, verified and published"
 for i in 0 1 2 3; do
   "$cli" tx stake --key "$dir/node-$i/node.key" --role executor --amount 1000 \
     --node "127.0.0.1:766$i" >/dev/null || fail "stake of node-$i"
@@ -44,7 +48,7 @@ done
 "$cli" tx stake --key "$dir/node-4/node.key" --role verifier --amount 1000 "${val[@]}" >/dev/null ||
   fail "verifier stake of node-4"
 ffmpeg -nostdin -v error -f lavfi -i testsrc2=size=640x360:rate=30 -f lavfi \
-  -i sine=frequency=440:sample_rate=48000 -t 4 -c:v libx264 -preset ultrafast -g 60 \
+  -i sine=frequency=440:sample_rate=48000 -t 8 -c:v libx264 -preset ultrafast -g 60 \
   -pix_fmt yuv420p -c:a aac -shortest "$dir/clip.mp4" || fail "ffmpeg could not make the clip"
 creator_tls=(--tls-key "$dir/node-4/node.key" --tls-cert "$dir/node-4/node.crt")
 job=$("$cli" job submit "$dir/clip.mp4" --node 127.0.0.1:7664 --storage 127.0.0.1:7660 \
@@ -80,6 +84,24 @@ for _ in range(300):
 sys.exit(1)
 PY
 
+echo "== unpaid, a segment past the credit is refused with 402; poe-cli watch pays and plays"
+python3 - "$base/720p/2.ts" <<'PY' || fail "no 402 before payment"
+import json, sys, urllib.request, urllib.error
+try:
+    urllib.request.urlopen(sys.argv[1], timeout=30)
+    sys.exit(1)
+except urllib.error.HTTPError as e:
+    j = json.loads(e.read())
+    assert e.code == 402 and j["price_per_second"] == "1000" and j["needed_seconds"] == 6, j
+    assert j["paid_seconds"] == 0 and "ticks" in j["pay"], j
+PY
+watched=$("$cli" watch "$master" --key "$dir/node-0/node.key") || fail "poe-cli watch failed"
+echo "  $watched"
+grep -q "^watched 8 s of 720p: 4 segments, [0-9]* bytes; paid 8 ticks at 1000" <<<"$watched" || fail "watch: $watched"
+held=$("$cli" channel status "$channel" --json --payee-node 127.0.0.1:7665 "${val[@]}" |
+       python3 -c 'import json,sys; print(json.load(sys.stdin)["payee_view"]["owed"])')
+[ "$held" = 8000 ] || fail "the gateway's channel role holds $held, not 8000"
+
 echo "== ffprobe reads the master playlist; ffmpeg decodes every variant to the end"
 streams=$(ffprobe -v error -show_entries stream=codec_type,width,height -of csv=p=0 "$master") ||
   fail "ffprobe could not read $master"
@@ -95,10 +117,10 @@ PY
 for v in $variants; do
   url="$base/$v"
   d=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$url") || fail "ffprobe $url"
-  python3 -c 'import sys; sys.exit(0 if abs(float(sys.argv[1]) - 4.0) < 0.3 else 1)' "$d" ||
-    fail "$v lasts $d s, not 4"
+  python3 -c 'import sys; sys.exit(0 if abs(float(sys.argv[1]) - 8.0) < 0.3 else 1)' "$d" ||
+    fail "$v lasts $d s, not 8"
   frames=$(ffmpeg -nostdin -v error -i "$url" -map 0:v -f null - -progress - 2>&1 | sed -n 's/^frame=//p' | tail -1)
-  [ "${frames:-0}" -ge 110 ] || fail "$v decoded $frames frames, expected about 120"
+  [ "${frames:-0}" -ge 230 ] || fail "$v decoded $frames frames, expected about 240"
   echo "  $v: $d s, $frames frames decoded"
 done
 
@@ -129,7 +151,7 @@ assert p.endswith("#EXT-X-ENDLIST\n") and "#EXT-X-PLAYLIST-TYPE:VOD" in p, p
 target = int(re.search(r"#EXT-X-TARGETDURATION:(\d+)", p).group(1))
 durs = [float(x) for x in re.findall(r"#EXTINF:([\d.]+),", p)]
 assert durs and all(round(d) <= target for d in durs), p
-assert abs(sum(durs) - 4.0) < 0.3, durs
+assert abs(sum(durs) - 8.0) < 0.3, durs
 seg = re.findall(r"\n(\S+\.ts)\n", p)[0]
 r, whole = get(f"{base}/{seg}")
 assert r.status == 200 and r.getheader("Content-Type") == "video/mp2t" and whole[0] == 0x47, r.status

@@ -11,6 +11,7 @@
 //   (ch_ticks_atom, vector<bytes> ticks: channel ‖ u32 lane ‖ u32 index ‖ w) → vector<channel_ack>
 //   (ch_vouch_atom, bytes voucher) → channel_ack
 //   (ch_status_atom) → channel_report
+//   (ch_paid_atom, channel, lane, content) → channel_ack: the seconds a lane has paid
 //
 // Store (column family "channel"): "l/" ‖ channel ‖ u32 lane → lane record; "j/" ‖ u64 seq →
 // tick journal (n × (channel ‖ u32 lane ‖ u32 index ‖ w)), replayed over the lane records; "c/" ‖ channel →
@@ -479,6 +480,15 @@ runtime::role_info channel_role() {
           return answer(self, s, v->channel, v->lane, o);
         },
         [s](ch_status_atom) { return report(s); },
+        [s](ch_paid_atom, const bytes_t& ch, std::uint32_t lane, const bytes_t& content) {
+          auto id = hash256::from_view(ch);
+          auto c = hash256::from_view(content);
+          if (!id || !c) return channel_ack{false, "bad_encoding", 0, 0};
+          auto* l = s->book->lane(*id, lane);
+          if (!l) return channel_ack{false, "unknown_lane", 0, 0};
+          if (l->commit.content != *c) return channel_ack{false, "other_content", l->ticks, 0};
+          return channel_ack{true, "", l->ticks, s->book->owed(*id).units()};
+        },
       };
     },
     {}};

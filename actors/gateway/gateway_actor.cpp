@@ -51,6 +51,8 @@ namespace {
 
 using gw_prepare_atom = caf::atom_constant<caf::atom("gw_prep")>;
 using gw_token_atom = caf::atom_constant<caf::atom("gw_token")>;
+using gw_paid_atom = caf::atom_constant<caf::atom("gw_paid")>;
+using gw_relay_atom = caf::atom_constant<caf::atom("gw_relay")>;
 constexpr std::uint64_t max_token_life_ms = 24ull * 3600 * 1000; ///< a token may not outlive a day
 using gw_collect_atom = caf::atom_constant<caf::atom("gw_poll")>;
 constexpr const char* cf = "gateway";
@@ -103,11 +105,14 @@ struct gstate {
   std::shared_ptr<gateway::body_cache> cache;
   std::map<std::string, std::vector<caf::response_promise>> waiting; ///< by path
   caf::actor storage;
+  caf::actor channel; ///< this node's channel role (ticks and the seconds paid)
+  std::uint64_t credit_seconds = 4;
   std::unique_ptr<offload> work;
   bool polling = false;
   std::shared_ptr<httplib::Server> http;
   std::thread http_thread;
   std::map<std::string, std::shared_ptr<metrics::counter>> refused; ///< by reason (set at start)
+  std::shared_ptr<metrics::counter> requests_payment, ticks_relayed;
   std::shared_ptr<metrics::counter> requests_ok, requests_partial, requests_client_error, requests_not_found,
     requests_unavailable, bytes_sent, cache_misses, corrupt;
 };
@@ -296,8 +301,8 @@ void restore(const state_ptr& s) {
 
 void cors(httplib::Response& res) {
   res.set_header("Access-Control-Allow-Origin", "*");
-  res.set_header("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS");
-  res.set_header("Access-Control-Allow-Headers", "Range");
+  res.set_header("Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS");
+  res.set_header("Access-Control-Allow-Headers", "Range, Content-Type, X-Poe-Tick");
   res.set_header("Access-Control-Expose-Headers", "Content-Length, Content-Range, Accept-Ranges");
 }
 
@@ -366,6 +371,125 @@ std::string check_access(caf::actor_system& sys, const caf::actor& gateway, cons
   return {};
 }
 
+/// This node's channel role (asked of the actor), or an invalid handle.
+caf::actor channel_role_of(caf::actor_system& sys, const caf::actor& gateway) {
+  caf::actor out;
+  caf::scoped_actor self{sys};
+  self->request(gateway, http_timeout, gw_relay_atom::value)
+    .receive([&](caf::actor& a) { out = std::move(a); }, [&](caf::error&) {});
+  return out;
+}
+
+/// Hands ticks (index, w) of the token's lane to the channel role; its answers.
+result<std::vector<channel_ack>> relay_ticks(caf::actor_system& sys, const caf::actor& gateway, const state_ptr& s,
+                                             const chain::playback_token& t,
+                                             const std::vector<std::pair<std::uint32_t, hash256>>& ticks) {
+  auto channel = channel_role_of(sys, gateway);
+  if (!channel) return fail(errc::unavailable, "no channel role on the gateway's node");
+  std::vector<std::vector<std::uint8_t>> records;
+  for (auto& [index, w] : ticks) {
+    std::vector<std::uint8_t> r(t.channel.data.begin(), t.channel.data.end());
+    bytes tail;
+    append_u32_be(tail, t.lane);
+    append_u32_be(tail, index);
+    r.insert(r.end(), tail.begin(), tail.end());
+    r.insert(r.end(), w.data.begin(), w.data.end());
+    records.push_back(std::move(r));
+  }
+  result<std::vector<channel_ack>> out = fail(errc::unavailable, "the channel role did not answer");
+  caf::scoped_actor self{sys};
+  self->request(channel, http_timeout, ch_ticks_atom::value, std::move(records))
+    .receive([&](std::vector<channel_ack>& acks) { out = std::move(acks); },
+             [&](caf::error& e) { out = fail(errc::unavailable, sys.render(e)); });
+  if (out) s->ticks_relayed->inc(static_cast<double>(ticks.size()));
+  return out;
+}
+
+nlohmann::json ack_json(const channel_ack& a) {
+  return {{"ok", a.ok}, {"reason", a.reason}, {"ticks", a.ticks}, {"owed", std::to_string(a.owed)}};
+}
+
+/// POST /t/<token>/lane (the hex lane commitment) and /t/<token>/ticks ({"ticks": [{"index",
+/// "w"}]}): a viewer's payment, handed to this node's channel role, which answers once it
+/// stored it.
+void pay(caf::actor_system& sys, const caf::actor& gateway, const state_ptr& s, const httplib::Request& req,
+         httplib::Response& res) {
+  cors(res);
+  std::string text = req.matches[1];
+  auto token = chain::playback_token_from_url(text);
+  if (!token) return error_reply(res, 401, "malformed_token " + token.err().message);
+  gateway::route r;
+  r.what = gateway::route::kind::master;
+  r.content = token->content;
+  r.token = text;
+  if (auto refusal = check_access(sys, gateway, s, r); !refusal.empty())
+    return error_reply(res, std::atoi(refusal.c_str()), refusal.substr(4));
+  if (req.matches[2] == "lane") {
+    auto raw = from_hex(std::string_view(req.body).substr(0, req.body.find_last_not_of(" \r\n") + 1));
+    auto commit = raw ? chain::decode_lane_commit(*raw) : result<chain::lane_commit>(raw.err());
+    if (!commit) return error_reply(res, 400, "the body is not a hex lane commitment: " + commit.err().message);
+    if (commit->channel != token->channel || commit->lane != token->lane || commit->content != token->content)
+      return error_reply(res, 400, "the commitment is not for the token's channel, lane and content");
+    auto channel = channel_role_of(sys, gateway);
+    if (!channel) return error_reply(res, 503, "no channel role on the gateway's node");
+    std::optional<channel_ack> ack;
+    std::string why = "the channel role did not answer";
+    caf::scoped_actor self{sys};
+    self->request(channel, http_timeout, ch_lane_atom::value, std::vector<std::uint8_t>(raw->begin(), raw->end()))
+      .receive([&](channel_ack& a) { ack = std::move(a); }, [&](caf::error& e) { why = sys.render(e); });
+    if (!ack) return error_reply(res, 503, why);
+    res.status = ack->ok ? 200 : 409;
+    return res.set_content(ack_json(*ack).dump() + "\n", "application/json");
+  }
+  auto body = nlohmann::json::parse(req.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object() || !body.contains("ticks") || !body["ticks"].is_array() ||
+      body["ticks"].empty() || body["ticks"].size() > 1000)
+    return error_reply(res, 400, "expected {\"ticks\": [{\"index\": i, \"w\": \"<64 hex>\"}]} with 1..1000 ticks");
+  std::vector<std::pair<std::uint32_t, hash256>> ticks;
+  for (auto& t : body["ticks"]) {
+    auto w = t.is_object() && t.contains("w") && t["w"].is_string() ? hash256::from_hex(t["w"].get<std::string>())
+                                                                      : result<hash256>(fail(errc::bad_hex, "no w"));
+    if (!t.is_object() || !t.contains("index") || !t["index"].is_number_unsigned() || !w ||
+        t["index"].get<std::uint64_t>() > UINT32_MAX)
+      return error_reply(res, 400, "a tick is {\"index\": unsigned, \"w\": 64 hex digits}");
+    ticks.emplace_back(static_cast<std::uint32_t>(t["index"].get<std::uint64_t>()), *w);
+  }
+  auto acks = relay_ticks(sys, gateway, s, *token, ticks);
+  if (!acks) return error_reply(res, 503, acks.err().message);
+  nlohmann::json out{{"acks", nlohmann::json::array()}};
+  std::uint32_t paid = 0;
+  for (auto& a : *acks) {
+    out["acks"].push_back(ack_json(a));
+    if (a.ok) paid = std::max(paid, a.ticks);
+  }
+  out["paid_seconds"] = paid;
+  res.set_content(out.dump() + "\n", "application/json");
+}
+
+/// Asks the actor (which asks the channel role) whether the token's lane has paid through the
+/// end of the segment (less gateway.credit-seconds): "" when it has, else the 402 body. Free
+/// content passes. The media playlist is prepared first: its facts give the segment's end.
+std::string check_paid(caf::actor_system& sys, const caf::actor& gateway, const state_ptr& s,
+                       const gateway::route& route) {
+  {
+    std::lock_guard<std::mutex> lock(s->access->m);
+    auto p = s->access->price.find(route.content);
+    if (p == s->access->price.end() || p->second == 0) return {};
+  }
+  auto token = chain::playback_token_from_url(route.token);
+  if (!token) return {}; // checked before: cannot happen
+  auto playlist = route.key.substr(0, route.key.rfind('/')) + ".m3u8";
+  std::string outcome = "503 the gateway did not answer";
+  caf::scoped_actor self{sys};
+  if (!s->cache->get(playlist))
+    self->request(gateway, http_timeout, gw_prepare_atom::value, playlist)
+      .receive([&](std::string& o) { outcome = std::move(o); }, [&](caf::error& e) { outcome = "503 " + sys.render(e); });
+  self->request(gateway, http_timeout, gw_paid_atom::value, route.key,
+                std::vector<std::uint8_t>(token->channel.data.begin(), token->channel.data.end()), token->lane)
+    .receive([&](std::string& o) { outcome = std::move(o); }, [&](caf::error& e) { outcome = "503 " + sys.render(e); });
+  return outcome;
+}
+
 /// GET or HEAD of a playlist or segment.
 void serve(caf::actor_system& sys, const caf::actor& gateway, const state_ptr& s, const httplib::Request& req,
            httplib::Response& res) {
@@ -382,6 +506,30 @@ void serve(caf::actor_system& sys, const caf::actor& gateway, const state_ptr& s
     if (status == 401) res.set_header("WWW-Authenticate", "PoE-Playback-Token");
     return error_reply(res, status, refusal.substr(4));
   }
+  if (auto tick = req.get_header_value("X-Poe-Tick"); !tick.empty() && !route.token.empty()) {
+    // One tick carried by the request itself ("<index>:<64 hex w>").
+    auto colon = tick.find(':');
+    auto w = colon == std::string::npos ? result<hash256>(fail(errc::bad_hex, "")) : hash256::from_hex(tick.substr(colon + 1));
+    char* end = nullptr;
+    auto index = std::strtoul(tick.c_str(), &end, 10);
+    auto token = chain::playback_token_from_url(route.token);
+    if (!w || end != tick.c_str() + colon || index > UINT32_MAX || !token)
+      return error_reply(res, 400, "X-Poe-Tick is <index>:<64 hex digits>");
+    if (auto acks = relay_ticks(sys, gateway, s, *token, {{static_cast<std::uint32_t>(index), *w}}); !acks)
+      return error_reply(res, 503, acks.err().message);
+  }
+  if (!route.token.empty() && route.what == gateway::route::kind::segment)
+    if (auto owed = check_paid(sys, gateway, s, route); !owed.empty()) {
+      int status = std::atoi(owed.c_str());
+      if (status != 402) {
+        s->requests_unavailable->inc();
+        return error_reply(res, status >= 400 && status <= 599 ? status : 503, owed.substr(owed.find(' ') + 1));
+      }
+      s->requests_payment->inc();
+      res.status = 402;
+      res.set_content(owed.substr(4) + "\n", "application/problem+json");
+      return;
+    }
   auto body = s->cache->get(route.key);
   if (!body) {
     s->cache_misses->inc();
@@ -457,6 +605,7 @@ runtime::role_info gateway_role() {
       s->ctx = ctx;
       s->cache = std::make_shared<gateway::body_cache>(static_cast<std::uint64_t>(opts.cache_mb) << 20);
       s->work = std::make_unique<offload>(1);
+      s->credit_seconds = opts.credit_seconds;
       restore(s);
       std::uint64_t scanned = 0;
       if (auto raw = ctx.store->get(cf, as_bytes(std::string_view("scan"))); raw && *raw && (*raw)->size() == 8)
@@ -467,6 +616,7 @@ runtime::role_info gateway_role() {
       };
       s->requests_ok = requests("200");
       s->requests_partial = requests("206");
+      s->requests_payment = requests("402");
       s->requests_client_error = requests("4xx");
       s->requests_not_found = requests("404");
       s->requests_unavailable = requests("5xx");
@@ -477,6 +627,7 @@ runtime::role_info gateway_role() {
         s->refused[reason] = f.make_counter("poe_gateway_refused_total",
                                             "Requests refused for their playback token (401/403), by reason.",
                                             {{"reason", reason}});
+      s->ticks_relayed = f.make_counter("poe_gateway_ticks_total", "Viewers' ticks relayed to the channel role.");
       s->corrupt = f.make_counter("poe_gateway_corrupt_total", "Storage answers that did not match their CID (never served).");
       // The HTTP server: bound now (a bad or taken address fails the role at start), served
       // on its own threads until the role stops.
@@ -492,6 +643,10 @@ runtime::role_info gateway_role() {
         else error_reply(res, 503, "the gateway is stopping");
       };
       http->Get(R"(/.*)", handler);
+      http->Post(R"(/t/([A-Za-z0-9_-]+)/(lane|ticks))", [&sys, me, weak](const httplib::Request& req, httplib::Response& res) {
+        if (auto sp = weak.lock()) pay(sys, me, sp, req, res);
+        else error_reply(res, 503, "the gateway is stopping");
+      });
       http->Options(R"(/.*)", [](const httplib::Request&, httplib::Response& res) {
         cors(res);
         res.set_header("Access-Control-Max-Age", "86400");
@@ -545,6 +700,76 @@ runtime::role_info gateway_role() {
                 rp.deliver(std::string{});
               },
               [rp](caf::error&) mutable { rp.deliver(std::string("503 the channel could not be read from the chain")); });
+          return rp;
+        },
+        [self, s](gw_paid_atom, const std::string& key, const std::vector<std::uint8_t>& ch,
+                  std::uint32_t lane) -> caf::result<std::string> {
+          auto r = gateway::parse_path(key);
+          auto c = s->contents.find(r.content);
+          auto rs = c == s->contents.end() ? result<std::vector<gateway::rendition>>(fail(errc::invalid_argument, "unknown"))
+                                           : gateway::renditions_of(c->second.outputs);
+          if (!rs) return std::string{}; // answered 404 when the body is prepared
+          const gateway::rendition* x = nullptr;
+          for (auto& y : *rs)
+            if (y.name == r.rendition) x = &y;
+          if (!x || r.segment >= x->segments.size()) return std::string{};
+          std::int64_t end_ms = 0;
+          for (std::uint32_t k = 0; k <= r.segment; ++k) {
+            auto f = s->facts.find(x->segments[k].cid);
+            if (f == s->facts.end()) return std::string("503 the segment's duration is not known yet");
+            end_ms += f->second.duration_ms;
+          }
+          auto needed = static_cast<std::uint64_t>((end_ms + 999) / 1000);
+          auto price = s->access->price[r.content];
+          auto rp = self->make_response_promise();
+          auto ask = [=](caf::actor channel) mutable {
+            s->channel = channel;
+            self->request(channel, std::chrono::seconds(10), ch_paid_atom::value, ch, lane,
+                          std::vector<std::uint8_t>(r.content.data.begin(), r.content.data.end()))
+              .then(
+                [=](const channel_ack& a) mutable {
+                  std::uint64_t paid = a.ok ? a.ticks : 0;
+                  if (a.ok && paid + s->credit_seconds >= needed) return rp.deliver(std::string{});
+                  nlohmann::json body{
+                    {"type", "https://poe.example/problems/payment-required"},
+                    {"title", "Payment Required"},
+                    {"status", 402},
+                    {"detail", a.ok ? "the lane has paid " + std::to_string(paid) + " s; this segment ends at " +
+                                        std::to_string(needed) + " s"
+                                    : "the lane is not open for this content: " + a.reason},
+                    {"channel", hash256::from_view(ch)->hex()},
+                    {"lane", lane},
+                    {"content", r.content.hex()},
+                    {"price_per_second", std::to_string(price)},
+                    {"paid_seconds", paid},
+                    {"needed_seconds", needed},
+                    {"credit_seconds", s->credit_seconds},
+                    {"pay", {{"lane", "POST /t/<token>/lane with the signed lane commitment (hex) for this channel, lane and content"},
+                             {"ticks", "POST /t/<token>/ticks with {\"ticks\": [{\"index\": i, \"w\": \"<hex w(i)>\"}]}"}}}};
+                  rp.deliver("402 " + body.dump());
+                },
+                [=](caf::error& e) mutable {
+                  s->channel = caf::actor{};
+                  rp.deliver("503 the channel role did not answer: " + self->system().render(e));
+                });
+          };
+          if (s->channel) ask(s->channel);
+          else
+            find_role(self, s->ctx.directory, "channel", s->ctx.node_id, ask,
+                      [=](std::string why) mutable { rp.deliver("503 no channel role on the gateway's node: " + why); });
+          return rp;
+        },
+        [self, s](gw_relay_atom) -> caf::result<caf::actor> {
+          // This node's channel role, for the HTTP threads to hand it viewers' lanes and ticks.
+          if (s->channel) return s->channel;
+          auto rp = self->make_response_promise();
+          find_role(
+            self, s->ctx.directory, "channel", s->ctx.node_id,
+            [=](caf::actor channel) mutable {
+              s->channel = channel;
+              rp.deliver(channel);
+            },
+            [=](std::string why) mutable { rp.deliver(caf::make_error(caf::sec::runtime_error, why)); });
           return rp;
         },
         [self, s](gw_prepare_atom, const std::string& path) -> caf::result<std::string> {

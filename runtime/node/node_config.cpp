@@ -109,7 +109,8 @@ node_config::node_config() {
   caf::config_option_adder{custom_options_, "gateway"}
     .add(s.options.gateway.listen, "listen", "IPv4 host:port of the HTTP server (HLS playlists and segments)")
     .add(s.options.gateway.threads, "threads", "HTTP worker threads (1..256; a keep-alive connection holds one)")
-    .add(s.options.gateway.cache_mb, "cache-mb", "playlists and CID-checked segments kept in memory, MiB (1..65536)");
+    .add(s.options.gateway.cache_mb, "cache-mb", "playlists and CID-checked segments kept in memory, MiB (1..65536)")
+    .add(s.options.gateway.credit_seconds, "credit-seconds", "paid content served this many seconds ahead of what a lane paid (0..600)");
   caf::config_option_adder{custom_options_, "probe"}.add<bool>(
     "crash-on-start", "fault drill: the probe role throws at start (tests the supervisor)");
 }

@@ -38,6 +38,9 @@ void add_content_commands(CLI::App& app);
 /// `channel open|topup|pay|status|close|collect` — the payer's side of payment channels.
 void add_channel_commands(CLI::App& app);
 
+/// `watch URL --key PAYER` — a headless viewer of a gateway that pays per second.
+void add_watch_commands(CLI::App& app);
+
 /// `chain status`, `chain block N`, `account show ID` — asked of a validator node.
 void add_chain_commands(CLI::App& app);
 

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   poe::cli::add_tx_commands(app);
   poe::cli::add_content_commands(app);
   poe::cli::add_channel_commands(app);
+  poe::cli::add_watch_commands(app);
   poe::cli::add_chain_commands(app);
   poe::cli::add_storage_commands(app);
   poe::cli::add_media_commands(app);

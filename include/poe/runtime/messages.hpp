@@ -90,13 +90,17 @@ using rent_flows_atom = caf::atom_constant<caf::atom("rent_flows")>;
 /// u32 tick index, bytes w(index)) → channel_ack; (ch_vouch_atom, bytes voucher) → channel_ack;
 /// (ch_ticks_atom, std::vector<bytes> ticks) → std::vector<channel_ack>, one per tick in order,
 /// each tick encoded channel (32) ‖ u32 lane ‖ u32 index ‖ w(index) (32) (what a gateway
-/// forwards for many viewers in one message); (ch_status_atom) → channel_report. An
-/// acknowledgement is sent only after the lane's new state is written (synced).
+/// forwards for many viewers in one message); (ch_status_atom) → channel_report;
+/// (ch_paid_atom, bytes channel id, u32 lane, bytes content id) → channel_ack: ok when the
+/// lane is committed to that content, `ticks` the seconds it has paid (a gateway asks before
+/// serving a segment). An acknowledgement is sent only after the lane's new state is written
+/// (synced).
 using ch_lane_atom = caf::atom_constant<caf::atom("ch_lane")>;
 using ch_tick_atom = caf::atom_constant<caf::atom("ch_tick")>;
 using ch_ticks_atom = caf::atom_constant<caf::atom("ch_ticks")>;
 using ch_vouch_atom = caf::atom_constant<caf::atom("ch_vouch")>;
 using ch_status_atom = caf::atom_constant<caf::atom("ch_status")>;
+using ch_paid_atom = caf::atom_constant<caf::atom("ch_paid")>;
 using bd_reveal_atom = caf::atom_constant<caf::atom("bd_reveal")>;
 /// The `builder` role: (bd_receipt, bytes step receipt) from verifiers → submit_reply;
 /// (bd_prove, string request id hex) → bytes receipt proof (chain/log_builder.hpp), an error

@@ -65,6 +65,8 @@ struct gateway_options {
   std::string listen = "127.0.0.1:8080"; ///< gateway.listen: IPv4 host:port of the HTTP server
   std::size_t threads = 8;               ///< gateway.threads (1..256): HTTP worker threads
   std::size_t cache_mb = 256;            ///< gateway.cache-mb (1..65536): bodies kept in memory
+  /// gateway.credit-seconds (0..600): seconds of paid content served ahead of what a lane paid
+  std::size_t credit_seconds = 4;
 };
 
 /// Every role's options.
