@@ -371,12 +371,13 @@ std::string check_access(caf::actor_system& sys, const caf::actor& gateway, cons
   return {};
 }
 
-/// This node's channel role (asked of the actor), or an invalid handle.
-caf::actor channel_role_of(caf::actor_system& sys, const caf::actor& gateway) {
-  caf::actor out;
+/// This node's channel role (asked of the actor), or why there is none.
+result<caf::actor> channel_role_of(caf::actor_system& sys, const caf::actor& gateway) {
+  result<caf::actor> out = fail(errc::unavailable, "the gateway did not answer");
   caf::scoped_actor self{sys};
   self->request(gateway, http_timeout, gw_relay_atom::value)
-    .receive([&](caf::actor& a) { out = std::move(a); }, [&](caf::error&) {});
+    .receive([&](caf::actor& a) { out = std::move(a); },
+             [&](caf::error& e) { out = fail(errc::unavailable, "no channel role on the gateway's node: " + sys.render(e)); });
   return out;
 }
 
@@ -385,7 +386,7 @@ result<std::vector<channel_ack>> relay_ticks(caf::actor_system& sys, const caf::
                                              const chain::playback_token& t,
                                              const std::vector<std::pair<std::uint32_t, hash256>>& ticks) {
   auto channel = channel_role_of(sys, gateway);
-  if (!channel) return fail(errc::unavailable, "no channel role on the gateway's node");
+  if (!channel) return channel.err();
   std::vector<std::vector<std::uint8_t>> records;
   for (auto& [index, w] : ticks) {
     std::vector<std::uint8_t> r(t.channel.data.begin(), t.channel.data.end());
@@ -398,7 +399,7 @@ result<std::vector<channel_ack>> relay_ticks(caf::actor_system& sys, const caf::
   }
   result<std::vector<channel_ack>> out = fail(errc::unavailable, "the channel role did not answer");
   caf::scoped_actor self{sys};
-  self->request(channel, http_timeout, ch_ticks_atom::value, std::move(records))
+  self->request(*channel, http_timeout, ch_ticks_atom::value, std::move(records))
     .receive([&](std::vector<channel_ack>& acks) { out = std::move(acks); },
              [&](caf::error& e) { out = fail(errc::unavailable, sys.render(e)); });
   if (out) s->ticks_relayed->inc(static_cast<double>(ticks.size()));
@@ -431,11 +432,11 @@ void pay(caf::actor_system& sys, const caf::actor& gateway, const state_ptr& s, 
     if (commit->channel != token->channel || commit->lane != token->lane || commit->content != token->content)
       return error_reply(res, 400, "the commitment is not for the token's channel, lane and content");
     auto channel = channel_role_of(sys, gateway);
-    if (!channel) return error_reply(res, 503, "no channel role on the gateway's node");
+    if (!channel) return error_reply(res, 503, channel.err().message);
     std::optional<channel_ack> ack;
     std::string why = "the channel role did not answer";
     caf::scoped_actor self{sys};
-    self->request(channel, http_timeout, ch_lane_atom::value, std::vector<std::uint8_t>(raw->begin(), raw->end()))
+    self->request(*channel, http_timeout, ch_lane_atom::value, std::vector<std::uint8_t>(raw->begin(), raw->end()))
       .receive([&](channel_ack& a) { ack = std::move(a); }, [&](caf::error& e) { why = sys.render(e); });
     if (!ack) return error_reply(res, 503, why);
     res.status = ack->ok ? 200 : 409;
