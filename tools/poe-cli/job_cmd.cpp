@@ -85,11 +85,10 @@ void fund_job(const fee_args& f, const tools::node_target& node, tools::verifier
   auto expiry = status.value("height", std::uint64_t{0}) + f.blocks;
   // Standard output carries the job id alone (scripts read it): the validator's answer to
   // the escrow goes to standard error.
-  auto* out = std::cout.rdbuf(std::cerr.rdbuf());
   auto tx = write_tx(t, chain::job_fund{*vid, job, tools::or_die(parse_amount(f.max_fee), "--max-fee"),
                                         tools::or_die(parse_amount(f.price), "--price-per-work-unit"),
-                                        f.verifier_ppm, expiry});
-  std::cout.rdbuf(out);
+                                        f.verifier_ppm, expiry},
+                     std::cerr);
   auto escrow = chain::job_escrow_id(*vid, job);
   std::cerr << "escrow " << escrow.hex() << ": " << f.max_fee << " for job " << job << " until height "
             << expiry << "\n";

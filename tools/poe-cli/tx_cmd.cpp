@@ -28,16 +28,16 @@ namespace poe::cli {
 
 namespace {
 
-void submit(tools::validator_client& c, const bytes& wire) {
+void submit(tools::validator_client& c, const bytes& wire, std::ostream& out = std::cout) {
   auto r = c.submit_transaction(wire);
   if (!r) tools::die(r.err().message, unreachable);
-  std::cout << r->text << '\n';
+  out << r->text << '\n';
   if (!r->taken) std::exit(invalid);
 }
 
 } // namespace
 
-chain::transaction write_tx(const tx_args& a, chain::tx_body body) {
+chain::transaction write_tx(const tx_args& a, chain::tx_body body, std::ostream& out) {
   if (a.out.empty() && a.node.address.empty())
     tools::die("give --out FILE, --node HOST:PORT (or POE_NODE), or both", usage);
   auto key = tools::or_die(private_key::load(a.key), "--key");
@@ -64,9 +64,9 @@ chain::transaction write_tx(const tx_args& a, chain::tx_body body) {
   auto wire = chain::encode(tx);
   if (!a.out.empty()) {
     if (auto st = tools::write_file(a.out, wire); !st) tools::die("--out: " + st.err().message);
-    std::cout << chain::tx_id(tx).hex() << '\n';
+    out << chain::tx_id(tx).hex() << '\n';
   }
-  if (client) submit(*client, wire);
+  if (client) submit(*client, wire, out);
   return tx;
 }
 

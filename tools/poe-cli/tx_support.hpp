@@ -6,6 +6,7 @@
 #include "poe/chain/transaction.hpp"
 
 #include <cstdint>
+#include <iostream>
 #include <optional>
 #include <string>
 
@@ -25,8 +26,8 @@ struct tx_args {
 void add_tx_options(CLI::App* c, tx_args& a, const std::string& key_help = "sender's private key (PEM)");
 
 /// Signs `body` with --key (the nonce from --nonce, else the sender's next nonce asked of
-/// --node), writes it to --out and/or submits it to --node (printing the node's answer), and
-/// returns it. Exits on any failure: usage 2, refused 1, unreachable 3.
-chain::transaction write_tx(const tx_args& a, chain::tx_body body);
+/// --node), writes it to --out and/or submits it to --node (printing its id and the node's
+/// answer to `out`), and returns it. Exits on any failure: usage 2, refused 1, unreachable 3.
+chain::transaction write_tx(const tx_args& a, chain::tx_body body, std::ostream& out = std::cout);
 
 } // namespace poe::cli
