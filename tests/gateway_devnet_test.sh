@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # HLS playback through the gateway role, with real clients: 6 poe-node processes over
-# loopback TLS — 4 validators that also store and execute (node-0..3), a verifier (node-4) and
-# a gateway with its channel role (node-5, HTTP on 127.0.0.1:8665). An 8 s clip is transcoded,
+# loopback TLS — 4 validators that also store and execute (node-0..3), a verifier and builder
+# (node-4) and a gateway with its channel role (node-5, HTTP on 127.0.0.1:8665; staked as a
+# gateway; sessions end after 3 s idle). A 12 s clip is transcoded,
 # verified and published as content at 1,000 a second; a viewer (node-0's key) opens a channel
 # to the gateway's node and makes a playback token for it (`poe-cli channel token --url`);
 # then, over HTTP only:
 #   - a segment past the seconds paid (plus the 4 s credit) is answered 402 with the price and
 #     how to pay; `poe-cli watch` commits a lane, pays one tick a second and fetches every
 #     segment as a player would; the channel role holds the 8 ticks;
+#   - the session ends: the gateway signs a playback receipt (8 s paid and played, 4 segments)
+#     and a builder takes it; `poe-cli receipt prove` gets its proof once its LogBlock's header
+#     is in a block and `poe-cli receipt verify` checks it offline against the genesis;
 #   - without a token the content is refused (401); forged, foreign-gateway, wrong-content and
 #     non-payer tokens are refused (401/403) and counted;
 #   - ffprobe reads the master playlist and finds every rendition with its resolution;
@@ -33,22 +37,27 @@ gw=http://127.0.0.1:8665
 echo "== 6 nodes: 4 validators (storage, execution), a verifier, a gateway, over TLS in $dir"
 layout=()
 for i in 0 1 2 3; do layout+=(--node-roles "$i=[\"validator\",\"storage\",\"execution\"]"); done
-layout+=(--node-roles '4=["verifier"]' --node-roles '5=["channel","gateway"]')
+layout+=(--node-roles '4=["verifier","builder"]' --node-roles '5=["channel","gateway"]')
 "$devnet" up -n 6 --dir "$dir" --build "$build" --base-port 7660 --metrics-base-port 9660 \
-  --gateway-base-port 8660 "${layout[@]}" --block-interval-ms 200 --timeout 60 >/dev/null ||
+  --gateway-base-port 8660 "${layout[@]}" --block-interval-ms 200 --timeout 60 \
+  --node-arg=--gateway.session-idle-s=3 >/dev/null ||
   fail "devnet up failed"
 remember
 export POE_TLS_KEY="$dir/node-0/node.key" POE_TLS_CERT="$dir/node-0/node.crt" POE_TLS_CA="$dir/ca/ca.crt"
 
-echo "== executors and the verifier stake; an 8 s clip is transcoded, verified and published"
+echo "== executors, the verifier, the builder and the gateway stake; a 12 s clip is transcoded, verified and published"
 for i in 0 1 2 3; do
   "$cli" tx stake --key "$dir/node-$i/node.key" --role executor --amount 1000 \
     --node "127.0.0.1:766$i" >/dev/null || fail "stake of node-$i"
 done
-"$cli" tx stake --key "$dir/node-4/node.key" --role verifier --amount 1000 "${val[@]}" >/dev/null ||
-  fail "verifier stake of node-4"
+for role in verifier builder; do
+  "$cli" tx stake --key "$dir/node-4/node.key" --role $role --amount 1000 "${val[@]}" >/dev/null ||
+    fail "$role stake of node-4"
+done
+"$cli" tx stake --key "$dir/node-5/node.key" --role gateway --amount 1000 "${val[@]}" >/dev/null ||
+  fail "gateway stake of node-5"
 ffmpeg -nostdin -v error -f lavfi -i testsrc2=size=640x360:rate=30 -f lavfi \
-  -i sine=frequency=440:sample_rate=48000 -t 8 -c:v libx264 -preset ultrafast -g 60 \
+  -i sine=frequency=440:sample_rate=48000 -t 12 -c:v libx264 -preset ultrafast -g 60 \
   -pix_fmt yuv420p -c:a aac -shortest "$dir/clip.mp4" || fail "ffmpeg could not make the clip"
 creator_tls=(--tls-key "$dir/node-4/node.key" --tls-cert "$dir/node-4/node.crt")
 job=$("$cli" job submit "$dir/clip.mp4" --node 127.0.0.1:7664 --storage 127.0.0.1:7660 \
@@ -95,12 +104,50 @@ except urllib.error.HTTPError as e:
     assert e.code == 402 and j["price_per_second"] == "1000" and j["needed_seconds"] == 6, j
     assert j["paid_seconds"] == 0 and "ticks" in j["pay"], j
 PY
-watched=$("$cli" watch "$master" --key "$dir/node-0/node.key") || fail "poe-cli watch failed"
+watched=$("$cli" watch "$master" --seconds 8 --key "$dir/node-0/node.key") || fail "poe-cli watch failed"
 echo "  $watched"
 grep -q "^watched 8 s of 720p: 4 segments, [0-9]* bytes; paid 8 ticks at 1000" <<<"$watched" || fail "watch: $watched"
 held=$("$cli" channel status "$channel" --json --payee-node 127.0.0.1:7665 "${val[@]}" |
        python3 -c 'import json,sys; print(json.load(sys.stdin)["payee_view"]["owed"])')
 [ "$held" = 8000 ] || fail "the gateway's channel role holds $held, not 8000"
+
+echo "== the session ends: its playback receipt is signed, taken by a builder, notarized and proved"
+receipt=$(python3 - "${base%%/content/*}/session" <<'PY'
+import json, sys, time, urllib.request
+last = None
+for _ in range(300):
+    last = json.load(urllib.request.urlopen(sys.argv[1], timeout=30))
+    rs = [r for r in last["receipts"] if r["status"] == "accepted"]
+    if rs:
+        r = rs[0]
+        assert last["ended"] and r["sequence"] == 0, last
+        assert r["seconds"] == 8 and r["paid_seconds"] == 8 and r["segments"] == 4, last
+        print(r["id"])
+        sys.exit(0)
+    time.sleep(0.1)
+print(last, file=sys.stderr)
+sys.exit(1)
+PY
+) || fail "no playback receipt was taken by a builder"
+for _ in $(seq 150); do
+  "$cli" receipt prove "$receipt" -o "$dir/playback.proof" --node 127.0.0.1:7664 >"$dir/prove.out" 2>&1 && break
+  sleep 0.2
+done
+[ -s "$dir/playback.proof" ] || fail "the playback receipt was never proved: $(cat "$dir/prove.out")"
+out=$("$cli" receipt verify "$dir/playback.proof" --genesis "$dir/genesis.json") || fail "receipt verify: $out"
+grep -q "^valid: playback receipt $receipt" <<<"$out" || fail "receipt verify: $out"
+grep -q "8 s of content ${content:0:16}.. played from 4 segments" <<<"$out" || fail "receipt verify: $out"
+grep -q "tick 8 is w(8) of its hash chain: 8 s paid at 1000" <<<"$out" || fail "receipt verify: $out"
+echo "  receipt $receipt: $(grep -o 'in block [0-9]*' "$dir/prove.out" | head -1), verified offline"
+python3 - "$dir/playback.proof" <<'PY' || fail "a tampered playback proof verified"
+import sys
+p = bytearray(open(sys.argv[1], "rb").read())
+i = p.find(b"poe/playback/v1") + 15 + 4 + 32 + 4 + 32 + 32 + 32 + 32 + 4 + 7  # the seconds' low byte
+p[i] ^= 1
+open(sys.argv[1] + ".bad", "wb").write(bytes(p))
+PY
+rc=0; out=$("$cli" receipt verify "$dir/playback.proof.bad" --genesis "$dir/genesis.json") || rc=$?
+[ "$rc" -ne 0 ] && grep -q "^INVALID" <<<"$out" || fail "a tampered proof passed: $out"
 
 echo "== ffprobe reads the master playlist; ffmpeg decodes every variant to the end"
 streams=$(ffprobe -v error -show_entries stream=codec_type,width,height -of csv=p=0 "$master") ||
@@ -117,10 +164,10 @@ PY
 for v in $variants; do
   url="$base/$v"
   d=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$url") || fail "ffprobe $url"
-  python3 -c 'import sys; sys.exit(0 if abs(float(sys.argv[1]) - 8.0) < 0.3 else 1)' "$d" ||
-    fail "$v lasts $d s, not 8"
+  python3 -c 'import sys; sys.exit(0 if abs(float(sys.argv[1]) - 12.0) < 0.3 else 1)' "$d" ||
+    fail "$v lasts $d s, not 12"
   frames=$(ffmpeg -nostdin -v error -i "$url" -map 0:v -f null - -progress - 2>&1 | sed -n 's/^frame=//p' | tail -1)
-  [ "${frames:-0}" -ge 230 ] || fail "$v decoded $frames frames, expected about 240"
+  [ "${frames:-0}" -ge 350 ] || fail "$v decoded $frames frames, expected about 360"
   echo "  $v: $d s, $frames frames decoded"
 done
 
@@ -151,7 +198,7 @@ assert p.endswith("#EXT-X-ENDLIST\n") and "#EXT-X-PLAYLIST-TYPE:VOD" in p, p
 target = int(re.search(r"#EXT-X-TARGETDURATION:(\d+)", p).group(1))
 durs = [float(x) for x in re.findall(r"#EXTINF:([\d.]+),", p)]
 assert durs and all(round(d) <= target for d in durs), p
-assert abs(sum(durs) - 8.0) < 0.3, durs
+assert abs(sum(durs) - 12.0) < 0.3, durs
 seg = re.findall(r"\n(\S+\.ts)\n", p)[0]
 r, whole = get(f"{base}/{seg}")
 assert r.status == 200 and r.getheader("Content-Type") == "video/mp2t" and whole[0] == 0x47, r.status
@@ -229,6 +276,71 @@ print([o["cid"] for o in t["outputs"] if o["name"] == "720p.ts"][0])')
 python3 - "$base/720p/0.ts" "$dir/seg0.ts" <<'PY' || fail "the gateway's segment differs from storage's"
 import sys, urllib.request
 assert urllib.request.urlopen(sys.argv[1]).read() == open(sys.argv[2], "rb").read()
+PY
+
+echo "== headless Chromium plays the player page from a session link and pays per second"
+ticks_before=$(python3 -c 'import sys,urllib.request
+print(sum(float(l.split()[-1]) for l in urllib.request.urlopen("http://127.0.0.1:9665/metrics").read().decode().splitlines()
+          if l.startswith("poe_gateway_ticks_total")))')
+out=$("$cli" channel open --payee "$gateway_id" --deposit 100000 --expiry-blocks 5000 --key "$dir/node-0/node.key" \
+        --player-content "$content" --gateway-url "$gw" --price 1000 --seconds 60 "${val[@]}") ||
+  fail "channel open --player-content: $out"
+channel2=$(sed -n 's/^channel \([0-9a-f]\{64\}\).*/\1/p' <<<"$out")
+link=$(sed -n 's/^session //p' <<<"$out")
+[[ "$link" == "$gw/player/#token="* ]] || fail "no session link in: $out"
+for _ in $(seq 100); do "$cli" channel status "$channel2" "${val[@]}" >/dev/null 2>&1 && break; sleep 0.2; done
+played=$(node "$src/web/test/play.js" "$link" "$dir/player.png" 10) || fail "the player page did not play: $played"
+echo "  $played" | cut -c1-300
+python3 - "$played" "$dir/player.png" <<'PY' || fail "the player page's playback is not as expected"
+import json, struct, sys, zlib
+p = json.loads(sys.argv[1])
+assert p["currentTime"] > 10 and p["width"] == 1280 and p["height"] == 720, p
+assert p["brightness"] > 20, p           # the frame drawn from the video is not black
+assert p["paid"] >= 11 and p["ticksSent"] >= 11, p
+# The screenshot (PNG: 8-bit RGB or RGBA, not interlaced) is not black either.
+raw = open(sys.argv[2], "rb").read()
+assert raw[:8] == b"\x89PNG\r\n\x1a\n"
+at, idat, width = 8, b"", 0
+while at < len(raw):
+    n, kind = struct.unpack(">I4s", raw[at:at + 8])
+    body = raw[at + 8:at + 8 + n]
+    if kind == b"IHDR":
+        width, height, depth, color = struct.unpack(">IIBB", body[:10])
+        assert depth == 8 and color in (2, 6), (depth, color)
+        bpp = 3 if color == 2 else 4
+    elif kind == b"IDAT":
+        idat += body
+    at += 12 + n
+data, stride, prev, total, count = zlib.decompress(idat), width * bpp, bytearray(width * bpp), 0, 0
+for y in range(height):
+    f, row = data[y * (stride + 1)], bytearray(data[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+    for i in range(stride):
+        a = row[i - bpp] if i >= bpp else 0
+        b, c = prev[i], prev[i - bpp] if i >= bpp else 0
+        if f == 1: row[i] = (row[i] + a) & 255
+        elif f == 2: row[i] = (row[i] + b) & 255
+        elif f == 3: row[i] = (row[i] + (a + b) // 2) & 255
+        elif f == 4:
+            pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
+            row[i] = (row[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+    total += sum(row[i] for i in range(stride) if i % bpp < 3)
+    count += width * 3
+    prev = row
+mean = total / count
+assert mean > 20, f"the screenshot is black (mean {mean:.1f})"
+print(f"  played {p['currentTime']:.1f} s at {p['width']}x{p['height']}, paid {p['paid']} s; "
+      f"frame brightness {p['brightness']:.0f}, screenshot {width}x{height} mean {mean:.0f}")
+PY
+held=$("$cli" channel status "$channel2" --json --payee-node 127.0.0.1:7665 "${val[@]}" |
+       python3 -c 'import json,sys; print(json.load(sys.stdin)["payee_view"]["owed"])')
+python3 - "$held" "$ticks_before" <<'PY' || fail "the ticks the page paid were not counted and held"
+import sys, urllib.request
+held, before = int(sys.argv[1]), float(sys.argv[2])
+after = sum(float(l.split()[-1]) for l in urllib.request.urlopen("http://127.0.0.1:9665/metrics").read().decode().splitlines()
+            if l.startswith("poe_gateway_ticks_total"))
+assert held >= 11000 and held % 1000 == 0, held
+assert after - before >= held // 1000, (after, before, held)
+print(f"  the gateway counted {after - before:.0f} ticks; its channel role holds {held} on the page's channel")
 PY
 
 echo "== down"

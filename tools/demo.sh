@@ -9,8 +9,13 @@
 # transcoded into the ABR ladder by the execution roles, every segment's PoE checked and a
 # sample re-run by the verifier, receipts and renditions shown; a compute job run inline; the
 # receipts aggregated by 4 builders into LogBlocks, notarized in PoE headers, committed with
-# rent paid (PBS auction per height), one proved and verified offline, the rent flows; a
-# summary. The devnet keeps running; stop it with `tools/devnet down`.
+# rent paid (PBS auction per height), one proved and verified offline, the rent flows; then
+# playback: the clip published as content at 100 a second, a viewer's channel to a gateway, the
+# stream watched through the gateway over HLS (`poe-cli watch` paying a tick a second, ffprobe
+# reading the same URL), the session's playback receipt notarized and verified offline, the
+# channel closed and collected and the revenue split 70/10/15/5 between creator, operators,
+# platform and treasury; a summary with the player page's URL for a person to open. The devnet
+# keeps running; stop it with `tools/devnet down`.
 #
 #   tools/demo.sh [BUILD_DIR]      (default: build/)
 set -euo pipefail
@@ -57,8 +62,11 @@ echo "== devnet: 4 poe-node processes on 127.0.0.1, mutual TLS, a private CA; ea
 devnet="$root/tools/devnet"
 "$devnet" down --dir "$root/devnet" >/dev/null 2>&1 || true
 rm -rf "$root"/devnet/node-*/data # a new chain each run (keys and CA are kept)
-"$devnet" up -n 4 --dir "$root/devnet" --build "$build" \
-  --roles '["validator","storage","execution","verifier","builder","rent","probe"]'
+"$bin/poe-keygen" --type ed25519 --out "$work/platform" >/dev/null
+platform=$(openssl pkey -pubin -in "$work/platform/node.pub" -outform DER | openssl dgst -sha256 -r | cut -c1-64)
+"$devnet" up -n 4 --dir "$root/devnet" --build "$build" --platform-account "$platform" \
+  --node-arg=--gateway.session-idle-s=3 \
+  --roles '["validator","storage","execution","verifier","builder","rent","channel","gateway","probe"]'
 echo "== what node-0's directory knows (poe-status)"
 nd="$root/devnet/node-0"
 "$bin/poe-status" --target 127.0.0.1:7400 --key "$nd/node.key" --cert "$nd/node.crt" \
@@ -141,6 +149,9 @@ for i in 0 1 2 3; do
   cli tx stake --key "$root/devnet/node-$i/node.key" --role storage --amount 1000 --fee 1 \
     --nonce $((nonce + 3)) >/dev/null
 done
+# node-3 also serves viewers: its playback receipts need gateway stake.
+nonce=$(cli account show "$(id_of "$root/devnet/node-3/node.pub")" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["nonce"])')
+cli tx stake --key "$root/devnet/node-3/node.key" --role gateway --amount 1000 --fee 1 --nonce $((nonce + 4)) >/dev/null
 ffmpeg -nostdin -v error -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi \
   -i sine=frequency=440:sample_rate=48000 -t 6 -c:v libx264 -preset ultrafast -g 60 \
   -pix_fmt yuv420p -c:a aac -shortest "$work/clip.mp4"
@@ -225,6 +236,64 @@ chain=$(cli chain status --json)
 pools=$(python3 -c 'import json,sys; j=json.load(sys.stdin); print("treasury", j["treasury"] + ", slashing pool", j["slashing_pool"] + ", total supply", j["total_supply"])' <<<"$chain")
 flows=$(cli rent flows --json | python3 -c 'import json,sys; t=json.load(sys.stdin)["totals"]; print("%d collected = %d to validators + %d to the slashing pool + %d to the treasury" % (t["collected"], t["validators"], t["slashing"], t["treasury"]))')
 
+echo
+echo "== playback: the clip's renditions published as content at 100 a second (split 70/10/15/5)"
+out=$(cli content publish "$job" --price-per-second 100 --key "$root/devnet/node-0/node.key" --verifier 127.0.0.1:7400)
+content=$(sed -n 's/^content \([0-9a-f]\{64\}\).*/\1/p' <<<"$out")
+echo "  $out"
+gw_id=$(id_of "$root/devnet/node-3/node.pub") gw=http://127.0.0.1:8403 viewer_key="$root/devnet/node-1/node.key"
+echo "== a viewer (node-1) opens a payment channel to the gateway's node (node-3, $gw)"
+out=$(cli channel open --payee "$gw_id" --deposit 20000 --expiry-blocks 3000 --key "$viewer_key" \
+        --player-content "$content" --gateway-url "$gw" --price 100 --seconds 600)
+channel=$(sed -n 's/^channel \([0-9a-f]\{64\}\).*/\1/p' <<<"$out")
+player=$(sed -n 's/^session //p' <<<"$out")
+echo "  channel $channel: 20000 in escrow"
+for _ in $(seq 1 100); do cli channel status "$channel" >/dev/null 2>&1 && break; sleep 0.2; done
+master=$(cli channel token "$channel" --content "$content" --gateway "$gw_id" --key "$viewer_key" --lane 1 --url "$gw")
+for _ in $(seq 1 100); do # the gateway learns the content from the chain
+  python3 -c 'import sys,urllib.request; urllib.request.urlopen(sys.argv[1], timeout=10)' "$master" 2>/dev/null && break
+  sleep 0.2
+done
+echo "== poe-cli watch (a headless player) plays it through the gateway, paying a tick a second"
+cli watch "$master" --key "$viewer_key" 2>/dev/null | sed 's/^/  /'
+echo "== ffprobe (any HLS player) reads the same master playlist URL"
+ffprobe -v error -show_entries stream=codec_type,width,height -of csv=p=0 "$master" | sort -u | sed 's/^/  /'
+echo "== the session ends: the gateway signs a playback receipt; a builder notarizes it beside the step receipts"
+receipt=$(python3 - "${master%%/content/*}/session" <<'PY'
+import json, sys, time, urllib.request
+for _ in range(300):
+    s = json.load(urllib.request.urlopen(sys.argv[1], timeout=10))
+    ok = [r for r in s["receipts"] if r["status"] == "accepted"]
+    if ok:
+        print(ok[0]["id"]); sys.exit(0)
+    time.sleep(0.1)
+sys.exit(1)
+PY
+) || { echo "demo: no playback receipt was taken by a builder" >&2; exit 1; }
+for _ in $(seq 1 150); do
+  cli receipt prove "$receipt" -o "$work/playback.proof" --node 127.0.0.1:7403 >/dev/null 2>&1 && break
+  sleep 0.2
+done
+cli receipt verify "$work/playback.proof" --genesis "$root/devnet/genesis.json" | sed 's/^/  /'
+echo "== the viewer closes the channel; the gateway's channel role claims what it was paid; after the window the viewer collects"
+cli channel close "$channel" --key "$viewer_key" >/dev/null
+for _ in $(seq 1 300); do
+  cli channel status "$channel" --json | grep -q '"state": "collectable"' && break
+  sleep 0.2
+done
+cli channel status "$channel" | sed 's/^/  /'
+cli channel collect "$channel" --key "$viewer_key" >/dev/null
+for _ in $(seq 1 100); do cli channel status "$channel" >/dev/null 2>&1 || break; sleep 0.2; done
+for _ in $(seq 1 20); do # the rent role counts every block's flows
+  cli rent flows --json | python3 -c 'import json,sys; sys.exit(0 if "content_creator" in json.load(sys.stdin)["totals"]["flows"] else 1)' && break
+  sleep 0.3
+done
+split=$(cli rent flows --json | python3 -c '
+import json, sys
+f = json.load(sys.stdin)["totals"]["flows"]
+print("creator %s, operators %s, platform %s, treasury %s" % tuple(f.get("content_" + k, "0") for k in ("creator", "operators", "platform", "treasury")))')
+echo "  revenue split: $split"
+
 heights=$(for i in 0 1 2 3; do grep -o 'committed height [0-9]*' "$root/devnet/node-$i/node.log" | tail -n 1 | awk '{print $3}'; done | tr '\n' ' ')
 echo
 echo "== summary"
@@ -238,6 +307,12 @@ echo "  notarization: $notarized receipts in LogBlocks, $headers PoE headers inc
 echo "    mean inclusion latency $latency (admission to finalized block)"
 echo "    rent: $flows"
 echo "    $pools; winning PBS bids paid to proposers: $won"
+echo "  playback: content $content at 100/s; channel $channel (node-1 → node-3's gateway) paid and collected;"
+echo "    revenue $split"
+echo "    playback receipt $receipt notarized: poe-cli receipt verify says"
+echo "    $(cli receipt verify "$work/playback.proof" --genesis "$root/devnet/genesis.json" | sed -n 2p | sed 's/^ *//')"
+echo "  player page (open it in a browser on this machine; it plays and pays per second from the browser):"
+echo "    $player"
 echo "  look further: tools/devnet status | logs | down;  poe-cli chain status|block N|account show ID"
 echo "    poe-cli stat|get CID, poe-cli storage ls|usage|reputation, poe-cli job status $job"
 echo "    poe-cli receipt prove ID --node 127.0.0.1:740N, receipt verify FILE --genesis $root/devnet/genesis.json"

@@ -6,11 +6,14 @@
 // not yet included, and serves receipt proofs.
 //
 //   (bd_receipt, bytes signed receipt) → submit_reply (accepted: queued; known: a duplicate);
-//   (bd_receipts, vector<bytes>) → vector<submit_reply> — from verifiers. A receipt is an
-//   attested_receipt (log_builder.hpp): taken only when the verifier's signature and the
-//   executor's PoE v1 check, the verifier itself sent it (as proven by the connection) and it
-//   holds verifier stake on chain (asked of a validator, cached: stake_cache.hpp); otherwise
-//   rejected (invalid / not_authorized) with the reason;
+//   (bd_receipts, vector<bytes>) → vector<submit_reply> — from verifiers and gateways. A
+//   receipt is an attested_receipt (log_builder.hpp), taken only when the verifier's signature
+//   and the executor's PoE v1 check, or an attested_playback (playback.hpp), taken only when
+//   the gateway's signature and the viewer's token, commitment and tick check; in both cases
+//   only from its signer itself (as proven by the connection) holding stake in its role
+//   (verifier, gateway) on chain (asked of a validator, cached: stake_cache.hpp); otherwise
+//   rejected (invalid / not_authorized) with the reason. A playback receipt's id is
+//   playback_receipt_id(session, sequence);
 //   (bd_prove, string request hex) → bytes receipt proof, an error until its block is final;
 //   (bd_status) → builder_status;
 //   (bd_reveal, u64 height, bytes bundle hash) → the bundle's entries, to the proposer whose
@@ -283,37 +286,51 @@ result<sealed_log_block> load_sealed(const std::shared_ptr<bstate>& s, std::uint
   return b;
 }
 
-/// A receipt from a verifier: accepted (queued), known (a duplicate), or why it is refused.
-/// A signed receipt checked offline (check_attested_receipt): the receipt to queue and the
-/// verifier that signed it, or the reply that refuses it.
+/// A leaf checked offline (check_attested_receipt / check_attested_playback): what to queue
+/// and who must hold stake for it (the verifier of a step receipt, the gateway of a playback
+/// receipt), or the reply that refuses it.
 struct checked_in {
   std::optional<receipt_in> in;
-  node_id verifier;
+  node_id signer;
+  stake_role role = stake_role::verifier;
   submit_reply refused;
 };
 
 checked_in check_receipt(const std::shared_ptr<bstate>& s, const bytes_t& raw,
                          const std::optional<std::string>& from) {
   checked_in out;
-  auto a = decode_attested_receipt(raw);
-  if (!a) {
-    out.refused = rejected_reply("invalid", "receipt: " + a.err().message);
+  auto refuse = [&](const char* reason, const std::string& why) {
+    out.refused = rejected_reply(reason, why);
     return out;
+  };
+  std::string who;
+  if (is_playback_leaf(raw)) {
+    auto a = decode_attested_playback(raw);
+    if (!a) return refuse("invalid", a.err().message);
+    auto c = check_attested_playback(*a, s->ctx.chain_id);
+    if (!c) return refuse("invalid", c.err().message);
+    auto& r = c->receipt;
+    out.signer = r.gateway;
+    out.role = stake_role::gateway;
+    who = "gateway";
+    out.in = receipt_in{playback_receipt_id(r.session, r.sequence), bytes(raw.begin(), raw.end()), 0, 0, r.ended_ms};
+  } else {
+    auto a = decode_attested_receipt(raw);
+    if (!a) return refuse("invalid", "receipt: " + a.err().message);
+    auto c = check_attested_receipt(*a, s->ctx.chain_id);
+    if (!c) return refuse("invalid", "receipt: " + c.err().message);
+    auto& r = c->receipt;
+    out.signer = c->verifier;
+    out.role = stake_role::verifier;
+    who = "verifier";
+    out.in = receipt_in{r.request, bytes(raw.begin(), raw.end()), r.work_units, r.result_bytes, r.verified_ms};
   }
-  auto c = check_attested_receipt(*a, s->ctx.chain_id);
-  if (!c) {
-    out.refused = rejected_reply("invalid", "receipt: " + c.err().message);
-    return out;
+  // Its signer itself must hand it over (this node's own process may relay).
+  if (!from || (*from != s->ctx.node_id && *from != out.signer.hex())) {
+    out.in.reset();
+    return refuse("not_authorized", "receipt signed by " + who + " " + out.signer.hex().substr(0, 12) + " came from " +
+                                      (from ? from->substr(0, 12) : std::string("an unproven sender")));
   }
-  // The verifier itself must hand it over (this node's own process may relay).
-  if (!from || (*from != s->ctx.node_id && *from != c->verifier.hex())) {
-    out.refused = rejected_reply("not_authorized", "receipt signed by verifier " + c->verifier.hex().substr(0, 12) +
-                                                     " came from " + (from ? from->substr(0, 12) : std::string("an unproven sender")));
-    return out;
-  }
-  auto& r = c->receipt;
-  out.verifier = c->verifier;
-  out.in = receipt_in{r.request, bytes(raw.begin(), raw.end()), r.work_units, r.result_bytes, r.verified_ms};
   return out;
 }
 
@@ -334,37 +351,40 @@ submit_reply take_receipt(const std::shared_ptr<bstate>& s, receipt_in in) {
   return accepted_reply(std::move(id));
 }
 
-/// Takes signed receipts from `from`: each is checked offline, then the verifiers' stake is
-/// asked of the chain (one question per verifier, cached); receipts of a verifier without
-/// verifier stake are refused (not_authorized). `then` gets one reply per receipt, in order.
+/// Takes signed receipts from `from`: each is checked offline, then its signer's stake is
+/// asked of the chain (one question per signer and role, cached); receipts of a signer without
+/// stake in its role (verifier, gateway) are refused (not_authorized). `then` gets one reply
+/// per receipt, in order.
 void take_receipts(caf::event_based_actor* self, const std::shared_ptr<bstate>& s,
                    const std::vector<bytes_t>& raws, const std::optional<std::string>& from,
                    std::function<void(std::vector<submit_reply>)> then) {
+  using signer = std::pair<node_id, stake_role>;
   auto checked = std::make_shared<std::vector<checked_in>>();
   checked->reserve(raws.size());
-  std::set<node_id> verifiers;
+  std::set<signer> signers;
   for (auto& raw : raws) {
     checked->push_back(check_receipt(s, raw, from));
-    if (checked->back().in) verifiers.insert(checked->back().verifier);
+    if (checked->back().in) signers.insert({checked->back().signer, checked->back().role});
   }
-  auto staked = std::make_shared<std::map<node_id, std::string>>(); // verifier → refusal ("" ok)
-  auto left = std::make_shared<std::size_t>(verifiers.size());
+  auto staked = std::make_shared<std::map<signer, std::string>>(); // → refusal ("" ok)
+  auto left = std::make_shared<std::size_t>(signers.size());
   auto finish = [s, checked, staked, then] {
     std::vector<submit_reply> out;
     out.reserve(checked->size());
     for (auto& c : *checked) {
       if (!c.in) out.push_back(c.refused);
-      else if (auto why = staked->at(c.verifier); !why.empty()) out.push_back(rejected_reply("not_authorized", why));
+      else if (auto why = staked->at({c.signer, c.role}); !why.empty()) out.push_back(rejected_reply("not_authorized", why));
       else out.push_back(take_receipt(s, std::move(*c.in)));
     }
     then(std::move(out));
   };
-  if (verifiers.empty()) return finish();
-  for (auto& v : verifiers)
-    s->stakes.check(self, s->ctx, v, stake_role::verifier, [=](result<std::uint64_t> units) {
-      (*staked)[v] = !units       ? "verifier stake unknown: " + units.err().message
-                     : *units == 0 ? "verifier " + v.hex().substr(0, 12) + " holds no verifier stake"
-                                   : std::string();
+  if (signers.empty()) return finish();
+  for (auto& [v, role] : signers)
+    s->stakes.check(self, s->ctx, v, role, [=, v = v, role = role](result<std::uint64_t> units) {
+      auto name = std::string(to_string(role));
+      (*staked)[{v, role}] = !units       ? name + " stake unknown: " + units.err().message
+                             : *units == 0 ? name + " " + v.hex().substr(0, 12) + " holds no " + name + " stake"
+                                           : std::string();
       if (--*left == 0) finish();
     });
 }

@@ -28,9 +28,13 @@
 #include "poe/runtime/messages.hpp"
 #include "poe/runtime/metrics.hpp"
 #include "poe/store/store.hpp"
+#include "poe/chain/playback.hpp"
 #include "body_cache.hpp"
 #include "chain_follow.hpp"
+#include "gateway_edge.hpp"
+#include "gateway_http.hpp"
 #include "hls_state.hpp"
+#include "session_state.hpp"
 #include "offload.hpp"
 #include "storage_io.hpp"
 
@@ -49,14 +53,11 @@ using namespace poe::runtime;
 
 namespace {
 
-using gw_prepare_atom = caf::atom_constant<caf::atom("gw_prep")>;
-using gw_token_atom = caf::atom_constant<caf::atom("gw_token")>;
-using gw_paid_atom = caf::atom_constant<caf::atom("gw_paid")>;
-using gw_relay_atom = caf::atom_constant<caf::atom("gw_relay")>;
-constexpr std::uint64_t max_token_life_ms = 24ull * 3600 * 1000; ///< a token may not outlive a day
 using gw_collect_atom = caf::atom_constant<caf::atom("gw_poll")>;
+using gw_clock_atom = caf::atom_constant<caf::atom("gw_clock")>;
+using bytes_t = std::vector<std::uint8_t>;
 constexpr const char* cf = "gateway";
-constexpr auto http_timeout = std::chrono::seconds(60);
+constexpr auto session_tick = std::chrono::seconds(1);
 
 bytes key_of(char kind, byte_view rest) {
   bytes k{static_cast<std::uint8_t>(kind), '/'};
@@ -85,19 +86,17 @@ std::optional<gateway::segment_facts> decode_facts(byte_view v) {
   return f;
 }
 
-/// What the HTTP threads read without asking the actor: each content's price, and the tokens
-/// whose channel was checked (until they expire). Written by the actor (prices) and the HTTP
-/// threads (tokens).
-struct access_book {
-  std::mutex m;
-  std::map<hash256, std::uint64_t> price; ///< per second; 0: free (no token needed)
-  /// Tokens whose signature and channel were checked: token → (its content, not_after_ms).
-  std::map<std::string, std::pair<hash256, std::uint64_t>> tokens;
+/// Viewers' ticks waiting for the channel role: while one ch_ticks is out, the next batch
+/// gathers (group commit), so a busy gateway sends few large messages and an idle one at once.
+struct tick_batch {
+  std::vector<bytes_t> records;                 ///< channel ‖ u32 lane ‖ u32 index ‖ w
+  std::vector<std::pair<hash256, std::uint32_t>> of; ///< each record's session and index
+  std::vector<std::pair<caf::response_promise, std::size_t>> waiting; ///< (promise, records)
 };
 
 struct gstate {
   role_context ctx;
-  std::shared_ptr<access_book> access = std::make_shared<access_book>();
+  std::shared_ptr<gw::edge> edge = std::make_shared<gw::edge>();
   std::map<std::pair<hash256, node_id>, bool> payers; ///< (channel, viewer): checked on chain
   std::unique_ptr<chain_follower> chain;
   std::map<hash256, chain::job_output> contents;
@@ -111,10 +110,14 @@ struct gstate {
   bool polling = false;
   std::shared_ptr<httplib::Server> http;
   std::thread http_thread;
-  std::map<std::string, std::shared_ptr<metrics::counter>> refused; ///< by reason (set at start)
-  std::shared_ptr<metrics::counter> requests_payment, ticks_relayed;
-  std::shared_ptr<metrics::counter> requests_ok, requests_partial, requests_client_error, requests_not_found,
-    requests_unavailable, bytes_sent, cache_misses, corrupt;
+  // Sessions and their playback receipts.
+  gateway::playback_sessions sessions;
+  tick_batch ticks;
+  bool ticks_out = false; ///< a ch_ticks message is out
+  std::map<std::string, bytes> queued; ///< receipts (id hex → attested) not yet taken by a builder
+  bool submitting = false;
+  std::uint64_t next_submit_ms = 0;
+  std::shared_ptr<metrics::counter> ticks_relayed, ticks_batches, receipts_made, receipts_taken, corrupt;
 };
 using state_ptr = std::shared_ptr<gstate>;
 
@@ -265,8 +268,8 @@ void on_block(const state_ptr& s, const chain_block& ev) {
         append_u64_be(price, p->price_per_second.units());
         ops.put(cf, key_of('p', id.view()), price);
         s->contents[id] = p->output;
-        std::lock_guard<std::mutex> lock(s->access->m);
-        s->access->price[id] = p->price_per_second.units();
+        std::lock_guard<std::mutex> lock(s->edge->m);
+        s->edge->price[id] = p->price_per_second.units();
         s->ctx.log->info("content {} published: {} outputs of job {}", id.hex().substr(0, 16),
                          p->output.outputs.size(), p->output.job);
       }
@@ -287,301 +290,192 @@ void restore(const state_ptr& s) {
     return true;
   });
   ok = ok ? st.for_each(cf, as_bytes(std::string_view("p/")), [&](byte_view k, byte_view v) {
-    if (auto id = hash256::from_view(k.subspan(2)); id && v.size() == 8) s->access->price[*id] = get_u64_be(v.data());
+    if (auto id = hash256::from_view(k.subspan(2)); id && v.size() == 8) s->edge->price[*id] = get_u64_be(v.data());
     return true;
   }) : ok;
   ok = ok ? st.for_each(cf, as_bytes(std::string_view("f/")), [&](byte_view k, byte_view v) {
     if (auto f = decode_facts(v)) s->facts[std::string(k.begin() + 2, k.end())] = *f;
     return true;
   }) : ok;
+  ok = ok ? st.for_each(cf, as_bytes(std::string_view("q/")), [&](byte_view k, byte_view v) {
+    s->queued[std::string(k.begin() + 2, k.end())] = bytes(v.begin(), v.end());
+    return true;
+  }) : ok;
   if (!ok) throw std::runtime_error("gateway: reading the store: " + ok.err().message);
 }
 
-// -- HTTP ------------------------------------------------------------------------------------
+// -- sessions and playback receipts ------------------------------------------------------------
 
-void cors(httplib::Response& res) {
-  res.set_header("Access-Control-Allow-Origin", "*");
-  res.set_header("Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS");
-  res.set_header("Access-Control-Allow-Headers", "Range, Content-Type, X-Poe-Tick");
-  res.set_header("Access-Control-Expose-Headers", "Content-Length, Content-Range, Accept-Ranges");
+/// The receipt sequence a session starts at: past those a previous run made ("n/" ‖ session).
+std::uint32_t first_sequence(const state_ptr& s, const hash256& session) {
+  auto raw = s->ctx.store->get(cf, key_of('n', session.view()));
+  return raw && *raw && (*raw)->size() == 4 ? get_u32_be((*raw)->data()) : 0;
 }
 
-/// RFC 9457 problem details.
-void error_reply(httplib::Response& res, int status, const std::string& why) {
-  res.status = status;
-  res.set_content(nlohmann::json{{"type", "about:blank"},
-                                 {"title", status == 400   ? "Bad Request"
-                                           : status == 404 ? "Not Found"
-                                           : status == 416 ? "Range Not Satisfiable"
-                                           : status == 502 ? "Bad Gateway"
-                                                           : "Service Unavailable"},
-                                 {"status", status},
-                                 {"detail", why}}
-                      .dump() +
-                    "\n",
-                  "application/problem+json");
-}
-
-/// "" when the request may be served, else "<status> <reason> <why>": free content needs no
-/// token; paid content a playback token signed by the payer of a channel to this node, for
-/// this content and gateway, not expired (reasons: missing_token, malformed_token,
-/// forged_token, wrong_gateway, wrong_content, expired_token, not_payer).
-std::string check_access(caf::actor_system& sys, const caf::actor& gateway, const state_ptr& s,
-                         const gateway::route& route) {
-  std::optional<std::uint64_t> price;
-  {
-    std::lock_guard<std::mutex> lock(s->access->m);
-    if (auto p = s->access->price.find(route.content); p != s->access->price.end()) price = p->second;
-  }
-  if (route.token.empty()) {
-    if (price && *price > 0)
-      return "401 missing_token paid content is served with a playback token: /t/<token>/content/...";
-    return {}; // free, or unknown (answered 404 when it is prepared)
-  }
+/// The session of a request under `token_text` (checked by the HTTP edge before it asked).
+gateway::session* session_of(const state_ptr& s, const std::string& token_text) {
+  // Only this node's HTTP threads send the token, after checking its signature.
+  auto token = chain::playback_token_from_url(token_text);
+  auto key = token ? public_key::from_der(token->viewer_key) : result<public_key>(token.err());
+  if (!key) return nullptr;
+  auto id = chain::session_id(token->channel, token->lane);
   auto now = s->ctx.clock.now_ms();
-  {
-    std::lock_guard<std::mutex> lock(s->access->m);
-    if (auto t = s->access->tokens.find(route.token); t != s->access->tokens.end()) {
-      // A checked token still names one content: it opens nothing else.
-      if (t->second.first != route.content)
-        return "403 wrong_content the token is for content " + t->second.first.hex();
-      if (now <= t->second.second) return {};
-      s->access->tokens.erase(t);
+  auto* known = s->sessions.find(id);
+  return &s->sessions.touch(*token, key->id(), now, known ? 0 : first_sequence(s, id));
+}
+
+/// The viewer-visible summary of `x` in the edge (GET /t/<token>/session).
+void note(const state_ptr& s, const gateway::session& x, const gateway::due_receipt* made = nullptr,
+          const std::string& status = "submitted") {
+  std::lock_guard<std::mutex> lock(s->edge->m);
+  auto& n = s->edge->sessions[x.id.hex()];
+  n.id = x.id.hex();
+  n.ticks = x.tick_index;
+  n.segments = x.segments.size();
+  n.started_ms = x.started_ms;
+  n.last_ms = x.last_ms;
+  n.ended = x.ended;
+  if (made) {
+    auto& r = made->receipt;
+    n.receipts.push_back({chain::playback_receipt_id(r.session, r.sequence).hex(), r.sequence, r.seconds, r.tick_index,
+                          r.segments, status});
+  }
+}
+
+/// A receipt's status as a builder answered (in its session's summary).
+void receipt_status(const state_ptr& s, const std::string& id, const std::string& status) {
+  std::lock_guard<std::mutex> lock(s->edge->m);
+  for (auto& [_, n] : s->edge->sessions)
+    for (auto& r : n.receipts)
+      if (r.id == id) r.status = status;
+}
+
+/// Hands the queued receipts to a builder (any node's); those it takes leave the queue, those
+/// it refuses as invalid too (logged); the rest are offered again later.
+void submit_receipts(caf::event_based_actor* self, const state_ptr& s) {
+  if (s->submitting || s->queued.empty() || s->ctx.clock.now_ms() < s->next_submit_ms) return;
+  s->submitting = true;
+  std::vector<std::string> ids;
+  std::vector<bytes_t> raws;
+  for (auto& [id, raw] : s->queued) {
+    ids.push_back(id);
+    raws.emplace_back(raw.begin(), raw.end());
+    if (raws.size() == 256) break;
+  }
+  auto retry_later = [self, s](const std::string& why) {
+    s->submitting = false;
+    s->next_submit_ms = s->ctx.clock.now_ms() + 5'000;
+    s->ctx.log->warn("{} playback receipt(s) not handed to a builder yet: {}", s->queued.size(), why);
+  };
+  find_role(
+    self, s->ctx.directory, "builder", s->ctx.node_id,
+    [=](caf::actor builder) {
+      self->request(builder, std::chrono::seconds(30), bd_receipts_atom::value, raws)
+        .then(
+          [=](const std::vector<submit_reply>& replies) {
+            s->submitting = false;
+            std::size_t later = 0;
+            for (std::size_t i = 0; i < replies.size() && i < ids.size(); ++i) {
+              auto& r = replies[i];
+              if (!r.taken() && r.reason != "invalid") {
+                ++later;
+                receipt_status(s, ids[i], "waiting: " + r.reason + ": " + r.detail);
+                continue;
+              }
+              if (r.taken()) {
+                s->receipts_taken->inc();
+                receipt_status(s, ids[i], "accepted");
+                s->ctx.log->info("playback receipt {} taken by a builder", ids[i]);
+              } else {
+                receipt_status(s, ids[i], "refused: " + r.detail);
+                s->ctx.log->error("playback receipt {} refused: {}", ids[i], r.text());
+              }
+              s->queued.erase(ids[i]);
+              (void)s->ctx.store->erase(cf, key_of('q', as_bytes(ids[i])));
+            }
+            if (later > 0) s->next_submit_ms = s->ctx.clock.now_ms() + 5'000;
+            else submit_receipts(self, s);
+          },
+          [=](caf::error& e) { retry_later(self->system().render(e)); });
+    },
+    retry_later);
+}
+
+/// Makes the receipts due (signed, stored, queued) and offers the queue to a builder.
+void make_receipts(caf::event_based_actor* self, const state_ptr& s) {
+  auto now = s->ctx.clock.now_ms();
+  for (auto& d : s->sessions.due(now)) {
+    chain::attested_playback a{chain::encode(d.receipt), d.token, d.commit, {}, {}};
+    chain::sign(a, *s->ctx.key, s->ctx.chain_id);
+    auto id = chain::playback_receipt_id(d.receipt.session, d.receipt.sequence).hex();
+    auto raw = chain::encode(a);
+    store::batch ops;
+    ops.put(cf, key_of('q', as_bytes(id)), raw);
+    bytes next;
+    append_u32_be(next, d.receipt.sequence + 1);
+    ops.put(cf, key_of('n', d.receipt.session.view()), next);
+    if (auto st = s->ctx.store->write(ops); !st) {
+      s->ctx.log->error("playback receipt {} not stored: {}", id, st.err().message);
+      continue;
     }
+    s->queued[id] = std::move(raw);
+    s->receipts_made->inc();
+    s->ctx.log->info("playback receipt {} ({}): session {} of content {}, {} s ({} paid), {} segments", id,
+                     d.final ? "final" : "interim", d.receipt.session.hex().substr(0, 16),
+                     d.receipt.content.hex().substr(0, 16), d.receipt.seconds, d.receipt.tick_index,
+                     d.receipt.segments);
+    if (auto* x = s->sessions.find(d.receipt.session)) note(s, *x, &d);
   }
-  auto token = chain::playback_token_from_url(route.token);
-  if (!token) return "401 malformed_token " + token.err().message;
-  auto viewer = chain::verify(*token, s->ctx.chain_id);
-  if (!viewer) return "401 forged_token " + viewer.err().message;
-  if (token->gateway != s->ctx.key->id()) return "403 wrong_gateway the token is for gateway " + token->gateway.hex();
-  if (token->content != route.content) return "403 wrong_content the token is for content " + token->content.hex();
-  if (now > token->not_after_ms) return "403 expired_token the token expired";
-  if (token->not_after_ms > now + max_token_life_ms) return "403 expired_token the token outlives a day";
-  std::string outcome = "503 the gateway did not answer";
-  caf::scoped_actor self{sys};
-  self->request(gateway, http_timeout, gw_token_atom::value,
-                std::vector<std::uint8_t>(token->channel.data.begin(), token->channel.data.end()),
-                std::vector<std::uint8_t>(viewer->data.begin(), viewer->data.end()))
-    .receive([&](std::string& o) { outcome = std::move(o); },
-             [&](caf::error& e) { outcome = "503 " + sys.render(e); });
-  if (!outcome.empty()) return outcome;
-  std::lock_guard<std::mutex> lock(s->access->m);
-  if (s->access->tokens.size() >= 100'000) s->access->tokens.clear(); // bounded
-  s->access->tokens[route.token] = {token->content, token->not_after_ms};
-  return {};
+  for (auto& [id, x] : s->sessions.all())
+    if (x.ended) note(s, x);
+  submit_receipts(self, s);
 }
 
-/// This node's channel role (asked of the actor), or why there is none.
-result<caf::actor> channel_role_of(caf::actor_system& sys, const caf::actor& gateway) {
-  result<caf::actor> out = fail(errc::unavailable, "the gateway did not answer");
-  caf::scoped_actor self{sys};
-  self->request(gateway, http_timeout, gw_relay_atom::value)
-    .receive([&](caf::actor& a) { out = std::move(a); },
-             [&](caf::error& e) { out = fail(errc::unavailable, "no channel role on the gateway's node: " + sys.render(e)); });
-  return out;
-}
-
-/// Hands ticks (index, w) of the token's lane to the channel role; its answers.
-result<std::vector<channel_ack>> relay_ticks(caf::actor_system& sys, const caf::actor& gateway, const state_ptr& s,
-                                             const chain::playback_token& t,
-                                             const std::vector<std::pair<std::uint32_t, hash256>>& ticks) {
-  auto channel = channel_role_of(sys, gateway);
-  if (!channel) return channel.err();
-  std::vector<std::vector<std::uint8_t>> records;
-  for (auto& [index, w] : ticks) {
-    std::vector<std::uint8_t> r(t.channel.data.begin(), t.channel.data.end());
-    bytes tail;
-    append_u32_be(tail, t.lane);
-    append_u32_be(tail, index);
-    r.insert(r.end(), tail.begin(), tail.end());
-    r.insert(r.end(), w.data.begin(), w.data.end());
-    records.push_back(std::move(r));
-  }
-  result<std::vector<channel_ack>> out = fail(errc::unavailable, "the channel role did not answer");
-  caf::scoped_actor self{sys};
-  self->request(*channel, http_timeout, ch_ticks_atom::value, std::move(records))
-    .receive([&](std::vector<channel_ack>& acks) { out = std::move(acks); },
-             [&](caf::error& e) { out = fail(errc::unavailable, sys.render(e)); });
-  if (out) s->ticks_relayed->inc(static_cast<double>(ticks.size()));
-  return out;
-}
-
-nlohmann::json ack_json(const channel_ack& a) {
-  return {{"ok", a.ok}, {"reason", a.reason}, {"ticks", a.ticks}, {"owed", std::to_string(a.owed)}};
-}
-
-/// POST /t/<token>/lane (the hex lane commitment) and /t/<token>/ticks ({"ticks": [{"index",
-/// "w"}]}): a viewer's payment, handed to this node's channel role, which answers once it
-/// stored it.
-void pay(caf::actor_system& sys, const caf::actor& gateway, const state_ptr& s, const httplib::Request& req,
-         httplib::Response& res) {
-  cors(res);
-  std::string text = req.matches[1];
-  auto token = chain::playback_token_from_url(text);
-  if (!token) return error_reply(res, 401, "malformed_token " + token.err().message);
-  gateway::route r;
-  r.what = gateway::route::kind::master;
-  r.content = token->content;
-  r.token = text;
-  if (auto refusal = check_access(sys, gateway, s, r); !refusal.empty())
-    return error_reply(res, std::atoi(refusal.c_str()), refusal.substr(4));
-  if (req.matches[2] == "lane") {
-    auto raw = from_hex(std::string_view(req.body).substr(0, req.body.find_last_not_of(" \r\n") + 1));
-    auto commit = raw ? chain::decode_lane_commit(*raw) : result<chain::lane_commit>(raw.err());
-    if (!commit) return error_reply(res, 400, "the body is not a hex lane commitment: " + commit.err().message);
-    if (commit->channel != token->channel || commit->lane != token->lane || commit->content != token->content)
-      return error_reply(res, 400, "the commitment is not for the token's channel, lane and content");
-    auto channel = channel_role_of(sys, gateway);
-    if (!channel) return error_reply(res, 503, channel.err().message);
-    std::optional<channel_ack> ack;
-    std::string why = "the channel role did not answer";
-    caf::scoped_actor self{sys};
-    self->request(*channel, http_timeout, ch_lane_atom::value, std::vector<std::uint8_t>(raw->begin(), raw->end()))
-      .receive([&](channel_ack& a) { ack = std::move(a); }, [&](caf::error& e) { why = sys.render(e); });
-    if (!ack) return error_reply(res, 503, why);
-    res.status = ack->ok ? 200 : 409;
-    return res.set_content(ack_json(*ack).dump() + "\n", "application/json");
-  }
-  auto body = nlohmann::json::parse(req.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object() || !body.contains("ticks") || !body["ticks"].is_array() ||
-      body["ticks"].empty() || body["ticks"].size() > 1000)
-    return error_reply(res, 400, "expected {\"ticks\": [{\"index\": i, \"w\": \"<64 hex>\"}]} with 1..1000 ticks");
-  std::vector<std::pair<std::uint32_t, hash256>> ticks;
-  for (auto& t : body["ticks"]) {
-    auto w = t.is_object() && t.contains("w") && t["w"].is_string() ? hash256::from_hex(t["w"].get<std::string>())
-                                                                      : result<hash256>(fail(errc::bad_hex, "no w"));
-    if (!t.is_object() || !t.contains("index") || !t["index"].is_number_unsigned() || !w ||
-        t["index"].get<std::uint64_t>() > UINT32_MAX)
-      return error_reply(res, 400, "a tick is {\"index\": unsigned, \"w\": 64 hex digits}");
-    ticks.emplace_back(static_cast<std::uint32_t>(t["index"].get<std::uint64_t>()), *w);
-  }
-  auto acks = relay_ticks(sys, gateway, s, *token, ticks);
-  if (!acks) return error_reply(res, 503, acks.err().message);
-  nlohmann::json out{{"acks", nlohmann::json::array()}};
-  std::uint32_t paid = 0;
-  for (auto& a : *acks) {
-    out["acks"].push_back(ack_json(a));
-    if (a.ok) paid = std::max(paid, a.ticks);
-  }
-  out["paid_seconds"] = paid;
-  res.set_content(out.dump() + "\n", "application/json");
-}
-
-/// Asks the actor (which asks the channel role) whether the token's lane has paid through the
-/// end of the segment (less gateway.credit-seconds): "" when it has, else the 402 body. Free
-/// content passes. The media playlist is prepared first: its facts give the segment's end.
-std::string check_paid(caf::actor_system& sys, const caf::actor& gateway, const state_ptr& s,
-                       const gateway::route& route) {
-  {
-    std::lock_guard<std::mutex> lock(s->access->m);
-    auto p = s->access->price.find(route.content);
-    if (p == s->access->price.end() || p->second == 0) return {};
-  }
-  auto token = chain::playback_token_from_url(route.token);
-  if (!token) return {}; // checked before: cannot happen
-  auto playlist = route.key.substr(0, route.key.rfind('/')) + ".m3u8";
-  std::string outcome = "503 the gateway did not answer";
-  caf::scoped_actor self{sys};
-  if (!s->cache->get(playlist))
-    self->request(gateway, http_timeout, gw_prepare_atom::value, playlist)
-      .receive([&](std::string& o) { outcome = std::move(o); }, [&](caf::error& e) { outcome = "503 " + sys.render(e); });
-  self->request(gateway, http_timeout, gw_paid_atom::value, route.key,
-                std::vector<std::uint8_t>(token->channel.data.begin(), token->channel.data.end()), token->lane)
-    .receive([&](std::string& o) { outcome = std::move(o); }, [&](caf::error& e) { outcome = "503 " + sys.render(e); });
-  return outcome;
-}
-
-/// GET or HEAD of a playlist or segment.
-void serve(caf::actor_system& sys, const caf::actor& gateway, const state_ptr& s, const httplib::Request& req,
-           httplib::Response& res) {
-  cors(res);
-  auto route = gateway::parse_path(req.path);
-  if (route.what == gateway::route::kind::bad) {
-    s->requests_client_error->inc();
-    return error_reply(res, 400, route.why);
-  }
-  if (auto refusal = check_access(sys, gateway, s, route); !refusal.empty()) {
-    auto status = std::atoi(refusal.c_str());
-    auto reason = refusal.substr(4, refusal.find(' ', 4) - 4);
-    if (auto c = s->refused.find(reason); c != s->refused.end()) c->second->inc();
-    if (status == 401) res.set_header("WWW-Authenticate", "PoE-Playback-Token");
-    return error_reply(res, status, refusal.substr(4));
-  }
-  if (auto tick = req.get_header_value("X-Poe-Tick"); !tick.empty() && !route.token.empty()) {
-    // One tick carried by the request itself ("<index>:<64 hex w>").
-    auto colon = tick.find(':');
-    auto w = colon == std::string::npos ? result<hash256>(fail(errc::bad_hex, "")) : hash256::from_hex(tick.substr(colon + 1));
-    char* end = nullptr;
-    auto index = std::strtoul(tick.c_str(), &end, 10);
-    auto token = chain::playback_token_from_url(route.token);
-    if (!w || end != tick.c_str() + colon || index > UINT32_MAX || !token)
-      return error_reply(res, 400, "X-Poe-Tick is <index>:<64 hex digits>");
-    if (auto acks = relay_ticks(sys, gateway, s, *token, {{static_cast<std::uint32_t>(index), *w}}); !acks)
-      return error_reply(res, 503, acks.err().message);
-  }
-  if (!route.token.empty() && route.what == gateway::route::kind::segment)
-    if (auto owed = check_paid(sys, gateway, s, route); !owed.empty()) {
-      int status = std::atoi(owed.c_str());
-      if (status != 402) {
-        s->requests_unavailable->inc();
-        return error_reply(res, status >= 400 && status <= 599 ? status : 503, owed.substr(owed.find(' ') + 1));
-      }
-      s->requests_payment->inc();
-      res.status = 402;
-      res.set_content(owed.substr(4) + "\n", "application/problem+json");
-      return;
-    }
-  auto body = s->cache->get(route.key);
-  if (!body) {
-    s->cache_misses->inc();
-    std::string outcome = "503 the gateway did not answer";
-    caf::scoped_actor self{sys};
-    self->request(gateway, http_timeout, gw_prepare_atom::value, route.key)
-      .receive([&](std::string& o) { outcome = std::move(o); },
-               [&](caf::error& e) { outcome = "503 " + sys.render(e); });
-    if (outcome.empty()) body = s->cache->get(route.key);
-    if (!body) {
-      if (outcome.empty()) outcome = "503 evicted before it was sent (gateway.cache-mb is too small)";
-      int status = std::atoi(outcome.c_str());
-      if (status < 400 || status > 599) status = 503;
-      (status == 404 ? s->requests_not_found : status < 500 ? s->requests_client_error : s->requests_unavailable)->inc();
-      return error_reply(res, status, outcome.substr(outcome.find(' ') + 1));
-    }
-  }
-  // Content ids name exact bytes: playlists and segments never change.
-  res.set_header("Cache-Control", "public, max-age=31536000, immutable");
-  res.set_header("Accept-Ranges", "bytes");
-  auto data = body->body;
-  auto range = gateway::parse_range(req.get_header_value("Range"), data->size());
-  // The range is ours to apply (hls_state.hpp's rules, the 416 answer): cpp-httplib would
-  // apply the ranges it parsed a second time to what we send. Its Request object is not const
-  // (the handler receives a const view of it).
-  const_cast<httplib::Request&>(req).ranges.clear();
-  std::uint64_t first = 0, last = data->empty() ? 0 : data->size() - 1;
-  if (range) {
-    if (!*range) {
-      s->requests_client_error->inc();
-      res.set_header("Content-Range", "bytes */" + std::to_string(data->size()));
-      return error_reply(res, 416, "range not satisfiable");
-    }
-    first = (*range)->first;
-    last = (*range)->last;
-    res.status = 206;
-    res.set_header("Content-Range", "bytes " + std::to_string(first) + "-" + std::to_string(last) + "/" +
-                                        std::to_string(data->size()));
-    s->requests_partial->inc();
-  } else {
-    res.status = 200;
-    s->requests_ok->inc();
-  }
-  auto length = data->empty() ? 0 : last - first + 1;
-  s->bytes_sent->inc(static_cast<double>(length));
-  // The body is shared with the cache: streamed from it, never copied.
-  res.set_content_provider(
-    length, body->content_type, [data, first](std::size_t offset, std::size_t n, httplib::DataSink& sink) {
-      sink.write(reinterpret_cast<const char*>(data->data() + first + offset), n);
-      return true;
-    });
+/// Sends the gathered ticks to the channel role in one message (when none is out); their acks
+/// go back to each request, and the acknowledged ticks to their sessions.
+void flush_ticks(caf::event_based_actor* self, const state_ptr& s) {
+  if (s->ticks_out || s->ticks.records.empty()) return;
+  auto batch = std::make_shared<tick_batch>(std::move(s->ticks));
+  s->ticks = {};
+  auto fail_all = [s, batch](const std::string& why) {
+    s->ticks_out = false;
+    for (auto& [rp, n] : batch->waiting) rp.deliver(caf::make_error(caf::sec::runtime_error, why));
+  };
+  auto send = [=](caf::actor channel) {
+    s->channel = channel;
+    s->ticks_out = true;
+    s->ticks_batches->inc();
+    self->request(channel, std::chrono::seconds(30), ch_ticks_atom::value, batch->records)
+      .then(
+        [=](std::vector<channel_ack>& acks) {
+          s->ticks_out = false;
+          if (acks.size() != batch->records.size()) return fail_all("the channel role answered a batch short");
+          s->ticks_relayed->inc(static_cast<double>(acks.size()));
+          for (std::size_t i = 0; i < acks.size(); ++i)
+            if (acks[i].ok) {
+              auto& [session, index] = batch->of[i];
+              hash256 w;
+              std::copy(batch->records[i].end() - 32, batch->records[i].end(), w.data.begin());
+              s->sessions.paid(session, index, w);
+            }
+          std::size_t at = 0;
+          for (auto& [rp, n] : batch->waiting) {
+            rp.deliver(std::vector<channel_ack>(acks.begin() + at, acks.begin() + at + n));
+            at += n;
+          }
+          for (auto& [session, _] : batch->of)
+            if (auto* x = s->sessions.find(session)) note(s, *x);
+          flush_ticks(self, s);
+        },
+        [=](caf::error& e) {
+          s->channel = caf::actor{};
+          fail_all("the channel role did not answer: " + self->system().render(e));
+          flush_ticks(self, s);
+        });
+  };
+  if (s->channel) return send(s->channel);
+  find_role(self, s->ctx.directory, "channel", s->ctx.node_id, send,
+            [=](std::string why) { fail_all("no channel role on the gateway's node: " + why); });
 }
 
 /// host:port of gateway.listen.
@@ -597,7 +491,7 @@ std::pair<std::string, int> endpoint(const std::string& listen) {
 
 runtime::role_info gateway_role() {
   return {
-    "gateway", "serves published content as HLS over HTTP",
+    "gateway", "serves published content as HLS over HTTP; playback sessions and their receipts",
     [](caf::event_based_actor* self, const role_context& ctx) -> caf::behavior {
       if (!ctx.store) throw std::runtime_error("the gateway role needs the node's store");
       if (!ctx.key) throw std::runtime_error("the gateway role needs the node key (playback tokens name it)");
@@ -607,6 +501,14 @@ runtime::role_info gateway_role() {
       s->cache = std::make_shared<gateway::body_cache>(static_cast<std::uint64_t>(opts.cache_mb) << 20);
       s->work = std::make_unique<offload>(1);
       s->credit_seconds = opts.credit_seconds;
+      s->sessions = gateway::playback_sessions(
+        {static_cast<std::uint64_t>(opts.session_idle_s) * 1000, static_cast<std::uint64_t>(opts.receipt_every_s) * 1000});
+      auto& e = *s->edge;
+      e.clock = ctx.clock;
+      e.chain_id = ctx.chain_id;
+      e.gateway = ctx.key->id();
+      e.cache = s->cache;
+      e.web_dir = opts.web_dir.empty() ? std::string(POE_WEB_DIR) : opts.web_dir;
       restore(s);
       std::uint64_t scanned = 0;
       if (auto raw = ctx.store->get(cf, as_bytes(std::string_view("scan"))); raw && *raw && (*raw)->size() == 8)
@@ -615,20 +517,23 @@ runtime::role_info gateway_role() {
       auto requests = [&](const char* code) {
         return f.make_counter("poe_gateway_requests_total", "HTTP requests answered, by status class.", {{"status", code}});
       };
-      s->requests_ok = requests("200");
-      s->requests_partial = requests("206");
-      s->requests_payment = requests("402");
-      s->requests_client_error = requests("4xx");
-      s->requests_not_found = requests("404");
-      s->requests_unavailable = requests("5xx");
-      s->bytes_sent = f.make_counter("poe_gateway_bytes_sent_total", "Body bytes sent (playlists and segments).");
-      s->cache_misses = f.make_counter("poe_gateway_cache_misses_total", "Requests whose body was not cached yet.");
+      e.requests_ok = requests("200");
+      e.requests_partial = requests("206");
+      e.requests_payment = requests("402");
+      e.requests_client_error = requests("4xx");
+      e.requests_not_found = requests("404");
+      e.requests_unavailable = requests("5xx");
+      e.bytes_sent = f.make_counter("poe_gateway_bytes_sent_total", "Body bytes sent (playlists and segments).");
+      e.cache_misses = f.make_counter("poe_gateway_cache_misses_total", "Requests whose body was not cached yet.");
       for (auto reason : {"missing_token", "malformed_token", "forged_token", "wrong_gateway", "wrong_content",
                           "expired_token", "not_payer"})
-        s->refused[reason] = f.make_counter("poe_gateway_refused_total",
-                                            "Requests refused for their playback token (401/403), by reason.",
-                                            {{"reason", reason}});
+        e.refused[reason] = f.make_counter("poe_gateway_refused_total",
+                                           "Requests refused for their playback token (401/403), by reason.",
+                                           {{"reason", reason}});
       s->ticks_relayed = f.make_counter("poe_gateway_ticks_total", "Viewers' ticks relayed to the channel role.");
+      s->ticks_batches = f.make_counter("poe_gateway_tick_batches_total", "ch_ticks messages the ticks went in.");
+      s->receipts_made = f.make_counter("poe_gateway_receipts_total", "Playback receipts made (signed and queued).");
+      s->receipts_taken = f.make_counter("poe_gateway_receipts_taken_total", "Playback receipts a builder took.");
       s->corrupt = f.make_counter("poe_gateway_corrupt_total", "Storage answers that did not match their CID (never served).");
       // The HTTP server: bound now (a bad or taken address fails the role at start), served
       // on its own threads until the role stops.
@@ -636,23 +541,7 @@ runtime::role_info gateway_role() {
       auto http = std::make_shared<httplib::Server>();
       auto threads = opts.threads;
       http->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-      auto& sys = self->system();
-      caf::actor me = caf::actor_cast<caf::actor>(self);
-      std::weak_ptr<gstate> weak = s;
-      auto handler = [&sys, me, weak](const httplib::Request& req, httplib::Response& res) {
-        if (auto sp = weak.lock()) serve(sys, me, sp, req, res);
-        else error_reply(res, 503, "the gateway is stopping");
-      };
-      http->Get(R"(/.*)", handler);
-      http->Post(R"(/t/([A-Za-z0-9_-]+)/(lane|ticks))", [&sys, me, weak](const httplib::Request& req, httplib::Response& res) {
-        if (auto sp = weak.lock()) pay(sys, me, sp, req, res);
-        else error_reply(res, 503, "the gateway is stopping");
-      });
-      http->Options(R"(/.*)", [](const httplib::Request&, httplib::Response& res) {
-        cors(res);
-        res.set_header("Access-Control-Max-Age", "86400");
-        res.status = 204;
-      });
+      gw::install_routes(*http, self->system(), caf::actor_cast<caf::actor>(self), s->edge);
       if (!http->bind_to_port(host, port))
         throw std::runtime_error("gateway.listen: cannot listen on " + opts.listen);
       s->http = http;
@@ -662,10 +551,18 @@ runtime::role_info gateway_role() {
         s->http->stop();
         if (s->http_thread.joinable()) s->http_thread.join();
       });
-      ctx.log->info("gateway: HLS on http://{}/content/<id>/master.m3u8 ({} threads, {} MiB cache), {} content known",
-                    opts.listen, threads, opts.cache_mb, s->contents.size());
+      ctx.log->info("gateway: HLS on http://{}/content/<id>/master.m3u8 ({} threads, {} MiB cache), {} content known, "
+                    "{} playback receipts queued",
+                    opts.listen, threads, opts.cache_mb, s->contents.size(), s->queued.size());
       s->chain = std::make_unique<chain_follower>(scanned, [](const chain_status&) {});
       self->send(ctx.directory, subscribe_atom::value, std::string("validator"));
+      self->delayed_send(self, session_tick, gw_clock_atom::value);
+      // The HTTP threads' messages come from this process only.
+      auto local = [self, s] {
+        auto from = s->ctx.sender_node(self->current_sender());
+        return from && *from == s->ctx.node_id;
+      };
+      auto not_local = [] { return caf::make_error(caf::sec::request_receiver_down, "gateway: not from this node"); };
       return {
         [self, s](members_atom, const std::string& role, const std::vector<role_entry>& xs) {
           if (role == "validator") s->chain->members(self, s->ctx, xs);
@@ -679,8 +576,12 @@ runtime::role_info gateway_role() {
           s->polling = !s->work->idle();
           if (s->polling) self->delayed_send(self, std::chrono::milliseconds(5), gw_collect_atom::value);
         },
-        [self, s](gw_token_atom, const std::vector<std::uint8_t>& ch, const std::vector<std::uint8_t>& who)
-          -> caf::result<std::string> {
+        [self, s](gw_clock_atom) {
+          make_receipts(self, s);
+          self->delayed_send(self, session_tick, gw_clock_atom::value);
+        },
+        [self, s, local, not_local](gw::token_atom, const bytes_t& ch, const bytes_t& who) -> caf::result<std::string> {
+          if (!local()) return not_local();
           auto channel = hash256::from_view(ch);
           auto viewer = node_id::from_view(who);
           if (!channel || !viewer) return std::string("400 malformed_token bad ids");
@@ -692,9 +593,9 @@ runtime::role_info gateway_role() {
               [s, rp, channel = *channel, viewer = *viewer](const channel_view& v) mutable {
                 auto me = s->ctx.key->id();
                 if (!v.found) return rp.deliver(std::string("403 not_payer no open channel ") + channel.hex());
-                if (v.payer != std::vector<std::uint8_t>(viewer.data.begin(), viewer.data.end()))
+                if (v.payer != bytes_t(viewer.data.begin(), viewer.data.end()))
                   return rp.deliver(std::string("403 not_payer the token's viewer does not pay channel ") + channel.hex());
-                if (v.payee != std::vector<std::uint8_t>(me.data.begin(), me.data.end()))
+                if (v.payee != bytes_t(me.data.begin(), me.data.end()))
                   return rp.deliver(std::string("403 not_payer channel ") + channel.hex() + " pays another node");
                 if (v.closing_height != 0) return rp.deliver(std::string("403 not_payer the channel is closing"));
                 s->payers[{channel, viewer}] = true;
@@ -703,8 +604,11 @@ runtime::role_info gateway_role() {
               [rp](caf::error&) mutable { rp.deliver(std::string("503 the channel could not be read from the chain")); });
           return rp;
         },
-        [self, s](gw_paid_atom, const std::string& key, const std::vector<std::uint8_t>& ch,
-                  std::uint32_t lane) -> caf::result<std::string> {
+        [self, s, local, not_local](gw::paid_atom, const std::string& key, const std::string& token_text)
+          -> caf::result<std::string> {
+          if (!local()) return not_local();
+          auto token = chain::playback_token_from_url(token_text);
+          if (!token) return std::string("401 malformed_token ") + token.err().message;
           auto r = gateway::parse_path(key);
           auto c = s->contents.find(r.content);
           auto rs = c == s->contents.end() ? result<std::vector<gateway::rendition>>(fail(errc::invalid_argument, "unknown"))
@@ -721,16 +625,29 @@ runtime::role_info gateway_role() {
             end_ms += f->second.duration_ms;
           }
           auto needed = static_cast<std::uint64_t>((end_ms + 999) / 1000);
-          auto price = s->access->price[r.content];
+          std::uint64_t price = 0;
+          {
+            std::lock_guard<std::mutex> lock(s->edge->m);
+            price = s->edge->price[r.content];
+          }
+          auto cid = x->segments[r.segment].cid;
           auto rp = self->make_response_promise();
           auto ask = [=](caf::actor channel) mutable {
             s->channel = channel;
-            self->request(channel, std::chrono::seconds(10), ch_paid_atom::value, ch, lane,
-                          std::vector<std::uint8_t>(r.content.data.begin(), r.content.data.end()))
+            self->request(channel, std::chrono::seconds(10), ch_paid_atom::value,
+                          bytes_t(token->channel.data.begin(), token->channel.data.end()), token->lane,
+                          bytes_t(r.content.data.begin(), r.content.data.end()))
               .then(
                 [=](const channel_ack& a) mutable {
                   std::uint64_t paid = a.ok ? a.ticks : 0;
-                  if (a.ok && paid + s->credit_seconds >= needed) return rp.deliver(std::string{});
+                  if (a.ok && paid + s->credit_seconds >= needed) {
+                    // Served: the segment counts in the viewer's session.
+                    if (auto* x = session_of(s, token_text)) {
+                      s->sessions.served(x->id, cid);
+                      note(s, *x);
+                    }
+                    return rp.deliver(std::string{});
+                  }
                   nlohmann::json body{
                     {"type", "https://poe.example/problems/payment-required"},
                     {"title", "Payment Required"},
@@ -738,8 +655,8 @@ runtime::role_info gateway_role() {
                     {"detail", a.ok ? "the lane has paid " + std::to_string(paid) + " s; this segment ends at " +
                                         std::to_string(needed) + " s"
                                     : "the lane is not open for this content: " + a.reason},
-                    {"channel", hash256::from_view(ch)->hex()},
-                    {"lane", lane},
+                    {"channel", token->channel.hex()},
+                    {"lane", token->lane},
                     {"content", r.content.hex()},
                     {"price_per_second", std::to_string(price)},
                     {"paid_seconds", paid},
@@ -760,20 +677,59 @@ runtime::role_info gateway_role() {
                       [=](std::string why) mutable { rp.deliver("503 no channel role on the gateway's node: " + why); });
           return rp;
         },
-        [self, s](gw_relay_atom) -> caf::result<caf::actor> {
-          // This node's channel role, for the HTTP threads to hand it viewers' lanes and ticks.
-          if (s->channel) return s->channel;
-          auto rp = self->make_response_promise();
-          find_role(
-            self, s->ctx.directory, "channel", s->ctx.node_id,
-            [=](caf::actor channel) mutable {
-              s->channel = channel;
-              rp.deliver(channel);
-            },
-            [=](std::string why) mutable { rp.deliver(caf::make_error(caf::sec::runtime_error, why)); });
+        [self, s, local, not_local](gw::lane_atom, const std::string& token_text, const bytes_t& raw)
+          -> caf::result<channel_ack> {
+          if (!local()) return not_local();
+          auto* x = session_of(s, token_text);
+          if (!x) return caf::make_error(caf::sec::runtime_error, "malformed token");
+          auto session = x->id;
+          auto rp = self->make_response_promise<channel_ack>();
+          auto send = [=](caf::actor channel) mutable {
+            s->channel = channel;
+            self->request(channel, std::chrono::seconds(30), ch_lane_atom::value, raw)
+              .then(
+                [=](channel_ack& a) mutable {
+                  if (a.ok) s->sessions.committed(session, bytes(raw.begin(), raw.end()));
+                  rp.deliver(std::move(a));
+                },
+                [=](caf::error& e) mutable {
+                  s->channel = caf::actor{};
+                  rp.deliver(e);
+                });
+          };
+          if (s->channel) send(s->channel);
+          else
+            find_role(self, s->ctx.directory, "channel", s->ctx.node_id, send, [=](std::string why) mutable {
+              rp.deliver(caf::make_error(caf::sec::runtime_error, "no channel role on the gateway's node: " + why));
+            });
           return rp;
         },
-        [self, s](gw_prepare_atom, const std::string& path) -> caf::result<std::string> {
+        [self, s, local, not_local](gw::ticks_atom, const std::string& token_text, const std::vector<std::uint32_t>& indices,
+                                    const std::vector<bytes_t>& hashes) -> caf::result<std::vector<channel_ack>> {
+          if (!local()) return not_local();
+          auto token = chain::playback_token_from_url(token_text);
+          auto* x = token ? session_of(s, token_text) : nullptr;
+          if (!x || indices.size() != hashes.size() || indices.empty())
+            return caf::make_error(caf::sec::runtime_error, "malformed ticks");
+          auto& b = s->ticks;
+          for (std::size_t i = 0; i < indices.size(); ++i) {
+            if (hashes[i].size() != 32) return caf::make_error(caf::sec::runtime_error, "a tick is 32 bytes");
+            bytes_t r(token->channel.data.begin(), token->channel.data.end());
+            bytes tail;
+            append_u32_be(tail, token->lane);
+            append_u32_be(tail, indices[i]);
+            r.insert(r.end(), tail.begin(), tail.end());
+            r.insert(r.end(), hashes[i].begin(), hashes[i].end());
+            b.records.push_back(std::move(r));
+            b.of.emplace_back(x->id, indices[i]);
+          }
+          auto rp = self->make_response_promise<std::vector<channel_ack>>();
+          b.waiting.emplace_back(rp, indices.size());
+          flush_ticks(self, s);
+          return rp;
+        },
+        [self, s, local, not_local](gw::prepare_atom, const std::string& path) -> caf::result<std::string> {
+          if (!local()) return not_local();
           if (s->cache->get(path)) return std::string{};
           auto rp = self->make_response_promise();
           auto& w = s->waiting[path];

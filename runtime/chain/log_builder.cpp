@@ -1,4 +1,5 @@
 #include "poe/chain/log_builder.hpp"
+#include "poe/chain/playback.hpp"
 
 #include "poe/chain/block.hpp"
 #include "poe/chain/ledger.hpp"
@@ -219,10 +220,21 @@ result<receipt_proof> decode_receipt_proof(byte_view in) {
 result<proof_facts> verify_receipt_proof(const receipt_proof& p, std::string_view chain_id,
                                          const std::vector<public_key>& validators) {
   auto broken = [](const std::string& why) { return fail(errc::verify_failed, why); };
-  auto attested = decode_attested_receipt(p.receipt);
-  if (!attested) return broken("receipt: " + attested.err().message);
-  auto checked = check_attested_receipt(*attested, chain_id);
-  if (!checked) return broken(checked.err().message);
+  // The leaf: a step receipt or a playback receipt (its magic says which).
+  proof_facts facts;
+  if (is_playback_leaf(p.receipt)) {
+    auto attested = decode_attested_playback(p.receipt);
+    if (!attested) return broken(attested.err().message);
+    auto checked = check_attested_playback(*attested, chain_id);
+    if (!checked) return broken(checked.err().message);
+    facts.playback = std::move(*checked);
+  } else {
+    auto attested = decode_attested_receipt(p.receipt);
+    if (!attested) return broken("receipt: " + attested.err().message);
+    auto checked = check_attested_receipt(*attested, chain_id);
+    if (!checked) return broken(checked.err().message);
+    facts.receipt = std::move(*checked);
+  }
   auto& lb = p.entry.book_block;
   if (p.in_log_block.tree_size != lb.receipt_count)
     return broken("receipt: the path is for " + std::to_string(p.in_log_block.tree_size) +
@@ -287,8 +299,7 @@ result<proof_facts> verify_receipt_proof(const receipt_proof& p, std::string_vie
   auto raw = encode(p.entry);
   auto at = std::find(b->poe_headers.begin(), b->poe_headers.end(), raw);
   if (at == b->poe_headers.end()) return broken("block: the PoE entry is not in the block");
-  proof_facts f;
-  f.receipt = std::move(*checked);
+  auto& f = facts;
   f.block_id = d->digest;
   f.height = p.height;
   f.entry_index = static_cast<std::size_t>(at - b->poe_headers.begin());

@@ -211,7 +211,7 @@ namespace {
 
 bool known_role(stake_role r) {
   auto raw = static_cast<std::uint8_t>(r);
-  return raw >= 1 && raw <= 5;
+  return raw >= 1 && raw <= 6;
 }
 
 } // namespace
@@ -228,6 +228,8 @@ std::string_view to_string(stake_role r) {
     return "builder";
   case stake_role::verifier:
     return "verifier";
+  case stake_role::gateway:
+    return "gateway";
   }
   return "unknown";
 }
@@ -236,11 +238,11 @@ result<stake_role> parse_stake_role(std::string_view text) {
   for (auto r : all_stake_roles)
     if (to_string(r) == text) return r;
   return fail(errc::invalid_argument, "unknown stake role '" + std::string{text} +
-                                          "' (expected validator, executor, storage, builder or verifier)");
+                                          "' (expected validator, executor, storage, builder, verifier or gateway)");
 }
 
 result<stake_role> to_stake_role(std::uint8_t raw) {
-  if (raw < 1 || raw > 5)
+  if (raw < 1 || raw > 6)
     return fail(errc::decode_error, "unknown stake role " + std::to_string(raw));
   return static_cast<stake_role>(raw);
 }

@@ -31,6 +31,7 @@ std::string_view to_string(msg_type t) {
     case msg_type::lane_commit: return "lane_commit";
     case msg_type::voucher: return "voucher";
     case msg_type::playback_token: return "playback_token";
+    case msg_type::playback_receipt: return "playback_receipt";
   }
   return "unknown";
 }

@@ -55,6 +55,14 @@ const std::map<std::string_view, numeric>& numerics() {
      {[](role_options& o) -> std::size_t& { return o.builder.bid_per_header; }, {0, u32_max}}},
     {"builder.bid-share-ppm",
      {[](role_options& o) -> std::size_t& { return o.builder.bid_share_ppm; }, {0, 1'000'000}}},
+    {"gateway.threads", {[](role_options& o) -> std::size_t& { return o.gateway.threads; }, {1, 256}}},
+    {"gateway.cache-mb", {[](role_options& o) -> std::size_t& { return o.gateway.cache_mb; }, {1, 65'536}}},
+    {"gateway.credit-seconds",
+     {[](role_options& o) -> std::size_t& { return o.gateway.credit_seconds; }, {0, 600}}},
+    {"gateway.session-idle-s",
+     {[](role_options& o) -> std::size_t& { return o.gateway.session_idle_s; }, {1, 3'600}}},
+    {"gateway.receipt-every-s",
+     {[](role_options& o) -> std::size_t& { return o.gateway.receipt_every_s; }, {10, 86'400}}},
   };
   return table;
 }
@@ -66,6 +74,7 @@ const std::map<std::string_view, std::function<std::string&(role_options&)>>& te
     {"verifier.preset", [](role_options& o) -> std::string& { return o.verifier.preset; }},
     {"verifier.cpu", [](role_options& o) -> std::string& { return o.verifier.cpu; }},
     {"gateway.listen", [](role_options& o) -> std::string& { return o.gateway.listen; }},
+    {"gateway.web-dir", [](role_options& o) -> std::string& { return o.gateway.web_dir; }},
   };
   return table;
 }

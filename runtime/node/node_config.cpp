@@ -110,7 +110,10 @@ node_config::node_config() {
     .add(s.options.gateway.listen, "listen", "IPv4 host:port of the HTTP server (HLS playlists and segments)")
     .add(s.options.gateway.threads, "threads", "HTTP worker threads (1..256; a keep-alive connection holds one)")
     .add(s.options.gateway.cache_mb, "cache-mb", "playlists and CID-checked segments kept in memory, MiB (1..65536)")
-    .add(s.options.gateway.credit_seconds, "credit-seconds", "paid content served this many seconds ahead of what a lane paid (0..600)");
+    .add(s.options.gateway.credit_seconds, "credit-seconds", "paid content served this many seconds ahead of what a lane paid (0..600)")
+    .add(s.options.gateway.session_idle_s, "session-idle-s", "a playback session idle this long has ended: its final receipt is made (1..3600)")
+    .add(s.options.gateway.receipt_every_s, "receipt-every-s", "a long playback session gets an interim receipt this often, s (10..86400)")
+    .add(s.options.gateway.web_dir, "web-dir", "directory of the player page's files (default: the build's web/)");
   caf::config_option_adder{custom_options_, "probe"}.add<bool>(
     "crash-on-start", "fault drill: the probe role throws at start (tests the supervisor)");
 }

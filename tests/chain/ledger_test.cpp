@@ -486,7 +486,7 @@ run_stats random_run(std::uint64_t seed, int steps) {
           return amount{1 + pick(2'000)};
         }
       }();
-      auto role = all_stake_roles[pick(5)];
+      auto role = all_stake_roles[pick(std::size(all_stake_roles))];
       tx_body body;
       switch (pick(4)) {
       case 0:
@@ -522,7 +522,7 @@ run_stats random_run(std::uint64_t seed, int steps) {
       proposer = set.empty() ? id(0) : set[height % set.size()].id;
     } else if (dice < 99) {
       auto who = id(actors[pick(actors.size())]);
-      REQUIRE(l.slash(who, all_stake_roles[pick(5)], static_cast<std::uint32_t>(pick(1'000'001))));
+      REQUIRE(l.slash(who, all_stake_roles[pick(std::size(all_stake_roles))], static_cast<std::uint32_t>(pick(1'000'001))));
     } else {
       l.remove_validator(id(actors[pick(4)]));
     }

@@ -727,6 +727,21 @@ receipt_proof proof_of(const sealed_log_block& sealed, std::uint64_t index, std:
   proof.decision = qbft::encode(d);
   return proof;
 }
+/// Block `b` as 4 validators decided it: their seals over (height, round 0, block id).
+qbft::decision decided(const block& b, std::vector<public_key>& validators) {
+  qbft::decision d;
+  d.height = b.header.height;
+  d.round = 0;
+  d.digest = block_id(b);
+  d.block = encode(b);
+  validators.clear();
+  for (int i = 0; i < 4; ++i) {
+    validators.push_back(key(i).pub());
+    d.seals.push_back({id(i), sign_in_domain(key(i), chain_name, msg_type::commit_seal,
+                                             qbft::seal_payload(d.height, 0, d.digest))});
+  }
+  return d;
+}
 } // namespace
 
 TEST_CASE("a receipt proof verifies offline and a tampered one fails") {
@@ -739,18 +754,8 @@ TEST_CASE("a receipt proof verifies offline and a tampered one fails") {
   REQUIRE(b.poe_headers.size() == 2);
   auto height = b.header.height;
   c.commit(b);
-  // The decision: seals of the 4 validators over (height, round 0, block id).
-  qbft::decision d;
-  d.height = height;
-  d.round = 0;
-  d.digest = block_id(b);
-  d.block = encode(b);
   std::vector<public_key> validators;
-  for (int i = 0; i < 4; ++i) {
-    validators.push_back(key(i).pub());
-    d.seals.push_back({id(i), sign_in_domain(key(i), chain_name, msg_type::commit_seal,
-                                             qbft::seal_payload(height, 0, d.digest))});
-  }
+  auto d = decided(b, validators);
   auto proof = proof_of(sealed, 3, height, d);
   auto back = decode_receipt_proof(encode(proof));
   REQUIRE(back);
@@ -994,4 +999,122 @@ TEST_CASE("the complaint book: evidence at f+1 distinct validators, once per pro
   CHECK(book.size() == 2);
   book.forget_below(20 + complaint_book::horizon + 1);
   CHECK(book.size() == 0);
+}
+
+// ------------------------------------------------------------------------------ playback
+// 13. A gateway's playback receipt checks offline against the viewer's own token, lane
+//     commitment and tick; every forged link and every over-claim (more seconds than paid or
+//     than the session lasted) fails naming its check; a LogBlock holding step and playback
+//     receipts proves each of them.
+
+TEST_CASE("a playback receipt checks offline and a forged or over-claimed one fails") {
+  auto ok = poe::test::make_playback(key(20), key(21), chain_name, 8, 8, 9'000);
+  auto back = decode_attested_playback(encode(ok.attested));
+  REQUIRE(back);
+  CHECK(*back == ok.attested);
+  auto c = check_attested_playback(*back, chain_name);
+  REQUIRE(c);
+  CHECK(c->receipt == ok.receipt);
+  CHECK(c->price_per_tick == amount{1000});
+  CHECK(playback_receipt_id(ok.receipt.session, 0) != playback_receipt_id(ok.receipt.session, 1));
+  auto refused = [&](const poe::test::playback_case& x, const std::string& why) {
+    INFO(why);
+    auto r = check_attested_playback(x.attested, chain_name);
+    REQUIRE_FALSE(r);
+    INFO(r.err().message);
+    CHECK(r.err().message.find(why) != std::string::npos);
+  };
+  // Over-claims: more seconds than paid, more than the session's wall-clock length.
+  refused(poe::test::make_playback(key(20), key(21), chain_name, 8, 9, 60'000), "9 s claimed, 8 paid");
+  refused(poe::test::make_playback(key(20), key(21), chain_name, 8, 8, 7'999), "8 s claimed in a session of 7999 ms");
+  // The gateway re-signs after raising the paid index: the tick is not w(9).
+  auto x = ok;
+  x.receipt.tick_index = 9;
+  x.attested.receipt = encode(x.receipt);
+  sign(x.attested, key(20), chain_name);
+  refused(x, "tick: not w(9)");
+  // Someone else signs as the gateway; a gateway's signature for another chain.
+  x = ok;
+  sign(x.attested, key(22), chain_name);
+  refused(x, "the key is not the receipt's gateway");
+  x = ok;
+  sign(x.attested, key(20), "another-chain");
+  refused(x, "the signature does not verify");
+  // Another viewer's token; a lane commitment the viewer did not sign.
+  x = ok;
+  auto other = poe::test::make_playback(key(20), key(22), chain_name, 8, 8, 9'000);
+  x.attested.token = other.attested.token;
+  refused(x, "token: signed by another viewer");
+  x = ok;
+  x.attested.commit = other.attested.commit;
+  refused(x, "lane commitment: not signed by the viewer");
+  // A receipt for another lane than the token's; a session outside the token's life.
+  x = ok;
+  x.receipt.lane = 2;
+  x.receipt.session = session_id(x.receipt.channel, 2);
+  x.attested.receipt = encode(x.receipt);
+  sign(x.attested, key(20), chain_name);
+  refused(x, "token: for another gateway, content, channel or lane");
+  x = ok;
+  x.receipt.ended_ms = x.token.not_after_ms + 1;
+  x.attested.receipt = encode(x.receipt);
+  sign(x.attested, key(20), chain_name);
+  refused(x, "outside its token's life");
+  x = ok;
+  x.receipt.session.data[0] ^= 1;
+  x.attested.receipt = encode(x.receipt);
+  sign(x.attested, key(20), chain_name);
+  refused(x, "the session id is not its channel and lane's");
+  auto raw = encode(ok.attested);
+  raw.push_back(0);
+  CHECK_FALSE(decode_attested_playback(raw));
+  CHECK_FALSE(is_playback_leaf(encode(poe::test::attested_receipt(key(12), key(13), chain_name, 1))));
+}
+
+TEST_CASE("a LogBlock holding step and playback receipts proves each kind") {
+  notary_chain c;
+  auto p = c.state.params().rent;
+  log_builder builder(key(10), chain_name, p, builder_config{8, 0, 0});
+  receipt_in step;
+  step.request.data[0] = 1;
+  step.encoded = encode(poe::test::attested_receipt(key(12), key(13), chain_name, 1));
+  step.work_units = 3;
+  step.verified_ms = 10;
+  REQUIRE(builder.add(step));
+  auto play = poe::test::make_playback(key(20), key(21), chain_name, 8, 8, 9'000);
+  receipt_in pin;
+  pin.request = playback_receipt_id(play.receipt.session, play.receipt.sequence);
+  pin.encoded = encode(play.attested);
+  pin.verified_ms = 10;
+  REQUIRE(builder.add(pin));
+  auto sealed = builder.poll(10);
+  REQUIRE(sealed);
+  REQUIRE(sealed->receipts.size() == 2);
+  block_notary n;
+  n.held = {encode(sealed->entry)};
+  auto b = c.build(n);
+  auto height = b.header.height;
+  c.commit(b);
+  std::vector<public_key> validators;
+  auto d = decided(b, validators);
+  auto step_facts = verify_receipt_proof(*decode_receipt_proof(encode(proof_of(*sealed, 0, height, d))), chain_name, validators);
+  REQUIRE(step_facts);
+  CHECK_FALSE(step_facts->playback);
+  CHECK(step_facts->receipt.executor == id(13));
+  auto play_proof = proof_of(*sealed, 1, height, d);
+  auto play_facts = verify_receipt_proof(*decode_receipt_proof(encode(play_proof)), chain_name, validators);
+  REQUIRE(play_facts);
+  REQUIRE(play_facts->playback);
+  CHECK(play_facts->playback->receipt == play.receipt);
+  CHECK(play_facts->seals_valid == 4);
+  // A playback receipt not at that leaf; a forged one in its place.
+  auto q = play_proof;
+  q.receipt = encode(poe::test::make_playback(key(20), key(21), chain_name, 7, 7, 9'000).attested);
+  auto r = verify_receipt_proof(q, chain_name, validators);
+  REQUIRE_FALSE(r);
+  CHECK(r.err().message.find("receipt: its path does not lead") == 0);
+  q.receipt = encode(poe::test::make_playback(key(20), key(21), chain_name, 8, 9, 9'000).attested);
+  r = verify_receipt_proof(q, chain_name, validators);
+  REQUIRE_FALSE(r);
+  CHECK(r.err().message.find("9 s claimed, 8 paid") != std::string::npos);
 }

@@ -158,7 +158,7 @@ TEST_CASE("unknown values and out-of-bound fields are decode errors") {
   b = enc;
   b[body_at + 1] = 0;
   expect_error(b, "role");
-  b[body_at + 1] = 6;
+  b[body_at + 1] = 7; // 6 is gateway
   expect_error(b, "role");
   b = enc;
   b[3] = ' '; // a space inside the chain id
@@ -322,10 +322,11 @@ TEST_CASE("role and reason names are stable") {
   CHECK(to_string(stake_role::builder) == "builder");
   auto bad = parse_stake_role("miner");
   REQUIRE_FALSE(bad);
-  CHECK(bad.err().message.find("validator, executor, storage, builder or verifier") != std::string::npos);
+  CHECK(bad.err().message.find("validator, executor, storage, builder, verifier or gateway") != std::string::npos);
   CHECK_FALSE(to_stake_role(0));
   CHECK(to_string(stake_role::verifier) == "verifier");
-  CHECK_FALSE(to_stake_role(6));
+  CHECK(to_string(stake_role::gateway) == "gateway");
+  CHECK_FALSE(to_stake_role(7));
 
   CHECK(to_string(reject_reason::stale_nonce) == "stale_nonce");
   CHECK(to_string(reject_reason::insufficient_funds) == "insufficient_funds");

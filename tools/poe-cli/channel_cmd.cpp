@@ -16,7 +16,14 @@
 //                         [--minutes M] [--chain-id ID] [--url http://HOST:PORT]
 //       a playback token (the payer's signature: this gateway may serve this content, paid on
 //       this lane, for M minutes, at most a day); with --url, the master playlist URL carrying
-//       it (/t/<token>/content/<id>/master.m3u8) for ffplay, VLC or hls.js.
+//       it (/t/<token>/content/<id>/master.m3u8) for ffplay, VLC or hls.js; with --player
+//       --price P [--seconds S], the player page's session link (below).
+//   poe-cli channel open ... --player-content ID --gateway-url http://HOST:PORT --price P
+//                        [--seconds S]
+//       also prints "session <link>": the player page (/player/) with, in the URL's fragment,
+//       a playback token for lane 0 and a lane commitment to a fresh hash chain of S ticks
+//       (default 600) with its seed — the browser pays a tick a second with it (WebCrypto
+//       SHA-256); the fragment never reaches a server. The link can spend at most S × P.
 //
 // `pay` is one playback session: a lane of its own with a fresh hash chain of S ticks (one
 // tick = one second of the content); the payer commits to it once, then reveals one tick per
@@ -254,6 +261,37 @@ void add_pay(CLI::App* channel) {
   });
 }
 
+/// A playback token for `gateway` (the payer's signature), good for `minutes`.
+chain::playback_token make_token(const private_key& key, const std::string& chain_id, const node_id& gateway,
+                                 const hash256& content, const hash256& channel, std::uint32_t lane,
+                                 std::uint64_t minutes) {
+  chain::playback_token t;
+  t.gateway = gateway;
+  t.content = content;
+  t.channel = channel;
+  t.lane = lane;
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch()).count();
+  t.not_after_ms = static_cast<std::uint64_t>(now) + minutes * 60'000;
+  chain::sign(t, key, chain_id);
+  return t;
+}
+
+/// The player page's session link: the token, and a lane commitment (signed here) to a fresh
+/// hash chain of `seconds` ticks at `price` whose seed rides in the URL's fragment — the
+/// browser pays with it and the fragment never reaches a server. Whoever holds the link can
+/// spend at most seconds × price on that lane.
+std::string session_link(const std::string& url, const private_key& key, const std::string& chain_id,
+                         const chain::playback_token& t, std::uint64_t price, std::uint32_t seconds) {
+  hash256 seed;
+  if (RAND_bytes(seed.data.data(), static_cast<int>(seed.data.size())) != 1) tools::die("no randomness");
+  chain::tick_chain ticks(seed, seconds);
+  chain::lane_commit c{t.channel, t.lane, t.content, ticks.top(), seconds, amount{price}, {}};
+  chain::sign(c, key, chain_id);
+  return url + "/player/#token=" + chain::to_url(t) + "&content=" + t.content.hex() +
+         "&commit=" + to_hex(chain::encode(c)) + "&seed=" + seed.hex() + "&length=" + std::to_string(seconds);
+}
+
 void add_channel_txs(CLI::App* channel) {
   auto a = std::make_shared<tx_args>();
   auto payee = std::make_shared<std::string>();
@@ -268,7 +306,21 @@ void add_channel_txs(CLI::App* channel) {
   auto* e1 = open->add_option("--expiry", *expiry, "block height the channel expires at");
   auto* e2 = open->add_option("--expiry-blocks", *expiry_blocks, "expires this many blocks from the tip (default 10000)");
   e1->excludes(e2);
-  open->callback([a, payee, expiry, expiry_blocks] {
+  struct player_args {
+    std::string content, url;
+    std::uint64_t price = 0;
+    std::uint32_t seconds = 600;
+  };
+  auto pl = std::make_shared<player_args>();
+  auto* pc = open->add_option("--player-content", pl->content,
+                              "also print the player page's session link for this content (hex) at the payee's gateway");
+  auto* pu = open->add_option("--gateway-url", pl->url, "with --player-content: http://HOST:PORT of the payee's gateway");
+  auto* pp = open->add_option("--price", pl->price, "with --player-content: the content's price per second")
+               ->check(CLI::PositiveNumber);
+  open->add_option("--seconds", pl->seconds, "with --player-content: the most seconds the link pays for (default 600)")
+    ->check(CLI::Range(1u, 86'400u));
+  pc->needs(pu)->needs(pp);
+  open->callback([a, payee, expiry, expiry_blocks, pl] {
     auto to = node_id::from_hex(*payee);
     if (!to) tools::die("--payee: " + to.err().message, usage);
     auto deposit = tools::or_die(parse_amount(a->amount), "--deposit");
@@ -280,7 +332,15 @@ void add_channel_txs(CLI::App* channel) {
     }
     auto tx = write_tx(*a, chain::channel_open{*to, deposit, at});
     auto payer = tools::or_die(private_key::load(a->key), "--key").id();
-    std::cout << "channel " << chain::channel_id(payer, tx.nonce).hex() << " (expires at block " << at << ")\n";
+    auto channel = chain::channel_id(payer, tx.nonce);
+    std::cout << "channel " << channel.hex() << " (expires at block " << at << ")\n";
+    if (!pl->content.empty()) {
+      // Lane 0 of the new channel, for a token good as long as the link pays (at most a day).
+      auto key = tools::or_die(private_key::load(a->key), "--key");
+      auto minutes = std::min<std::uint64_t>(1440, pl->seconds / 60 + 60);
+      auto t = make_token(key, a->chain_id, *to, id_or_die(pl->content, "--player-content"), channel, 0, minutes);
+      std::cout << "session " << session_link(pl->url, key, a->chain_id, t, pl->price, pl->seconds) << "\n";
+    }
   });
 
   auto* topup = channel->add_subcommand("topup", "add to an open channel's escrow");
@@ -307,8 +367,9 @@ void add_channel_txs(CLI::App* channel) {
 void add_token(CLI::App* channel) {
   struct args {
     std::string channel, content, gateway, key, chain_id = "poe-devnet", url;
-    std::uint32_t lane = 0;
-    std::uint64_t minutes = 60;
+    std::uint32_t lane = 0, seconds = 0;
+    std::uint64_t minutes = 60, price = 0;
+    bool player = false;
   };
   auto a = std::make_shared<args>();
   auto* cmd = channel->add_subcommand("token", "a viewer's playback token for a gateway (printed, or as a playlist URL)");
@@ -320,21 +381,27 @@ void add_token(CLI::App* channel) {
   cmd->add_option("--minutes", a->minutes, "how long the token is good (1..1440, default 60)")
     ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1440}));
   cmd->add_option("--chain-id", a->chain_id, "chain id (default poe-devnet)");
-  cmd->add_option("--url", a->url, "http://HOST:PORT of the gateway: print the master playlist URL");
+  auto* url = cmd->add_option("--url", a->url, "http://HOST:PORT of the gateway: print the master playlist URL");
+  auto* player = cmd->add_flag("--player", a->player,
+                               "print the player page's session link instead (a lane commitment and its seed, "
+                               "so the browser pays; needs --url and --price)");
+  player->needs(url);
+  cmd->add_option("--price", a->price, "with --player: the content's price per second")->check(CLI::PositiveNumber);
+  cmd->add_option("--seconds", a->seconds, "with --player: the most seconds the link pays for (default: the token's life)")
+    ->check(CLI::Range(1u, 86'400u));
   cmd->callback([a] {
     auto key = tools::or_die(private_key::load(a->key), "--key");
-    chain::playback_token t;
-    t.gateway = tools::or_die(node_id::from_hex(a->gateway), "--gateway");
-    t.content = id_or_die(a->content, "--content");
-    t.channel = id_or_die(a->channel, "CHANNEL");
-    t.lane = a->lane;
-    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                 std::chrono::system_clock::now().time_since_epoch()).count();
-    t.not_after_ms = static_cast<std::uint64_t>(now) + a->minutes * 60'000;
-    chain::sign(t, key, a->chain_id);
-    auto token = chain::to_url(t);
-    if (a->url.empty()) std::cout << token << "\n";
-    else std::cout << a->url << "/t/" << token << "/content/" << a->content << "/master.m3u8\n";
+    auto t = make_token(key, a->chain_id, tools::or_die(node_id::from_hex(a->gateway), "--gateway"),
+                        id_or_die(a->content, "--content"), id_or_die(a->channel, "CHANNEL"), a->lane, a->minutes);
+    if (a->player) {
+      if (a->price == 0) tools::die("--player needs --price (the content's price per second)", usage);
+      auto seconds = a->seconds ? a->seconds : static_cast<std::uint32_t>(a->minutes * 60);
+      std::cout << session_link(a->url, key, a->chain_id, t, a->price, seconds) << "\n";
+    } else if (a->url.empty()) {
+      std::cout << chain::to_url(t) << "\n";
+    } else {
+      std::cout << a->url << "/t/" << chain::to_url(t) << "/content/" << a->content << "/master.m3u8\n";
+    }
   });
 }
 

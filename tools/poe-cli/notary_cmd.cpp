@@ -46,7 +46,7 @@ void add_notary_commands(CLI::App& app) {
   auto a = std::make_shared<notary_args>();
   auto* receipt = app.get_subcommand("receipt");
   auto* prove = receipt->add_subcommand("prove", "a receipt's proof of inclusion, from its builder");
-  prove->add_option("REQUEST_ID", a->id, "the request id (32 hex digits)")->required();
+  prove->add_option("REQUEST_ID", a->id, "a step receipt's request id or a playback receipt's id (32 hex digits)")->required();
   prove->add_option("-o,--out", a->out, "where to write the proof (default REQUEST_ID.proof)");
   tools::add_node_options(prove, a->prove_node);
   prove->callback([a] {
@@ -82,15 +82,31 @@ void add_notary_commands(CLI::App& app) {
       std::exit(invalid);
     }
     // What was checked, link by link (verify_receipt_proof checked each; it names a broken one).
-    auto& r = facts->receipt.receipt;
-    std::cout << "valid: request " << r.request.hex() << " (" << r.kind << ")\n"
-              << "  executor " << facts->receipt.executor.hex().substr(0, 16)
-              << "..: its key is in the proof, and its PoE v1 over the result (SHA-256 = the receipt's "
-                 "result_hash) verifies\n"
-              << "  verifier " << facts->receipt.verifier.hex().substr(0, 16)
-              << "..: signed the receipt (step_receipt domain, chain '" << g->chain_id << "')"
-              << (r.reexecuted ? "; the result was re-executed on a second executor" : "") << "\n"
-              << "  LogBlock " << p->entry.book_block.sequence << " of BPI "
+    if (auto& pb = facts->playback) {
+      auto& r = pb->receipt;
+      std::cout << "valid: playback receipt " << chain::playback_receipt_id(r.session, r.sequence).hex()
+                << " (session " << r.session.hex().substr(0, 16) << ".., receipt " << r.sequence << ")\n"
+                << "  " << r.seconds << " s of content " << r.content.hex().substr(0, 16) << ".. played from "
+                << r.segments << " segments (root " << r.segments_root.hex().substr(0, 16) << "..) in a session of "
+                << (r.ended_ms - r.started_ms) << " ms\n"
+                << "  viewer " << r.viewer.hex().substr(0, 16)
+                << "..: signed the playback token and the lane commitment; tick " << r.tick_index
+                << " is w(" << r.tick_index << ") of its hash chain: " << r.tick_index << " s paid at "
+                << pb->price_per_tick.units() << " a second on channel " << r.channel.hex().substr(0, 16)
+                << ".. lane " << r.lane << "\n"
+                << "  gateway " << r.gateway.hex().substr(0, 16) << "..: signed the receipt (playback_receipt domain, chain '"
+                << g->chain_id << "'); seconds claimed <= paid and <= the session's length\n";
+    } else {
+      auto& r = facts->receipt.receipt;
+      std::cout << "valid: request " << r.request.hex() << " (" << r.kind << ")\n"
+                << "  executor " << facts->receipt.executor.hex().substr(0, 16)
+                << "..: its key is in the proof, and its PoE v1 over the result (SHA-256 = the receipt's "
+                   "result_hash) verifies\n"
+                << "  verifier " << facts->receipt.verifier.hex().substr(0, 16)
+                << "..: signed the receipt (step_receipt domain, chain '" << g->chain_id << "')"
+                << (r.reexecuted ? "; the result was re-executed on a second executor" : "") << "\n";
+    }
+    std::cout << "  LogBlock " << p->entry.book_block.sequence << " of BPI "
               << p->entry.header.bpi.hex().substr(0, 16) << "..: holds it as leaf "
               << p->in_log_block.index << " of " << p->in_log_block.tree_size
               << " (RFC 6962 path to receipts_root)\n"
@@ -109,8 +125,10 @@ void add_notary_commands(CLI::App& app) {
               << (facts->set_changes.empty() ? " (no change before the block)"
                                              : " (each change sealed by the set before it; its block commits to the new set)")
               << "\n"
-              << "  not checked offline: that the verifier and executor held stake (the builder "
-                 "asked the chain when it took the receipt)\n";
+              << (facts->playback ? "  not checked offline: that the gateway held stake (the builder asked the "
+                                    "chain when it took the receipt)\n"
+                                  : "  not checked offline: that the verifier and executor held stake (the builder "
+                                    "asked the chain when it took the receipt)\n");
   });
 
   auto* builder = app.add_subcommand("builder", "a builder node (BPI)");

@@ -105,7 +105,7 @@ void add_tx_commands(CLI::App& app) {
     auto* c = tx->add_subcommand(kind, bond ? "bond base units to a role"
                                             : "start unbonding base units from a role");
     common(c, *a);
-    c->add_option("--role", a->role, "validator, executor, storage, builder or verifier")->required();
+    c->add_option("--role", a->role, "validator, executor, storage, builder, verifier or gateway")->required();
     c->callback([a, bond] {
       auto role = tools::or_die(chain::parse_stake_role(a->role), "--role");
       auto value = tools::or_die(parse_amount(a->amount), "--amount");

@@ -13,6 +13,7 @@
 /// hold the entry. `verify_receipt_proof` checks every link offline against validator keys.
 #include "poe/chain/block.hpp"
 #include "poe/chain/notary.hpp"
+#include "poe/chain/playback.hpp"
 #include "poe/core/merkle.hpp"
 
 #include <deque>
@@ -140,7 +141,8 @@ result<receipt_proof> decode_receipt_proof(byte_view in);
 
 /// What a verified proof establishes.
 struct proof_facts {
-  checked_receipt receipt; ///< the receipt, its verifier's signature and the executor's PoE checked
+  checked_receipt receipt; ///< a step receipt: its verifier's signature and the executor's PoE checked
+  std::optional<checked_playback> playback; ///< or a playback receipt (then `receipt` is empty)
   hash256 block_id;
   std::uint64_t height = 0;
   std::size_t entry_index = 0; ///< in the block's poe_headers
@@ -148,7 +150,8 @@ struct proof_facts {
   std::size_t validators = 0;  ///< the size of that set
   std::vector<std::uint64_t> set_changes; ///< heights after which the set changed (each checked)
 };
-/// Checks: the receipt (an attested_receipt) passes check_attested_receipt; its path leads to
+/// Checks: the leaf — an attested_receipt passes check_attested_receipt, an attested_playback
+/// check_attested_playback; its path leads to
 /// the LogBlock's receipts_root; the entry passes
 /// check_entry under the BPI key; the block decodes, is at `height`, is for `chain_id` and
 /// holds the entry among its poe_headers (its poe_root recomputed); a quorum (⌈2n/3⌉) of the

@@ -180,6 +180,8 @@ struct playback_token {
   bytes signature;
   friend bool operator==(const playback_token&, const playback_token&) = default;
 };
+/// A token may not outlive a day from when it is checked (gateways refuse longer ones).
+constexpr std::uint64_t max_token_life_ms = 24ull * 3600 * 1000;
 bytes encode(const playback_token& t);
 bytes signing_payload(const playback_token& t);
 result<playback_token> decode_playback_token(byte_view in);

@@ -64,14 +64,15 @@ enum class stake_role : std::uint8_t {
   storage = 3,
   builder = 4,
   verifier = 5,
+  gateway = 6, ///< serves content to viewers; signs playback receipts builders notarize
 };
 
 /// Every role, in wire-value order.
 inline constexpr stake_role all_stake_roles[] = {stake_role::validator, stake_role::executor,
                                                  stake_role::storage, stake_role::builder,
-                                                 stake_role::verifier};
+                                                 stake_role::verifier, stake_role::gateway};
 
-/// "validator", "executor", "storage", "builder", "verifier".
+/// "validator", "executor", "storage", "builder", "verifier", "gateway".
 std::string_view to_string(stake_role r);
 /// Parses a role name; the error lists the valid names.
 result<stake_role> parse_stake_role(std::string_view text);

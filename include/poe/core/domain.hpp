@@ -44,6 +44,7 @@ enum class msg_type : std::uint16_t {
   lane_commit = 97,
   voucher = 98,
   playback_token = 99,
+  playback_receipt = 100,
 };
 
 /// Stable name of a message type ("poe_header", ...).

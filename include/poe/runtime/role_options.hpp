@@ -67,6 +67,14 @@ struct gateway_options {
   std::size_t cache_mb = 256;            ///< gateway.cache-mb (1..65536): bodies kept in memory
   /// gateway.credit-seconds (0..600): seconds of paid content served ahead of what a lane paid
   std::size_t credit_seconds = 4;
+  /// gateway.session-idle-s (1..3600): a playback session with no request for this long has
+  /// ended (its final receipt is made)
+  std::size_t session_idle_s = 30;
+  /// gateway.receipt-every-s (10..86400): a long session's interim receipt at least this often
+  std::size_t receipt_every_s = 300;
+  /// gateway.web-dir: the player page's files (index.html, player.js, hls.min.js); empty: the
+  /// build's web/ directory
+  std::string web_dir;
 };
 
 /// Every role's options.
