@@ -148,14 +148,14 @@ for i in 0 1 2 3; do
   # Storage stakers earn the storage part of every block's rent.
   cli tx stake --key "$root/devnet/node-$i/node.key" --role storage --amount 1000 --fee 1 \
     --nonce $((nonce + 3)) >/dev/null
+  # node-3 also serves viewers: its playback receipts need gateway stake.
+  [ "$i" = 3 ] && cli tx stake --key "$root/devnet/node-3/node.key" --role gateway --amount 1000 --fee 1 \
+    --nonce $((nonce + 4)) >/dev/null
 done
-# node-3 also serves viewers: its playback receipts need gateway stake.
-nonce=$(cli account show "$(id_of "$root/devnet/node-3/node.pub")" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["nonce"])')
-cli tx stake --key "$root/devnet/node-3/node.key" --role gateway --amount 1000 --fee 1 --nonce $((nonce + 4)) >/dev/null
 ffmpeg -nostdin -v error -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi \
   -i sine=frequency=440:sample_rate=48000 -t 6 -c:v libx264 -preset ultrafast -g 60 \
   -pix_fmt yuv420p -c:a aac -shortest "$work/clip.mp4"
-job=$(cli job submit "$work/clip.mp4" --owner demo --max-fee 2000 --price-per-work-unit 2 2>"$work/fee.txt")
+job=$(cli job submit "$work/clip.mp4" --max-fee 2000 --price-per-work-unit 2 2>"$work/fee.txt")
 echo "  job $job: split into GOP-aligned segments, one transcode task each (720p/480p/360p)"
 sed 's/^/  /' "$work/fee.txt"
 cli job status "$job" --wait 300 | sed 's/^/  /'
@@ -243,10 +243,8 @@ content=$(sed -n 's/^content \([0-9a-f]\{64\}\).*/\1/p' <<<"$out")
 echo "  $out"
 gw_id=$(id_of "$root/devnet/node-3/node.pub") gw=http://127.0.0.1:8403 viewer_key="$root/devnet/node-1/node.key"
 echo "== a viewer (node-1) opens a payment channel to the gateway's node (node-3, $gw)"
-out=$(cli channel open --payee "$gw_id" --deposit 20000 --expiry-blocks 3000 --key "$viewer_key" \
-        --player-content "$content" --gateway-url "$gw" --price 100 --seconds 600)
+out=$(cli channel open --payee "$gw_id" --deposit 20000 --expiry-blocks 3000 --key "$viewer_key")
 channel=$(sed -n 's/^channel \([0-9a-f]\{64\}\).*/\1/p' <<<"$out")
-player=$(sed -n 's/^session //p' <<<"$out")
 echo "  channel $channel: 20000 in escrow"
 for _ in $(seq 1 100); do cli channel status "$channel" >/dev/null 2>&1 && break; sleep 0.2; done
 master=$(cli channel token "$channel" --content "$content" --gateway "$gw_id" --key "$viewer_key" --lane 1 --url "$gw")
@@ -293,6 +291,10 @@ import json, sys
 f = json.load(sys.stdin)["totals"]["flows"]
 print("creator %s, operators %s, platform %s, treasury %s" % tuple(f.get("content_" + k, "0") for k in ("creator", "operators", "platform", "treasury")))')
 echo "  revenue split: $split"
+# A channel left open for a person: node-2 pays, and the session link plays in a browser.
+out=$(cli channel open --payee "$gw_id" --deposit 60000 --expiry-blocks 20000 --key "$root/devnet/node-2/node.key" \
+        --player-content "$content" --gateway-url "$gw" --price 100 --seconds 600)
+player=$(sed -n 's/^session //p' <<<"$out")
 
 heights=$(for i in 0 1 2 3; do grep -o 'committed height [0-9]*' "$root/devnet/node-$i/node.log" | tail -n 1 | awk '{print $3}'; done | tr '\n' ' ')
 echo

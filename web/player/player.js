@@ -30,7 +30,7 @@
   async function post(what, body, type) {
     const r = await fetch(`${base}/${what}`, { method: 'POST', body, headers: { 'Content-Type': type } });
     const j = await r.json().catch(() => ({}));
-    if (!r.ok) throw new Error(`POST ${what}: HTTP ${r.status} ${j.detail || ''}`);
+    if (!r.ok) throw new Error(`POST ${what}: HTTP ${r.status} ${j.detail || j.reason || ''}`);
     return j;
   }
 
