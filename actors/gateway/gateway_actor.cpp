@@ -541,6 +541,9 @@ runtime::role_info gateway_role() {
       auto http = std::make_shared<httplib::Server>();
       auto threads = opts.threads;
       http->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+      // A connection holds a thread while it waits for its next request: idle viewers (a
+      // segment every few seconds) must not hold them all (poe-bench gateway measures it).
+      http->set_keep_alive_timeout(static_cast<time_t>(opts.keep_alive_s));
       gw::install_routes(*http, self->system(), caf::actor_cast<caf::actor>(self), s->edge);
       if (!http->bind_to_port(host, port))
         throw std::runtime_error("gateway.listen: cannot listen on " + opts.listen);

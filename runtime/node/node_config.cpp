@@ -108,7 +108,8 @@ node_config::node_config() {
     .add(s.options.builder.withhold, "withhold", "fault drill: win auctions and never reveal the bundle");
   caf::config_option_adder{custom_options_, "gateway"}
     .add(s.options.gateway.listen, "listen", "IPv4 host:port of the HTTP server (HLS playlists and segments)")
-    .add(s.options.gateway.threads, "threads", "HTTP worker threads (1..256; a keep-alive connection holds one)")
+    .add(s.options.gateway.threads, "threads", "HTTP worker threads (1..256; a connection holds one while a request is in flight or it waits for the next)")
+    .add(s.options.gateway.keep_alive_s, "keep-alive-s", "an idle keep-alive connection is closed after this many seconds (0..60; 0: about 10 ms)")
     .add(s.options.gateway.cache_mb, "cache-mb", "playlists and CID-checked segments kept in memory, MiB (1..65536)")
     .add(s.options.gateway.credit_seconds, "credit-seconds", "paid content served this many seconds ahead of what a lane paid (0..600)")
     .add(s.options.gateway.session_idle_s, "session-idle-s", "a playback session idle this long has ended: its final receipt is made (1..3600)")

@@ -4,9 +4,10 @@
 # 12 s clips transcoded and published, one free and one at 1 a second, and a channel from
 # node-0's key to the gateway's node. Prints KEY=VALUE lines for the benchmark.
 #
-#   gateway_setup.sh BUILD DIR BASE_PORT GATEWAY_THREADS
+#   gateway_setup.sh BUILD DIR BASE_PORT GATEWAY_THREADS KEEP_ALIVE_S
 set -euo pipefail
-build=$1 dir=$2 port=$3 threads=$4
+trap 'echo "gateway setup: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
+build=$1 dir=$2 port=$3 threads=$4 keep_alive=$5
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cli="$build/tools/poe-cli"
 val=(--node "127.0.0.1:$port")
@@ -15,7 +16,8 @@ for i in 0 1 2 3; do layout+=(--node-roles "$i=[\"validator\",\"storage\",\"exec
 layout+=(--node-roles '4=["verifier","builder"]' --node-roles '5=["channel","gateway"]')
 "$src/tools/devnet" up -n 6 --dir "$dir" --build "$build" --base-port "$port" \
   --metrics-base-port $((port + 2000)) --gateway-base-port $((port + 1000)) "${layout[@]}" \
-  --block-interval-ms 200 --timeout 60 --node-arg="--gateway.threads=$threads" >/dev/null
+  --block-interval-ms 200 --timeout 60 --node-arg="--gateway.threads=$threads" \
+  --node-arg="--gateway.keep-alive-s=$keep_alive" >/dev/null
 export POE_TLS_KEY="$dir/node-0/node.key" POE_TLS_CERT="$dir/node-0/node.crt" POE_TLS_CA="$dir/ca/ca.crt"
 for i in 0 1 2 3; do
   "$cli" tx stake --key "$dir/node-$i/node.key" --role executor --amount 1000 --node "127.0.0.1:$((port + i))" >/dev/null
@@ -34,7 +36,8 @@ for pattern in testsrc2 smptebars; do
 done
 contents=()
 for k in 0 1; do
-  "$cli" job status "${jobs[$k]}" --wait 300 --node "127.0.0.1:$((port + 4))" >/dev/null
+  "$cli" job status "${jobs[$k]}" --wait 300 --node "127.0.0.1:$((port + 4))" >"$dir/job$k.txt" ||
+    { echo "gateway setup: job ${jobs[$k]} did not finish verified:" >&2; cat "$dir/job$k.txt" >&2; exit 1; }
   out=$("$cli" content publish "${jobs[$k]}" --price-per-second "$k" --key "$dir/node-4/node.key" \
           --verifier "127.0.0.1:$((port + 4))" "${val[@]}")
   contents+=("$(sed -n 's/^content \([0-9a-f]\{64\}\).*/\1/p' <<<"$out")")
