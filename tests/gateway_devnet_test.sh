@@ -19,6 +19,9 @@
 #   - the playlists say what RFC 8216 and Apple's authoring spec ask (BANDWIDTH, AVERAGE-
 #     BANDWIDTH, RESOLUTION, CODECS, INDEPENDENT-SEGMENTS, TARGETDURATION, ENDLIST), with the
 #     right media types, CORS and immutable caching;
+#   - the application API lists the content and details its variants, opens a viewing session
+#     (201) and refuses a second commitment on its lane (409) and bad input; every operation of
+#     docs/gateway-api.json is answered;
 #   - a Range request gets 206 and exactly those bytes (the same as the segment's bytes in
 #     storage), an unsatisfiable one 416; OPTIONS 204 with CORS; unknown content 404, a
 #     malformed path 400.
@@ -33,6 +36,7 @@ devnet_test_init "${1:-}" gateway
 cli="$(cd "$build/tools" && pwd)/poe-cli"
 val=(--node 127.0.0.1:7660)
 gw=http://127.0.0.1:8665
+id_of() { openssl pkey -pubin -in "$1" -outform DER | openssl dgst -sha256 -r | cut -c1-64; }
 
 echo "== 6 nodes: 4 validators (storage, execution), a verifier, a gateway, over TLS in $dir"
 layout=()
@@ -50,9 +54,14 @@ for i in 0 1 2 3; do
   "$cli" tx stake --key "$dir/node-$i/node.key" --role executor --amount 1000 \
     --node "127.0.0.1:766$i" >/dev/null || fail "stake of node-$i"
 done
+# Two transactions of one sender in a row: explicit nonces (the default reads the committed
+# nonce only).
+nonce=$("$cli" account show "$(id_of "$dir/node-4/node.pub")" --json "${val[@]}" |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["nonce"])')
 for role in verifier builder; do
-  "$cli" tx stake --key "$dir/node-4/node.key" --role $role --amount 1000 "${val[@]}" >/dev/null ||
+  "$cli" tx stake --key "$dir/node-4/node.key" --role $role --amount 1000 --nonce "$nonce" "${val[@]}" >/dev/null ||
     fail "$role stake of node-4"
+  nonce=$((nonce + 1))
 done
 "$cli" tx stake --key "$dir/node-5/node.key" --role gateway --amount 1000 "${val[@]}" >/dev/null ||
   fail "gateway stake of node-5"
@@ -69,7 +78,6 @@ content=$(sed -n 's/^content \([0-9a-f]\{64\}\).*/\1/p' <<<"$out")
 [ -n "$content" ] || fail "no content id in: $out"
 
 echo "== a viewer (node-0's key) opens a channel to the gateway's node and makes a playback token"
-id_of() { openssl pkey -pubin -in "$1" -outform DER | openssl dgst -sha256 -r | cut -c1-64; }
 gateway_id=$(id_of "$dir/node-5/node.pub")
 out=$("$cli" channel open --payee "$gateway_id" --deposit 100000 --expiry-blocks 5000 \
         --key "$dir/node-0/node.key" "${val[@]}") || fail "channel open: $out"
@@ -276,6 +284,61 @@ print([o["cid"] for o in t["outputs"] if o["name"] == "720p.ts"][0])')
 python3 - "$base/720p/0.ts" "$dir/seg0.ts" <<'PY' || fail "the gateway's segment differs from storage's"
 import sys, urllib.request
 assert urllib.request.urlopen(sys.argv[1]).read() == open(sys.argv[2], "rb").read()
+PY
+
+echo "== the application API (docs/gateway-api.json): content, details, opening a session"
+link1=$(token_url --key "$dir/node-0/node.key" --lane 7 --player --price 1000 --seconds 30) || fail "channel token --player"
+link2=$(token_url --key "$dir/node-0/node.key" --lane 7 --player --price 1000 --seconds 30) || fail "channel token --player"
+python3 - "$gw" "$content" "$link1" "$link2" "$src/docs/gateway-api.json" <<'PY' || fail "the application API"
+import http.client, json, sys, urllib.parse
+host, content, link1, link2, doc = sys.argv[1].removeprefix("http://"), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+def call(method, path, body=None):
+    c = http.client.HTTPConnection(host, timeout=60)
+    c.request(method, path, body=body, headers={"Content-Type": "application/json"} if body else {})
+    r = c.getresponse()
+    data = r.read()
+    return r, (json.loads(data) if data and "json" in (r.getheader("Content-Type") or "") else data)
+r, j = call("GET", "/api/v1/content")
+assert r.status == 200 and r.getheader("Content-Type") == "application/json", r.status
+assert j["total"] == 1 and j["content"][0]["id"] == content and j["content"][0]["price_per_second"] == "1000", j
+assert sorted(j["content"][0]["renditions"]) == ["360p", "480p", "720p"] and j["content"][0]["segments"] == 6, j
+r, j = call("GET", f"/api/v1/content/{content}")
+assert r.status == 200 and abs(j["duration_ms"] - 12000) < 300, j
+assert sorted((v["width"], v["height"]) for v in j["variants"]) == [(640, 360), (854, 480), (1280, 720)], j
+assert all(v["bandwidth"] >= v["average_bandwidth"] > 0 and v["codecs"].startswith("avc1.") for v in j["variants"]), j
+for path, want in ((f"/api/v1/content/{'ab' * 32}", 404), ("/api/v1/content/xyz", 400), ("/api/v1/content?limit=x", 400),
+                   ("/api/v1/nothing", 404)):
+    r, j = call("GET", path)
+    assert r.status == want and r.getheader("Content-Type") == "application/problem+json", (path, r.status)
+frag = lambda link: dict(urllib.parse.parse_qsl(link.split("#", 1)[1]))
+one, two = frag(link1), frag(link2)
+r, j = call("POST", "/api/v1/sessions", json.dumps({"token": one["token"], "commit": one["commit"]}))
+assert r.status == 201 and j["lane"] == 7 and j["content"] == content and j["paid_seconds"] == 0, (r.status, j)
+assert r.getheader("Location") == j["status"] and j["master"].endswith(f"/content/{content}/master.m3u8"), j
+r, j = call("GET", j["status"])
+assert r.status == 404 or r.status == 200, r.status  # the session starts with its first paid request
+r, j = call("POST", "/api/v1/sessions", json.dumps({"token": two["token"], "commit": two["commit"]}))
+assert r.status == 409, (r.status, j)  # another commitment on a committed lane
+r, j = call("POST", "/api/v1/sessions", json.dumps({"token": one["token"], "commit": two["commit"][:-2] + "00"}))
+assert r.status in (400, 409), (r.status, j)
+r, j = call("POST", "/api/v1/sessions", "{not json")
+assert r.status == 400 and j["status"] == 400, (r.status, j)
+forged = one["token"][:40] + ("A" if one["token"][40] != "A" else "B") + one["token"][41:]
+r, j = call("POST", "/api/v1/sessions", json.dumps({"token": forged, "commit": one["commit"]}))
+assert r.status == 401, (r.status, j)
+# The document names what the gateway serves: every operation is answered (not 404 for its path).
+d = json.load(open(doc))
+assert d["openapi"].startswith("3.") and len({op["operationId"] for p in d["paths"].values() for op in p.values()}) == \
+    sum(len(p) for p in d["paths"].values())
+fill = {"{id}": content, "{token}": one["token"], "{rendition}": "720p", "{k}": "0"}
+for path, ops in d["paths"].items():
+    for method in ops:
+        concrete = path
+        for k, v in fill.items(): concrete = concrete.replace(k, v)
+        r, _ = call(method.upper(), concrete, "{}" if method == "post" else None)
+        assert r.status != 404 or path == "/t/{token}/session", (method, path, r.status)
+print(f"  content listed and detailed (3 variants, 12 s), a session opened (201), a second commitment on its lane 409,"
+      f" bad input 400/401/404; the {sum(len(p) for p in d['paths'].values())} documented operations answered")
 PY
 
 echo "== headless Chromium plays the player page from a session link and pays per second"

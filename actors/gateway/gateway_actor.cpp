@@ -225,6 +225,14 @@ void prepare(caf::event_based_actor* self, const state_ptr& s, const std::string
         vs.push_back(*v);
       }
       s->cache->put(path, {text(gateway::master_playlist(vs)), m3u8});
+      {
+        std::lock_guard<std::mutex> lock(s->edge->m);
+        auto& n = s->edge->contents[r.content];
+        n.variants = vs;
+        n.duration_ms = 0;
+        if (!rs.empty())
+          for (auto& f : facts_of(rs.front())) n.duration_ms += f.duration_ms;
+      }
       answer(s, path, "");
     });
   case gateway::route::kind::media: {
@@ -248,6 +256,23 @@ void prepare(caf::event_based_actor* self, const state_ptr& s, const std::string
   }
 }
 
+/// The application API's view of a content (gateway_edge.hpp), from its statement and price.
+void note_content(const state_ptr& s, const hash256& id, const chain::job_output& out, std::uint64_t price) {
+  gw::content_note n;
+  n.job = out.job;
+  n.owner = out.owner;
+  n.verifier = out.verifier;
+  n.price = price;
+  n.outputs = out.outputs.size();
+  if (auto rs = gateway::renditions_of(out.outputs)) {
+    for (auto& r : *rs) n.renditions.push_back(r.name);
+    n.segments = rs->empty() ? 0 : rs->front().segments.size();
+  }
+  std::lock_guard<std::mutex> lock(s->edge->m);
+  s->edge->price[id] = price;
+  s->edge->contents[id] = std::move(n);
+}
+
 /// One finalized block: the content it publishes.
 void on_block(const state_ptr& s, const chain_block& ev) {
   store::batch ops;
@@ -268,8 +293,7 @@ void on_block(const state_ptr& s, const chain_block& ev) {
         append_u64_be(price, p->price_per_second.units());
         ops.put(cf, key_of('p', id.view()), price);
         s->contents[id] = p->output;
-        std::lock_guard<std::mutex> lock(s->edge->m);
-        s->edge->price[id] = p->price_per_second.units();
+        note_content(s, id, p->output, p->price_per_second.units());
         s->ctx.log->info("content {} published: {} outputs of job {}", id.hex().substr(0, 16),
                          p->output.outputs.size(), p->output.job);
       }
@@ -302,6 +326,14 @@ void restore(const state_ptr& s) {
     return true;
   }) : ok;
   if (!ok) throw std::runtime_error("gateway: reading the store: " + ok.err().message);
+  for (auto& [id, out] : s->contents) {
+    std::uint64_t price = 0;
+    {
+      std::lock_guard<std::mutex> lock(s->edge->m);
+      price = s->edge->price[id];
+    }
+    note_content(s, id, out, price);
+  }
 }
 
 // -- sessions and playback receipts ------------------------------------------------------------
@@ -692,7 +724,10 @@ runtime::role_info gateway_role() {
             self->request(channel, std::chrono::seconds(30), ch_lane_atom::value, raw)
               .then(
                 [=](channel_ack& a) mutable {
-                  if (a.ok) s->sessions.committed(session, bytes(raw.begin(), raw.end()));
+                  if (a.ok) {
+                    s->sessions.committed(session, bytes(raw.begin(), raw.end()));
+                    if (auto* x = s->sessions.find(session)) note(s, *x);
+                  }
                   rp.deliver(std::move(a));
                 },
                 [=](caf::error& e) mutable {

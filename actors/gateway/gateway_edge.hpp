@@ -16,6 +16,7 @@
 #include "poe/runtime/metrics.hpp"
 #include "poe/runtime/role.hpp"
 #include "body_cache.hpp"
+#include "hls_state.hpp"
 
 #include <caf/atom.hpp>
 
@@ -51,6 +52,17 @@ struct session_note {
   std::vector<receipt_note> receipts;
 };
 
+/// A published content as applications list it (GET /api/v1/content).
+struct content_note {
+  std::string job;
+  node_id owner, verifier;
+  std::uint64_t price = 0;
+  std::size_t outputs = 0, segments = 0;
+  std::vector<std::string> renditions;
+  std::vector<gateway::variant> variants; ///< known once its master playlist was made
+  std::int64_t duration_ms = 0;           ///< likewise
+};
+
 struct edge {
   runtime::role_clock clock;
   std::string chain_id;
@@ -63,6 +75,7 @@ struct edge {
   /// Tokens whose signature and channel were checked: token → (its content, not_after_ms).
   std::map<std::string, std::pair<hash256, std::uint64_t>> tokens;
   std::map<std::string, session_note> sessions; ///< by session id (hex)
+  std::map<hash256, content_note> contents;
 
   std::map<std::string, std::shared_ptr<metrics::counter>> refused; ///< by reason
   std::shared_ptr<metrics::counter> requests_ok, requests_partial, requests_payment, requests_client_error,

@@ -10,6 +10,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include <charconv>
 #include <fstream>
 #include <iterator>
 
@@ -262,7 +263,8 @@ void serve(caf::actor_system& sys, const caf::actor& gateway, edge& e, const htt
   cors(res);
   if (!req.path.starts_with("/content/") && !req.path.starts_with("/t/")) {
     e.requests_not_found->inc();
-    return error_reply(res, 404, "nothing here: content is under /content/<id>/ (or /t/<token>/content/<id>/), the player under /player/");
+    return error_reply(res, 404, "nothing here: content is under /content/<id>/ (or /t/<token>/content/<id>/), the "
+                                 "player under /player/, the application API under /api/v1/ (docs/gateway-api.json)");
   }
   auto route = gateway::parse_path(req.path);
   if (route.what == gateway::route::kind::bad) {
@@ -358,6 +360,127 @@ void player_file(edge& e, const httplib::Request& req, httplib::Response& res) {
   res.set_content(body, name.ends_with(".html") ? "text/html; charset=utf-8" : "text/javascript; charset=utf-8");
 }
 
+// -- the application API (docs/gateway-api.json) -------------------------------------------
+
+nlohmann::json content_json(const hash256& id, const content_note& n, bool details) {
+  nlohmann::json j;
+  j["id"] = id.hex();
+  j["job"] = n.job;
+  j["owner"] = n.owner.hex();
+  j["verifier"] = n.verifier.hex();
+  j["price_per_second"] = std::to_string(n.price);
+  j["outputs"] = n.outputs;
+  j["segments"] = n.segments;
+  j["renditions"] = n.renditions;
+  j["master"] = "/content/" + id.hex() + "/master.m3u8";
+  if (details) {
+    j["duration_ms"] = n.duration_ms;
+    j["variants"] = nlohmann::json::array();
+    for (auto& v : n.variants) {
+      nlohmann::json x;
+      x["name"] = v.name;
+      x["width"] = v.width;
+      x["height"] = v.height;
+      x["bandwidth"] = v.peak_bps;
+      x["average_bandwidth"] = v.average_bps;
+      x["codecs"] = v.codecs;
+      x["playlist"] = "/content/" + id.hex() + "/" + v.name + ".m3u8";
+      j["variants"].push_back(std::move(x));
+    }
+  }
+  return j;
+}
+
+/// GET /api/v1/content[?offset=N&limit=M]: published content, by id.
+void api_content_list(caf::actor_system&, const caf::actor&, edge& e, const httplib::Request& req,
+                      httplib::Response& res) {
+  cors(res);
+  auto number = [&](const char* name, std::size_t fallback, std::size_t max) -> std::optional<std::size_t> {
+    if (!req.has_param(name)) return fallback;
+    auto text = req.get_param_value(name);
+    std::size_t v = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc{} || end != text.data() + text.size() || v > max) return std::nullopt;
+    return v;
+  };
+  auto offset = number("offset", 0, SIZE_MAX), limit = number("limit", 100, 1000);
+  if (!offset || !limit) return error_reply(res, 400, "offset and limit are whole numbers (limit at most 1000)");
+  nlohmann::json out;
+  out["content"] = nlohmann::json::array();
+  std::lock_guard<std::mutex> lock(e.m);
+  out["total"] = e.contents.size();
+  std::size_t at = 0;
+  for (auto& [id, n] : e.contents) {
+    if (at++ < *offset) continue;
+    if (out["content"].size() >= *limit) break;
+    out["content"].push_back(content_json(id, n, false));
+  }
+  res.set_content(out.dump() + "\n", "application/json");
+}
+
+/// GET /api/v1/content/<id>: one content with its variants (measured from its segments).
+void api_content(caf::actor_system& sys, const caf::actor& gateway, edge& e, const httplib::Request& req,
+                 httplib::Response& res) {
+  cors(res);
+  auto id = hash256::from_hex(std::string(req.matches[1]));
+  if (!id) return error_reply(res, 400, "a content id is 64 hex digits");
+  bool measured = false;
+  {
+    std::lock_guard<std::mutex> lock(e.m);
+    auto it = e.contents.find(*id);
+    if (it == e.contents.end()) return error_reply(res, 404, "no published content " + id->hex());
+    measured = !it->second.variants.empty();
+  }
+  if (!measured) { // the master playlist's making measures every segment
+    std::string failed;
+    auto o = ask<std::string>(sys, gateway, failed, prepare_atom::value, "/content/" + id->hex() + "/master.m3u8");
+    if (!o) return outcome_reply(res, failed);
+    if (!o->empty()) return outcome_reply(res, *o);
+  }
+  std::lock_guard<std::mutex> lock(e.m);
+  res.set_content(content_json(*id, e.contents.at(*id), true).dump() + "\n", "application/json");
+}
+
+/// POST /api/v1/sessions {"token": "<playback token, base64url>", "commit": "<lane commitment,
+/// hex>"}: opens a viewing session — the token checked as for playback, the commitment handed
+/// to the channel role — and answers where to play and pay (201).
+void api_open_session(caf::actor_system& sys, const caf::actor& gateway, edge& e, const httplib::Request& req,
+                      httplib::Response& res) {
+  cors(res);
+  auto body = nlohmann::json::parse(req.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object() || !body.contains("token") || !body["token"].is_string() ||
+      !body.contains("commit") || !body["commit"].is_string())
+    return error_reply(res, 400, "expected {\"token\": \"<playback token>\", \"commit\": \"<hex lane commitment>\"}");
+  std::string text = body["token"];
+  auto token = chain::playback_token_from_url(text);
+  if (!token) return error_reply(res, 401, "malformed_token " + token.err().message);
+  if (!admitted(sys, gateway, e, token->content, text, res)) return;
+  auto raw = from_hex(body["commit"].get<std::string>());
+  auto commit = raw ? chain::decode_lane_commit(*raw) : result<chain::lane_commit>(raw.err());
+  if (!commit) return error_reply(res, 400, "commit is not a hex lane commitment: " + commit.err().message);
+  if (commit->channel != token->channel || commit->lane != token->lane || commit->content != token->content)
+    return error_reply(res, 400, "the commitment is not for the token's channel, lane and content");
+  std::string failed;
+  auto ack = ask<channel_ack>(sys, gateway, failed, lane_atom::value, text, bytes_t(raw->begin(), raw->end()));
+  if (!ack) return outcome_reply(res, failed);
+  if (!ack->ok) return error_reply(res, 409, "the channel role refused the commitment: " + ack->reason);
+  auto base = "/t/" + text;
+  nlohmann::json out;
+  out["session"] = chain::session_id(token->channel, token->lane).hex();
+  out["content"] = token->content.hex();
+  out["channel"] = token->channel.hex();
+  out["lane"] = token->lane;
+  out["price_per_tick"] = std::to_string(commit->price_per_tick.units());
+  out["length"] = commit->length;
+  out["paid_seconds"] = ack->ticks;
+  out["master"] = base + "/content/" + token->content.hex() + "/master.m3u8";
+  out["ticks"] = base + "/ticks";
+  out["status"] = base + "/session";
+  res.status = 201;
+  res.set_header("Location", base + "/session");
+  res.set_content(out.dump() + "\n", "application/json");
+}
+
 } // namespace
 
 void install_routes(httplib::Server& http, caf::actor_system& sys, caf::actor gateway, std::weak_ptr<edge> shared) {
@@ -369,6 +492,9 @@ void install_routes(httplib::Server& http, caf::actor_system& sys, caf::actor ga
     };
   };
   http.Get(R"(/t/([A-Za-z0-9_-]+)/session)", with(session_info));
+  http.Get("/api/v1/content", with(api_content_list));
+  http.Get(R"(/api/v1/content/([^/]+))", with(api_content));
+  http.Post("/api/v1/sessions", with(api_open_session));
   http.Get(R"(/player/(|index\.html|player\.js|hls\.min\.js))", [shared](const httplib::Request& req, httplib::Response& res) {
     if (auto e = shared.lock()) player_file(*e, req, res);
     else error_reply(res, 503, "the gateway is stopping");

@@ -8,6 +8,9 @@
 //   POST /t/<token>/ticks  {"ticks": [{"index": i, "w": "<hex>"}]} → the channel role;
 //            (a GET may carry one tick in X-Poe-Tick: <index>:<hex>);
 //   GET  /t/<token>/session the session's progress and its playback receipts;
+//   GET  /api/v1/content, /api/v1/content/<id>, POST /api/v1/sessions: the application API
+//            (docs/gateway-api.json, OpenAPI 3);
+//   GET  /player/  the player page;
 //   OPTIONS  CORS preflight.
 // Errors are RFC 9457 problem details; a paid segment not paid for is 402 with how to pay.
 #include "gateway_edge.hpp"

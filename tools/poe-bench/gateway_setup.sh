@@ -22,9 +22,11 @@ export POE_TLS_KEY="$dir/node-0/node.key" POE_TLS_CERT="$dir/node-0/node.crt" PO
 for i in 0 1 2 3; do
   "$cli" tx stake --key "$dir/node-$i/node.key" --role executor --amount 1000 --node "127.0.0.1:$((port + i))" >/dev/null
 done
-for role in verifier builder; do
-  "$cli" tx stake --key "$dir/node-4/node.key" --role $role --amount 1000 "${val[@]}" >/dev/null
-done
+# Two transactions of one sender in a row: explicit nonces (the default reads the committed one).
+node4=$(openssl pkey -pubin -in "$dir/node-4/node.pub" -outform DER | openssl dgst -sha256 -r | cut -c1-64)
+nonce=$("$cli" account show "$node4" --json "${val[@]}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["nonce"])')
+"$cli" tx stake --key "$dir/node-4/node.key" --role verifier --amount 1000 --nonce "$nonce" "${val[@]}" >/dev/null
+"$cli" tx stake --key "$dir/node-4/node.key" --role builder --amount 1000 --nonce $((nonce + 1)) "${val[@]}" >/dev/null
 "$cli" tx stake --key "$dir/node-5/node.key" --role gateway --amount 1000 "${val[@]}" >/dev/null
 tls=(--tls-key "$dir/node-4/node.key" --tls-cert "$dir/node-4/node.crt")
 jobs=()
