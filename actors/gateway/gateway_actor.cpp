@@ -44,6 +44,7 @@
 #include <spdlog/spdlog.h>
 
 #include <map>
+#include <set>
 #include <mutex>
 #include <thread>
 
@@ -90,7 +91,12 @@ std::optional<gateway::segment_facts> decode_facts(byte_view v) {
 /// gathers (group commit), so a busy gateway sends few large messages and an idle one at once.
 struct tick_batch {
   std::vector<bytes_t> records;                 ///< channel ‖ u32 lane ‖ u32 index ‖ w
-  std::vector<std::pair<hash256, std::uint32_t>> of; ///< each record's session and index
+  struct tick_of {
+    hash256 session;
+    std::uint32_t index = 0;
+    hash256 w;
+  };
+  std::vector<tick_of> of; ///< what each record pays, for its session
   std::vector<std::pair<caf::response_promise, std::size_t>> waiting; ///< (promise, records)
 };
 
@@ -483,19 +489,19 @@ void flush_ticks(caf::event_based_actor* self, const state_ptr& s) {
           s->ticks_out = false;
           if (acks.size() != batch->records.size()) return fail_all("the channel role answered a batch short");
           s->ticks_relayed->inc(static_cast<double>(acks.size()));
+          std::set<hash256> touched;
           for (std::size_t i = 0; i < acks.size(); ++i)
             if (acks[i].ok) {
-              auto& [session, index] = batch->of[i];
-              hash256 w;
-              std::copy(batch->records[i].end() - 32, batch->records[i].end(), w.data.begin());
-              s->sessions.paid(session, index, w);
+              auto& t = batch->of[i];
+              s->sessions.paid(t.session, t.index, t.w);
+              touched.insert(t.session);
             }
           std::size_t at = 0;
           for (auto& [rp, n] : batch->waiting) {
             rp.deliver(std::vector<channel_ack>(acks.begin() + at, acks.begin() + at + n));
             at += n;
           }
-          for (auto& [session, _] : batch->of)
+          for (auto& session : touched) // each session's summary once per batch
             if (auto* x = s->sessions.find(session)) note(s, *x);
           flush_ticks(self, s);
         },
@@ -759,7 +765,9 @@ runtime::role_info gateway_role() {
             r.insert(r.end(), tail.begin(), tail.end());
             r.insert(r.end(), hashes[i].begin(), hashes[i].end());
             b.records.push_back(std::move(r));
-            b.of.emplace_back(x->id, indices[i]);
+            hash256 w;
+            std::copy(hashes[i].begin(), hashes[i].end(), w.data.begin());
+            b.of.push_back({x->id, indices[i], w});
           }
           auto rp = self->make_response_promise<std::vector<channel_ack>>();
           b.waiting.emplace_back(rp, indices.size());
