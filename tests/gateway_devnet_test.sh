@@ -19,6 +19,10 @@
 #   - the playlists say what RFC 8216 and Apple's authoring spec ask (BANDWIDTH, AVERAGE-
 #     BANDWIDTH, RESOLUTION, CODECS, INDEPENDENT-SEGMENTS, TARGETDURATION, ENDLIST), with the
 #     right media types, CORS and immutable caching;
+#   - an application uploads the clip over HTTP (non-media 422), the creator signs the upload
+#     and the job with openssl (another key's signature 401, a replayed job 401), and follows
+#     the job to the end through the API;
+#   - a token good for one minute is refused (403 expired_token) once it expired;
 #   - the application API lists the content and details its variants, opens a viewing session
 #     (201) and refuses a second commitment on its lane (409) and bad input; every operation of
 #     docs/gateway-api.json is answered;
@@ -68,10 +72,61 @@ done
 ffmpeg -nostdin -v error -f lavfi -i testsrc2=size=640x360:rate=30 -f lavfi \
   -i sine=frequency=440:sample_rate=48000 -t 12 -c:v libx264 -preset ultrafast -g 60 \
   -pix_fmt yuv420p -c:a aac -shortest "$dir/clip.mp4" || fail "ffmpeg could not make the clip"
-creator_tls=(--tls-key "$dir/node-4/node.key" --tls-cert "$dir/node-4/node.crt")
-job=$("$cli" job submit "$dir/clip.mp4" --node 127.0.0.1:7664 --storage 127.0.0.1:7660 \
-        "${creator_tls[@]}" 2>/dev/null) || fail "job submit failed"
-"$cli" job status "$job" --wait 240 --node 127.0.0.1:7664 >/dev/null || fail "the job did not finish verified"
+echo "== an application uploads the clip and starts its job over HTTP; the creator (node-4's key) signs both with openssl"
+job=$(python3 - "$gw" "$dir/clip.mp4" "$dir/node-4/node.key" "$dir/node-4/node.pub" "$dir/sign.in" <<'PY'
+import json, subprocess, sys, time, urllib.request, urllib.error
+gw, clip, key, pub, scratch = sys.argv[1:6]
+def call(method, path, body=None, ctype="application/json"):
+    data = json.dumps(body).encode() if isinstance(body, dict) else body
+    req = urllib.request.Request(gw + path, data=data, method=method, headers={"Content-Type": ctype} if data else {})
+    try:
+        with urllib.request.urlopen(req, timeout=120) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+def sign(what, with_key=key):  # Ed25519 over the signing input, as any client library would
+    open(scratch, "wb").write(bytes.fromhex(what["signing_input"]))
+    return subprocess.run(["openssl", "pkeyutl", "-sign", "-inkey", with_key, "-rawin", "-in", scratch],
+                          capture_output=True, check=True).stdout.hex()
+der = subprocess.run(["openssl", "pkey", "-pubin", "-in", pub, "-outform", "DER"], capture_output=True, check=True).stdout
+owner = subprocess.run(["openssl", "dgst", "-sha256", "-r"], input=der, capture_output=True, check=True).stdout[:64].decode()
+raw_key = der[-32:].hex()  # the raw Ed25519 key (the DER form works as well)
+st, j = call("POST", "/api/v1/uploads", b"this is not media", "video/mp4")
+assert st == 422 and j["status"] == 422, (st, j)
+st, up = call("POST", "/api/v1/uploads", open(clip, "rb").read(), "video/mp4")
+assert st == 202 and up["media"]["width"] == 640 and up["media"]["video_codec"] == "h264", (st, up)
+assert up["sign"]["op"] == "put" and up["sign"]["subject"] == up["cid"] and up["commit"].endswith(up["cid"]), up
+other = scratch + ".key"
+subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", other], check=True)
+st, j = call("POST", up["commit"], {"public_key": raw_key, "signature": sign(up["sign"], other)})
+assert st == 401, (st, j)  # another key's signature: refused, the upload still waits
+st, j = call("POST", up["commit"], {"public_key": raw_key, "signature": sign(up["sign"])})
+assert st == 201 and j["cid"] == up["cid"] and j["owner"] == owner, (st, j)
+st, j = call("POST", up["commit"], {"public_key": raw_key, "signature": sign(up["sign"])})
+assert st == 404, (st, j)  # committed once: nothing waits any more
+st, ch = call("POST", "/api/v1/jobs", {"source": up["cid"]})
+assert st == 401 and ch["sign"]["op"] == "job" and ch["sign"]["subject"] == up["cid"] + "|", (st, ch)
+signed = {"source": up["cid"], "nonce": ch["sign"]["nonce"], "public_key": der.hex(), "signature": sign(ch["sign"])}
+st, j = call("POST", "/api/v1/jobs", dict(signed, source="b" * 10))
+assert st == 400, (st, j)
+st, job = call("POST", "/api/v1/jobs", signed)
+assert st == 202 and job["owner"] == owner and job["status"] == "/api/v1/jobs/" + job["job"], (st, job)
+st, j = call("POST", "/api/v1/jobs", signed)
+assert st == 401, (st, j)  # a replay: its nonce is used up
+st, j = call("GET", "/api/v1/jobs/nosuchjob")
+assert st == 404, (st, j)
+for _ in range(1200):
+    st, j = call("GET", job["status"])
+    assert st == 200 and j["job"] == job["job"] and j["owner"] == owner, (st, j)
+    if j["done"]: break
+    time.sleep(0.2)
+assert j["done"] and j["failed"] == 0 and j["verified"] == j["segments"] == 6, j
+assert all(len(t["outputs"]) >= 3 and t["phase"] == "verified" for t in j["tasks"]), j
+print(f"  uploaded {up['size']} bytes as {up['cid'][:16]}… (non-media 422, another key's signature 401), job "
+      f"{job['job']} (replay 401): {j['verified']} segments verified", file=sys.stderr)
+print(job["job"])
+PY
+) || fail "the application API's upload and job"
 out=$("$cli" content publish "$job" --price-per-second 1000 --key "$dir/node-4/node.key" \
         --verifier 127.0.0.1:7664 "${val[@]}") || fail "content publish: $out"
 content=$(sed -n 's/^content \([0-9a-f]\{64\}\).*/\1/p' <<<"$out")
@@ -86,6 +141,9 @@ for _ in $(seq 100); do "$cli" channel status "$channel" "${val[@]}" >/dev/null 
 token_url() { "$cli" channel token "$channel" --content "$content" --gateway "$gateway_id" --url "$gw" "$@"; }
 master=$(token_url --key "$dir/node-0/node.key") || fail "channel token"
 base=${master%/master.m3u8}
+# A token good for one minute: used now, refused once it expired (checked at the end).
+expiring=$(token_url --key "$dir/node-0/node.key" --lane 3 --minutes 1) || fail "channel token --minutes 1"
+expiring_at=$(($(date +%s) + 61))
 
 echo "== the gateway learns the content from the chain and serves its master playlist"
 python3 - "$master" <<'PY' || fail "the master playlist was never served"
@@ -100,6 +158,9 @@ for _ in range(300):
     time.sleep(0.2)
 sys.exit(1)
 PY
+
+python3 -c 'import sys, urllib.request; assert urllib.request.urlopen(sys.argv[1], timeout=30).status == 200' \
+  "$expiring" || fail "a fresh one-minute token was refused"
 
 echo "== unpaid, a segment past the credit is refused with 402; poe-cli watch pays and plays"
 python3 - "$base/720p/2.ts" <<'PY' || fail "no 402 before payment"
@@ -289,9 +350,9 @@ PY
 echo "== the application API (docs/gateway-api.json): content, details, opening a session"
 link1=$(token_url --key "$dir/node-0/node.key" --lane 7 --player --price 1000 --seconds 30) || fail "channel token --player"
 link2=$(token_url --key "$dir/node-0/node.key" --lane 7 --player --price 1000 --seconds 30) || fail "channel token --player"
-python3 - "$gw" "$content" "$link1" "$link2" "$src/docs/gateway-api.json" <<'PY' || fail "the application API"
+python3 - "$gw" "$content" "$link1" "$link2" "$src/docs/gateway-api.json" "$job" <<'PY' || fail "the application API"
 import http.client, json, sys, urllib.parse
-host, content, link1, link2, doc = sys.argv[1].removeprefix("http://"), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+host, content, link1, link2, doc, job = sys.argv[1].removeprefix("http://"), *sys.argv[2:7]
 def call(method, path, body=None):
     c = http.client.HTTPConnection(host, timeout=60)
     c.request(method, path, body=body, headers={"Content-Type": "application/json"} if body else {})
@@ -330,13 +391,14 @@ assert r.status == 401, (r.status, j)
 d = json.load(open(doc))
 assert d["openapi"].startswith("3.") and len({op["operationId"] for p in d["paths"].values() for op in p.values()}) == \
     sum(len(p) for p in d["paths"].values())
-fill = {"{id}": content, "{token}": one["token"], "{rendition}": "720p", "{k}": "0"}
+fill = {"{id}": content, "{token}": one["token"], "{rendition}": "720p", "{k}": "0", "{cid}": "b" * 10,
+        "{job}": job}
 for path, ops in d["paths"].items():
     for method in ops:
         concrete = path
         for k, v in fill.items(): concrete = concrete.replace(k, v)
         r, _ = call(method.upper(), concrete, "{}" if method == "post" else None)
-        assert r.status != 404 or path == "/t/{token}/session", (method, path, r.status)
+        assert r.status != 404 or path in ("/t/{token}/session", "/api/v1/uploads/{cid}"), (method, path, r.status)
 print(f"  content listed and detailed (3 variants, 12 s), a session opened (201), a second commitment on its lane 409,"
       f" bad input 400/401/404; the {sum(len(p) for p in d['paths'].values())} documented operations answered")
 PY
@@ -404,6 +466,23 @@ after = sum(float(l.split()[-1]) for l in urllib.request.urlopen("http://127.0.0
 assert held >= 11000 and held % 1000 == 0, held
 assert after - before >= held // 1000, (after, before, held)
 print(f"  the gateway counted {after - before:.0f} ticks; its channel role holds {held} on the page's channel")
+PY
+
+echo "== the one-minute token, expired, is refused (403) and counted"
+now=$(date +%s)
+[ "$now" -ge "$expiring_at" ] || sleep $((expiring_at - now))
+python3 - "$expiring" <<'PY' || fail "an expired token was not refused"
+import sys, urllib.request, urllib.error
+try:
+    urllib.request.urlopen(sys.argv[1], timeout=30)
+    sys.exit(1)
+except urllib.error.HTTPError as e:
+    body = e.read().decode()
+    assert e.code == 403 and "expired_token" in body, (e.code, body)
+body = urllib.request.urlopen("http://127.0.0.1:9665/metrics").read().decode()
+got = {l.split('reason="')[1].split('"')[0]: float(l.split()[-1]) for l in body.splitlines()
+       if l.startswith("poe_gateway_refused_total{")}
+assert got.get("expired_token", 0) >= 1, got
 PY
 
 echo "== down"

@@ -57,34 +57,51 @@ void fetch_file(caf::event_based_actor* self, const caf::actor& storage, const s
 }
 
 
-/// Stores `data` as a file: its chunks, then its manifest (so a manifest never names a chunk
-/// that is not stored), owned by this node (the one that made it). Answers the manifest's CID.
-void store_file(caf::event_based_actor* self, const caf::actor& storage, const bytes& data,
-                const std::string& media_type, cid_done done) {
+result<file_parts> split_file(const bytes& data, const std::string& media_type) {
   storage::manifest_builder mb(media_type);
-  std::vector<bytes> chunks;
+  file_parts out;
   for (std::size_t at = 0; at < data.size(); at += storage::default_chunk_size) {
     auto n = std::min<std::size_t>(storage::default_chunk_size, data.size() - at);
-    chunks.emplace_back(data.begin() + static_cast<long>(at), data.begin() + static_cast<long>(at + n));
-    if (auto c = mb.add(chunks.back()); !c) return done(c.err());
+    out.chunks.emplace_back(data.begin() + static_cast<long>(at), data.begin() + static_cast<long>(at + n));
+    if (auto c = mb.add(out.chunks.back()); !c) return c.err();
   }
-  auto manifest = storage::encode(std::move(mb).finish());
-  auto left = std::make_shared<std::size_t>(chunks.size());
+  auto m = std::move(mb).finish();
+  out.cid = storage::manifest_cid(m).str();
+  out.manifest = storage::encode(m);
+  out.size = data.size();
+  return out;
+}
+
+void store_file(caf::event_based_actor* self, const caf::actor& storage, const bytes& data,
+                const std::string& media_type, cid_done done) {
+  auto parts = split_file(data, media_type);
+  if (!parts) return done(parts.err());
+  store_parts(self, storage, std::make_shared<const file_parts>(std::move(*parts)), {}, std::move(done));
+}
+
+void store_parts(caf::event_based_actor* self, const caf::actor& storage,
+                 std::shared_ptr<const file_parts> parts, bytes auth, cid_done done) {
+  auto left = std::make_shared<std::size_t>(parts->chunks.size());
   auto failed = std::make_shared<bool>(false);
   auto put_manifest = [=] {
-    self->request(storage, storage_timeout, st_putm_atom::value, manifest, std::string())
-      .then([=](std::string& id) { done(std::move(id)); },
-            [=](caf::error& e) {
-              done(fail(errc::unavailable, "storing an output: " + self->system().render(e)));
-            });
+    auto answer = [=](std::string& id) { done(std::move(id)); };
+    auto refused = [=](caf::error& e) {
+      done(fail(errc::unavailable, "storing " + parts->cid + ": " + self->system().render(e)));
+    };
+    if (auth.empty())
+      self->request(storage, storage_timeout, st_putm_atom::value, parts->manifest, std::string())
+        .then(answer, refused);
+    else
+      self->request(storage, storage_timeout, st_putm_atom::value, parts->manifest, std::string(), auth)
+        .then(answer, refused);
   };
-  if (chunks.empty()) return put_manifest();
-  for (auto& c : chunks)
+  if (parts->chunks.empty()) return put_manifest();
+  for (auto& c : parts->chunks)
     self->request(storage, storage_timeout, st_put_atom::value, c)
       .then([=](const std::string&) { if (!*failed && --*left == 0) put_manifest(); },
             [=](caf::error& e) {
               if (std::exchange(*failed, true)) return;
-              done(fail(errc::unavailable, "storing an output: " + self->system().render(e)));
+              done(fail(errc::unavailable, "storing " + parts->cid + ": " + self->system().render(e)));
             });
 }
 

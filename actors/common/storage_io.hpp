@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 
 namespace poe::actors {
@@ -24,10 +25,24 @@ using cid_done = std::function<void(result<std::string>)>;
 void fetch_file(caf::event_based_actor* self, const caf::actor& storage, const std::string& id,
                 file_done done);
 
+/// A file cut into its chunks and manifest, as stored.
+struct file_parts {
+  std::vector<bytes> chunks;
+  bytes manifest;  ///< encoded
+  std::string cid; ///< the manifest's CID
+  std::uint64_t size = 0;
+};
+result<file_parts> split_file(const bytes& data, const std::string& media_type);
+
 /// Stores `data` as a file: its chunks, then its manifest (so a manifest never names a chunk
 /// that is not stored), owned by this node (the one that made it). Answers the manifest's CID.
 void store_file(caf::event_based_actor* self, const caf::actor& storage, const bytes& data,
                 const std::string& media_type, cid_done done);
+
+/// Stores a split file likewise; with `auth` (an encoded client request signed over the
+/// manifest's CID and a nonce of `storage`), owned by the request's signer.
+void store_parts(caf::event_based_actor* self, const caf::actor& storage,
+                 std::shared_ptr<const file_parts> parts, bytes auth, cid_done done);
 
 /// The actor of `role`: the one on node `own_node` (hex) if the directory lists it, else the
 /// first listed; `or_else` gets the reason when there is none.

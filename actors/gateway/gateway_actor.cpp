@@ -31,6 +31,7 @@
 #include "poe/chain/playback.hpp"
 #include "body_cache.hpp"
 #include "chain_follow.hpp"
+#include "gateway_api.hpp"
 #include "gateway_edge.hpp"
 #include "gateway_http.hpp"
 #include "hls_state.hpp"
@@ -114,6 +115,7 @@ struct gstate {
   std::uint64_t credit_seconds = 4;
   std::unique_ptr<offload> work;
   bool polling = false;
+  gw::api_ptr api; ///< the application API's uploads and jobs (gateway_api.hpp)
   std::shared_ptr<httplib::Server> http;
   std::thread http_thread;
   // Sessions and their playback receipts.
@@ -539,6 +541,11 @@ runtime::role_info gateway_role() {
       s->cache = std::make_shared<gateway::body_cache>(static_cast<std::uint64_t>(opts.cache_mb) << 20);
       s->work = std::make_unique<offload>(1);
       s->credit_seconds = opts.credit_seconds;
+      s->api = std::make_shared<gw::api_state>();
+      s->api->ctx = ctx;
+      s->api->off = [self, w = std::weak_ptr<gstate>(s)](offload::work job) {
+        if (auto s = w.lock()) off_actor(self, s, std::move(job));
+      };
       s->sessions = gateway::playback_sessions(
         {static_cast<std::uint64_t>(opts.session_idle_s) * 1000, static_cast<std::uint64_t>(opts.receipt_every_s) * 1000});
       auto& e = *s->edge;
@@ -582,6 +589,7 @@ runtime::role_info gateway_role() {
       // A connection holds a thread while it waits for its next request: idle viewers (a
       // segment every few seconds) must not hold them all (poe-bench gateway measures it).
       http->set_keep_alive_timeout(static_cast<time_t>(opts.keep_alive_s));
+      http->set_payload_max_length(gw::max_upload_bytes + 1);
       gw::install_routes(*http, self->system(), caf::actor_cast<caf::actor>(self), s->edge);
       if (!http->bind_to_port(host, port))
         throw std::runtime_error("gateway.listen: cannot listen on " + opts.listen);
@@ -773,6 +781,24 @@ runtime::role_info gateway_role() {
           b.waiting.emplace_back(rp, indices.size());
           flush_ticks(self, s);
           return rp;
+        },
+        [self, s, local, not_local](gw::upload_atom, bytes_t& data, std::string& type) -> caf::result<std::string> {
+          if (!local()) return not_local();
+          return gw::upload(self, s->api, bytes(std::move(data)), std::move(type));
+        },
+        [self, s, local, not_local](gw::commit_atom, const std::string& cid, const std::string& key,
+                                    const std::string& sig) -> caf::result<std::string> {
+          if (!local()) return not_local();
+          return gw::commit(self, s->api, cid, key, sig);
+        },
+        [self, s, local, not_local](gw::job_atom, const std::vector<std::string>& f) -> caf::result<std::string> {
+          if (!local()) return not_local();
+          if (f.size() != 5) return std::string("400 malformed job request");
+          return gw::submit_job(self, s->api, f[0], f[1], f[2], f[3], f[4]);
+        },
+        [self, s, local, not_local](gw::job_status_atom, const std::string& job) -> caf::result<std::string> {
+          if (!local()) return not_local();
+          return gw::job_status(self, s->api, job);
         },
         [self, s, local, not_local](gw::prepare_atom, const std::string& path) -> caf::result<std::string> {
           if (!local()) return not_local();

@@ -1,5 +1,7 @@
 #include "gateway_http.hpp"
 
+#include "gateway_api.hpp"
+
 #include "poe/chain/payments.hpp"
 #include "poe/chain/playback.hpp"
 #include "poe/core/byte_io.hpp"
@@ -10,6 +12,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <iterator>
@@ -481,6 +484,73 @@ void api_open_session(caf::actor_system& sys, const caf::actor& gateway, edge& e
   res.set_content(out.dump() + "\n", "application/json");
 }
 
+/// An answer of the actor's application API: "<status> <JSON>" as is (problem details when it
+/// is an error), "<status> <why>" as problem details.
+void api_reply(httplib::Response& res, const std::string& outcome) {
+  auto at = outcome.find(' ');
+  if (at == std::string::npos || outcome.compare(at + 1, 1, "{") != 0) return outcome_reply(res, outcome);
+  res.status = std::atoi(outcome.c_str());
+  res.set_content(outcome.substr(at + 1) + "\n", res.status < 400 ? "application/json" : "application/problem+json");
+}
+
+/// The string members `names` of a JSON object body ("" when absent); nullopt (answered 400)
+/// when the body is not an object or one of them is not a string.
+std::optional<std::vector<std::string>> string_members(const httplib::Request& req, httplib::Response& res,
+                                                       std::initializer_list<const char*> names) {
+  auto body = nlohmann::json::parse(req.body, nullptr, false);
+  std::vector<std::string> out;
+  bool fine = body.is_object();
+  for (auto* n : names) {
+    if (!fine) break;
+    if (!body.contains(n)) out.emplace_back();
+    else if (body[n].is_string()) out.push_back(body[n].get<std::string>());
+    else fine = false;
+  }
+  if (fine) return out;
+  std::string list;
+  for (auto* n : names) list += std::string(list.empty() ? "" : ", ") + n;
+  error_reply(res, 400, std::string("expected a JSON object whose members ") + list + " are strings");
+  return std::nullopt;
+}
+
+/// POST /api/v1/uploads (the body: a media file): probed, staged, and what its owner signs
+/// (202); POST /api/v1/uploads/<cid> {public_key, signature}: stored for the signer (201).
+void api_upload(caf::actor_system& sys, const caf::actor& gateway, edge&, const httplib::Request& req,
+                httplib::Response& res) {
+  cors(res);
+  std::string failed;
+  if (req.matches.size() < 2) { // a new upload
+    if (req.body.size() > max_upload_bytes) return error_reply(res, 413, "an upload is at most 256 MiB");
+    auto type = req.get_header_value("Content-Type");
+    if (type.empty() || type.size() > 255 || type.starts_with("application/x-www-form-urlencoded") ||
+        std::any_of(type.begin(), type.end(), [](char c) { return c < 0x20 || c > 0x7e; }))
+      type = "application/octet-stream";
+    auto o = ask<std::string>(sys, gateway, failed, upload_atom::value, bytes_t(req.body.begin(), req.body.end()), type);
+    return api_reply(res, o ? *o : failed);
+  }
+  auto f = string_members(req, res, {"public_key", "signature"});
+  if (!f) return;
+  auto o = ask<std::string>(sys, gateway, failed, commit_atom::value, std::string(req.matches[1]), (*f)[0], (*f)[1]);
+  api_reply(res, o ? *o : failed);
+}
+
+/// POST /api/v1/jobs {source, ladder?}: 401 with what its owner signs; again with nonce,
+/// public_key and signature: submitted for the signer (202). GET /api/v1/jobs/<id>: its status.
+void api_job(caf::actor_system& sys, const caf::actor& gateway, edge&, const httplib::Request& req,
+             httplib::Response& res) {
+  cors(res);
+  std::string failed;
+  if (req.method == "GET") {
+    auto o = ask<std::string>(sys, gateway, failed, job_status_atom::value, std::string(req.matches[1]));
+    return api_reply(res, o ? *o : failed);
+  }
+  auto f = string_members(req, res, {"source", "ladder", "nonce", "public_key", "signature"});
+  if (!f) return;
+  if ((*f)[0].empty()) return error_reply(res, 400, "source (a CID) is required");
+  auto o = ask<std::string>(sys, gateway, failed, job_atom::value, std::move(*f));
+  api_reply(res, o ? *o : failed);
+}
+
 } // namespace
 
 void install_routes(httplib::Server& http, caf::actor_system& sys, caf::actor gateway, std::weak_ptr<edge> shared) {
@@ -495,6 +565,10 @@ void install_routes(httplib::Server& http, caf::actor_system& sys, caf::actor ga
   http.Get("/api/v1/content", with(api_content_list));
   http.Get(R"(/api/v1/content/([^/]+))", with(api_content));
   http.Post("/api/v1/sessions", with(api_open_session));
+  http.Post("/api/v1/uploads", with(api_upload));
+  http.Post(R"(/api/v1/uploads/([^/]+))", with(api_upload));
+  http.Post("/api/v1/jobs", with(api_job));
+  http.Get(R"(/api/v1/jobs/([^/]+))", with(api_job));
   http.Get(R"(/player/(|index\.html|player\.js|hls\.min\.js))", [shared](const httplib::Request& req, httplib::Response& res) {
     if (auto e = shared.lock()) player_file(*e, req, res);
     else error_reply(res, 503, "the gateway is stopping");

@@ -8,7 +8,8 @@
 //   POST /t/<token>/ticks  {"ticks": [{"index": i, "w": "<hex>"}]} → the channel role;
 //            (a GET may carry one tick in X-Poe-Tick: <index>:<hex>);
 //   GET  /t/<token>/session the session's progress and its playback receipts;
-//   GET  /api/v1/content, /api/v1/content/<id>, POST /api/v1/sessions: the application API
+//   GET  /api/v1/content, /api/v1/content/<id>, POST /api/v1/sessions, POST /api/v1/uploads,
+//            POST /api/v1/uploads/<cid>, POST /api/v1/jobs, GET /api/v1/jobs/<id>: the application API
 //            (docs/gateway-api.json, OpenAPI 3);
 //   GET  /player/  the player page;
 //   OPTIONS  CORS preflight.
