@@ -48,7 +48,7 @@ for i in 0 1 2 3; do layout+=(--node-roles "$i=[\"validator\",\"storage\",\"exec
 layout+=(--node-roles '4=["verifier","builder"]' --node-roles '5=["channel","gateway"]')
 "$devnet" up -n 6 --dir "$dir" --build "$build" --base-port 7660 --metrics-base-port 9660 \
   --gateway-base-port 8660 "${layout[@]}" --block-interval-ms 200 --timeout 60 \
-  --node-arg=--gateway.session-idle-s=3 --node-arg=--gateway.keep-alive-s=1 >/dev/null ||
+  --node-arg=--gateway.session-idle-s=3 >/dev/null ||
   fail "devnet up failed"
 remember
 export POE_TLS_KEY="$dir/node-0/node.key" POE_TLS_CERT="$dir/node-0/node.crt" POE_TLS_CA="$dir/ca/ca.crt"

@@ -65,7 +65,7 @@ rm -rf "$root"/devnet/node-*/data # a new chain each run (keys and CA are kept)
 "$bin/poe-keygen" --type ed25519 --out "$work/platform" >/dev/null
 platform=$(openssl pkey -pubin -in "$work/platform/node.pub" -outform DER | openssl dgst -sha256 -r | cut -c1-64)
 "$devnet" up -n 4 --dir "$root/devnet" --build "$build" --platform-account "$platform" \
-  --node-arg=--gateway.session-idle-s=3 --node-arg=--gateway.keep-alive-s=1 \
+  --node-arg=--gateway.session-idle-s=3 \
   --roles '["validator","storage","execution","verifier","builder","rent","channel","gateway","probe"]'
 echo "== what node-0's directory knows (poe-status)"
 nd="$root/devnet/node-0"

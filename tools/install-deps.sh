@@ -15,7 +15,7 @@ packages=(
   # media
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev ffmpeg
   # support libraries
-  libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
+  libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libcpp-httplib-dev libboost1.81-dev
   # tests and benchmarks
   catch2 libbenchmark-dev
   # browser code: the gateway's player page (hls.js from npm) and the headless-Chromium test;

@@ -4,6 +4,7 @@
 #include "poe/storage/cid.hpp"
 #include "poe/storage/manifest.hpp"
 
+#include <algorithm>
 #include <memory>
 
 namespace poe::actors {
@@ -56,6 +57,31 @@ void fetch_file(caf::event_based_actor* self, const caf::actor& storage, const s
       });
 }
 
+
+void fetch_any(caf::event_based_actor* self, const caf::actor& directory, const std::string& own_node,
+               const std::string& id, std::function<void(result<bytes>, std::size_t corrupt)> done) {
+  self->request(directory, storage_timeout, lookup_atom::value, std::string("storage"))
+    .then(
+      [=](std::vector<role_entry>& xs) {
+        if (xs.empty()) return done(fail(errc::unavailable, "no storage role is reachable"), 0);
+        std::stable_partition(xs.begin(), xs.end(), [&](const role_entry& e) { return e.node == own_node; });
+        auto nodes = std::make_shared<std::vector<role_entry>>(std::move(xs));
+        auto corrupt = std::make_shared<std::size_t>(0);
+        auto attempt = std::make_shared<std::function<void(std::size_t)>>();
+        *attempt = [=](std::size_t i) {
+          fetch_file(self, (*nodes)[i].handle, id, [=](result<bytes> r) {
+            if (!r && r.err().code == errc::verify_failed) ++*corrupt;
+            if (r || i + 1 == nodes->size() || r.err().code == errc::invalid_argument) {
+              auto finish = std::move(*attempt); // break the cycle before answering
+              return done(std::move(r), *corrupt);
+            }
+            (*attempt)(i + 1);
+          });
+        };
+        (*attempt)(0);
+      },
+      [=](caf::error& e) { done(fail(errc::unavailable, "directory: " + self->system().render(e)), 0); });
+}
 
 result<file_parts> split_file(const bytes& data, const std::string& media_type) {
   storage::manifest_builder mb(media_type);

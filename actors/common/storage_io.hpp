@@ -25,6 +25,14 @@ using cid_done = std::function<void(result<std::string>)>;
 void fetch_file(caf::event_based_actor* self, const caf::actor& storage, const std::string& id,
                 file_done done);
 
+/// Reads a stored file as fetch_file does from the storage role on node `own_node` (hex) if
+/// the directory lists one there, else the first listed; when a node's copy does not match its
+/// CID, or the node does not answer, from each other storage node in turn. `done` gets the
+/// bytes or the last error, and how many nodes answered a copy that did not match (a lying or
+/// damaged node costs one more read, never a byte passed on).
+void fetch_any(caf::event_based_actor* self, const caf::actor& directory, const std::string& own_node,
+               const std::string& id, std::function<void(result<bytes>, std::size_t corrupt)> done);
+
 /// A file cut into its chunks and manifest, as stored.
 struct file_parts {
   std::vector<bytes> chunks;

@@ -4,9 +4,9 @@
 // pushed) and keeps every content_publish's statement ("c/" ‖ content id → job_output); its
 // outputs, "s<k>/<rendition>.ts", are the renditions' segments (hls_state.hpp).
 // Segments: read from the storage role, every piece checked against its CID before anything
-// is sent (a corrupt copy is an error, never served); each segment is probed once (duration,
+// is sent (a copy that does not match is never served: the next storage node is asked); each segment is probed once (duration,
 // resolution, RFC 6381 codecs; "f/" ‖ CID → facts) for the playlists.
-// HTTP (cpp-httplib, its own thread pool of gateway.threads): GET and HEAD of
+// HTTP (http_server.hpp: Boost.Beast, asynchronous connections, gateway.threads handler threads): GET and HEAD of
 //   /content/<id>/master.m3u8, /content/<id>/<rendition>.m3u8, /content/<id>/<rendition>/<k>.ts
 // with Range (one range; 206 / 416), CORS on every answer and OPTIONS, and immutable caching
 // (content ids name exact bytes). Errors: a malformed path 400, unknown content 404,
@@ -35,12 +35,12 @@
 #include "gateway_edge.hpp"
 #include "gateway_http.hpp"
 #include "hls_state.hpp"
+#include "http_server.hpp"
 #include "session_state.hpp"
 #include "offload.hpp"
 #include "storage_io.hpp"
 
 #include <caf/all.hpp>
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -110,14 +110,12 @@ struct gstate {
   std::map<std::string, gateway::segment_facts> facts; ///< by segment CID
   std::shared_ptr<gateway::body_cache> cache;
   std::map<std::string, std::vector<caf::response_promise>> waiting; ///< by path
-  caf::actor storage;
   caf::actor channel; ///< this node's channel role (ticks and the seconds paid)
   std::uint64_t credit_seconds = 4;
   std::unique_ptr<offload> work;
   bool polling = false;
   gw::api_ptr api; ///< the application API's uploads and jobs (gateway_api.hpp)
-  std::shared_ptr<httplib::Server> http;
-  std::thread http_thread;
+  std::shared_ptr<gw::http_server> http;
   // Sessions and their playback receipts.
   gateway::playback_sessions sessions;
   tick_batch ticks;
@@ -145,29 +143,22 @@ void off_actor(caf::event_based_actor* self, const state_ptr& s, offload::work w
   }
 }
 
-/// A segment's bytes, each piece checked against its CID (fetch_file), then `then(bytes)`; a
-/// failure answers `path` with 503.
+/// A segment's bytes, each piece checked against its CID, from this node's storage role or the
+/// first listed, and from the others in turn when a copy does not match (fetch_any), then
+/// `then(bytes)`; when no node has a good copy, `path` is answered 503.
 void with_segment(caf::event_based_actor* self, const state_ptr& s, const std::string& path,
                   const std::string& cid, std::function<void(bytes)> then) {
-  auto go = [=](caf::actor storage) {
-    fetch_file(self, storage, cid, [=](result<bytes> data) {
-      if (!data) {
-        if (data.err().code == errc::verify_failed) s->corrupt->inc();
-        s->ctx.log->warn("segment {}: {}", cid, data.err().message);
-        s->storage = caf::actor{}; // look the storage role up again next time
-        return answer(s, path, "503 storage: " + data.err().message);
-      }
-      then(std::move(*data));
-    });
-  };
-  if (s->storage) return go(s->storage);
-  find_role(
-    self, s->ctx.directory, "storage", s->ctx.node_id,
-    [=](caf::actor storage) {
-      s->storage = storage;
-      go(storage);
-    },
-    [=](std::string why) { answer(s, path, "503 no storage role reachable: " + why); });
+  fetch_any(self, s->ctx.directory, s->ctx.node_id, cid, [=](result<bytes> data, std::size_t corrupt) {
+    if (corrupt > 0) {
+      s->corrupt->inc(static_cast<double>(corrupt));
+      s->ctx.log->warn("segment {}: {} storage node(s) answered a copy that does not match its CID", cid, corrupt);
+    }
+    if (!data) {
+      s->ctx.log->warn("segment {}: {}", cid, data.err().message);
+      return answer(s, path, "503 storage: " + data.err().message);
+    }
+    then(std::move(*data));
+  });
 }
 
 /// The facts of every segment of `renditions` (probing the ones not known yet), then `then`.
@@ -583,26 +574,27 @@ runtime::role_info gateway_role() {
       // The HTTP server: bound now (a bad or taken address fails the role at start), served
       // on its own threads until the role stops.
       auto [host, port] = endpoint(opts.listen);
-      auto http = std::make_shared<httplib::Server>();
-      auto threads = opts.threads;
-      http->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-      // A connection holds a thread while it waits for its next request: idle viewers (a
-      // segment every few seconds) must not hold them all (poe-bench gateway measures it).
-      http->set_keep_alive_timeout(static_cast<time_t>(opts.keep_alive_s));
-      http->set_payload_max_length(gw::max_upload_bytes + 1);
+      gw::http_server::options ho;
+      ho.handler_threads = opts.threads;
+      ho.keep_alive = opts.keep_alive_s > 0;
+      // An idle connection costs a socket, not a thread: it may wait (for its first request too).
+      ho.idle = std::chrono::seconds(opts.keep_alive_s > 0 ? opts.keep_alive_s : 10);
+      ho.max_body = gw::max_upload_bytes;
+      auto http = std::make_shared<gw::http_server>(ho);
       gw::install_routes(*http, self->system(), caf::actor_cast<caf::actor>(self), s->edge);
-      if (!http->bind_to_port(host, port))
-        throw std::runtime_error("gateway.listen: cannot listen on " + opts.listen);
+      try {
+        http->listen(host, port);
+      } catch (const std::exception& e) {
+        throw std::runtime_error(std::string("gateway.listen: ") + e.what());
+      }
       s->http = http;
-      s->http_thread = std::thread([http] { http->listen_after_bind(); });
       self->attach_functor([s] {
         s->work->stop();
         s->http->stop();
-        if (s->http_thread.joinable()) s->http_thread.join();
       });
-      ctx.log->info("gateway: HLS on http://{}/content/<id>/master.m3u8 ({} threads, {} MiB cache), {} content known, "
+      ctx.log->info("gateway: HLS on http://{}/content/<id>/master.m3u8 ({} handler threads, {} MiB cache), {} content known, "
                     "{} playback receipts queued",
-                    opts.listen, threads, opts.cache_mb, s->contents.size(), s->queued.size());
+                    opts.listen, opts.threads, opts.cache_mb, s->contents.size(), s->queued.size());
       s->chain = std::make_unique<chain_follower>(scanned, [](const chain_status&) {});
       self->send(ctx.directory, subscribe_atom::value, std::string("validator"));
       self->delayed_send(self, session_tick, gw_clock_atom::value);

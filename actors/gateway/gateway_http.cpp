@@ -7,9 +7,9 @@
 #include "poe/core/byte_io.hpp"
 #include "poe/runtime/messages.hpp"
 #include "hls_state.hpp"
+#include "http_server.hpp"
 
 #include <caf/all.hpp>
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -26,7 +26,7 @@ namespace {
 constexpr auto http_timeout = std::chrono::seconds(60);
 using bytes_t = std::vector<std::uint8_t>;
 
-void cors(httplib::Response& res) {
+void cors(http_response& res) {
   res.set_header("Access-Control-Allow-Origin", "*");
   res.set_header("Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS");
   res.set_header("Access-Control-Allow-Headers", "Range, Content-Type, X-Poe-Tick");
@@ -34,7 +34,7 @@ void cors(httplib::Response& res) {
 }
 
 /// RFC 9457 problem details.
-void error_reply(httplib::Response& res, int status, const std::string& why) {
+void error_reply(http_response& res, int status, const std::string& why) {
   res.status = status;
   res.set_content(nlohmann::json{{"type", "about:blank"},
                                  {"title", status == 400   ? "Bad Request"
@@ -53,7 +53,7 @@ void error_reply(httplib::Response& res, int status, const std::string& why) {
 }
 
 /// Answers an outcome "<status> <why>" of the actor as problem details.
-void outcome_reply(httplib::Response& res, const std::string& outcome) {
+void outcome_reply(http_response& res, const std::string& outcome) {
   int status = std::atoi(outcome.c_str());
   if (status < 400 || status > 599) status = 503;
   error_reply(res, status, outcome.substr(std::min(outcome.size(), outcome.find(' ') + 1)));
@@ -118,7 +118,7 @@ std::string check_access(caf::actor_system& sys, const caf::actor& gateway, edge
 
 /// check_access answered as the HTTP answer (401/403 counted by reason); false when refused.
 bool admitted(caf::actor_system& sys, const caf::actor& gateway, edge& e, const hash256& content,
-              const std::string& token_text, httplib::Response& res) {
+              const std::string& token_text, http_response& res) {
   auto refusal = check_access(sys, gateway, e, content, token_text);
   if (refusal.empty()) return true;
   auto status = std::atoi(refusal.c_str());
@@ -151,7 +151,7 @@ std::optional<std::vector<channel_ack>> relay_ticks(caf::actor_system& sys, cons
 /// The token of a /t/<token>/... request (matches[1]), checked as for a playlist of its
 /// content; nullopt when refused (answered).
 std::optional<chain::playback_token> admitted_token(caf::actor_system& sys, const caf::actor& gateway, edge& e,
-                                                    const httplib::Request& req, httplib::Response& res) {
+                                                    const http_request& req, http_response& res) {
   cors(res);
   std::string text = req.matches[1];
   auto token = chain::playback_token_from_url(text);
@@ -166,8 +166,8 @@ std::optional<chain::playback_token> admitted_token(caf::actor_system& sys, cons
 /// POST /t/<token>/lane (the hex lane commitment) and /t/<token>/ticks ({"ticks": [{"index",
 /// "w"}]}): a viewer's payment, handed to this node's channel role, which answers once it
 /// stored it.
-void pay(caf::actor_system& sys, const caf::actor& gateway, edge& e, const httplib::Request& req,
-         httplib::Response& res) {
+void pay(caf::actor_system& sys, const caf::actor& gateway, edge& e, const http_request& req,
+         http_response& res) {
   auto token = admitted_token(sys, gateway, e, req, res);
   if (!token) return;
   std::string text = req.matches[1];
@@ -209,8 +209,8 @@ void pay(caf::actor_system& sys, const caf::actor& gateway, edge& e, const httpl
 }
 
 /// GET /t/<token>/session: the session's progress and playback receipts, for its viewer.
-void session_info(caf::actor_system& sys, const caf::actor& gateway, edge& e, const httplib::Request& req,
-                  httplib::Response& res) {
+void session_info(caf::actor_system& sys, const caf::actor& gateway, edge& e, const http_request& req,
+                  http_response& res) {
   auto token = admitted_token(sys, gateway, e, req, res);
   if (!token) return;
   auto id = chain::session_id(token->channel, token->lane).hex();
@@ -261,8 +261,8 @@ std::string check_paid(caf::actor_system& sys, const caf::actor& gateway, edge& 
 }
 
 /// GET or HEAD of a playlist or segment.
-void serve(caf::actor_system& sys, const caf::actor& gateway, edge& e, const httplib::Request& req,
-           httplib::Response& res) {
+void serve(caf::actor_system& sys, const caf::actor& gateway, edge& e, const http_request& req,
+           http_response& res) {
   cors(res);
   if (!req.path.starts_with("/content/") && !req.path.starts_with("/t/")) {
     e.requests_not_found->inc();
@@ -276,7 +276,7 @@ void serve(caf::actor_system& sys, const caf::actor& gateway, edge& e, const htt
   }
   if (!admitted(sys, gateway, e, route.content, route.token, res)) return;
   std::string failed;
-  if (auto tick = req.get_header_value("X-Poe-Tick"); !tick.empty() && !route.token.empty()) {
+  if (auto tick = req.header("X-Poe-Tick"); !tick.empty() && !route.token.empty()) {
     // One tick carried by the request itself ("<index>:<64 hex w>").
     auto colon = tick.find(':');
     auto w = colon == std::string::npos ? result<hash256>(fail(errc::bad_hex, "")) : hash256::from_hex(tick.substr(colon + 1));
@@ -316,11 +316,7 @@ void serve(caf::actor_system& sys, const caf::actor& gateway, edge& e, const htt
   res.set_header("Cache-Control", "public, max-age=31536000, immutable");
   res.set_header("Accept-Ranges", "bytes");
   auto data = body->body;
-  auto range = gateway::parse_range(req.get_header_value("Range"), data->size());
-  // The range is ours to apply (hls_state.hpp's rules, the 416 answer): cpp-httplib would
-  // apply the ranges it parsed a second time to what we send. Its Request object is not const
-  // (the handler receives a const view of it).
-  const_cast<httplib::Request&>(req).ranges.clear();
+  auto range = gateway::parse_range(req.header("Range"), data->size());
   std::uint64_t first = 0, last = data->empty() ? 0 : data->size() - 1;
   if (range) {
     if (!*range) {
@@ -340,16 +336,12 @@ void serve(caf::actor_system& sys, const caf::actor& gateway, edge& e, const htt
   }
   auto length = data->empty() ? 0 : last - first + 1;
   e.bytes_sent->inc(static_cast<double>(length));
-  // The body is shared with the cache: streamed from it, never copied.
-  res.set_content_provider(
-    length, body->content_type, [data, first](std::size_t offset, std::size_t n, httplib::DataSink& sink) {
-      sink.write(reinterpret_cast<const char*>(data->data() + first + offset), n);
-      return true;
-    });
+  // The body is shared with the cache: sent from it, never copied.
+  res.set_shared(data, first, length, body->content_type);
 }
 
 /// GET /player/ and its files (index.html, player.js, hls.min.js) from the web directory.
-void player_file(edge& e, const httplib::Request& req, httplib::Response& res) {
+void player_file(edge& e, const http_request& req, http_response& res) {
   cors(res);
   std::string name = req.matches[1];
   if (name.empty()) name = "index.html";
@@ -395,12 +387,12 @@ nlohmann::json content_json(const hash256& id, const content_note& n, bool detai
 }
 
 /// GET /api/v1/content[?offset=N&limit=M]: published content, by id.
-void api_content_list(caf::actor_system&, const caf::actor&, edge& e, const httplib::Request& req,
-                      httplib::Response& res) {
+void api_content_list(caf::actor_system&, const caf::actor&, edge& e, const http_request& req,
+                      http_response& res) {
   cors(res);
   auto number = [&](const char* name, std::size_t fallback, std::size_t max) -> std::optional<std::size_t> {
     if (!req.has_param(name)) return fallback;
-    auto text = req.get_param_value(name);
+    auto text = req.param(name);
     std::size_t v = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
     if (ec != std::errc{} || end != text.data() + text.size() || v > max) return std::nullopt;
@@ -422,8 +414,8 @@ void api_content_list(caf::actor_system&, const caf::actor&, edge& e, const http
 }
 
 /// GET /api/v1/content/<id>: one content with its variants (measured from its segments).
-void api_content(caf::actor_system& sys, const caf::actor& gateway, edge& e, const httplib::Request& req,
-                 httplib::Response& res) {
+void api_content(caf::actor_system& sys, const caf::actor& gateway, edge& e, const http_request& req,
+                 http_response& res) {
   cors(res);
   auto id = hash256::from_hex(std::string(req.matches[1]));
   if (!id) return error_reply(res, 400, "a content id is 64 hex digits");
@@ -447,8 +439,8 @@ void api_content(caf::actor_system& sys, const caf::actor& gateway, edge& e, con
 /// POST /api/v1/sessions {"token": "<playback token, base64url>", "commit": "<lane commitment,
 /// hex>"}: opens a viewing session — the token checked as for playback, the commitment handed
 /// to the channel role — and answers where to play and pay (201).
-void api_open_session(caf::actor_system& sys, const caf::actor& gateway, edge& e, const httplib::Request& req,
-                      httplib::Response& res) {
+void api_open_session(caf::actor_system& sys, const caf::actor& gateway, edge& e, const http_request& req,
+                      http_response& res) {
   cors(res);
   auto body = nlohmann::json::parse(req.body, nullptr, false);
   if (body.is_discarded() || !body.is_object() || !body.contains("token") || !body["token"].is_string() ||
@@ -486,7 +478,7 @@ void api_open_session(caf::actor_system& sys, const caf::actor& gateway, edge& e
 
 /// An answer of the actor's application API: "<status> <JSON>" as is (problem details when it
 /// is an error), "<status> <why>" as problem details.
-void api_reply(httplib::Response& res, const std::string& outcome) {
+void api_reply(http_response& res, const std::string& outcome) {
   auto at = outcome.find(' ');
   if (at == std::string::npos || outcome.compare(at + 1, 1, "{") != 0) return outcome_reply(res, outcome);
   res.status = std::atoi(outcome.c_str());
@@ -495,7 +487,7 @@ void api_reply(httplib::Response& res, const std::string& outcome) {
 
 /// The string members `names` of a JSON object body ("" when absent); nullopt (answered 400)
 /// when the body is not an object or one of them is not a string.
-std::optional<std::vector<std::string>> string_members(const httplib::Request& req, httplib::Response& res,
+std::optional<std::vector<std::string>> string_members(const http_request& req, http_response& res,
                                                        std::initializer_list<const char*> names) {
   auto body = nlohmann::json::parse(req.body, nullptr, false);
   std::vector<std::string> out;
@@ -515,13 +507,13 @@ std::optional<std::vector<std::string>> string_members(const httplib::Request& r
 
 /// POST /api/v1/uploads (the body: a media file): probed, staged, and what its owner signs
 /// (202); POST /api/v1/uploads/<cid> {public_key, signature}: stored for the signer (201).
-void api_upload(caf::actor_system& sys, const caf::actor& gateway, edge&, const httplib::Request& req,
-                httplib::Response& res) {
+void api_upload(caf::actor_system& sys, const caf::actor& gateway, edge&, const http_request& req,
+                http_response& res) {
   cors(res);
   std::string failed;
   if (req.matches.size() < 2) { // a new upload
     if (req.body.size() > max_upload_bytes) return error_reply(res, 413, "an upload is at most 256 MiB");
-    auto type = req.get_header_value("Content-Type");
+    auto type = req.header("Content-Type");
     if (type.empty() || type.size() > 255 || type.starts_with("application/x-www-form-urlencoded") ||
         std::any_of(type.begin(), type.end(), [](char c) { return c < 0x20 || c > 0x7e; }))
       type = "application/octet-stream";
@@ -536,8 +528,8 @@ void api_upload(caf::actor_system& sys, const caf::actor& gateway, edge&, const 
 
 /// POST /api/v1/jobs {source, ladder?}: 401 with what its owner signs; again with nonce,
 /// public_key and signature: submitted for the signer (202). GET /api/v1/jobs/<id>: its status.
-void api_job(caf::actor_system& sys, const caf::actor& gateway, edge&, const httplib::Request& req,
-             httplib::Response& res) {
+void api_job(caf::actor_system& sys, const caf::actor& gateway, edge&, const http_request& req,
+             http_response& res) {
   cors(res);
   std::string failed;
   if (req.method == "GET") {
@@ -553,30 +545,30 @@ void api_job(caf::actor_system& sys, const caf::actor& gateway, edge&, const htt
 
 } // namespace
 
-void install_routes(httplib::Server& http, caf::actor_system& sys, caf::actor gateway, std::weak_ptr<edge> shared) {
+void install_routes(http_server& http, caf::actor_system& sys, caf::actor gateway, std::weak_ptr<edge> shared) {
   // Each handler holds the edge only while it runs: a stopping role answers 503.
   auto with = [&sys, gateway, shared](auto handler) {
-    return [&sys, gateway, shared, handler](const httplib::Request& req, httplib::Response& res) {
+    return [&sys, gateway, shared, handler](const http_request& req, http_response& res) {
       if (auto e = shared.lock()) handler(sys, gateway, *e, req, res);
       else error_reply(res, 503, "the gateway is stopping");
     };
   };
-  http.Get(R"(/t/([A-Za-z0-9_-]+)/session)", with(session_info));
-  http.Get("/api/v1/content", with(api_content_list));
-  http.Get(R"(/api/v1/content/([^/]+))", with(api_content));
-  http.Post("/api/v1/sessions", with(api_open_session));
-  http.Post("/api/v1/uploads", with(api_upload));
-  http.Post(R"(/api/v1/uploads/([^/]+))", with(api_upload));
-  http.Post("/api/v1/jobs", with(api_job));
-  http.Get(R"(/api/v1/jobs/([^/]+))", with(api_job));
-  http.Get(R"(/player/(|index\.html|player\.js|hls\.min\.js))", [shared](const httplib::Request& req, httplib::Response& res) {
+  http.route("GET", R"(/t/([A-Za-z0-9_-]+)/session)", with(session_info));
+  http.route("GET", "/api/v1/content", with(api_content_list));
+  http.route("GET", R"(/api/v1/content/([^/]+))", with(api_content));
+  http.route("POST", "/api/v1/sessions", with(api_open_session));
+  http.route("POST", "/api/v1/uploads", with(api_upload));
+  http.route("POST", R"(/api/v1/uploads/([^/]+))", with(api_upload));
+  http.route("POST", "/api/v1/jobs", with(api_job));
+  http.route("GET", R"(/api/v1/jobs/([^/]+))", with(api_job));
+  http.route("GET", R"(/player/(|index\.html|player\.js|hls\.min\.js))", [shared](const http_request& req, http_response& res) {
     if (auto e = shared.lock()) player_file(*e, req, res);
     else error_reply(res, 503, "the gateway is stopping");
   });
-  http.Get("/player", [](const httplib::Request&, httplib::Response& res) { res.set_redirect("/player/"); });
-  http.Get(R"(/.*)", with(serve));
-  http.Post(R"(/t/([A-Za-z0-9_-]+)/(lane|ticks))", with(pay));
-  http.Options(R"(/.*)", [](const httplib::Request&, httplib::Response& res) {
+  http.route("GET", "/player", [](const http_request&, http_response& res) { res.redirect("/player/"); });
+  http.route("GET", R"(/.*)", with(serve));
+  http.route("POST", R"(/t/([A-Za-z0-9_-]+)/(lane|ticks))", with(pay));
+  http.route("OPTIONS", R"(/.*)", [](const http_request&, http_response& res) {
     cors(res);
     res.set_header("Access-Control-Max-Age", "86400");
     res.status = 204;

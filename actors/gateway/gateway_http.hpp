@@ -1,5 +1,5 @@
 #pragma once
-// The gateway's HTTP edge (cpp-httplib): the routes, run on the server's threads. They read
+// The gateway's HTTP edge: the routes, run on the server's handler threads (http_server.hpp). They read
 // the shared edge (gateway_edge.hpp) and ask the gateway actor for the rest.
 //
 //   GET|HEAD /content/<id>/master.m3u8, /<rendition>.m3u8, /<rendition>/<k>.ts (also under
@@ -18,12 +18,9 @@
 
 #include <caf/fwd.hpp>
 
-namespace httplib {
-class Server;
-}
-
 namespace poe::actors::gw {
 
-void install_routes(httplib::Server& http, caf::actor_system& sys, caf::actor gateway, std::weak_ptr<edge> shared);
+class http_server;
+void install_routes(http_server& http, caf::actor_system& sys, caf::actor gateway, std::weak_ptr<edge> shared);
 
 } // namespace poe::actors::gw

@@ -56,7 +56,7 @@ const std::map<std::string_view, numeric>& numerics() {
     {"builder.bid-share-ppm",
      {[](role_options& o) -> std::size_t& { return o.builder.bid_share_ppm; }, {0, 1'000'000}}},
     {"gateway.threads", {[](role_options& o) -> std::size_t& { return o.gateway.threads; }, {1, 256}}},
-    {"gateway.keep-alive-s", {[](role_options& o) -> std::size_t& { return o.gateway.keep_alive_s; }, {0, 60}}},
+    {"gateway.keep-alive-s", {[](role_options& o) -> std::size_t& { return o.gateway.keep_alive_s; }, {0, 300}}},
     {"gateway.cache-mb", {[](role_options& o) -> std::size_t& { return o.gateway.cache_mb; }, {1, 65'536}}},
     {"gateway.credit-seconds",
      {[](role_options& o) -> std::size_t& { return o.gateway.credit_seconds; }, {0, 600}}},

@@ -16,6 +16,9 @@
 //  7. Replicas only from storage members (as the connection proves).
 //  8. Owners are node ids proven by the connection: a peer cannot store a file in another's
 //     name, nor delete, pin or unpin a file it does not own or any chunk; the owner can.
+//  9. A reader (the gateway, through fetch_any) asking a storage node that answers wrong bytes
+//     first gets the good copy from another node, and never the wrong bytes; with no good copy
+//     anywhere it gets an error.
 #include "chunk_store.hpp"
 #include "poe/actors/roles.hpp"
 #include "poe/chain/evidence.hpp"
@@ -28,6 +31,7 @@
 #include "poe/storage/placement.hpp"
 #include "poe/testing/harness.hpp"
 #include "poe/wire/codec.hpp"
+#include "storage_io.hpp"
 #include "test_roles.hpp"
 
 #include <catch2/catch.hpp>
@@ -523,4 +527,81 @@ TEST_CASE("a client no connection proves changes a file only with a request its 
   CHECK(as(alice, caf::make_message(st_pin_atom::value, file, false, sign(alice, request_op::unpin, file, nonce()))) == "ok");
   CHECK(as(alice, caf::make_message(st_del_atom::value, file, sign(alice, request_op::remove, file, nonce()))) == "ok");
   CHECK(h.ask<bool>(storage, caf::make_message(st_has_atom::value, file)) == false);
+}
+
+namespace {
+
+caf::result<bytes_t> lie(const std::map<std::string, bytes_t>& truth, const std::string& id) {
+  auto it = truth.find(id);
+  if (it == truth.end()) return caf::make_error(caf::sec::runtime_error, "no such chunk");
+  auto out = it->second;
+  out[out.size() / 2] ^= 0x01;
+  return out;
+}
+
+/// A storage node that answers every read with one byte flipped (and takes replicas without
+/// keeping them): what a lying or damaged node sends.
+runtime::role_info lying_storage(std::shared_ptr<std::map<std::string, bytes_t>> truth) {
+  return {"storage", "answers reads with a byte flipped",
+          [truth](caf::event_based_actor*, const runtime::role_context&) -> caf::behavior {
+            return {
+              [truth](st_get_atom, const std::string& id) { return lie(*truth, id); },
+              [truth](st_fetch_atom, const std::string& id) { return lie(*truth, id); },
+              [](st_rep_atom, const bytes_t& data, const std::string&, std::uint64_t) {
+                return cid::of(data).str();
+              },
+            };
+          },
+          {}};
+}
+
+} // namespace
+
+TEST_CASE("a reader gets the good copy past a storage node that answers wrong bytes and never the wrong bytes") {
+  harness h{29};
+  auto truth = std::make_shared<std::map<std::string, bytes_t>>();
+  testing::node_spec liar{"liar", {lying_storage(truth)}, {}};
+  testing::node_spec honest{"honest", {actors::storage_role()}, {0}};
+  testing::node_spec reader{"reader", {test::worker_role()}, {0, 1}};
+  for (auto* s : {&liar, &honest, &reader}) s->net = test::fast_net();
+  honest.store = true;
+  auto n_liar = h.add_node(liar), n_honest = h.add_node(honest), n_reader = h.add_node(reader);
+  h.set("storage.replicas", "1");
+  h.set("storage.acks", "1");
+  h.start_all();
+  REQUIRE(h.advance_until([&] { return h.members(n_reader, "storage").size() == 2; }, 30s, 20ms));
+  h.advance(500ms, 20ms);
+
+  auto good = chunk(7), only_liar = chunk(8);
+  auto stored = h.ask<std::string>(h.local(n_honest, "storage"), caf::make_message(st_put_atom::value, good));
+  REQUIRE(stored);
+  (*truth)[*stored] = good;
+  (*truth)[cid::of(only_liar).str()] = only_liar;
+
+  // The reader prefers the liar (as the gateway prefers its own node's storage role).
+  auto read = [&](const std::string& id) {
+    auto out = std::make_shared<std::optional<std::pair<result<bytes>, std::size_t>>>();
+    auto answers = std::make_shared<int>(0);
+    auto dir = h.directory(n_reader);
+    auto prefer = h.node_id(n_liar);
+    h.system().spawn([=](caf::event_based_actor* self) {
+      actors::fetch_any(self, dir, prefer, id, [=](result<bytes> r, std::size_t corrupt) {
+        ++*answers;
+        out->emplace(std::move(r), corrupt);
+      });
+    });
+    h.advance_until([&] { return out->has_value(); }, 20s, 10ms);
+    h.advance(1s, 10ms); // an answer is given once
+    REQUIRE(out->has_value());
+    CHECK(*answers == 1);
+    return std::move(**out);
+  };
+  auto [bytes1, corrupt1] = read(*stored);
+  REQUIRE(bytes1);
+  CHECK(*bytes1 == good);
+  CHECK(corrupt1 == 1);
+
+  auto [bytes2, corrupt2] = read(cid::of(only_liar).str());
+  CHECK_FALSE(bytes2);
+  CHECK(corrupt2 == 1);
 }

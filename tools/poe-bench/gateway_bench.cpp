@@ -4,7 +4,7 @@
 // 1 a second — and a channel to the gateway's node.
 //
 //   poe-bench gateway [--seconds 10] [--clients 1,200] [--viewers 1000] [--paid-viewers 50]
-//                     [--gateway-threads 32] [--keep-alive-s 0] [--nginx-workers 2]
+//                     [--gateway-threads 32] [--keep-alive-s 15] [--nginx-workers 2]
 //
 // Figures:
 //   1. throughput of cached segments (every segment of the free content's 3 renditions,
@@ -250,7 +250,7 @@ std::uint64_t paid_viewers(int port, const fs::path& dir, const std::map<std::st
 int run_gateway(int argc, char** argv, const std::string& self_path) {
   double seconds = 10;
   std::vector<int> clients{1, 200};
-  int keep_alive = 0;
+  int keep_alive = 15;
   int viewers_n = 1000, paid_n = 50, gw_threads = 32, nginx_workers = 2;
   CLI::App app{"poe-bench gateway: HLS segments from the gateway against nginx, TTFB under viewers, CPU per paid second"};
   app.add_option("--seconds", seconds, "length of each throughput phase")->check(CLI::Range(1.0, 600.0))->capture_default_str();
@@ -260,7 +260,7 @@ int run_gateway(int argc, char** argv, const std::string& self_path) {
     ->check(CLI::Range(1, 5000))->capture_default_str();
   app.add_option("--paid-viewers", paid_n, "paying viewers of the CPU phase (0: skip)")->check(CLI::Range(0, 1000))->capture_default_str();
   app.add_option("--gateway-threads", gw_threads, "gateway.threads")->check(CLI::Range(1, 256))->capture_default_str();
-  app.add_option("--keep-alive-s", keep_alive, "gateway.keep-alive-s")->check(CLI::Range(0, 60))->capture_default_str();
+  app.add_option("--keep-alive-s", keep_alive, "gateway.keep-alive-s")->check(CLI::Range(0, 300))->capture_default_str();
   app.add_option("--nginx-workers", nginx_workers, "nginx worker_processes")->check(CLI::Range(1, 64))->capture_default_str();
   try {
     app.parse(argc, argv); // unknown flags and values out of range are refused

@@ -25,12 +25,7 @@ async function main() {
     const logs = [];
     page.on('console', (m) => logs.push(m.text()));
     page.on('pageerror', (e) => logs.push('pageerror: ' + e.message));
-    // A browser may open a connection before it has a request for it (preconnect); a server
-    // that closes idle connections early answers that with a reset: load once more.
-    await page.goto(url, { waitUntil: 'load', timeout: 30000 }).catch((e) => {
-      logs.push('first load: ' + e.message);
-      return page.goto(url, { waitUntil: 'load', timeout: 30000 });
-    });
+    await page.goto(url, { waitUntil: 'load', timeout: 30000 });
     const target = Number(seconds);
     await page
       .waitForFunction((t) => (document.getElementById('video').currentTime > t) || (window.poePlayer && window.poePlayer.error),

@@ -63,10 +63,10 @@ struct builder_options {
 
 struct gateway_options {
   std::string listen = "127.0.0.1:8080"; ///< gateway.listen: IPv4 host:port of the HTTP server
-  std::size_t threads = 32;              ///< gateway.threads (1..256): HTTP worker threads
-  /// gateway.keep-alive-s (0..60): an idle keep-alive connection is closed after this (0:
-  /// about 10 ms — a busy player keeps its connection, an idle viewer holds no thread)
-  std::size_t keep_alive_s = 0;
+  std::size_t threads = 32;              ///< gateway.threads (1..256): HTTP handler threads
+  /// gateway.keep-alive-s (0..300): how long an idle connection waits for its next request (an
+  /// idle connection holds a socket, not a thread; 0: closed after each answer)
+  std::size_t keep_alive_s = 15;
   std::size_t cache_mb = 256;            ///< gateway.cache-mb (1..65536): bodies kept in memory
   /// gateway.credit-seconds (0..600): seconds of paid content served ahead of what a lane paid
   std::size_t credit_seconds = 4;
