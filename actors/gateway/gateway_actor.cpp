@@ -28,7 +28,7 @@
 #include "poe/media/media.hpp"
 #include "poe/store/store.hpp"
 #include "gateway_http.hpp"
-#include "gateway_state.hpp"
+#include "gateway_role.hpp"
 #include "storage_io.hpp"
 
 #include <spdlog/spdlog.h>

@@ -1,10 +1,10 @@
-// Playback sessions on the gateway role (gateway_state.hpp): each request under a token
+// Playback sessions on the gateway role (gateway_role.hpp): each request under a token
 // touches its session (session_state.hpp); the seconds a lane paid come from the channel role
 // (gw_paid), a viewer's lane commitment and ticks go to it (ticks of concurrent requests in one
 // ch_ticks: group commit); sessions that ended or ran long get playback receipts, signed,
 // stored ("q/" id → attested receipt; "n/" session → next sequence) and handed to a builder
 // until one takes them.
-#include "gateway_state.hpp"
+#include "gateway_role.hpp"
 
 #include "poe/chain/payments.hpp"
 #include "poe/core/byte_io.hpp"
