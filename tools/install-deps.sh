@@ -21,6 +21,8 @@ packages=(
   # browser code: the gateway's player page (hls.js from npm) and the headless-Chromium test;
   # nginx is the benchmarks' bar for serving bytes
   npm chromium nginx-light
+  # tools/cluster: network namespaces, links and a bridge
+  iproute2
 )
 
 missing=()
