@@ -165,10 +165,9 @@ wait_for 30 settled || fail "the payee's claim never settled: $("$cli" channel s
 "$cli" channel status "$channel" --json --payee-node 127.0.0.1:7625 "${val[@]}" > "$dir/status.json"
 challenges=$(metric poe_channel_challenge_claims_total) claims_after=$(metric poe_channel_claims_total)
 echo "  $pending owed unsettled at the close; challenge claims by node-5: $challenges; claims $claims_before -> $claims_after"
-# What was owed at the close was claimed after it: by a challenge claim, or by the regular claim
-# that was already on its way when the close landed (both settle the payee's best state).
-python3 -c 'import sys; p, c, b, a = map(float, sys.argv[1:]); sys.exit(0 if p == 0 or c >= 1 or a > b else 1)' \
-  "$pending" "$challenges" "$claims_before" "$claims_after" || fail "the payer's close was not answered by a claim"
+# What was owed at the close is settled (checked above: paid is the whole 60 s): by a challenge
+# claim, or by the regular claim already on its way when the close landed (the claims counter
+# may count it before or after `pending` was read, so the counters only say which).
 python3 -c '
 import json, sys
 c = json.load(open(sys.argv[1]))
