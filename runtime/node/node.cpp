@@ -2,6 +2,7 @@
 #include "poe/runtime/node.hpp"
 
 #include "poe/build_info.hpp"
+#include "poe/chain/genesis.hpp"
 #include "poe/core/keys.hpp"
 #include "poe/runtime/directory.hpp"
 #include "poe/runtime/messages.hpp"
@@ -25,6 +26,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <mutex>
@@ -265,6 +267,17 @@ int run_node(std::vector<std::string> args, const role_registry& registry) {
     cfg.set("openssl.certificate", s->tls.certificate);
     cfg.set("openssl.key", s->key_file);
     cfg.set("openssl.cafile", s->tls.ca_file);
+  }
+  // A validator's genesis (read again by the role at start).
+  if (std::find(s->roles.begin(), s->roles.end(), "validator") != s->roles.end())
+    if (auto g = chain::load_genesis(s->options.validator.genesis); !g)
+      return config_error(cfg.where("validator.genesis") + ": " + g.err().message);
+  if (cfg.check_only()) { // ports are not checked: the node being checked may hold them now
+    std::cout << "poe-node: configuration ok: node " << s->name << " (id " << id << "), roles [";
+    for (std::size_t i = 0; i < s->roles.size(); ++i) std::cout << (i ? ", " : "") << s->roles[i];
+    std::cout << "], " << (tls ? "TLS files match the key" : "plaintext") << ", listens on " << s->listen << ":"
+              << s->port << ", metrics " << s->metrics_address << "\n";
+    return 0;
   }
   if (s->port != 0)
     if (auto st = check_port_free(s->listen, s->port); !st)

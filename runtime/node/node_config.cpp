@@ -211,6 +211,7 @@ node_config::outcome node_config::load(std::vector<std::string> args,
   for (auto& a : args) {
     if (a == "--help" || a == "-h" || a == "-?" || a == "--long-help") return outcome::help;
     if (a.rfind("--config-file=", 0) == 0) file_ = a.substr(14);
+    else if (a == "--check-config") check_only_ = true;
     else rest.push_back(a);
   }
   if (auto st = check_cli(rest); !st) return failed(st.err().message);
@@ -302,7 +303,9 @@ node_config::outcome node_config::load(std::vector<std::string> args,
 
 std::string node_config::help_text() const {
   std::ostringstream out;
-  out << "usage: poe-node --config-file=configs/<profile>.ini [--group.key=value ...]\n\n"
+  out << "usage: poe-node --config-file=configs/<profile>.ini [--group.key=value ...] [--check-config]\n\n"
+         "--check-config validates the configuration as a start would (settings, roles, key, TLS\n"
+         "files, the validator's genesis) and exits: 0 when it is sound, 2 with the problems.\n\n"
          "Every key can be set in the INI file ([group] key=value) or on the command line\n"
          "(--group.key=value; lists as --node.roles='[\"probe\"]'). Unknown keys and values\n"
          "of the wrong type are errors. See docs/operations.md.\n";

@@ -30,6 +30,8 @@ public:
   outcome load(std::vector<std::string> args, const std::vector<std::string>& known_roles);
 
   const node_settings& settings() const { return settings_; }
+  /// `--check-config` was given: validate everything a start would, then exit.
+  bool check_only() const { return check_only_; }
   const std::string& error_text() const { return error_; }
   /// Every poe option (and CAF's), grouped, with type and default.
   std::string help_text() const;
@@ -43,6 +45,7 @@ private:
   std::string origin(const std::string& key) const;
 
   node_settings settings_;
+  bool check_only_ = false;
   std::string error_;
   std::string file_;
   std::set<std::string> cli_keys_;
