@@ -21,8 +21,9 @@ packages=(
   # browser code: the gateway's player page (hls.js from npm) and the headless-Chromium test;
   # nginx is the benchmarks' bar for serving bytes
   npm chromium nginx-light
-  # tools/cluster: network namespaces, links and a bridge
-  iproute2
+  # tools/cluster: network namespaces, links and a bridge; the package (CPack's dependency
+  # list) and its unit check
+  iproute2 dpkg-dev systemd
 )
 
 missing=()

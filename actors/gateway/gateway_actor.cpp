@@ -33,6 +33,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
 #include <mutex>
 
 namespace poe::actors {
@@ -308,7 +309,12 @@ runtime::role_info gateway_role() {
       e.chain_id = ctx.chain_id;
       e.gateway = ctx.key->id();
       e.cache = s->cache;
-      e.web_dir = opts.web_dir.empty() ? std::string(POE_WEB_DIR) : opts.web_dir;
+      // The player page: gateway.web-dir, else the build's copy, else the package's.
+      e.web_dir = opts.web_dir;
+      if (e.web_dir.empty()) {
+        std::error_code ec;
+        e.web_dir = std::filesystem::is_directory(POE_WEB_DIR, ec) ? POE_WEB_DIR : "/usr/share/poe/web";
+      }
       restore(s);
       std::uint64_t scanned = 0;
       if (auto raw = ctx.store->get(cf, as_bytes(std::string_view("scan"))); raw && *raw && (*raw)->size() == 8)
