@@ -215,6 +215,49 @@ metrics::node_metrics* tls_guard_metrics = nullptr;
 spdlog::logger* tls_bind_log = nullptr; ///< where tls_bind.cpp's refusals are logged (set while the node runs)
 } // namespace
 
+namespace {
+/// `poe_store_disk_free_bytes` and `poe_store_disk_size_bytes` of the file system holding
+/// node.data-dir, read every 10 s on a thread of their own (alerts: disk reserve near).
+class disk_gauges {
+public:
+  disk_gauges(metrics::factory& f, std::string dir)
+    : free_(f.make_gauge("poe_store_disk_free_bytes",
+                         "Bytes available to the node on the file system of node.data-dir.")),
+      size_(f.make_gauge("poe_store_disk_size_bytes", "Size of the file system of node.data-dir, bytes.")),
+      dir_(std::move(dir)), thread_([this] { run(); }) {}
+  ~disk_gauges() {
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  disk_gauges(const disk_gauges&) = delete;
+  disk_gauges& operator=(const disk_gauges&) = delete;
+
+private:
+  void run() {
+    std::unique_lock<std::mutex> lock(m_);
+    while (!stop_) {
+      std::error_code ec;
+      auto space = std::filesystem::space(dir_, ec);
+      if (!ec) {
+        free_->set(static_cast<double>(space.available));
+        size_->set(static_cast<double>(space.capacity));
+      }
+      cv_.wait_for(lock, std::chrono::seconds(10), [this] { return stop_; });
+    }
+  }
+  std::shared_ptr<metrics::gauge> free_, size_;
+  std::string dir_;
+  std::mutex m_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_; // last: starts once the rest is ready
+};
+} // namespace
+
 int run_node(std::vector<std::string> args, const role_registry& registry) {
   // Block the shutdown signals before any thread exists; signal_thread takes them.
   sigset_t set;
@@ -423,6 +466,7 @@ int run_node(std::vector<std::string> args, const role_registry& registry) {
                 : "http://" + s->metrics_address.substr(0, s->metrics_address.rfind(':')) + ":" +
                     std::to_string(registry_metrics.port()) + "/metrics");
 
+    disk_gauges disk(registry_metrics, s->data_dir);
     signal_thread signals{caf::actor_cast<caf::actor>(self)};
     std::string failure;
     // The directory is the node's network presence: if it dies, the node stops too.
