@@ -73,6 +73,26 @@ void drop_expired(api_state& a, std::uint64_t now) {
   std::erase_if(a.job_nonces, [now](auto& x) { return x.second.second < now; });
 }
 
+/// A fresh nonce of this node's (or the first listed) `role`, asked with `Atom`: `then(node,
+/// nonce)`, or `otherwise("<status> <why>")`.
+template <class Atom>
+void with_nonce(caf::event_based_actor* self, const api_ptr& a, const std::string& role,
+                std::function<void(caf::actor, hash256)> then, std::function<void(std::string)> otherwise) {
+  find_role(
+    self, a->ctx.directory, role, a->ctx.node_id,
+    [=](caf::actor node) {
+      self->request(node, node_timeout, Atom::value)
+        .then(
+          [=](std::string& chain_id, bytes_t& raw) {
+            auto nonce = hash256::from_view(raw);
+            if (!nonce || chain_id != a->ctx.chain_id) return otherwise("502 the " + role + " node answered a bad nonce");
+            then(node, *nonce);
+          },
+          [=](caf::error& e) { otherwise(refused("the " + role + " node", self->system().render(e), 503)); });
+    },
+    [=](std::string why) { otherwise("503 no " + role + " role reachable: " + why); });
+}
+
 nlohmann::json job_json(const runtime::job_status& j) {
   nlohmann::json out{{"job", j.job},
                      {"kind", j.kind},
@@ -112,41 +132,31 @@ caf::result<std::string> upload(caf::event_based_actor* self, const api_ptr& a, 
       if (!facts) return rp.deliver("422 not media ffmpeg can read: " + facts.err().message);
       if (!parts) return rp.deliver("400 " + parts.err().message);
       auto staged = std::make_shared<const file_parts>(std::move(*parts));
-      find_role(
-        self, a->ctx.directory, "storage", a->ctx.node_id,
-        [=](caf::actor storage) mutable {
-          self->request(storage, node_timeout, st_nonce_atom::value)
-            .then(
-              [=](std::string& chain_id, bytes_t& raw) mutable {
-                auto nonce = hash256::from_view(raw);
-                if (!nonce || chain_id != a->ctx.chain_id)
-                  return rp.deliver(std::string("502 the storage node answered a bad nonce"));
-                auto expires = a->ctx.clock.now_ms() + sign_within_ms;
-                if (auto old = a->uploads.find(staged->cid); old != a->uploads.end())
-                  a->staged_bytes -= old->second.parts->size;
-                a->uploads[staged->cid] = {staged, storage, *nonce, expires};
-                a->staged_bytes += staged->size;
-                nlohmann::json out{{"upload", staged->cid},
-                                   {"cid", staged->cid},
-                                   {"size", staged->size},
-                                   {"media_type", media_type},
-                                   {"media",
-                                    {{"container", facts->container},
-                                     {"video_codec", facts->video_codec},
-                                     {"width", facts->width},
-                                     {"height", facts->height},
-                                     {"duration_ms", facts->duration_ms},
-                                     {"audio_codec", facts->audio_codec}}},
-                                   {"sign", sign_json(a->ctx.chain_id, request_op::put, staged->cid, *nonce)},
-                                   {"commit", "/api/v1/uploads/" + staged->cid},
-                                   {"expires_ms", expires}};
-                rp.deliver(ok(202, out));
-              },
-              [=](caf::error& e) mutable {
-                rp.deliver(refused("the storage node", self->system().render(e), 503));
-              });
+      with_nonce<st_nonce_atom>(
+        self, a, "storage",
+        [=](caf::actor storage, hash256 nonce) mutable {
+          auto expires = a->ctx.clock.now_ms() + sign_within_ms;
+          if (auto old = a->uploads.find(staged->cid); old != a->uploads.end())
+            a->staged_bytes -= old->second.parts->size;
+          a->uploads[staged->cid] = {staged, storage, nonce, expires};
+          a->staged_bytes += staged->size;
+          nlohmann::json out{{"upload", staged->cid},
+                             {"cid", staged->cid},
+                             {"size", staged->size},
+                             {"media_type", media_type},
+                             {"media",
+                              {{"container", facts->container},
+                               {"video_codec", facts->video_codec},
+                               {"width", facts->width},
+                               {"height", facts->height},
+                               {"duration_ms", facts->duration_ms},
+                               {"audio_codec", facts->audio_codec}}},
+                             {"sign", sign_json(a->ctx.chain_id, request_op::put, staged->cid, nonce)},
+                             {"commit", "/api/v1/uploads/" + staged->cid},
+                             {"expires_ms", expires}};
+          rp.deliver(ok(202, out));
         },
-        [=](std::string why) mutable { rp.deliver("503 no storage role reachable: " + why); });
+        [=](std::string why) mutable { rp.deliver(why); });
     };
   });
   return rp;
@@ -187,28 +197,20 @@ caf::result<std::string> submit_job(caf::event_based_actor* self, const api_ptr&
   // (A response promise takes the answer over: made only once nothing is answered directly.)
   if (nonce_hex.empty()) { // the challenge: a verifier's nonce and what to sign
     auto rp = self->make_response_promise();
-    find_role(
-      self, a->ctx.directory, "verifier", a->ctx.node_id,
-      [=](caf::actor verifier) mutable {
-        self->request(verifier, node_timeout, vf_nonce_atom::value)
-          .then(
-            [=](std::string& chain_id, bytes_t& raw) mutable {
-              auto nonce = hash256::from_view(raw);
-              if (!nonce || chain_id != a->ctx.chain_id)
-                return rp.deliver(std::string("502 the verifier answered a bad nonce"));
-              if (a->job_nonces.size() >= 10'000) a->job_nonces.clear(); // bounded
-              a->job_nonces[*nonce] = {verifier, a->ctx.clock.now_ms() + sign_within_ms};
-              nlohmann::json out{{"type", "about:blank"},
-                                 {"title", "Unauthorized"},
-                                 {"status", 401},
-                                 {"detail", "a job is submitted for its owner, who signs it: post again with "
-                                            "nonce, public_key and signature"},
-                                 {"sign", sign_json(chain_id, request_op::job, subject, *nonce)}};
-              rp.deliver(ok(401, out));
-            },
-            [=](caf::error& e) mutable { rp.deliver(refused("the verifier", self->system().render(e), 503)); });
+    with_nonce<vf_nonce_atom>(
+      self, a, "verifier",
+      [=](caf::actor verifier, hash256 nonce) mutable {
+        if (a->job_nonces.size() >= 10'000) a->job_nonces.clear(); // bounded
+          a->job_nonces[nonce] = {verifier, a->ctx.clock.now_ms() + sign_within_ms};
+          nlohmann::json out{{"type", "about:blank"},
+                             {"title", "Unauthorized"},
+                             {"status", 401},
+                             {"detail", "a job is submitted for its owner, who signs it: post again with "
+                                        "nonce, public_key and signature"},
+                             {"sign", sign_json(a->ctx.chain_id, request_op::job, subject, nonce)}};
+          rp.deliver(ok(401, out));
       },
-      [=](std::string why) mutable { rp.deliver("503 no verifier role reachable: " + why); });
+      [=](std::string why) mutable { rp.deliver(why); });
     return rp;
   }
   auto nonce = hash256::from_hex(nonce_hex);
