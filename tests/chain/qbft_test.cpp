@@ -562,6 +562,33 @@ TEST_CASE("inbox: only proven senders fill the buffer or trigger block sync, sha
   d = in.on_message(msg(1, 7), 100, 10, true, vals, chain_id);
   REQUIRE(d.send_block);
   CHECK(*d.send_block == 7);
+  // Once per height and round: the same sender's next message of height 7 gets nothing.
+  CHECK_FALSE(in.on_message(msg(1, 7), 100, 10, true, vals, chain_id).send_block);
+  // The tail of a quorum race — a PREPARE or COMMIT of the height just decided — is no sign its
+  // sender is behind: no block (this sent n blocks per block per node before).
+  auto late_commit = msg(3, 9);
+  late_commit.type = qbft::kind::commit;
+  sign_as(keys[3], late_commit);
+  d = in.on_message(late_commit, 100, 10, true, vals, chain_id);
+  CHECK(d.why == "old");
+  CHECK_FALSE(d.send_block);
+  CHECK_FALSE(in.on_message(msg(2, 9), 100, 10, true, vals, chain_id).send_block);
+  // A ROUND-CHANGE of the height just decided is: its sender timed out there. It gets the
+  // block, once per round (a lost block is sent again at its next round change).
+  auto stuck = [&](std::uint64_t round) {
+    auto m = msg(2, 9, round);
+    m.type = qbft::kind::round_change;
+    sign_as(keys[2], m);
+    return m;
+  };
+  d = in.on_message(stuck(1), 100, 10, true, vals, chain_id);
+  REQUIRE(d.send_block);
+  CHECK(*d.send_block == 9);
+  CHECK_FALSE(in.on_message(stuck(1), 100, 10, true, vals, chain_id).send_block);
+  CHECK(in.on_message(stuck(2), 100, 10, true, vals, chain_id).send_block);
+  auto forged_stuck = stuck(3);
+  forged_stuck.signature[1] ^= 1;
+  CHECK_FALSE(in.on_message(forged_stuck, 100, 10, true, vals, chain_id).send_block);
   // One sender's share is bounded (3 here): beyond, its new messages are dropped.
   std::size_t full = 0;
   for (std::uint64_t r = 0; r < 10; ++r)

@@ -17,8 +17,11 @@
 ///   memory without bound.
 /// - A message of a later height means this validator is behind: it asks that (proven) sender
 ///   for the missing block, once per height.
-/// - A message of an earlier height means its sender is behind: it is sent the finalized block
-///   of that height (the adapter reads it from the store).
+/// - A ROUND-CHANGE of the height just decided, or any message of an earlier height, means its
+///   sender is behind: it is sent the finalized block of that height (the adapter reads it from
+///   the store), once per sender, height and round. A late PROPOSAL, PREPARE or COMMIT of the
+///   height just decided is dropped unchecked: its sender has most likely decided too (a node
+///   that has not times out into a ROUND-CHANGE, and asks once it sees the next height).
 /// - `take(height)` hands over the held messages of a height when it starts and forgets those
 ///   of earlier heights.
 ///
@@ -78,6 +81,8 @@ private:
 
   inbox_config cfg_;
   std::multimap<std::uint64_t, entry> held_; ///< by height
+  /// The (height, round) each sender behind was last sent a block for (one entry per validator).
+  std::map<node_id, std::pair<std::uint64_t, std::uint64_t>> pushed_;
   std::map<node_id, std::pair<std::size_t, std::size_t>> per_sender_; ///< (messages, bytes)
   std::uint64_t asked_ = 0; ///< the last height asked for
 };
