@@ -5,6 +5,7 @@
 #include "poe/runtime/supervisor.hpp"
 
 #include <caf/all.hpp>
+#include <caf/binary_serializer.hpp>
 #include <spdlog/spdlog.h>
 
 #include "poe/store/store.hpp"
@@ -319,6 +320,7 @@ caf::actor harness::proxy_for(node_index from, node_index to, const caf::actor& 
         rewrite(msg, from, to);
         ++counters_.forwarded;
         note(from, to, msg);
+        count(from, to, msg);
         // The answer goes straight back to the sender; the receiver attributes the request to
         // the sender's node (connection_key), as CAF's proxies carry their node.
         if (elem->sender && !proxies_.count(elem->sender->address()))
@@ -355,6 +357,39 @@ void harness::note(node_index from, node_index to, const caf::message& msg) {
                    " -> " + nodes_[to]->spec.name + ": " + caf::to_string(msg));
 }
 
+void harness::count(node_index from, node_index to, const caf::message& msg) {
+  if (!measuring_) return;
+  std::vector<char> buf;
+  caf::binary_serializer sink{*sys_, buf};
+  if (auto err = sink(const_cast<caf::message&>(msg)))
+    throw std::runtime_error("harness: a message that crossed the seam does not serialize: " +
+                             caf::to_string(msg));
+  std::string kind = "(empty)";
+  if (msg.size() > 0)
+    kind = msg.match_element<caf::atom_value>(0) ? caf::to_string(msg.get_as<caf::atom_value>(0))
+                                                  : std::string("(other)");
+  for (auto* t : {&by_kind_[kind], &sent_[from], &received_[to]}) {
+    ++t->messages;
+    t->bytes += buf.size();
+  }
+}
+
+harness::traffic harness::sent_by(node_index n) const {
+  auto i = sent_.find(n);
+  return i == sent_.end() ? traffic{} : i->second;
+}
+
+harness::traffic harness::received_by(node_index n) const {
+  auto i = received_.find(n);
+  return i == received_.end() ? traffic{} : i->second;
+}
+
+void harness::reset_traffic() {
+  by_kind_.clear();
+  sent_.clear();
+  received_.clear();
+}
+
 void harness::rewrite(caf::message& msg, node_index from, node_index to) {
   auto wrap = [&](const caf::actor& h) { return wrap_for(from, to, h); };
   for (std::size_t i = 0; i < msg.size(); ++i)
@@ -384,6 +419,7 @@ void harness::forward(node_index from, node_index to, const caf::actor& target, 
   for (int c = 0; c < copies; ++c) {
     ++counters_.forwarded;
     note(from, to, msg);
+    count(from, to, msg);
     auto elem = caf::make_mailbox_element(as_seen, caf::make_message_id(), {}, msg);
     if (allow_delay && delay(rng_)) {
       ++counters_.delayed;

@@ -196,3 +196,38 @@ TEST_CASE("a remote role's handle works across the seam") {
           10u);
   CHECK(h.seam_counters().forwarded > 0);
 }
+
+TEST_CASE("the seam counts what crosses it in messages and serialized bytes by kind and node") {
+  harness h;
+  auto ns = triangle(h);
+  h.start_all();
+  REQUIRE(h.advance_until([&] { return meshed(h, ns, 3); }, 5s));
+  CHECK(h.traffic_by_kind().empty()); // nothing counted until asked
+  h.measure(true);
+  h.advance(3s);
+  h.measure(false);
+  auto kinds = h.traffic_by_kind();
+  REQUIRE(kinds.count("p_beat"));
+  auto beats = kinds["p_beat"];
+  // Each node beats to its two peers about once a second (fast_net: every 200 ms).
+  CHECK(beats.messages >= 6 * 3);
+  CHECK(beats.bytes >= beats.messages * 16); // an atom, a node id and a counter at least
+  std::uint64_t msgs = 0, bytes = 0, sent = 0, received = 0;
+  for (auto& [k, t] : kinds) {
+    msgs += t.messages;
+    bytes += t.bytes;
+  }
+  for (auto n : ns) {
+    CHECK(h.sent_by(n).messages > 0);
+    sent += h.sent_by(n).bytes;
+    received += h.received_by(n).bytes;
+  }
+  CHECK(sent == bytes);
+  CHECK(received == bytes);
+  CHECK(msgs <= h.seam_counters().forwarded);
+  h.advance(1s); // off again: nothing more is counted
+  CHECK(h.traffic_by_kind().at("p_beat").messages == beats.messages);
+  h.reset_traffic();
+  CHECK(h.traffic_by_kind().empty());
+  CHECK(h.sent_by(ns[0]).bytes == 0);
+}

@@ -92,6 +92,7 @@ int run_media(int argc, char** argv, const std::string& self_path);
 int run_notary(int argc, char** argv, const std::string& self_path);
 int run_channel(int argc, char** argv, const std::string& self_path);
 int run_gateway(int argc, char** argv, const std::string& self_path);
+int run_scale(int argc, char** argv, const std::string& self_path);
 int run_caf_echo_server(std::uint16_t port, const std::string& tls_dir);
 
 int main(int argc, char** argv) {
@@ -110,6 +111,7 @@ int main(int argc, char** argv) {
   if (argc >= 2 && std::string(argv[1]) == "channel") return run_channel(argc - 1, argv + 1, self_path());
   // `poe-bench gateway ...`: HLS segments from the gateway against nginx (gateway_bench.cpp).
   if (argc >= 2 && std::string(argv[1]) == "gateway") return run_gateway(argc - 1, argv + 1, self_path());
+  if (argc >= 2 && std::string(argv[1]) == "scale") return run_scale(argc - 1, argv + 1, self_path());
   if (argc >= 4 && std::string(argv[1]) == "--caf-echo-server")
     return run_caf_echo_server(static_cast<std::uint16_t>(std::stoi(argv[2])), argv[3]);
   benchmark::Initialize(&argc, argv);

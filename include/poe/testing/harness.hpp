@@ -153,6 +153,21 @@ public:
   };
   const counters& seam_counters() const { return counters_; }
 
+  /// What crossed the seam, in messages and in the bytes CAF's binary serialization gives
+  /// them — the payload BASP carries on a real connection (plus its 32-byte header and TLS's
+  /// record overhead, which these figures leave out). Counted only while `measure(true)`:
+  /// each forwarded message is serialized once.
+  struct traffic {
+    std::uint64_t messages = 0, bytes = 0;
+  };
+  void measure(bool on) { measuring_ = on; }
+  /// By kind: the message's leading atom ("v_cons", "heartbeat", ...), or "(other)".
+  const std::map<std::string, traffic>& traffic_by_kind() const { return by_kind_; }
+  /// Sent and received by each node.
+  traffic sent_by(node_index n) const;
+  traffic received_by(node_index n) const;
+  void reset_traffic();
+
   // -- time ----------------------------------------------------------------------------------
 
   /// Runs every ready job without moving the clock.
@@ -226,6 +241,10 @@ private:
   void tick_clock();
   void note(node_index from, node_index to, const caf::message& msg);
   bool recording_ = false;
+  bool measuring_ = false;
+  void count(node_index from, node_index to, const caf::message& msg);
+  std::map<std::string, traffic> by_kind_;
+  std::map<node_index, traffic> sent_, received_;
   std::vector<std::string> trace_;
   std::unique_ptr<caf::actor_system_config> cfg_;
   std::unique_ptr<caf::actor_system> sys_;
