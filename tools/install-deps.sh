@@ -22,8 +22,8 @@ packages=(
   # nginx is the benchmarks' bar for serving bytes
   npm chromium nginx-light
   # tools/cluster: network namespaces, links and a bridge; the package (CPack's dependency
-  # list) and its unit check
-  iproute2 dpkg-dev systemd
+  # list) and its unit check; a fresh Debian root to install the package in
+  iproute2 dpkg-dev systemd debootstrap
 )
 
 missing=()
