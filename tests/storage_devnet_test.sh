@@ -4,7 +4,9 @@
 # base32(0x01 0x55 0x12 0x20 ‖ SHA-256) computed here with Python; a node is killed; the two
 # left restore two copies of every chunk (each then holds all 200) and `get` from either
 # returns identical bytes. Owners are node ids proven by the TLS connection: another node's
-# key cannot delete, pin or unpin a file, nor put one in another's name.
+# key cannot delete, pin or unpin a file, nor put one in another's name. `get -o` into a
+# directory, stdout, a device (written, never replaced; a full one fails with exit 1 and no
+# .part); `put` of /dev/null refused (exit 2), of a pipe stored.
 #
 #   tests/storage_devnet_test.sh BUILD_DIR
 #
@@ -74,6 +76,28 @@ missing=$(python3 -c 'import base64,hashlib; print("b"+base64.b32encode(bytes([1
 rc=0; "$cli" get "$missing" -o "$dir/x" --node 127.0.0.1:7950 >/dev/null 2>&1 || rc=$?
 [ "$rc" -eq 1 ] || fail "a missing file must exit 1 (got $rc)"
 [ ! -e "$dir/x" ] && [ ! -e "$dir/x.part" ] || fail "a failed get left a file behind"
+
+echo "== where a get writes: a directory, stdout, a device (never replaced), a full device"
+mkdir "$dir/into"
+"$cli" get "$small" -o "$dir/into" --node 127.0.0.1:7950 2>/dev/null || fail "get -o DIR failed"
+cmp -s "$dir/small" "$dir/into/$small" || fail "get -o DIR did not write DIR/<cid>"
+[ -z "$(ls "$dir/into" | grep -v "^$small\$")" ] || fail "get -o DIR left: $(ls "$dir/into")"
+"$cli" get "$small" -o - --node 127.0.0.1:7950 2>/dev/null | cmp -s "$dir/small" - || fail "get -o - did not write stdout"
+"$cli" get "$small" -o /dev/null --node 127.0.0.1:7950 2>/dev/null || fail "get -o /dev/null failed"
+[ -c /dev/null ] || fail "get -o /dev/null replaced the device"
+if [ "$(id -u)" = 0 ] && mknod "$dir/full" c 1 7 2>/dev/null; then # /dev/full's twin, ours to break
+  rc=0; out=$("$cli" get "$cid" -o "$dir/full" --node 127.0.0.1:7950 2>&1) || rc=$?
+  [ "$rc" -eq 1 ] || fail "a get into a full device must exit 1 (got $rc): $out"
+  echo "$out" | grep -q "No space left on device" || fail "a full device is not named: $out"
+  [ -c "$dir/full" ] || fail "a get replaced a device node with a regular file"
+  [ ! -e "$dir/full.part" ] || fail "a get into a device left a .part"
+  echo "  a full device: exit 1, '$(echo "$out" | tail -n 1)', the device kept"
+fi
+echo "== put: an empty file or /dev/null is refused with a reason, a pipe is read to its end"
+rc=0; out=$("$cli" put /dev/null --node 127.0.0.1:7950 2>&1) || rc=$?
+[ "$rc" -eq 2 ] && echo "$out" | grep -q "is empty" || fail "put /dev/null: exit $rc: $out"
+piped=$("$cli" put <(cat "$dir/small") --node 127.0.0.1:7950 2>/dev/null) || fail "put from a pipe failed"
+[ "$piped" = "$small" ] || fail "a piped put stored $piped, not $small"
 
 echo "== storage ls, pin, rm refused while pinned, unpin, rm; usage of an owner"
 "$cli" storage ls --node 127.0.0.1:7950 | grep -q "$cid" || fail "storage ls does not list $cid"

@@ -4,8 +4,9 @@
 //   poe-cli put FILE [--media-type T] [--owner NODE_ID] --node HOST:PORT [TLS options]
 //       → progress on stderr, the file's CID on stdout. The owner is the node id the TLS key
 //       proves (another owner only with the node's own key).
-//   poe-cli get CID -o FILE --node ...   (every chunk checked against its CID; written to
-//       FILE.part and renamed when complete)
+//   poe-cli get CID -o FILE|DIR|- --node ...   (every chunk checked against its CID; written
+//       to FILE.part and renamed when complete; into DIR named by the CID; - and devices are
+//       written directly, never replaced)
 //   poe-cli stat CID [--json] --node ...
 //   poe-cli has CID --node ...           (yes, exit 0 / no, exit 1: held on that node)
 //   poe-cli storage ls | pin CID | unpin CID | rm CID | usage OWNER | reputation  --node ...
@@ -29,7 +30,9 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -74,7 +77,9 @@ std::string upload_file(tools::storage_client& c, const std::string& file,
                         const std::string& media_type, const std::string& owner) {
   std::ifstream in(file, std::ios::binary);
   if (!in) tools::die("cannot read '" + file + "'", usage);
-  auto total = std::filesystem::file_size(file);
+  // A regular file's size shows progress; a device or a pipe is read to its end.
+  std::error_code ec;
+  std::uint64_t total = std::filesystem::is_regular_file(file, ec) ? std::filesystem::file_size(file, ec) : 0;
   storage::manifest_builder mb(media_type);
   bytes chunk(storage::default_chunk_size);
   std::uint64_t done = 0;
@@ -91,10 +96,65 @@ std::string upload_file(tools::storage_client& c, const std::string& file,
     done += n;
     bar.update(done);
   }
+  if (in.bad()) tools::die("cannot read '" + file + "'", usage);
   auto m = std::move(mb).finish();
-  if (m.chunks.empty()) tools::die("'" + file + "' is empty", usage);
+  if (m.chunks.empty()) tools::die("'" + file + "' is empty: nothing to store", usage);
   return or_exit(c.put_manifest(storage::encode(m), owner));
 }
+
+namespace {
+
+/// Writes the file `m` describes to `out`, every chunk checked against its CID:
+/// - a path that is no file yet, or a regular file: written to `out.part`, renamed when whole
+///   (an interrupted or refused get leaves neither a partial file nor a `.part`);
+/// - an existing directory: the file goes into it, named by its CID;
+/// - `-`, or an existing device, pipe or socket (/dev/stdout, /dev/null, a FIFO): written to it
+///   directly — it is never replaced by a regular file;
+/// any write error (a full device, no permission) is reported and exits 1.
+void write_verified(tools::storage_client& c, const storage::manifest& m, std::string out,
+                    const std::string& cid) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  auto st = fs::status(out, ec);
+  if (out != "-" && fs::is_directory(st)) {
+    out = (fs::path(out) / cid).string();
+    st = fs::status(out, ec);
+  }
+  bool direct = out == "-" || (fs::exists(st) && !fs::is_regular_file(st));
+  if (fs::is_directory(st)) tools::die("'" + out + "' is a directory", usage);
+  auto target = out == "-" ? std::string("/dev/stdout") : out;
+  auto part = direct ? target : out + ".part";
+  std::ofstream file(part, std::ios::binary | (direct ? std::ios::out : std::ios::trunc));
+  if (!file) tools::die("cannot write '" + part + "': " + std::strerror(errno), usage);
+  auto fail = [&](const std::string& why) {
+    file.close();
+    if (!direct) fs::remove(part, ec);
+    tools::die(why);
+  };
+  progress bar("get", m.total_size);
+  std::uint64_t done = 0;
+  for (auto& ch : m.chunks) {
+    auto data = c.get(ch.id.str());
+    if (!data) {
+      file.close();
+      if (!direct) fs::remove(part, ec);
+      or_exit(std::move(data)); // the node's refusal or unreachability, with its exit code
+    }
+    if (!ch.id.matches(*data) || data->size() != ch.size) fail("chunk " + ch.id.str() + " does not match its CID");
+    file.write(reinterpret_cast<const char*>(data->data()), static_cast<std::streamsize>(data->size()));
+    if (!file.flush()) fail("cannot write '" + part + "': " + std::strerror(errno));
+    done += data->size();
+    bar.update(done);
+  }
+  file.close();
+  if (!file) fail("cannot write '" + part + "': " + std::strerror(errno));
+  if (!direct) {
+    fs::rename(part, out, ec);
+    if (ec) fail("cannot move '" + part + "' to '" + out + "': " + ec.message());
+  }
+}
+
+} // namespace
 
 void add_storage_commands(CLI::App& app) {
   struct args {
@@ -118,7 +178,9 @@ void add_storage_commands(CLI::App& app) {
 
   auto* get = app.add_subcommand("get", "fetch a file by its CID");
   get->add_option("CID", a->cid, "the file's CID (b…)")->required();
-  get->add_option("-o,--out", a->out, "where to write it")->required();
+  get->add_option("-o,--out", a->out,
+                  "where to write it: a file (replaced only once whole), a directory (named by its CID), or - for stdout")
+    ->required();
   tools::add_node_options(get, a->node);
   get->callback([a] {
     auto id = storage::cid::parse(a->cid);
@@ -129,24 +191,7 @@ void add_storage_commands(CLI::App& app) {
     if (!id->matches(raw)) tools::die("the node sent a manifest that does not match " + a->cid);
     auto m = storage::decode_manifest(raw);
     if (!m) tools::die("manifest: " + m.err().message);
-    auto part = a->out + ".part";
-    std::ofstream out(part, std::ios::binary | std::ios::trunc);
-    if (!out) tools::die("cannot write '" + part + "'", usage);
-    progress bar("get", m->total_size);
-    std::uint64_t done = 0;
-    for (auto& ch : m->chunks) {
-      auto data = or_exit(c->get(ch.id.str()));
-      if (!ch.id.matches(data) || data.size() != ch.size) {
-        std::filesystem::remove(part);
-        tools::die("chunk " + ch.id.str() + " does not match its CID");
-      }
-      out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
-      done += data.size();
-      bar.update(done);
-    }
-    out.close();
-    if (!out) tools::die("cannot write '" + part + "'");
-    std::filesystem::rename(part, a->out);
+    write_verified(*c, *m, a->out, a->cid);
   });
 
   auto* has = app.add_subcommand("has", "whether the node holds a CID (exit 0 yes, 1 no)");
