@@ -2,7 +2,8 @@
 # Four validator processes over loopback TLS (tools/devnet): the chain commits; one validator
 # killed → the chain goes on; restarted → it replays its store, catches up and has the same
 # block hashes; two of four stopped → no block is committed; restarted → progress resumes.
-# Also: poe-cli signs a transfer and submits it (nonce read from the node); it is committed
+# Also: poe-cli signs a transfer and submits it (nonce read from the node), and a second one
+# right after it without --nonce (the node counts the pending first); they are committed
 # everywhere (account show), shows in its block (chain block N --json), its replay is refused;
 # chain status reports the height and the four validators.
 #
@@ -56,12 +57,16 @@ out=$(cli tx transfer --key "$n0/node.key" --to "$to" --amount 777 --fee 3 --out
         --node 127.0.0.1:7700) || fail "poe-cli tx transfer failed: $out"
 echo "$out" | grep -q '^accepted ' || fail "the transfer was not accepted: $out"
 txid=$(echo "$out" | head -n 1)
+# A second one right away, without --nonce: the node counts the first, still pending.
+out=$(cli tx transfer --key "$n0/node.key" --to "$to" --amount 1 --fee 3 --node 127.0.0.1:7700) ||
+  fail "a second transfer in a row was refused: $out"
+echo "$out" | grep -q '^accepted ' || fail "the second transfer was not accepted: $out"
 end=$((SECONDS + 30))
-until cli account show "$to" --json --node 127.0.0.1:7703 | grep -q '"balance": "777"'; do
+until cli account show "$to" --json --node 127.0.0.1:7703 | grep -q '"balance": "778"'; do
   [ $SECONDS -lt "$end" ] || fail "the transfer never reached node-3's ledger"
   sleep 0.5
 done
-cli account show "$to" --node 127.0.0.1:7703 | grep -q 'balance 777$' ||
+cli account show "$to" --node 127.0.0.1:7703 | grep -q 'balance 778$' ||
   fail "account show does not print the balance"
 out=$(cli tx submit "$dir/tx0" --node 127.0.0.1:7701 || true)
 echo "$out" | grep -q 'rejected: stale_nonce' || fail "a replay was not refused: $out"

@@ -671,6 +671,7 @@ account_view account_of(const vstate& s, const node_id& id) {
   out.account.assign(id.data.begin(), id.data.end());
   out.balance = a.balance.units();
   out.nonce = a.nonce;
+  out.next_nonce = s.pool.next_nonce(id, s.state);
   out.height = s.tip.height;
   out.jailed = s.state.is_jailed(id);
   for (auto r : all_stake_roles)

@@ -9,15 +9,14 @@ mempool::mempool(std::string chain_id, mempool_limits limits)
 
 namespace {
 
-amount spend_of(const transaction& tx) {
-  amount value{0};
-  if (auto* t = std::get_if<transfer>(&tx.body)) value = t->value;
-  else if (auto* s = std::get_if<stake>(&tx.body)) value = s->value;
-  else if (auto* o = std::get_if<channel_open>(&tx.body)) value = o->deposit;
-  else if (auto* u = std::get_if<channel_topup>(&tx.body)) value = u->value;
-  else if (auto* f = std::get_if<job_fund>(&tx.body)) value = f->max_fee;
-  auto total = checked_add(value, tx.fee);
-  return total ? *total : amount{UINT64_MAX};
+/// What the sender spends besides the fee (the transfer's value, a stake, a deposit, ...).
+amount value_of(const transaction& tx) {
+  if (auto* t = std::get_if<transfer>(&tx.body)) return t->value;
+  if (auto* s = std::get_if<stake>(&tx.body)) return s->value;
+  if (auto* o = std::get_if<channel_open>(&tx.body)) return o->deposit;
+  if (auto* u = std::get_if<channel_topup>(&tx.body)) return u->value;
+  if (auto* f = std::get_if<job_fund>(&tx.body)) return f->max_fee;
+  return amount{0};
 }
 
 } // namespace
@@ -41,10 +40,13 @@ tx_status mempool::add(const transaction& tx, const ledger& state, verified_txs*
   if (tx.fee < state.params().min_fee)
     return reject(reject_reason::fee_too_low, "fee " + tx.fee.to_string() + " is below " +
                                                 state.params().min_fee.to_string());
-  if (spend_of(tx) > acct.balance)
+  auto value = value_of(tx);
+  auto spend = checked_add(value, tx.fee);
+  if (!spend || *spend > acct.balance)
     return reject(reject_reason::insufficient_funds,
-                  "balance " + acct.balance.to_string() + " does not cover value + fee " +
-                    spend_of(tx).to_string());
+                  "balance " + acct.balance.to_string() + " does not cover value " +
+                    value.to_string() + " + fee " + tx.fee.to_string() +
+                    (spend ? " = " + spend->to_string() : std::string(" (more than 2^64 - 1)")));
   auto& mine = by_sender_[sender];
   if (mine.count(tx.nonce))
     return reject(reject_reason::duplicate,
@@ -100,6 +102,15 @@ std::vector<transaction> mempool::select(const ledger& state, std::uint64_t heig
     }
   }
   return out;
+}
+
+std::uint64_t mempool::next_nonce(const node_id& sender, const ledger& state) const {
+  auto next = state.account_of(sender).nonce;
+  auto s = by_sender_.find(sender);
+  if (s == by_sender_.end()) return next;
+  for (auto i = s->second.lower_bound(next); i != s->second.end() && i->first == next; ++i)
+    ++next;
+  return next;
 }
 
 void mempool::prune(const ledger& state) {

@@ -39,6 +39,12 @@ TEST_CASE("the mempool refuses bad transactions with their reason") {
          reject_reason::wrong_chain);
   expect(pay(10, 9, id(11), 5), reject_reason::bad_nonce);
   expect(pay(10, 1, id(11), 2'000'000), reject_reason::insufficient_funds);
+  // The refusal names value and fee as given, also when their sum overflows (it said
+  // "value + fee 18446744073709551615" before).
+  CHECK(pool.add(pay(10, 1, id(11), 2'000'000, 3), state).text().find("does not cover value 2000000 + fee 3 = 2000003") !=
+        std::string::npos);
+  CHECK(pool.add(pay(10, 1, id(11), UINT64_MAX, 3), state).text().find(
+          "does not cover value 18446744073709551615 + fee 3 (more than 2^64 - 1)") != std::string::npos);
   REQUIRE(pool.add(pay(10, 1, id(11), 5), state));
   expect(pay(10, 2, id(11), 5), reject_reason::mempool_full); // 2 per sender
   // A replay once the first is in a block.
@@ -71,6 +77,23 @@ TEST_CASE("selection takes runs of nonces by fee and only what applies") {
   REQUIRE(next);
   pool.prune(*next);
   CHECK(pool.size() == 2); // nonce 3 of key 10 and nonce 1 of key 13 remain
+}
+
+TEST_CASE("the next nonce of a sender counts its pending transactions") {
+  // Two transfers in a row without an explicit nonce: the second must not reuse the first's.
+  auto state = small_ledger();
+  mempool pool(test::chain);
+  CHECK(pool.next_nonce(id(10), state) == 0);
+  REQUIRE(pool.add(pay(10, 0, id(11), 5), state));
+  CHECK(pool.next_nonce(id(10), state) == 1);
+  REQUIRE(pool.add(pay(10, 1, id(11), 5), state));
+  REQUIRE(pool.add(pay(10, 3, id(11), 5), state)); // after a gap: not counted
+  CHECK(pool.next_nonce(id(10), state) == 2);
+  CHECK(pool.next_nonce(id(12), state) == 0); // other senders untouched
+  auto after = state;
+  REQUIRE(after.apply(pay(10, 0, id(11), 5), 1, id(0)));
+  pool.prune(after);
+  CHECK(pool.next_nonce(id(10), after) == 2);
 }
 
 TEST_CASE("a built block validates and executes to its state root") {

@@ -273,6 +273,8 @@ TEST_CASE("a batch of transactions is answered one by one and committed everywhe
   // Another transaction with a nonce already pending: refused (no replacement by fee).
   CHECK((*answers)[3].reason == "duplicate");
   CHECK((*answers)[3].text().find("rejected: duplicate: a transaction with nonce 0 is pending") == 0);
+  // A client without an explicit nonce is told the next free one: past the two pending.
+  CHECK(f.account(0, 0).next_nonce == 2);
   auto has = [&](node_index n, int who, std::uint64_t balance) {
     auto r = f.h.ask<account_view>(f.validator(n), caf::make_message(account_atom::value,
                                                                      account_id(who).hex()));

@@ -7,7 +7,8 @@
 //   poe-cli tx unstake  --key K --role ROLE --amount N ...
 //   poe-cli tx submit FILE --node HOST:PORT [TLS options]
 //
-// Without --nonce the sender account's next nonce is read from the node. Prints the
+// Without --nonce the sender's next nonce is read from the node: its account's nonce past the
+// transactions of it pending in that node's mempool (two in a row need no --nonce). Prints the
 // transaction id; a submission prints the node's answer: "accepted <id>" (exit 0) or
 // "rejected: <reason>: <message>" (exit 1). Unreachable node: exit 3.
 
@@ -51,8 +52,8 @@ chain::transaction write_tx(const tx_args& a, chain::tx_body body, std::ostream&
     auto text = client->account(key.id().hex());
     if (!text) tools::die(text.err().message, unreachable);
     auto j = nlohmann::json::parse(*text, nullptr, false);
-    if (j.is_discarded() || !j.contains("nonce")) tools::die("account: " + *text);
-    tx.nonce = j["nonce"].get<std::uint64_t>();
+    if (j.is_discarded() || !j.contains("next_nonce")) tools::die("account: " + *text);
+    tx.nonce = j["next_nonce"].get<std::uint64_t>(); // past what this node holds pending
   } else {
     tools::die("--nonce is required without --node", usage);
   }

@@ -40,6 +40,7 @@ nlohmann::json to_json(const runtime::account_view& a) {
   nlohmann::json out{{"account", to_hex(a.account)},
                      {"balance", std::to_string(a.balance)},
                      {"nonce", a.nonce},
+                     {"next_nonce", a.next_nonce},
                      {"height", a.height},
                      {"jailed", a.jailed}};
   auto& stakes = out["stakes"] = nlohmann::json::object();

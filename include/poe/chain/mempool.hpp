@@ -37,6 +37,10 @@ public:
   std::vector<transaction> select(const ledger& state, std::uint64_t height,
                                   const node_id& proposer, std::size_t max) const;
 
+  /// The nonce `sender`'s next transaction should carry: the account's nonce in `state`, past
+  /// every consecutive one already pending here.
+  std::uint64_t next_nonce(const node_id& sender, const ledger& state) const;
+
   /// After a block: drops what it included and what `state` made stale.
   void prune(const ledger& state);
 

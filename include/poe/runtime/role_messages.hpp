@@ -103,6 +103,9 @@ struct account_view {
   std::vector<stake_entry> stakes; ///< non-zero stakes only
   std::vector<unbonding_view> unbonding;
   std::vector<flow_entry> flows; ///< what the account received, by kind (non-zero kinds)
+  /// The nonce its next transaction should carry: `nonce` past the consecutive ones pending in
+  /// the answering validator's mempool (what a client uses without an explicit nonce).
+  std::uint64_t next_nonce = 0;
 
   /// The stake bonded for `r` (0 when none).
   std::uint64_t stake_of(chain::stake_role r) const;
@@ -111,7 +114,7 @@ struct account_view {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, account_view& x) {
   return f(caf::meta::type_name("poe.account_view"), x.account, x.balance, x.nonce, x.height,
-           x.jailed, x.stakes, x.unbonding, x.flows);
+           x.jailed, x.stakes, x.unbonding, x.flows, x.next_nonce);
 }
 
 /// An executor the decider draw may rank: executor stake >= min_executor_stake, and the
