@@ -415,6 +415,8 @@ void coordinator::feed(std::uint64_t now_ms, effects& out) {
     }
     else if (t.v.waiting()) // no executor had stake yet
       handle(id, t.v.start(executors_, block_), out);
+    else if (t.v.stalled()) // every listed executor ran it already: another may have come
+      handle(id, t.v.resume(executors_, block_, now_ms), out);
   }
 }
 

@@ -157,15 +157,32 @@ verification_effects verification::assign(const std::vector<executor_info>& exec
     return fx;
   }
   if (!who) {
-    phase_ = phase::failed;
-    reason_ = "no executor left to draw (" + std::to_string(tried_.size()) + " tried)";
-    fx.note = reason_;
+    // Everyone listed tried this task already: wait for another (resume), as a first
+    // assignment waits for a first executor.
+    fx.note = "waiting for an executor that has not run this task (" + std::to_string(tried_.size()) +
+              " tried)";
     return fx;
   }
+  stalled_since_ms_.reset();
   ++attempts_;
   tried_.push_back(*who);
   awaited_ = *who;
   fx.dispatch_to = *who;
+  return fx;
+}
+
+verification_effects verification::resume(const std::vector<executor_info>& executors,
+                                          const hash256& block_hash, std::uint64_t now_ms) {
+  if (!stalled()) return {};
+  auto fx = assign(executors, block_hash, {});
+  if (fx.dispatch_to || phase_ == phase::failed) return fx;
+  if (!stalled_since_ms_) stalled_since_ms_ = now_ms;
+  if (now_ms - *stalled_since_ms_ >= cfg_.max_wait_ms) {
+    phase_ = phase::failed;
+    reason_ = "no executor left to draw (" + std::to_string(tried_.size()) + " tried, waited " +
+              std::to_string((now_ms - *stalled_since_ms_) / 1000) + " s for another)";
+    fx.note = reason_;
+  }
   return fx;
 }
 

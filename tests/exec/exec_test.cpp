@@ -357,8 +357,42 @@ TEST_CASE("bad commitments, timeouts, exhaustion and three-way disagreement") {
     CHECK(fx.rejected == rejection::timed_out);
     fx = v.on_timeout(*fx.dispatch_to, xs, block);
     CHECK_FALSE(fx.dispatch_to);
+    // Both listed executors tried: the task waits for another, and fails only once it waited
+    // max_wait_ms (120 s by default) with nobody new.
+    CHECK(v.stalled());
+    CHECK(v.current() == phase::assigned);
+    CHECK(fx.note.find("waiting for an executor that has not run this task (2 tried)") == 0);
+    CHECK_FALSE(v.resume(xs, block, 1'000).dispatch_to);
+    CHECK_FALSE(v.resume(xs, block, 100'000).dispatch_to);
+    CHECK(v.stalled());
+    fx = v.resume(xs, block, 121'000);
     CHECK(v.current() == phase::failed);
-    CHECK(v.reason().find("no executor left") == 0);
+    CHECK(v.reason().find("no executor left to draw (2 tried, waited 120 s") == 0);
+    CHECK(fx.note == v.reason());
+  }
+  SECTION("a sampled task whose only executor ran it waits for a second, then is verified") {
+    // The poe-bench notary hang: at start-up one executor was registered; the sampled
+    // re-execution found nobody else, failed for good and the job never finished.
+    verification v(t, key(99).id(), 1, verification_config{1'000'000, 5}); // every task sampled
+    std::vector<executor_info> one{xs[0]};
+    auto fx = v.start(one, block);
+    REQUIRE(fx.dispatch_to == key(1).id());
+    bytes result{'R'};
+    fx = v.on_commit({key(1).id(), result, poe_commit(key(1), t.id, result)}, key(1).pub(), one, block, 1);
+    REQUIRE(fx.run_checks);
+    fx = v.on_checks(true, "", one, block);
+    fx = v.on_block(h("b2"), one, 2);
+    CHECK_FALSE(fx.dispatch_to);
+    CHECK(v.current() == phase::reexecuting);
+    CHECK(v.stalled());
+    CHECK_FALSE(v.resume(one, block, 3).dispatch_to); // still alone
+    fx = v.resume(xs, block, 60'000);                  // the second executor registered
+    REQUIRE(fx.dispatch_to == key(2).id());
+    CHECK_FALSE(v.stalled());
+    fx = v.on_commit({key(2).id(), result, poe_commit(key(2), t.id, result)}, key(2).pub(), xs, block, 60'001);
+    CHECK(v.current() == phase::verified);
+    REQUIRE(fx.receipt);
+    CHECK(fx.receipt->reexecuted);
   }
   SECTION("max_attempts bounds the assignments") {
     network net;

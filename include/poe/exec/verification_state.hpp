@@ -15,9 +15,12 @@
 ///                                        deciding ──third agrees with one──▶ verified + fraud
 ///                                                 └─three different results──▶ unresolved
 ///
-/// A task that runs out of attempts (max_attempts assignments, or no executor left to draw)
-/// ends `failed` with the reason. Re-executions and the decider reuse the same rules for a
-/// bad PoE or a timeout: another executor is drawn for that step.
+/// A task that runs out of attempts (max_attempts assignments) ends `failed` with the reason.
+/// Re-executions and the decider reuse the same rules for a bad PoE or a timeout: another
+/// executor is drawn for that step. A step that finds no executor it has not tried yet (a
+/// sampled task while only its primary is registered, say at start-up) waits, as a first
+/// assignment does: `resume` draws again as executors come and go, and only after
+/// `max_wait_ms` of waiting does the task end `failed` ("no executor left to draw").
 
 #include "poe/core/objects.hpp"
 #include "poe/core/poe_v1.hpp"
@@ -58,6 +61,7 @@ std::string_view to_string(phase p);
 struct verification_config {
   std::uint32_t sample_rate_ppm = 50'000; ///< 5 %
   std::uint32_t max_attempts = 5;         ///< assignments of any step, in all
+  std::uint64_t max_wait_ms = 120'000;     ///< how long a step waits for an untried executor
 };
 
 /// Why an executor's answer was not taken (the verifier counts them per reason).
@@ -134,6 +138,15 @@ public:
   void set_deciders(std::vector<node_id> ranked) { deciders_ = std::move(ranked); }
   bool has_deciders() const { return !deciders_.empty(); }
 
+  /// A step that had no untried executor to draw (`stalled()`): draws again; after
+  /// `max_wait_ms` since the first `resume` found nobody, the task fails with the reason.
+  verification_effects resume(const std::vector<executor_info>& executors,
+                              const hash256& block_hash, std::uint64_t now_ms);
+  bool stalled() const {
+    return !awaited_ && !tried_.empty() &&
+           (phase_ == phase::assigned || phase_ == phase::reexecuting || phase_ == phase::deciding);
+  }
+
   phase current() const { return phase_; }
   /// Assigned but nobody drawn yet: no executor was available.
   bool waiting() const { return phase_ == phase::assigned && !awaited_ && tried_.empty(); }
@@ -160,6 +173,7 @@ private:
   std::optional<node_id> awaited_;
   std::vector<node_id> tried_; ///< every executor drawn so far (never drawn again)
   std::vector<node_id> deciders_; ///< the chain's draw for re-execution and decision
+  std::optional<std::uint64_t> stalled_since_ms_; ///< when `resume` first found nobody
   std::uint32_t attempts_ = 0;
   std::optional<commitment> primary_, second_;
   std::string reason_;
