@@ -69,7 +69,7 @@ for role in verifier builder; do
 done
 "$cli" tx stake --key "$dir/node-5/node.key" --role gateway --amount 1000 "${val[@]}" >/dev/null ||
   fail "gateway stake of node-5"
-ffmpeg -nostdin -v error -f lavfi -i testsrc2=size=640x360:rate=30 -f lavfi \
+ffmpeg -nostdin -v error -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi \
   -i sine=frequency=440:sample_rate=48000 -t 12 -c:v libx264 -preset ultrafast -g 60 \
   -pix_fmt yuv420p -c:a aac -shortest "$dir/clip.mp4" || fail "ffmpeg could not make the clip"
 echo "== an application uploads the clip and starts its job over HTTP; the creator (node-4's key) signs both with openssl"
@@ -94,7 +94,7 @@ raw_key = der[-32:].hex()  # the raw Ed25519 key (the DER form works as well)
 st, j = call("POST", "/api/v1/uploads", b"this is not media", "video/mp4")
 assert st == 422 and j["status"] == 422, (st, j)
 st, up = call("POST", "/api/v1/uploads", open(clip, "rb").read(), "video/mp4")
-assert st == 202 and up["media"]["width"] == 640 and up["media"]["video_codec"] == "h264", (st, up)
+assert st == 202 and up["media"]["width"] == 1280 and up["media"]["video_codec"] == "h264", (st, up)
 assert up["sign"]["op"] == "put" and up["sign"]["subject"] == up["cid"] and up["commit"].endswith(up["cid"]), up
 other = scratch + ".key"
 subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", other], check=True)

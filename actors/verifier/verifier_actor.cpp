@@ -541,6 +541,11 @@ void start_job(caf::event_based_actor* self, const state_ptr& s, coord::job job,
             if (!facts) return rp.deliver(failure("source refused: " + facts.err().message));
             if (!segs) return rp.deliver(failure("source refused: " + segs.err().message));
             job.duration_ms = facts->duration_ms;
+            // The ladder fitted to this source (aspect kept, never upscaled): what every task
+            // pins, so executors and verifiers encode and check the same sizes.
+            if (auto l = media::parse_ladder(job.ladder))
+              job.ladder = media::ladder_spec(media::fit_ladder(*l, facts->width, facts->height,
+                                                                facts->sar_num, facts->sar_den));
             store_segments(self, s, storage, std::move(job),
                            std::make_shared<std::vector<media::segment>>(std::move(*segs)), rp);
           });

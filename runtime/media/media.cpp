@@ -11,6 +11,7 @@ extern "C" {
 }
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -231,6 +232,11 @@ result<media_facts> probe(byte_view data) {
   f.video_codec = avcodec_get_name(vs->codecpar->codec_id);
   f.width = vs->codecpar->width;
   f.height = vs->codecpar->height;
+  if (auto sar = av_guess_sample_aspect_ratio(fmt, const_cast<AVStream*>(vs), nullptr);
+      sar.num > 0 && sar.den > 0) {
+    f.sar_num = sar.num;
+    f.sar_den = sar.den;
+  }
   f.video_profile = vs->codecpar->profile;
   f.video_level = vs->codecpar->level;
   auto fps = frame_rate(vs);
@@ -322,6 +328,48 @@ result<std::vector<rendition>> parse_ladder(std::string_view text) {
     out.push_back(r);
   }
   if (out.empty()) return bad("empty ladder");
+  return out;
+}
+
+std::vector<rendition> fit_ladder(const std::vector<rendition>& ladder, int width, int height,
+                                  int sar_num, int sar_den) {
+  if (width <= 0 || height <= 0 || ladder.empty()) return ladder;
+  if (sar_num <= 0 || sar_den <= 0) sar_num = sar_den = 1;
+  // The picture as displayed, in square pixels: non-square pixels widen or narrow it.
+  const double dw = static_cast<double>(width) * sar_num / sar_den, dh = height;
+  const bool portrait = dh > dw;
+  // The nearest even size, within the box (and at least 16, x264's floor here).
+  auto even = [](double x, int box) {
+    return std::max(16, std::min(box - box % 2, static_cast<int>(std::lround(x / 2)) * 2));
+  };
+  struct fitted {
+    rendition r;
+    std::int64_t box = 0;
+  };
+  std::vector<fitted> all;
+  for (auto& r : ladder) {
+    int bw = portrait ? std::min(r.width, r.height) : std::max(r.width, r.height);
+    int bh = portrait ? std::max(r.width, r.height) : std::min(r.width, r.height);
+    double s = std::min({bw / dw, bh / dh, 1.0});
+    int w = even(dw * s, bw), h = even(dh * s, bh);
+    fitted f{r, static_cast<std::int64_t>(bw) * bh};
+    f.r.width = w;
+    f.r.height = h;
+    auto px = static_cast<double>(w) * h, box_px = static_cast<double>(f.box);
+    if (px < 0.95 * box_px) // fitted well inside its box (not just rounded to even sizes)
+      f.r.video_kbps = std::max(std::min(64, r.video_kbps),
+                                static_cast<int>(r.video_kbps * px / box_px + 0.5));
+    all.push_back(f);
+  }
+  std::vector<rendition> out;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    bool keep = true;
+    for (std::size_t j = 0; j < all.size() && keep; ++j)
+      if (j != i && all[j].r.width == all[i].r.width && all[j].r.height == all[i].r.height &&
+          (all[j].box < all[i].box || (all[j].box == all[i].box && j < i)))
+        keep = false;
+    if (keep) out.push_back(all[i].r);
+  }
   return out;
 }
 

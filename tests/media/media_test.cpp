@@ -146,3 +146,55 @@ TEST_CASE("a ladder transcode is deterministic and passes the cheap checks, lazy
     CHECK_FALSE(transcode(seg.data, {{"odd", 321, 240, 300, 64}}, s));
   }
 }
+
+TEST_CASE("the ladder is fitted to the source: aspect kept, never upscaled") {
+  auto sizes = [](const std::vector<rendition>& l) {
+    std::string out;
+    for (auto& r : l)
+      out += (out.empty() ? "" : ",") + r.name + ":" + std::to_string(r.width) + "x" +
+             std::to_string(r.height) + "@" + std::to_string(r.video_kbps);
+    return out;
+  };
+  auto ladder = default_ladder();
+  // 16:9 at 720p: the ladder as given.
+  CHECK(sizes(fit_ladder(ladder, 1280, 720)) == "720p:1280x720@2500,480p:854x480@1200,360p:640x360@600");
+  CHECK(sizes(fit_ladder(ladder, 1920, 1080)) == "720p:1280x720@2500,480p:854x480@1200,360p:640x360@600");
+  // Portrait: each box turned upright (this was squashed into 1280x720 before).
+  CHECK(sizes(fit_ladder(ladder, 720, 1280)) == "720p:720x1280@2500,480p:480x854@1200,360p:360x640@600");
+  // Smaller than the top rungs: no upscaling; the rungs that would all be 640x360 keep the
+  // one whose box fits (360p at its own rate), a 64x64 source one tiny rung.
+  CHECK(sizes(fit_ladder(ladder, 640, 360)) == "360p:640x360@600");
+  CHECK(sizes(fit_ladder(ladder, 854, 480)) == "480p:854x480@1200,360p:640x360@600");
+  CHECK(sizes(fit_ladder(ladder, 64, 64)) == "360p:64x64@64");
+  // 4:3 in 16:9 boxes: pillarboxed sizes, bit rates by pixels.
+  CHECK(sizes(fit_ladder(ladder, 960, 720)) == "720p:960x720@1875,480p:640x480@899,360p:480x360@450");
+  // Non-square pixels (PAL 16:15): displayed 768x576, output in square pixels.
+  CHECK(sizes(fit_ladder(ladder, 720, 576, 16, 15)) == "720p:768x576@1200,480p:640x480@899,360p:480x360@450");
+}
+
+TEST_CASE("a portrait source is transcoded upright into its fitted ladder") {
+  auto portrait = clip("portrait.mp4", "-f lavfi -i testsrc2=size=360x640:rate=24 -t 1 -c:v libx264 "
+                                        "-preset ultrafast -g 24 -pix_fmt yuv420p");
+  auto facts = probe(portrait);
+  REQUIRE(facts);
+  CHECK(facts->width == 360);
+  CHECK(facts->sar_num == 1);
+  auto fitted = fit_ladder(small_ladder, facts->width, facts->height, facts->sar_num, facts->sar_den);
+  REQUIRE(fitted.size() == 2);
+  CHECK(fitted[0].width == 240);
+  CHECK(fitted[0].height == 426);
+  auto segs = split(portrait, 2000);
+  REQUIRE(segs);
+  auto seg_facts = probe((*segs)[0].data);
+  REQUIRE(seg_facts);
+  encode_settings s;
+  if (!cpu_supported(s.cpu)) s.cpu = "sse2";
+  auto outs = transcode((*segs)[0].data, fitted, s);
+  REQUIRE(outs);
+  for (std::size_t i = 0; i < outs->size(); ++i) {
+    auto f = check_output((*outs)[i].data, fitted[i], *seg_facts);
+    INFO((f ? std::string("ok") : f.err().message));
+    REQUIRE(f);
+    CHECK(f->height > f->width); // upright, not squashed into 16:9
+  }
+}

@@ -336,6 +336,22 @@ TEST_CASE("a job is split, every task verified and re-executed, receipts persist
   CHECK(out->outputs.size() == outputs); // every output of every segment, once
   CHECK(out->outputs.front().name.rfind("s00000/", 0) == 0);
   CHECK_FALSE(p.h.ask<bytes_t>(verifier, caf::make_message(vf_output_atom::value, std::string("no-such-job"))));
+
+  // A ladder above the 640x360 source: the job pins it fitted — no rung upscaled, one rung per
+  // size — and its outputs have those sizes (a 720p rung of this source was 1280x720 before).
+  auto fitted = p.ask_job(caf::make_message(vf_job_atom::value, src,
+                                            std::string("720p:1280x720:2500:128,hd:1280x720:3000:128,144p:256x144:200:48"),
+                                            p.creator().hex()));
+  REQUIRE(fitted);
+  REQUIRE(p.wait([&] { return p.status(*fitted).value("done", false); }));
+  auto fs = p.status(*fitted);
+  INFO(fs.dump(2));
+  CHECK(fs["ladder"] == "720p:640x360:625:128,144p:256x144:200:48");
+  CHECK(fs["verified"] == 4);
+  for (auto& t : fs["tasks"]) {
+    REQUIRE(t["outputs"].size() == 2);
+    CHECK(t["outputs"][0]["name"] == "720p.ts");
+  }
 }
 
 TEST_CASE("a lying executor is caught by re-execution and slashed on chain") {

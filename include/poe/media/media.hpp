@@ -31,6 +31,7 @@ struct media_facts {
   std::string container;   ///< demuxer name ("mpegts", "mov,mp4,m4a,3gp,3g2,mj2", ...)
   std::string video_codec; ///< "h264", ...
   int width = 0, height = 0;
+  int sar_num = 1, sar_den = 1; ///< sample (pixel) aspect ratio; 1:1 when the stream names none
   int fps_num = 0, fps_den = 1; ///< the video stream's frame rate
   std::int64_t frames = 0;      ///< video packets (= frames)
   std::int64_t duration_ms = 0; ///< video: last pts + its duration − first pts
@@ -79,6 +80,19 @@ std::vector<rendition> default_ladder();
 /// A ladder as text: "NAME:WxH:VIDEO_KBPS:AUDIO_KBPS,..." (e.g. "720p:1280x720:2500:128");
 /// "default" is the default ladder. Names are 1..16 of [A-Za-z0-9_-], unique.
 result<std::vector<rendition>> parse_ladder(std::string_view text);
+/// The ladder a source of `width` x `height` pixels (sample aspect `sar_num:sar_den`) is
+/// encoded into, as Apple's HLS authoring spec and ABR packagers do: each rung's WxH is a box
+/// (turned upright for a portrait source) the picture is fitted into keeping its display aspect
+/// ratio (square output pixels), never above the source's displayed size (no upscaling), even
+/// dimensions (at least 16); a rung that fills less than 95 % of its box gets its video bit
+/// rate in proportion to the pixels (at least 64 kb/s); rungs
+/// that come out at the same size keep only the one with the smallest box. So a portrait
+/// 720x1280 source gets 720x1280, 480x854 and 360x640; a 640x360 source one 640x360 rung at
+/// 600 kb/s. Names and order are kept; the result is what tasks pin, so every executor and
+/// verifier works on the same sizes.
+std::vector<rendition> fit_ladder(const std::vector<rendition>& ladder, int width, int height,
+                                  int sar_num = 1, int sar_den = 1);
+
 /// The canonical text of a ladder (parse_ladder's inverse).
 std::string ladder_spec(const std::vector<rendition>& ladder);
 
