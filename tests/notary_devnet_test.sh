@@ -10,16 +10,16 @@
 #
 #   tests/notary_devnet_test.sh BUILD_DIR
 #
-# Ports 7600..7603 and 9600..9603. The trap stops every node this test started, by PID.
+# Ports 7560..7563 and 9560..9563. The trap stops every node this test started, by PID.
 set -euo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/devnet_lib.sh"
 devnet_test_init "${1:-}" notary
 cli="$(cd "$build/tools" && pwd)/poe-cli"
-node=(--node 127.0.0.1:7600)
+node=(--node 127.0.0.1:7560)
 
 echo "== 4 nodes (validator, storage, execution, verifier, builder, rent) over TLS in $dir"
-"$devnet" up -n 4 --dir "$dir" --build "$build" --base-port 7600 --metrics-base-port 9600 \
+"$devnet" up -n 4 --dir "$dir" --build "$build" --base-port 7560 --metrics-base-port 9560 \
   --roles '["validator","storage","execution","verifier","builder","rent"]' --block-interval-ms 200 \
   >/dev/null || fail "devnet up failed"
 remember
@@ -30,7 +30,7 @@ for i in 0 1 2 3; do
   nonce=0
   for role in executor builder verifier storage; do
     "$cli" tx stake --key "$dir/node-$i/node.key" --role "$role" --amount 1000 --fee 1 \
-      --nonce $nonce --node "127.0.0.1:760$i" >/dev/null || fail "$role stake of node-$i"
+      --nonce $nonce --node "127.0.0.1:756$i" >/dev/null || fail "$role stake of node-$i"
     nonce=$((nonce + 1))
   done
 done
@@ -66,7 +66,7 @@ for request in $requests; do
   proved=""
   for attempt in $(seq 1 100); do
     for i in 0 1 2 3; do
-      if "$cli" receipt prove "$request" -o "$dir/$request.proof" --node "127.0.0.1:760$i" \
+      if "$cli" receipt prove "$request" -o "$dir/$request.proof" --node "127.0.0.1:756$i" \
            >"$dir/prove.out" 2>&1; then
         proved=$i
         break 2
@@ -101,7 +101,7 @@ echo "== rent reached the treasury; validators counted inclusions"
 status=$("$cli" chain status --json "${node[@]}")
 treasury=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["treasury"])' <<<"$status")
 [ "$treasury" -gt 0 ] || fail "treasury is $treasury"
-metrics=$(python3 -c 'import urllib.request; print(urllib.request.urlopen("http://127.0.0.1:9600/metrics").read().decode())')
+metrics=$(python3 -c 'import urllib.request; print(urllib.request.urlopen("http://127.0.0.1:9560/metrics").read().decode())')
 included=$(echo "$metrics" | awk '/^poe_notary_headers_included_total/ {print $2}')
 [ -n "$included" ] && python3 -c "import sys; sys.exit(0 if float('$included') >= 1 else 1)" ||
   fail "poe_notary_headers_included_total is '$included'"

@@ -191,6 +191,11 @@ status node_config::check_cli(const std::vector<std::string>& args) {
                            value + "'");
       continue;
     }
+    if (value.empty()) {
+      problems.push_back("command line: '--" + name + "=' has no value (--" + name + "=<" +
+                         str(opt->type_name()) + ">; to reset it, leave the option out)");
+      continue;
+    }
     // Strings may be given bare on the command line; everything else must parse.
     if (opt->type_name() == "std::string" || opt->type_name() == "string") continue;
     auto parsed = opt->parse(value);

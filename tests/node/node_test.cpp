@@ -373,6 +373,7 @@ TEST_CASE("each kind of configuration error gives its message and exit code 2") 
     {"syntax error", bad_file("[node]\nroles=[probe]\n"), "line"},
     {"unknown option", node + " --node.rols=x", "unknown option '--node.rols'"},
     {"wrong CLI type", node + " --node.port=abc", "'--node.port' expects uint16"},
+    {"empty CLI value", node + " --node.chain-id=", "'--node.chain-id=' has no value"},
     {"unknown role", node + " --node.roles='[\"probe\",\"miner\"]'",
      "unknown role 'miner' (known roles: probe, validator"},
     {"bad gateway address", node + " --gateway.listen=localhost:80", "gateway.listen (set in command line): 'localhost:80' is not IPv4-address:port"},
