@@ -3,8 +3,9 @@
 // chunk to the `storage.replicas` nodes that rendezvous hashing picks among the storage
 // members the directory knows, and answers once `storage.acks` of them hold it. A get that
 // misses here, or finds the chunk corrupt, fetches it from a replica, checks it against the
-// CID and repairs the local copy. When a storage member goes away, every node pushes the
-// chunks and manifests it holds to the nodes that now should hold them.
+// CID and repairs the local copy. When a storage member goes away, the chunks and manifests
+// whose placement gained a node are sent there once (by the first remaining old holder), a few
+// at a time so that bulk copies never crowd out heartbeats and consensus on the connections.
 #include "chunk_store.hpp"
 #include "owner.hpp"
 #include "poe/actors/roles.hpp"
@@ -23,6 +24,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <deque>
 #include <set>
 
 namespace poe::actors {
@@ -36,6 +38,8 @@ using bytes_t = std::vector<std::uint8_t>;
 using chal_tick_atom = caf::atom_constant<caf::atom("st_tick")>;
 constexpr auto peer_timeout = std::chrono::seconds(30);
 constexpr auto challenge_deadline = std::chrono::seconds(5);
+/// Re-replication copies unanswered at once (each up to a 256 KiB chunk), per node.
+constexpr std::size_t max_repair_in_flight = 4;
 
 caf::error failure(const std::string& why) {
   return caf::make_error(caf::sec::runtime_error, why);
@@ -59,6 +63,13 @@ status may_change(const std::optional<std::string>& from, const std::string& sel
   return {};
 }
 
+/// Copies still to send to restore replication: (chunk or manifest, node), sent a few at a time.
+struct repair_queue {
+  std::deque<std::pair<cid, node_id>> todo;
+  std::set<std::pair<std::string, node_id>> queued; // (cid text, node): each once
+  std::size_t in_flight = 0;
+};
+
 struct sstate {
   role_context ctx;
   std::unique_ptr<chunk_store> cs;
@@ -69,7 +80,7 @@ struct sstate {
   std::shared_ptr<metrics::counter> puts, gets, repairs, rereplicated, refused, challenges;
   std::shared_ptr<metrics::counter> chal_passed, chal_failed, fraud_evidence;
   std::shared_ptr<metrics::gauge> under_replicated;
-  std::size_t pending_pushes = 0;
+  std::shared_ptr<repair_queue> repairs_q = std::make_shared<repair_queue>();
   storage::challenge_record record;
   std::chrono::milliseconds challenge_interval{30'000};
   std::mt19937_64 rng; // nonces and picks: seeded by the node (role_context::rng)
@@ -180,16 +191,18 @@ fetched deliver_to(caf::response_promise rp) {
   };
 }
 
-/// After a storage member left: push every chunk and manifest held here to the nodes that
-/// should hold it now (idempotent on the receivers).
-void rereplicate(caf::event_based_actor* self, const std::shared_ptr<sstate>& s) {
-  auto all = s->cs->all();
-  if (!all) return;
-  std::size_t pushed = 0;
-  for (auto& c : *all) {
-    auto targets = s->targets(c);
-    bool mine = std::find(targets.begin(), targets.end(), s->self_id) != targets.end();
-    if (!mine) continue; // a coordinator's extra copy: not this node's duty
+/// Sends queued copies while fewer than `max_repair_in_flight` are unanswered: a few chunks
+/// at a time share each peer connection with heartbeats and consensus instead of hundreds of
+/// megabytes queued in front of them (which once stalled a 4-node chain for 15 s after one
+/// node died). Each copy is read from the store when it is sent, not before.
+void pump_repairs(caf::event_based_actor* self, const std::shared_ptr<sstate>& s) {
+  auto& q = *s->repairs_q;
+  while (q.in_flight < max_repair_in_flight && !q.todo.empty()) {
+    auto [c, t] = q.todo.front();
+    q.todo.pop_front();
+    q.queued.erase({c.str(), t});
+    auto h = s->members.find(t);
+    if (h == s->members.end()) continue; // it left meanwhile
     bytes_t data;
     std::string owner;
     std::uint64_t stored_at_ms = 0;
@@ -203,27 +216,49 @@ void rereplicate(caf::event_based_actor* self, const std::shared_ptr<sstate>& s)
       if (!d) continue;
       data = std::move(*d);
     }
-    for (auto& t : targets) {
-      if (t == s->self_id) continue;
-      auto h = s->members.find(t);
-      if (h == s->members.end()) continue;
-      ++pushed;
-      ++s->pending_pushes;
-      auto settle = [s] {
-        if (s->pending_pushes > 0) --s->pending_pushes;
-        if (s->under_replicated) s->under_replicated->set(static_cast<double>(s->pending_pushes));
-      };
-      self->request(h->second, peer_timeout, st_rep_atom::value, data, owner, stored_at_ms)
-        .then([s, settle](const std::string&) {
-                if (s->rereplicated) s->rereplicated->inc();
-                settle();
-              },
-              [settle](caf::error&) { settle(); });
+    ++q.in_flight;
+    auto settle = [self, s] {
+      --s->repairs_q->in_flight;
+      if (s->under_replicated)
+        s->under_replicated->set(static_cast<double>(s->repairs_q->todo.size() + s->repairs_q->in_flight));
+      pump_repairs(self, s);
+    };
+    self->request(h->second, peer_timeout, st_rep_atom::value, std::move(data), owner, stored_at_ms)
+      .then([s, settle](const std::string&) {
+              if (s->rereplicated) s->rereplicated->inc();
+              settle();
+            },
+            [settle](caf::error&) { settle(); });
+  }
+  if (s->under_replicated) s->under_replicated->set(static_cast<double>(q.todo.size() + q.in_flight));
+}
+
+/// After storage members left (`before`: the member ids until now): every chunk and manifest
+/// held here whose placement gained a node gets one copy sent there — by the first node of
+/// its new placement that was also in the old one, so it is sent once, and only where it is
+/// missing (placement is rendezvous hashing: only the departed nodes' chunks move).
+void rereplicate(caf::event_based_actor* self, const std::shared_ptr<sstate>& s,
+                 const std::vector<node_id>& before) {
+  auto all = s->cs->all();
+  if (!all) return;
+  std::size_t queued = 0;
+  for (auto& c : *all) {
+    auto now = s->targets(c);
+    auto was = storage::place(c, before, s->replicas);
+    auto kept = std::find_if(now.begin(), now.end(), [&](const node_id& n) {
+      return std::find(was.begin(), was.end(), n) != was.end();
+    });
+    if (kept == now.end() || *kept != s->self_id) continue; // not this node's duty
+    for (auto& t : now) {
+      if (t == s->self_id || std::find(was.begin(), was.end(), t) != was.end()) continue;
+      if (!s->repairs_q->queued.insert({c.str(), t}).second) continue;
+      s->repairs_q->todo.emplace_back(c, t);
+      ++queued;
     }
   }
-  if (s->under_replicated) s->under_replicated->set(static_cast<double>(s->pending_pushes));
-  s->ctx.log->info("a storage member left: {} copies sent to restore {} replicas", pushed,
-                   s->replicas);
+  s->ctx.log->info("a storage member left: {} copies to send to restore {} replicas ({} at a time)",
+                   queued, s->replicas, max_repair_in_flight);
+  pump_repairs(self, s);
 }
 
 /// A wrong answer that `who` signed is evidence (chain::storage_fraud_evidence): it goes to a
@@ -434,8 +469,9 @@ runtime::role_info storage_role() {
           bool lost = false;
           for (auto& [id, _] : s->members)
             if (!next.count(id)) lost = true;
+          auto before = s->member_ids();
           s->members = std::move(next);
-          if (lost) rereplicate(self, s);
+          if (lost) rereplicate(self, s, before);
         },
         [self, s](st_put_atom, const bytes_t& data) -> caf::result<std::string> {
           auto c = s->cs->put_chunk(data);
