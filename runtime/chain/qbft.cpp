@@ -366,6 +366,7 @@ effects state::start(std::uint64_t height, validator_set validators) {
   prepared_cert_.clear();
   seen_.clear();
   round_change_sent_.clear();
+  behind_told_.clear();
   proposed_rounds_.clear();
   effects out;
   out.set_timer = true;
@@ -436,6 +437,14 @@ effects state::on_message(const message& m) {
     return out;
   }
   record(m, out);
+  // A validator in an earlier round of this height (back after an outage, its round timers
+  // fresh while ours doubled): our ROUND-CHANGE again, once per sender and round, so that f+1
+  // of them make it jump to our round now instead of when our long timer fires.
+  if (m.type == kind::round_change && m.round < round_ && !decided_ &&
+      behind_told_.insert({m.from, m.round}).second) {
+    auto& mine = seen_[{kind::round_change, round_}];
+    if (auto i = mine.find(id()); i != mine.end()) out.broadcast.push_back(i->second);
+  }
   // A justified proposal proves its round changes: they count towards round jumps too.
   if (m.type == kind::proposal)
     for (auto& rc : m.round_changes) {

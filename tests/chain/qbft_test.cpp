@@ -507,6 +507,40 @@ TEST_CASE("the round timer doubles up to its cap and restarts at each height") {
   CHECK(e3.timer == 100ms);
 }
 
+TEST_CASE("a validator behind in rounds is told ours once and jumps with f+1 such answers") {
+  // The lost-quorum recovery: validators 0 and 1 stayed up through an outage and doubled their
+  // timers to round 3; 2 and 3 come back at round 0 and time out into a ROUND-CHANGE for round
+  // 1. Each of 0 and 1 answers with its own round-3 ROUND-CHANGE (once per sender and round),
+  // and two such answers (f + 1) bring 2 to round 3 at once.
+  sim s(7, 4);
+  auto vals = s.validators();
+  for (int i = 0; i < 4; ++i) s.node(i).start(1, vals);
+  for (int i = 0; i < 2; ++i)
+    for (std::uint64_t r = 0; r < 3; ++r) s.node(i).on_timeout(r);
+  REQUIRE(s.node(0).round() == 3);
+  auto behind = s.node(2).on_timeout(0); // node 2: round 1, its ROUND-CHANGE out
+  REQUIRE(behind.broadcast.size() == 1);
+  auto& rc1 = behind.broadcast.front();
+  CHECK(rc1.type == qbft::kind::round_change);
+  CHECK(rc1.round == 1);
+  std::vector<qbft::message> answers;
+  for (int i = 0; i < 2; ++i) {
+    auto e = s.node(i).on_message(rc1);
+    REQUIRE(e.broadcast.size() == 1);
+    CHECK(e.broadcast.front().type == qbft::kind::round_change);
+    CHECK(e.broadcast.front().round == 3);
+    CHECK(e.broadcast.front().from == s.key(i).id());
+    CHECK(s.node(i).on_message(rc1).broadcast.empty()); // once per sender and round
+    answers.push_back(e.broadcast.front());
+  }
+  s.node(2).on_message(answers[0]);
+  CHECK(s.node(2).round() == 1); // one answer is not f + 1
+  auto jump = s.node(2).on_message(answers[1]);
+  CHECK(s.node(2).round() == 3);
+  REQUIRE_FALSE(jump.broadcast.empty());
+  CHECK(jump.broadcast.front().round == 3);
+}
+
 TEST_CASE("inbox: only proven senders fill the buffer or trigger block sync, shares bounded") {
   std::vector<private_key> keys;
   std::vector<public_key> pubs;

@@ -17,6 +17,9 @@
 ///  - on a quorum of COMMITs for the accepted digest: decide, with the quorum's seals;
 ///  - on timeout: move to r+1 and send ROUND-CHANGE(h, r+1, prepared round/digest +
 ///    certificate); on f+1 ROUND-CHANGEs for higher rounds: jump to the smallest of them;
+///  - on a ROUND-CHANGE for an earlier round of this height (a validator back from an outage):
+///    send our current ROUND-CHANGE again, once per sender and round, so f+1 such answers
+///    bring it to our round at once (not when our doubled timers fire);
 ///  - proposer of (h, r>0) with a justified quorum of ROUND-CHANGEs: re-proposes the highest
 ///    prepared block, or a new one if none was prepared, with the quorum (and the prepared
 ///    certificate) as justification.
@@ -227,6 +230,7 @@ private:
   // every valid message of this height: (kind, round) -> sender -> message
   std::map<std::pair<kind, std::uint64_t>, std::map<node_id, message>> seen_;
   std::set<std::uint64_t> round_change_sent_;
+  std::set<std::pair<node_id, std::uint64_t>> behind_told_; ///< (sender, its round) answered
   std::set<std::uint64_t> proposed_rounds_;
 };
 
