@@ -137,16 +137,18 @@ TEST_CASE("poe-cli key file errors") {
   auto commit = [&](const std::string& key) {
     return sh(cli + " poe commit --key " + key + " --request-id " + rid + " --result " + d / "result.bin");
   };
+  // A key that cannot be used is wrong input, like a malformed option: exit 2 (nothing was
+  // done), not 1 (the exit code of a refusal) as it was.
   auto missing = commit(d / "missing.key");
-  CHECK(missing.code == 1);
+  CHECK(missing.code == 2);
   CHECK(missing.out.find("missing.key' does not exist") != std::string::npos);
   write(d / "corrupt.key", "not a key");
   auto corrupt = commit(d / "corrupt.key");
-  CHECK(corrupt.code == 1);
+  CHECK(corrupt.code == 2);
   CHECK(corrupt.out.find("not a PEM private key") != std::string::npos);
   sh("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out " + d / "ec.key");
   auto ec = commit(d / "ec.key");
-  CHECK(ec.code == 1);
+  CHECK(ec.code == 2);
   CHECK(ec.out.find("unsupported key type") != std::string::npos);
   auto short_rid = sh(cli + " poe commit --key " + d / "ec.key" + " --request-id 00 --result " + d / "result.bin");
   CHECK(short_rid.code == 2);

@@ -99,15 +99,15 @@ void add_publish(CLI::App* content) {
     auto target = a->node;
     if (!verifier->empty()) target.address = *verifier;
     if (target.address.empty()) tools::die("give --node HOST:PORT (or POE_NODE) or --verifier", usage);
-    auto value = tools::or_die(parse_amount(*price), "--price-per-second");
-    auto rule = split->empty() ? chain::split_rule{} : tools::or_die(chain::parse_split(*split), "--split");
+    auto value = tools::or_die(parse_amount(*price), "--price-per-second", usage);
+    auto rule = split->empty() ? chain::split_rule{} : tools::or_die(chain::parse_split(*split), "--split", usage);
     bytes raw;
     {
       auto v = client_or_die<tools::verifier_client>(target);
       raw = or_exit(v->job_output(*job));
     }
     auto out = tools::or_die(chain::decode_job_output(raw), "the verifier's statement");
-    auto owner = tools::or_die(private_key::load(a->key), "--key").id();
+    auto owner = tools::or_die(private_key::load(a->key), "--key", usage).id();
     if (out.owner != owner)
       tools::die("job " + *job + " is owned by " + out.owner.hex() + ", not by --key (" + owner.hex() + ")", invalid);
     std::cout << "content " << chain::content_id(out).hex() << " (" << out.outputs.size()
@@ -212,7 +212,7 @@ void add_pay(CLI::App* channel) {
   cmd->callback([a] {
     auto channel = id_or_die(a->channel, "CHANNEL");
     auto content = id_or_die(a->content, "--content");
-    auto key = tools::or_die(private_key::load(a->key), "--key");
+    auto key = tools::or_die(private_key::load(a->key), "--key", usage);
     auto t = terms_or_die(a->node, channel, content, key.id());
     if (t.price * a->seconds > t.escrow)
       std::cerr << "warning: " << a->seconds << " s at " << t.price << " = " << t.price * a->seconds
@@ -323,7 +323,7 @@ void add_channel_txs(CLI::App* channel) {
   open->callback([a, payee, expiry, expiry_blocks, pl] {
     auto to = node_id::from_hex(*payee);
     if (!to) tools::die("--payee: " + to.err().message, usage);
-    auto deposit = tools::or_die(parse_amount(a->amount), "--deposit");
+    auto deposit = tools::or_die(parse_amount(a->amount), "--deposit", usage);
     auto at = *expiry;
     if (at == 0) {
       if (a->node.address.empty()) tools::die("--expiry is required without --node", usage);
@@ -331,12 +331,12 @@ void add_channel_txs(CLI::App* channel) {
       at = st.value("height", std::uint64_t{0}) + (*expiry_blocks ? *expiry_blocks : 10'000);
     }
     auto tx = write_tx(*a, chain::channel_open{*to, deposit, at});
-    auto payer = tools::or_die(private_key::load(a->key), "--key").id();
+    auto payer = tools::or_die(private_key::load(a->key), "--key", usage).id();
     auto channel = chain::channel_id(payer, tx.nonce);
     std::cout << "channel " << channel.hex() << " (expires at block " << at << ")\n";
     if (!pl->content.empty()) {
       // Lane 0 of the new channel, for a token good as long as the link pays (at most a day).
-      auto key = tools::or_die(private_key::load(a->key), "--key");
+      auto key = tools::or_die(private_key::load(a->key), "--key", usage);
       auto minutes = std::min<std::uint64_t>(1440, pl->seconds / 60 + 60);
       auto t = make_token(key, a->chain_id, *to, id_or_die(pl->content, "--player-content"), channel, 0, minutes);
       std::cout << "session " << session_link(pl->url, key, a->chain_id, t, pl->price, pl->seconds) << "\n";
@@ -348,7 +348,7 @@ void add_channel_txs(CLI::App* channel) {
   topup->add_option("CHANNEL", *id, "channel id (hex)")->required();
   topup->add_option("--amount", a->amount, "base units")->required();
   topup->callback([a, id] {
-    write_tx(*a, chain::channel_topup{id_or_die(*id, "CHANNEL"), tools::or_die(parse_amount(a->amount), "--amount")});
+    write_tx(*a, chain::channel_topup{id_or_die(*id, "CHANNEL"), tools::or_die(parse_amount(a->amount), "--amount", usage)});
   });
 
   auto* close = channel->add_subcommand(
@@ -390,8 +390,8 @@ void add_token(CLI::App* channel) {
   cmd->add_option("--seconds", a->seconds, "with --player: the most seconds the link pays for (default: the token's life)")
     ->check(CLI::Range(1u, 86'400u));
   cmd->callback([a] {
-    auto key = tools::or_die(private_key::load(a->key), "--key");
-    auto t = make_token(key, a->chain_id, tools::or_die(node_id::from_hex(a->gateway), "--gateway"),
+    auto key = tools::or_die(private_key::load(a->key), "--key", usage);
+    auto t = make_token(key, a->chain_id, tools::or_die(node_id::from_hex(a->gateway), "--gateway", usage),
                         id_or_die(a->content, "--content"), id_or_die(a->channel, "CHANNEL"), a->lane, a->minutes);
     if (a->player) {
       if (a->price == 0) tools::die("--player needs --price (the content's price per second)", usage);

@@ -25,7 +25,7 @@ void add_evidence_commands(CLI::App& app) {
   auto file = std::make_shared<std::string>();
   verify->add_option("FILE", *file, "evidence file (poe/evidence/v1)")->required();
   verify->callback([file] {
-    auto data = tools::or_die(tools::read_file(*file), "FILE");
+    auto data = tools::or_die(tools::read_file(*file), "FILE", usage);
     auto e = chain::decode_evidence(data);
     if (!e) tools::die(*file + ": " + e.err().message, usage);
     if (auto st = chain::verify_evidence(*e); !st) {
@@ -53,7 +53,7 @@ void add_evidence_commands(CLI::App& app) {
   submit->add_option("FILE", *file, "evidence file (poe/evidence/v1)")->required();
   tools::add_node_options(submit, *node);
   submit->callback([file, node] {
-    auto data = tools::or_die(tools::read_file(*file), "FILE");
+    auto data = tools::or_die(tools::read_file(*file), "FILE", usage);
     auto r = connect_or_die(*node)->submit_evidence(data);
     if (!r) tools::die(r.err().message, unreachable);
     std::cout << r->text << '\n';

@@ -85,8 +85,8 @@ void fund_job(const fee_args& f, const tools::node_target& node, tools::verifier
   auto expiry = status.value("height", std::uint64_t{0}) + f.blocks;
   // Standard output carries the job id alone (scripts read it): the validator's answer to
   // the escrow goes to standard error.
-  auto tx = write_tx(t, chain::job_fund{*vid, job, tools::or_die(parse_amount(f.max_fee), "--max-fee"),
-                                        tools::or_die(parse_amount(f.price), "--price-per-work-unit"),
+  auto tx = write_tx(t, chain::job_fund{*vid, job, tools::or_die(parse_amount(f.max_fee), "--max-fee", usage),
+                                        tools::or_die(parse_amount(f.price), "--price-per-work-unit", usage),
                                         f.verifier_ppm, expiry},
                      std::cerr);
   auto escrow = chain::job_escrow_id(*vid, job);
@@ -152,7 +152,7 @@ void add_job_commands(CLI::App& app) {
       if (auto l = media::parse_ladder(a->ladder); !l) tools::die("--ladder: " + l.err().message, usage);
     std::string cid = a->source;
     if (std::filesystem::exists(a->source)) {
-      auto data = tools::or_die(tools::read_file(a->source), "SOURCE");
+      auto data = tools::or_die(tools::read_file(a->source), "SOURCE", usage);
       if (auto f = media::probe(data); !f) tools::die(a->source + ": " + f.err().message, invalid);
       auto target = a->node;
       if (storage_opt->count() > 0) target.address = a->storage.address;
@@ -162,7 +162,7 @@ void add_job_commands(CLI::App& app) {
     } else if (!storage::cid::parse(a->source)) {
       tools::die("SOURCE: '" + a->source + "' is neither a file nor a CID", usage);
     }
-    if (fee_opt->count() > 0) (void)tools::or_die(parse_amount(a->fee.max_fee), "--max-fee");
+    if (fee_opt->count() > 0) (void)tools::or_die(parse_amount(a->fee.max_fee), "--max-fee", usage);
     auto verifier = client_or_die<tools::verifier_client>(a->node);
     auto job = or_exit(verifier->submit_job(cid, a->ladder, owner_of(a->owner, a->node)));
     std::cout << job << std::endl;
@@ -175,7 +175,7 @@ void add_job_commands(CLI::App& app) {
   escrow->add_flag("--json", a->json, "print JSON");
   tools::add_node_options(escrow, a->node);
   escrow->callback([a] {
-    auto vid = tools::or_die(node_id::from_hex(a->verifier), "--verifier");
+    auto vid = tools::or_die(node_id::from_hex(a->verifier), "--verifier", usage);
     auto j = nlohmann::json::parse(or_exit(connect_or_die(a->node)->escrow(chain::job_escrow_id(vid, a->id))));
     if (a->json) {
       std::cout << j.dump(2) << "\n";
@@ -197,7 +197,7 @@ void add_job_commands(CLI::App& app) {
   refund->add_option("--verifier", a->verifier, "the verifier's node id (hex)")->required();
   add_tx_options(refund, a->refund, "the funder's private key (PEM)");
   refund->callback([a] {
-    auto vid = tools::or_die(node_id::from_hex(a->verifier), "--verifier");
+    auto vid = tools::or_die(node_id::from_hex(a->verifier), "--verifier", usage);
     write_tx(a->refund, chain::job_close{chain::job_escrow_id(vid, a->id)});
   });
 

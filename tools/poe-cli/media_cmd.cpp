@@ -66,7 +66,7 @@ void add_media_commands(CLI::App& app) {
   probe->add_option("FILE", a->file, "media file")->required();
   probe->add_flag("--json", a->json, "print JSON");
   probe->callback([a] {
-    auto data = tools::or_die(tools::read_file(a->file), "FILE");
+    auto data = tools::or_die(tools::read_file(a->file), "FILE", usage);
     auto f = or_refuse(media::probe(data), a->file);
     if (a->json) {
       std::cout << facts_json(f).dump(2) << "\n";
@@ -85,7 +85,7 @@ void add_media_commands(CLI::App& app) {
   split->add_option("--out", a->out, "directory for seg-NNN.ts")->required();
   split->add_option("--segment-ms", a->segment_ms, "minimum segment length")->capture_default_str();
   split->callback([a] {
-    auto data = tools::or_die(tools::read_file(a->file), "FILE");
+    auto data = tools::or_die(tools::read_file(a->file), "FILE", usage);
     auto segs = or_refuse(media::split(data, a->segment_ms), a->file);
     std::filesystem::create_directories(a->out);
     for (std::size_t i = 0; i < segs.size(); ++i) {
@@ -113,7 +113,7 @@ void add_media_commands(CLI::App& app) {
     s.threads = a->threads;
     s.cpu = a->cpu;
     s.gop = a->gop;
-    auto data = tools::or_die(tools::read_file(a->file), "SEGMENT");
+    auto data = tools::or_die(tools::read_file(a->file), "SEGMENT", usage);
     auto outs = or_refuse(media::transcode(data, *ladder, s), a->file);
     std::filesystem::create_directories(a->out);
     for (auto& o : outs) {

@@ -21,7 +21,7 @@ namespace {
 std::vector<hash256> leaf_hashes(const std::vector<std::string>& files) {
   std::vector<hash256> out;
   out.reserve(files.size());
-  for (const auto& f : files) out.push_back(merkle::leaf_hash(tools::or_die(tools::read_file(f))));
+  for (const auto& f : files) out.push_back(merkle::leaf_hash(tools::or_die(tools::read_file(f), "FILE", usage)));
   return out;
 }
 
@@ -49,7 +49,7 @@ void run_proof(const proof_args& a) {
 }
 
 void run_verify(const verify_args& a) {
-  auto text = tools::or_die(tools::read_file(a.proof), "--proof");
+  auto text = tools::or_die(tools::read_file(a.proof), "--proof", usage);
   auto j = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
   if (j.is_discarded() || !j.is_object()) tools::die("--proof: not a JSON object", usage);
   merkle::inclusion_proof proof;
@@ -67,7 +67,7 @@ void run_verify(const verify_args& a) {
   }
   auto root = hash256::from_hex(a.root);
   if (!root) tools::die("--root: " + root.err().message, usage);
-  auto leaf = merkle::leaf_hash(tools::or_die(tools::read_file(a.file)));
+  auto leaf = merkle::leaf_hash(tools::or_die(tools::read_file(a.file), "FILE", usage));
   if (merkle::verify(proof, leaf, *root)) {
     std::cout << "valid\n";
     return;

@@ -35,8 +35,8 @@ request_id parse_request_id(const std::string& hex) {
 
 void run_commit(const commit_args& a) {
   auto rid = parse_request_id(a.request_id);
-  auto key = tools::or_die(private_key::load(a.key));
-  auto result = tools::or_die(tools::read_file(a.result), "--result");
+  auto key = tools::or_die(private_key::load(a.key), "--key", usage);
+  auto result = tools::or_die(tools::read_file(a.result), "--result", usage);
   auto proof = poe_commit(key, rid, result);
   nlohmann::ordered_json out;
   out["request_id"] = proof.request.hex();
@@ -47,10 +47,10 @@ void run_commit(const commit_args& a) {
 }
 
 void run_verify(const verify_args& a) {
-  auto key = tools::or_die(public_key::load(a.pub));
+  auto key = tools::or_die(public_key::load(a.pub), "--pub", usage);
   poe_v1_proof proof;
   proof.request = parse_request_id(a.request_id);
-  auto result = tools::or_die(tools::read_file(a.result), "--result");
+  auto result = tools::or_die(tools::read_file(a.result), "--result", usage);
   auto poe = hash256::from_hex(a.poe);
   if (!poe) tools::die("--poe: " + poe.err().message, usage);
   proof.poe = *poe;

@@ -41,7 +41,7 @@ void submit(tools::validator_client& c, const bytes& wire, std::ostream& out = s
 chain::transaction write_tx(const tx_args& a, chain::tx_body body, std::ostream& out) {
   if (a.out.empty() && a.node.address.empty())
     tools::die("give --out FILE, --node HOST:PORT (or POE_NODE), or both", usage);
-  auto key = tools::or_die(private_key::load(a.key), "--key");
+  auto key = tools::or_die(private_key::load(a.key), "--key", usage);
   std::unique_ptr<tools::validator_client> client;
   if (!a.node.address.empty()) client = connect_or_die(a.node);
   chain::transaction tx;
@@ -57,7 +57,7 @@ chain::transaction write_tx(const tx_args& a, chain::tx_body body, std::ostream&
   } else {
     tools::die("--nonce is required without --node", usage);
   }
-  tx.fee = tools::or_die(parse_amount(a.fee), "--fee");
+  tx.fee = tools::or_die(parse_amount(a.fee), "--fee", usage);
   tx.body = std::move(body);
   chain::sign(tx, key);
   if (auto st = chain::check_transaction(tx, a.chain_id, 1 << 20); !st)
@@ -99,7 +99,7 @@ void add_tx_commands(CLI::App& app) {
   transfer->callback([a] {
     auto to = node_id::from_hex(a->to);
     if (!to) tools::die("--to: " + to.err().message, usage);
-    write_tx(*a, chain::transfer{*to, tools::or_die(parse_amount(a->amount), "--amount")});
+    write_tx(*a, chain::transfer{*to, tools::or_die(parse_amount(a->amount), "--amount", usage)});
   });
   for (auto kind : {"stake", "unstake"}) {
     bool bond = std::string(kind) == "stake";
@@ -108,8 +108,8 @@ void add_tx_commands(CLI::App& app) {
     common(c, *a);
     c->add_option("--role", a->role, "validator, executor, storage, builder, verifier or gateway")->required();
     c->callback([a, bond] {
-      auto role = tools::or_die(chain::parse_stake_role(a->role), "--role");
-      auto value = tools::or_die(parse_amount(a->amount), "--amount");
+      auto role = tools::or_die(chain::parse_stake_role(a->role), "--role", usage);
+      auto value = tools::or_die(parse_amount(a->amount), "--amount", usage);
       write_tx(*a, bond ? chain::tx_body{chain::stake{role, value}}
                         : chain::tx_body{chain::unstake{role, value}});
     });
@@ -118,7 +118,7 @@ void add_tx_commands(CLI::App& app) {
   sub->add_option("FILE", a->file, "signed transaction (poe-cli tx ... --out)")->required();
   tools::add_node_options(sub, a->node);
   sub->callback([a] {
-    auto wire = tools::or_die(tools::read_file(a->file), "FILE");
+    auto wire = tools::or_die(tools::read_file(a->file), "FILE", usage);
     submit(*connect_or_die(a->node), wire);
   });
 }

@@ -73,7 +73,7 @@ void add_watch_commands(CLI::App& app) {
       tools::die("URL: expected http://HOST:PORT/t/<token>/content/<id>/master.m3u8", usage);
     std::string origin = m[1], base = m[2], token_text = m[3];
     auto token = tools::or_die(chain::playback_token_from_url(token_text), "the URL's token");
-    auto key = tools::or_die(private_key::load(a->key), "--key");
+    auto key = tools::or_die(private_key::load(a->key), "--key", usage);
     if (key.pub().der() != token.viewer_key) tools::die("--key is not the token's viewer", usage);
     if (!chain::verify(token, a->chain_id)) tools::die("the URL's token is not signed for chain " + a->chain_id, usage);
     httplib::Client http(origin);

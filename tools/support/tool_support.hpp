@@ -18,10 +18,10 @@ status write_file(const std::filesystem::path& file, byte_view data);
 /// Prints "error: <message>" to stderr and exits with `code`.
 [[noreturn]] void die(const std::string& message, int code = 1);
 
-/// Unwraps a result or dies with its message (prefixed with `context` when given).
+/// Unwraps a result or dies with its message (prefixed with `context` when given) and `code`.
 template <class T>
-T or_die(result<T> r, const std::string& context = {}) {
-  if (!r) die(context.empty() ? r.err().message : context + ": " + r.err().message);
+T or_die(result<T> r, const std::string& context = {}, int code = 1) {
+  if (!r) die(context.empty() ? r.err().message : context + ": " + r.err().message, code);
   return std::move(r).value();
 }
 
