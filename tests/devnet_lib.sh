@@ -55,3 +55,12 @@ devnet_test_cleanup() {
 }
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# node_metric PORT NAME: the integer value of metric NAME (unlabelled) of the node whose
+# metrics listen on 127.0.0.1:PORT; 0 when it has none. Fails when the node does not answer.
+node_metric() {
+  python3 -c 'import sys,urllib.request
+for l in urllib.request.urlopen("http://127.0.0.1:%d/metrics" % int(sys.argv[1]), timeout=5).read().decode().splitlines():
+    if l.startswith(sys.argv[2]+" "): print(int(float(l.split()[1]))); break
+else: print(0)' "$1" "$2"
+}

@@ -16,12 +16,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/devnet_lib.sh"
 devnet_test_init "${1:-}" storage
 cli="$(cd "$build/tools" && pwd)/poe-cli"
-metric() { # metric I NAME: value of a metric of node-I
-  python3 -c 'import sys,urllib.request
-for l in urllib.request.urlopen("http://127.0.0.1:%d/metrics" % (9950+int(sys.argv[1])), timeout=5).read().decode().splitlines():
-    if l.startswith(sys.argv[2]+" "): print(int(float(l.split()[1]))); break
-else: print(0)' "$1" "$2"
-}
+metric() { node_metric $((9950 + $1)) "$2"; } # metric I NAME: a metric of node-I
 
 echo "== 3 storage nodes up (TLS) in $dir"
 "$devnet" up -n 3 --dir "$dir" --build "$build" --base-port 7950 --metrics-base-port 9950 \

@@ -24,12 +24,7 @@ RANDOM=$seed
 echo "crash loop: $kills kills, seed $seed (replay: SEED=$seed $0 BUILD_DIR $kills)"
 node_bin="$(cd "$build/tools" && pwd)/poe-node"
 cli="$(cd "$build/tools" && pwd)/poe-cli"
-metric() { # metric I NAME
-  python3 -c 'import sys,urllib.request
-for l in urllib.request.urlopen("http://127.0.0.1:%d/metrics" % (9510+int(sys.argv[1])), timeout=5).read().decode().splitlines():
-    if l.startswith(sys.argv[2]+" "): print(int(float(l.split()[1]))); break
-else: print(0)' "$1" "$2"
-}
+metric() { node_metric $((9510 + $1)) "$2"; } # metric I NAME: a metric of node-I
 height() { metric "$1" poe_chain_height 2>/dev/null || echo 0; }
 restart() { # restart I: node-I again from its config (its store, its key)
   (cd "$dir/node-$1" && exec "$node_bin" --config-file="$dir/node-$1/node.ini" >> node.log 2>&1) &
