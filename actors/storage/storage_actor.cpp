@@ -219,9 +219,7 @@ void pump_repairs(caf::event_based_actor* self, const std::shared_ptr<sstate>& s
     ++q.in_flight;
     auto settle = [self, s] {
       --s->repairs_q->in_flight;
-      if (s->under_replicated)
-        s->under_replicated->set(static_cast<double>(s->repairs_q->todo.size() + s->repairs_q->in_flight));
-      pump_repairs(self, s);
+      pump_repairs(self, s); // sends the next ones and updates the gauge
     };
     self->request(h->second, peer_timeout, st_rep_atom::value, std::move(data), owner, stored_at_ms)
       .then([s, settle](const std::string&) {

@@ -98,7 +98,14 @@ run_result run_one(int n, std::uint64_t seed, const scale_options& o) {
   std::ofstream(genesis) << chain::to_json(g);
   h.set("validator.genesis", genesis.string());
 
-  auto validator = [&](testing::node_index i) { return h.local(i, "validator"); };
+  // Each validator's handle, asked of its directory once (a running node keeps it for the run;
+  // crashed ones are never asked again).
+  std::map<testing::node_index, caf::actor> handles;
+  auto validator = [&](testing::node_index i) {
+    auto& v = handles[i];
+    if (!v) v = h.local(i, "validator");
+    return v;
+  };
   auto status = [&](testing::node_index i) {
     auto v = validator(i);
     auto s = v ? h.ask<chain_status>(v, caf::make_message(chain_atom::value)) : std::nullopt;

@@ -126,9 +126,12 @@ void write_verified(tools::storage_client& c, const storage::manifest& m, std::s
   auto part = direct ? target : out + ".part";
   std::ofstream file(part, std::ios::binary | (direct ? std::ios::out : std::ios::trunc));
   if (!file) tools::die("cannot write '" + part + "': " + std::strerror(errno), usage);
-  auto fail = [&](const std::string& why) {
+  auto discard = [&] {
     file.close();
     if (!direct) fs::remove(part, ec);
+  };
+  auto fail = [&](const std::string& why) {
+    discard();
     tools::die(why);
   };
   progress bar("get", m.total_size);
@@ -136,8 +139,7 @@ void write_verified(tools::storage_client& c, const storage::manifest& m, std::s
   for (auto& ch : m.chunks) {
     auto data = c.get(ch.id.str());
     if (!data) {
-      file.close();
-      if (!direct) fs::remove(part, ec);
+      discard();
       or_exit(std::move(data)); // the node's refusal or unreachability, with its exit code
     }
     if (!ch.id.matches(*data) || data->size() != ch.size) fail("chunk " + ch.id.str() + " does not match its CID");
