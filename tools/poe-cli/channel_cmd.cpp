@@ -28,7 +28,9 @@
 // `pay` is one playback session: a lane of its own with a fresh hash chain of S ticks (one
 // tick = one second of the content); the payer commits to it once, then reveals one tick per
 // second to the payee's channel role and signs a voucher (a checkpoint) every K ticks and at
-// the end. Each tick is answered only after the payee stored it. A payer's `close` starts the
+// the end. Each tick is answered only after the payee stored it; the closing "paid N s on lane
+// L" line (stdout) counts the acknowledged ticks, also when the session ends early (the payee
+// refused or became unreachable: exit 1 or 3). A payer's `close` starts the
 // chain's challenge window (the payee's best state wins); `collect` returns the rest after it.
 //
 // Exit codes: 0 done, 1 refused (the reason is printed), 2 usage, 3 unreachable.
@@ -235,29 +237,39 @@ void add_pay(CLI::App* channel) {
     auto lane = commit_lane(*payee, c, key, t.chain_id, std::chrono::seconds(a->wait_s));
     std::cerr << "lane " << lane << ": " << a->seconds << " ticks at " << t.price << " each\n";
 
-    auto vouch = [&](std::uint32_t i) {
-      chain::voucher v{channel, lane, i, ticks.at(i), {}};
-      chain::sign(v, key, t.chain_id);
-      auto ack = or_exit(payee->voucher(chain::encode(v)));
-      if (!ack.ok) tools::die("the payee refused the voucher at tick " + std::to_string(i) + ": " + ack.reason, invalid);
-    };
-    auto start = std::chrono::steady_clock::now();
     struct {
       std::uint32_t ticks = 0;
       std::uint64_t owed = 0;
     } last;
+    // What the payee acknowledged (stored) so far, on stdout whether the session ends or is cut
+    // short: a payer's record of what it paid.
+    auto report = [&] {
+      std::cout << "paid " << last.ticks << " s on lane " << lane << " of channel " << channel.hex() << ": "
+                << std::uint64_t{last.ticks} * t.price << " base units (channel owes " << last.owed << ")"
+                << std::endl;
+    };
+    auto ack_or_stop = [&](result<tools::channel_client::ack> r, const std::string& what) {
+      if (r && r->ok) return *r;
+      report();
+      if (!r) tools::die(what + ": " + r.err().message, r.err().code == errc::unavailable ? unreachable : invalid);
+      tools::die("the payee refused " + what + ": " + r->reason, invalid);
+    };
+    auto vouch = [&](std::uint32_t i) {
+      chain::voucher v{channel, lane, i, ticks.at(i), {}};
+      chain::sign(v, key, t.chain_id);
+      ack_or_stop(payee->voucher(chain::encode(v)), "the voucher at tick " + std::to_string(i));
+    };
+    auto start = std::chrono::steady_clock::now();
     for (std::uint32_t i = 1; i <= a->seconds; ++i) {
       // Each tick pays for the second it starts (prepaid, as a player pays for what it shows).
       std::this_thread::sleep_until(start + std::chrono::milliseconds(std::uint64_t{a->interval_ms} * (i - 1)));
-      auto ack = or_exit(payee->tick(channel, lane, i, ticks.at(i)));
-      if (!ack.ok) tools::die("the payee refused tick " + std::to_string(i) + ": " + ack.reason, invalid);
+      auto ack = ack_or_stop(payee->tick(channel, lane, i, ticks.at(i)), "tick " + std::to_string(i));
       last = {ack.ticks, ack.owed};
       if (i % a->voucher_every == 0 || i == a->seconds) vouch(i);
       if (i % 10 == 0 || i == a->seconds)
         std::cerr << "  " << i << "/" << a->seconds << " s paid (channel owes " << ack.owed << ")\n";
     }
-    std::cout << "paid " << last.ticks << " s on lane " << lane << " of channel " << channel.hex() << ": "
-              << std::uint64_t{last.ticks} * t.price << " base units (channel owes " << last.owed << ")\n";
+    report();
   });
 }
 

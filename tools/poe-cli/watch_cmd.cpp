@@ -9,7 +9,8 @@
 // media playlist; asks the price (a 402 answer names it) and, for paid content, commits a new
 // hash chain on the token's lane (POST /t/<token>/lane); then once a second pays one tick
 // (POST /t/<token>/ticks) and fetches every segment the seconds paid so far allow, as a
-// player buffers ahead. Prints what it watched, paid and fetched. Exit 0 when every segment
+// player buffers ahead. Prints what it watched, paid (the ticks the gateway acknowledged) and
+// fetched — also when the session is cut short once its lane is committed. Exit 0 when every segment
 // of the first S seconds (default: the whole stream) was fetched, 1 on a refusal, 2 usage,
 // 3 unreachable.
 #include "commands.hpp"
@@ -79,9 +80,26 @@ void add_watch_commands(CLI::App& app) {
     httplib::Client http(origin);
     http.set_connection_timeout(10);
     http.set_read_timeout(60);
+    // What was watched and paid: printed at the end, and when the session is cut short after
+    // its lane was committed (the ticks the gateway acknowledged are the viewer's record).
+    std::string variant;
+    std::unique_ptr<chain::tick_chain> chain;
+    bool committed = false;
+    int paid = 0;
+    std::size_t fetched = 0;
+    std::uint64_t bytes = 0, price = 0;
+    auto report = [&](int seconds) {
+      std::cout << "watched " << seconds << " s of " << variant.substr(0, variant.size() - 5) << ": " << fetched
+                << " segments, " << bytes << " bytes; paid " << paid << " ticks at " << price << " (channel "
+                << token.channel.hex().substr(0, 16) << ", lane " << token.lane << ")" << std::endl;
+    };
+    auto stop = [&](const std::string& why, int code) {
+      if (committed) report(paid);
+      tools::die(why, code);
+    };
     auto get = [&](const std::string& path) {
       auto r = http.Get(path.c_str());
-      if (!r) tools::die("GET " + path + ": " + httplib::to_string(r.error()), unreachable);
+      if (!r) stop("GET " + path + ": " + httplib::to_string(r.error()), unreachable);
       return r;
     };
     auto master = get(base + "/master.m3u8");
@@ -90,7 +108,7 @@ void add_watch_commands(CLI::App& app) {
     for (auto& l : lines_of(master->body))
       if (!l.empty() && l[0] != '#') variants.push_back(l);
     if (variants.empty()) tools::die("the master playlist names no variant", invalid);
-    std::string variant = variants.front();
+    variant = variants.front();
     if (!a->variant.empty()) {
       variant = a->variant + ".m3u8";
       if (std::find(variants.begin(), variants.end(), variant) == variants.end())
@@ -112,19 +130,19 @@ void add_watch_commands(CLI::App& app) {
     auto total = static_cast<int>(std::ceil(at - 1e-9));
     int seconds = a->seconds > 0 ? std::min(a->seconds, total) : total;
     // The price: a 402 for the last segment names it (free, or within the credit: 200).
-    std::uint64_t price = 0;
     if (auto probe = http.Head((base + "/" + segments.back().uri).c_str()); probe && probe->status == 402) {
       auto last = get(base + "/" + segments.back().uri);
       auto j = nlohmann::json::parse(last->body, nullptr, false);
       if (j.is_discarded() || !j.contains("price_per_second")) tools::die("a 402 without a price: " + last->body, invalid);
       price = std::stoull(j["price_per_second"].get<std::string>());
     }
-    std::unique_ptr<chain::tick_chain> chain;
     auto post = [&](const std::string& what, const std::string& body, const char* type) {
       auto r = http.Post(("/t/" + token_text + "/" + what).c_str(), body, type);
-      if (!r) tools::die("POST " + what + ": " + httplib::to_string(r.error()), unreachable);
-      if (r->status != 200) tools::die("POST " + what + ": HTTP " + std::to_string(r->status) + " " + r->body, invalid);
-      return nlohmann::json::parse(r->body);
+      if (!r) stop("POST " + what + ": " + httplib::to_string(r.error()), unreachable);
+      if (r->status != 200) stop("POST " + what + ": HTTP " + std::to_string(r->status) + " " + r->body, invalid);
+      auto j = nlohmann::json::parse(r->body, nullptr, false);
+      if (j.is_discarded()) stop("POST " + what + ": not JSON: " + r->body, invalid);
+      return j;
     };
     if (price > 0) {
       hash256 seed;
@@ -132,32 +150,33 @@ void add_watch_commands(CLI::App& app) {
       chain = std::make_unique<chain::tick_chain>(seed, static_cast<std::uint32_t>(seconds));
       chain::lane_commit c{token.channel, token.lane, token.content, chain->top(), chain->length(), amount{price}, {}};
       chain::sign(c, key, a->chain_id);
+      committed = true; // from here a cut-short session reports what it paid (a lost answer: maybe)
       post("lane", to_hex(chain::encode(c)), "text/plain");
       std::cerr << "lane " << token.lane << ": " << seconds << " ticks at " << price << " each\n";
     }
-    std::size_t fetched = 0, next = 0;
-    std::uint64_t bytes = 0;
+    std::size_t next = 0;
     auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i <= seconds; ++i) {
       std::this_thread::sleep_until(t0 + std::chrono::seconds(i));
       if (chain && i > 0) {
         nlohmann::json ticks{{"ticks", {{{"index", i}, {"w", chain->at(static_cast<std::uint32_t>(i)).hex()}}}}};
         auto ack = post("ticks", ticks.dump(), "application/json");
-        if (!ack["acks"][0].value("ok", false)) tools::die("tick " + std::to_string(i) + " refused: " + ack.dump(), invalid);
+        if (!ack.contains("acks") || !ack["acks"].is_array() || ack["acks"].empty() ||
+            !ack["acks"][0].value("ok", false))
+          stop("tick " + std::to_string(i) + " refused: " + ack.dump(), invalid);
+        paid = i;
       }
       // As a player buffers: every segment that starts within the seconds watched so far.
       while (next < segments.size() && segments[next].start < std::min<double>(i + 1, seconds)) {
         auto r = get(base + "/" + segments[next].uri);
         if (r->status != 200)
-          tools::die("segment " + segments[next].uri + ": HTTP " + std::to_string(r->status) + " " + r->body, invalid);
+          stop("segment " + segments[next].uri + ": HTTP " + std::to_string(r->status) + " " + r->body, invalid);
         bytes += r->body.size();
         ++fetched;
         ++next;
       }
     }
-    std::cout << "watched " << seconds << " s of " << variant.substr(0, variant.size() - 5) << ": " << fetched
-              << " segments, " << bytes << " bytes; paid " << (chain ? seconds : 0) << " ticks at " << price
-              << " (channel " << token.channel.hex().substr(0, 16) << ", lane " << token.lane << ")\n";
+    report(seconds);
   });
 }
 
