@@ -9,7 +9,7 @@ packages=(
   # clang + libFuzzer for the fuzz targets
   clang libclang-rt-14-dev
   # protocol core and wire layer
-  libssl-dev capnproto libcapnp-dev
+  libssl-dev libsodium-dev capnproto libcapnp-dev
   # runtime, store, metrics
   libcaf-dev librocksdb-dev prometheus-cpp-dev prometheus
   # media

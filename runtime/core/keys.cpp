@@ -6,6 +6,7 @@
 
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <sodium.h>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -201,6 +202,13 @@ result<public_key> public_key::parse_der(byte_view spki_der) {
   OPENSSL_free(der);
   if (!std::equal(out.der_.begin(), out.der_.end(), spki_der.begin(), spki_der.end()))
     return fail(errc::key_error, "non-canonical DER encoding of the public key");
+  if (out.type_ == key_type::ed25519) {
+    std::size_t n = out.ed25519_.size();
+    if (EVP_PKEY_get_raw_public_key(raw, out.ed25519_.data(), &n) != 1 || n != out.ed25519_.size()) {
+      ERR_clear_error();
+      return fail(errc::key_error, "cannot read the raw Ed25519 key");
+    }
+  }
   auto h = sha256::digest(out.der_);
   out.id_ = node_id{h.data};
   return out;
@@ -253,29 +261,33 @@ bytes concat(std::initializer_list<byte_view> parts) {
   return out;
 }
 
-bool verify_with(EVP_MD_CTX* ctx, EVP_PKEY* pkey, key_type type,
-                 std::initializer_list<byte_view> parts, byte_view sig) {
-  bool ok;
-  if (type == key_type::rsa2048) {
-    ok = EVP_DigestVerifyInit(ctx, nullptr, ossl::sha256_md(), nullptr, pkey) == 1;
-    for (auto p : parts)
-      ok = ok && EVP_DigestVerifyUpdate(ctx, p.data(), p.size()) == 1;
-    ok = ok && EVP_DigestVerifyFinal(ctx, sig.data(), sig.size()) == 1;
-  } else {
-    auto msg = concat(parts);
-    ok = EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, pkey) == 1 &&
-         EVP_DigestVerify(ctx, sig.data(), sig.size(), msg.data(), msg.size()) == 1;
-  }
+bool rsa_verify(EVP_MD_CTX* ctx, EVP_PKEY* pkey, std::initializer_list<byte_view> parts, byte_view sig) {
+  bool ok = EVP_DigestVerifyInit(ctx, nullptr, ossl::sha256_md(), nullptr, pkey) == 1;
+  for (auto p : parts)
+    ok = ok && EVP_DigestVerifyUpdate(ctx, p.data(), p.size()) == 1;
+  ok = ok && EVP_DigestVerifyFinal(ctx, sig.data(), sig.size()) == 1;
   if (!ok) ERR_clear_error();
   return ok;
+}
+
+/// libsodium's Ed25519 verification (the rule in keys.hpp); `sig` is 64 bytes.
+bool ed25519_verify(const std::array<std::uint8_t, 32>& key, byte_view msg, byte_view sig) {
+  static const bool ready = sodium_init() >= 0;
+  if (!ready) throw std::runtime_error("libsodium: sodium_init failed");
+  return crypto_sign_ed25519_verify_detached(sig.data(), msg.data(), msg.size(), key.data()) == 0;
 }
 
 } // namespace
 
 bool public_key::verify(std::initializer_list<byte_view> parts, byte_view sig) const {
   if (!key_ || sig.size() != signature_size()) return false;
+  if (type_ == key_type::ed25519) {
+    if (parts.size() == 1) return ed25519_verify(ed25519_, *parts.begin(), sig);
+    auto msg = concat(parts);
+    return ed25519_verify(ed25519_, msg, sig);
+  }
   ossl::md_ctx_ptr ctx{EVP_MD_CTX_new()};
-  return ctx && verify_with(ctx.get(), key_->pkey, type_, parts, sig);
+  return ctx && rsa_verify(ctx.get(), key_->pkey, parts, sig);
 }
 
 // ---------------------------------------------------------------- private_key
@@ -371,7 +383,6 @@ bytes private_key::sign(std::initializer_list<byte_view> parts) const {
 // ---------------------------------------------------------------- verifier
 
 struct verifier::impl {
-  ossl::md_ctx_ptr md_ctx{EVP_MD_CTX_new()};
   ossl::pkey_ctx_ptr rsa_ctx;
   sha256 hasher;
   bytes scratch;
@@ -401,15 +412,11 @@ bool verifier::verify(std::initializer_list<byte_view> parts, byte_view sig) {
     if (!ok) ERR_clear_error();
     return ok;
   }
+  if (parts.size() == 1) return ed25519_verify(key_.ed25519_, *parts.begin(), sig);
   auto& msg = impl_->scratch;
   msg.clear();
   for (auto p : parts) append(msg, p);
-  bool ok = EVP_DigestVerifyInit(impl_->md_ctx.get(), nullptr, nullptr, nullptr,
-                                 key_.key_->pkey) == 1 &&
-            EVP_DigestVerify(impl_->md_ctx.get(), sig.data(), sig.size(), msg.data(),
-                             msg.size()) == 1;
-  if (!ok) ERR_clear_error();
-  return ok;
+  return ed25519_verify(key_.ed25519_, msg, sig);
 }
 
 } // namespace poe

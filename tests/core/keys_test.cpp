@@ -5,6 +5,8 @@
 // - clear errors: missing file, corrupt file, public key where a private one is expected
 //   (and vice versa), unsupported key types (EC, RSA-1024)
 // - the caching verifier agrees with public_key::verify
+// - Ed25519 verification (libsodium): RFC 8032 vectors pass; S + L, small-order keys and R
+//   (the identity-key forgery OpenSSL 3.0 accepts) and non-canonical keys are refused
 
 #include "poe/core/keys.hpp"
 #include "poe/core/sha256.hpp"
@@ -174,4 +176,80 @@ TEST_CASE("an Ed25519 key from its seed matches RFC 8032 and is deterministic") 
   CHECK(to_hex(sig) == "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e06522490155"
                        "5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b");
   CHECK_FALSE(private_key::ed25519_from_seed(byte_view(seed->data(), 31)));
+}
+
+namespace {
+
+/// An Ed25519 public key from its raw RFC 8032 encoding (SPKI DER: fixed prefix + 32 bytes).
+result<public_key> ed25519_raw(std::string_view raw_hex) {
+  auto der = from_hex("302a300506032b6570032100" + std::string(raw_hex));
+  if (!der) return der.err();
+  return public_key::from_der(*der);
+}
+
+/// Both verification paths (public_key::verify and the caching verifier) give `expected`.
+void check_both(const public_key& k, byte_view msg, byte_view sig, bool expected) {
+  CHECK(k.verify(msg, sig) == expected);
+  verifier v(k);
+  CHECK(v.verify(msg, sig) == expected);
+  CHECK(v.verify({msg.subspan(0, msg.size() / 2), msg.subspan(msg.size() / 2)}, sig) == expected);
+}
+
+} // namespace
+
+TEST_CASE("Ed25519 verification follows RFC 8032 and refuses non-canonical and small-order forms") {
+  struct vector {
+    const char *pub, *msg, *sig;
+  };
+  // RFC 8032, section 7.1, tests 1, 2 and 3.
+  for (auto v : {vector{"d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", "",
+                        "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"},
+                 vector{"3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c", "72",
+                        "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00"},
+                 vector{"fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025", "af82",
+                        "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a"}}) {
+    auto k = ed25519_raw(v.pub);
+    REQUIRE(k);
+    auto msg = *from_hex(v.msg);
+    auto sig = *from_hex(v.sig);
+    check_both(*k, msg, sig, true);
+    // S + L: the same point equation, but S is not reduced — refused (RFC 8032 5.1.7).
+    auto malleated = sig;
+    static const std::uint8_t L[32] = {0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7,
+                                       0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10};
+    unsigned carry = 0;
+    for (int i = 0; i < 32; ++i) {
+      carry += unsigned{malleated[32 + static_cast<std::size_t>(i)]} + L[i];
+      malleated[32 + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(carry);
+      carry >>= 8;
+    }
+    check_both(*k, msg, malleated, false);
+    // A flipped bit of the message, of R and of S.
+    auto other = msg;
+    other.push_back(0);
+    check_both(*k, other, sig, false);
+    for (std::size_t at : {0u, 40u}) {
+      auto bad = sig;
+      bad[at] ^= 1;
+      check_both(*k, msg, bad, false);
+    }
+  }
+  // The identity point as the public key with R = identity and S = 0 satisfies the
+  // cofactorless equation for every message ([0]B = R + [k]A): OpenSSL 3.0 accepts it, so
+  // anyone could sign as that key. The rule refuses small-order keys and R.
+  auto identity = ed25519_raw("0100000000000000000000000000000000000000000000000000000000000000");
+  REQUIRE(identity);
+  bytes forged(64, 0);
+  forged[0] = 1;
+  check_both(*identity, test::to_bytes("any message at all"), forged, false);
+  check_both(*identity, bytes{}, forged, false);
+  // A key of the eight-torsion (order 8) and a non-canonical encoding (y = p + 1): refused.
+  for (auto raw : {"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+                   "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"}) {
+    auto k = ed25519_raw(raw);
+    if (!k) continue; // a parser that refuses it outright refuses it too
+    bytes r_sig(64, 0);
+    std::copy_n(k->der().end() - 32, 32, r_sig.begin()); // R = A, S = 0
+    check_both(*k, test::to_bytes("m"), r_sig, false);
+  }
 }

