@@ -62,6 +62,18 @@ void poe_verify_bench(benchmark::State& state, key_type t) {
   state.SetItemsProcessed(state.iterations());
 }
 
+/// The bare loops' PoE v1 commitment check: SHA-256(request ‖ result ‖ node) through EVP.
+bool commitment_matches(EVP_MD_CTX* mctx, const EVP_MD* md, const fixture& f) {
+  unsigned char commit[32];
+  unsigned int len = 0;
+  EVP_DigestInit_ex2(mctx, md, nullptr);
+  EVP_DigestUpdate(mctx, f.rid.data.data(), f.rid.size);
+  EVP_DigestUpdate(mctx, f.result.data(), f.result.size());
+  EVP_DigestUpdate(mctx, f.proof.node.data.data(), f.proof.node.data.size());
+  EVP_DigestFinal_ex(mctx, commit, &len);
+  return std::equal(commit, commit + 32, f.proof.poe.data.begin());
+}
+
 // The bare loop: only OpenSSL calls, contexts set up once outside the loop.
 void openssl_verify_bench(benchmark::State& state, key_type t) {
   auto& f = get_fixture(t);
@@ -78,19 +90,12 @@ void openssl_verify_bench(benchmark::State& state, key_type t) {
     EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING);
     EVP_PKEY_CTX_set_signature_md(pctx, md);
   }
-  const auto& nid = f.proof.node.data;
   bytes msg(f.result);
   msg.insert(msg.end(), f.proof.poe.data.begin(), f.proof.poe.data.end());
   for (auto _ : state) {
-    unsigned char commit[32];
-    unsigned int len = 0;
-    EVP_DigestInit_ex2(mctx, md, nullptr);
-    EVP_DigestUpdate(mctx, f.rid.data.data(), f.rid.size);
-    EVP_DigestUpdate(mctx, f.result.data(), f.result.size());
-    EVP_DigestUpdate(mctx, nid.data(), nid.size());
-    EVP_DigestFinal_ex(mctx, commit, &len);
-    bool ok = std::equal(commit, commit + 32, f.proof.poe.data.begin());
+    bool ok = commitment_matches(mctx, md, f);
     if (t == key_type::rsa2048) {
+      unsigned int len = 0;
       unsigned char digest[32];
       EVP_DigestInit_ex2(mctx, md, nullptr);
       EVP_DigestUpdate(mctx, f.result.data(), f.result.size());
@@ -163,18 +168,10 @@ void sodium_verify_bench(benchmark::State& state) {
   const unsigned char* pk = der.data() + der.size() - crypto_sign_ed25519_PUBLICKEYBYTES;
   EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   EVP_MD_CTX* mctx = EVP_MD_CTX_new();
-  const auto& nid = f.proof.node.data;
   bytes msg(f.result);
   msg.insert(msg.end(), f.proof.poe.data.begin(), f.proof.poe.data.end());
   for (auto _ : state) {
-    unsigned char commit[32];
-    unsigned int len = 0;
-    EVP_DigestInit_ex2(mctx, md, nullptr);
-    EVP_DigestUpdate(mctx, f.rid.data.data(), f.rid.size);
-    EVP_DigestUpdate(mctx, f.result.data(), f.result.size());
-    EVP_DigestUpdate(mctx, nid.data(), nid.size());
-    EVP_DigestFinal_ex(mctx, commit, &len);
-    bool ok = std::equal(commit, commit + 32, f.proof.poe.data.begin()) &&
+    bool ok = commitment_matches(mctx, md, f) &&
               crypto_sign_ed25519_verify_detached(f.proof.sig.data(), msg.data(), msg.size(), pk) == 0;
     if (!ok) throw std::logic_error("bare loop: proof does not verify");
     benchmark::DoNotOptimize(ok);
