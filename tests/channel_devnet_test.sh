@@ -45,21 +45,11 @@ layout+=(--node-roles '4=["verifier"]' --node-roles '5=["channel"]')
   --platform-account "$platform" >/dev/null || fail "devnet up failed"
 remember
 export POE_TLS_KEY="$dir/node-0/node.key" POE_TLS_CERT="$dir/node-0/node.crt" POE_TLS_CA="$dir/ca/ca.crt"
-id_of() { python3 - "$1" <<'PY'
-import base64, hashlib, sys
-pem = open(sys.argv[1]).read()
-print(hashlib.sha256(base64.b64decode("".join(l for l in pem.splitlines() if "-----" not in l))).hexdigest())
-PY
-}
 creator=$(id_of "$dir/node-4/node.pub") payee=$(id_of "$dir/node-5/node.pub")
 
 balance() { "$cli" account show "$1" --json "${val[@]}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["balance"])'; }
 treasury() { "$cli" chain status --json "${val[@]}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["treasury"])'; }
 supply() { "$cli" chain status --json "${val[@]}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total_supply"])'; }
-wait_for() { # wait_for SECONDS COMMAND...: until COMMAND succeeds
-  local until=$((SECONDS + $1)); shift
-  until "$@"; do [ $SECONDS -lt $until ] || return 1; sleep 0.3; done
-}
 
 echo "== executors and the verifier stake (fee 0)"
 for i in 0 1 2 3; do

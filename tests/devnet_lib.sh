@@ -56,6 +56,15 @@ devnet_test_cleanup() {
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
+# id_of PUB_PEM: the node id of a public key file (SHA-256 of its DER SubjectPublicKeyInfo).
+id_of() { openssl pkey -pubin -in "$1" -outform DER | openssl dgst -sha256 -r | cut -c1-64; }
+
+# wait_for SECONDS COMMAND...: runs COMMAND until it succeeds; fails after SECONDS.
+wait_for() {
+  local until=$((SECONDS + $1)); shift
+  until "$@"; do [ $SECONDS -lt $until ] || return 1; sleep 0.3; done
+}
+
 # node_metric PORT NAME: the integer value of metric NAME (unlabelled) of the node whose
 # metrics listen on 127.0.0.1:PORT; 0 when it has none. Fails when the node does not answer.
 node_metric() {

@@ -40,7 +40,6 @@ devnet_test_init "${1:-}" gateway
 cli="$(cd "$build/tools" && pwd)/poe-cli"
 val=(--node 127.0.0.1:7660)
 gw=http://127.0.0.1:8665
-id_of() { openssl pkey -pubin -in "$1" -outform DER | openssl dgst -sha256 -r | cut -c1-64; }
 
 echo "== 6 nodes: 4 validators (storage, execution), a verifier, a gateway, over TLS in $dir"
 layout=()

@@ -38,10 +38,6 @@ payee_node=127.0.0.1:7545
 price=10
 loops=()
 devnet_cleanup_extra='for p in "${loops[@]}"; do kill "$p" 2>/dev/null; done; [ -n "${KEEP_LOGS:-}" ] && cp -r "$dir" "$KEEP_LOGS"'
-wait_for() { # wait_for SECONDS COMMAND...: until COMMAND succeeds
-  local until=$((SECONDS + $1)); shift
-  until "$@"; do [ $SECONDS -lt $until ] || return 1; sleep 0.3; done
-}
 restart5() {
   (cd "$dir/node-5" && exec "$node_bin" --config-file="$dir/node-5/node.ini" >> node.log 2>&1) &
   echo $! > "$dir/node-5/pid"
@@ -60,9 +56,6 @@ layout+=(--node-roles '4=["verifier"]' --node-roles '5=["channel","storage"]')
   "${layout[@]}" --block-interval-ms 200 --timeout 60 --fund "$dir/fund.txt" >/dev/null || fail "devnet up failed"
 remember
 export POE_TLS_KEY="$dir/node-0/node.key" POE_TLS_CERT="$dir/node-0/node.crt" POE_TLS_CA="$dir/ca/ca.crt"
-id_of() { python3 -c 'import base64, hashlib, sys
-pem = open(sys.argv[1]).read()
-print(hashlib.sha256(base64.b64decode("".join(l for l in pem.splitlines() if "-----" not in l))).hexdigest())' "$1"; }
 creator=$(id_of "$dir/node-4/node.pub") payee=$(id_of "$dir/node-5/node.pub")
 
 echo "== a verified 2 s clip, published at $price per second"
