@@ -541,7 +541,9 @@ submit_reply admit(caf::event_based_actor* self, vstate& s, const std::vector<st
   auto tx = decode_transaction(wire);
   if (!tx) return rejected_reply(std::string(to_string(reject_reason::bad_encoding)), tx.err().message);
   if (auto st = s.pool.add(*tx, s.state, &s.verified); !st)
-    return rejected_reply(std::string(to_string(st.reason())), st.message());
+    return st.reason() == reject_reason::mempool_full // backpressure: resubmit after a block
+             ? busy_reply(std::string(to_string(st.reason())), st.message())
+             : rejected_reply(std::string(to_string(st.reason())), st.message());
   if (s.mempool_g) s.mempool_g->set(static_cast<double>(s.pool.size()));
   if (s.outbox.empty()) self->delayed_send(self, gossip_delay, vflush_atom::value);
   s.outbox.push_back(wire);

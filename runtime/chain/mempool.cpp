@@ -25,6 +25,13 @@ tx_status mempool::add(const transaction& tx, const ledger& state, verified_txs*
   auto id = tx_id(tx);
   // Duplicates first: gossip brings every transaction again; no need to verify it twice.
   if (by_id_.count(id)) return reject(reject_reason::duplicate, "already pending: " + id.hex());
+  // Backpressure before the signature check (the costly part): a few blocks' worth is enough.
+  auto admit_cap = limits_.admission_blocks * state.params().max_block_txs;
+  if (by_id_.size() >= admit_cap)
+    return reject(reject_reason::mempool_full,
+                  "the mempool holds " + std::to_string(by_id_.size()) + " transactions (" +
+                    std::to_string(limits_.admission_blocks) +
+                    " blocks' worth): resubmit after the next block");
   if (auto st = check_transaction(tx, chain_id_, state.params().max_tx_bytes, known); !st)
     return st;
   auto sender = *sender_of(tx);
@@ -51,7 +58,11 @@ tx_status mempool::add(const transaction& tx, const ledger& state, verified_txs*
   if (mine.count(tx.nonce))
     return reject(reject_reason::duplicate,
                   "a transaction with nonce " + std::to_string(tx.nonce) + " is pending");
-  if (mine.size() >= limits_.max_per_sender || by_id_.size() >= limits_.max_txs)
+  if (mine.size() >= limits_.max_per_sender)
+    return reject(reject_reason::mempool_full,
+                  "the mempool holds " + std::to_string(mine.size()) +
+                    " transactions of this sender (its bound): resubmit after the next block");
+  if (by_id_.size() >= limits_.max_txs)
     return reject(reject_reason::mempool_full, "the mempool holds " +
                                                  std::to_string(by_id_.size()) +
                                                  " transactions (its bound)");

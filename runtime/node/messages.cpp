@@ -58,12 +58,14 @@ std::string_view to_string(verdict v) {
       return "known";
     case verdict::rejected:
       return "rejected";
+    case verdict::busy:
+      return "busy";
   }
   return "unknown";
 }
 
 std::string submit_reply::text() const {
-  if (outcome == verdict::rejected) return "rejected: " + reason + ": " + detail;
+  if (!taken()) return std::string(to_string(outcome)) + ": " + reason + ": " + detail;
   std::string out(to_string(outcome));
   if (!id.empty()) out += " " + to_hex(id);
   if (!detail.empty()) out += " (" + detail + ")";
@@ -78,6 +80,9 @@ submit_reply known_reply(std::vector<std::uint8_t> id) {
 }
 submit_reply rejected_reply(std::string reason, std::string detail) {
   return {verdict::rejected, std::move(reason), std::move(detail), {}};
+}
+submit_reply busy_reply(std::string reason, std::string detail) {
+  return {verdict::busy, std::move(reason), std::move(detail), {}};
 }
 
 std::uint64_t account_view::stake_of(chain::stake_role r) const {

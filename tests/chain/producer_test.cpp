@@ -2,7 +2,8 @@
 //
 // Scenarios:
 //  1. The mempool refuses, each with its reason: a bad signature, another chain, a replay
-//     (stale nonce), a nonce too far ahead, insufficient funds, a duplicate, a full pool.
+//     (stale nonce), a nonce too far ahead, insufficient funds, a duplicate, a full pool;
+//     while it holds a few blocks' worth it refuses before verifying (backpressure).
 //  2. Selection takes consecutive nonces per sender, highest fee first, only what applies,
 //     and never more than asked; pruning after a block drops what was included.
 //  3. A built block validates on every other validator's copy of the state and executes to
@@ -53,6 +54,41 @@ TEST_CASE("the mempool refuses bad transactions with their reason") {
   pool.prune(after);
   CHECK(pool.size() == 1);
   expect(ok, reject_reason::stale_nonce, &after);
+}
+
+TEST_CASE("the mempool refuses before verifying while it holds a few blocks' worth") {
+  auto g = small_genesis();
+  g.params.max_block_txs = 2;
+  auto l = ledger::from_genesis(g);
+  REQUIRE(l);
+  auto state = std::move(*l);
+  mempool pool(test::chain, {100, 64, 64, 3}); // 3 blocks of 2: six pending at most
+  for (std::uint64_t n = 0; n < 6; ++n)
+    REQUIRE(pool.add(pay(10, n, id(11), 5), state));
+  auto next = pay(11, 0, id(10), 5);
+  auto st = pool.add(next, state);
+  REQUIRE_FALSE(st);
+  CHECK(st.reason() == reject_reason::mempool_full);
+  CHECK(st.message().find("3 blocks' worth") != std::string::npos);
+  // Refused before the signature is checked: a forged one gets the same answer, not
+  // bad_signature (no verification is spent on it).
+  auto forged = next;
+  forged.signature[5] ^= 1;
+  auto fst = pool.add(forged, state);
+  REQUIRE_FALSE(fst);
+  CHECK(fst.reason() == reject_reason::mempool_full);
+  // A block drains two: the pool admits again, and checks signatures again.
+  auto picked = pool.select(state, 1, id(0), g.params.max_block_txs);
+  REQUIRE(picked.size() == 2);
+  auto b = build_block(state, {}, picked, id(0), 0, 1000);
+  auto after = execute_block(state, b);
+  REQUIRE(after);
+  pool.prune(*after);
+  CHECK(pool.size() == 4);
+  auto fst2 = pool.add(forged, *after);
+  REQUIRE_FALSE(fst2);
+  CHECK(fst2.reason() == reject_reason::bad_signature);
+  CHECK(pool.add(next, *after));
 }
 
 TEST_CASE("selection takes runs of nonces by fee and only what applies") {

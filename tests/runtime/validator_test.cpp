@@ -315,3 +315,38 @@ TEST_CASE("a batch of transactions is answered one by one and committed everywhe
   for (auto n : f.ns)
     CHECK(f.account(n, 0).nonce == 2);
 }
+
+TEST_CASE("a full mempool answers busy and admits the transaction again after a block") {
+  chain_fixture f;
+  f.h.start_all();
+  REQUIRE(f.h.advance_until([&] { return f.all_at_least(f.ns, 1); }, 30s, 20ms));
+  auto pay = [&](std::uint64_t nonce) {
+    chain::transaction tx;
+    tx.chain_id = "poe-sim";
+    tx.nonce = nonce;
+    tx.fee = amount{1};
+    tx.body = chain::transfer{node_id{sha256::digest(as_bytes("busy-recipient")).data}, amount{1}};
+    chain::sign(tx, f.h.key(0));
+    return chain::encode(tx);
+  };
+  // 64 pending per sender at most: the 65th is refused for now, not for good.
+  std::vector<std::vector<std::uint8_t>> batch;
+  for (std::uint64_t n = 0; n <= 64; ++n) batch.push_back(pay(n));
+  auto answers = f.h.ask<std::vector<submit_reply>>(
+    f.validator(0), caf::make_message(tx_atom::value, batch));
+  REQUIRE(answers);
+  REQUIRE(answers->size() == 65);
+  for (std::size_t i = 0; i < 64; ++i) CHECK((*answers)[i].outcome == verdict::accepted);
+  auto& last = answers->back();
+  CHECK(last.outcome == verdict::busy);
+  CHECK_FALSE(last.taken());
+  CHECK(last.reason == "mempool_full");
+  CHECK(last.text().find("busy: mempool_full: ") == 0);
+  // Once a block takes the 64, the same bytes are admitted.
+  REQUIRE(f.h.advance_until([&] { return f.account(0, 0).nonce == 64; }, 30s, 20ms));
+  auto again = f.h.ask<std::vector<submit_reply>>(
+    f.validator(0), caf::make_message(tx_atom::value, std::vector<std::vector<std::uint8_t>>{batch.back()}));
+  REQUIRE(again);
+  REQUIRE(again->size() == 1);
+  CHECK((*again)[0].outcome == verdict::accepted);
+}

@@ -5,6 +5,12 @@
 /// oversized transaction, a replay (`stale_nonce`), a nonce gap too far ahead (`bad_nonce`),
 /// insufficient funds for value + fee, a duplicate, a full pool.
 ///
+/// Admission backpressure: while the pool holds `admission_blocks` blocks' worth
+/// (× the chain's `max_block_txs`) it refuses new transactions as `mempool_full` *before*
+/// verifying their signatures, so a saturated validator spends its cores on consensus, not on
+/// admitting what it could not include for seconds; a block that drains the pool opens it again.
+/// The submitter is told the pool is busy and resubmits after a block.
+///
 /// Selection for a block takes, per sender, consecutive nonces from the account's current one,
 /// highest fee first across senders (ties by tx id), and keeps only what executes on a copy of
 /// the ledger.
@@ -21,6 +27,7 @@ struct mempool_limits {
   std::size_t max_txs = 50'000;
   std::size_t max_per_sender = 64;
   std::uint64_t max_nonce_gap = 64; ///< nonce may be at most this far above the account's
+  std::uint64_t admission_blocks = 4; ///< refuse while holding this many full blocks' worth
 };
 
 class mempool {

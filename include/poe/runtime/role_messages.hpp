@@ -30,8 +30,9 @@ enum class verdict : std::uint8_t {
   accepted = 0, ///< taken (held, queued, pending inclusion)
   known = 1,    ///< taken before: nothing changes
   rejected = 2, ///< refused; `reason` names the rule
+  busy = 3,     ///< refused for now (a full mempool): resubmit after the next block
 };
-/// "accepted", "known", "rejected".
+/// "accepted", "known", "rejected", "busy".
 std::string_view to_string(verdict v);
 
 /// A validator's or builder's answer to one submission: a transaction, evidence, a PoE entry,
@@ -44,8 +45,10 @@ struct submit_reply {
   std::string detail;           ///< for people
   std::vector<std::uint8_t> id; ///< what it names: transaction or header id, offender id
 
-  bool taken() const { return outcome != verdict::rejected; }
-  /// "accepted <id hex>", "known <id hex>", "rejected: <reason>: <detail>" (the CLI's text).
+  bool taken() const { return outcome == verdict::accepted || outcome == verdict::known; }
+  bool busy() const { return outcome == verdict::busy; }
+  /// "accepted <id hex>", "known <id hex>", "rejected: <reason>: <detail>",
+  /// "busy: <reason>: <detail>" (the CLI's text).
   std::string text() const;
   friend bool operator==(const submit_reply&, const submit_reply&) = default;
 };
@@ -56,6 +59,7 @@ typename Inspector::result_type inspect(Inspector& f, submit_reply& x) {
 submit_reply accepted_reply(std::vector<std::uint8_t> id = {}, std::string detail = {});
 submit_reply known_reply(std::vector<std::uint8_t> id = {});
 submit_reply rejected_reply(std::string reason, std::string detail);
+submit_reply busy_reply(std::string reason, std::string detail);
 
 // -- chain views ----------------------------------------------------------------------------
 
