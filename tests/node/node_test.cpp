@@ -539,6 +539,12 @@ TEST_CASE("the metrics endpoint passes promtool and reports roles and peers") {
   CHECK(text.find("poe_connection_events_total{event=\"connected\"} 1") != std::string::npos);
   CHECK(text.find("poe_role_restarts_total") != std::string::npos);
   CHECK(text.find("poe_messages_handled_total{role=\"probe\"}") != std::string::npos);
+  // The resident size, read by the housekeeping thread as soon as the node is ready.
+  auto rss = text.find("\npoe_process_resident_bytes ");
+  REQUIRE(rss != std::string::npos);
+  auto bytes = std::stod(text.substr(rss + 28));
+  CHECK(bytes > 1e6);
+  CHECK(bytes < 4e9);
   auto [prc, pout] = run("promtool check metrics < " + scrape);
   INFO(pout);
   CHECK(prc == 0);

@@ -135,6 +135,9 @@ public:
   /// Flushes every column family's memtable to disk and syncs the write-ahead log. For
   /// shutdown and checkpoints; not needed for durability when writes are synced.
   status flush();
+  /// Bytes held in memory by every column family's memtables (written, not yet flushed):
+  /// what an idle node gives back with flush(). 0 when closed.
+  std::uint64_t memtable_bytes() const;
   /// Flushes and closes the database, reporting errors the destructor would swallow. The `db`
   /// is unusable afterwards (its calls fail with `invalid_argument`); closing twice is a no-op.
   status close();
