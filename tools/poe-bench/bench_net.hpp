@@ -4,6 +4,7 @@
 // reaching a role of a running node through its published directory, a node's metrics and a
 // process's CPU time.
 
+#include "poe/chain/transaction.hpp"
 #include "poe/core/client_request.hpp"
 #include "poe/runtime/messages.hpp"
 #include "poe/wire/codec.hpp"
@@ -25,6 +26,8 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 namespace poe::bench {
@@ -156,6 +159,92 @@ inline double cpu_seconds(const std::string& pid) {
   for (int i = 3; i <= 15 && fields >> f; ++i)
     if (i == 14 || i == 15) ticks += std::stod(f);
   return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+/// Memory of a process in MiB from /proc/PID/status: resident (VmRSS), its peak (VmHWM) and
+/// the resident part that is the process's own (RssAnon: heaps, stacks), not mapped files
+/// (RssFile: the code of the libraries it has run, shared with every process using them).
+struct memory_mib {
+  double rss = -1, hwm = -1, anon = -1, file = -1;
+};
+inline memory_mib memory_of(const std::string& pid) {
+  std::ifstream in("/proc/" + pid + "/status");
+  memory_mib m;
+  for (std::string line; std::getline(in, line);) {
+    auto kib = [&] { return std::stod(line.substr(line.find(':') + 1)) / 1024.0; };
+    if (line.rfind("VmRSS:", 0) == 0) m.rss = kib();
+    if (line.rfind("VmHWM:", 0) == 0) m.hwm = kib();
+    if (line.rfind("RssAnon:", 0) == 0) m.anon = kib();
+    if (line.rfind("RssFile:", 0) == 0) m.file = kib();
+  }
+  return m;
+}
+
+/// The pid devnet recorded for dir/node (DIR/node-i/pid), or "".
+inline std::string node_pid(const std::filesystem::path& dir, const std::string& node) {
+  std::ifstream in(dir / node / "pid");
+  std::string pid;
+  in >> pid;
+  return pid;
+}
+
+/// Bonds 1,000,000 units of each of `roles` for dir/node (signed with its node key) through
+/// `validator`, waiting until each stake is committed. Throws on failure.
+inline void stake_node(caf::scoped_actor& self, const caf::actor& validator,
+                       const std::filesystem::path& dir, const std::string& node,
+                       const std::vector<chain::stake_role>& roles, std::chrono::seconds limit) {
+  auto key = private_key::load(dir / node / "node.key");
+  if (!key) throw std::runtime_error(key.err().message);
+  // Reads and resubmissions are idempotent: a request lost with a connection between two
+  // nodes (the client's route may pass through another node; poe-node closes a connection that
+  // forwards a client's frames while the client holds a connection of its own, protocol.md
+  // "Connections and identity") is asked again, up to 6 times 5 s.
+  auto ask = [&](const char* what, auto&& send_and_receive) {
+    for (int attempt = 1;; ++attempt) {
+      caf::error failed;
+      send_and_receive(failed);
+      if (!failed) return;
+      if (attempt == 6 || failed != caf::sec::request_timeout)
+        throw std::runtime_error(std::string(what) + ": " + self->home_system().render(failed));
+    }
+  };
+  auto account = [&] {
+    runtime::account_view a;
+    ask("account", [&](caf::error& failed) {
+      self->request(validator, std::chrono::seconds(5), runtime::account_atom::value, key->id().hex())
+        .receive([&](runtime::account_view& x) { a = std::move(x); }, [&](caf::error& e) { failed = e; });
+    });
+    return a;
+  };
+  for (auto role : roles) {
+    chain::transaction tx;
+    tx.chain_id = "poe-devnet";
+    tx.nonce = account().nonce;
+    tx.body = chain::stake{role, amount{1'000'000}};
+    chain::sign(tx, *key);
+    auto wire = chain::encode(tx);
+    ask("stake transaction", [&](caf::error& failed) {
+      self->request(validator, std::chrono::seconds(5), runtime::tx_atom::value, wire)
+        .receive([](runtime::submit_reply&) {}, [&](caf::error& e) { failed = e; });
+    });
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (account().stake_of(role) == 0) {
+      if (std::chrono::steady_clock::now() > deadline)
+        throw std::runtime_error(std::string(chain::to_string(role)) + " stake not committed");
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+}
+
+/// Runs a shell command; its standard output (standard error passes through), "" on failure.
+inline std::string run_out(const std::string& cmd) {
+  std::string out;
+  if (auto* p = ::popen(cmd.c_str(), "r")) {
+    char buf[4096];
+    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+    if (::pclose(p) != 0) return "";
+  }
+  return out;
 }
 
 } // namespace poe::bench

@@ -26,6 +26,7 @@
 #include "poe/runtime/messages.hpp"
 
 #include "bench_net.hpp"
+#include "figures.hpp"
 
 #include <unistd.h>
 
@@ -293,8 +294,10 @@ int run_channel(int argc, char** argv, const std::string& self_path) {
     auto metrics = bench::scrape(9541);
     std::uint64_t owed = 0;
     for (auto& c : report.channels) owed += c.owed;
+    auto lanes_rate = (lanes - 1) / lanes_s;
     std::printf("lanes opened: %d in %.2f s (%.0f/s; each signature checked and written, synced)\n", lanes,
-                lanes_s, (lanes - 1) / lanes_s);
+                lanes_s, lanes_rate);
+    bench::figure("channel", "lanes opened", lanes_rate, "lanes/s");
     std::printf("ticks: %llu of %llu acknowledged (%llu refused, %llu unanswered) and %llu vouchers in %.2f s; "
                 "node-1 says %llu owed (expected %llu)\n",
                 static_cast<unsigned long long>(counts->acked.load() - vouchers), static_cast<unsigned long long>(total),
@@ -302,13 +305,20 @@ int run_channel(int argc, char** argv, const std::string& self_path) {
                 static_cast<unsigned long long>(vouchers), paid_s, static_cast<unsigned long long>(owed),
                 static_cast<unsigned long long>(total * price));
     std::printf("%-44s %6.2f %% of one core\n", "payee node CPU, idle with every lane open", 100 * idle_cpu);
+    bench::figure("channel", "payee node CPU, idle with every lane open", 100 * idle_cpu, "% of a core");
     std::printf("%-44s %6.2f %% of one core   (%s)\n", "payee node CPU, paid (1 tick/s per lane)", 100 * paid_cpu,
                 batched ? ("ticks batched per " + std::to_string(1000 / slices) + " ms, ch_ticks").c_str()
                         : "one ch_tick request per tick");
+    bench::figure("channel", "payee node CPU, paid (1 tick/s per lane)", 100 * paid_cpu, "% of a core");
+    auto work_pct = 100 * (paid_cpu - idle_cpu);
     std::printf("%-44s %6.2f %% of one core   (goal < 5 %% at 10,000 lanes)\n", "the payee's work (paid - idle)",
-                100 * (paid_cpu - idle_cpu));
-    std::printf("%-44s %6.1f us   (this client: %.1f %% of one core)\n", "payee CPU per tick",
-                1e6 * (paid_cpu - idle_cpu) * paid_s / static_cast<double>(total), 100 * client_cpu);
+                work_pct);
+    bench::figure("channel", "the payee's work (paid - idle)", work_pct, "% of a core", "goal", 5,
+                  "< 5 % at 10,000 lanes");
+    auto us_per_tick = 1e6 * (paid_cpu - idle_cpu) * paid_s / static_cast<double>(total);
+    std::printf("%-44s %6.1f us   (this client: %.1f %% of one core)\n", "payee CPU per tick", us_per_tick,
+                100 * client_cpu);
+    bench::figure("channel", "payee CPU per tick", us_per_tick, "us/tick");
     std::printf("claims submitted by node-1 so far: %llu; poe_channel_lanes = %.0f\n",
                 static_cast<unsigned long long>(report.claims_submitted), metrics["poe_channel_lanes"]);
     if (counts->acked.load() != total + vouchers || owed != total * price) {

@@ -25,6 +25,8 @@
 #include "poe/core/keys.hpp"
 #include "poe/core/sha256.hpp"
 
+#include "figures.hpp"
+
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
@@ -344,14 +346,23 @@ int run_gateway(int argc, char** argv, const std::string& self_path) {
                   mbs(g), rate(x), mbs(x), rate(g) / rate(x),
                   (" (retried " + std::to_string(g.retried) + "/" + std::to_string(x.retried) + ", failed " +
                    std::to_string(g.failures) + "/" + std::to_string(x.failures) + ")").c_str());
+      bench::figure("gateway", "cached segments/s, " + std::to_string(n) + " keep-alive client(s)", rate(g),
+                    "segments/s", "nginx, same run", rate(x), ">= 0.8");
     }
     std::printf("\n%-34s %10s %10s %10s %10s %10s\n", "time to first byte, ms", "p50", "p99", "max", "samples", "failed");
+    std::vector<ttfb_result> ttfb; // the gateway's, then nginx's
     for (auto [name, port] : {std::pair{"gateway", gw_port}, std::pair{"nginx", nginx_port}}) {
       auto r = viewers(port, paths, viewers_n, 20);
       std::printf("%-34s %10.2f %10.2f %10.2f %10zu %10llu\n",
                   (std::string(name) + ", " + std::to_string(viewers_n) + " viewers").c_str(), r.pct(0.5), r.pct(0.99),
                   r.pct(1.0), r.ms.size(), static_cast<unsigned long long>(r.failures));
+      ttfb.push_back(std::move(r));
     }
+    auto viewers_text = ", " + std::to_string(viewers_n) + " viewers";
+    bench::figure("gateway", "time to first byte p50" + viewers_text, ttfb[0].pct(0.5), "ms",
+                  "nginx, same run", ttfb[1].pct(0.5));
+    bench::figure("gateway", "time to first byte p99" + viewers_text, ttfb[0].pct(0.99), "ms",
+                  "nginx, same run", ttfb[1].pct(0.99), "<= 50 ms");
     if (paid_n > 0) {
       const int paid_seconds = 20;
       auto idle0 = cpu_seconds(gw_pid);
@@ -364,11 +375,13 @@ int run_gateway(int argc, char** argv, const std::string& self_path) {
       auto span = std::chrono::duration<double>(clock_type::now() - t0).count();
       auto busy = cpu_seconds(gw_pid) - busy0;
       auto work = busy - idle * span / paid_seconds;
+      auto ms_per_viewer_s = ticks ? work * 1000 / static_cast<double>(ticks) : 0.0;
       std::printf("\npaid playback: %d viewers x %d s, %llu ticks paid (%llu failed) in %.1f s; gateway node CPU %.2f s "
                   "(idle %.2f s per %d s)\n  CPU per paid viewer-second: %.3f ms (%.2f %% of a core per paid viewer)\n",
                   paid_n, paid_seconds, static_cast<unsigned long long>(ticks), static_cast<unsigned long long>(failed),
-                  span, busy, idle, paid_seconds, ticks ? work * 1000 / static_cast<double>(ticks) : 0.0,
+                  span, busy, idle, paid_seconds, ms_per_viewer_s,
                   ticks ? work * 100 / static_cast<double>(ticks) : 0.0);
+      bench::figure("gateway", "CPU per paid viewer-second", ms_per_viewer_s, "ms/viewer-s");
     }
   } catch (const std::exception& e) {
     std::cerr << "gateway bench: " << e.what() << "\n";

@@ -8,6 +8,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include "figures.hpp"
+
 #include <cstdint>
 #include <cstdio>
 #include <unistd.h>
@@ -55,28 +57,38 @@ public:
       auto bound = (key == "ed25519" ? "sodium_verify/" : "openssl_verify/") + key;
       auto anchor = figures_.find(bound);
       if (anchor == figures_.end() || anchor->second.items_per_second == 0) continue;
+      poe::bench::figure("micro", name + " verifications/s", f.items_per_second, "/s", bound + ", same run",
+                         anchor->second.items_per_second);
       std::printf("%-28s %12.0f/s %12.0f/s %7.1f%%  (%s)\n", name.c_str(), f.items_per_second,
                   anchor->second.items_per_second,
                   100.0 * f.items_per_second / anchor->second.items_per_second, bound.c_str());
     }
     auto sodium = figures_.find("sodium_verify/ed25519"), openssl = figures_.find("openssl_verify/ed25519");
-    if (sodium != figures_.end() && openssl != figures_.end() && openssl->second.items_per_second > 0)
+    if (sodium != figures_.end() && openssl != figures_.end() && openssl->second.items_per_second > 0) {
+      poe::bench::figure("micro", "Ed25519 verify, libsodium / OpenSSL", sodium->second.items_per_second /
+                                    openssl->second.items_per_second, "x", "measured before (issue 21)", 1.86);
       std::printf("%-28s %12.0f/s %12.0f/s %7.2fx  (openssl_verify/ed25519; anchor 1.86x)\n", "sodium_verify/ed25519",
                   sodium->second.items_per_second, openssl->second.items_per_second,
                   sodium->second.items_per_second / openssl->second.items_per_second);
+    }
     // The payee's checks of payments beside their bare loops (channel_micro_bench.cpp).
     for (auto [ours, anchor, goal] : {std::tuple{"channel_ticks", "sha256_ticks", ">= 80 %, >= 1 M/s"},
                                       std::tuple{"channel_vouchers", "ed25519_vouchers", ">= 90 %"}}) {
       auto a = figures_.find(ours), b = figures_.find(anchor);
       if (a == figures_.end() || b == figures_.end() || b->second.items_per_second == 0) continue;
+      poe::bench::figure("micro", std::string(ours) + "/s", a->second.items_per_second, "/s",
+                         std::string(anchor) + ", same run", b->second.items_per_second, goal);
       std::printf("%-28s %12.0f/s %12.0f/s %7.1f%%  (%s; goal %s)\n", ours, a->second.items_per_second,
                   b->second.items_per_second, 100.0 * a->second.items_per_second / b->second.items_per_second,
                   anchor, goal);
     }
-    if (auto it = figures_.find("merkle_root/4096"); it != figures_.end())
+    if (auto it = figures_.find("merkle_root/4096"); it != figures_.end()) {
+      poe::bench::figure("micro", "Merkle root of 4096 leaves", it->second.real_time_ms, "ms",
+                         "issue figure", 0.6, "lower is better");
       std::printf("%-28s %12.3fms %12.3fms %7.1f%%  (anchor: issue figure, lower is better)\n",
                   "merkle_root/4096", it->second.real_time_ms, 0.6,
                   100.0 * it->second.real_time_ms / 0.6);
+    }
     for (const auto& [name, f] : figures_)
       if (name.rfind("sha256/", 0) == 0)
         std::printf("%-28s %10.0f MB/s\n", name.c_str(), f.bytes_per_second / 1e6);
@@ -102,6 +114,8 @@ int run_notary(int argc, char** argv, const std::string& self_path);
 int run_channel(int argc, char** argv, const std::string& self_path);
 int run_gateway(int argc, char** argv, const std::string& self_path);
 int run_scale(int argc, char** argv, const std::string& self_path);
+int run_memory(int argc, char** argv, const std::string& self_path);
+int run_all(int argc, char** argv, const std::string& self_path);
 int run_caf_echo_server(std::uint16_t port, const std::string& tls_dir);
 
 namespace {
@@ -123,7 +137,10 @@ const char* usage =
   "  channel    a payee node serving many concurrent payment lanes\n"
   "  gateway    HLS segments from the gateway beside nginx; TTFB; CPU per paid viewer-second\n"
   "  scale      validator networks to 100+ in the deterministic harness: safety, liveness,\n"
-  "             messages and bytes per block per node\n";
+  "             messages and bytes per block per node\n"
+  "  memory     an all-in-one node's resident memory idle, under a 1,000-task job, after it\n"
+  "  all        every benchmark briefly, then one table of each figure beside its anchor and\n"
+  "             the ratio (--only, --skip)\n";
 
 } // namespace
 
@@ -144,6 +161,8 @@ int main(int argc, char** argv) {
   // `poe-bench gateway ...`: HLS segments from the gateway against nginx (gateway_bench.cpp).
   if (argc >= 2 && std::string(argv[1]) == "gateway") return run_gateway(argc - 1, argv + 1, self_path());
   if (argc >= 2 && std::string(argv[1]) == "scale") return run_scale(argc - 1, argv + 1, self_path());
+  if (argc >= 2 && std::string(argv[1]) == "memory") return run_memory(argc - 1, argv + 1, self_path());
+  if (argc >= 2 && std::string(argv[1]) == "all") return run_all(argc - 1, argv + 1, self_path());
   if (argc >= 4 && std::string(argv[1]) == "--caf-echo-server")
     return run_caf_echo_server(static_cast<std::uint16_t>(std::stoi(argv[2])), argv[3]);
   if (argc >= 2) {

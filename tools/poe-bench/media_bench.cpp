@@ -25,6 +25,8 @@
 #include "poe/store/store.hpp"
 #include "poe/wire/codec.hpp"
 
+#include "figures.hpp"
+
 #include <caf/all.hpp>
 
 #include <algorithm>
@@ -283,14 +285,24 @@ int run_media(int argc, char** argv, const std::string&) {
                 segs->size(), media_s, static_cast<long long>(frames), s.preset.c_str(),
                 s.threads, s.cpu.c_str(), rounds);
     std::printf("%-36s %8s %10s %10s\n", "", "wall s", "realtime", "frames/s");
-    std::printf("%-36s %8.2f %9.2fx %10.1f\n", "ffmpeg CLI (anchor)", c, media_s / c, frames / c);
+    // Realtime factors: media seconds per wall second.
+    auto rt_c = media_s / c, rt_o = media_s / o, rt_one = media_s / one, rt_two = media_s / two;
+    std::printf("%-36s %8.2f %9.2fx %10.1f\n", "ffmpeg CLI (anchor)", c, rt_c, frames / c);
     std::printf("%-36s %8.2f %9.2fx %10.1f   %5.2fx the CLI (goal >= 0.95)\n",
-                "poe_media transcode (in process)", o, media_s / o, frames / o, c / o);
+                "poe_media transcode (in process)", o, rt_o, frames / o, c / o);
+    bench::figure("media", "poe_media transcode, realtime factor", rt_o, "x realtime", "ffmpeg CLI, same run",
+                  rt_c, ">= 0.95");
     std::printf("%-36s %8.2f %9.2fx %10.1f   %5.2fx the CLI (goal >= 0.95)\n",
-                "execution role, 1 worker", one, media_s / one, frames / one, c / one);
+                "execution role, 1 worker", one, rt_one, frames / one, c / one);
+    bench::figure("media", "execution role 1 worker, realtime factor", rt_one, "x realtime",
+                  "ffmpeg CLI, same run", rt_c, ">= 0.95");
     std::printf("%-36s %8.2f %9.2fx %10.1f   %5.2fx one worker\n", "execution role, 2 workers (2 cores)",
-                two, media_s / two, frames / two, one / two);
+                two, rt_two, frames / two, one / two);
+    bench::figure("media", "execution role 2 workers, realtime factor", rt_two, "x realtime",
+                  "execution role 1 worker, same run", rt_one);
     std::printf("(issue anchor: the ffmpeg CLI at 1.28x realtime for this ladder on one thread)\n");
+    bench::figure("media", "ffmpeg CLI, realtime factor", rt_c, "x realtime",
+                  "issue anchor (ffmpeg CLI, this machine kind)", 1.28);
   } catch (const std::exception& e) {
     std::cerr << "media bench: " << e.what() << "\n";
     rc = 1;

@@ -31,6 +31,7 @@
 #include "poe/wire/codec.hpp"
 
 #include "bench_net.hpp"
+#include "figures.hpp"
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -80,9 +81,7 @@ double quantile_bound(const std::map<std::string, double>& m, const std::string&
 std::vector<double> cpu_of(const fs::path& dir) {
   std::vector<double> out;
   for (int i = 0; i < 5; ++i) {
-    std::ifstream in(dir / ("node-" + std::to_string(i)) / "pid");
-    std::string pid;
-    in >> pid;
+    auto pid = bench::node_pid(dir, "node-" + std::to_string(i));
     out.push_back(pid.empty() ? -1 : bench::cpu_seconds(pid));
   }
   out.push_back(bench::cpu_seconds("self"));
@@ -176,43 +175,20 @@ int run_notary(int argc, char** argv, const std::string& self_path) {
       builders.push_back(bench::find_role(self, d, "builder", t));
     }
     auto verifier = bench::find_role(self, bench::connect_to(self, 7504, true, t), "verifier", t);
-    auto account = [&](const std::string& id) {
-      account_view a;
-      self->request(vals[0], t, account_atom::value, id)
-        .receive([&](account_view& x) { a = std::move(x); },
-                 [&](caf::error& e) { throw std::runtime_error(sys.render(e)); });
-      return a;
-    };
     // Each of nodes 0-3 stakes its builder and its executor, node 4 its verifier (executors
     // run only tasks a staked verifier signed); each signed with its node key.
-    for (int i = 0; i < 5; ++i) {
-      auto key = private_key::load(dir / ("node-" + std::to_string(i)) / "node.key");
-      if (!key) throw std::runtime_error(key.err().message);
-      auto roles = i < 4 ? std::vector<chain::stake_role>{chain::stake_role::builder, chain::stake_role::executor}
-                         : std::vector<chain::stake_role>{chain::stake_role::verifier};
-      for (auto role : roles) {
-        chain::transaction tx;
-        tx.chain_id = "poe-devnet";
-        tx.nonce = account(key->id().hex()).nonce;
-        tx.body = chain::stake{role, amount{1'000'000}};
-        chain::sign(tx, *key);
-        self->request(vals[0], t, tx_atom::value, chain::encode(tx))
-          .receive([](submit_reply&) {}, [&](caf::error& e) { throw std::runtime_error(sys.render(e)); });
-        auto deadline = clk::now() + std::chrono::seconds(30);
-        while (account(key->id().hex()).stake_of(role) == 0) {
-          if (clk::now() > deadline)
-            throw std::runtime_error(std::string(chain::to_string(role)) + " stake not committed");
-          std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        }
-      }
-    }
+    for (int i = 0; i < 5; ++i)
+      bench::stake_node(self, vals[0], dir, "node-" + std::to_string(i),
+                        i < 4 ? std::vector<chain::stake_role>{chain::stake_role::builder, chain::stake_role::executor}
+                              : std::vector<chain::stake_role>{chain::stake_role::verifier},
+                        t);
     auto builder_counts = [&] {
       std::pair<std::uint64_t, std::uint64_t> taken_included{0, 0};
       for (auto& b : builders) {
         builder_status st;
         self->request(b, t, bd_status_atom::value)
           .receive([&](builder_status& x) { st = std::move(x); },
-                   [&](caf::error& e) { throw std::runtime_error(sys.render(e)); });
+                   [&](caf::error& e) { throw std::runtime_error("builder status: " + sys.render(e)); });
         taken_included.first += st.receipts;
         taken_included.second += st.receipts_included;
       }
@@ -309,6 +285,11 @@ int run_notary(int argc, char** argv, const std::string& self_path) {
                 "on %u cores in %.2f s; one PoE v1 verification %.0f us\n",
                 us(verifier_cpu), us(nodes), us(bench_cpu), us(verifier_cpu + nodes + bench_cpu),
                 std::thread::hardware_concurrency(), secs, 1e6 / bound);
+    bench::figure("notary", "receipts/s end to end", rate, "receipts/s",
+                  "single-core PoE v1 verification bound, same run", bound, ">= 80 %");
+    bench::figure("notary", "CPU per receipt, all processes", us(verifier_cpu + nodes + bench_cpu), "us",
+                  "one PoE v1 verification", 1e6 / bound);
+    bench::figure("notary", "inclusion latency p99", p99, "s", "goal", 1, "<= 1 s");
     std::printf("inclusion latency (admission -> finalized, node-0 histogram): p50 <= %.2f s, "
                 "p99 <= %.2f s (goal <= 1 s)\n", p50, p99);
     std::printf("inclusion rate at node-0: %.0f of %.0f admitted headers included (%.1f %%, goal "

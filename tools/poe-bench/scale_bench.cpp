@@ -16,6 +16,8 @@
 #include "poe/runtime/role_messages.hpp"
 #include "poe/testing/harness.hpp"
 
+#include "figures.hpp"
+
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
@@ -247,6 +249,7 @@ int run_scale(int argc, char** argv, const std::string&) {
               "txs", "safe", "msgs/blk", "msgs/b/nd", "bytes/b/nd", "max b/b/nd", "cons b/b/nd",
               "cons m/b/n", "wall s", "");
   bool ok = true;
+  int runs = 0, runs_ok = 0;
   std::vector<std::pair<int, run_result>> mean; // per size: the mean over seeds
   for (int n : o.sizes) {
     run_result sum;
@@ -263,6 +266,8 @@ int run_scale(int argc, char** argv, const std::string&) {
                                                .c_str());
       std::fflush(stdout);
       ok = ok && r.safe && r.live;
+      ++runs;
+      if (r.safe && r.live) ++runs_ok;
       sum.blocks += r.blocks;
       sum.msgs_per_block_node += r.msgs_per_block_node / o.seeds;
       sum.bytes_per_block_node += r.bytes_per_block_node / o.seeds;
@@ -273,6 +278,14 @@ int run_scale(int argc, char** argv, const std::string&) {
       }
     }
     mean.emplace_back(n, sum);
+  }
+  if (!mean.empty()) { // the last (largest) size's traffic per block per node, mean over seeds
+    auto& [n, m] = mean.back();
+    auto at_n = ", n=" + std::to_string(n);
+    bench::figure("scale", "messages per block per node" + at_n, m.msgs_per_block_node, "msgs/block");
+    bench::figure("scale", "bytes per block per node" + at_n, m.bytes_per_block_node, "B/block");
+    bench::figure("scale", "consensus bytes per block per node" + at_n, m.cons_bytes_per_block_node,
+                  "B/block");
   }
   std::printf("\ntraffic by kind over all seeds (bytes per message; share of bytes):\n");
   for (auto& [n, s] : mean) {
@@ -294,13 +307,19 @@ int run_scale(int argc, char** argv, const std::string&) {
       auto k = [&](double x, double y) {
         return x > 0 && y > 0 ? std::log(y / x) / std::log(double(b) / a) : 0.0;
       };
+      auto k_cons = k(ra.cons_bytes_per_block_node, rb.cons_bytes_per_block_node);
       std::printf("  %d -> %d: messages %.2f, bytes %.2f, consensus bytes %.2f\n", a, b,
                   k(ra.msgs_per_block_node, rb.msgs_per_block_node),
-                  k(ra.bytes_per_block_node, rb.bytes_per_block_node),
-                  k(ra.cons_bytes_per_block_node, rb.cons_bytes_per_block_node));
+                  k(ra.bytes_per_block_node, rb.bytes_per_block_node), k_cons);
+      if (i + 1 == mean.size()) { // the step between the two largest sizes
+        auto step = std::to_string(a) + " -> " + std::to_string(b);
+        bench::figure("scale", "consensus bytes growth exponent, " + step, k_cons, "exponent");
+      }
     }
   }
   std::printf("\n%s\n", ok ? "safety and liveness held in every run"
                            : "SAFETY OR LIVENESS VIOLATED (rows marked; replay with the seed shown)");
+  bench::figure("scale", "runs with safety and liveness", runs ? 100.0 * runs_ok / runs : 0.0, "%", "goal",
+                100, "100 %");
   return ok ? 0 : 1;
 }

@@ -9,6 +9,7 @@
 #include "poe/runtime/messages.hpp"
 
 #include "bench_net.hpp"
+#include "figures.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -232,19 +233,24 @@ int run_transport(int argc, char** argv, const std::string& self_path) {
       for (int t = 0; t < 2; ++t) {
         auto& ours = s[2 * t];
         auto& bare = s[2 * t + 1];
-        auto row = [&](const char* what, const std::vector<double>& a,
+        auto row = [&](const char* what, const char* unit, const std::vector<double>& a,
                        const std::vector<double>& b) {
-          std::printf("%-6s %-27s %10.0f/s %10.0f/s %7.1f%%\n", names[t], what, median(a),
-                      median(b), 100 * median(a) / median(b));
+          auto ours_v = median(a), bare_v = median(b);
+          std::printf("%-6s %-27s %10.0f/s %10.0f/s %7.1f%%\n", names[t], what, ours_v, bare_v,
+                      100 * ours_v / bare_v);
+          bench::figure("transport", std::string(what) + ", " + names[t], ours_v, unit,
+                        std::string("bare CAF echo, ") + names[t] + ", same run", bare_v);
         };
-        row("one-way msgs", ours.one_way, bare.one_way);
-        row("one-way msgs, batched x64", ours.batched, bare.batched);
-        row("round trips", ours.rt, bare.rt);
+        row("one-way msgs", "msg/s", ours.one_way, bare.one_way);
+        row("one-way msgs, batched x64", "msg/s", ours.batched, bare.batched);
+        row("round trips", "round trips/s", ours.rt, bare.rt);
       }
       std::printf("(issue anchors on this machine kind: ~119 k one-way 1 KiB msg/s, ~4.4 k "
                   "round trips/s, plain)\n");
-      std::printf("idle RSS of a poe-node (probe role, TLS, after the run): %ld KiB\n",
-                  rss_kib(pids[1]));
+      auto rss = rss_kib(pids[1]);
+      std::printf("idle RSS of a poe-node (probe role, TLS, after the run): %ld KiB\n", rss);
+      bench::figure("transport", "idle RSS of a poe-node (probe role, TLS)", static_cast<double>(rss),
+                    "KiB");
     }
   }
   for (auto pid : pids) {
