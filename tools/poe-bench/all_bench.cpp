@@ -86,10 +86,9 @@ int run_all(int argc, char** argv, const std::string& self_path) {
   std::set<std::string> known;
   for (auto& s : steps) known.insert(s.name);
   auto chosen = split(only), skipped = split(skip);
-  for (auto& n : chosen)
-    if (!known.count(n)) return std::fprintf(stderr, "poe-bench all: unknown benchmark '%s'\n", n.c_str()), 2;
-  for (auto& n : skipped)
-    if (!known.count(n)) return std::fprintf(stderr, "poe-bench all: unknown benchmark '%s'\n", n.c_str()), 2;
+  for (auto* names : {&chosen, &skipped})
+    for (auto& n : *names)
+      if (!known.count(n)) return std::fprintf(stderr, "poe-bench all: unknown benchmark '%s'\n", n.c_str()), 2;
   auto dir = fs::temp_directory_path() / ("poe-bench-all-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   auto figures = dir / "figures.tsv";

@@ -49,16 +49,15 @@ std::vector<bench::memory_mib> memory_of(const fs::path& dir) {
   return out;
 }
 
-/// Resident MiB of nodes 0-3 (peak: VmHWM).
-std::vector<double> rss_of(const fs::path& dir, bool peak = false) {
+/// Resident MiB of each node of one reading (peak: VmHWM).
+std::vector<double> rss_of(const std::vector<bench::memory_mib>& nodes, bool peak = false) {
   std::vector<double> out;
-  for (auto& m : memory_of(dir)) out.push_back(peak ? m.hwm : m.rss);
+  for (auto& m : nodes) out.push_back(peak ? m.hwm : m.rss);
   return out;
 }
 
-/// "anon A + file F" of node-0.
-std::string split_of(const fs::path& dir) {
-  auto m = memory_of(dir)[0];
+/// "(heap etc. A + mapped files F)" of one node's reading.
+std::string split_of(const bench::memory_mib& m) {
   char b[96];
   std::snprintf(b, sizeof b, "(heap etc. %.1f + mapped files %.1f)", m.anon, m.file);
   return b;
@@ -130,9 +129,10 @@ int run_memory(int argc, char** argv, const std::string& self_path) {
                                                                 chain::stake_role::storage},
                         t);
     std::this_thread::sleep_for(std::chrono::seconds(settle));
-    auto idle = rss_of(dir);
-    auto idle_split = split_of(dir);
-    auto idle_peak = rss_of(dir, true);
+    auto idle_read = memory_of(dir);
+    auto idle = rss_of(idle_read);
+    auto idle_split = split_of(idle_read[0]);
+    auto idle_peak = rss_of(idle_read, true);
 
     auto included = [&] {
       std::uint64_t n = 0;
@@ -157,17 +157,18 @@ int run_memory(int argc, char** argv, const std::string& self_path) {
                [&](caf::error& e) { throw std::runtime_error("verifier: " + sys.render(e)); });
     double peak0 = 0;
     for (;;) {
-      peak0 = std::max(peak0, rss_of(dir)[0]);
+      peak0 = std::max(peak0, memory_of(dir)[0].rss);
       if (included() >= base + static_cast<std::uint64_t>(tasks)) break;
       if (clk::now() - t0 > std::chrono::seconds(600))
         throw std::runtime_error("the job's receipts are not all included after 600 s");
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     auto job_secs = std::chrono::duration<double>(clk::now() - t0).count();
-    auto busy_peak = rss_of(dir, true);
+    auto busy_peak = rss_of(memory_of(dir), true);
     std::this_thread::sleep_for(std::chrono::seconds(after_s));
-    auto after = rss_of(dir);
-    auto after_split = split_of(dir);
+    auto after_read = memory_of(dir);
+    auto after = rss_of(after_read);
+    auto after_split = split_of(after_read[0]);
     // The transcode job, through poe-cli as a creator would submit it.
     std::vector<double> media_after, media_peak;
     std::string media_split;
@@ -193,10 +194,11 @@ int run_memory(int argc, char** argv, const std::string& self_path) {
       media_secs = std::chrono::duration<double>(clk::now() - m0).count();
       auto status = bench::run_out(cli + " job status " + job + " --json" + to_node0);
       for (std::size_t at = 0; (at = status.find("\"request\"", at)) != std::string::npos; ++at) ++segments;
-      media_peak = rss_of(dir, true);
+      media_peak = rss_of(memory_of(dir), true);
       std::this_thread::sleep_for(std::chrono::seconds(after_s));
-      media_after = rss_of(dir);
-      media_split = split_of(dir);
+      auto media_read = memory_of(dir);
+      media_after = rss_of(media_read);
+      media_split = split_of(media_read[0]);
     }
     std::printf("node-0 (all roles, coordinated the jobs)      other nodes (1, 2, 3)\n");
     std::printf("idle after %3d s:            %7.1f MiB (goal <= 150 MB = 143 MiB)   %s MiB\n", settle,

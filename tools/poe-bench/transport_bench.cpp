@@ -108,14 +108,6 @@ double median(std::vector<double> xs) {
   return xs[xs.size() / 2];
 }
 
-long rss_kib(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  return -1;
-}
-
 } // namespace
 
 /// Child mode: a bare CAF echo server.
@@ -247,10 +239,9 @@ int run_transport(int argc, char** argv, const std::string& self_path) {
       }
       std::printf("(issue anchors on this machine kind: ~119 k one-way 1 KiB msg/s, ~4.4 k "
                   "round trips/s, plain)\n");
-      auto rss = rss_kib(pids[1]);
-      std::printf("idle RSS of a poe-node (probe role, TLS, after the run): %ld KiB\n", rss);
-      bench::figure("transport", "idle RSS of a poe-node (probe role, TLS)", static_cast<double>(rss),
-                    "KiB");
+      auto rss = bench::memory_of(std::to_string(pids[1])).rss * 1024; // KiB, as before
+      std::printf("idle RSS of a poe-node (probe role, TLS, after the run): %.0f KiB\n", rss);
+      bench::figure("transport", "idle RSS of a poe-node (probe role, TLS)", rss, "KiB");
     }
   }
   for (auto pid : pids) {
