@@ -7,12 +7,16 @@
 // - the caching verifier agrees with public_key::verify
 // - Ed25519 verification (libsodium): RFC 8032 vectors pass; S + L, small-order keys and R
 //   (the identity-key forgery OpenSSL 3.0 accepts) and non-canonical keys are refused
+// - Ed25519 signing (libsodium): RFC 8032 vectors, signing in parts, and the same bytes as
+//   OpenSSL gives for a key OpenSSL generated
 
 #include "poe/core/keys.hpp"
 #include "poe/core/sha256.hpp"
 #include "test_util.hpp"
 
 #include <catch2/catch.hpp>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include <sys/stat.h>
 
@@ -176,6 +180,49 @@ TEST_CASE("an Ed25519 key from its seed matches RFC 8032 and is deterministic") 
   CHECK(to_hex(sig) == "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e06522490155"
                        "5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b");
   CHECK_FALSE(private_key::ed25519_from_seed(byte_view(seed->data(), 31)));
+}
+
+TEST_CASE("Ed25519 signatures match RFC 8032 tests 2 and 3 and OpenSSL's bytes") {
+  struct vec {
+    const char *seed, *msg, *sig;
+  };
+  // RFC 8032, section 7.1, tests 2 (one byte) and 3 (two bytes).
+  for (auto v : {vec{"4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb", "72",
+                     "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da"
+                     "085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00"},
+                 vec{"c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7", "af82",
+                     "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac"
+                     "18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a"}}) {
+    auto key = private_key::ed25519_from_seed(*from_hex(v.seed));
+    REQUIRE(key);
+    auto msg = *from_hex(v.msg);
+    CHECK(to_hex(key->sign(msg)) == v.sig);
+    // Signed in parts: the signature of the concatenation.
+    CHECK(to_hex(key->sign({byte_view(msg).first(1), byte_view(msg).subspan(1)})) == v.sig);
+    CHECK(key->pub().verify({msg}, key->sign(msg)));
+  }
+  // libsodium signs; a key generated and stored by OpenSSL gives OpenSSL's bytes.
+  auto key = private_key::generate(key_type::ed25519);
+  REQUIRE(key);
+  auto pem = key->to_pem();
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  EVP_PKEY* raw = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  REQUIRE(raw != nullptr);
+  for (std::size_t n : {0, 1, 63, 64, 1000}) {
+    bytes msg(n, static_cast<std::uint8_t>(n));
+    std::array<unsigned char, 64> want{};
+    std::size_t len = want.size();
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    REQUIRE(EVP_DigestSignInit(ctx, nullptr, nullptr, nullptr, raw) == 1);
+    REQUIRE(EVP_DigestSign(ctx, want.data(), &len, msg.data(), msg.size()) == 1);
+    EVP_MD_CTX_free(ctx);
+    CHECK(to_hex(key->sign(msg)) == to_hex(want));
+    auto reloaded = private_key::from_pem(pem);
+    REQUIRE(reloaded);
+    CHECK(to_hex(reloaded->sign(msg)) == to_hex(want));
+  }
+  EVP_PKEY_free(raw);
 }
 
 namespace {
