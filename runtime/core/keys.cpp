@@ -16,6 +16,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <unordered_map>
 #include <mutex>
 #include <optional>
 #include <sstream>
@@ -165,7 +166,11 @@ public:
 private:
   static constexpr std::size_t capacity = 1 << 16;
   std::mutex m_;
-  std::map<std::string, public_key, std::less<>> keys_;
+  struct der_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view v) const { return std::hash<std::string_view>{}(v); }
+  };
+  std::unordered_map<std::string, public_key, der_hash, std::equal_to<>> keys_;
 };
 
 key_cache& parsed_keys() {

@@ -361,7 +361,11 @@ status db::write(const batch& b, write_mode mode) {
     handles.push_back(*h);
   }
   if (b.empty()) return {};
-  rocksdb::WriteBatch wb;
+  // Reserved up front: a batch of many records grown by doubling copies itself each time, and
+  // once past the mmap threshold each copy maps fresh pages.
+  std::size_t need = 12; // RocksDB's header
+  for (const auto& o : b.ops_) need += o.key.size() + o.value.size() + 16; // tag, cf, 2 varints
+  rocksdb::WriteBatch wb(need);
   for (const auto& o : b.ops_) {
     auto s = o.is_put ? wb.Put(handles[o.cf], to_slice(o.key), to_slice(o.value))
                       : wb.Delete(handles[o.cf], to_slice(o.key));

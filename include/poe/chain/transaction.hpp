@@ -51,6 +51,7 @@
 #include <string_view>
 #include <optional>
 #include <set>
+#include <unordered_set>
 #include <variant>
 
 namespace poe::chain {
@@ -343,7 +344,7 @@ public:
 
 private:
   std::size_t capacity_;
-  std::set<hash256> ids_;
+  std::unordered_set<hash256, fixed_bytes_hash> ids_; // ids are uniform: hashed, not ordered
 };
 
 tx_status check_transaction(const transaction& tx, std::string_view chain_id, std::size_t max_size,
