@@ -71,7 +71,7 @@ status chunk_store::store_chunk(const cid& id, byte_view data) {
 }
 
 result<bytes> chunk_store::get_chunk(const cid& id) const {
-  auto v = db_.get(cf, key('c', id));
+  auto v = db_.get(cf, key('c', id), store::read_mode::once); // media: read once per request
   if (!v) return v.err();
   if (!*v) return fail(errc::invalid_argument, "not stored: " + id.str());
   if (!id.matches(**v)) return fail(errc::verify_failed, "corrupt chunk " + id.str());
@@ -216,7 +216,7 @@ status chunk_store::remove(const cid& id, std::uint64_t now_ms) {
       if (left == 0) {
         b.erase(cf, key('r', c));
         if (!(chunk_pinned && *chunk_pinned)) {
-          if (auto v = db_.get(cf, key('c', c)); v && *v) {
+          if (auto v = db_.get(cf, key('c', c), store::read_mode::once); v && *v) {
             freed += (*v)->size();
             ++freed_chunks;
           }
@@ -236,7 +236,7 @@ status chunk_store::remove(const cid& id, std::uint64_t now_ms) {
     if (auto n = refs(id); n > 0)
       return fail(errc::invalid_argument, "referenced by " + std::to_string(n) +
                                             " stored file(s): delete those first");
-    auto v = db_.get(cf, key('c', id));
+    auto v = db_.get(cf, key('c', id), store::read_mode::once);
     if (v && *v) {
       freed = (*v)->size();
       freed_chunks = 1;

@@ -304,12 +304,14 @@ std::vector<std::string> db::column_families() const {
   return out;
 }
 
-result<std::optional<bytes>> db::get(std::string_view cf, byte_view key) const {
+result<std::optional<bytes>> db::get(std::string_view cf, byte_view key, read_mode mode) const {
   if (!impl_) return fail(errc::invalid_argument, "store was moved from");
   auto h = impl_->handle(cf);
   if (!h) return h.err();
   rocksdb::PinnableSlice value;
-  auto s = impl_->rdb->Get(rocksdb::ReadOptions{}, *h, to_slice(key), &value);
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = mode == read_mode::cached;
+  auto s = impl_->rdb->Get(ro, *h, to_slice(key), &value);
   if (s.IsNotFound()) return std::optional<bytes>{};
   if (!s.ok()) return impl_->check(s).err();
   const auto v = to_view(value);
@@ -408,6 +410,13 @@ std::uint64_t db::memtable_bytes() const {
     if (impl_->rdb->GetIntProperty(h, rocksdb::DB::Properties::kCurSizeAllMemTables, &v)) total += v;
   }
   return total;
+}
+
+std::uint64_t db::block_cache_bytes() const {
+  if (!impl_ || !impl_->rdb || impl_->cfs.empty()) return 0;
+  std::uint64_t v = 0;
+  impl_->rdb->GetIntProperty(impl_->cfs.begin()->second, rocksdb::DB::Properties::kBlockCacheUsage, &v);
+  return v;
 }
 
 status db::close() {

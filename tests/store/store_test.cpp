@@ -375,6 +375,27 @@ TEST_CASE("flush writes SST files, close is idempotent and final, a moved-from d
   CHECK(db::open(tmp.path, {}));
 }
 
+TEST_CASE("a read once leaves the block cache as it was, a cached read fills it") {
+  temp_dir tmp("poe-store");
+  auto d = must_open(tmp.path, {"media"});
+  bytes big(200 << 10, 7); // a 200 KiB value (a media chunk's size), one block of its own;
+                           // the 8 MiB cache has 16 shards of 512 KiB, so one block fits
+  REQUIRE(d.put("media", b("once"), big));
+  REQUIRE(d.put("media", b("kept"), big));
+  REQUIRE(d.flush()); // from the memtable into an SST file, read through the cache
+  auto before = d.block_cache_bytes();
+  auto v = d.get("media", b("once"), read_mode::once);
+  REQUIRE(v);
+  REQUIRE(*v);
+  CHECK(**v == big);
+  CHECK(d.block_cache_bytes() < before + (big.size() / 2));
+  auto w = d.get("media", b("kept"));
+  REQUIRE(w);
+  REQUIRE(*w);
+  CHECK(**w == big);
+  CHECK(d.block_cache_bytes() >= before + big.size());
+}
+
 // ------------------------------------------------ iteration
 
 TEST_CASE("for_each visits the prefix in bytewise order and stops when asked") {

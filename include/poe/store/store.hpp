@@ -58,6 +58,13 @@ enum class write_mode {
   no_sync,    ///< return once the write is in the OS page cache
 };
 
+/// How a read uses the block cache (one 8 MiB LRU cache for the whole process).
+enum class read_mode {
+  cached, ///< keep the blocks read in the cache (small, hot keys: the default)
+  once,   ///< leave the cache as it is: large values read once per request (media chunks),
+          ///< which would otherwise evict the hot keys and keep 8 MiB resident after the job
+};
+
 /// Writes to apply together: all of them or none. Records operations only; column-family names
 /// are resolved by `db::write`, which rejects the whole batch when one of them is unknown.
 class batch {
@@ -113,7 +120,8 @@ public:
   std::vector<std::string> column_families() const;
 
   /// The value of `key` in `cf`, or nullopt when absent.
-  result<std::optional<bytes>> get(std::string_view cf, byte_view key) const;
+  result<std::optional<bytes>> get(std::string_view cf, byte_view key,
+                                   read_mode mode = read_mode::cached) const;
   /// Whether `key` is present in `cf`.
   result<bool> contains(std::string_view cf, byte_view key) const;
   /// Sets `key` to `value` in `cf`.
@@ -138,6 +146,8 @@ public:
   /// Bytes held in memory by every column family's memtables (written, not yet flushed):
   /// what an idle node gives back with flush(). 0 when closed.
   std::uint64_t memtable_bytes() const;
+  /// Bytes held by the block cache, which every database of the process shares. 0 when closed.
+  std::uint64_t block_cache_bytes() const;
   /// Flushes and closes the database, reporting errors the destructor would swallow. The `db`
   /// is unusable afterwards (its calls fail with `invalid_argument`); closing twice is a no-op.
   status close();
