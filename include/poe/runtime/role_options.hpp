@@ -48,7 +48,7 @@ struct verifier_options {
   std::size_t gop = 48;                  ///< verifier.gop (1..600, pinned)
   std::size_t audio_rate = 48000;        ///< verifier.audio-rate (8000..96000, pinned)
   std::size_t check_threads = 1;         ///< verifier.check-threads (1..16)
-  std::size_t max_held_tasks = 200'000;  ///< verifier.max-held-tasks (100..10000000)
+  std::size_t max_held_tasks = 10'000;   ///< verifier.max-held-tasks (100..10000000); ~5 KiB each
 };
 
 struct builder_options {
