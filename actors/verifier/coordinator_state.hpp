@@ -132,7 +132,7 @@ request_id task_id(const node_id& verifier, const std::string& job, std::size_t 
 
 struct coordinator_config {
   exec::verification_config verification;
-  std::size_t max_held_tasks = 10'000; // ~5 KiB each: ~50 MiB held at most (poe-bench memory)
+  std::size_t max_held_tasks = 10'000; // ~5 KiB each: ~50 MiB once older jobs finished
   std::uint64_t stake_refresh_blocks = 8;
   std::uint64_t forward_retry_blocks = 16;
   std::size_t batch_max = 2000;         ///< inline tasks per batch message

@@ -1,5 +1,6 @@
 #include "poe/core/keys.hpp"
 
+#include "poe/core/keyed_hash.hpp"
 #include "poe/core/sha256.hpp"
 
 #include "ossl.hpp"
@@ -166,11 +167,9 @@ public:
 private:
   static constexpr std::size_t capacity = 1 << 16;
   std::mutex m_;
-  struct der_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view v) const { return std::hash<std::string_view>{}(v); }
-  };
-  std::unordered_map<std::string, public_key, der_hash, std::equal_to<>> keys_;
+  // Keyed (SipHash under a per-process key): the bytes come from peers before any signature
+  // is checked, and std::hash's fixed seed would let them be chosen to share one bucket.
+  std::unordered_map<std::string, public_key, keyed_bytes_hash, std::equal_to<>> keys_;
 };
 
 key_cache& parsed_keys() {

@@ -222,7 +222,7 @@ int run_memory(int argc, char** argv, const std::string& self_path) {
     std::printf("                             %s\n", after_split.c_str());
     for (std::size_t k = 0; k < media.size(); ++k) {
       auto& m = media[k];
-      std::printf("peak after transcode job %zu:  %7.1f MiB (VmHWM)   %s MiB\n", k + 1, m.peak[0],
+      std::printf("peak so far, job %zu:          %7.1f MiB (VmHWM)   %s MiB\n", k + 1, m.peak[0],
                   others(m.peak).c_str());
       std::printf("%3d s after it:              %7.1f MiB = %.2f x idle (goal <= 1.20)   %s MiB\n", after_s,
                   m.after[0], m.after[0] / idle[0], others(m.after).c_str());
@@ -234,7 +234,7 @@ int run_memory(int argc, char** argv, const std::string& self_path) {
                   "idle RSS", idle[0]);
     bench::figure("memory", "RSS after the compute job", after[0], "MiB", "idle RSS", idle[0], "<= 1.20 x idle");
     if (!media.empty()) {
-      bench::figure("memory", "peak RSS, " + std::to_string(clip_s) + " s transcode job", media.back().peak[0],
+      bench::figure("memory", "peak RSS, " + std::to_string(clip_s) + " s transcode jobs", media.back().peak[0],
                     "MiB", "idle RSS", idle[0]);
       bench::figure("memory", "RSS after the first transcode job", media.front().after[0], "MiB", "idle RSS",
                     idle[0], "<= 1.20 x idle");

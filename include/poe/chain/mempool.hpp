@@ -60,7 +60,7 @@ private:
   };
   std::string chain_id_;
   mempool_limits limits_;
-  std::unordered_map<hash256, entry, fixed_bytes_hash> by_id_; // never iterated: order-free
+  std::unordered_map<hash256, entry, keyed_bytes_hash> by_id_; // never iterated: order-free
   std::map<node_id, std::map<std::uint64_t, hash256>> by_sender_; // nonce → id
 };
 

@@ -43,6 +43,7 @@
 
 #include "poe/chain/payments.hpp"
 #include "poe/core/amount.hpp"
+#include "poe/core/keyed_hash.hpp"
 #include "poe/core/keys.hpp"
 #include "poe/core/types.hpp"
 
@@ -344,7 +345,7 @@ public:
 
 private:
   std::size_t capacity_;
-  std::unordered_set<hash256, fixed_bytes_hash> ids_; // ids are uniform: hashed, not ordered
+  std::unordered_set<hash256, keyed_bytes_hash> ids_; // keyed: ids a peer may have ground
 };
 
 tx_status check_transaction(const transaction& tx, std::string_view chain_id, std::size_t max_size,
