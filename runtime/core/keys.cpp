@@ -389,16 +389,11 @@ status private_key::save(const std::filesystem::path& file) const {
 bytes private_key::sign(std::initializer_list<byte_view> parts) const {
   bytes sig(pub_.signature_size());
   if (type() == key_type::ed25519) {
-    const auto& sk = key_->ed25519_sk;
-    int rc = parts.size() == 1
-               ? crypto_sign_ed25519_detached(sig.data(), nullptr, parts.begin()->data(),
-                                              parts.begin()->size(), sk.data())
-               : [&] {
-                   auto msg = concat(parts);
-                   return crypto_sign_ed25519_detached(sig.data(), nullptr, msg.data(), msg.size(),
-                                                       sk.data());
-                 }();
-    if (rc != 0) throw std::runtime_error("libsodium: Ed25519 signing failed");
+    bytes joined; // only when the message comes in several parts
+    byte_view msg = parts.size() == 1 ? *parts.begin() : byte_view(joined = concat(parts));
+    if (crypto_sign_ed25519_detached(sig.data(), nullptr, msg.data(), msg.size(),
+                                     key_->ed25519_sk.data()) != 0)
+      throw std::runtime_error("libsodium: Ed25519 signing failed");
     return sig;
   }
   // RSA keys default to PKCS#1 v1.5 padding, which is deterministic.
