@@ -16,10 +16,11 @@
 //     handshake naming a node id bound to another certificate, or a session changing the id it
 //     named, is refused (basp_node_taken). A binding outlives its last session by `grace`, so a
 //     node's id cannot be taken over while its peers still attribute messages to it;
-//   - a routed, monitor or down frame naming as its source a node id that another certificate
-//     holds here is refused (basp_forged_source). Other sources pass: CAF routes a client's
+//   - a routed or down frame naming as its source a node id that another certificate holds
+//     here is refused (basp_forged_source). Other sources pass: CAF routes a client's
 //     messages through the node it is connected to when the client holds a third node's
-//     handles, and a node with no session of its own here is attributed nothing.
+//     handles, and a node with no session of its own here is attributed nothing. Monitor
+//     frames pass whatever their source (basp_binder.hpp says why).
 // A refused session's read fails (CAF closes the connection) and its socket is shut down, so
 // the forged frame is never delivered. The directory then checks, when an identity handshake
 // completes, that the node it proves is the one whose certificate carries its connection's CAF

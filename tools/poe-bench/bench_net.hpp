@@ -30,6 +30,10 @@
 #include <utility>
 #include <vector>
 
+// The binding of CAF node ids to TLS certificates (runtime/node/tls_bind.cpp, linked into
+// poe-bench through poe_tls_fix): weak, as in poe-node.
+extern "C" void poe_tls_bind_configure(void (*on_refuse)(int)) __attribute__((weak));
+
 namespace poe::bench {
 
 /// Starts argv[0] (a path) with stdout and stderr going to `log`; returns its PID.
@@ -71,6 +75,14 @@ inline void client_settings(caf::actor_system_config& cfg, const std::filesystem
   cfg.load<caf::io::middleman>();
   tls_settings(cfg, dir, who);
   cfg.load<caf::openssl::manager>();
+  // A session this client refuses (a frame naming a node another certificate holds) is said,
+  // not lost in silence: the requests it carried then time out.
+  if (poe_tls_bind_configure)
+    poe_tls_bind_configure([](int reason) {
+      std::fprintf(stderr, "poe-bench: closed a connection: a BASP %s\n",
+                   reason == 1 ? "handshake named a node id another TLS certificate holds here"
+                               : "frame named as its source a node id another TLS certificate holds here");
+    });
 }
 
 /// The actor a node publishes at 127.0.0.1:port (its directory, or a bare anchor server).
@@ -88,6 +100,20 @@ inline caf::actor connect_to(caf::scoped_actor& self, std::uint16_t port, bool t
                                         sys.render(e));
              });
   if (!out) throw std::runtime_error("port " + std::to_string(port) + " published no actor");
+  return out;
+}
+
+/// The directories of every node at 127.0.0.1:`ports`, connected to all before anything is
+/// asked of any. A client holding sessions with several nodes must not learn one node's actors
+/// through another first: CAF then routes to it through that node (and that node's replies back
+/// through it) until its own session is up, and every poe process closes a session that relays a
+/// routed frame in the name of a node holding a session of its own there (protocol.md,
+/// "Connections and identity"): the requests it carried are lost. Seen as `poe-bench chain`
+/// timing out in about one run in ten.
+inline std::vector<caf::actor> connect_all(caf::scoped_actor& self, const std::vector<std::uint16_t>& ports,
+                                           bool tls, std::chrono::seconds limit = std::chrono::seconds(10)) {
+  std::vector<caf::actor> out;
+  for (auto port : ports) out.push_back(connect_to(self, port, tls, limit));
   return out;
 }
 

@@ -118,10 +118,8 @@ int run_chain(int argc, char** argv, const std::string& self_path) {
     caf::scoped_actor self{sys};
     auto t = std::chrono::seconds(30);
     std::vector<caf::actor> vals;
-    for (std::uint16_t i = 0; i < 4; ++i)
-      vals.push_back(bench::find_role(
-        self, bench::connect_to(self, static_cast<std::uint16_t>(7800 + i), true, t),
-        "validator", t));
+    for (auto& d : bench::connect_all(self, {7800, 7801, 7802, 7803}, true, t))
+      vals.push_back(bench::find_role(self, d, "validator", t));
     auto status = [&] {
       chain_status st;
       self->request(vals[0], t, chain_atom::value)

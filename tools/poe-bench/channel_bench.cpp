@@ -134,8 +134,9 @@ int run_channel(int argc, char** argv, const std::string& self_path) {
     caf::actor_system sys{cfg};
     caf::scoped_actor self{sys};
     auto t = std::chrono::seconds(30);
-    auto validator = bench::find_role(self, bench::connect_to(self, 7540, true, t), "validator", t);
-    auto payee = bench::find_role(self, bench::connect_to(self, 7541, true, t), "channel", t);
+    auto dirs = bench::connect_all(self, {7540, 7541}, true, t);
+    auto validator = bench::find_role(self, dirs[0], "validator", t);
+    auto payee = bench::find_role(self, dirs[1], "channel", t);
     auto node0 = *private_key::load(dir / "node-0" / "node.key");
     auto node1 = *private_key::load(dir / "node-1" / "node.key");
     const std::string chain_id = "poe-devnet";

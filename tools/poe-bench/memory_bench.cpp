@@ -114,8 +114,9 @@ int run_memory(int argc, char** argv, const std::string& self_path) {
     auto t = std::chrono::seconds(30);
     std::vector<caf::actor> builders;
     caf::actor validator, verifier;
-    for (std::uint16_t i = 0; i < 4; ++i) {
-      auto d = bench::connect_to(self, static_cast<std::uint16_t>(7900 + i), true, t);
+    auto dirs = bench::connect_all(self, {7900, 7901, 7902, 7903}, true, t);
+    for (std::size_t i = 0; i < 4; ++i) {
+      auto& d = dirs[i];
       if (i == 0) {
         validator = bench::find_role(self, d, "validator", t);
         verifier = bench::find_role(self, d, "verifier", t);

@@ -169,12 +169,12 @@ int run_notary(int argc, char** argv, const std::string& self_path) {
     caf::scoped_actor self{sys};
     auto t = std::chrono::seconds(30);
     std::vector<caf::actor> vals, builders;
-    for (std::uint16_t i = 0; i < 4; ++i) {
-      auto d = bench::connect_to(self, static_cast<std::uint16_t>(7500 + i), true, t);
-      vals.push_back(bench::find_role(self, d, "validator", t));
-      builders.push_back(bench::find_role(self, d, "builder", t));
+    auto dirs = bench::connect_all(self, {7500, 7501, 7502, 7503, 7504}, true, t);
+    for (std::size_t i = 0; i < 4; ++i) {
+      vals.push_back(bench::find_role(self, dirs[i], "validator", t));
+      builders.push_back(bench::find_role(self, dirs[i], "builder", t));
     }
-    auto verifier = bench::find_role(self, bench::connect_to(self, 7504, true, t), "verifier", t);
+    auto verifier = bench::find_role(self, dirs[4], "verifier", t);
     // Each of nodes 0-3 stakes its builder and its executor, node 4 its verifier (executors
     // run only tasks a staked verifier signed); each signed with its node key.
     for (int i = 0; i < 5; ++i)

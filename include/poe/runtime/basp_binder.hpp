@@ -11,10 +11,13 @@
 ///   - a handshake names a node id another certificate holds (held while a session of it is
 ///     open and for `grace` after the last closes), or the session changes the id it named
 ///     (`node_taken`);
-///   - a routed, monitor or down frame names as its source a node id another certificate holds
+///   - a routed or down frame names as its source a node id another certificate holds
 ///     (`forged_source`). Other sources pass: CAF routes a client's messages (and its monitor
 ///     and down messages) through the node the client is connected to when it holds a third
 ///     node's handles; a node without a session of its own here is attributed nothing.
+///     Monitor frames (announce_proxy) pass whatever their source: they only ask to be told
+///     when one of our actors ends, and CAF forwards them along whichever route their writer
+///     learned the actor by, also while their source holds a session of its own here.
 /// A certificate is named by the SHA-256 of its DER public key (a poe node id). Time is an
 /// input. Not thread-safe: the interposer locks.
 ///
