@@ -285,13 +285,6 @@ private:
   struct held_task;
   /// Whether `result` decodes and names `t`'s request and task hash (what PoE v1 then binds).
   static bool for_task(const bytes& result, const held_task& t);
-  struct id_hash {
-    std::size_t operator()(const request_id& id) const {
-      std::size_t h;
-      std::memcpy(&h, id.data.data(), sizeof h);
-      return h;
-    }
-  };
 
   void add_task(coord::job& j, const job_task& jt, const stored_outcome* restored);
   void start(const request_id& id, effects& out);
@@ -312,7 +305,7 @@ private:
   std::string chain_id_;
   coordinator_config cfg_;
   exec::reputation_book book_;
-  std::unordered_map<request_id, std::unique_ptr<held_task>, id_hash> tasks_;
+  std::unordered_map<request_id, std::unique_ptr<held_task>, fixed_bytes_hash> tasks_; // ids are SHA-256 prefixes
   std::set<request_id> open_; ///< not yet verified, failed or unresolved (ordered: replayable)
   std::map<std::string, coord::job> jobs_;
   std::map<std::string, std::vector<request_id>> job_tasks_;

@@ -4,10 +4,10 @@
 #include "poe/core/sha256.hpp"
 
 #include "ossl.hpp"
+#include "sodium_ready.hpp"
 
 #include <openssl/pem.h>
 #include <openssl/x509.h>
-#include <sodium.h>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -283,8 +283,7 @@ bool rsa_verify(EVP_MD_CTX* ctx, EVP_PKEY* pkey, std::initializer_list<byte_view
 
 /// libsodium's Ed25519 verification (the rule in keys.hpp); `sig` is 64 bytes.
 bool ed25519_verify(const std::array<std::uint8_t, 32>& key, byte_view msg, byte_view sig) {
-  static const bool ready = sodium_init() >= 0;
-  if (!ready) throw std::runtime_error("libsodium: sodium_init failed");
+  detail::require_sodium();
   return crypto_sign_ed25519_verify_detached(sig.data(), msg.data(), msg.size(), key.data()) == 0;
 }
 
@@ -293,9 +292,8 @@ bool ed25519_verify(const std::array<std::uint8_t, 32>& key, byte_view msg, byte
 bool public_key::verify(std::initializer_list<byte_view> parts, byte_view sig) const {
   if (!key_ || sig.size() != signature_size()) return false;
   if (type_ == key_type::ed25519) {
-    if (parts.size() == 1) return ed25519_verify(ed25519_, *parts.begin(), sig);
-    auto msg = concat(parts);
-    return ed25519_verify(ed25519_, msg, sig);
+    bytes joined; // only when the message comes in several parts
+    return ed25519_verify(ed25519_, parts.size() == 1 ? *parts.begin() : byte_view(joined = concat(parts)), sig);
   }
   ossl::md_ctx_ptr ctx{EVP_MD_CTX_new()};
   return ctx && rsa_verify(ctx.get(), key_->pkey, parts, sig);
@@ -307,7 +305,7 @@ result<private_key> private_key::adopt(std::shared_ptr<pkey_handle> key) {
   auto pub = make_public(key->pkey);
   if (!pub) return pub.err();
   if (pub->type() == key_type::ed25519) {
-    if (sodium_init() < 0) return fail(errc::crypto_error, "libsodium: sodium_init failed");
+    if (!detail::sodium_ready()) return fail(errc::crypto_error, "libsodium: sodium_init failed");
     std::array<unsigned char, crypto_sign_ed25519_SEEDBYTES> seed{};
     std::size_t n = seed.size();
     std::array<unsigned char, crypto_sign_ed25519_PUBLICKEYBYTES> pk{};

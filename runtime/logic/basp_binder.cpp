@@ -26,6 +26,26 @@ bool is_handshake(std::uint8_t op) { return op == server_handshake || op == clie
 
 } // namespace
 
+const char* label(basp_refusal r) {
+  switch (r) {
+    case basp_refusal::node_taken: return "basp_node_taken";
+    case basp_refusal::forged_source: return "basp_forged_source";
+    case basp_refusal::none: break;
+  }
+  return "";
+}
+
+const char* describe(basp_refusal r) {
+  switch (r) {
+    case basp_refusal::node_taken:
+      return "a BASP handshake named a node id another TLS certificate holds here";
+    case basp_refusal::forged_source:
+      return "a BASP frame named as its source a node id another TLS certificate holds here";
+    case basp_refusal::none: break;
+  }
+  return "";
+}
+
 void basp_binder::open(const void* session, const cert_id& cert) {
   stream st;
   st.cert = cert;

@@ -4,6 +4,7 @@
 #include "poe/build_info.hpp"
 #include "poe/chain/genesis.hpp"
 #include "poe/core/keys.hpp"
+#include "poe/runtime/basp_binder.hpp"
 #include "poe/runtime/directory.hpp"
 #include "poe/runtime/messages.hpp"
 #include "poe/runtime/metrics.hpp"
@@ -401,13 +402,10 @@ int run_node(std::vector<std::string> args, const role_registry& registry) {
     tls_guard_metrics = &nm;
     tls_bind_log = log.get();
     poe_tls_bind_configure([](int reason) {
-      static const char* names[] = {"", "basp_node_taken", "basp_forged_source"};
-      static const char* texts[] = {
-        "", "its BASP handshake names a node id another TLS certificate holds here",
-        "it sent a BASP frame naming as its source a node id another TLS certificate holds here"};
       if (reason < 1 || reason > 2) return;
-      if (tls_guard_metrics) tls_guard_metrics->connection_events(names[reason]).inc();
-      if (tls_bind_log) tls_bind_log->warn("closed a peer's connection: {} ({})", texts[reason], names[reason]);
+      auto r = static_cast<runtime::basp_refusal>(reason);
+      if (tls_guard_metrics) tls_guard_metrics->connection_events(runtime::label(r)).inc();
+      if (tls_bind_log) tls_bind_log->warn("closed a peer's connection: {} ({})", runtime::describe(r), runtime::label(r));
     });
   }
   nm.start_time_seconds->set(static_cast<double>(

@@ -6,6 +6,7 @@
 
 #include "poe/chain/transaction.hpp"
 #include "poe/core/client_request.hpp"
+#include "poe/runtime/basp_binder.hpp"
 #include "poe/runtime/messages.hpp"
 #include "poe/wire/codec.hpp"
 
@@ -79,9 +80,8 @@ inline void client_settings(caf::actor_system_config& cfg, const std::filesystem
   // not lost in silence: the requests it carried then time out.
   if (poe_tls_bind_configure)
     poe_tls_bind_configure([](int reason) {
-      std::fprintf(stderr, "poe-bench: closed a connection: a BASP %s\n",
-                   reason == 1 ? "handshake named a node id another TLS certificate holds here"
-                               : "frame named as its source a node id another TLS certificate holds here");
+      auto r = static_cast<runtime::basp_refusal>(reason);
+      std::fprintf(stderr, "poe-bench: closed a connection: %s (%s)\n", runtime::describe(r), runtime::label(r));
     });
 }
 

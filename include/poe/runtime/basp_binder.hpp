@@ -39,6 +39,11 @@ namespace poe::runtime {
 
 enum class basp_refusal : std::uint8_t { none = 0, node_taken = 1, forged_source = 2 };
 
+/// A refusal's label (poe_connection_events_total{event}: basp_node_taken, basp_forged_source;
+/// "" for none) and what it means, for a log line ("a BASP handshake named …").
+const char* label(basp_refusal r);
+const char* describe(basp_refusal r);
+
 class basp_binder {
 public:
   using clock = std::chrono::steady_clock;

@@ -15,6 +15,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <string>
 #include <vector>
 
 using namespace poe::runtime;
@@ -173,4 +174,12 @@ TEST_CASE("a monitor frame relayed for a node that holds a session here passes")
   b.open(&n1b, cert(1));
   CHECK(feed(b, &n1b, cat(handshake(201), frame(5, cat(cat(node(900), node(100)), bytes(8, 0))))) ==
         basp_refusal::forged_source);
+}
+
+TEST_CASE("a refusal's label is its metric event and its description says what was named") {
+  CHECK(std::string(label(basp_refusal::node_taken)) == "basp_node_taken");
+  CHECK(std::string(label(basp_refusal::forged_source)) == "basp_forged_source");
+  CHECK(std::string(label(basp_refusal::none)).empty());
+  CHECK(std::string(describe(basp_refusal::forged_source)).find("as its source") != std::string::npos);
+  CHECK(std::string(describe(basp_refusal::node_taken)).find("handshake") != std::string::npos);
 }
