@@ -477,8 +477,15 @@ void apply_effects(caf::event_based_actor* self, vstate& s, qbft::effects fx) {
     run_auction(self, s, std::make_shared<proposer_auction>(s.cons->height(), s.cons->round()));
   if (fx.decided && finalize(s, *fx.decided)) {
     publish(self, s);
-    auto interval = std::chrono::milliseconds(s.gen.params.block_interval_ms);
-    self->delayed_send<high>(self, interval, vnext_atom::value);
+    // The block interval is the period between heights' starts: h + 1 starts one interval
+    // after h started, or at once when deciding h took longer (under load), so a round's own
+    // time is not added to every interval.
+    std::chrono::nanoseconds interval = std::chrono::milliseconds(s.gen.params.block_interval_ms);
+    auto spent = s.ctx.clock.monotonic() - s.height_started;
+    if (spent >= interval)
+      self->send<high>(self, vnext_atom::value);
+    else
+      self->delayed_send<high>(self, interval - spent, vnext_atom::value);
   }
 }
 

@@ -7,6 +7,8 @@
 //     its stored blocks and catches up through block sync; hashes match.
 //  3. Two of four crashed: no block is committed (no quorum); nothing unsafe. Restarted, progress
 //     resumes.
+//  3b. Every message delayed (a round takes half a block interval): heights still start one
+//     interval apart.
 //  4. Seven validators, f = 2 of them silent from the start: the five others commit.
 //  5. An equivocating validator (two conflicting signed PREPAREs of one height and round, sent
 //     to every validator besides its honest traffic): detected, the evidence goes into a block,
@@ -174,6 +176,23 @@ TEST_CASE("after a lost quorum the chain resumes soon after the validators retur
     REQUIRE(f.h.advance_until([&] { return f.all_at_least(f.ns, stalled + 2); }, 30s, 20ms));
     f.same_chain(f.ns, stalled + 2);
   }
+}
+
+TEST_CASE("heights start one block interval apart also when deciding takes a while") {
+  // Every message between the nodes delayed 0-80 ms, so a round takes ~100 ms of a 200 ms
+  // block interval. The interval is the period of heights: 20 s make ~100 blocks, where
+  // waiting one interval after each commit made ~60.
+  chain_fixture f(4, 11, 200);
+  f.h.faults({0, 0, 1.0, 80ms});
+  f.h.start_all();
+  REQUIRE(f.h.advance_until([&] { return f.all_at_least(f.ns, 1); }, 30s, 20ms));
+  auto h0 = f.height(0);
+  f.h.advance(20s, 20ms);
+  auto blocks = f.height(0) - h0;
+  INFO(blocks << " blocks in 20 s of 200 ms blocks; " << f.h.describe());
+  CHECK(f.h.seam_counters().delayed > 0);
+  CHECK(blocks >= 85);
+  CHECK(blocks <= 101); // never faster than the interval
 }
 
 TEST_CASE("seven validators commit with two of them silent") {
