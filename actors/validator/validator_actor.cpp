@@ -477,15 +477,13 @@ void apply_effects(caf::event_based_actor* self, vstate& s, qbft::effects fx) {
     run_auction(self, s, std::make_shared<proposer_auction>(s.cons->height(), s.cons->round()));
   if (fx.decided && finalize(s, *fx.decided)) {
     publish(self, s);
-    // The block interval is the period between heights' starts: h + 1 starts one interval
-    // after h started, or at once when deciding h took longer (under load), so a round's own
-    // time is not added to every interval.
-    std::chrono::nanoseconds interval = std::chrono::milliseconds(s.gen.params.block_interval_ms);
-    auto spent = s.ctx.clock.monotonic() - s.height_started;
-    if (spent >= interval)
-      self->send<high>(self, vnext_atom::value);
+    // h + 1 starts one block interval after h started (at once if deciding h took longer).
+    auto wait = std::chrono::milliseconds(s.gen.params.block_interval_ms) -
+                (s.ctx.clock.monotonic() - s.height_started);
+    if (wait > wait.zero())
+      self->delayed_send<high>(self, wait, vnext_atom::value);
     else
-      self->delayed_send<high>(self, interval - spent, vnext_atom::value);
+      self->send<high>(self, vnext_atom::value); // at once, not through CAF's clock thread
   }
 }
 
